@@ -1,0 +1,1 @@
+"""Channels, conversations, CLI and wiring around the framework-free ``core``."""

@@ -1,0 +1,98 @@
+"""Domain errors. Each has a stable ``code`` and plain ``params`` so that every channel can
+turn it into a translated sentence; none carries a stack trace to a member."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(f"{self.code}: {params}" if params else self.code)
+        self.params = params
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class UnknownMember(NotFound):
+    code = "unknown_member"
+
+
+class UnknownStore(NotFound):
+    code = "unknown_store"
+
+
+class UnknownReward(NotFound):
+    code = "unknown_reward"
+
+
+class UnknownSale(NotFound):
+    code = "unknown_sale"
+
+
+class UnknownCoupon(NotFound):
+    code = "unknown_coupon"
+
+
+class InvalidInput(DomainError):
+    """A value given by a person is not acceptable; ``field`` names it."""
+
+    code = "invalid_input"
+
+
+class InvalidPhone(InvalidInput):
+    code = "invalid_phone"
+
+
+class InvalidBirthday(InvalidInput):
+    code = "invalid_birthday"
+
+
+class InvalidAmount(InvalidInput):
+    code = "invalid_amount"
+
+
+class PhoneTaken(DomainError):
+    code = "phone_taken"
+
+
+class BirthdayLocked(DomainError):
+    """The birthday was already changed once (so birthday rewards cannot be farmed)."""
+
+    code = "birthday_locked"
+
+
+class NotEnoughPoints(DomainError):
+    code = "not_enough_points"
+
+
+class ReceiptTaken(DomainError):
+    """The receipt number is recorded in this store for another member."""
+
+    code = "receipt_taken"
+
+
+class RefundTooLarge(DomainError):
+    code = "refund_too_large"
+
+
+class CouponUsed(DomainError):
+    code = "coupon_used"
+
+
+class CouponExpired(DomainError):
+    code = "coupon_expired"
+
+
+class LinkCodeInvalid(DomainError):
+    code = "link_code_invalid"
+
+
+class IdentityTaken(DomainError):
+    """This chat account already belongs to another member."""
+
+    code = "identity_taken"

@@ -1,0 +1,826 @@
+"""Points, tiers, sales, refunds, rewards and coupons: the loyalty rules.
+
+The ledger is append-only. Every earning (and every positive adjustment) is a *lot* with
+an expiry and the points still left in it; spending takes from the lots that expire first.
+A member's balance is the sum of what is left in the lots that have not expired. Every
+change to a member's points first locks that member, so concurrent redemptions, refunds
+and sales of one member happen one after another and the balance never goes below zero.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import audit, outbox
+from core.clock import add_months
+from core.context import Context
+from core.errors import (
+    CouponExpired,
+    CouponUsed,
+    InvalidAmount,
+    InvalidInput,
+    NotEnoughPoints,
+    ReceiptTaken,
+    RefundTooLarge,
+    UnknownCoupon,
+    UnknownMember,
+    UnknownReward,
+    UnknownSale,
+)
+from core.members import lock_member, store_id
+from core.shop import Shop
+from storage.models import (
+    CouponRow,
+    LedgerRow,
+    MemberRow,
+    RefundRow,
+    RewardRow,
+    SaleRow,
+    StoreRow,
+    TierChangeRow,
+)
+
+COUPON_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+COUPON_CODE_LENGTH = 10  # 31**10 ≈ 8·10**14 codes: not guessable at the counter or online
+RECEIPT_MAX = 64
+LOT_KINDS = ("earn", "adjust")
+EXPIRY_BATCH = 200
+
+
+# --- pure rules ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EarnRule:
+    """How a sale's points were worked out, kept with the ledger row to answer "why?"."""
+
+    amount_fen: int
+    step_fen: int
+    points_per_step: int
+    base_points: int
+    tier: str
+    multiplier: str
+    points: int
+
+
+def points_for(shop: Shop, amount_fen: int, tier_code: str) -> EarnRule:
+    """``points_per_step`` for every full step spent, times the tier multiplier, rounded down."""
+    rules = shop.points
+    tier = shop.tier(tier_code)
+    base = amount_fen // rules.step_fen * rules.points_per_step
+    points = int((Decimal(base) * tier.multiplier).to_integral_value(rounding=ROUND_FLOOR))
+    return EarnRule(
+        amount_fen=amount_fen,
+        step_fen=rules.step_fen,
+        points_per_step=rules.points_per_step,
+        base_points=base,
+        tier=tier.code,
+        multiplier=str(tier.multiplier),
+        points=points,
+    )
+
+
+def new_coupon_code() -> str:
+    return "".join(secrets.choice(COUPON_ALPHABET) for _ in range(COUPON_CODE_LENGTH))
+
+
+def normalize_coupon_code(text: str) -> str:
+    """What staff type or scan: any case, with or without spaces and dashes."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+# --- ledger primitives (inside a transaction, member already locked) ----------------------
+
+
+def _lot_expiry(ctx: Context, earned_at: datetime) -> datetime:
+    local = earned_at.astimezone(ctx.zone)
+    return add_months(local, ctx.shop.points.lifetime_months).astimezone(earned_at.tzinfo)
+
+
+def _live_lots(member_id: int, now: datetime):
+    return (
+        select(LedgerRow)
+        .where(
+            LedgerRow.member_id == member_id,
+            LedgerRow.remaining > 0,
+            LedgerRow.expires_at > now,
+        )
+        .order_by(LedgerRow.expires_at, LedgerRow.id)
+    )
+
+
+async def _balance(s: AsyncSession, member_id: int, now: datetime) -> int:
+    total = await s.scalar(
+        select(func.coalesce(func.sum(LedgerRow.remaining), 0)).where(
+            LedgerRow.member_id == member_id,
+            LedgerRow.remaining > 0,
+            LedgerRow.expires_at > now,
+        )
+    )
+    return int(total or 0)
+
+
+async def _consume(s: AsyncSession, member_id: int, points: int, now: datetime) -> int:
+    """Take up to ``points`` from the live lots, the soonest to expire first; returns taken."""
+    taken = 0
+    for lot in await s.scalars(_live_lots(member_id, now)):
+        if taken == points:
+            break
+        take = min(lot.remaining or 0, points - taken)
+        lot.remaining = (lot.remaining or 0) - take
+        taken += take
+    return taken
+
+
+def _add_lot(
+    s: AsyncSession, ctx: Context, member_id: int, kind: str, points: int, **columns: object
+) -> LedgerRow:
+    now = ctx.now()
+    row = LedgerRow(
+        member_id=member_id,
+        kind=kind,
+        points=points,
+        remaining=points,
+        created_at=now,
+        expires_at=_lot_expiry(ctx, now),
+        **columns,
+    )
+    s.add(row)
+    return row
+
+
+async def _window_spend(s: AsyncSession, ctx: Context, member_id: int) -> int:
+    """Net spending (sales less refunds) inside the tier window."""
+    now = ctx.now()
+    since = add_months(now.astimezone(ctx.zone), -ctx.shop.tiers.window_months)
+    total = await s.scalar(
+        select(func.coalesce(func.sum(SaleRow.amount_fen - SaleRow.refunded_fen), 0)).where(
+            SaleRow.member_id == member_id, SaleRow.sold_at > since
+        )
+    )
+    return int(total or 0)
+
+
+async def _change_tier(
+    s: AsyncSession, ctx: Context, member: MemberRow, to: str, reason: str, spend_fen: int
+) -> TierChangeRow:
+    now = ctx.now()
+    change = TierChangeRow(
+        member_id=member.id,
+        from_tier=member.tier,
+        to_tier=to,
+        reason=reason,
+        spend_fen=spend_fen,
+        created_at=now,
+    )
+    s.add(change)
+    await s.flush()
+    await outbox.enqueue(
+        s,
+        now=now,
+        member_id=member.id,
+        marketing_consent=member.marketing_consent,
+        kind="tier_changed",
+        dedup_key=f"tier:{change.id}",
+        params={"from": member.tier, "to": to, "spend_fen": spend_fen},
+    )
+    audit.record(
+        s, now, audit.SYSTEM, "tier.changed", member.id, frm=member.tier, to=to, reason=reason
+    )
+    member.tier = to
+    return change
+
+
+# --- sales and refunds --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaleResult:
+    sale_id: int
+    duplicate: bool
+    points: int
+    balance: int
+    tier: str
+    upgraded_from: str | None
+    rule: EarnRule | None
+
+
+def _check_amount(amount_fen: int) -> None:
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise InvalidAmount(value=amount_fen)
+
+
+def _check_receipt(receipt_no: str) -> str:
+    receipt_no = receipt_no.strip()
+    if not receipt_no or len(receipt_no) > RECEIPT_MAX:
+        raise InvalidInput(field="receipt_no", max=RECEIPT_MAX)
+    return receipt_no
+
+
+async def record_sale(
+    ctx: Context,
+    *,
+    store: str,
+    receipt_no: str,
+    member_id: int,
+    amount_fen: int,
+    staff_id: int | None = None,
+    notify: bool = True,
+) -> SaleResult:
+    """Record a purchase and award its points; the same (store, receipt) earns only once.
+
+    A sale that lifts the member's window spending over a threshold upgrades them at once.
+    The receipt push is queued in the same transaction (unless ``notify`` is off, e.g. for
+    historical data).
+    """
+    _check_amount(amount_fen)
+    receipt_no = _check_receipt(receipt_no)
+    try:
+        return await _record_sale(ctx, store, receipt_no, member_id, amount_fen, staff_id, notify)
+    except IntegrityError:
+        # Another process inserted this receipt between our check and our insert
+        # (PostgreSQL, different members). Looking again tells whether it is a duplicate.
+        return await _record_sale(ctx, store, receipt_no, member_id, amount_fen, staff_id, notify)
+
+
+async def _record_sale(
+    ctx: Context,
+    store: str,
+    receipt_no: str,
+    member_id: int,
+    amount_fen: int,
+    staff_id: int | None,
+    notify: bool,
+) -> SaleResult:
+    now = ctx.now()
+    async with ctx.db.transaction() as s:
+        sid = await store_id(s, store)
+        member = await lock_member(s, member_id)
+        existing = await s.scalar(
+            select(SaleRow).where(SaleRow.store_id == sid, SaleRow.receipt_no == receipt_no)
+        )
+        if existing is not None:
+            if existing.member_id != member_id:
+                raise ReceiptTaken(store=store, receipt_no=receipt_no)
+            return SaleResult(
+                sale_id=existing.id,
+                duplicate=True,
+                points=existing.points_earned,
+                balance=await _balance(s, member_id, now),
+                tier=member.tier,
+                upgraded_from=None,
+                rule=None,
+            )
+        rule = points_for(ctx.shop, amount_fen, member.tier)
+        sale = SaleRow(
+            store_id=sid,
+            receipt_no=receipt_no,
+            member_id=member_id,
+            amount_fen=amount_fen,
+            points_earned=rule.points,
+            sold_at=now,
+            staff_id=staff_id,
+        )
+        s.add(sale)
+        await s.flush()
+        if rule.points:
+            _add_lot(s, ctx, member_id, "earn", rule.points, sale_id=sale.id, detail=asdict(rule))
+        spend = await _window_spend(s, ctx, member_id)
+        reached = ctx.shop.tier_for_spend(spend)
+        upgraded_from = None
+        if ctx.shop.tier_rank(reached.code) > ctx.shop.tier_rank(member.tier):
+            upgraded_from = member.tier
+            await _change_tier(s, ctx, member, reached.code, "sale", spend)
+        await s.flush()
+        balance = await _balance(s, member_id, now)
+        if notify:
+            await outbox.enqueue(
+                s,
+                now=now,
+                member_id=member_id,
+                marketing_consent=member.marketing_consent,
+                kind="receipt",
+                dedup_key=f"receipt:{sale.id}",
+                params={
+                    "store": store,
+                    "receipt_no": receipt_no,
+                    "amount_fen": amount_fen,
+                    "points": rule.points,
+                    "balance": balance,
+                    "tier": member.tier,
+                },
+            )
+        audit.record(
+            s,
+            now,
+            audit.staff_actor(staff_id) if staff_id else audit.SYSTEM,
+            "sale.recorded",
+            member_id,
+            sale_id=sale.id,
+            amount_fen=amount_fen,
+            points=rule.points,
+        )
+        return SaleResult(
+            sale_id=sale.id,
+            duplicate=False,
+            points=rule.points,
+            balance=balance,
+            tier=member.tier,
+            upgraded_from=upgraded_from,
+            rule=rule,
+        )
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: int
+    member_id: int
+    amount_fen: int
+    points_reversed: int
+    shortfall: int
+    balance: int
+
+
+async def refund_sale(
+    ctx: Context,
+    *,
+    store: str,
+    receipt_no: str,
+    amount_fen: int | None = None,
+    staff_id: int | None = None,
+) -> RefundResult:
+    """Refund a sale in full (no amount) or in part, and take back the points it earned in
+    proportion. Points already spent cannot be taken back: the balance stops at zero and
+    the missing points are recorded as a shortfall for staff to see."""
+    if amount_fen is not None:
+        _check_amount(amount_fen)
+    receipt_no = _check_receipt(receipt_no)
+    now = ctx.now()
+    async with ctx.db.transaction() as s:
+        sid = await store_id(s, store)
+        sale_member = await s.scalar(
+            select(SaleRow.member_id).where(
+                SaleRow.store_id == sid, SaleRow.receipt_no == receipt_no
+            )
+        )
+        if sale_member is None:
+            raise UnknownSale(store=store, receipt_no=receipt_no)
+        member = await lock_member(s, sale_member)
+        sale = await s.scalar(
+            select(SaleRow).where(SaleRow.store_id == sid, SaleRow.receipt_no == receipt_no)
+        )
+        assert sale is not None
+        refundable = sale.amount_fen - sale.refunded_fen
+        amount = refundable if amount_fen is None else amount_fen
+        if refundable == 0 or amount > refundable:
+            raise RefundTooLarge(refundable_fen=refundable)
+        sale.refunded_fen += amount
+        owed = sale.points_earned * sale.refunded_fen // sale.amount_fen - sale.points_reversed
+        sale.points_reversed += owed
+        # The sale's own lot first, then the other live lots, soonest to expire first.
+        taken = 0
+        own_lot = await s.scalar(
+            select(LedgerRow).where(LedgerRow.sale_id == sale.id, LedgerRow.kind == "earn")
+        )
+        if own_lot is not None and own_lot.expires_at > now and own_lot.remaining:
+            taken = min(own_lot.remaining, owed)
+            own_lot.remaining -= taken
+        taken += await _consume(s, member.id, owed - taken, now)
+        refund = RefundRow(
+            sale_id=sale.id,
+            amount_fen=amount,
+            points_reversed=taken,
+            shortfall=owed - taken,
+            created_at=now,
+            staff_id=staff_id,
+        )
+        s.add(refund)
+        await s.flush()
+        s.add(
+            LedgerRow(
+                member_id=member.id,
+                kind="refund",
+                points=-taken,
+                created_at=now,
+                sale_id=sale.id,
+                refund_id=refund.id,
+                shortfall=owed - taken,
+                detail={"amount_fen": amount, "owed": owed},
+            )
+        )
+        await s.flush()
+        balance = await _balance(s, member.id, now)
+        await outbox.enqueue(
+            s,
+            now=now,
+            member_id=member.id,
+            marketing_consent=member.marketing_consent,
+            kind="refund",
+            dedup_key=f"refund:{refund.id}",
+            params={
+                "store": store,
+                "receipt_no": receipt_no,
+                "amount_fen": amount,
+                "points": taken,
+                "balance": balance,
+            },
+        )
+        audit.record(
+            s,
+            now,
+            audit.staff_actor(staff_id) if staff_id else audit.SYSTEM,
+            "sale.refunded",
+            member.id,
+            sale_id=sale.id,
+            amount_fen=amount,
+            points=taken,
+            shortfall=owed - taken,
+        )
+        return RefundResult(
+            refund_id=refund.id,
+            member_id=member.id,
+            amount_fen=amount,
+            points_reversed=taken,
+            shortfall=owed - taken,
+            balance=balance,
+        )
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Points a refund could not take back because the member had already spent them."""
+
+    member_id: int
+    store: str
+    receipt_no: str
+    refund_amount_fen: int
+    points: int
+    at: datetime
+
+
+async def list_shortfalls(ctx: Context, limit: int = 50) -> list[Shortfall]:
+    async with ctx.db.read() as s:
+        rows = await s.execute(
+            select(RefundRow, SaleRow, StoreRow.code)
+            .join(SaleRow, SaleRow.id == RefundRow.sale_id)
+            .join(StoreRow, StoreRow.id == SaleRow.store_id)
+            .where(RefundRow.shortfall > 0)
+            .order_by(RefundRow.created_at.desc())
+            .limit(limit)
+        )
+        return [
+            Shortfall(
+                member_id=sale.member_id,
+                store=code,
+                receipt_no=sale.receipt_no,
+                refund_amount_fen=refund.amount_fen,
+                points=refund.shortfall,
+                at=refund.created_at,
+            )
+            for refund, sale, code in rows
+        ]
+
+
+# --- rewards and coupons ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CouponView:
+    code: str
+    member_id: int
+    reward: str
+    value_fen: int
+    points: int
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+def _coupon_view(row: CouponRow, reward_code: str) -> CouponView:
+    return CouponView(
+        code=row.code,
+        member_id=row.member_id,
+        reward=reward_code,
+        value_fen=row.value_fen,
+        points=row.points,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+    )
+
+
+async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> CouponView:
+    """Spend points on a reward and issue its coupon. Raises NotEnoughPoints (with the
+    balance) when the member cannot afford it; never lets the balance go below zero."""
+    now = ctx.now()
+    async with ctx.db.transaction() as s:
+        reward = await s.scalar(
+            select(RewardRow).where(RewardRow.code == reward_code, RewardRow.active)
+        )
+        if reward is None:
+            raise UnknownReward(reward=reward_code)
+        await lock_member(s, member_id)
+        balance = await _balance(s, member_id, now)
+        if balance < reward.points:
+            raise NotEnoughPoints(balance=balance, needed=reward.points)
+        await _consume(s, member_id, reward.points, now)
+        code = new_coupon_code()
+        while await s.scalar(select(CouponRow.id).where(CouponRow.code == code)):
+            code = new_coupon_code()
+        coupon = CouponRow(
+            code=code,
+            member_id=member_id,
+            reward_id=reward.id,
+            value_fen=reward.coupon_value_fen,
+            points=reward.points,
+            issued_at=now,
+            expires_at=now + timedelta(days=reward.valid_days),
+        )
+        s.add(coupon)
+        await s.flush()
+        s.add(
+            LedgerRow(
+                member_id=member_id,
+                kind="spend",
+                points=-reward.points,
+                created_at=now,
+                coupon_id=coupon.id,
+                detail={"reward": reward.code},
+            )
+        )
+        audit.record(
+            s,
+            now,
+            audit.member_actor(member_id),
+            "coupon.issued",
+            member_id,
+            coupon_id=coupon.id,
+            reward=reward.code,
+            points=reward.points,
+        )
+        return _coupon_view(coupon, reward.code)
+
+
+async def use_coupon(
+    ctx: Context, code: str, *, store: str | None = None, staff_id: int | None = None
+) -> CouponView:
+    """Mark a coupon used at the counter. Exactly one of any number of concurrent attempts
+    succeeds; the others learn when and where it was used (or that it expired)."""
+    now = ctx.now()
+    code = normalize_coupon_code(code)
+    async with ctx.db.transaction() as s:
+        used_store = await store_id(s, store) if store else None
+        claimed = await s.execute(
+            update(CouponRow)
+            .where(CouponRow.code == code, CouponRow.used_at.is_(None), CouponRow.expires_at > now)
+            .values(used_at=now, used_store_id=used_store, used_by_staff_id=staff_id)
+            .returning(CouponRow.id)
+        )
+        coupon_id = claimed.scalar()
+        row = await s.scalar(select(CouponRow).where(CouponRow.code == code))
+        if row is None:
+            raise UnknownCoupon(code=code)
+        if coupon_id is None:
+            if row.used_at is not None:
+                where = await s.get(StoreRow, row.used_store_id) if row.used_store_id else None
+                raise CouponUsed(
+                    code=code, used_at=row.used_at, store=where.code if where else None
+                )
+            raise CouponExpired(code=code, expires_at=row.expires_at)
+        reward_code = await s.scalar(select(RewardRow.code).where(RewardRow.id == row.reward_id))
+        audit.record(
+            s,
+            now,
+            audit.staff_actor(staff_id) if staff_id else audit.SYSTEM,
+            "coupon.used",
+            row.member_id,
+            coupon_id=row.id,
+            store=store,
+        )
+        return _coupon_view(row, reward_code or "")
+
+
+async def member_coupons(
+    ctx: Context, member_id: int, *, include_closed: bool = False
+) -> list[CouponView]:
+    """Unused, unexpired coupons (soonest to expire first); with ``include_closed`` all."""
+    now = ctx.now()
+    query = (
+        select(CouponRow, RewardRow.code)
+        .join(RewardRow, RewardRow.id == CouponRow.reward_id)
+        .where(CouponRow.member_id == member_id)
+    )
+    if not include_closed:
+        query = query.where(CouponRow.used_at.is_(None), CouponRow.expires_at > now)
+    async with ctx.db.read() as s:
+        rows = await s.execute(query.order_by(CouponRow.expires_at, CouponRow.id))
+        return [_coupon_view(c, r) for c, r in rows]
+
+
+# --- balance, expiry, tiers, adjustments ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PointsSummary:
+    member_id: int
+    balance: int
+    tier: str
+    window_spend_fen: int
+    next_tier: str | None
+    to_next_tier_fen: int | None
+
+
+async def points_summary(ctx: Context, member_id: int) -> PointsSummary:
+    async with ctx.db.read() as s:
+        member = await s.get(MemberRow, member_id)
+        if member is None:
+            raise UnknownMember(member=member_id)
+        spend = await _window_spend(s, ctx, member_id)
+        following = ctx.shop.next_tier(member.tier)
+        return PointsSummary(
+            member_id=member_id,
+            balance=await _balance(s, member_id, ctx.now()),
+            tier=member.tier,
+            window_spend_fen=spend,
+            next_tier=following.code if following else None,
+            to_next_tier_fen=max(following.spend_fen - spend, 0) if following else None,
+        )
+
+
+@dataclass(frozen=True)
+class ExpiringLot:
+    points: int
+    expires_at: datetime
+
+
+async def expiring_points(ctx: Context, member_id: int, days: int = 30) -> list[ExpiringLot]:
+    """Points that will expire within ``days``, soonest first."""
+    now = ctx.now()
+    async with ctx.db.read() as s:
+        lots = await s.scalars(
+            _live_lots(member_id, now).where(LedgerRow.expires_at <= now + timedelta(days=days))
+        )
+        return [
+            ExpiringLot(points=lot.remaining or 0, expires_at=lot.expires_at)
+            for lot in lots
+            if lot.expires_at is not None
+        ]
+
+
+@dataclass(frozen=True)
+class ExpiryReport:
+    members: int
+    points: int
+
+
+async def expire_points(ctx: Context) -> ExpiryReport:
+    """Write an ``expire`` row for every lot past its expiry that still holds points.
+    Safe to run any number of times; members are processed in small locked batches."""
+    now = ctx.now()
+    async with ctx.db.read() as s:
+        member_ids = list(
+            await s.scalars(
+                select(LedgerRow.member_id)
+                .where(LedgerRow.remaining > 0, LedgerRow.expires_at <= now)
+                .distinct()
+                .order_by(LedgerRow.member_id)
+            )
+        )
+    expired = 0
+    for start in range(0, len(member_ids), EXPIRY_BATCH):
+        async with ctx.db.transaction() as s:
+            for member_id in member_ids[start : start + EXPIRY_BATCH]:
+                await lock_member(s, member_id)
+                lots = await s.scalars(
+                    select(LedgerRow).where(
+                        LedgerRow.member_id == member_id,
+                        LedgerRow.remaining > 0,
+                        LedgerRow.expires_at <= now,
+                    )
+                )
+                for lot in lots:
+                    points = lot.remaining or 0
+                    lot.remaining = 0
+                    expired += points
+                    s.add(
+                        LedgerRow(
+                            member_id=member_id,
+                            kind="expire",
+                            points=-points,
+                            created_at=now,
+                            lot_id=lot.id,
+                        )
+                    )
+                    audit.record(
+                        s,
+                        now,
+                        audit.SYSTEM,
+                        "points.expired",
+                        member_id,
+                        lot_id=lot.id,
+                        points=points,
+                    )
+    return ExpiryReport(members=len(member_ids), points=expired)
+
+
+@dataclass(frozen=True)
+class TierChange:
+    member_id: int
+    from_tier: str
+    to_tier: str
+    spend_fen: int
+
+
+async def review_tiers(ctx: Context) -> list[TierChange]:
+    """The periodic review: every member gets the tier their window spending earns. This is
+    the only place a member moves down."""
+    now = ctx.now()
+    since = add_months(now.astimezone(ctx.zone), -ctx.shop.tiers.window_months)
+    async with ctx.db.read() as s:
+        spends: dict[int, int] = {
+            member_id: int(total)
+            for member_id, total in await s.execute(
+                select(SaleRow.member_id, func.sum(SaleRow.amount_fen - SaleRow.refunded_fen))
+                .where(SaleRow.sold_at > since)
+                .group_by(SaleRow.member_id)
+            )
+        }
+        tiers = (await s.execute(select(MemberRow.id, MemberRow.tier))).all()
+    due = [
+        member_id
+        for member_id, tier in tiers
+        if ctx.shop.tier_for_spend(spends.get(member_id, 0)).code != tier
+    ]
+    changes: list[TierChange] = []
+    for member_id in due:
+        async with ctx.db.transaction() as s:
+            member = await lock_member(s, member_id)
+            spend = await _window_spend(s, ctx, member_id)  # again, under the lock
+            reached = ctx.shop.tier_for_spend(spend).code
+            if reached != member.tier:
+                changes.append(TierChange(member_id, member.tier, reached, spend))
+                await _change_tier(s, ctx, member, reached, "review", spend)
+    return changes
+
+
+async def adjust_points(
+    ctx: Context, member_id: int, points: int, reason: str, *, actor: str
+) -> int:
+    """A manual correction by staff, with a reason; returns the new balance. Added points
+    form a lot that expires like earned points; removed points cannot exceed the balance."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(field="reason")
+    if points == 0:
+        raise InvalidAmount(value=points)
+    now = ctx.now()
+    async with ctx.db.transaction() as s:
+        await lock_member(s, member_id)
+        if points > 0:
+            _add_lot(s, ctx, member_id, "adjust", points, reason=reason)
+        else:
+            balance = await _balance(s, member_id, now)
+            if balance < -points:
+                raise NotEnoughPoints(balance=balance, needed=-points)
+            await _consume(s, member_id, -points, now)
+            s.add(
+                LedgerRow(
+                    member_id=member_id, kind="adjust", points=points, created_at=now, reason=reason
+                )
+            )
+        audit.record(s, now, actor, "points.adjusted", member_id, points=points, reason=reason)
+        await s.flush()
+        return await _balance(s, member_id, now)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    kind: str
+    points: int
+    at: datetime
+    expires_at: datetime | None
+    reason: str
+    detail: dict[str, object]
+
+
+async def ledger(ctx: Context, member_id: int, limit: int = 10) -> list[LedgerEntry]:
+    """The newest entries of a member's points ledger, with what explains each one."""
+    async with ctx.db.read() as s:
+        rows = await s.scalars(
+            select(LedgerRow)
+            .where(LedgerRow.member_id == member_id)
+            .order_by(LedgerRow.created_at.desc(), LedgerRow.id.desc())
+            .limit(limit)
+        )
+        return [
+            LedgerEntry(r.id, r.kind, r.points, r.created_at, r.expires_at, r.reason, r.detail)
+            for r in rows
+        ]

@@ -1,0 +1,405 @@
+"""Members: registration, profile changes, look-up, and linking a second chat account."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import audit
+from core.context import Context
+from core.errors import (
+    BirthdayLocked,
+    IdentityTaken,
+    InvalidBirthday,
+    InvalidInput,
+    InvalidPhone,
+    LinkCodeInvalid,
+    PhoneTaken,
+    UnknownMember,
+    UnknownStore,
+)
+from storage.models import IdentityRow, LinkCodeRow, MemberRow, MemberTagRow, StoreRow
+
+CHANNELS = ("telegram", "wechat", "console")
+GENDERS = ("f", "m", "x")
+LOCALES = ("zh_CN", "en")
+NAME_MAX = 50
+TAG_PATTERN = re.compile(r"^[\w\u4e00-\u9fff-]{1,40}$")
+LINK_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
+LINK_CODE_LIFETIME = timedelta(minutes=15)
+_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_MEMBER_NO = re.compile(r"^M?(\d{6,})$", re.IGNORECASE)
+
+
+def normalize_phone(text: str) -> str:
+    """Mainland mobiles as +86…, others in E.164; anything else is refused."""
+    digits = re.sub(r"[\s\-().]", "", text)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if _CN_MOBILE.match(digits):
+        return "+86" + digits
+    if digits.startswith("86") and _CN_MOBILE.match(digits[2:]):
+        return "+" + digits
+    if digits.startswith("+86") and not _CN_MOBILE.match(digits[3:]):
+        raise InvalidPhone(value=text)
+    if _E164.match(digits):
+        return digits
+    raise InvalidPhone(value=text)
+
+
+def mask_phone(phone: str | None) -> str:
+    """For logs and clerks: keep the country code, first three and last four digits."""
+    if not phone:
+        return ""
+    return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else "****"
+
+
+def parse_birthday(value: str | date, today: date) -> date:
+    if isinstance(value, str):
+        text = value.strip().replace("/", "-").replace(".", "-")
+        if re.fullmatch(r"\d{8}", text):
+            text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+        try:
+            value = date.fromisoformat(text)
+        except ValueError:
+            raise InvalidBirthday(value=text) from None
+    if value > today or value.year < today.year - 120:
+        raise InvalidBirthday(value=value.isoformat())
+    return value
+
+
+def format_member_no(member_id: int) -> str:
+    """The number printed on the member card and typed at the counter."""
+    return f"M{member_id:06d}"
+
+
+def parse_member_no(text: str) -> int | None:
+    match = _MEMBER_NO.match(text.strip())
+    return int(match.group(1)) if match else None
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > NAME_MAX:
+        raise InvalidInput(field="name", max=NAME_MAX)
+    return name
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    cleaned = sorted({t.strip() for t in tags if t.strip()})
+    for tag in cleaned:
+        if not TAG_PATTERN.match(tag):
+            raise InvalidInput(field="tags", value=tag)
+    return cleaned
+
+
+@dataclass(frozen=True)
+class MemberView:
+    id: int
+    member_no: str
+    name: str
+    phone: str | None
+    birthday: date | None
+    gender: str | None
+    locale: str
+    home_store: str | None
+    marketing_consent: bool
+    tier: str
+    registered_at: datetime
+    tags: tuple[str, ...]
+
+
+async def member_view(session: AsyncSession, row: MemberRow) -> MemberView:
+    store = await session.get(StoreRow, row.home_store_id) if row.home_store_id else None
+    tags = await session.scalars(
+        select(MemberTagRow.tag).where(MemberTagRow.member_id == row.id).order_by(MemberTagRow.tag)
+    )
+    return MemberView(
+        id=row.id,
+        member_no=format_member_no(row.id),
+        name=row.name,
+        phone=row.phone,
+        birthday=row.birthday,
+        gender=row.gender,
+        locale=row.locale,
+        home_store=store.code if store else None,
+        marketing_consent=row.marketing_consent,
+        tier=row.tier,
+        registered_at=row.registered_at,
+        tags=tuple(tags),
+    )
+
+
+async def store_id(session: AsyncSession, code: str) -> int:
+    found = await session.scalar(select(StoreRow.id).where(StoreRow.code == code))
+    if found is None:
+        raise UnknownStore(store=code)
+    return found
+
+
+async def lock_member(session: AsyncSession, member_id: int) -> MemberRow:
+    """Load a member for change, serialising concurrent changes to the same member."""
+    row = await session.scalar(select(MemberRow).where(MemberRow.id == member_id).with_for_update())
+    if row is None:
+        raise UnknownMember(member=member_id)
+    return row
+
+
+async def _identity(
+    session: AsyncSession, channel: str, external_id: str, now: datetime
+) -> IdentityRow:
+    if channel not in CHANNELS:
+        raise InvalidInput(field="channel", value=channel)
+    row = await session.scalar(
+        select(IdentityRow).where(
+            IdentityRow.channel == channel, IdentityRow.external_id == external_id
+        )
+    )
+    if row is None:
+        row = IdentityRow(channel=channel, external_id=external_id, created_at=now, reachable=True)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def _set_tags(session: AsyncSession, member_id: int, tags: list[str]) -> None:
+    await session.execute(delete(MemberTagRow).where(MemberTagRow.member_id == member_id))
+    session.add_all(MemberTagRow(member_id=member_id, tag=t) for t in tags)
+
+
+async def register_member(
+    ctx: Context,
+    *,
+    name: str,
+    phone: str | None,
+    birthday: str | date | None = None,
+    gender: str | None = None,
+    locale: str = "zh_CN",
+    home_store: str | None = None,
+    marketing_consent: bool = False,
+    tags: list[str] | None = None,
+    channel: str | None = None,
+    external_id: str | None = None,
+    phone_verified: bool = False,
+    actor: str = audit.SYSTEM,
+) -> MemberView:
+    """Create a member, optionally tied to the chat account that registered.
+
+    A phone already on file is refused, except when the channel verified it (a shared
+    Telegram contact) and that member has no account on this channel yet: then the chat
+    account is attached to the existing member (e.g. one imported by the shop).
+    """
+    now = ctx.now()
+    name = _clean_name(name)
+    phone = normalize_phone(phone) if phone else None
+    born = parse_birthday(birthday, ctx.today()) if birthday else None
+    if gender is not None and gender not in GENDERS:
+        raise InvalidInput(field="gender", value=gender)
+    if locale not in LOCALES:
+        raise InvalidInput(field="locale", value=locale)
+    clean_tags = _clean_tags(tags or [])
+    try:
+        async with ctx.db.transaction() as s:
+            identity = await _identity(s, channel, external_id, now) if channel else None
+            if identity and identity.member_id is not None:
+                raise IdentityTaken(channel=channel)
+            existing = (
+                await s.scalar(select(MemberRow).where(MemberRow.phone == phone)) if phone else None
+            )
+            if existing is not None:
+                if not (identity and phone_verified):
+                    raise PhoneTaken(phone=mask_phone(phone))
+                if await s.scalar(
+                    select(IdentityRow.id).where(
+                        IdentityRow.member_id == existing.id, IdentityRow.channel == channel
+                    )
+                ):
+                    raise PhoneTaken(phone=mask_phone(phone))
+                identity.member_id = existing.id
+                audit.record(s, now, actor, "member.claimed", existing.id, channel=channel)
+                return await member_view(s, existing)
+            row = MemberRow(
+                name=name,
+                phone=phone,
+                birthday=born,
+                gender=gender,
+                locale=locale,
+                home_store_id=await store_id(s, home_store) if home_store else None,
+                marketing_consent=marketing_consent,
+                tier=ctx.shop.tiers.levels[0].code,
+                registered_at=now,
+            )
+            s.add(row)
+            await s.flush()
+            await _set_tags(s, row.id, clean_tags)
+            if identity:
+                identity.member_id = row.id
+            audit.record(s, now, actor, "member.registered", row.id, channel=channel)
+            return await member_view(s, row)
+    except IntegrityError:
+        # Two registrations of the same phone (or chat account) at the same moment.
+        raise PhoneTaken(phone=mask_phone(phone)) from None
+
+
+_UNSET = object()
+
+
+async def update_member(
+    ctx: Context,
+    member_id: int,
+    *,
+    actor: str,
+    name: str | None = None,
+    phone: str | None = None,
+    birthday: str | date | None = None,
+    gender: str | object | None = _UNSET,
+    locale: str | None = None,
+    home_store: str | object | None = _UNSET,
+    marketing_consent: bool | None = None,
+    tags: list[str] | None = None,
+    staff_override: bool = False,
+) -> MemberView:
+    """Change a member's profile. A birthday, once set, can be changed once by the member
+    (staff may correct it again with ``staff_override``)."""
+    now = ctx.now()
+    try:
+        async with ctx.db.transaction() as s:
+            row = await lock_member(s, member_id)
+            changed: list[str] = []
+            if name is not None:
+                row.name = _clean_name(name)
+                changed.append("name")
+            if phone is not None:
+                row.phone = normalize_phone(phone)
+                changed.append("phone")
+            if birthday is not None:
+                born = parse_birthday(birthday, ctx.today())
+                if row.birthday is not None and born != row.birthday:
+                    if row.birthday_changed_at is not None and not staff_override:
+                        raise BirthdayLocked(changed_at=row.birthday_changed_at)
+                    row.birthday_changed_at = now
+                row.birthday = born
+                changed.append("birthday")
+            if gender is not _UNSET:
+                if gender is not None and gender not in GENDERS:
+                    raise InvalidInput(field="gender", value=gender)
+                row.gender = gender  # type: ignore[assignment]
+                changed.append("gender")
+            if locale is not None:
+                if locale not in LOCALES:
+                    raise InvalidInput(field="locale", value=locale)
+                row.locale = locale
+                changed.append("locale")
+            if home_store is not _UNSET:
+                row.home_store_id = (
+                    await store_id(s, home_store) if isinstance(home_store, str) else None
+                )
+                changed.append("home_store")
+            if marketing_consent is not None:
+                row.marketing_consent = marketing_consent
+                changed.append("marketing_consent")
+            if tags is not None:
+                await _set_tags(s, row.id, _clean_tags(tags))
+                changed.append("tags")
+            await s.flush()
+            audit.record(s, now, actor, "member.updated", row.id, fields=changed)
+            return await member_view(s, row)
+    except IntegrityError:
+        raise PhoneTaken(phone=mask_phone(phone)) from None
+
+
+async def get_member(ctx: Context, member_id: int) -> MemberView:
+    async with ctx.db.read() as s:
+        row = await s.get(MemberRow, member_id)
+        if row is None:
+            raise UnknownMember(member=member_id)
+        return await member_view(s, row)
+
+
+async def member_for_identity(ctx: Context, channel: str, external_id: str) -> MemberView | None:
+    """The member behind a chat account, or None for someone not yet registered."""
+    async with ctx.db.read() as s:
+        row = await s.scalar(
+            select(MemberRow)
+            .join(IdentityRow, IdentityRow.member_id == MemberRow.id)
+            .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
+        )
+        return await member_view(s, row) if row else None
+
+
+async def find_members(ctx: Context, query: str, limit: int = 10) -> list[MemberView]:
+    """Staff look-up by phone, member number or part of the name."""
+    query = query.strip()
+    conditions = []
+    with suppress(InvalidPhone):
+        conditions.append(MemberRow.phone == normalize_phone(query))
+    if (number := parse_member_no(query)) is not None:
+        conditions.append(MemberRow.id == number)
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(func.lower(MemberRow.name).like(f"%{escaped.lower()}%", escape="\\"))
+    if not conditions:
+        return []
+    async with ctx.db.read() as s:
+        rows = await s.scalars(
+            select(MemberRow).where(or_(*conditions)).order_by(MemberRow.id).limit(limit)
+        )
+        return [await member_view(s, r) for r in rows]
+
+
+@dataclass(frozen=True)
+class LinkCode:
+    code: str
+    expires_at: datetime
+
+
+async def create_link_code(ctx: Context, member_id: int) -> LinkCode:
+    """A short one-time code the member types (or opens as a deep link) in a second chat
+    app to reach the same membership there."""
+    now = ctx.now()
+    code = "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(8))
+    async with ctx.db.transaction() as s:
+        await lock_member(s, member_id)
+        s.add(
+            LinkCodeRow(
+                code=code, member_id=member_id, created_at=now, expires_at=now + LINK_CODE_LIFETIME
+            )
+        )
+        audit.record(s, now, audit.member_actor(member_id), "member.link_code", member_id)
+    return LinkCode(code=code, expires_at=now + LINK_CODE_LIFETIME)
+
+
+async def link_identity(ctx: Context, code: str, channel: str, external_id: str) -> MemberView:
+    """Attach this chat account to the member who created ``code``; the code works once."""
+    now = ctx.now()
+    code = code.strip().upper()
+    async with ctx.db.transaction() as s:
+        identity = await _identity(s, channel, external_id, now)
+        claimed = await s.execute(
+            update(LinkCodeRow)
+            .where(
+                LinkCodeRow.code == code,
+                LinkCodeRow.used_at.is_(None),
+                LinkCodeRow.expires_at > now,
+            )
+            .values(used_at=now, used_by_identity_id=identity.id)
+            .returning(LinkCodeRow.member_id)
+        )
+        member_id = claimed.scalar()
+        if member_id is None:
+            raise LinkCodeInvalid()
+        if identity.member_id not in (None, member_id):
+            raise IdentityTaken(channel=channel)
+        identity.member_id = member_id
+        audit.record(
+            s, now, audit.member_actor(member_id), "member.linked", member_id, channel=channel
+        )
+        return await member_view(s, await lock_member(s, member_id))

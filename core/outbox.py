@@ -1,0 +1,54 @@
+"""Putting pushes into the outbox, in the transaction of the change that causes them.
+
+Messages are stored as a kind plus parameters and rendered in the member's language when
+sent. Marketing kinds are never enqueued for members who have not consented.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import insert_ignore
+from storage.models import OutboxRow
+
+# Service messages: the member needs them whatever their marketing choice.
+SERVICE_KINDS = frozenset(
+    {"receipt", "refund", "tier_changed", "booking_reminder", "feedback_answer", "security"}
+)
+
+
+def is_marketing(kind: str) -> bool:
+    return kind not in SERVICE_KINDS
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    member_id: int,
+    marketing_consent: bool,
+    kind: str,
+    dedup_key: str,
+    params: dict[str, Any],
+) -> bool:
+    """Queue one message; a second call with the same dedup key is a no-op. True if queued."""
+    if is_marketing(kind) and not marketing_consent:
+        return False
+    return await insert_ignore(
+        session,
+        OutboxRow.__table__,
+        {
+            "member_id": member_id,
+            "kind": kind,
+            "params": params,
+            "dedup_key": dedup_key,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+        conflict=["dedup_key"],
+    )

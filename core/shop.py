@@ -1,0 +1,242 @@
+"""The shop file: one TOML file holding the shop's rules (tiers, points, rewards, stores).
+
+Defaults ship in ``shop_default.toml`` beside this module; a shop's own file is merged over
+them (tables merge key by key, arrays replace). Validation happens once at start-up so the
+program never runs half-configured; every problem is reported with the key that holds it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_SHOP_FILE = Path(__file__).with_name("shop_default.toml")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class ShopFileError(Exception):
+    """The shop file cannot be used; the message names the key and the problem."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Yuan = Annotated[Decimal, Field(ge=0, decimal_places=2)]
+Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+
+
+def yuan_to_fen(amount: Decimal) -> int:
+    """Money is kept as integer fen; the shop file speaks yuan."""
+    return int(amount * 100)
+
+
+class ShopInfo(_Model):
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+
+
+class PointsRules(_Model):
+    step_yuan: Yuan = Field(gt=0)
+    points_per_step: int = Field(gt=0)
+    lifetime_months: int = Field(gt=0, le=120)
+
+    @property
+    def step_fen(self) -> int:
+        return yuan_to_fen(self.step_yuan)
+
+
+class Tier(_Model):
+    code: Code
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    spend_yuan: Yuan
+    multiplier: Decimal = Field(ge=1, le=10, decimal_places=2)
+    perks: str = ""
+    perks_en: str = ""
+
+    @field_validator("multiplier", mode="before")
+    @classmethod
+    def _exact_multiplier(cls, value: Any) -> Any:
+        # TOML floats would turn 1.1 into 1.1000000000000000888; read them as written.
+        return str(value) if isinstance(value, float) else value
+
+    @property
+    def spend_fen(self) -> int:
+        return yuan_to_fen(self.spend_yuan)
+
+
+class TierRules(_Model):
+    window_months: int = Field(gt=0, le=60)
+    levels: list[Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _rising(self) -> TierRules:
+        if self.levels[0].spend_yuan != 0:
+            raise ValueError("the first tier must have spend_yuan = 0")
+        for lower, higher in zip(self.levels, self.levels[1:], strict=False):
+            if higher.spend_yuan <= lower.spend_yuan:
+                raise ValueError(
+                    f"tier {higher.code!r} must need more spending than {lower.code!r}"
+                )
+        codes = [t.code for t in self.levels]
+        if len(set(codes)) != len(codes):
+            raise ValueError("tier codes must be unique")
+        return self
+
+
+class Reward(_Model):
+    code: Code
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    points: int = Field(gt=0)
+    coupon_value_yuan: Yuan = Field(gt=0)
+    valid_days: int = Field(gt=0, le=3660)
+
+    @property
+    def coupon_value_fen(self) -> int:
+        return yuan_to_fen(self.coupon_value_yuan)
+
+
+class OpeningHours(_Model):
+    """Per weekday either ``None`` (closed) or (opens, closes)."""
+
+    mon: tuple[time, time] | None = None
+    tue: tuple[time, time] | None = None
+    wed: tuple[time, time] | None = None
+    thu: tuple[time, time] | None = None
+    fri: tuple[time, time] | None = None
+    sat: tuple[time, time] | None = None
+    sun: tuple[time, time] | None = None
+
+    @field_validator(*WEEKDAYS, mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        if value is None or value == "closed":
+            return None
+        if not isinstance(value, str) or not (m := _HOURS.match(value)):
+            raise ValueError('expected "HH:MM-HH:MM" or "closed"')
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60):
+            raise ValueError("not a time of day")
+        opens = time(h1, m1)
+        closes = time(23, 59, 59) if (h2, m2) == (24, 0) else time(h2, m2)
+        if closes <= opens:
+            raise ValueError("closing time must be after opening time")
+        return (opens, closes)
+
+    def on(self, weekday: int) -> tuple[time, time] | None:
+        """Opening hours for ``date.weekday()`` (0 = Monday)."""
+        result: tuple[time, time] | None = getattr(self, WEEKDAYS[weekday])
+        return result
+
+
+class Store(_Model):
+    code: Code
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    address: str = ""
+    slot_minutes: int = Field(gt=0, le=24 * 60)
+    slot_capacity: int = Field(gt=0)
+    hours: OpeningHours
+
+
+class Shop(_Model):
+    """The validated shop file."""
+
+    shop: ShopInfo
+    points: PointsRules
+    tiers: TierRules
+    rewards: list[Reward]
+    stores: list[Store] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> Shop:
+        for name, items in (("rewards", self.rewards), ("stores", self.stores)):
+            codes = [i.code for i in items]
+            if len(set(codes)) != len(codes):
+                raise ValueError(f"{name}: codes must be unique")
+        return self
+
+    def tier(self, code: str) -> Tier:
+        for tier in self.tiers.levels:
+            if tier.code == code:
+                return tier
+        # A tier removed from the shop file: treat its members as the lowest tier.
+        return self.tiers.levels[0]
+
+    def tier_for_spend(self, spend_fen: int) -> Tier:
+        """The highest tier whose threshold the 12-month spending reaches."""
+        reached = self.tiers.levels[0]
+        for tier in self.tiers.levels:
+            if spend_fen >= tier.spend_fen:
+                reached = tier
+        return reached
+
+    def tier_rank(self, code: str) -> int:
+        return self.tiers.levels.index(self.tier(code))
+
+    def next_tier(self, code: str) -> Tier | None:
+        rank = self.tier_rank(code)
+        levels = self.tiers.levels
+        return levels[rank + 1] if rank + 1 < len(levels) else None
+
+    def reward(self, code: str) -> Reward | None:
+        return next((r for r in self.rewards if r.code == code), None)
+
+    def store(self, code: str) -> Store | None:
+        return next((s for s in self.stores if s.code == code), None)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ShopFileError(f"shop file {path}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ShopFileError(f"shop file {path}: not valid TOML ({exc})") from None
+
+
+def _describe(path: Path, error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        key = ".".join(
+            f"[{part}]" if isinstance(part, int) else str(part) for part in item["loc"]
+        ).replace(".[", "[")
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{key or '(top level)'}: {message}")
+    return f"shop file {path}: " + "; ".join(problems)
+
+
+def load_shop(path: Path | None = None) -> Shop:
+    """Read and validate the shop file (or only the shipped defaults when ``path`` is None)."""
+    data = _read_toml(DEFAULT_SHOP_FILE)
+    source = DEFAULT_SHOP_FILE
+    if path is not None:
+        data = _merge(data, _read_toml(path))
+        source = path
+    try:
+        return Shop.model_validate(data)
+    except ValidationError as exc:
+        raise ShopFileError(_describe(source, exc)) from None

@@ -1,0 +1,1 @@
+"""Schema, engine set-up and migrations; the only package that knows the ORM."""

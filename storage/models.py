@@ -1,0 +1,270 @@
+"""The schema: SQLAlchemy 2.0 typed models. Changes here need an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL.
+
+    SQLite has no time zone type; values are stored as naive UTC text there, which keeps
+    comparisons in SQL correct because every value is written the same way.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use the injected clock")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        date: Date(),
+    }
+
+
+class StoreRow(Base):
+    """A store, mirrored from the shop file by code (the code never changes)."""
+
+    __tablename__ = "stores"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    birthday: Mapped[date | None]
+    birthday_changed_at: Mapped[datetime | None]
+    gender: Mapped[str | None] = mapped_column(String(1))
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    home_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    tier: Mapped[str] = mapped_column(String(32))
+    registered_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MemberTagRow(Base):
+    __tablename__ = "member_tags"
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class IdentityRow(Base):
+    """Who is talking: a Telegram user id or a WeChat openid; may point to a member."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_inbound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class LinkCodeRow(Base):
+    """A one-time code that attaches a second channel identity to an existing member."""
+
+    __tablename__ = "link_codes"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_identity_id: Mapped[int | None] = mapped_column(ForeignKey("channel_identities.id"))
+
+
+class StaffRow(Base):
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id"), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+
+
+class SaleRow(Base):
+    __tablename__ = "sales"
+    __table_args__ = (
+        UniqueConstraint("store_id", "receipt_no"),
+        Index("ix_sales_member_sold", "member_id", "sold_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    receipt_no: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
+    points_earned: Mapped[int] = mapped_column(Integer, default=0)
+    points_reversed: Mapped[int] = mapped_column(Integer, default=0)
+    sold_at: Mapped[datetime]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class RefundRow(Base):
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    points_reversed: Mapped[int] = mapped_column(Integer)
+    shortfall: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class LedgerRow(Base):
+    """Append-only points ledger. Earning rows (and positive adjustments) are *lots*:
+    they carry an expiry and the points still left in them, which spending consumes
+    oldest-first. ``remaining`` is the only column ever updated after insert."""
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (Index("ix_points_ledger_lots", "member_id", "remaining", "expires_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("points_ledger.id"))
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"), index=True)
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"))
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
+    shortfall: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class TierChangeRow(Base):
+    __tablename__ = "tier_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    from_tier: Mapped[str] = mapped_column(String(32))
+    to_tier: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(16))
+    spend_fen: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class RewardRow(Base):
+    """A reward of the catalogue, mirrored from the shop file by code."""
+
+    __tablename__ = "rewards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    points: Mapped[int] = mapped_column(Integer)
+    coupon_value_fen: Mapped[int] = mapped_column(Integer)
+    valid_days: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CouponRow(Base):
+    __tablename__ = "coupons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"))
+    value_fen: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    used_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class ConversationRow(Base):
+    """Where a multi-step chat flow stands, so a restart or another worker continues it."""
+
+    __tablename__ = "conversations"
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("channel_identities.id", ondelete="CASCADE"), primary_key=True
+    )
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """One message to push; the dedup key makes enqueueing idempotent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedup_key: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
