@@ -1,0 +1,70 @@
+"""Translations and locale-aware formatting (Babel).
+
+Catalogs are the ``.po`` files under ``locales/``; they are compiled in memory on first use,
+so there is no build step and no binary ``.mo`` file in the repository. Source strings are
+English; mark them with ``N_`` where they are defined and translate with ``gettext`` where
+a person reads them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+from babel.support import NullTranslations, Translations
+
+LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+DOMAIN = "messages"
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.exists():
+        return NullTranslations()
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def gettext(locale: str, message: str, **params: object) -> str:
+    """Translate ``message`` into ``locale`` and fill in ``{named}`` parameters."""
+    text = translations(locale).gettext(message)
+    return text.format(**params) if params else text
+
+
+def ngettext(locale: str, singular: str, plural: str, n: int, **params: object) -> str:
+    text = translations(locale).ngettext(singular, plural, n)
+    return text.format(n=n, **params)
+
+
+def format_money(fen: int, locale: str, currency: str = "CNY") -> str:
+    """Integer fen as the reader expects it, e.g. ¥238.00."""
+    return format_currency(Decimal(fen) / 100, currency, locale=Locale.parse(locale))
+
+
+def format_day(day: date | datetime, locale: str) -> str:
+    return _format_date(day, format="medium", locale=Locale.parse(locale))
+
+
+def format_moment(moment: datetime, locale: str, zone: object) -> str:
+    return _format_datetime(moment, format="medium", tzinfo=zone, locale=Locale.parse(locale))

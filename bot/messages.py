@@ -1,0 +1,51 @@
+"""Domain errors as sentences a person can act on, in their language. One place for all
+channels (chat, command line) so an error always reads the same."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, format_money, gettext
+from core.errors import DomainError
+
+ERROR_TEXTS: dict[str, str] = {
+    "error": N_("Something went wrong; nothing was changed."),
+    "not_found": N_("Not found."),
+    "unknown_member": N_("No such member."),
+    "unknown_store": N_("There is no store with the code {store}."),
+    "unknown_reward": N_("This reward is not available."),
+    "unknown_sale": N_("No sale with receipt number {receipt_no} in store {store}."),
+    "unknown_coupon": N_("No coupon with the code {code}."),
+    "invalid_input": N_("The value for {field} is not valid."),
+    "invalid_phone": N_("{value} is not a valid mobile phone number."),
+    "invalid_birthday": N_("{value} is not a valid birthday (use YYYY-MM-DD)."),
+    "invalid_amount": N_("{value} is not a valid amount."),
+    "phone_taken": N_("The phone number {phone} already belongs to a member."),
+    "birthday_locked": N_("The birthday can only be changed once; please ask the staff."),
+    "not_enough_points": N_("Not enough points: you have {balance}, this needs {needed}."),
+    "receipt_taken": N_("Receipt {receipt_no} is already recorded for another member."),
+    "refund_too_large": N_("At most {refundable} can still be refunded for this sale."),
+    "coupon_used": N_("This coupon was already used."),
+    "coupon_expired": N_("This coupon has expired."),
+    "link_code_invalid": N_("This code is not valid or has expired."),
+    "identity_taken": N_("This account already belongs to another member."),
+    "duplicate_row": N_("The phone number {phone} appears more than once in the file."),
+    "unknown_column": N_("Unknown column {column}."),
+    "missing_column": N_("The required column {column} is missing."),
+}
+
+
+def describe(error: DomainError, locale: str) -> str:
+    """The translated sentence for ``error``; unknown codes fall back to their family."""
+    code = error.code
+    if code not in ERROR_TEXTS:
+        code = next(
+            (k.code for k in type(error).__mro__ if getattr(k, "code", None) in ERROR_TEXTS),
+            "error",
+        )
+    params = {key: "" if value is None else value for key, value in error.params.items()}
+    if "refundable_fen" in params:
+        params["refundable"] = format_money(int(params["refundable_fen"]), locale)
+    try:
+        return gettext(locale, ERROR_TEXTS[code], **params)
+    except (KeyError, IndexError):
+        # A message that needs a parameter the error did not carry: say the general thing.
+        return gettext(locale, ERROR_TEXTS["error"])

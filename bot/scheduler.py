@@ -1,0 +1,50 @@
+"""Periodic jobs (APScheduler 3): cron in the shop's time zone, coalesced, with a misfire
+grace so a restart shortly after the planned time still runs the job once. Each job calls
+one core use case that is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from core import loyalty
+from core.context import Context
+
+log = logging.getLogger(__name__)
+MISFIRE_GRACE_SECONDS = 3 * 3600
+
+
+async def expire_points_job(ctx: Context) -> None:
+    report = await loyalty.expire_points(ctx)
+    log.info("points expiry: %d points of %d members", report.points, report.members)
+
+
+async def review_tiers_job(ctx: Context) -> None:
+    changes = await loyalty.review_tiers(ctx)
+    log.info("tier review: %d members changed tier", len(changes))
+
+
+def create_scheduler(ctx: Context) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(
+        timezone=ctx.zone,
+        job_defaults={
+            "coalesce": True,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            "max_instances": 1,
+        },
+    )
+    scheduler.add_job(
+        expire_points_job,
+        CronTrigger(hour=0, minute=30, timezone=ctx.zone),
+        args=[ctx],
+        id="expire_points",
+    )
+    scheduler.add_job(
+        review_tiers_job,
+        CronTrigger(day=1, hour=3, timezone=ctx.zone),
+        args=[ctx],
+        id="review_tiers",
+    )
+    return scheduler

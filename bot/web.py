@@ -1,0 +1,33 @@
+"""The aiohttp application of ``memberbot serve``: channels mount their endpoints here."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.context import Context
+
+CONTEXT = web.AppKey("context", Context)
+log = logging.getLogger(__name__)
+
+
+async def health(request: web.Request) -> web.Response:
+    """For load balancers and uptime checks: 200 when the database answers, else 503."""
+    ctx = request.app[CONTEXT]
+    try:
+        async with ctx.db.read() as s:
+            await s.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("health check: database unavailable: %s", type(exc).__name__)
+        return web.json_response({"status": "unavailable", "database": "error"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+def create_app(ctx: Context) -> web.Application:
+    app = web.Application()
+    app[CONTEXT] = ctx
+    app.router.add_get("/health", health)
+    return app
