@@ -33,6 +33,25 @@ ERROR_TEXTS: dict[str, str] = {
 }
 
 
+# Names of the values a person typed, for "The value for {field} is not valid."
+FIELD_NAMES: dict[str, str] = {
+    "channel": N_("channel"),
+    "columns": N_("columns"),
+    "external_id": N_("account id"),
+    "file": N_("file"),
+    "gender": N_("gender"),
+    "locale": N_("language"),
+    "marketing_consent": N_("marketing consent"),
+    "name": N_("name"),
+    "phone": N_("phone"),
+    "reason": N_("reason"),
+    "receipt_no": N_("receipt number"),
+    "role": N_("role"),
+    "store": N_("store"),
+    "tags": N_("tags"),
+}
+
+
 def describe(error: DomainError, locale: str) -> str:
     """The translated sentence for ``error``; unknown codes fall back to their family."""
     code = error.code
@@ -42,10 +61,13 @@ def describe(error: DomainError, locale: str) -> str:
             "error",
         )
     params = {key: "" if value is None else value for key, value in error.params.items()}
+    field = params.get("field")
+    if field in FIELD_NAMES:
+        params["field"] = gettext(locale, FIELD_NAMES[field])
     if "refundable_fen" in params:
         params["refundable"] = format_money(int(params["refundable_fen"]), locale)
     try:
         return gettext(locale, ERROR_TEXTS[code], **params)
     except (KeyError, IndexError):
         # A message that needs a parameter the error did not carry: say the general thing.
-        return gettext(locale, ERROR_TEXTS["error"])
+        return gettext(locale, ERROR_TEXTS[DomainError.code])

@@ -96,3 +96,21 @@ class IdentityTaken(DomainError):
     """This chat account already belongs to another member."""
 
     code = "identity_taken"
+
+
+class DuplicateRow(InvalidInput):
+    """The same phone appears again further down an import file; the first one counts."""
+
+    code = "duplicate_row"
+
+
+class UnknownColumn(InvalidInput):
+    """An import file has a column the importer does not know (a typo would lose data)."""
+
+    code = "unknown_column"
+
+
+class MissingColumn(InvalidInput):
+    """An import file lacks a column every row needs."""
+
+    code = "missing_column"

@@ -86,14 +86,16 @@ def parse_member_no(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
+    """One rule for names wherever they come from (chat, staff, CSV import)."""
     name = " ".join(name.split())
     if not name or len(name) > NAME_MAX:
         raise InvalidInput(field="name", max=NAME_MAX)
     return name
 
 
-def _clean_tags(tags: list[str]) -> list[str]:
+def clean_tags(tags: list[str]) -> list[str]:
+    """Trimmed, de-duplicated and sorted, so equal tag sets compare equal."""
     cleaned = sorted({t.strip() for t in tags if t.strip()})
     for tag in cleaned:
         if not TAG_PATTERN.match(tag):
@@ -198,14 +200,14 @@ async def register_member(
     account is attached to the existing member (e.g. one imported by the shop).
     """
     now = ctx.now()
-    name = _clean_name(name)
+    name = clean_name(name)
     phone = normalize_phone(phone) if phone else None
     born = parse_birthday(birthday, ctx.today()) if birthday else None
     if gender is not None and gender not in GENDERS:
         raise InvalidInput(field="gender", value=gender)
     if locale not in LOCALES:
         raise InvalidInput(field="locale", value=locale)
-    clean_tags = _clean_tags(tags or [])
+    tag_list = clean_tags(tags or [])
     try:
         async with ctx.db.transaction() as s:
             identity = await _identity(s, channel, external_id, now) if channel else None
@@ -239,7 +241,7 @@ async def register_member(
             )
             s.add(row)
             await s.flush()
-            await _set_tags(s, row.id, clean_tags)
+            await _set_tags(s, row.id, tag_list)
             if identity:
                 identity.member_id = row.id
             audit.record(s, now, actor, "member.registered", row.id, channel=channel)
@@ -275,7 +277,7 @@ async def update_member(
             row = await lock_member(s, member_id)
             changed: list[str] = []
             if name is not None:
-                row.name = _clean_name(name)
+                row.name = clean_name(name)
                 changed.append("name")
             if phone is not None:
                 row.phone = normalize_phone(phone)
@@ -307,7 +309,7 @@ async def update_member(
                 row.marketing_consent = marketing_consent
                 changed.append("marketing_consent")
             if tags is not None:
-                await _set_tags(s, row.id, _clean_tags(tags))
+                await _set_tags(s, row.id, clean_tags(tags))
                 changed.append("tags")
             await s.flush()
             audit.record(s, now, actor, "member.updated", row.id, fields=changed)
