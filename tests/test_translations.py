@@ -68,7 +68,10 @@ def test_every_field_named_in_an_error_has_a_label() -> None:
     named: set[str] = set()
     for path in (ROOT / "core").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.keyword) and node.arg == "field":
-                if isinstance(node.value, ast.Constant):
-                    named.add(node.value.value)
+            if (
+                isinstance(node, ast.keyword)
+                and node.arg == "field"
+                and isinstance(node.value, ast.Constant)
+            ):
+                named.add(node.value.value)
     assert named - FIELD_NAMES.keys() == set()
