@@ -169,7 +169,13 @@ async def _window_spend(s: AsyncSession, ctx: Context, member_id: int) -> int:
 
 
 async def _change_tier(
-    s: AsyncSession, ctx: Context, member: MemberRow, to: str, reason: str, spend_fen: int
+    s: AsyncSession,
+    ctx: Context,
+    member: MemberRow,
+    to: str,
+    reason: str,
+    spend_fen: int,
+    notify: bool = True,
 ) -> TierChangeRow:
     now = ctx.now()
     change = TierChangeRow(
@@ -182,15 +188,16 @@ async def _change_tier(
     )
     s.add(change)
     await s.flush()
-    await outbox.enqueue(
-        s,
-        now=now,
-        member_id=member.id,
-        marketing_consent=member.marketing_consent,
-        kind="tier_changed",
-        dedup_key=f"tier:{change.id}",
-        params={"from": member.tier, "to": to, "spend_fen": spend_fen},
-    )
+    if notify:
+        await outbox.enqueue(
+            s,
+            now=now,
+            member_id=member.id,
+            marketing_consent=member.marketing_consent,
+            kind="tier_changed",
+            dedup_key=f"tier:{change.id}",
+            params={"from": member.tier, "to": to, "spend_fen": spend_fen},
+        )
     audit.record(
         s, now, audit.SYSTEM, "tier.changed", member.id, frm=member.tier, to=to, reason=reason
     )
@@ -237,8 +244,8 @@ async def record_sale(
     """Record a purchase and award its points; the same (store, receipt) earns only once.
 
     A sale that lifts the member's window spending over a threshold upgrades them at once.
-    The receipt push is queued in the same transaction (unless ``notify`` is off, e.g. for
-    historical data).
+    The receipt push (and an upgrade's push) is queued in the same transaction, unless
+    ``notify`` is off, e.g. for historical data.
     """
     _check_amount(amount_fen)
     receipt_no = _check_receipt(receipt_no)
@@ -297,7 +304,7 @@ async def _record_sale(
         upgraded_from = None
         if ctx.shop.tier_rank(reached.code) > ctx.shop.tier_rank(member.tier):
             upgraded_from = member.tier
-            await _change_tier(s, ctx, member, reached.code, "sale", spend)
+            await _change_tier(s, ctx, member, reached.code, "sale", spend, notify)
         await s.flush()
         balance = await _balance(s, member_id, now)
         if notify:
@@ -355,10 +362,12 @@ async def refund_sale(
     receipt_no: str,
     amount_fen: int | None = None,
     staff_id: int | None = None,
+    notify: bool = True,
 ) -> RefundResult:
     """Refund a sale in full (no amount) or in part, and take back the points it earned in
     proportion. Points already spent cannot be taken back: the balance stops at zero and
-    the missing points are recorded as a shortfall for staff to see."""
+    the missing points are recorded as a shortfall for staff to see. ``notify`` off queues
+    no push (historical data)."""
     if amount_fen is not None:
         _check_amount(amount_fen)
     receipt_no = _check_receipt(receipt_no)
@@ -417,21 +426,22 @@ async def refund_sale(
         )
         await s.flush()
         balance = await _balance(s, member.id, now)
-        await outbox.enqueue(
-            s,
-            now=now,
-            member_id=member.id,
-            marketing_consent=member.marketing_consent,
-            kind="refund",
-            dedup_key=f"refund:{refund.id}",
-            params={
-                "store": store,
-                "receipt_no": receipt_no,
-                "amount_fen": amount,
-                "points": taken,
-                "balance": balance,
-            },
-        )
+        if notify:
+            await outbox.enqueue(
+                s,
+                now=now,
+                member_id=member.id,
+                marketing_consent=member.marketing_consent,
+                kind="refund",
+                dedup_key=f"refund:{refund.id}",
+                params={
+                    "store": store,
+                    "receipt_no": receipt_no,
+                    "amount_fen": amount,
+                    "points": taken,
+                    "balance": balance,
+                },
+            )
         audit.record(
             s,
             now,
@@ -738,9 +748,9 @@ class TierChange:
     spend_fen: int
 
 
-async def review_tiers(ctx: Context) -> list[TierChange]:
+async def review_tiers(ctx: Context, *, notify: bool = True) -> list[TierChange]:
     """The periodic review: every member gets the tier their window spending earns. This is
-    the only place a member moves down."""
+    the only place a member moves down. ``notify`` off queues no push (historical data)."""
     now = ctx.now()
     since = add_months(now.astimezone(ctx.zone), -ctx.shop.tiers.window_months)
     async with ctx.db.read() as s:
@@ -766,7 +776,7 @@ async def review_tiers(ctx: Context) -> list[TierChange]:
             reached = ctx.shop.tier_for_spend(spend).code
             if reached != member.tier:
                 changes.append(TierChange(member_id, member.tier, reached, spend))
-                await _change_tier(s, ctx, member, reached, "review", spend)
+                await _change_tier(s, ctx, member, reached, "review", spend, notify)
     return changes
 
 

@@ -1,0 +1,227 @@
+"""The ``memberbot`` command line. Each command parses its arguments, calls core use cases
+through ``bootstrap`` and prints translated results; errors become one clear line and a
+non-zero exit status, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.bootstrap import SchemaOutdated, bootstrap
+from bot.demo import load_demo
+from bot.i18n import gettext
+from bot.messages import describe
+from bot.scheduler import create_scheduler
+from bot.settings import Settings
+from bot.web import create_app
+from core import member_csv
+from core.context import Context
+from core.errors import DomainError
+from core.shop import ShopFileError
+from core.staff import add_staff
+
+T = TypeVar("T")
+app = typer.Typer(help="memberbot: a chat-first membership assistant.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+members_app = typer.Typer(help="Members in bulk.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(staff_app, name="staff")
+app.add_typer(members_app, name="members")
+log = logging.getLogger("memberbot")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"MEMBERBOT_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        typer.echo(f"memberbot: {problems}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(
+    settings: Settings, work: Callable[[Context], Awaitable[T]], *, upgrade: bool | None = None
+) -> T:
+    """Bootstrap, run ``work``, dispose the database; known failures become one line."""
+
+    async def main() -> T:
+        ctx = await bootstrap(settings, upgrade=upgrade)
+        try:
+            return await work(ctx)
+        finally:
+            await ctx.db.dispose()
+
+    locale = settings.locale
+    try:
+        return asyncio.run(main())
+    except ShopFileError as exc:
+        message = str(exc)
+    except SchemaOutdated:
+        message = gettext(locale, "The database schema is out of date: run `memberbot db upgrade`.")
+    except DomainError as exc:
+        message = describe(exc, locale)
+    except OSError as exc:
+        message = gettext(locale, "Cannot reach the database: {error}", error=exc.strerror or exc)
+    typer.echo(f"memberbot: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the web server (health endpoint, channels) and the scheduler until Ctrl-C."""
+    settings = _settings()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def work(ctx: Context) -> None:
+        runner = web.AppRunner(create_app(ctx), handle_signals=False)
+        await runner.setup()
+        scheduler = create_scheduler(ctx)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            site = web.TCPSite(runner, host or settings.host, port or settings.port)
+            await site.start()
+            scheduler.start()
+            log.info("listening on http://%s:%d", host or settings.host, port or settings.port)
+            await stop.wait()
+            log.info("shutting down")
+        finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+            await runner.cleanup()
+
+    _run(settings, work)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema (safe to run again)."""
+    settings = _settings()
+    _run(settings, _noop, upgrade=True)
+    typer.echo(gettext(settings.locale, "The database schema is up to date."))
+
+
+async def _noop(_ctx: Context) -> None:
+    return None
+
+
+@app.command()
+def demo() -> None:
+    """Load a demo shop: stores, rewards, an owner and 300 members with a year of sales."""
+    settings = _settings()
+    report = _run(settings, load_demo)
+    locale = settings.locale
+    if report.already_loaded:
+        typer.echo(gettext(locale, "The demo shop is already loaded; nothing was added."))
+        return
+    typer.echo(
+        gettext(
+            locale,
+            "Demo shop loaded: {members} members, {sales} sales, {coupons} coupons.",
+            members=report.members,
+            sales=report.sales,
+            coupons=report.coupons,
+        )
+    )
+    typer.echo(gettext(locale, 'Staff owner account: console user "owner".'))
+
+
+@staff_app.command("add")
+def staff_add(
+    user_id: Annotated[str, typer.Option("--user-id", help="Telegram user id or WeChat openid.")],
+    channel: Annotated[str, typer.Option(help="telegram, wechat or console.")] = "telegram",
+    role: Annotated[str, typer.Option(help="clerk, manager or owner.")] = "owner",
+    store: Annotated[str | None, typer.Option(help="Store code (required below owner).")] = None,
+    name: Annotated[str, typer.Option(help="How colleagues call this person.")] = "",
+) -> None:
+    """Give a chat account a staff role (the first owner is added this way)."""
+    settings = _settings()
+
+    async def work(ctx: Context) -> None:
+        staff = await add_staff(
+            ctx, channel=channel, external_id=user_id, role=role, store=store, name=name
+        )
+        typer.echo(
+            gettext(
+                settings.locale,
+                "Staff #{id}: {channel} {user} is now {role}.",
+                id=staff.id,
+                channel=channel,
+                user=user_id,
+                role=staff.role.value,
+            )
+        )
+
+    _run(settings, work)
+
+
+@members_app.command("import")
+def members_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import members from CSV (phone is the key: a re-import updates, never duplicates).
+    Bad rows are reported with their line number; good rows are kept."""
+    settings = _settings()
+    locale = settings.locale
+
+    async def work(ctx: Context) -> member_csv.ImportReport:
+        with file.open(encoding="utf-8-sig", newline="") as source:
+            return await member_csv.import_members(ctx, source, actor="cli")
+
+    report = _run(settings, work)
+    typer.echo(
+        gettext(
+            locale,
+            "Imported: {created} new, {updated} updated, {bad} refused.",
+            created=report.created,
+            updated=report.updated,
+            bad=len(report.errors),
+        )
+    )
+    for row in report.errors:
+        line = gettext(
+            locale, "line {line}: {reason}", line=row.line, reason=describe(row.error, locale)
+        )
+        typer.echo(line, err=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@members_app.command("export")
+def members_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+) -> None:
+    """Export all members as CSV, in the format `members import` reads."""
+    settings = _settings()
+
+    async def work(ctx: Context) -> int:
+        if output is None:
+            return await member_csv.export_members(ctx, sys.stdout)
+        with output.open("w", encoding="utf-8", newline="") as out:
+            return await member_csv.export_members(ctx, out)
+
+    count = _run(settings, work)
+    typer.echo(gettext(settings.locale, "{count} members exported.", count=count), err=True)

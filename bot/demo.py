@@ -1,0 +1,607 @@
+"""Demo data: a shop with 300 members and fourteen months of history, so that tiers, points
+expiry and segments have something to show right after installing.
+
+Nothing is written behind the rules' back: a clock walks forward from fourteen months ago to
+now, every registration, sale, redemption, coupon use and refund goes through its ``core``
+use case at its own moment, and the scheduler's jobs (points expiry every night, tier review
+on the first of the month) run on the way. The ledger, the tiers and the downgrades are
+therefore exactly what the real rules produce.
+
+The history is planned up front from a fixed seed and the moment the first run started, so
+it is the same every time. A run that stops half-way is resumed, not repeated: the planned
+events up to the last thing the demo members did are skipped (sales would be idempotent
+anyway, redemptions would not).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, func, select
+
+from core import audit, loyalty
+from core.clock import FixedClock, add_months
+from core.context import Context
+from core.errors import (
+    CouponExpired,
+    CouponUsed,
+    NotEnoughPoints,
+    PhoneTaken,
+    RefundTooLarge,
+)
+from core.members import find_members, normalize_phone, register_member
+from core.shop import Shop
+from core.staff import Role, add_staff, list_staff
+from storage.models import AuditRow, CouponRow, MemberRow, RefundRow, SaleRow
+
+SEED = 20240601
+MEMBER_COUNT = 300
+HISTORY_MONTHS = 14
+# 138-0013-xxxx: next to the textbook fake number 13800138000, and how demo members are
+# told apart from real ones later (counts, resuming).
+PHONE_BLOCK = "1380013"
+OWNER_CHANNEL, OWNER_ID, OWNER_NAME = "console", "owner", "店长 Demo"
+STARTED, LOADED = "demo.started", "demo.loaded"
+# The scheduler's hours (bot/scheduler.py): expiry nightly, tier review on the 1st.
+EXPIRY_AT, REVIEW_AT = time(0, 30), time(3, 0)
+MIN_YUAN, MAX_YUAN = 30, 800
+REFUNDS = 7  # the first of them partial
+
+REGISTER, SALE, REDEEM, USE, REFUND, EXPIRE, REVIEW = (
+    "register",
+    "sale",
+    "redeem",
+    "use",
+    "refund",
+    "expire",
+    "review",
+)
+JOBS = (EXPIRE, REVIEW)
+
+# Roughly by how common they are: the planner picks from the front more often.
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
+    "许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁沈"
+)
+GIVEN_F = (
+    "静",
+    "丽",
+    "芳",
+    "敏",
+    "婷",
+    "雪",
+    "慧",
+    "颖",
+    "琳",
+    "丹",
+    "晶",
+    "洁",
+    "欣怡",
+    "雨涵",
+    "梓涵",
+    "诗琪",
+    "佳怡",
+    "晓燕",
+    "秀英",
+    "海燕",
+    "思雨",
+    "可馨",
+    "紫萱",
+    "美玲",
+    "桂英",
+    "雅婷",
+    "梦瑶",
+    "晓雯",
+    "嘉欣",
+    "一诺",
+    "若曦",
+    "文静",
+    "慧敏",
+    "佳琪",
+)
+GIVEN_M = (
+    "伟",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "杰",
+    "涛",
+    "明",
+    "超",
+    "鹏",
+    "斌",
+    "浩",
+    "宇",
+    "晨",
+    "浩然",
+    "子轩",
+    "宇航",
+    "俊杰",
+    "建华",
+    "志强",
+    "国庆",
+    "文博",
+    "建国",
+    "家豪",
+    "思远",
+    "振宇",
+    "天佑",
+    "明辉",
+    "永康",
+    "嘉树",
+    "博文",
+)
+ENGLISH_F = ("Emily", "Olivia", "Sophie", "Chloe", "Grace", "Hannah", "Alice", "Laura")
+ENGLISH_M = ("James", "Daniel", "Michael", "Thomas", "Lucas", "Oliver", "David", "Ben")
+ENGLISH_SURNAMES = ("Carter", "Bennett", "Walker", "Hughes", "Foster", "Reed", "Murphy", "Turner")
+TAGS = ("附近居民", "团购", "企业客户", "送礼", "学生", "线上下单", "老顾客")
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What the demo shop holds (demo members only), whether or not this call added it."""
+
+    members: int
+    sales: int
+    refunds: int
+    coupons: int
+    coupons_used: int
+    tiers: dict[str, int] = field(default_factory=dict)
+    already_loaded: bool = False
+
+
+# --- the plan (pure: seed and end moment in, people and events out) -----------------------
+
+
+@dataclass(frozen=True)
+class _Person:
+    kind: str
+    name: str
+    phone: str
+    birthday: date
+    gender: str
+    locale: str
+    store: str
+    consent: bool
+    tags: tuple[str, ...]
+
+
+@dataclass(eq=False)
+class _Event:
+    at: datetime  # shop-local and aware; unique and rising once planned
+    kind: str
+    person: int = -1
+    store: str = ""
+    amount_fen: int = 0  # a sale's amount; a partial refund's amount (0: refund in full)
+    reward: str = ""
+    sale: _Event | None = None  # the sale a refund takes back
+    receipt: str = ""
+
+
+@dataclass(frozen=True)
+class _Behaviour:
+    """How one group of members shops. Days are counted back from the end of the history."""
+
+    kind: str
+    count: int
+    joined_ago: tuple[int, int]
+    gap_days: tuple[float, float] = (0, 0)  # mean days between visits; 0: never buys
+    median_yuan: tuple[int, int] = (0, 0)
+    sigma: float = 0.6
+    stop_ago: tuple[int, int] = (1, 1)
+    active_days: tuple[int, int] | None = None  # instead of stop_ago: stop this long after joining
+
+
+ALL = 10_000  # the start of the history: ALL - 90 is 90 days after it
+BEHAVIOURS = (
+    _Behaviour("potential", 30, (1, ALL)),
+    _Behaviour("new", 25, (2, 29), (6, 12), (90, 160)),
+    _Behaviour("regular", 147, (60, ALL), (45, 100), (100, 200)),
+    _Behaviour("loyal", 20, (ALL - 90, ALL), (16, 21), (240, 300), 0.5),
+    _Behaviour("vip", 3, (ALL - 20, ALL), (4, 5), (460, 520), 0.35),
+    _Behaviour("at_risk", 25, (ALL - 40, ALL), (18, 27), (250, 350), 0.5, (95, 170)),
+    _Behaviour("dormant", 25, (ALL - 40, ALL), (18, 27), (250, 350), 0.5, (190, 320)),
+    _Behaviour("lost", 25, (ALL - 10, ALL), (4, 7), (380, 460), 0.4, active_days=(15, 40)),
+)
+assert sum(b.count for b in BEHAVIOURS) == MEMBER_COUNT
+
+
+class _Planner:
+    def __init__(self, shop: Shop, until: datetime, seed: int) -> None:
+        self.shop = shop
+        self.until = until
+        self.rng = random.Random(seed)
+        self.first = add_months(until, -HISTORY_MONTHS).date()
+        self.today = until.date()
+        self.days = (self.today - self.first).days
+        self.people: list[_Person] = []
+        self.events: list[_Event] = []
+        self.stores = [s.code for s in shop.stores]
+        self.names: set[str] = set()
+
+    def plan(self) -> tuple[list[_Person], list[_Event]]:
+        suffixes = self.rng.sample(range(10_000), MEMBER_COUNT)
+        sales: list[tuple[str, _Event]] = []
+        for behaviour in BEHAVIOURS:
+            for _ in range(behaviour.count):
+                index = len(self.people)
+                person = self._person(behaviour.kind, f"{PHONE_BLOCK}{suffixes[index]:04d}")
+                self.people.append(person)
+                sales += [(behaviour.kind, s) for s in self._history(index, person, behaviour)]
+        self._refunds(sales)
+        # Nothing can expire before the first points are a lifetime old: the nightly job
+        # would find nothing, so it only runs from then on.
+        expiring = add_months(self.until, -HISTORY_MONTHS + self.shop.points.lifetime_months)
+        for offset in range(1, self.days + 1):
+            day = self.first + timedelta(days=offset)
+            if day >= expiring.date():
+                self.events.append(_Event(self._at(day, EXPIRY_AT), EXPIRE))
+            if day.day == 1:
+                self.events.append(_Event(self._at(day, REVIEW_AT), REVIEW))
+        return self.people, self._finish()
+
+    # people
+
+    def _person(self, kind: str, phone: str) -> _Person:
+        rng = self.rng
+        female = rng.random() < 0.62
+        english = rng.random() < 0.04
+        for _ in range(100):
+            if english:
+                first = rng.choice(ENGLISH_F if female else ENGLISH_M)
+                name = f"{first} {rng.choice(ENGLISH_SURNAMES)}"
+            else:
+                surname = SURNAMES[min(int(rng.expovariate(1 / 12)), len(SURNAMES) - 1)]
+                name = surname + rng.choice(GIVEN_F if female else GIVEN_M)
+            if name not in self.names:
+                break
+        self.names.add(name)
+        age_days = rng.randint(18 * 365, 68 * 365)
+        tags = set(rng.sample(TAGS, rng.choice((1, 1, 2)))) if rng.random() < 0.18 else set()
+        if kind == "vip" or (kind == "loyal" and rng.random() < 0.5):
+            tags.add("VIP")
+        return _Person(
+            kind=kind,
+            name=name,
+            phone=phone,
+            birthday=self.first - timedelta(days=age_days),
+            gender="x" if rng.random() < 0.02 else ("f" if female else "m"),
+            locale="en" if english else "zh_CN",
+            store=self.stores[0]
+            if rng.random() < 0.65
+            else rng.choice(self.stores[1:] or self.stores),
+            consent=rng.random() < 0.6,
+            tags=tuple(sorted(tags)),
+        )
+
+    # visits and what happens at them
+
+    def _ago(self, days: int) -> int:
+        """Days before the end; values near ``ALL`` count from the start instead."""
+        if days > ALL // 2:
+            days = self.days - (ALL - days)
+        return min(max(days, 0), self.days)
+
+    def _at(self, day: date, clock_time: time) -> datetime:
+        return datetime.combine(day, clock_time, tzinfo=self.until.tzinfo)
+
+    def _open_time(self, store: str, day: date) -> datetime | None:
+        """A moment the store is open that day (not in its last quarter hour), or None."""
+        found = self.shop.store(store)
+        hours = found.hours.on(day.weekday()) if found else None
+        if hours is None:
+            return None
+        opens, closes = self._at(day, hours[0]), self._at(day, hours[1])
+        minutes = max(int((closes - opens).total_seconds() // 60) - 15, 1)
+        return opens + timedelta(
+            minutes=self.rng.randrange(minutes), seconds=self.rng.randrange(60)
+        )
+
+    def _visit(self, person: _Person, day: date) -> tuple[datetime, str] | None:
+        """Mostly the home store; another one now and then, or when home is closed."""
+        first = person.store
+        if self.rng.random() < 0.15:
+            first = self.rng.choice(self.stores)
+        for store in [first, *(s for s in self.stores if s != first)]:
+            at = self._open_time(store, day)
+            if at is not None:
+                return at, store
+        return None
+
+    def _amount_fen(self, median: int, sigma: float) -> int:
+        yuan = self.rng.lognormvariate(math.log(median), sigma)
+        yuan = min(max(yuan, MIN_YUAN), MAX_YUAN)
+        return round(yuan * 10) * 10  # prices to the jiao, stored in fen
+
+    def _history(self, index: int, person: _Person, b: _Behaviour) -> list[_Event]:
+        rng = self.rng
+        joined = self.today - timedelta(days=rng.randint(*map(self._ago, b.joined_ago)))
+        visit = self._visit(person, joined)
+        for _ in range(6):  # every store closed that day: come the next one
+            if visit is not None:
+                break
+            joined += timedelta(days=1)
+            visit = self._visit(person, joined)
+        if visit is None:  # a shop file with no opening hours at all
+            self.events.append(_Event(self._at(joined, time(12)), REGISTER, index))
+            return []
+        registered = visit[0] - timedelta(minutes=rng.randint(2, 8))
+        self.events.append(_Event(registered, REGISTER, index, visit[1]))
+        if not b.gap_days[1]:
+            return []
+        if b.active_days:
+            stop = joined + timedelta(days=rng.randint(*b.active_days))
+        else:
+            stop = self.today - timedelta(days=rng.randint(*b.stop_ago))
+        gap = rng.uniform(*b.gap_days)
+        median = rng.randint(*b.median_yuan)
+        sales: list[_Event] = []
+        day = joined
+        while day <= stop:
+            if visit is not None:
+                at, store = visit
+                sale = _Event(at, SALE, index, store, self._amount_fen(median, b.sigma))
+                sales.append(sale)
+                self.events.append(sale)
+            day += timedelta(days=max(1, round(rng.expovariate(1 / gap))))
+            visit = self._visit(person, day)
+        self._rewards(index, sales)
+        return sales
+
+    def _rewards(self, index: int, sales: list[_Event]) -> None:
+        """Now and then the member trades points for a coupon after paying, and hands it
+        in at a later visit. Points are estimated without the tier bonus; a redemption the
+        real balance cannot pay is simply refused when it runs."""
+        rng = self.rng
+        rules = self.shop.points
+        rewards = sorted(self.shop.rewards, key=lambda r: r.points)
+        points = 0
+        coupon_until: datetime | None = None
+        for sale in sales:
+            if coupon_until is not None:
+                if sale.at < coupon_until - timedelta(days=1) and rng.random() < 0.8:
+                    self.events.append(
+                        _Event(sale.at - timedelta(minutes=1), USE, index, sale.store)
+                    )
+                    coupon_until = None
+                elif sale.at >= coupon_until:
+                    coupon_until = None  # forgotten; it expired unused
+            points += sale.amount_fen // rules.step_fen * rules.points_per_step
+            affordable = [r for r in rewards if r.points <= points]
+            if coupon_until is None and affordable and rng.random() < 0.25:
+                reward = rng.choice(affordable[-2:])
+                at = sale.at + timedelta(minutes=rng.randint(1, 5))
+                self.events.append(_Event(at, REDEEM, index, sale.store, reward=reward.code))
+                points -= reward.points
+                coupon_until = at + timedelta(days=reward.valid_days)
+
+    def _refunds(self, sales: list[tuple[str, _Event]]) -> None:
+        last_day = self.today - timedelta(days=8)
+        candidates = [
+            sale
+            for kind, sale in sales
+            if kind in ("regular", "loyal", "at_risk")
+            and sale.amount_fen >= 10_000
+            and sale.at.date() <= last_day
+        ]
+        for n, sale in enumerate(self.rng.sample(candidates, min(REFUNDS, len(candidates)))):
+            day = sale.at.date() + timedelta(days=self.rng.randint(1, 6))
+            at = self._open_time(sale.store, day)
+            if at is None:  # closed that day: come back the next
+                day += timedelta(days=1)
+                at = self._open_time(sale.store, day) or self._at(day, time(12))
+            part = 0
+            if n == 0:  # one item of several brought back
+                part = sale.amount_fen * self.rng.randint(25, 60) // 100 // 100 * 100
+            self.events.append(_Event(at, REFUND, sale.person, sale.store, part, sale=sale))
+
+    def _finish(self) -> list[_Event]:
+        """Order the events, give each its own second, drop what lies in the future and
+        number the receipts per store and day."""
+        events = sorted(self.events, key=lambda e: e.at)  # stable: ties keep plan order
+        previous: datetime | None = None
+        for event in events:
+            if previous is not None and event.at <= previous:
+                event.at = previous + timedelta(seconds=1)
+            previous = event.at
+        events = [e for e in events if e.at < self.until]
+        counters: dict[tuple[str, date], int] = {}
+        for event in events:
+            if event.kind == SALE:
+                key = (event.store, event.at.date())
+                counters[key] = counters.get(key, 0) + 1
+                event.receipt = f"{event.store.upper()}-{event.at:%Y%m%d}-{counters[key]:03d}"
+        return events
+
+
+def _plan(shop: Shop, until: datetime, seed: int = SEED) -> tuple[list[_Person], list[_Event]]:
+    """The whole history ending at ``until`` (shop-local): the same inputs, the same plan."""
+    return _Planner(shop, until, seed).plan()
+
+
+# --- running it --------------------------------------------------------------------------
+
+
+def _demo_member() -> ColumnElement[bool]:
+    return MemberRow.phone.like(f"+86{PHONE_BLOCK}%")
+
+
+async def _loaded(ctx: Context) -> bool:
+    async with ctx.db.read() as s:
+        return await s.scalar(select(AuditRow.id).where(AuditRow.action == LOADED)) is not None
+
+
+async def _end_of_history(ctx: Context) -> datetime:
+    """When the first run started: a resumed run keeps that end, hence the same plan."""
+    async with ctx.db.transaction() as s:
+        details = await s.scalar(
+            select(AuditRow.details).where(AuditRow.action == STARTED).order_by(AuditRow.id)
+        )
+        if details:
+            return datetime.fromisoformat(details["until"]).astimezone(ctx.zone)
+        until = ctx.now().astimezone(ctx.zone).replace(microsecond=0)
+        audit.record(s, ctx.now(), audit.SYSTEM, STARTED, None, until=until.isoformat())
+        return until
+
+
+async def _progress(ctx: Context) -> tuple[dict[str, int], datetime | None]:
+    """Demo members already on file (by phone) and the moment of their last recorded act."""
+    async with ctx.db.read() as s:
+        rows = await s.execute(select(MemberRow.phone, MemberRow.id).where(_demo_member()))
+        members = {phone: member_id for phone, member_id in rows if phone}
+        last = await s.scalar(
+            select(func.max(AuditRow.at))
+            .join(MemberRow, MemberRow.id == AuditRow.member_id)
+            .where(_demo_member())
+        )
+    return members, last
+
+
+async def _owner(ctx: Context) -> int:
+    for staff in await list_staff(ctx):
+        if (staff.channel, staff.external_id, staff.role) == (OWNER_CHANNEL, OWNER_ID, Role.OWNER):
+            return staff.id
+    owner = await add_staff(
+        ctx,
+        channel=OWNER_CHANNEL,
+        external_id=OWNER_ID,
+        role=Role.OWNER.value,
+        store=None,
+        name=OWNER_NAME,
+    )
+    return owner.id
+
+
+async def _member_id(ctx: Context, person: _Person, ids: dict[str, int], owner: int) -> int:
+    phone = normalize_phone(person.phone)
+    if phone in ids:
+        return ids[phone]
+    try:
+        member = await register_member(
+            ctx,
+            name=person.name,
+            phone=person.phone,
+            birthday=person.birthday,
+            gender=person.gender,
+            locale=person.locale,
+            home_store=person.store,
+            marketing_consent=person.consent,
+            tags=list(person.tags),
+            actor=audit.staff_actor(owner),
+        )
+    except PhoneTaken:
+        member = next(m for m in await find_members(ctx, person.phone) if m.phone == phone)
+    ids[phone] = member.id
+    return member.id
+
+
+async def _run(ctx: Context, event: _Event, member: int, owner: int) -> None:
+    """One planned event through its use case; refusals the plan could not foresee (not
+    enough points after expiry, no coupon to hand in) are skipped like at a real counter."""
+    if event.kind == SALE:
+        await loyalty.record_sale(
+            ctx,
+            store=event.store,
+            receipt_no=event.receipt,
+            member_id=member,
+            amount_fen=event.amount_fen,
+            staff_id=owner,
+            notify=False,
+        )
+    elif event.kind == REDEEM:
+        with suppress(NotEnoughPoints):
+            await loyalty.redeem_reward(ctx, member, event.reward)
+    elif event.kind == USE:
+        coupons = await loyalty.member_coupons(ctx, member)
+        if coupons:
+            with suppress(CouponUsed, CouponExpired):
+                await loyalty.use_coupon(ctx, coupons[0].code, store=event.store, staff_id=owner)
+    elif event.kind == REFUND:
+        assert event.sale is not None
+        with suppress(RefundTooLarge):
+            await loyalty.refund_sale(
+                ctx,
+                store=event.store,
+                receipt_no=event.sale.receipt,
+                amount_fen=event.amount_fen or None,
+                staff_id=owner,
+                notify=False,
+            )
+    elif event.kind == EXPIRE:
+        await loyalty.expire_points(ctx)
+    elif event.kind == REVIEW:
+        await loyalty.review_tiers(ctx, notify=False)
+
+
+async def _report(ctx: Context, *, already_loaded: bool) -> DemoReport:
+    demo = _demo_member()
+    coupons = select(func.count(CouponRow.id)).join(MemberRow, MemberRow.id == CouponRow.member_id)
+    queries = {
+        "members": select(func.count(MemberRow.id)).where(demo),
+        "sales": select(func.count(SaleRow.id))
+        .join(MemberRow, MemberRow.id == SaleRow.member_id)
+        .where(demo),
+        "refunds": select(func.count(RefundRow.id))
+        .join(SaleRow, SaleRow.id == RefundRow.sale_id)
+        .join(MemberRow, MemberRow.id == SaleRow.member_id)
+        .where(demo),
+        "coupons": coupons.where(demo),
+        "coupons_used": coupons.where(demo, CouponRow.used_at.is_not(None)),
+    }
+    async with ctx.db.read() as s:
+        counts = {name: int(await s.scalar(query) or 0) for name, query in queries.items()}
+        tiers: dict[str, int] = {
+            tier: int(n)
+            for tier, n in await s.execute(
+                select(MemberRow.tier, func.count()).where(demo).group_by(MemberRow.tier)
+            )
+        }
+    return DemoReport(
+        **counts,
+        tiers={t.code: tiers.get(t.code, 0) for t in ctx.shop.tiers.levels},
+        already_loaded=already_loaded,
+    )
+
+
+async def load_demo(ctx: Context) -> DemoReport:
+    """Fill the database with the demo shop (once): an owner, 300 members and their history
+    up to now. A second call adds nothing and says so in ``already_loaded``."""
+    if await _loaded(ctx):
+        return await _report(ctx, already_loaded=True)
+    until = await _end_of_history(ctx)
+    people, events = _plan(ctx.shop, until)
+    ids, resume_after = await _progress(ctx)
+    clock = FixedClock(until)
+    at = replace(ctx, clock=clock)
+    clock.set(datetime.combine(add_months(until, -HISTORY_MONTHS).date(), time(9), until.tzinfo))
+    owner = await _owner(at)
+    for event in events:
+        if resume_after is not None and (
+            event.at < resume_after or (event.at == resume_after and event.kind not in JOBS)
+        ):
+            continue  # done before the interruption (jobs at that moment are safe to redo)
+        clock.set(event.at)
+        person = people[event.person] if event.person >= 0 else None
+        member = await _member_id(at, person, ids, owner) if person else 0
+        if event.kind != REGISTER:
+            await _run(at, event, member, owner)
+    report = await _report(ctx, already_loaded=False)
+    async with ctx.db.transaction() as s:
+        audit.record(
+            s,
+            ctx.now(),
+            audit.SYSTEM,
+            LOADED,
+            None,
+            until=until.isoformat(),
+            members=report.members,
+            sales=report.sales,
+            coupons=report.coupons,
+        )
+    return report

@@ -1,0 +1,95 @@
+"""The command line, in process: one clear line and a non-zero status for every mistake."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from core.context import Context
+from core.staff import Role, list_staff
+
+
+@pytest.fixture
+def cli_env(ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    """Point the command line at the test database, with no stray .env around."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEMBERBOT_DATABASE_URL", ctx.db.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("MEMBERBOT_LOCALE", "en")
+    return ctx
+
+
+async def invoke(*args: str) -> object:
+    # The commands run their own event loop, so they run in a thread of their own here.
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args))
+
+
+async def test_wrong_shop_file_stops_before_touching_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shop.toml").write_text("[points]\nlifetime_months = -1\n", encoding="utf-8")
+    monkeypatch.setenv("MEMBERBOT_SHOP_FILE", str(tmp_path / "shop.toml"))
+    monkeypatch.delenv("MEMBERBOT_DATABASE_URL", raising=False)
+
+    result = await invoke("db", "upgrade")
+
+    assert result.exit_code == 2
+    assert "points.lifetime_months" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "memberbot.db").exists()
+
+
+async def test_wrong_setting_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEMBERBOT_TIMEZONE", "Mars/Olympus")
+    result = await invoke("db", "upgrade")
+    assert result.exit_code == 2
+    assert "MEMBERBOT_TIMEZONE: unknown time zone 'Mars/Olympus'" in result.stderr
+
+
+async def test_staff_add_gives_a_role(cli_env: Context) -> None:
+    result = await invoke("staff", "add", "--user-id", "123456", "--role", "owner")
+    assert result.exit_code == 0, result.output
+    assert "is now owner" in result.output
+    staff = await list_staff(cli_env)
+    assert [(s.channel, s.external_id, s.role) for s in staff] == [
+        ("telegram", "123456", Role.OWNER)
+    ]
+
+    refused = await invoke("staff", "add", "--user-id", "9", "--role", "clerk")
+    assert refused.exit_code == 2
+    assert "The value for store is not valid." in refused.stderr
+    assert len(await list_staff(cli_env)) == 1
+
+
+async def test_members_import_reports_bad_lines_and_keeps_good_rows(
+    cli_env: Context, tmp_path: Path
+) -> None:
+    source = tmp_path / "members.csv"
+    source.write_text(
+        "phone,name,birthday\n"
+        "13800138001,张三,1990-01-01\n"
+        "12345,李四,\n"
+        "13800138003,王五,2999-01-01\n"
+        "13800138004,赵六,\n",
+        encoding="utf-8",
+    )
+    result = await invoke("members", "import", str(source))
+    assert result.exit_code == 1
+    assert "Imported: 2 new, 0 updated, 2 refused." in result.output
+    assert "line 3: 12345 is not a valid mobile phone number." in result.stderr
+    assert "line 4: 2999-01-01 is not a valid birthday" in result.stderr
+
+    exported = tmp_path / "out.csv"
+    result = await invoke("members", "export", "-o", str(exported))
+    assert result.exit_code == 0
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and "+8613800138004" in lines[2]
+
+    again = await invoke("members", "import", str(exported))
+    assert again.exit_code == 0, again.output
+    assert "Imported: 0 new" in again.output

@@ -1,0 +1,86 @@
+"""`memberbot demo && memberbot serve`, as a new user runs them, answers the health endpoint
+and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from core.context import Context
+
+MEMBERBOT = str(Path(sys.executable).with_name("memberbot"))
+STARTUP_TIMEOUT = 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def run(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        MEMBERBOT,
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    return process.returncode or 0, output.decode()
+
+
+async def test_demo_then_serve_answers_health(ctx: Context, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERBOT_")}
+    env["MEMBERBOT_LOCALE"] = "en"
+    if not ctx.db.is_sqlite:
+        # On PostgreSQL the test database stands in for the shop's server.
+        env["MEMBERBOT_DATABASE_URL"] = ctx.db.url.render_as_string(hide_password=False)
+
+    status, output = await run("demo", cwd=tmp_path, env=env)
+    assert status == 0, output
+    assert "300 members" in output
+    if ctx.db.is_sqlite:
+        assert (tmp_path / "memberbot.db").exists()  # the embedded default, in the cwd
+    status, output = await run("demo", cwd=tmp_path, env=env)
+    assert (status, "already loaded" in output) == (0, True)
+
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        MEMBERBOT,
+        "serve",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        assert server.stdout is not None
+        log = ""
+        while "listening on" not in log:
+            line = await asyncio.wait_for(server.stdout.readline(), STARTUP_TIMEOUT)
+            assert line, f"serve exited early:\n{log}"
+            log += line.decode()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/health") as response,
+        ):
+            assert response.status == 200
+            assert (await response.json())["status"] == "ok"
+        server.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(server.communicate(), STARTUP_TIMEOUT)
+        assert server.returncode == 0, log + rest.decode()
+        assert "Traceback" not in log + rest.decode()
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
