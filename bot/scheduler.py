@@ -27,24 +27,20 @@ async def review_tiers_job(ctx: Context) -> None:
 
 
 def create_scheduler(ctx: Context) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(
-        timezone=ctx.zone,
-        job_defaults={
-            "coalesce": True,
-            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
-            "max_instances": 1,
-        },
-    )
+    scheduler = AsyncIOScheduler(timezone=ctx.zone)
+    options = {"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1}
     scheduler.add_job(
         expire_points_job,
         CronTrigger(hour=0, minute=30, timezone=ctx.zone),
         args=[ctx],
         id="expire_points",
+        **options,
     )
     scheduler.add_job(
         review_tiers_job,
         CronTrigger(day=1, hour=3, timezone=ctx.zone),
         args=[ctx],
         id="review_tiers",
+        **options,
     )
     return scheduler

@@ -1,0 +1,51 @@
+"""Settings come from MEMBERBOT_* variables and a .env file; the scheduler keeps shop time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.scheduler import MISFIRE_GRACE_SECONDS, create_scheduler
+from bot.settings import Settings
+from core.context import Context
+
+
+def test_dotenv_file_is_read_and_urls_get_async_drivers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("MEMBERBOT_DATABASE_URL", "MEMBERBOT_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text(
+        "MEMBERBOT_DATABASE_URL=postgres://shop:secret@db/shop\nMEMBERBOT_TIMEZONE=Europe/Berlin\n",
+        encoding="utf-8",
+    )
+    settings = Settings()
+    assert settings.database_url == "postgresql+asyncpg://shop:secret@db/shop"
+    assert settings.zone.key == "Europe/Berlin"
+    monkeypatch.setenv("MEMBERBOT_TIMEZONE", "Asia/Shanghai")
+    assert Settings().timezone == "Asia/Shanghai"  # the environment wins over .env
+
+
+def test_defaults_need_no_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("MEMBERBOT_DATABASE_URL", "MEMBERBOT_TIMEZONE", "MEMBERBOT_SHOP_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.database_url == "sqlite+aiosqlite:///memberbot.db"
+    assert (settings.timezone, settings.shop_file) == ("Asia/Shanghai", None)
+
+
+async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> None:
+    scheduler = create_scheduler(ctx)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"expire_points", "review_tiers"}
+    after = datetime(2026, 3, 31, 17, 0, tzinfo=UTC)  # 01:00 on 1 April in Shanghai
+    expiry = jobs["expire_points"].trigger.get_next_fire_time(None, after)
+    review = jobs["review_tiers"].trigger.get_next_fire_time(None, after)
+    assert expiry.astimezone(ctx.zone).isoformat() == "2026-04-02T00:30:00+08:00"
+    assert review.astimezone(ctx.zone).isoformat() == "2026-04-01T03:00:00+08:00"
+    for job in jobs.values():
+        assert (job.coalesce, job.misfire_grace_time) == (True, MISFIRE_GRACE_SECONDS)
