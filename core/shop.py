@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -147,6 +147,30 @@ class Store(_Model):
     slot_minutes: int = Field(gt=0, le=24 * 60)
     slot_capacity: int = Field(gt=0)
     hours: OpeningHours
+    closed_dates: list[date] = []
+
+
+class BookingRules(_Model):
+    horizon_days: int = Field(gt=0, le=365)
+    cancel_cutoff_hours: int = Field(ge=0, le=24 * 14)
+    max_party: int = Field(gt=0, le=100)
+    closed_dates: list[date] = []
+
+
+class SegmentRules(_Model):
+    """Lifecycle thresholds, in days since a member's first or last purchase."""
+
+    new_days: int = Field(gt=0)
+    active_days: int = Field(gt=0)
+    dormant_days: int = Field(gt=0)
+    lost_days: int = Field(gt=0)
+    loyal_min_score: int = Field(ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SegmentRules:
+        if not self.active_days < self.dormant_days < self.lost_days:
+            raise ValueError("need active_days < dormant_days < lost_days")
+        return self
 
 
 class Shop(_Model):
@@ -157,6 +181,8 @@ class Shop(_Model):
     tiers: TierRules
     rewards: list[Reward]
     stores: list[Store] = Field(min_length=1)
+    bookings: BookingRules
+    segments: SegmentRules
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Shop:

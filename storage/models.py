@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -268,3 +269,63 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(48), index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SlotRow(Base):
+    """Places taken in one booking slot of a store. The count is changed only by a
+    conditional UPDATE (``booked + n <= capacity``), so a slot is never overbooked, also
+    when many members take the last place at once, on SQLite as on PostgreSQL."""
+
+    __tablename__ = "booking_slots"
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(primary_key=True)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BookingRow(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        # One active booking per member per slot.
+        Index(
+            "uq_bookings_active",
+            "member_id",
+            "store_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("status = 'booked'"),
+            postgresql_where=text("status = 'booked'"),
+        ),
+        Index("ix_bookings_store_day", "store_id", "starts_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    starts_at: Mapped[datetime]
+    party_size: Mapped[int] = mapped_column(Integer, default=1)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    marked_at: Mapped[datetime | None]
+    marked_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class FeedbackRow(Base):
+    """A member's rating and words, stored exactly as typed (escaped where shown)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_status", "status", "urgent", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
+    rating: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    closed_at: Mapped[datetime | None]
