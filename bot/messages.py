@@ -30,11 +30,25 @@ ERROR_TEXTS: dict[str, str] = {
     "duplicate_row": N_("The phone number {phone} appears more than once in the file."),
     "unknown_column": N_("Unknown column {column}."),
     "missing_column": N_("The required column {column} is missing."),
+    "unknown_feedback": N_("No feedback with number {feedback}."),
+    "feedback_closed": N_("This feedback is closed and can no longer be answered."),
+    "unknown_booking": N_("No such booking."),
+    "invalid_party_size": N_("A booking can be for 1 to {max} people."),
+    "slot_unavailable": N_("This time cannot be booked; please choose one of the offered times."),
+    "slot_full": N_("There are not enough free places at this time."),
+    "already_booked": N_("You already have a booking at this time."),
+    "booking_not_active": N_("This booking is no longer active."),
+    "cancel_too_late": N_(
+        "Bookings can be cancelled up to {hours} hours before the visit; please call the store."
+    ),
+    "booking_not_started": N_("This booking's time has not begun yet."),
 }
 
 
 # Names of the values a person typed, for "The value for {field} is not valid."
 FIELD_NAMES: dict[str, str] = {
+    "answer": N_("answer"),
+    "birthday_month": N_("birthday month"),
     "channel": N_("channel"),
     "columns": N_("columns"),
     "external_id": N_("account id"),
@@ -43,12 +57,21 @@ FIELD_NAMES: dict[str, str] = {
     "locale": N_("language"),
     "marketing_consent": N_("marketing consent"),
     "name": N_("name"),
+    "note": N_("note"),
+    "party_size": N_("number of people"),
+    "period": N_("period"),
     "phone": N_("phone"),
+    "rating": N_("rating"),
     "reason": N_("reason"),
     "receipt_no": N_("receipt number"),
     "role": N_("role"),
+    "staff_id": N_("staff member"),
+    "stages": N_("stages"),
+    "starts_at": N_("time"),
+    "status": N_("status"),
     "store": N_("store"),
     "tags": N_("tags"),
+    "text": N_("feedback text"),
 }
 
 
@@ -71,3 +94,26 @@ def describe(error: DomainError, locale: str) -> str:
     except (KeyError, IndexError):
         # A message that needs a parameter the error did not carry: say the general thing.
         return gettext(locale, ERROR_TEXTS[DomainError.code])
+
+
+# Lifecycle stages of members (core.segments.Stage), as owners call them.
+STAGE_NAMES: dict[str, str] = {
+    "potential": N_("Potential (never bought)"),
+    "new": N_("New"),
+    "active": N_("Active"),
+    "loyal": N_("Loyal"),
+    "at_risk": N_("At risk"),
+    "dormant": N_("Dormant (temporarily silent)"),
+    "lost": N_("Lost (permanently silent)"),
+}
+
+
+# Topics of feedback (core.feedback.CATEGORIES), for reports and staff lists.
+FEEDBACK_CATEGORY_NAMES: dict[str, str] = {
+    "service": N_("Service"),
+    "product": N_("Product"),
+    "price": N_("Price"),
+    "environment": N_("Environment"),
+    "waiting": N_("Waiting time"),
+    "other": N_("Other"),
+}

@@ -9,7 +9,7 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from core import loyalty
+from core import bookings, loyalty
 from core.context import Context
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,11 @@ async def expire_points_job(ctx: Context) -> None:
 async def review_tiers_job(ctx: Context) -> None:
     changes = await loyalty.review_tiers(ctx)
     log.info("tier review: %d members changed tier", len(changes))
+
+
+async def close_past_bookings_job(ctx: Context) -> None:
+    closed = await bookings.close_past_bookings(ctx)
+    log.info("bookings: %d past bookings marked no-show", closed)
 
 
 def create_scheduler(ctx: Context) -> AsyncIOScheduler:
@@ -41,6 +46,13 @@ def create_scheduler(ctx: Context) -> AsyncIOScheduler:
         CronTrigger(day=1, hour=3, timezone=ctx.zone),
         args=[ctx],
         id="review_tiers",
+        **options,
+    )
+    scheduler.add_job(
+        close_past_bookings_job,
+        CronTrigger(hour=1, minute=0, timezone=ctx.zone),
+        args=[ctx],
+        id="close_past_bookings",
         **options,
     )
     return scheduler

@@ -114,3 +114,62 @@ class MissingColumn(InvalidInput):
     """An import file lacks a column every row needs."""
 
     code = "missing_column"
+
+
+class UnknownFeedback(NotFound):
+    code = "unknown_feedback"
+
+
+class FeedbackClosed(DomainError):
+    """Staff closed this feedback; answering it now would reopen a finished case."""
+
+    code = "feedback_closed"
+
+
+class UnknownBooking(NotFound):
+    code = "unknown_booking"
+
+
+class InvalidPartySize(InvalidInput):
+    code = "invalid_party_size"
+
+
+class SlotUnavailable(DomainError):
+    """Not a time the store offers: no slot starts then, it has begun, or it is beyond the
+    booking horizon."""
+
+    code = "slot_unavailable"
+
+
+class SlotFull(DomainError):
+    """Not enough places left; ``next_free`` is the next slot with room (or None)."""
+
+    code = "slot_full"
+
+    @property
+    def next_free(self) -> Any:
+        return self.params.get("next_free")
+
+
+class AlreadyBooked(DomainError):
+    """The member already holds an active booking for this slot."""
+
+    code = "already_booked"
+
+
+class BookingNotActive(DomainError):
+    """The booking was cancelled (or already marked), so it cannot be changed that way."""
+
+    code = "booking_not_active"
+
+
+class CancelTooLate(DomainError):
+    """Past the cut-off (``cutoff``) the store has planned for the visit: call the store."""
+
+    code = "cancel_too_late"
+
+
+class BookingNotStarted(DomainError):
+    """Attendance can be marked only once the slot has begun."""
+
+    code = "booking_not_started"
