@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -18,15 +19,16 @@ from pydantic import ValidationError
 
 from bot.bootstrap import SchemaOutdated, bootstrap
 from bot.demo import load_demo
-from bot.i18n import gettext
+from bot.i18n import format_day, gettext, localized
 from bot.messages import describe
+from bot.reports import stats_rows, text_table
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
 from bot.web import create_app
-from core import member_csv
+from core import member_csv, stats
 from core.context import Context
-from core.errors import DomainError
-from core.shop import ShopFileError
+from core.errors import DomainError, InvalidInput
+from core.shop import Shop, ShopFileError
 from core.staff import add_staff
 
 T = TypeVar("T")
@@ -225,3 +227,82 @@ def members_export(
 
     count = _run(settings, work)
     typer.echo(gettext(settings.locale, "{count} members exported.", count=count), err=True)
+
+
+def _days(ctx: Context, period: str, first: str | None, last: str | None) -> tuple[date, date]:
+    today = ctx.today()
+    if first is None and last is None:
+        return stats.period_days(period, today)
+    if first is None:
+        raise InvalidInput(field="period", value=f"--to {last}")
+    try:
+        start = date.fromisoformat(first)
+        end = date.fromisoformat(last) if last else today
+    except ValueError:
+        raise InvalidInput(field="period", value=f"{first}..{last or ''}") from None
+    if end < start:
+        raise InvalidInput(field="period", value=f"{start}..{end}")
+    return start, end
+
+
+@app.command("stats")
+def stats_command(
+    store: Annotated[str | None, typer.Option(help="Store code (default: all stores).")] = None,
+    period: Annotated[
+        str,
+        typer.Option(
+            help="Nd (e.g. 30d: the last N days), week, month, year (so far), "
+            "last-week, last-month, last-year."
+        ),
+    ] = "30d",
+    first: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (instead of --period).")
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today).")
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also draw the sales trend into this PNG file.")
+    ] = None,
+) -> None:
+    """Key figures of the shop or one store: members, sales, points, coupons, bookings."""
+    settings = _settings()
+    locale = settings.locale
+
+    async def work(ctx: Context) -> tuple[Shop, stats.ShopStats, list[stats.TrendPoint]]:
+        start, end = _days(ctx, period, first, last)
+        report = await stats.shop_stats(ctx, store=store, start=start, end=end)
+        points: list[stats.TrendPoint] = []
+        if chart is not None:
+            every = stats.every_for(start, end)
+            points = await stats.trend(ctx, store=store, start=start, end=end, every=every)
+        return ctx.shop, report, points
+
+    shop, report, points = _run(settings, work)
+    where = gettext(locale, "all stores")
+    if store is not None:
+        found = shop.store(store)
+        where = localized(found.name, found.name_en, locale) if found else store
+    typer.echo(
+        gettext(
+            locale,
+            "{where}, {start} – {end}",
+            where=where,
+            start=format_day(report.start, locale),
+            end=format_day(report.end, locale),
+        )
+    )
+    for line in text_table(stats_rows(report, shop, locale)):
+        typer.echo(line)
+    if chart is not None:
+        from bot.charts import render_trend_png  # matplotlib loads only when a chart is asked
+
+        try:
+            chart.write_bytes(render_trend_png(points, locale, currency=shop.shop.currency))
+        except OSError as exc:
+            message = gettext(
+                locale, "Cannot write {path}: {error}", path=chart, error=exc.strerror or exc
+            )
+            typer.echo(f"memberbot: {message}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(gettext(locale, "Chart written to {path}.", path=chart))

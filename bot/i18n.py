@@ -57,6 +57,11 @@ def ngettext(locale: str, singular: str, plural: str, n: int, **params: object) 
     return text.format(n=n, **params)
 
 
+def localized(zh: str, en: str, locale: str) -> str:
+    """Pick the shop file's Chinese or English name of a thing (tier, store, reward)."""
+    return en if locale.split("_")[0] == "en" else zh
+
+
 def format_money(fen: int, locale: str, currency: str = "CNY") -> str:
     """Integer fen as the reader expects it, e.g. ¥238.00."""
     return format_currency(Decimal(fen) / 100, currency, locale=Locale.parse(locale))
