@@ -74,3 +74,12 @@ async def ctx(db: Database, clock: FixedClock) -> Context:
     context = Context(db=db, shop=load_shop(), clock=clock, zone=ZONE)
     await sync_shop(context)
     return context
+
+
+@pytest.fixture
+def cli_env(ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    """Point the command line at the test database, in English, with no stray .env."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEMBERBOT_DATABASE_URL", ctx.db.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("MEMBERBOT_LOCALE", "en")
+    return ctx

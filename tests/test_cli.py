@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.cli import app
 from core.context import Context
 from core.staff import Role, list_staff
-
-
-@pytest.fixture
-def cli_env(ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
-    """Point the command line at the test database, with no stray .env around."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MEMBERBOT_DATABASE_URL", ctx.db.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("MEMBERBOT_LOCALE", "en")
-    return ctx
-
-
-async def invoke(*args: str) -> object:
-    # The commands run their own event loop, so they run in a thread of their own here.
-    return await asyncio.to_thread(CliRunner().invoke, app, list(args))
+from tests.cli import invoke
 
 
 async def test_wrong_shop_file_stops_before_touching_the_database(

@@ -3,37 +3,21 @@ language, and the trend as a PNG file on request."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.i18n import format_money
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.members import register_member
+from tests.cli import invoke
 
 ZONE = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def cli_env(ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
-    """Point the command line at the test database, with no stray .env around."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MEMBERBOT_DATABASE_URL", ctx.db.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("MEMBERBOT_LOCALE", "en")
-    return ctx
-
-
-async def invoke(*args: str) -> object:
-    # The commands run their own event loop, so they run in a thread of their own here.
-    return await asyncio.to_thread(CliRunner().invoke, app, list(args))
 
 
 def parse(lines: list[str]) -> dict[str, str]:
