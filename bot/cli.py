@@ -42,6 +42,10 @@ app.add_typer(members_app, name="members")
 log = logging.getLogger("memberbot")
 
 
+class CannotListen(Exception):
+    """The web server's address is taken or not allowed."""
+
+
 def _settings() -> Settings:
     try:
         return Settings()
@@ -76,6 +80,8 @@ def _run(
         message = gettext(locale, "The database schema is out of date: run `memberbot db upgrade`.")
     except DomainError as exc:
         message = describe(exc, locale)
+    except CannotListen as exc:
+        message = gettext(locale, "Cannot listen on that address: {error}", error=exc)
     except OSError as exc:
         message = gettext(locale, "Cannot reach the database: {error}", error=exc.strerror or exc)
     typer.echo(f"memberbot: {message}", err=True)
@@ -103,7 +109,10 @@ def serve(
             loop.add_signal_handler(sig, stop.set)
         try:
             site = web.TCPSite(runner, host or settings.host, port or settings.port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                raise CannotListen(exc.strerror or str(exc)) from None
             scheduler.start()
             log.info("listening on http://%s:%d", host or settings.host, port or settings.port)
             await stop.wait()

@@ -17,15 +17,30 @@ from pathlib import Path
 from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
+from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
-LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+ROOT = Path(__file__).resolve().parents[1]
+LOCALES_DIR = ROOT / "locales"
+# The marking functions, as babel.cfg and `pybabel extract -k` know them too.
+KEYWORDS: dict[str, tuple[int, ...] | None] = {"N_": None, "gettext": (2,), "ngettext": (2, 3)}
 DOMAIN = "messages"
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
+
+
+def extract_messages() -> list[str]:
+    """Every string marked for translation in ``bot`` and ``core`` (source order aside)."""
+    found: set[str] = set()
+    for package in ("bot", "core"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT / package, keywords=KEYWORDS
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
+    return sorted(found)
 
 
 def N_(message: str) -> str:

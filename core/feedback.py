@@ -348,7 +348,7 @@ async def _answers_so_far(s: AsyncSession, row: FeedbackRow) -> int:
 
 
 async def answer_feedback(
-    ctx: Context, feedback_id: int, answer: str, *, staff_id: int
+    ctx: Context, feedback_id: int, answer: str, *, staff_id: int, notify: bool = True
 ) -> FeedbackView:
     """Answer a feedback and queue the answer to the member (a service message, so it goes
     also to members who refused marketing).
@@ -356,7 +356,8 @@ async def answer_feedback(
     While the feedback is not closed staff may answer again; the latest answer is what the
     member sees in their list, and every answer is pushed once (outbox key
     ``feedback:{id}:{n}``). Sending the same text as the latest answer again (a double
-    press, a retried request) changes nothing and pushes nothing.
+    press, a retried request) changes nothing and pushes nothing. ``notify`` off queues
+    no push (historical data); the answer is still counted and recorded.
     """
     answer = _check_text(answer, "answer")
     now = ctx.now()
@@ -373,23 +374,24 @@ async def answer_feedback(
         member = await s.get(MemberRow, row.member_id)
         if member is None:  # pragma: no cover - the foreign key forbids it
             raise UnknownMember(member=row.member_id)
-        store = await s.scalar(select(StoreRow.code).where(StoreRow.id == row.store_id))
-        await outbox.enqueue(
-            s,
-            now=now,
-            member_id=row.member_id,
-            marketing_consent=member.marketing_consent,
-            kind="feedback_answer",
-            dedup_key=f"feedback:{row.id}:{number}",
-            params={
-                "feedback_id": row.id,
-                "n": number,
-                "answer": answer,
-                "rating": row.rating,
-                "excerpt": _excerpt(row.text),
-                "store": store,
-            },
-        )
+        if notify:
+            store = await s.scalar(select(StoreRow.code).where(StoreRow.id == row.store_id))
+            await outbox.enqueue(
+                s,
+                now=now,
+                member_id=row.member_id,
+                marketing_consent=member.marketing_consent,
+                kind="feedback_answer",
+                dedup_key=f"feedback:{row.id}:{number}",
+                params={
+                    "feedback_id": row.id,
+                    "n": number,
+                    "answer": answer,
+                    "rating": row.rating,
+                    "excerpt": _excerpt(row.text),
+                    "store": store,
+                },
+            )
         audit.record(
             s,
             now,

@@ -84,3 +84,17 @@ async def test_demo_then_serve_answers_health(ctx: Context, tmp_path: Path) -> N
         if server.returncode is None:
             server.kill()
             await server.wait()
+
+
+async def test_serve_on_a_taken_port_says_so(ctx: Context, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERBOT_")}
+    env["MEMBERBOT_LOCALE"] = "en"
+    env["MEMBERBOT_DATABASE_URL"] = ctx.db.url.render_as_string(hide_password=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, output = await run("serve", "--port", str(port), cwd=tmp_path, env=env)
+    assert status == 2
+    assert "memberbot: Cannot listen on that address" in output
+    assert "Traceback" not in output

@@ -6,25 +6,13 @@ import ast
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES, LOCALES_DIR, format_money, gettext
+from bot.i18n import LOCALES, LOCALES_DIR, extract_messages, format_money, gettext
 from bot.messages import ERROR_TEXTS, FIELD_NAMES, describe
 from core import errors
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYWORDS = {"N_": None, "gettext": (2,), "ngettext": (2, 3)}
-
-
-def extracted() -> set[str]:
-    found: set[str] = set()
-    for package in ("bot", "core"):
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / package, keywords=KEYWORDS
-        ):
-            found.add(message[0] if isinstance(message, tuple) else message)
-    return found
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -36,7 +24,7 @@ def test_catalog_is_complete(locale: str) -> None:
         for m in catalog
         if m.id and m.string and not m.fuzzy
     }
-    assert extracted() - translated == set()
+    assert set(extract_messages()) - translated == set()
 
 
 def test_every_domain_error_has_a_text() -> None:
