@@ -19,6 +19,9 @@ from pydantic import ValidationError
 
 from bot.bootstrap import SchemaOutdated, bootstrap
 from bot.demo import load_demo
+from bot.dialogs.setup import create_dialogs
+from bot.dialogs.types import Sender
+from bot.handlers import console
 from bot.i18n import format_day, gettext, localized
 from bot.messages import describe
 from bot.reports import stats_rows, text_table
@@ -156,6 +159,20 @@ def demo() -> None:
         )
     )
     typer.echo(gettext(locale, 'Staff owner account: console user "owner".'))
+
+
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option(help="Who you are in this chat (a console user id).")] = "me",
+    lang: Annotated[str | None, typer.Option(help="zh_CN or en, for a first contact.")] = None,
+) -> None:
+    """Chat with memberbot in the terminal, as a member would (numbers pick choices)."""
+    settings = _settings()
+
+    async def work(ctx: Context) -> None:
+        await console.chat(create_dialogs(ctx), Sender(console.CHANNEL, user, lang))
+
+    _run(settings, work)
 
 
 @staff_app.command("add")

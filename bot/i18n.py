@@ -26,7 +26,12 @@ from babel.support import NullTranslations, Translations
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES_DIR = ROOT / "locales"
 # The marking functions, as babel.cfg and `pybabel extract -k` know them too.
-KEYWORDS: dict[str, tuple[int, ...] | None] = {"N_": None, "gettext": (2,), "ngettext": (2, 3)}
+KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    "N_": None,
+    "_": None,  # turn._("…") in dialogs
+    "gettext": (2,),
+    "ngettext": (2, 3),
+}
 DOMAIN = "messages"
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"

@@ -821,14 +821,17 @@ class LedgerEntry:
     detail: dict[str, object]
 
 
-async def ledger(ctx: Context, member_id: int, limit: int = 10) -> list[LedgerEntry]:
-    """The newest entries of a member's points ledger, with what explains each one."""
+async def ledger(
+    ctx: Context, member_id: int, limit: int = 10, *, entry_id: int | None = None
+) -> list[LedgerEntry]:
+    """The newest entries of a member's points ledger (or the one ``entry_id``, if it is
+    theirs), with what explains each one."""
+    query = select(LedgerRow).where(LedgerRow.member_id == member_id)
+    if entry_id is not None:
+        query = query.where(LedgerRow.id == entry_id)
     async with ctx.db.read() as s:
         rows = await s.scalars(
-            select(LedgerRow)
-            .where(LedgerRow.member_id == member_id)
-            .order_by(LedgerRow.created_at.desc(), LedgerRow.id.desc())
-            .limit(limit)
+            query.order_by(LedgerRow.created_at.desc(), LedgerRow.id.desc()).limit(limit)
         )
         return [
             LedgerEntry(r.id, r.kind, r.points, r.created_at, r.expires_at, r.reason, r.detail)

@@ -1,0 +1,181 @@
+"""The dialog engine: one event in, replies out, for every channel.
+
+Routing, in order: a slash command or menu click starts its flow (leaving any other); a
+button continues the flow it belongs to; text continues the open conversation; otherwise a
+keyword starts a flow; otherwise the help menu — never silence. Someone not yet a member is
+taken through registration first. Domain errors become a translated reply and the flow
+stays on its step, so bad input never loses the conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from bot.dialogs.types import Event, Payload, Reply, Step
+from bot.i18n import DEFAULT_LOCALE, LOCALES, format_day, format_moment, format_money, gettext
+from bot.messages import describe
+from core import conversations
+from core.context import Context
+from core.errors import DomainError
+from core.members import MemberView, get_member
+
+log = logging.getLogger(__name__)
+START = "start"
+TEXT_MAX = 2000  # longer messages are cut before any flow sees them
+
+
+@dataclass
+class Turn:
+    """Everything a step needs about this event; ``data`` is the flow's saved state."""
+
+    ctx: Context
+    event: Event
+    identity: conversations.Identity
+    member: MemberView | None
+    locale: str
+    data: dict[str, Any] = field(default_factory=dict)
+    payload: Payload | None = None
+
+    @property
+    def text(self) -> str:
+        return self.event.text.strip()[:TEXT_MAX]
+
+    def _(self, message: str, **params: object) -> str:
+        return gettext(self.locale, message, **params)
+
+    def money(self, fen: int) -> str:
+        return format_money(fen, self.locale, self.ctx.shop.shop.currency)
+
+    def day(self, value: date | datetime) -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.ctx.zone)
+        return format_day(value, self.locale)
+
+    def moment(self, value: datetime) -> str:
+        return format_moment(value, self.locale, self.ctx.zone)
+
+
+Handler = Callable[[Turn], Awaitable[Step]]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One user journey. ``steps`` are entered by a button or by the next message while
+    the conversation waits in them; ``once`` steps act (redeem, book, …) and run at most
+    once per conversation step, however often the button is tapped; ``stateless`` steps
+    may be run by a button long after the conversation moved on (e.g. "why?")."""
+
+    name: str
+    start: Handler
+    steps: dict[str, Handler] = field(default_factory=dict)
+    commands: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    once: frozenset[str] = frozenset()
+    stateless: frozenset[str] = frozenset()
+    needs_member: bool = True
+
+
+class Dialogs:
+    """The engine over a set of flows; ``registration`` and ``help`` are flow names it
+    falls back on."""
+
+    def __init__(
+        self, ctx: Context, flows: Sequence[Flow], *, registration: str, help: str
+    ) -> None:
+        self.ctx = ctx
+        self.flows = {flow.name: flow for flow in flows}
+        self.registration = self.flows[registration]
+        self.help = self.flows[help]
+
+    async def handle(self, event: Event) -> list[Reply]:
+        ctx = self.ctx
+        identity = await conversations.arrive(ctx, event.sender.channel, event.sender.user_id)
+        member = await get_member(ctx, identity.member_id) if identity.member_id else None
+        current = await conversations.load_conversation(ctx, identity.id)
+        payload = Payload.unpack(event.payload) if event.payload is not None else None
+        turn = Turn(
+            ctx=ctx,
+            event=event,
+            identity=identity,
+            member=member,
+            locale=self._locale(member, current, event),
+            data=dict(current.data) if current else {},
+            payload=payload,
+        )
+        flow, step_name = self._route(turn, current)
+        if flow.needs_member and member is None:
+            flow, step_name, turn.data = self.registration, START, {}
+        if step_name == START and (current is None or current.flow != flow.name):
+            turn.data = {}
+        if step_name in flow.once and not await conversations.claim_step(
+            ctx, identity.id, flow.name, step_name
+        ):
+            return [Reply(turn._("This was already done."))]
+        handler = flow.start if step_name == START else flow.steps[step_name]
+        try:
+            result = await handler(turn)
+        except DomainError as error:
+            # Stay where we were: the person can correct the input and go on.
+            result = Step([Reply(describe(error, turn.locale))], next=step_name)
+            if step_name == START or step_name in flow.once:
+                result.next = None
+        if result.next is None:
+            await conversations.end_conversation(ctx, identity.id)
+        else:
+            await conversations.save_conversation(
+                ctx, identity.id, flow.name, result.next, turn.data
+            )
+        return result.replies
+
+    def _locale(
+        self, member: MemberView | None, current: conversations.Conversation | None, event: Event
+    ) -> str:
+        if member is not None:
+            return member.locale
+        chosen = current.data.get("locale") if current else None
+        if chosen in LOCALES:
+            return str(chosen)
+        hint = (event.sender.locale_hint or "").replace("-", "_").lower()
+        for locale in LOCALES:
+            if hint == locale.lower() or hint.split("_")[0] == locale.split("_")[0]:
+                return locale
+        return DEFAULT_LOCALE
+
+    def _route(self, turn: Turn, current: conversations.Conversation | None) -> tuple[Flow, str]:
+        text = turn.text
+        if turn.event.menu or text.startswith("/"):
+            key = (turn.event.menu or text.split()[0]).lower()
+            for flow in self.flows.values():
+                if key in flow.commands:
+                    return flow, START
+            return self.help, START
+        payload = turn.payload
+        if payload is not None:
+            flow = self.flows.get(payload.flow)
+            if flow is None:
+                return self.help, START
+            if payload.action == START:
+                return flow, START
+            if payload.action in flow.stateless:
+                return flow, payload.action
+            if current and current.flow == flow.name and payload.action == current.step:
+                return flow, current.step
+            log.info("stale button %s:%s", payload.flow, payload.action)
+            return self.help, START
+        if current is not None:
+            return self.flows[current.flow], current.step
+        lowered = text.lower()
+        if lowered:
+            for flow in self.flows.values():
+                if any(keyword in lowered for keyword in flow.keywords):
+                    return flow, START
+        return self.help, START
+
+
+def start_button(flow: str) -> str:
+    """The payload of a button that starts ``flow``."""
+    return Payload(flow, START).pack()

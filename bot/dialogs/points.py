@@ -1,0 +1,121 @@
+"""My points: balance, tier and perks, progress to the next tier, points about to expire,
+the last ledger entries, and for each entry "why?" — the rule that produced it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.dialogs.engine import Flow, Turn
+from bot.dialogs.types import Button, Payload, Reply, Step, buttons
+from bot.i18n import N_, localized
+from core import loyalty
+from core.errors import NotFound
+
+NAME = "points"
+WHY = "why"
+EXPIRY_WARNING_DAYS = 30
+ENTRIES = 5
+KIND_NAMES = {
+    "earn": N_("earned"),
+    "spend": N_("redeemed"),
+    "expire": N_("expired"),
+    "adjust": N_("adjusted"),
+    "refund": N_("taken back (refund)"),
+}
+
+
+async def show(turn: Turn) -> Step:
+    assert turn.member is not None
+    shop = turn.ctx.shop
+    summary = await loyalty.points_summary(turn.ctx, turn.member.id)
+    tier = shop.tier(summary.tier)
+    lines = [
+        turn._("Points: {balance}", balance=summary.balance),
+        turn._(
+            "Tier: {tier} — {perks}",
+            tier=localized(tier.name, tier.name_en, turn.locale),
+            perks=localized(tier.perks, tier.perks_en, turn.locale),
+        ),
+    ]
+    following = shop.next_tier(summary.tier)
+    if following is not None and summary.to_next_tier_fen is not None:
+        lines.append(
+            turn._(
+                "Spend {amount} more within {months} months to reach {tier}.",
+                amount=turn.money(summary.to_next_tier_fen),
+                months=shop.tiers.window_months,
+                tier=localized(following.name, following.name_en, turn.locale),
+            )
+        )
+    for lot in await loyalty.expiring_points(turn.ctx, turn.member.id, EXPIRY_WARNING_DAYS):
+        lines.append(
+            turn._(
+                "{points} points expire on {day}.", points=lot.points, day=turn.day(lot.expires_at)
+            )
+        )
+    entries = await loyalty.ledger(turn.ctx, turn.member.id, ENTRIES)
+    if entries:
+        lines.append(turn._("Latest:"))
+    why_buttons = []
+    for number, entry in enumerate(entries, start=1):
+        lines.append(
+            f"{number}. {turn.day(entry.at)} {entry.points:+d} {turn._(KIND_NAMES[entry.kind])}"
+        )
+        why_buttons.append(
+            Button(
+                turn._("Why #{number}?", number=number), Payload(NAME, WHY, str(entry.id)).pack()
+            )
+        )
+    rows = [why_buttons[i : i + 3] for i in range(0, len(why_buttons), 3)]
+    return Step([Reply("\n".join(lines), buttons(*rows))])
+
+
+async def why(turn: Turn) -> Step:
+    """Explain one ledger entry of this member (never anyone else's)."""
+    assert turn.member is not None and turn.payload is not None
+    if not turn.payload.value.isdigit():
+        raise NotFound()
+    found = await loyalty.ledger(turn.ctx, turn.member.id, 1, entry_id=int(turn.payload.value))
+    if not found:
+        raise NotFound()
+    return Step([Reply(explain(turn, found[0]))])
+
+
+def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
+    detail = entry.detail
+    if entry.kind == "earn" and "base_points" in detail:
+        tier = turn.ctx.shop.tier(str(detail["tier"]))
+        return turn._(
+            "{amount} → {base} points × {multiplier} {tier} = {points}",
+            amount=turn.money(int(detail["amount_fen"])),
+            base=detail["base_points"],
+            multiplier=Decimal(str(detail["multiplier"])).normalize(),
+            tier=localized(tier.name, tier.name_en, turn.locale),
+            points=entry.points,
+        )
+    if entry.kind == "spend":
+        reward = turn.ctx.shop.reward(str(detail.get("reward", "")))
+        name = localized(reward.name, reward.name_en, turn.locale) if reward else "?"
+        return turn._("{points} points redeemed for {reward}.", points=-entry.points, reward=name)
+    if entry.kind == "expire":
+        return turn._(
+            "{points} points were not used within their lifetime of {months} months.",
+            points=-entry.points,
+            months=turn.ctx.shop.points.lifetime_months,
+        )
+    if entry.kind == "refund":
+        return turn._(
+            "A purchase of {amount} was refunded, so its points were taken back.",
+            amount=turn.money(int(detail.get("amount_fen", 0))),
+        )
+    return turn._("Adjusted by the shop: {reason}", reason=entry.reason)
+
+
+flow = Flow(
+    name=NAME,
+    start=show,
+    steps={WHY: why},
+    stateless=frozenset({WHY}),
+    commands=("/points",),
+    keywords=("积分", "points", "point", "余额", "balance", "等级", "tier"),
+)

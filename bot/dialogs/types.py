@@ -1,0 +1,86 @@
+"""The channel-neutral vocabulary between adapters and dialogs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PAYLOAD_MAX_BYTES = 64  # Telegram's callback-data limit, the strictest of the channels
+_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote: the chat account, plus the platform's language hint if it gives one."""
+
+    channel: str
+    user_id: str
+    locale_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a person did in a chat. Exactly one of the fields below ``sender`` is set
+    (an empty ``text`` is an empty message)."""
+
+    sender: Sender
+    text: str = ""
+    payload: str | None = None  # a pressed button (or a typed number the adapter resolved)
+    menu: str | None = None  # a menu entry of the platform (WeChat CLICK key)
+    phone: str | None = None  # a contact shared by the channel: the sender's own, verified
+    start: str | None = None  # first contact through a deep link, with its parameter
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What a button does: which flow, which action, with which value."""
+
+    flow: str
+    action: str
+    value: str = ""
+
+    def pack(self) -> str:
+        packed = _SEPARATOR.join((self.flow, self.action, self.value))
+        if len(packed.encode()) > PAYLOAD_MAX_BYTES:
+            raise ValueError(f"button payload longer than {PAYLOAD_MAX_BYTES} bytes: {packed!r}")
+        return packed
+
+    @classmethod
+    def unpack(cls, packed: str) -> Payload | None:
+        """None for anything that is not a payload we made (forged or stale buttons)."""
+        parts = packed.split(_SEPARATOR, 2)
+        if len(parts) != 3 or not parts[0] or not parts[1]:
+            return None
+        return cls(*parts)
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message: text, optional rows of buttons, optional image (PNG bytes)."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    image: bytes | None = None
+    image_name: str = "image.png"
+
+    @property
+    def choices(self) -> list[Button]:
+        """All buttons in reading order (for channels that number them)."""
+        return [button for row in self.buttons for button in row]
+
+
+def buttons(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(row) for row in rows if row)
+
+
+@dataclass
+class Step:
+    """What a step hands back: the replies, and the step to wait in (None ends the flow)."""
+
+    replies: list[Reply] = field(default_factory=list)
+    next: str | None = None

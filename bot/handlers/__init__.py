@@ -1,0 +1,1 @@
+"""Channel adapters: platform update in, dialog event; dialog replies out, platform message."""

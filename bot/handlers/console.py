@@ -1,0 +1,62 @@
+"""The terminal channel: a chat in the console, buttons shown as numbered choices.
+
+It only translates: a line typed → an event (a number picks that choice of the last
+message), replies → text; images are written to files and their path is shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from bot.dialogs.engine import Dialogs
+from bot.dialogs.types import Button, Event, Reply, Sender
+
+CHANNEL = "console"
+
+
+def render(replies: list[Reply], image_dir: Path) -> tuple[str, list[Button]]:
+    """The text to print and the numbered choices it offers."""
+    lines: list[str] = []
+    choices: list[Button] = []
+    for reply in replies:
+        lines.append(reply.text)
+        if reply.image is not None:
+            path = image_dir / reply.image_name
+            path.write_bytes(reply.image)
+            lines.append(f"[{path}]")
+        for button in reply.choices:
+            choices.append(button)
+            lines.append(f"  {len(choices)}) {button.label}")
+    return "\n".join(lines), choices
+
+
+def event_for(line: str, sender: Sender, choices: list[Button]) -> Event:
+    text = line.strip()
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return Event(sender, payload=choices[int(text) - 1].payload)
+    for button in choices:
+        if text and text.casefold() == button.label.casefold():
+            return Event(sender, payload=button.payload)
+    return Event(sender, text=line)
+
+
+async def chat(
+    dialogs: Dialogs, sender: Sender, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> None:
+    """Talk until end of input (Ctrl-D) or an interrupt."""
+    choices: list[Button] = []
+    image_dir = Path(tempfile.mkdtemp(prefix="memberbot-"))
+    event = Event(sender, text="/start")
+    while True:
+        text, choices = render(await dialogs.handle(event), image_dir)
+        stdout.write(text + "\n> ")
+        stdout.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            stdout.write("\n")
+            return
+        event = event_for(line.rstrip("\n"), sender, choices)
