@@ -17,6 +17,7 @@ from pathlib import Path
 from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
+from babel.dates import format_time as _format_time
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -93,3 +94,8 @@ def format_day(day: date | datetime, locale: str) -> str:
 
 def format_moment(moment: datetime, locale: str, zone: object) -> str:
     return _format_datetime(moment, format="medium", tzinfo=zone, locale=Locale.parse(locale))
+
+
+def format_time(moment: datetime, locale: str, zone: object) -> str:
+    """The time of day of ``moment`` in ``zone``, short: 14:30 (zh_CN), 2:30 PM (en)."""
+    return _format_time(moment, format="short", tzinfo=zone, locale=Locale.parse(locale))

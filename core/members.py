@@ -25,7 +25,18 @@ from core.errors import (
     UnknownMember,
     UnknownStore,
 )
-from storage.models import IdentityRow, LinkCodeRow, MemberRow, MemberTagRow, StoreRow
+from storage.models import (
+    BookingRow,
+    ConversationRow,
+    FeedbackRow,
+    IdentityRow,
+    LinkCodeRow,
+    MemberRow,
+    MemberTagRow,
+    OutboxRow,
+    SlotRow,
+    StoreRow,
+)
 
 CHANNELS = ("telegram", "wechat", "console")
 GENDERS = ("f", "m", "x")
@@ -34,6 +45,7 @@ NAME_MAX = 50
 TAG_PATTERN = re.compile(r"^[\w\u4e00-\u9fff-]{1,40}$")
 LINK_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 LINK_CODE_LIFETIME = timedelta(minutes=15)
+DELETED_NAME = "deleted"  # what is left of a member who deleted their data
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _MEMBER_NO = re.compile(r"^M?(\d{6,})$", re.IGNORECASE)
@@ -117,6 +129,7 @@ class MemberView:
     tier: str
     registered_at: datetime
     tags: tuple[str, ...]
+    birthday_locked: bool = False  # changed once already; only staff may change it again
 
 
 async def member_view(session: AsyncSession, row: MemberRow) -> MemberView:
@@ -137,6 +150,7 @@ async def member_view(session: AsyncSession, row: MemberRow) -> MemberView:
         tier=row.tier,
         registered_at=row.registered_at,
         tags=tuple(tags),
+        birthday_locked=row.birthday_changed_at is not None,
     )
 
 
@@ -405,3 +419,65 @@ async def link_identity(ctx: Context, code: str, channel: str, external_id: str)
             s, now, audit.member_actor(member_id), "member.linked", member_id, channel=channel
         )
         return await member_view(s, await lock_member(s, member_id))
+
+
+async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
+    """Erase a member's personal data at their request, keeping the anonymous figures.
+
+    The member row stays (sales, points and coupons point to it, so the shop's statistics
+    stay right) but holds nothing personal any more: the name becomes ``DELETED_NAME``,
+    phone, birthday and gender are cleared, tags and marketing consent removed. Chat
+    accounts are detached (the next message starts a new registration), conversations,
+    unused link codes and pending pushes are dropped, feedback words and answers and
+    booking notes are blanked, and upcoming bookings are cancelled so their places free
+    up. A deleted member is told apart by this name and an empty phone; no column marks it.
+    """
+    now = ctx.now()
+    async with ctx.db.transaction() as s:
+        row = await lock_member(s, member_id)
+        row.name = DELETED_NAME
+        row.phone = None
+        row.birthday = None
+        row.birthday_changed_at = None
+        row.gender = None
+        row.marketing_consent = False
+        row.home_store_id = None
+        await s.execute(delete(MemberTagRow).where(MemberTagRow.member_id == member_id))
+        identities = select(IdentityRow.id).where(IdentityRow.member_id == member_id)
+        await s.execute(delete(ConversationRow).where(ConversationRow.identity_id.in_(identities)))
+        await s.execute(
+            update(IdentityRow).where(IdentityRow.member_id == member_id).values(member_id=None)
+        )
+        await s.execute(
+            delete(LinkCodeRow).where(
+                LinkCodeRow.member_id == member_id, LinkCodeRow.used_at.is_(None)
+            )
+        )
+        await s.execute(
+            delete(OutboxRow).where(OutboxRow.member_id == member_id, OutboxRow.status == "pending")
+        )
+        await s.execute(
+            update(FeedbackRow)
+            .where(FeedbackRow.member_id == member_id)
+            .values(text="", answer=None)
+        )
+        upcoming = await s.scalars(
+            select(BookingRow).where(
+                BookingRow.member_id == member_id,
+                BookingRow.status == "booked",
+                BookingRow.starts_at > now,
+            )
+        )
+        for booking in upcoming:
+            booking.status, booking.cancelled_at = "cancelled", now
+            await s.execute(
+                update(SlotRow.__table__)
+                .where(
+                    SlotRow.store_id == booking.store_id,
+                    SlotRow.starts_at == booking.starts_at,
+                    SlotRow.booked >= booking.party_size,
+                )
+                .values(booked=SlotRow.booked - booking.party_size)
+            )
+        await s.execute(update(BookingRow).where(BookingRow.member_id == member_id).values(note=""))
+        audit.record(s, now, actor, "member.deleted", member_id)

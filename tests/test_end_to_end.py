@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from core.context import Context
+from core.members import find_members
 
 MEMBERBOT = str(Path(sys.executable).with_name("memberbot"))
 STARTUP_TIMEOUT = 60
@@ -98,3 +99,32 @@ async def test_serve_on_a_taken_port_says_so(ctx: Context, tmp_path: Path) -> No
     assert status == 2
     assert "memberbot: Cannot listen on that address" in output
     assert "Traceback" not in output
+
+
+async def test_console_chat_registers_and_shows_points(ctx: Context, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERBOT_")}
+    env["MEMBERBOT_DATABASE_URL"] = ctx.db.url.render_as_string(hide_password=False)
+    typed = "1\nAlice <b>*_\n138 0013 8000\n1990-02-30\n1990-05-01\n1\n1\n"
+    process = await asyncio.create_subprocess_exec(
+        MEMBERBOT,
+        "chat",
+        "--user",
+        "alice",
+        "--lang",
+        "en",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(typed.encode()), STARTUP_TIMEOUT)
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "  1) Agree\n  2) Decline\n  3) 中文\n" in text
+    assert "1990-02-30 is not a valid birthday (use YYYY-MM-DD)." in text
+    assert "Name: Alice <b>*_\nMobile: +8613800138000\nBirthday: May 1, 1990" in text
+    assert "your member number is M000001" in text
+    assert "Points: 0\nTier: Member" in text
+    found = await find_members(ctx, "13800138000")
+    assert [(m.name, m.locale) for m in found] == [("Alice <b>*_", "en")]

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from bot.dialogs import help, points
+from bot.dialogs import (
+    booking,
+    card,
+    coupons,
+    feedback,
+    help,
+    points,
+    profile,
+    registration,
+    rewards,
+)
 from bot.dialogs.engine import Dialogs
 from core.context import Context
 
-FLOWS = (help.flow, points.flow)
+FLOWS = (
+    help.flow,
+    points.flow,
+    rewards.flow,
+    coupons.flow,
+    card.flow,
+    booking.flow,
+    feedback.flow,
+    registration.flow,
+    profile.flow,
+    profile.language_flow,
+)
 
 
 def create_dialogs(ctx: Context) -> Dialogs:
-    return Dialogs(ctx, FLOWS, registration=help.NAME, help=help.NAME)
+    return Dialogs(ctx, FLOWS, registration=registration.NAME, help=help.NAME)

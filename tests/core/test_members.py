@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from core import audit, loyalty
 from core.clock import FixedClock
 from core.context import Context
+from core.conversations import arrive, load_conversation, save_conversation
 from core.errors import (
     BirthdayLocked,
     IdentityTaken,
@@ -16,8 +19,11 @@ from core.errors import (
     LinkCodeInvalid,
     PhoneTaken,
 )
+from core.feedback import submit_feedback
 from core.members import (
+    DELETED_NAME,
     create_link_code,
+    delete_member,
     find_members,
     link_identity,
     mask_phone,
@@ -25,6 +31,15 @@ from core.members import (
     normalize_phone,
     register_member,
     update_member,
+)
+from storage.models import (
+    AuditRow,
+    CouponRow,
+    FeedbackRow,
+    MemberRow,
+    MemberTagRow,
+    OutboxRow,
+    SaleRow,
 )
 
 
@@ -140,3 +155,48 @@ async def test_verified_phone_claims_an_imported_member(ctx: Context) -> None:
         ctx, name="X", phone="13800138000", channel="telegram", external_id="5", phone_verified=True
     )
     assert claimed.id == imported.id and claimed.name == "Imported"
+
+
+async def test_deleting_a_member_keeps_sales_but_no_personal_data(ctx: Context) -> None:
+    member = await register_member(
+        ctx,
+        name="韩梅梅",
+        phone="13800138000",
+        birthday="1991-03-04",
+        gender="f",
+        tags=["vip"],
+        marketing_consent=True,
+        channel="telegram",
+        external_id="tg-1",
+    )
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="R1", member_id=member.id, amount_fen=150_000
+    )
+    coupon = await loyalty.redeem_reward(ctx, member.id, "coupon10")
+    await submit_feedback(ctx, member.id, 2, "店员王五态度差,我电话 13800138000")
+    identity = await arrive(ctx, "telegram", "tg-1")
+    await save_conversation(ctx, identity.id, "profile", "view", {"x": 1})
+    code = await create_link_code(ctx, member.id)
+
+    await delete_member(ctx, member.id, actor=audit.member_actor(member.id))
+
+    gone = await find_members(ctx, "13800138000")
+    assert gone == []
+    assert await member_for_identity(ctx, "telegram", "tg-1") is None
+    assert await load_conversation(ctx, identity.id) is None
+    with pytest.raises(LinkCodeInvalid):
+        await link_identity(ctx, code.code, "wechat", "wx-1")
+    async with ctx.db.read() as s:
+        row = await s.get(MemberRow, member.id)
+        assert row is not None
+        assert (row.name, row.phone, row.birthday, row.gender) == (DELETED_NAME, None, None, None)
+        assert row.marketing_consent is False
+        assert list(await s.scalars(select(MemberTagRow))) == []
+        sale = await s.scalar(select(SaleRow).where(SaleRow.receipt_no == "R1"))
+        assert sale is not None and sale.amount_fen == 150_000 and sale.member_id == member.id
+        assert await s.scalar(select(CouponRow).where(CouponRow.code == coupon.code)) is not None
+        assert [f.text for f in await s.scalars(select(FeedbackRow))] == [""]
+        pending = await s.scalars(select(OutboxRow).where(OutboxRow.status == "pending"))
+        assert list(pending) == []
+        (deleted,) = await s.scalars(select(AuditRow).where(AuditRow.action == "member.deleted"))
+        assert deleted.member_id == member.id and deleted.details == {}

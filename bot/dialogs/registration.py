@@ -1,0 +1,266 @@
+"""Becoming a member: welcome and privacy notice, name, phone, birthday, confirmation.
+
+Nothing is stored until the person confirms: the answers wait in the conversation's data
+(which survives a restart), and a double tap on "Confirm" registers once.
+
+Deep links (Telegram ``/start PARAM``, or a QR code carrying it) take a parameter of the form
+``link-CODE`` — attach this chat account to the member who created the link code in their
+profile, instead of registering — or ``store-CODE`` — the store (by its code in the shop
+file) that becomes the new member's home store.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.dialogs import help
+from bot.dialogs.engine import START, Flow, Turn
+from bot.dialogs.types import Button, Payload, Reply, Step, buttons
+from bot.i18n import LOCALES, localized
+from bot.messages import describe
+from core.errors import InvalidBirthday, InvalidPhone, LinkCodeInvalid, PhoneTaken
+from core.members import (
+    clean_name,
+    find_members,
+    link_identity,
+    mask_phone,
+    normalize_phone,
+    parse_birthday,
+    register_member,
+)
+
+NAME = "registration"
+CONSENT, ASK_NAME, ASK_PHONE, ASK_BIRTHDAY, CONFIRM = (
+    "consent",
+    "name",
+    "phone",
+    "birthday",
+    "confirm",
+)
+AGREE, DECLINE, SKIP, YES = "agree", "decline", "skip", "yes"
+LINK_PREFIX, STORE_PREFIX = "link-", "store-"
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}  # each in its own language
+TYPED_MAX = 20  # longer input is not a phone number or a date; echo only this much
+KEPT_ON_RESTART = ("locale", "home_store")
+
+
+def _start_parameter(turn: Turn) -> str:
+    """The deep-link parameter: from the channel, or typed as ``/start PARAM``."""
+    if turn.event.start:
+        return turn.event.start.strip()
+    parts = turn.text.split(maxsplit=1)
+    if len(parts) == 2 and parts[0].lower() == "/start":
+        return parts[1].strip()
+    return ""
+
+
+async def start(turn: Turn) -> Step:
+    """Welcome, privacy notice and consent; also where "Start over" comes back to."""
+    kept = {key: turn.data[key] for key in KEPT_ON_RESTART if key in turn.data}
+    turn.data.clear()
+    turn.data.update(kept)
+    turn.data.setdefault("locale", turn.locale)  # the platform's hint, unless one was chosen
+    parameter = _start_parameter(turn)
+    if parameter.lower().startswith(LINK_PREFIX):
+        try:
+            return await _link(turn, parameter[len(LINK_PREFIX) :])
+        except LinkCodeInvalid as error:
+            # An old or mistyped link: say so, and offer to register instead.
+            return Step([Reply(describe(error, turn.locale)), _welcome(turn)], next=CONSENT)
+    if parameter.lower().startswith(STORE_PREFIX):
+        code = parameter[len(STORE_PREFIX) :]
+        if turn.ctx.shop.store(code) is not None:
+            turn.data["home_store"] = code
+    return Step([_welcome(turn)], next=CONSENT)
+
+
+async def _link(turn: Turn, code: str) -> Step:
+    member = await link_identity(turn.ctx, code, turn.identity.channel, turn.identity.external_id)
+    turn.member, turn.locale = member, member.locale
+    text = turn._(
+        "Welcome back, {name}! This chat is now linked to your membership {member_no}.",
+        name=member.name,
+        member_no=member.member_no,
+    )
+    return Step([Reply(text, help.menu_buttons(turn))])
+
+
+def _welcome(turn: Turn) -> Reply:
+    shop = turn.ctx.shop.shop
+    lines = [
+        turn._(
+            "Welcome to {shop}! Join our membership to collect points and receive coupons.",
+            shop=localized(shop.name, shop.name_en, turn.locale),
+        ),
+        turn._(
+            "Privacy: we keep your name, mobile number and (if you give it) your birthday "
+            "to run your membership — points, coupons and birthday wishes. We send no "
+            "advertising unless you allow it. You can see, change or delete your data at any "
+            "time under “My profile”."
+        ),
+        turn._("Do you agree?"),
+    ]
+    other = [locale for locale in LOCALES if locale != turn.locale]
+    return Reply(
+        "\n\n".join(lines),
+        buttons(
+            [
+                Button(turn._("Agree"), Payload(NAME, CONSENT, AGREE).pack()),
+                Button(turn._("Decline"), Payload(NAME, CONSENT, DECLINE).pack()),
+            ],
+            [
+                Button(LANGUAGE_NAMES[locale], Payload(NAME, CONSENT, locale).pack())
+                for locale in other
+            ],
+        ),
+    )
+
+
+async def consent(turn: Turn) -> Step:
+    choice = turn.payload.value if turn.payload else ""
+    if choice in LOCALES:
+        turn.data["locale"] = turn.locale = choice
+        return Step([_welcome(turn)], next=CONSENT)
+    if choice == DECLINE:
+        text = turn._(
+            "No problem — nothing about you was stored. If you change your mind, just send "
+            "us a message. Goodbye!"
+        )
+        return Step([Reply(text)])
+    if choice == AGREE:
+        return Step([Reply(turn._("What is your name?"))], next=ASK_NAME)
+    return Step([_welcome(turn)], next=CONSENT)
+
+
+async def ask_name(turn: Turn) -> Step:
+    turn.data["name"] = clean_name(turn.text)
+    return _ask_phone(turn)
+
+
+def _ask_phone(turn: Turn) -> Step:
+    text = turn._(
+        "Thank you, {name}. What is your mobile number? (You can also share your contact.)",
+        name=turn.data["name"],
+    )
+    return Step([Reply(text)], next=ASK_PHONE)
+
+
+def typed_phone(turn: Turn) -> str:
+    """The typed text as a phone number; nonsense of any length is echoed back short."""
+    text = turn.text
+    if len(text) > TYPED_MAX:
+        raise InvalidPhone(value=text[:TYPED_MAX] + "…")
+    return normalize_phone(text)
+
+
+def typed_birthday(turn: Turn) -> str:
+    text = turn.text
+    if len(text) > TYPED_MAX:
+        raise InvalidBirthday(value=text[:TYPED_MAX] + "…")
+    return parse_birthday(text, turn.ctx.today()).isoformat()
+
+
+async def ask_phone(turn: Turn) -> Step:
+    verified = turn.event.phone is not None
+    if not verified and not turn.text:
+        return _ask_phone(turn)
+    phone = normalize_phone(turn.event.phone) if verified else typed_phone(turn)
+    if not verified and any(m.phone == phone for m in await find_members(turn.ctx, phone)):
+        # Said now rather than after the birthday; a shared (verified) contact may claim
+        # a member the shop imported, so it is let through.
+        raise PhoneTaken(phone=mask_phone(phone))
+    turn.data["phone"], turn.data["phone_verified"] = phone, verified
+    return _ask_birthday(turn)
+
+
+def _ask_birthday(turn: Turn) -> Step:
+    text = turn._("When is your birthday? (e.g. 1990-05-01) We have a gift for you on the day.")
+    skip = Button(turn._("Skip"), Payload(NAME, ASK_BIRTHDAY, SKIP).pack())
+    return Step([Reply(text, buttons([skip]))], next=ASK_BIRTHDAY)
+
+
+async def ask_birthday(turn: Turn) -> Step:
+    if turn.payload is not None and turn.payload.value == SKIP:
+        turn.data["birthday"] = None
+    elif not turn.text:
+        return _ask_birthday(turn)
+    else:
+        turn.data["birthday"] = typed_birthday(turn)
+    return _summary(turn)
+
+
+def _summary(turn: Turn) -> Step:
+    data = turn.data
+    birthday = data.get("birthday")
+    lines = [
+        turn._("Please check your details:"),
+        turn._("Name: {name}", name=data["name"]),
+        turn._("Mobile: {phone}", phone=data["phone"]),
+        turn._(
+            "Birthday: {birthday}",
+            birthday=turn.day(date.fromisoformat(birthday)) if birthday else turn._("not given"),
+        ),
+        turn._("Language: {language}", language=LANGUAGE_NAMES[turn.locale]),
+    ]
+    return Step(
+        [
+            Reply(
+                "\n".join(lines),
+                buttons(
+                    [
+                        Button(turn._("Confirm"), Payload(NAME, CONFIRM, YES).pack()),
+                        Button(turn._("Start over"), Payload(NAME, START).pack()),
+                    ]
+                ),
+            )
+        ],
+        next=CONFIRM,
+    )
+
+
+async def confirm(turn: Turn) -> Step:
+    """The one place that stores anything; a ``once`` step, so a double tap registers once."""
+    if turn.payload is None or turn.payload.value != YES:
+        return _summary(turn)  # typed text: show the summary and its buttons again
+    data = turn.data
+    try:
+        member = await register_member(
+            turn.ctx,
+            name=data["name"],
+            phone=data["phone"],
+            birthday=data.get("birthday"),
+            locale=turn.locale,
+            home_store=data.get("home_store"),
+            marketing_consent=False,
+            channel=turn.identity.channel,
+            external_id=turn.identity.external_id,
+            phone_verified=bool(data.get("phone_verified")),
+        )
+    except PhoneTaken as error:
+        # Someone registered this number meanwhile: keep the other answers, ask again.
+        step = _ask_phone(turn)
+        step.replies.insert(0, Reply(describe(error, turn.locale)))
+        return step
+    turn.member, turn.locale = member, member.locale
+    text = turn._(
+        "Welcome, {name}! You are now a member; your member number is {member_no}.",
+        name=member.name,
+        member_no=member.member_no,
+    )
+    hint = turn._("What would you like to do?")
+    return Step([Reply(f"{text}\n{hint}", help.menu_buttons(turn))])
+
+
+flow = Flow(
+    name=NAME,
+    start=start,
+    steps={
+        CONSENT: consent,
+        ASK_NAME: ask_name,
+        ASK_PHONE: ask_phone,
+        ASK_BIRTHDAY: ask_birthday,
+        CONFIRM: confirm,
+    },
+    once=frozenset({CONFIRM}),
+    needs_member=False,
+)

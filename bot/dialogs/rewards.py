@@ -1,0 +1,155 @@
+"""Rewards: the catalogue with the member's balance → choose a reward → confirm (cost,
+balance after, validity) → the coupon's code and expiry.
+
+Confirm and Cancel are the two answers of one ``once`` step, so whichever is tapped first
+wins: a double tap on Confirm redeems once, and Confirm after Cancel does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.dialogs.coupons import format_coupon_code
+from bot.dialogs.engine import Flow, Turn, start_button
+from bot.dialogs.types import Button, Payload, Reply, Step, buttons
+from bot.i18n import localized
+from core import loyalty
+from core.errors import NotEnoughPoints, UnknownReward
+from core.shop import Reward
+
+NAME = "rewards"
+CHOOSE = "choose"
+CONFIRM = "confirm"
+YES = "yes"
+NO = "no"
+
+
+def reward_name(turn: Turn, reward: Reward) -> str:
+    return localized(reward.name, reward.name_en, turn.locale)
+
+
+async def balance(turn: Turn) -> int:
+    assert turn.member is not None
+    return (await loyalty.points_summary(turn.ctx, turn.member.id)).balance
+
+
+async def show(turn: Turn) -> Step:
+    """The catalogue; the rewards the member can afford now are buttons."""
+    rewards = turn.ctx.shop.rewards
+    if not rewards:
+        return Step([Reply(turn._("There are no rewards at the moment."))])
+    points = await balance(turn)
+    lines = [turn._("Rewards — you have {balance} points:", balance=points)]
+    choices = []
+    for number, reward in enumerate(rewards, start=1):
+        name = reward_name(turn, reward)
+        lines.append(
+            turn._(
+                "{number}. {reward}: {points} points, worth {value}, valid for {days} days",
+                number=number,
+                reward=name,
+                points=reward.points,
+                value=turn.money(reward.coupon_value_fen),
+                days=reward.valid_days,
+            )
+        )
+        if reward.points <= points:
+            choices.append(
+                Button(
+                    turn._("{reward} ({points} points)", reward=name, points=reward.points),
+                    Payload(NAME, CHOOSE, reward.code).pack(),
+                )
+            )
+    if not choices:
+        cheapest = min(rewards, key=lambda r: r.points)
+        lines.append(
+            turn._(
+                "Collect {missing} more points for {reward}.",
+                missing=cheapest.points - points,
+                reward=reward_name(turn, cheapest),
+            )
+        )
+        return Step([Reply("\n".join(lines))])
+    lines.append(turn._("Which one would you like?"))
+    return Step([Reply("\n".join(lines), buttons(*([choice] for choice in choices)))], next=CHOOSE)
+
+
+async def choose(turn: Turn) -> Step:
+    """Ask before spending: what it costs, what is left, how long the coupon is valid."""
+    if turn.payload is None:  # typed text instead of a button: show the choices again
+        return await show(turn)
+    reward = turn.ctx.shop.reward(turn.payload.value)
+    if reward is None:
+        raise UnknownReward(reward=turn.payload.value)
+    points = await balance(turn)
+    if points < reward.points:
+        raise NotEnoughPoints(balance=points, needed=reward.points)
+    turn.data["reward"] = reward.code
+    return confirm_screen(turn, reward, points)
+
+
+def confirm_screen(turn: Turn, reward: Reward, points: int) -> Step:
+    until = turn.ctx.now() + timedelta(days=reward.valid_days)
+    text = "\n".join(
+        (
+            turn._(
+                "Redeem {points} points for {reward}?",
+                points=reward.points,
+                reward=reward_name(turn, reward),
+            ),
+            turn._("Points left afterwards: {balance}", balance=points - reward.points),
+            turn._(
+                "The coupon is worth {value} and valid until {day}.",
+                value=turn.money(reward.coupon_value_fen),
+                day=turn.day(until),
+            ),
+        )
+    )
+    answers = buttons(
+        [
+            Button(turn._("Confirm"), Payload(NAME, CONFIRM, YES).pack()),
+            Button(turn._("Cancel"), Payload(NAME, CONFIRM, NO).pack()),
+        ]
+    )
+    return Step([Reply(text, answers)], next=CONFIRM)
+
+
+async def confirm(turn: Turn) -> Step:
+    """Redeem (once, however often Confirm is tapped) or cancel."""
+    assert turn.member is not None
+    reward = turn.ctx.shop.reward(str(turn.data.get("reward", "")))
+    if reward is None:
+        raise UnknownReward(reward=turn.data.get("reward", ""))
+    if turn.payload is None:  # typed text instead of a button: ask again
+        return confirm_screen(turn, reward, await balance(turn))
+    if turn.payload.value != YES:
+        return Step([Reply(turn._("Cancelled; no points were spent."))])
+    coupon = await loyalty.redeem_reward(turn.ctx, turn.member.id, reward.code)
+    text = "\n".join(
+        (
+            turn._(
+                "Done! Your coupon code: {code}",
+                code=format_coupon_code(coupon.code),
+            ),
+            turn._(
+                "{reward}, worth {value}, valid until {day}.",
+                reward=reward_name(turn, reward),
+                value=turn.money(coupon.value_fen),
+                day=turn.day(coupon.expires_at),
+            ),
+            turn._(
+                "Show the code at the counter. Points left: {balance}", balance=await balance(turn)
+            ),
+        )
+    )
+    return Step([Reply(text, buttons([Button(turn._("My coupons"), start_button("coupons"))]))])
+
+
+flow = Flow(
+    name=NAME,
+    start=show,
+    steps={CHOOSE: choose, CONFIRM: confirm},
+    once=frozenset({CONFIRM}),
+    commands=("/rewards",),
+    keywords=("兑换", "礼品", "reward", "redeem"),
+)
