@@ -48,7 +48,7 @@ LINK_CODE_LIFETIME = timedelta(minutes=15)
 DELETED_NAME = "deleted"  # what is left of a member who deleted their data
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
-_MEMBER_NO = re.compile(r"^M?(\d{6,})$", re.IGNORECASE)
+_MEMBER_NO = re.compile(r"^M?(\d{6,9})$", re.IGNORECASE)  # ids fit a 32-bit integer
 
 
 def normalize_phone(text: str) -> str:

@@ -200,3 +200,10 @@ async def test_deleting_a_member_keeps_sales_but_no_personal_data(ctx: Context) 
         assert list(pending) == []
         (deleted,) = await s.scalars(select(AuditRow).where(AuditRow.action == "member.deleted"))
         assert deleted.member_id == member.id and deleted.details == {}
+
+
+def test_a_phone_number_is_not_read_as_a_member_number() -> None:
+    from core.members import parse_member_no
+
+    assert parse_member_no("M000042") == 42
+    assert parse_member_no("13800138000") is None  # would overflow the id column
