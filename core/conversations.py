@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
 from core.context import Context
 from core.errors import InvalidInput
-from core.members import CHANNELS
-from storage.models import ConversationRow, IdentityRow
+from core.members import identity_row
+from storage.models import ConversationRow
 
 TIMEOUT = timedelta(minutes=15)
 
@@ -39,18 +39,11 @@ class Conversation:
 async def arrive(ctx: Context, channel: str, external_id: str) -> Identity:
     """Record that this chat account just wrote (the start of WeChat's reply window, and a
     sign it is reachable again) and return it, created on first contact."""
-    if channel not in CHANNELS or not external_id:
+    if not external_id:
         raise InvalidInput(field="channel", value=channel)
     now = ctx.now()
     async with ctx.db.transaction() as s:
-        row = await s.scalar(
-            select(IdentityRow).where(
-                IdentityRow.channel == channel, IdentityRow.external_id == external_id
-            )
-        )
-        if row is None:
-            row = IdentityRow(channel=channel, external_id=external_id, created_at=now)
-            s.add(row)
+        row = await identity_row(s, channel, external_id, now)
         row.last_inbound_at = now
         row.reachable = True
         await s.flush()

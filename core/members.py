@@ -169,9 +169,10 @@ async def lock_member(session: AsyncSession, member_id: int) -> MemberRow:
     return row
 
 
-async def _identity(
+async def identity_row(
     session: AsyncSession, channel: str, external_id: str, now: datetime
 ) -> IdentityRow:
+    """The chat account (channel + id on it), created on first sight."""
     if channel not in CHANNELS:
         raise InvalidInput(field="channel", value=channel)
     row = await session.scalar(
@@ -224,7 +225,7 @@ async def register_member(
     tag_list = clean_tags(tags or [])
     try:
         async with ctx.db.transaction() as s:
-            identity = await _identity(s, channel, external_id, now) if channel else None
+            identity = await identity_row(s, channel, external_id, now) if channel else None
             if identity and identity.member_id is not None:
                 raise IdentityTaken(channel=channel)
             existing = (
@@ -398,7 +399,7 @@ async def link_identity(ctx: Context, code: str, channel: str, external_id: str)
     now = ctx.now()
     code = code.strip().upper()
     async with ctx.db.transaction() as s:
-        identity = await _identity(s, channel, external_id, now)
+        identity = await identity_row(s, channel, external_id, now)
         claimed = await s.execute(
             update(LinkCodeRow)
             .where(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core import audit
 from core.context import Context
 from core.errors import InvalidInput
-from core.members import CHANNELS, store_id
+from core.members import identity_row, store_id
 from storage.models import IdentityRow, StaffRow, StoreRow
 
 
@@ -46,8 +46,6 @@ async def add_staff(
 ) -> StaffView:
     """Give a chat account a staff role (or change it, when it already has one).
     A store is required for clerks and managers; an owner without one sees every store."""
-    if channel not in CHANNELS:
-        raise InvalidInput(field="channel", value=channel)
     external_id = external_id.strip()
     if not external_id:
         raise InvalidInput(field="external_id")
@@ -60,15 +58,7 @@ async def add_staff(
     now = ctx.now()
     async with ctx.db.transaction() as s:
         sid = await store_id(s, store) if store else None
-        identity = await s.scalar(
-            select(IdentityRow).where(
-                IdentityRow.channel == channel, IdentityRow.external_id == external_id
-            )
-        )
-        if identity is None:
-            identity = IdentityRow(channel=channel, external_id=external_id, created_at=now)
-            s.add(identity)
-            await s.flush()
+        identity = await identity_row(s, channel, external_id, now)
         row = await s.scalar(select(StaffRow).where(StaffRow.identity_id == identity.id))
         if row is None:
             row = StaffRow(identity_id=identity.id, created_at=now)
