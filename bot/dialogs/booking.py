@@ -48,10 +48,6 @@ def _rows(items: list[Button]) -> tuple[tuple[Button, ...], ...]:
     return buttons(*(items[i : i + PER_ROW] for i in range(0, len(items), PER_ROW)))
 
 
-def _button(label: str, action: str, value: object = "") -> Button:
-    return Button(label, Payload(NAME, action, str(value)).pack())
-
-
 # --- what a step shows --------------------------------------------------------------------
 
 
@@ -70,10 +66,10 @@ def _choose_again(turn: Turn) -> str:
 
 def _store_choice(turn: Turn) -> Step:
     stores = [
-        _button(localized(s.name, s.name_en, turn.locale), STORE, s.code)
+        Payload(NAME, STORE, s.code).button(localized(s.name, s.name_en, turn.locale))
         for s in turn.ctx.shop.stores
     ]
-    mine = [_button(turn._("My bookings"), MINE)]
+    mine = [Payload(NAME, MINE).button(turn._("My bookings"))]
     text = turn._("Which store would you like to visit?")
     return Step([Reply(text, _rows(stores) + buttons(mine))], next=STORE)
 
@@ -95,7 +91,7 @@ async def _day_choice(turn: Turn, store: Store) -> Step:
         )
         return Step([Reply(text)])
     turn.data["store"] = store.code
-    items = [_button(turn.day(d), DAY, d.isoformat()) for d in days]
+    items = [Payload(NAME, DAY, d.isoformat()).button(turn.day(d)) for d in days]
     return Step([Reply(turn._("{store}: which day?", store=name), _rows(items))], next=DAY)
 
 
@@ -107,10 +103,8 @@ async def _slot_choice(turn: Turn, day: date, note: str = "") -> Step:
         return await _with_note(turn, text, _current_store(turn))
     turn.data["day"] = day.isoformat()
     items = [
-        _button(
-            turn._("{time} ({free} free)", time=_time(turn, v.starts_at), free=v.free),
-            SLOT,
-            _minutes(v.starts_at),
+        Payload(NAME, SLOT, str(_minutes(v.starts_at))).button(
+            turn._("{time} ({free} free)", time=_time(turn, v.starts_at), free=v.free)
         )
         for v in slots
     ]
@@ -133,7 +127,10 @@ async def _with_note(turn: Turn, note: str, store: Store | None) -> Step:
 
 
 def _party_choice(turn: Turn, bound: int, note: str = "") -> Step:
-    items = [_button(str(n), PARTY, n) for n in range(1, min(bound, PARTY_BUTTONS_MAX) + 1)]
+    items = [
+        Payload(NAME, PARTY, str(n)).button(str(n))
+        for n in range(1, min(bound, PARTY_BUTTONS_MAX) + 1)
+    ]
     text = turn._("How many people are coming? (1 to {max})", max=bound)
     return Step([Reply("\n".join(filter(None, (note, text))), _rows(items))], next=PARTY)
 
@@ -151,8 +148,8 @@ def _summary(turn: Turn) -> Step:
         )
     )
     choices = [
-        _button(turn._("Confirm"), CONFIRM, YES),
-        _button(turn._("Cancel"), CONFIRM, NO),
+        Payload(NAME, CONFIRM, YES).button(turn._("Confirm")),
+        Payload(NAME, CONFIRM, NO).button(turn._("Cancel")),
     ]
     return Step([Reply(text, buttons(choices))], next=CONFIRM)
 
@@ -250,7 +247,7 @@ async def confirm(turn: Turn) -> Step:
             turn._("You can cancel here until {cutoff}.", cutoff=turn.moment(cutoff)),
         )
     )
-    return Step([Reply(text, buttons([_button(turn._("My bookings"), MINE)]))])
+    return Step([Reply(text, buttons([Payload(NAME, MINE).button(turn._("My bookings"))]))])
 
 
 def _full(turn: Turn, full: SlotFull) -> Step:
@@ -261,7 +258,9 @@ def _full(turn: Turn, full: SlotFull) -> Step:
         return Step([Reply(f"{text}\n{more}")])
     label = f"{turn.day(later)} {_time(turn, later)}"
     offer = turn._("The next free time is {time}. Would you like that instead?", time=label)
-    choice = [_button(turn._("Take {time}", time=label), ALTERNATIVE, _minutes(later))]
+    choice = [
+        Payload(NAME, ALTERNATIVE, str(_minutes(later))).button(turn._("Take {time}", time=label))
+    ]
     return Step([Reply(f"{text}\n{offer}", buttons(choice))], next=ALTERNATIVE)
 
 
@@ -278,7 +277,7 @@ async def mine(turn: Turn) -> Step:
     """The member's upcoming bookings, each with a cancel button while still cancellable."""
     assert turn.member is not None
     upcoming = await bookings.upcoming_bookings(turn.ctx, turn.member.id)
-    book_again = _button(turn._("Book a visit"), START)
+    book_again = Payload(NAME, START).button(turn._("Book a visit"))
     if not upcoming:
         return Step([Reply(turn._("You have no upcoming bookings."), buttons([book_again]))])
     lines = [turn._("Your bookings:")]
@@ -288,7 +287,7 @@ async def mine(turn: Turn) -> Step:
         lines.append(f"{number}. {_booking_line(turn, view)}")
         if now <= bookings.cancel_cutoff(turn.ctx, view.starts_at):
             label = turn._("Cancel #{number}", number=number)
-            cancels.append(_button(label, ASK_CANCEL, view.id))
+            cancels.append(Payload(NAME, ASK_CANCEL, str(view.id)).button(label))
         else:
             lines.append(turn._("   (too late to cancel here; please call the store)"))
     return Step([Reply("\n".join(lines), _rows(cancels) + buttons([book_again]))])
@@ -311,8 +310,8 @@ async def ask_cancel(turn: Turn) -> Step:
     turn.data["booking"] = view.id
     text = "\n".join((turn._("Cancel this booking?"), _booking_line(turn, view)))
     choices = [
-        _button(turn._("Yes, cancel it"), CANCEL, YES),
-        _button(turn._("No, keep it"), CANCEL, NO),
+        Payload(NAME, CANCEL, YES).button(turn._("Yes, cancel it")),
+        Payload(NAME, CANCEL, NO).button(turn._("No, keep it")),
     ]
     return Step([Reply(text, buttons(choices))], next=CANCEL)
 

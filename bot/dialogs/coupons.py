@@ -3,8 +3,8 @@ request the used and expired ones."""
 
 from __future__ import annotations
 
-from bot.dialogs.engine import Flow, Turn, start_button
-from bot.dialogs.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine import START, Flow, Turn
+from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import localized
 from core import loyalty
 
@@ -31,10 +31,10 @@ def reward_name(turn: Turn, coupon: loyalty.CouponView) -> str:
 async def show(turn: Turn) -> Step:
     assert turn.member is not None
     coupons = await loyalty.member_coupons(turn.ctx, turn.member.id)
-    closed_button = Button(turn._("Show used and expired"), Payload(NAME, CLOSED).pack())
+    closed_button = Payload(NAME, CLOSED).button(turn._("Show used and expired"))
     if not coupons:
         text = turn._("You have no coupons to use right now. Redeem points for one:")
-        rewards_button = Button(turn._("Rewards"), start_button("rewards"))
+        rewards_button = Payload("rewards", START).button(turn._("Rewards"))
         return Step([Reply(text, buttons([rewards_button], [closed_button]))])
     lines = [turn._("Your coupons (show the code at the counter):")]
     for number, coupon in enumerate(coupons, start=1):

@@ -174,8 +174,3 @@ class Dialogs:
                 if any(keyword in lowered for keyword in flow.keywords):
                     return flow, START
         return self.help, START
-
-
-def start_button(flow: str) -> str:
-    """The payload of a button that starts ``flow``."""
-    return Payload(flow, START).pack()

@@ -9,7 +9,7 @@ escape it where they show it).
 from __future__ import annotations
 
 from bot.dialogs.engine import Flow, Turn
-from bot.dialogs.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.types import Payload, Reply, Step, buttons
 from core import feedback
 from core.feedback import RATING_MAX, RATING_MIN, TEXT_MAX, URGENT_MAX_RATING
 
@@ -21,15 +21,13 @@ LISTED = 5  # past feedback shown in "my feedback"
 EXCERPT = 80  # characters of each past text shown there
 
 
-def _button(label: str, action: str, value: object = "") -> Button:
-    return Button(label, Payload(NAME, action, str(value)).pack())
-
-
 def _rating_question(turn: Turn, note: str = "") -> Step:
-    stars = [_button(STAR * n, RATING, n) for n in range(RATING_MIN, RATING_MAX + 1)]
+    stars = [
+        Payload(NAME, RATING, str(n)).button(STAR * n) for n in range(RATING_MIN, RATING_MAX + 1)
+    ]
     question = turn._("How was your experience? Please rate us from 1 (poor) to 5 (excellent).")
     text = "\n".join(filter(None, (note, question)))
-    mine = [_button(turn._("My feedback"), MINE)]
+    mine = [Payload(NAME, MINE).button(turn._("My feedback"))]
     return Step([Reply(text, buttons(stars, mine))], next=RATING)
 
 
@@ -89,7 +87,9 @@ async def write(turn: Turn) -> Step:
     lines = [turn._("Thank you for your feedback! Our staff will read it and answer you here.")]
     if rating <= URGENT_MAX_RATING:
         lines.append(turn._("We are sorry it was not better; someone will be in touch soon."))
-    return Step([Reply("\n".join(lines), buttons([_button(turn._("My feedback"), MINE)]))])
+    return Step(
+        [Reply("\n".join(lines), buttons([Payload(NAME, MINE).button(turn._("My feedback"))]))]
+    )
 
 
 async def mine(turn: Turn) -> Step:

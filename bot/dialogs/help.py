@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.dialogs.engine import Flow, Turn, start_button
-from bot.dialogs.types import Button, Reply, Step, buttons
+from bot.dialogs.engine import START, Flow, Turn
+from bot.dialogs.types import Button, Payload, Reply, Step, buttons
 from bot.i18n import N_
 
 NAME = "help"
@@ -20,7 +20,7 @@ MENU = (
 
 
 def menu_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
-    items = [Button(turn._(label), start_button(flow)) for flow, label in MENU]
+    items = [Payload(flow, START).button(turn._(label)) for flow, label in MENU]
     return buttons(*(items[i : i + 2] for i in range(0, len(items), 2)))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.dialogs.engine import Flow, Turn
-from bot.dialogs.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import N_, localized
 from core import loyalty
 from core.errors import NotFound
@@ -62,9 +62,7 @@ async def show(turn: Turn) -> Step:
             f"{number}. {turn.day(entry.at)} {entry.points:+d} {turn._(KIND_NAMES[entry.kind])}"
         )
         why_buttons.append(
-            Button(
-                turn._("Why #{number}?", number=number), Payload(NAME, WHY, str(entry.id)).pack()
-            )
+            Payload(NAME, WHY, str(entry.id)).button(turn._("Why #{number}?", number=number))
         )
     rows = [why_buttons[i : i + 3] for i in range(0, len(why_buttons), 3)]
     return Step([Reply("\n".join(lines), buttons(*rows))])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.dialogs.engine import START, Flow, Turn
 from bot.dialogs.registration import LANGUAGE_NAMES, typed_birthday, typed_phone
-from bot.dialogs.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import LOCALES
 from bot.messages import describe
 from core import audit
@@ -29,10 +29,6 @@ EDIT, MARKETING, LANG, LINK, DELETE = "edit", "marketing", "lang", "link", "dele
 NEW_NAME, NEW_PHONE, NEW_BIRTHDAY = "name", "phone", "birthday"
 DELETE_SURE, DELETE_FINAL = "delete_sure", "delete_final"
 ON, OFF, YES = "on", "off", "yes"
-
-
-def _button(turn: Turn, label: str, action: str, value: str = "") -> Button:
-    return Button(label, Payload(NAME, action, value).pack())
 
 
 def _member(turn: Turn) -> MemberView:
@@ -59,24 +55,24 @@ def _profile(turn: Turn, note: str = "") -> Reply:
         else turn._("Offers and news: off"),
     ]
     edits = [
-        _button(turn, turn._("Edit name"), EDIT, NEW_NAME),
-        _button(turn, turn._("Edit mobile"), EDIT, NEW_PHONE),
+        Payload(NAME, EDIT, NEW_NAME).button(turn._("Edit name")),
+        Payload(NAME, EDIT, NEW_PHONE).button(turn._("Edit mobile")),
     ]
     if not member.birthday_locked:
-        edits.append(_button(turn, turn._("Edit birthday"), EDIT, NEW_BIRTHDAY))
+        edits.append(Payload(NAME, EDIT, NEW_BIRTHDAY).button(turn._("Edit birthday")))
     marketing = (
-        _button(turn, turn._("Stop offers and news"), MARKETING, OFF)
+        Payload(NAME, MARKETING, OFF).button(turn._("Stop offers and news"))
         if member.marketing_consent
-        else _button(turn, turn._("Receive offers and news"), MARKETING, ON)
+        else Payload(NAME, MARKETING, ON).button(turn._("Receive offers and news"))
     )
     return Reply(
         "\n".join(lines),
         buttons(
             edits,
-            [marketing, _button(turn, turn._("Language"), LANG)],
+            [marketing, Payload(NAME, LANG).button(turn._("Language"))],
             [
-                _button(turn, turn._("Link another chat app"), LINK),
-                _button(turn, turn._("Delete my data"), DELETE),
+                Payload(NAME, LINK).button(turn._("Link another chat app")),
+                Payload(NAME, DELETE).button(turn._("Delete my data")),
             ],
         ),
     )
@@ -143,7 +139,7 @@ async def language(turn: Turn) -> Step:
     chosen = turn.payload.value if turn.payload and turn.payload.action == LANG else ""
     if chosen in LOCALES:
         return await _saved(turn, locale=chosen)
-    choices = [_button(turn, LANGUAGE_NAMES[locale], LANG, locale) for locale in LOCALES]
+    choices = [Payload(NAME, LANG, locale).button(LANGUAGE_NAMES[locale]) for locale in LOCALES]
     return Step([Reply(turn._("Which language would you like?"), buttons(choices))])
 
 
@@ -170,8 +166,8 @@ async def delete(turn: Turn) -> Step:
                 text,
                 buttons(
                     [
-                        _button(turn, turn._("Yes, delete"), DELETE_SURE, YES),
-                        _button(turn, turn._("Cancel"), START),
+                        Payload(NAME, DELETE_SURE, YES).button(turn._("Yes, delete")),
+                        Payload(NAME, START).button(turn._("Cancel")),
                     ]
                 ),
             )
@@ -190,8 +186,8 @@ async def delete_sure(turn: Turn) -> Step:
                 text,
                 buttons(
                     [
-                        _button(turn, turn._("Delete everything"), DELETE_FINAL, YES),
-                        _button(turn, turn._("Cancel"), START),
+                        Payload(NAME, DELETE_FINAL, YES).button(turn._("Delete everything")),
+                        Payload(NAME, START).button(turn._("Cancel")),
                     ]
                 ),
             )

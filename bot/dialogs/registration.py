@@ -15,7 +15,7 @@ from datetime import date
 
 from bot.dialogs import help
 from bot.dialogs.engine import START, Flow, Turn
-from bot.dialogs.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import LOCALES, localized
 from bot.messages import describe
 from core.errors import InvalidBirthday, InvalidPhone, LinkCodeInvalid, PhoneTaken
@@ -105,13 +105,10 @@ def _welcome(turn: Turn) -> Reply:
         "\n\n".join(lines),
         buttons(
             [
-                Button(turn._("Agree"), Payload(NAME, CONSENT, AGREE).pack()),
-                Button(turn._("Decline"), Payload(NAME, CONSENT, DECLINE).pack()),
+                Payload(NAME, CONSENT, AGREE).button(turn._("Agree")),
+                Payload(NAME, CONSENT, DECLINE).button(turn._("Decline")),
             ],
-            [
-                Button(LANGUAGE_NAMES[locale], Payload(NAME, CONSENT, locale).pack())
-                for locale in other
-            ],
+            [Payload(NAME, CONSENT, locale).button(LANGUAGE_NAMES[locale]) for locale in other],
         ),
     )
 
@@ -175,7 +172,7 @@ async def ask_phone(turn: Turn) -> Step:
 
 def _ask_birthday(turn: Turn) -> Step:
     text = turn._("When is your birthday? (e.g. 1990-05-01) We have a gift for you on the day.")
-    skip = Button(turn._("Skip"), Payload(NAME, ASK_BIRTHDAY, SKIP).pack())
+    skip = Payload(NAME, ASK_BIRTHDAY, SKIP).button(turn._("Skip"))
     return Step([Reply(text, buttons([skip]))], next=ASK_BIRTHDAY)
 
 
@@ -208,8 +205,8 @@ def _summary(turn: Turn) -> Step:
                 "\n".join(lines),
                 buttons(
                     [
-                        Button(turn._("Confirm"), Payload(NAME, CONFIRM, YES).pack()),
-                        Button(turn._("Start over"), Payload(NAME, START).pack()),
+                        Payload(NAME, CONFIRM, YES).button(turn._("Confirm")),
+                        Payload(NAME, START).button(turn._("Start over")),
                     ]
                 ),
             )

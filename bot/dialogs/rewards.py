@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.dialogs.coupons import format_coupon_code
-from bot.dialogs.engine import Flow, Turn, start_button
-from bot.dialogs.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine import START, Flow, Turn
+from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import localized
 from core import loyalty
 from core.errors import NotEnoughPoints, UnknownReward
@@ -55,9 +55,8 @@ async def show(turn: Turn) -> Step:
         )
         if reward.points <= points:
             choices.append(
-                Button(
-                    turn._("{reward} ({points} points)", reward=name, points=reward.points),
-                    Payload(NAME, CHOOSE, reward.code).pack(),
+                Payload(NAME, CHOOSE, reward.code).button(
+                    turn._("{reward} ({points} points)", reward=name, points=reward.points)
                 )
             )
     if not choices:
@@ -107,8 +106,8 @@ def confirm_screen(turn: Turn, reward: Reward, points: int) -> Step:
     )
     answers = buttons(
         [
-            Button(turn._("Confirm"), Payload(NAME, CONFIRM, YES).pack()),
-            Button(turn._("Cancel"), Payload(NAME, CONFIRM, NO).pack()),
+            Payload(NAME, CONFIRM, YES).button(turn._("Confirm")),
+            Payload(NAME, CONFIRM, NO).button(turn._("Cancel")),
         ]
     )
     return Step([Reply(text, answers)], next=CONFIRM)
@@ -142,7 +141,7 @@ async def confirm(turn: Turn) -> Step:
             ),
         )
     )
-    return Step([Reply(text, buttons([Button(turn._("My coupons"), start_button("coupons"))]))])
+    return Step([Reply(text, buttons([Payload("coupons", START).button(turn._("My coupons"))]))])
 
 
 flow = Flow(

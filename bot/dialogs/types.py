@@ -44,6 +44,10 @@ class Payload:
             raise ValueError(f"button payload longer than {PAYLOAD_MAX_BYTES} bytes: {packed!r}")
         return packed
 
+    def button(self, label: str) -> Button:
+        """A button that sends this payload."""
+        return Button(label, self.pack())
+
     @classmethod
     def unpack(cls, packed: str) -> Payload | None:
         """None for anything that is not a payload we made (forged or stale buttons)."""
