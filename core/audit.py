@@ -13,8 +13,9 @@ from storage.models import AuditRow
 SYSTEM = "system"
 
 
-def staff_actor(staff_id: int) -> str:
-    return f"staff:{staff_id}"
+def staff_actor(staff_id: int | None) -> str:
+    """The actor of a change made by staff, or by the system when no staff member did it."""
+    return f"staff:{staff_id}" if staff_id else SYSTEM
 
 
 def member_actor(member_id: int) -> str:

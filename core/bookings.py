@@ -477,7 +477,7 @@ async def mark_booking(
             audit.record(
                 s,
                 now,
-                audit.staff_actor(staff_id) if staff_id else audit.SYSTEM,
+                audit.staff_actor(staff_id),
                 f"booking.{status}",
                 row.member_id,
                 booking_id=booking_id,

@@ -327,7 +327,7 @@ async def _record_sale(
         audit.record(
             s,
             now,
-            audit.staff_actor(staff_id) if staff_id else audit.SYSTEM,
+            audit.staff_actor(staff_id),
             "sale.recorded",
             member_id,
             sale_id=sale.id,
@@ -445,7 +445,7 @@ async def refund_sale(
         audit.record(
             s,
             now,
-            audit.staff_actor(staff_id) if staff_id else audit.SYSTEM,
+            audit.staff_actor(staff_id),
             "sale.refunded",
             member.id,
             sale_id=sale.id,
@@ -608,7 +608,7 @@ async def use_coupon(
         audit.record(
             s,
             now,
-            audit.staff_actor(staff_id) if staff_id else audit.SYSTEM,
+            audit.staff_actor(staff_id),
             "coupon.used",
             row.member_id,
             coupon_id=row.id,
