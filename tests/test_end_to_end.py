@@ -19,6 +19,16 @@ MEMBERBOT = str(Path(sys.executable).with_name("memberbot"))
 STARTUP_TIMEOUT = 60
 
 
+def process_env(ctx: Context | None = None) -> dict[str, str]:
+    """This environment without memberbot settings, in English, on ``ctx``'s database if
+    given (else the embedded default in the working directory)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERBOT_")}
+    env["MEMBERBOT_LOCALE"] = "en"
+    if ctx is not None:
+        env["MEMBERBOT_DATABASE_URL"] = ctx.db.url.render_as_string(hide_password=False)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -39,11 +49,8 @@ async def run(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
 
 
 async def test_demo_then_serve_answers_health(ctx: Context, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERBOT_")}
-    env["MEMBERBOT_LOCALE"] = "en"
-    if not ctx.db.is_sqlite:
-        # On PostgreSQL the test database stands in for the shop's server.
-        env["MEMBERBOT_DATABASE_URL"] = ctx.db.url.render_as_string(hide_password=False)
+    # On PostgreSQL the test database stands in for the shop's server.
+    env = process_env(None if ctx.db.is_sqlite else ctx)
 
     status, output = await run("demo", cwd=tmp_path, env=env)
     assert status == 0, output
@@ -88,9 +95,7 @@ async def test_demo_then_serve_answers_health(ctx: Context, tmp_path: Path) -> N
 
 
 async def test_serve_on_a_taken_port_says_so(ctx: Context, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERBOT_")}
-    env["MEMBERBOT_LOCALE"] = "en"
-    env["MEMBERBOT_DATABASE_URL"] = ctx.db.url.render_as_string(hide_password=False)
+    env = process_env(ctx)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -102,8 +107,7 @@ async def test_serve_on_a_taken_port_says_so(ctx: Context, tmp_path: Path) -> No
 
 
 async def test_console_chat_registers_and_shows_points(ctx: Context, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERBOT_")}
-    env["MEMBERBOT_DATABASE_URL"] = ctx.db.url.render_as_string(hide_password=False)
+    env = process_env(ctx)
     typed = "1\nAlice <b>*_\n138 0013 8000\n1990-02-30\n1990-05-01\n1\n1\n"
     process = await asyncio.create_subprocess_exec(
         MEMBERBOT,
