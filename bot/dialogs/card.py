@@ -17,14 +17,12 @@ QR_SCALE = 8  # pixels per module: sharp on phone screens, small enough for any 
 QR_BORDER = 2  # modules of quiet zone; chat apps add their own white margin around images
 
 
-def member_qr(member_no: str) -> segno.QRCode:
+def qr_png(content: str) -> bytes:
     """A full QR code (never a Micro QR, which many phone and counter scanners cannot read)."""
-    return segno.make_qr(member_no, error=QR_ERROR)
-
-
-def qr_png(member_no: str) -> bytes:
     buffer = BytesIO()
-    member_qr(member_no).save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
+    segno.make_qr(content, error=QR_ERROR).save(
+        buffer, kind="png", scale=QR_SCALE, border=QR_BORDER
+    )
     return buffer.getvalue()
 
 

@@ -2,7 +2,8 @@
 
 Routing, in order: a slash command or menu click starts its flow (leaving any other); a
 button continues the flow it belongs to; text continues the open conversation; otherwise a
-keyword starts a flow; otherwise the help menu — never silence. Someone not yet a member is
+keyword starts a flow; otherwise the help menu — never silence. A first contact (follow, deep
+link, QR scan) is ``/start``; a menu click names its flow. Someone not yet a member is
 taken through registration first. Domain errors become a translated reply and the flow
 stays on its step, so bad input never loses the conversation.
 """
@@ -96,6 +97,11 @@ class Dialogs:
         identity = await conversations.arrive(ctx, event.sender.channel, event.sender.user_id)
         member = await get_member(ctx, identity.member_id) if identity.member_id else None
         current = await conversations.load_conversation(ctx, identity.id)
+        if event.media is not None:
+            # Leave any conversation where it is: the next text continues it.
+            locale = self._locale(member, current, event)
+            text = gettext(locale, "Sorry, I can only read text. Please type, or use the menu.")
+            return [Reply(text)]
         payload = Payload.unpack(event.payload) if event.payload is not None else None
         turn = Turn(
             ctx=ctx,
@@ -147,8 +153,10 @@ class Dialogs:
 
     def _route(self, turn: Turn, current: conversations.Conversation | None) -> tuple[Flow, str]:
         text = turn.text
-        if turn.event.menu or text.startswith("/"):
-            key = (turn.event.menu or text.split()[0]).lower()
+        if turn.event.menu:
+            return self.flows.get(turn.event.menu, self.help), START
+        if turn.event.start is not None or text.startswith("/"):
+            key = "/start" if turn.event.start is not None else text.split()[0].lower()
             for flow in self.flows.values():
                 if key in flow.commands:
                     return flow, START

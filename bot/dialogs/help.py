@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from bot.dialogs import deeplinks
 from bot.dialogs.engine import START, Flow, Turn
 from bot.dialogs.types import Button, Payload, Reply, Step, buttons
 from bot.i18n import N_
+from core.audit import member_actor
+from core.members import update_member
 
 NAME = "help"
 # (flow, label) in menu order; each flow module registers itself under its name.
@@ -25,6 +28,12 @@ def menu_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
 
 
 async def show_menu(turn: Turn) -> Step:
+    """The menu; a member without a home store who scans a store's QR code gets that store."""
+    store = deeplinks.store_code(turn)
+    if store is not None and turn.member is not None and turn.member.home_store is None:
+        turn.member = await update_member(
+            turn.ctx, turn.member.id, actor=member_actor(turn.member.id), home_store=store
+        )
     name = turn.member.name if turn.member else ""
     text = turn._("Hello {name}! What would you like to do?", name=name)
     hint = turn._("You can also type: points, coupons, book, feedback, or /help.")

@@ -3,17 +3,15 @@
 Nothing is stored until the person confirms: the answers wait in the conversation's data
 (which survives a restart), and a double tap on "Confirm" registers once.
 
-Deep links (Telegram ``/start PARAM``, or a QR code carrying it) take a parameter of the form
-``link-CODE`` — attach this chat account to the member who created the link code in their
-profile, instead of registering — or ``store-CODE`` — the store (by its code in the shop
-file) that becomes the new member's home store.
+A first contact through a store's QR code or link makes that store the home store; a
+link code attaches the chat account to an existing member instead (see ``deeplinks``).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from bot.dialogs import help
+from bot.dialogs import deeplinks, help
 from bot.dialogs.engine import START, Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import LOCALES, localized
@@ -38,20 +36,9 @@ CONSENT, ASK_NAME, ASK_PHONE, ASK_BIRTHDAY, CONFIRM = (
     "confirm",
 )
 AGREE, DECLINE, SKIP, YES = "agree", "decline", "skip", "yes"
-LINK_PREFIX, STORE_PREFIX = "link-", "store-"
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}  # each in its own language
 TYPED_MAX = 20  # longer input is not a phone number or a date; echo only this much
 KEPT_ON_RESTART = ("locale", "home_store")
-
-
-def _start_parameter(turn: Turn) -> str:
-    """The deep-link parameter: from the channel, or typed as ``/start PARAM``."""
-    if turn.event.start:
-        return turn.event.start.strip()
-    parts = turn.text.split(maxsplit=1)
-    if len(parts) == 2 and parts[0].lower() == "/start":
-        return parts[1].strip()
-    return ""
 
 
 async def start(turn: Turn) -> Step:
@@ -60,17 +47,16 @@ async def start(turn: Turn) -> Step:
     turn.data.clear()
     turn.data.update(kept)
     turn.data.setdefault("locale", turn.locale)  # the platform's hint, unless one was chosen
-    parameter = _start_parameter(turn)
-    if parameter.lower().startswith(LINK_PREFIX):
+    code = deeplinks.link_code(turn)
+    if code is not None:
         try:
-            return await _link(turn, parameter[len(LINK_PREFIX) :])
+            return await _link(turn, code)
         except LinkCodeInvalid as error:
             # An old or mistyped link: say so, and offer to register instead.
             return Step([Reply(describe(error, turn.locale)), _welcome(turn)], next=CONSENT)
-    if parameter.lower().startswith(STORE_PREFIX):
-        code = parameter[len(STORE_PREFIX) :]
-        if turn.ctx.shop.store(code) is not None:
-            turn.data["home_store"] = code
+    store = deeplinks.store_code(turn)
+    if store is not None:
+        turn.data["home_store"] = store
     return Step([_welcome(turn)], next=CONSENT)
 
 

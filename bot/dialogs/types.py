@@ -27,7 +27,8 @@ class Event:
     payload: str | None = None  # a pressed button (or a typed number the adapter resolved)
     menu: str | None = None  # a menu entry of the platform (WeChat CLICK key)
     phone: str | None = None  # a contact shared by the channel: the sender's own, verified
-    start: str | None = None  # first contact through a deep link, with its parameter
+    start: str | None = None  # first contact (follow, deep link, QR scan), with its parameter
+    media: str | None = None  # a message this channel cannot read (image, voice, …): its kind
 
 
 @dataclass(frozen=True)
