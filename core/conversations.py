@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from core.context import Context
 from core.errors import InvalidInput
 from core.members import identity_row
-from storage.models import ConversationRow
+from storage.models import ChoicesRow, ConversationRow, IdentityRow
 
 TIMEOUT = timedelta(minutes=15)
 
@@ -48,6 +48,43 @@ async def arrive(ctx: Context, channel: str, external_id: str) -> Identity:
         row.reachable = True
         await s.flush()
         return Identity(row.id, channel, external_id, row.member_id)
+
+
+async def leave(ctx: Context, channel: str, external_id: str) -> None:
+    """The chat account unfollowed or blocked us: no pushes until it writes again."""
+    async with ctx.db.transaction() as s:
+        await s.execute(
+            update(IdentityRow)
+            .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
+            .values(reachable=False)
+        )
+
+
+async def save_choices(
+    ctx: Context, channel: str, external_id: str, choices: list[tuple[str, str]]
+) -> None:
+    """Remember the (label, payload) choices just shown as numbers, for the next message."""
+    async with ctx.db.transaction() as s:
+        row = await identity_row(s, channel, external_id, ctx.now())
+        current = await s.get(ChoicesRow, row.id)
+        if current is None:
+            current = ChoicesRow(identity_id=row.id)
+            s.add(current)
+        current.choices, current.updated_at = [list(c) for c in choices], ctx.now()
+
+
+async def load_choices(ctx: Context, channel: str, external_id: str) -> list[tuple[str, str]]:
+    """The choices last shown to this chat account; none once they are older than the
+    conversation timeout (a number typed tomorrow is just a number)."""
+    async with ctx.db.read() as s:
+        row = await s.scalar(
+            select(ChoicesRow)
+            .join(IdentityRow, IdentityRow.id == ChoicesRow.identity_id)
+            .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
+        )
+        if row is None or ctx.now() - row.updated_at > TIMEOUT:
+            return []
+        return [(str(label), str(payload)) for label, payload in row.choices]
 
 
 async def load_conversation(ctx: Context, identity_id: int) -> Conversation | None:

@@ -82,11 +82,20 @@ class Database:
         await self.engine.dispose()
 
 
+def dialect_of(session: AsyncSession) -> Any:
+    """The SQLAlchemy dialect module, for its INSERT … ON CONFLICT."""
+    return postgresql if session.bind.dialect.name == "postgresql" else sqlite
+
+
 async def insert_ignore(
     session: AsyncSession, table: Table, values: dict[str, Any], conflict: list[str]
 ) -> bool:
     """Insert a row unless one with the same ``conflict`` columns exists; True if inserted."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    stmt = (
+        dialect_of(session)
+        .insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+    )
     result = await session.execute(stmt)
     return bool(result.rowcount)

@@ -62,6 +62,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
+        list[Any]: JSON(),
         date: Date(),
     }
 
@@ -240,6 +241,41 @@ class ConversationRow(Base):
     step: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+
+
+class ChoicesRow(Base):
+    """The buttons of the last message sent to a chat account that shows them as numbered
+    choices (WeChat): a typed number or a tapped menu link resolves through this."""
+
+    __tablename__ = "reply_choices"
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("channel_identities.id", ondelete="CASCADE"), primary_key=True
+    )
+    choices: Mapped[list[Any]] = mapped_column(default=list)  # [[label, payload], ...]
+    updated_at: Mapped[datetime]
+
+
+class DeliveryRow(Base):
+    """An update received from a platform, by the platform's own id (WeChat MsgId, Telegram
+    update_id): a redelivery is answered from here instead of being processed again."""
+
+    __tablename__ = "inbound_deliveries"
+    __table_args__ = (UniqueConstraint("channel", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))  # processing, answered, late
+    reply: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ApiTokenRow(Base):
+    """A platform access token (WeChat's access_token), shared by every process."""
+
+    __tablename__ = "api_tokens"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime]
 
 
 class OutboxRow(Base):

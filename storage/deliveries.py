@@ -1,0 +1,61 @@
+"""Platform deliveries already received, so a redelivered update is not processed again.
+
+WeChat retries a message it got no answer to in 5 seconds, Telegram redelivers an update
+it is not sure we took: the platform's own id (MsgId, update_id) is claimed once, and a
+retry is answered from what the first delivery stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from storage.db import Database, insert_ignore
+from storage.models import DeliveryRow
+
+PROCESSING, ANSWERED, LATE = "processing", "answered", "late"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: str  # PROCESSING, ANSWERED (reply holds the answer) or LATE (sent separately)
+    reply: str | None
+
+
+async def claim(db: Database, channel: str, key: str, now: datetime) -> Delivery | None:
+    """None when this is the first sight of the update (it is ours to process);
+    otherwise what became of the earlier delivery."""
+    values = {"channel": channel, "key": key, "status": PROCESSING, "created_at": now}
+    async with db.transaction() as s:
+        if await insert_ignore(s, DeliveryRow.__table__, values, conflict=["channel", "key"]):
+            return None
+        row = await s.scalar(
+            select(DeliveryRow).where(DeliveryRow.channel == channel, DeliveryRow.key == key)
+        )
+        return Delivery(row.status, row.reply) if row else Delivery(PROCESSING, None)
+
+
+async def finish(db: Database, channel: str, key: str, status: str, reply: str | None) -> None:
+    async with db.transaction() as s:
+        await s.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.channel == channel, DeliveryRow.key == key)
+            .values(status=status, reply=reply)
+        )
+
+
+async def prune(db: Database, before: datetime) -> int:
+    """Forget deliveries older than any platform retries (run daily)."""
+    async with db.transaction() as s:
+        result = await s.execute(delete(DeliveryRow).where(DeliveryRow.created_at < before))
+        return result.rowcount or 0
+
+
+async def release(db: Database, channel: str, key: str) -> None:
+    """Give the update back after a failure, so the platform's retry is processed anew."""
+    async with db.transaction() as s:
+        await s.execute(
+            delete(DeliveryRow).where(DeliveryRow.channel == channel, DeliveryRow.key == key)
+        )
