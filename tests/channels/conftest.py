@@ -1,0 +1,17 @@
+"""Channel tests talk real HTTP on loopback: platform APIs are fake servers, not mocks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from core.clock import FixedClock
+from tests.channels.fake_wechat import FakeWeChat
+
+
+@pytest.fixture
+async def fake_wechat(clock: FixedClock) -> AsyncIterator[FakeWeChat]:
+    """A fake WeChat API whose tokens expire by the test's clock."""
+    async with FakeWeChat(clock) as server:
+        yield server
