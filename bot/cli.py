@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from aiohttp import web
+from aiohttp import ClientError, web
 from pydantic import ValidationError
 
 from bot.bootstrap import SchemaOutdated, bootstrap
 from bot.demo import load_demo
-from bot.dialogs.setup import create_dialogs
+from bot.dialogs.setup import FLOWS, create_dialogs
 from bot.dialogs.types import Sender
 from bot.handlers import console
+from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
+from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import format_day, gettext, localized
 from bot.messages import describe
 from bot.reports import stats_rows, text_table
@@ -41,12 +43,18 @@ staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 members_app = typer.Typer(help="Members in bulk.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
+wechat_app = typer.Typer(help="WeChat official account set-up.", no_args_is_help=True)
 app.add_typer(members_app, name="members")
+app.add_typer(wechat_app, name="wechat")
 log = logging.getLogger("memberbot")
 
 
 class CannotListen(Exception):
     """The web server's address is taken or not allowed."""
+
+
+class NoWeChatAccount(Exception):
+    """A ``wechat`` command without the official account's app id and secret."""
 
 
 def _settings() -> Settings:
@@ -85,6 +93,16 @@ def _run(
         message = describe(exc, locale)
     except CannotListen as exc:
         message = gettext(locale, "Cannot listen on that address: {error}", error=exc)
+    except NoWeChatAccount:
+        message = gettext(
+            locale, "Set MEMBERBOT_WECHAT_APP_ID and MEMBERBOT_WECHAT_APP_SECRET first."
+        )
+    except WeChatAPIError as exc:
+        message = gettext(
+            locale, "WeChat refused: {errcode} {errmsg}", errcode=exc.errcode, errmsg=exc.errmsg
+        )
+    except (ClientError, TimeoutError) as exc:
+        message = gettext(locale, "Cannot reach WeChat: {error}", error=exc or type(exc).__name__)
     except OSError as exc:
         message = gettext(locale, "Cannot reach the database: {error}", error=exc.strerror or exc)
     typer.echo(f"memberbot: {message}", err=True)
@@ -103,7 +121,7 @@ def serve(
     )
 
     async def work(ctx: Context) -> None:
-        runner = web.AppRunner(create_app(ctx), handle_signals=False)
+        runner = web.AppRunner(create_app(ctx, settings), handle_signals=False)
         await runner.setup()
         scheduler = create_scheduler(ctx)
         stop = asyncio.Event()
@@ -255,6 +273,17 @@ def members_export(
     typer.echo(gettext(settings.locale, "{count} members exported.", count=count), err=True)
 
 
+def _write(path: Path, data: bytes, locale: str) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        message = gettext(
+            locale, "Cannot write {path}: {error}", path=path, error=exc.strerror or exc
+        )
+        typer.echo(f"memberbot: {message}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _days(ctx: Context, period: str, first: str | None, last: str | None) -> tuple[date, date]:
     today = ctx.today()
     if first is None and last is None:
@@ -323,12 +352,71 @@ def stats_command(
     if chart is not None:
         from bot.charts import render_trend_png  # matplotlib loads only when a chart is asked
 
-        try:
-            chart.write_bytes(render_trend_png(points, locale, currency=shop.shop.currency))
-        except OSError as exc:
-            message = gettext(
-                locale, "Cannot write {path}: {error}", path=chart, error=exc.strerror or exc
-            )
-            typer.echo(f"memberbot: {message}", err=True)
-            raise typer.Exit(2) from None
+        _write(chart, render_trend_png(points, locale, currency=shop.shop.currency), locale)
         typer.echo(gettext(locale, "Chart written to {path}.", path=chart))
+
+
+def _with_wechat(settings: Settings, work: Callable[[Context, WeChatAPI], Awaitable[T]]) -> T:
+    """Run ``work`` with a client for the official account of the settings."""
+    secret = settings.wechat_app_secret.get_secret_value()
+
+    async def run(ctx: Context) -> T:
+        if not (settings.wechat_app_id and secret):
+            raise NoWeChatAccount()
+        api = WeChatAPI(
+            ctx.db,
+            ctx.clock,
+            app_id=settings.wechat_app_id,
+            app_secret=secret,
+            base_url=settings.wechat_api_base,
+        )
+        try:
+            return await work(ctx, api)
+        finally:
+            await api.close()
+
+    return _run(settings, run)
+
+
+@wechat_app.command("menu")
+def wechat_menu() -> None:
+    """Create the official account's custom menu from the shop file (zh, and en where
+    WeChat allows a menu by language)."""
+    settings = _settings()
+    flows = {flow.name for flow in FLOWS}
+    refused = _with_wechat(settings, lambda ctx, api: create_menus(api, ctx.shop, flows))
+    typer.echo(gettext(settings.locale, "The WeChat menu is created."))
+    for locale in refused:
+        typer.echo(
+            gettext(
+                settings.locale,
+                "WeChat did not take the {language} menu; everyone sees the first one.",
+                language=locale,
+            ),
+            err=True,
+        )
+
+
+@wechat_app.command("qrcode")
+def wechat_qrcode(
+    store: Annotated[str, typer.Option(help="Store code from the shop file.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="PNG file (default: qr-STORE.png).")
+    ] = None,
+) -> None:
+    """Save a store's permanent QR code: who follows through it becomes that store's member."""
+    settings = _settings()
+    png = _with_wechat(settings, lambda ctx, api: store_qrcode(api, ctx.shop, store))
+    path = output or Path(f"qr-{store}.png")
+    _write(path, png, settings.locale)
+    typer.echo(gettext(settings.locale, "QR code written to {path}.", path=path))
+
+
+@wechat_app.command("send-test")
+def wechat_send_test(
+    openid: Annotated[str, typer.Argument(help="The follower's openid.")],
+) -> None:
+    """Send a customer-service message to one follower (who wrote within 48 hours)."""
+    settings = _settings()
+    _with_wechat(settings, lambda ctx, api: send_test(api, openid, settings.locale))
+    typer.echo(gettext(settings.locale, "Test message sent to {openid}.", openid=openid))

@@ -5,15 +5,18 @@ one core use case that is safe to run twice."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from core import bookings, loyalty
 from core.context import Context
+from storage import deliveries
 
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 3 * 3600
+DELIVERIES_KEPT = timedelta(days=2)  # platforms retry for minutes, not days
 
 
 async def expire_points_job(ctx: Context) -> None:
@@ -29,6 +32,11 @@ async def review_tiers_job(ctx: Context) -> None:
 async def close_past_bookings_job(ctx: Context) -> None:
     closed = await bookings.close_past_bookings(ctx)
     log.info("bookings: %d past bookings marked no-show", closed)
+
+
+async def prune_deliveries_job(ctx: Context) -> None:
+    forgotten = await deliveries.prune(ctx.db, ctx.now() - DELIVERIES_KEPT)
+    log.info("deliveries: %d old ones forgotten", forgotten)
 
 
 def create_scheduler(ctx: Context) -> AsyncIOScheduler:
@@ -53,6 +61,13 @@ def create_scheduler(ctx: Context) -> AsyncIOScheduler:
         CronTrigger(hour=1, minute=0, timezone=ctx.zone),
         args=[ctx],
         id="close_past_bookings",
+        **options,
+    )
+    scheduler.add_job(
+        prune_deliveries_job,
+        CronTrigger(hour=4, minute=0, timezone=ctx.zone),
+        args=[ctx],
+        id="prune_deliveries",
         **options,
     )
     return scheduler

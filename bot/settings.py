@@ -6,10 +6,11 @@ own rules live in the shop file (``core.shop``), not in the environment.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,31 @@ class Settings(BaseSettings):
     locale: str = Field(default="zh_CN", description="Language of the command-line output.")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+
+    # WeChat Official Account (公众号). The endpoint is served when a token is set.
+    wechat_app_id: str = ""
+    wechat_app_secret: SecretStr = SecretStr("")
+    wechat_token: SecretStr = SecretStr("")
+    wechat_encoding_aes_key: SecretStr = SecretStr("")
+    wechat_path: str = Field(default="/wechat", pattern=r"^/[\w/-]*$")
+    wechat_api_base: str = Field(
+        default="https://api.weixin.qq.com", description="Tests point this at a fake server."
+    )
+    wechat_reply_seconds: float = Field(
+        default=4.0,
+        gt=0,
+        le=4.5,
+        description="Answer WeChat within this time; a slower reply goes out as a "
+        "customer-service message (WeChat gives up after 5 s).",
+    )
+
+    @field_validator("wechat_encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr) -> SecretStr:
+        key = value.get_secret_value()
+        if key and not re.fullmatch(r"[A-Za-z0-9+/]{43}", key):
+            raise ValueError("an EncodingAESKey is 43 letters and digits")
+        return value
 
     @field_validator("timezone")
     @classmethod

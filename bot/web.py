@@ -8,6 +8,9 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.dialogs.setup import create_dialogs
+from bot.handlers import wechat
+from bot.settings import Settings
 from core.context import Context
 
 CONTEXT = web.AppKey("context", Context)
@@ -26,8 +29,11 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": "ok"})
 
 
-def create_app(ctx: Context) -> web.Application:
+def create_app(ctx: Context, settings: Settings | None = None) -> web.Application:
+    """The app with the health check, and each chat channel whose settings are given."""
     app = web.Application()
     app[CONTEXT] = ctx
     app.router.add_get("/health", health)
+    if settings is not None and settings.wechat_token.get_secret_value():
+        wechat.mount(app, ctx, create_dialogs(ctx), settings)
     return app

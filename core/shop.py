@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.outbox import SERVICE_KINDS
+
 DEFAULT_SHOP_FILE = Path(__file__).with_name("shop_default.toml")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -173,6 +175,67 @@ class SegmentRules(_Model):
         return self
 
 
+def _fits(name: str, limit: int) -> str:
+    if len(name.encode()) > limit:
+        raise ValueError(f"{name!r} is longer than WeChat's {limit} bytes")
+    return name
+
+
+class MenuButton(_Model):
+    """A WeChat menu entry: a ``key`` (a memberbot function: a dialog flow's name) or a
+    ``url`` to open; a top-level entry may instead hold up to five ``items``."""
+
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    key: str | None = Field(default=None, pattern=r"^[a-z_]{1,32}$")
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    items: list[MenuButton] = Field(default=[], max_length=5)
+
+    @model_validator(mode="after")
+    def _one_action(self) -> MenuButton:
+        actions = [a for a in (self.key, self.url, self.items or None) if a is not None]
+        if len(actions) != 1:
+            raise ValueError("give exactly one of key, url or items")
+        if any(item.items for item in self.items):
+            raise ValueError("menu items cannot have items of their own")
+        for item in self.items:
+            _fits(item.name, 60)
+            _fits(item.name_en, 60)
+        return self
+
+
+class WeChatTemplate(_Model):
+    """A WeChat template message for one push kind: the template's id in the official
+    account, and what to write in each of its fields (``{placeholders}`` are the push's
+    values)."""
+
+    id: str = ""
+    url: str = ""
+    fields: dict[str, str] = {}
+
+
+class WeChatRules(_Model):
+    menu: list[MenuButton] = Field(default=[], max_length=3)
+    templates: dict[str, WeChatTemplate] = {}
+
+    @field_validator("menu")
+    @classmethod
+    def _short_names(cls, menu: list[MenuButton]) -> list[MenuButton]:
+        for button in menu:
+            _fits(button.name, 16)
+            _fits(button.name_en, 16)
+        return menu
+
+    @field_validator("templates")
+    @classmethod
+    def _service_kinds(cls, templates: dict[str, WeChatTemplate]) -> dict[str, WeChatTemplate]:
+        # WeChat forbids marketing in template messages: only service pushes may use them.
+        unknown = sorted(set(templates) - SERVICE_KINDS)
+        if unknown:
+            raise ValueError(f"templates are for service messages only, not {', '.join(unknown)}")
+        return templates
+
+
 class Shop(_Model):
     """The validated shop file."""
 
@@ -183,6 +246,7 @@ class Shop(_Model):
     stores: list[Store] = Field(min_length=1)
     bookings: BookingRules
     segments: SegmentRules
+    wechat: WeChatRules = WeChatRules()
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Shop:

@@ -41,7 +41,7 @@ def test_defaults_need_no_configuration(tmp_path: Path, monkeypatch: pytest.Monk
 async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> None:
     scheduler = create_scheduler(ctx)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"expire_points", "review_tiers", "close_past_bookings"}
+    assert set(jobs) == {"expire_points", "review_tiers", "close_past_bookings", "prune_deliveries"}
     after = datetime(2026, 3, 31, 17, 0, tzinfo=UTC)  # 01:00 on 1 April in Shanghai
     expiry = jobs["expire_points"].trigger.get_next_fire_time(None, after)
     review = jobs["review_tiers"].trigger.get_next_fire_time(None, after)

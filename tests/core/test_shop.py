@@ -61,6 +61,18 @@ def test_shop_file_overrides_only_what_it_names(tmp_path: Path) -> None:
             'stores[0].hours.mon: expected "HH:MM-HH:MM" or "closed"',
         ),
         ("[points\n", "not valid TOML"),
+        (
+            "[wechat.templates.birthday]\nid='T1'\n",
+            "wechat.templates: templates are for service messages only, not birthday",
+        ),
+        (
+            "[[wechat.menu]]\nname='会员中心和积分商城'\nname_en='Member'\nkey='points'\n",
+            "longer than WeChat's 16 bytes",
+        ),
+        (
+            "[[wechat.menu]]\nname='会员'\nname_en='Member'\nkey='points'\nurl='https://x.cn'\n",
+            "give exactly one of key, url or items",
+        ),
     ],
 )
 def test_a_wrong_file_names_the_key_and_the_problem(

@@ -1,0 +1,334 @@
+"""The WeChat Official Account server endpoint: signatures, encryption, retries, deadline.
+
+WeChat signs every request with the account's token (and, in safe mode, encrypts the body
+with the EncodingAESKey); anything unsigned is refused with 403 before it is read further.
+XML is checked with defusedxml first (no DTDs, so no entity expansion) and only then handed
+to wechatpy.
+
+WeChat waits 5 seconds for an answer and retries the same message three times. Each
+message is claimed once by its MsgId (``storage.deliveries``); a retry gets the answer of
+the first delivery. A dialog not done within ``reply_seconds`` is answered "success" and
+its reply goes out as customer-service messages when ready; so do the messages after the
+first, since WeChat takes one passive reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from aiohttp import ClientError, web
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
+from wechatpy import messages
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import UnsubscribeEvent
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.parser import parse_message
+from wechatpy.utils import check_signature
+
+from bot.dialogs.engine import Dialogs
+from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
+from bot.handlers.wechat_messages import (
+    CHANNEL,
+    Part,
+    dedup_key,
+    event_for,
+    passive_xml,
+    render,
+)
+from bot.settings import Settings
+from core import conversations
+from core.context import Context
+from storage import deliveries
+
+BODY_MAX = 64 * 1024  # WeChat's messages are a few hundred bytes
+_REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+SUCCESS = "success"  # "received, no reply" in WeChat's protocol
+log = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """A request that is not WeChat's, or not readable: answered with ``status``."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass
+class _Job:
+    """One message being processed; retries of it wait on ``answer``."""
+
+    answer: asyncio.Future[str | None]
+    waiting: int = 0
+
+
+@dataclass
+class WeChatEndpoint:
+    ctx: Context
+    dialogs: Dialogs
+    api: WeChatAPI | None  # None without an app secret: no customer-service messages
+    token: str
+    app_id: str
+    aes_key: str = ""
+    reply_seconds: float = 4.0
+    _jobs: dict[str, _Job] = field(default_factory=dict)
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def crypto(self) -> WeChatCrypto | None:
+        return WeChatCrypto(self.token, self.aes_key, self.app_id) if self.aes_key else None
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """GET: WeChat checks the URL when it is configured; echo ``echostr`` if signed."""
+        try:
+            self._check_signature(request)
+        except Refused as refused:
+            return _refusal(refused)
+        return web.Response(text=request.query.get("echostr", ""))
+
+    async def receive(self, request: web.Request) -> web.Response:
+        deadline = asyncio.get_running_loop().time() + self.reply_seconds
+        try:
+            self._check_signature(request)
+            body = await _read_body(request)
+            message = self._open(request, body)
+        except Refused as refused:
+            return _refusal(refused)
+        if isinstance(message, UnsubscribeEvent):
+            await conversations.leave(self.ctx, CHANNEL, message.source)
+            return web.Response(text=SUCCESS)
+        key = dedup_key(message)
+        if key is None:
+            return web.Response(text=SUCCESS)
+        xml = await self._answer(key, message, deadline)
+        if xml is None:
+            return web.Response(text=SUCCESS)
+        return web.Response(text=self._seal(request, xml), content_type="application/xml")
+
+    async def close(self) -> None:
+        """Let replies already on their way finish (called when the server stops)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- requests ---------------------------------------------------------------------
+
+    def _check_signature(self, request: web.Request) -> None:
+        query = request.query
+        try:
+            check_signature(
+                self.token, query.get("signature", ""), query["timestamp"], query["nonce"]
+            )
+        except (InvalidSignatureException, KeyError):
+            raise Refused(403, "bad signature") from None
+
+    def _open(self, request: web.Request, body: bytes) -> messages.BaseMessage:
+        """The message in the body, decrypted in safe mode (``encrypt_type=aes``)."""
+        root = _safe_xml(body)
+        if request.query.get("encrypt_type", "raw") == "aes":
+            crypto = self.crypto
+            encrypted = root.findtext("Encrypt")
+            if crypto is None or not encrypted:
+                raise Refused(403, "encrypted message, but no EncodingAESKey configured")
+            query = request.query
+            try:
+                plain = crypto.decrypt_message(
+                    {"Encrypt": encrypted},
+                    query.get("msg_signature", ""),
+                    query["timestamp"],
+                    query["nonce"],
+                )
+            except InvalidSignatureException:
+                raise Refused(403, "bad message signature") from None
+            except Exception:
+                raise Refused(403, "cannot decrypt (wrong EncodingAESKey or app id)") from None
+            body = plain.encode()
+            root = _safe_xml(body)
+        _check_fields(root)
+        try:
+            return parse_message(body.decode())
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise Refused(400, "not a WeChat message") from None
+
+    def _seal(self, request: web.Request, xml: str) -> str:
+        crypto = self.crypto
+        if request.query.get("encrypt_type", "raw") != "aes" or crypto is None:
+            return xml
+        return crypto.encrypt_message(xml, request.query["nonce"], request.query["timestamp"])
+
+    # -- answers ----------------------------------------------------------------------
+
+    async def _answer(self, key: str, message: messages.BaseMessage, deadline: float) -> str | None:
+        """The passive reply XML, or None ("success"): nothing to say, said already, or
+        coming later as customer-service messages."""
+        job = self._jobs.get(key)
+        if job is None:
+            job = _Job(asyncio.get_running_loop().create_future())
+            self._jobs[key] = job
+            self._track(self._process(key, message, job))
+        job.waiting += 1
+        try:
+            remaining = deadline - asyncio.get_running_loop().time()
+            return await asyncio.wait_for(asyncio.shield(job.answer), max(remaining, 0))
+        except TimeoutError:
+            # Decided in the same instant the time ran out: still ours to answer.
+            done = job.answer.done() and not job.answer.cancelled()
+            return job.answer.result() if done and job.answer.exception() is None else None
+        finally:
+            job.waiting -= 1
+
+    async def _process(self, key: str, message: messages.BaseMessage, job: _Job) -> None:
+        try:
+            earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now())
+            if earlier is not None:
+                # A retry of a message this or another process has taken.
+                job.answer.set_result(
+                    earlier.reply if earlier.status == deliveries.ANSWERED else None
+                )
+                return
+            try:
+                parts = await self._upload(await self._reply_parts(message))
+            except BaseException:
+                await deliveries.release(self.ctx.db, CHANNEL, key)
+                raise
+            if not parts:
+                job.answer.set_result(None)
+                await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, None)
+                return
+            if job.waiting:
+                # Someone is still waiting for this: the first part is the passive reply.
+                first = parts[0]
+                xml = passive_xml(message, first)
+                job.answer.set_result(xml)
+                await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, xml)
+                await self._send(message.source, parts[1:])
+            else:
+                job.answer.set_result(None)
+                log.info("wechat reply after the deadline: sent as customer-service messages")
+                await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.LATE, None)
+                await self._send(message.source, parts)
+        except Exception as exc:
+            if not job.answer.done():
+                job.answer.set_exception(exc)
+            log.exception("wechat message %s failed", key)
+        finally:
+            self._jobs.pop(key, None)
+
+    async def _reply_parts(self, message: messages.BaseMessage) -> list[Part]:
+        choices = []
+        if message.type in ("text", "voice"):
+            choices = await conversations.load_choices(self.ctx, CHANNEL, message.source)
+        event = event_for(message, choices)
+        if event is None:
+            return []
+        parts, shown = render(await self.dialogs.handle(event))
+        if shown or choices:
+            await conversations.save_choices(self.ctx, CHANNEL, message.source, shown)
+        return parts
+
+    async def _upload(self, parts: list[Part]) -> list[Part]:
+        """Images uploaded as temporary media; one that cannot be is left out."""
+        ready: list[Part] = []
+        for part in parts:
+            if part.image is None:
+                ready.append(part)
+            elif self.api is None:
+                log.warning("wechat image reply dropped: no app secret configured")
+            else:
+                try:
+                    media_id = await self.api.upload_image(part.image, part.image_name)
+                except (WeChatAPIError, ClientError, TimeoutError) as exc:
+                    log.warning("wechat image upload failed: %s", exc)
+                    continue
+                ready.append(replace(part, media_id=media_id))
+        return ready
+
+    async def _send(self, openid: str, parts: list[Part]) -> None:
+        """Customer-service messages, in order; a failure is logged and the rest still go."""
+        for part in parts:
+            if self.api is None:
+                log.warning("wechat reply dropped: no app secret for customer-service messages")
+                return
+            try:
+                if part.media_id is None:
+                    await self.api.send_text(openid, part.text)
+                else:
+                    await self.api.send_image(openid, part.media_id)
+            except (WeChatAPIError, ClientError, TimeoutError) as exc:
+                log.warning("wechat customer-service message failed: %s", exc)
+
+    def _track(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _refusal(refused: Refused) -> web.Response:
+    log.warning("wechat request refused: %s", refused)
+    return web.Response(status=refused.status, text=str(refused))
+
+
+async def _read_body(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > BODY_MAX:
+        raise Refused(413, "body too large")
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(8192):
+        body += chunk
+        if len(body) > BODY_MAX:
+            raise Refused(413, "body too large")
+    return bytes(body)
+
+
+def _check_fields(root: Element) -> None:
+    """What every WeChat message has, in the form wechatpy converts without failing."""
+    fields = {name: (root.findtext(name) or "").strip() for name in _REQUIRED}
+    if not all(fields.values()) or not fields["CreateTime"].isdigit():
+        raise Refused(400, "not a WeChat message")
+    if not (root.findtext("MsgId") or "0").strip().isdigit():
+        raise Refused(400, "not a WeChat message")
+
+
+def _safe_xml(body: bytes) -> Element:
+    """The parsed XML if it is a plain ``<xml>`` document: no DTD, no entities."""
+    try:
+        root = fromstring(body, forbid_dtd=True)
+    except (ParseError, DefusedXmlException, ValueError):
+        raise Refused(400, "malformed or unsafe XML") from None
+    if root.tag != "xml":
+        raise Refused(400, "not a WeChat message")
+    return root
+
+
+def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settings) -> None:
+    """Serve the endpoint at ``settings.wechat_path`` (when a token is configured)."""
+    api = None
+    if settings.wechat_app_id and settings.wechat_app_secret.get_secret_value():
+        api = WeChatAPI(
+            ctx.db,
+            ctx.clock,
+            app_id=settings.wechat_app_id,
+            app_secret=settings.wechat_app_secret.get_secret_value(),
+            base_url=settings.wechat_api_base,
+        )
+    endpoint = WeChatEndpoint(
+        ctx,
+        dialogs,
+        api,
+        token=settings.wechat_token.get_secret_value(),
+        app_id=settings.wechat_app_id,
+        aes_key=settings.wechat_encoding_aes_key.get_secret_value(),
+        reply_seconds=settings.wechat_reply_seconds,
+    )
+    app.router.add_get(settings.wechat_path, endpoint.verify)
+    app.router.add_post(settings.wechat_path, endpoint.receive)
+
+    async def close(_app: web.Application) -> None:
+        await endpoint.close()
+        if api is not None:
+            await api.close()
+
+    app.on_cleanup.append(close)

@@ -1,0 +1,137 @@
+"""Translation between WeChat messages and dialog events and replies — no HTTP, no state.
+
+Dialog buttons become numbered choices, each a ``weixin://bizmsgmenu`` link: tapping one
+sends its label back as a text message carrying ``bizmsgmenuid`` (the number), and typing
+the number or the label works too. Consecutive text replies are joined into one message,
+since WeChat allows one passive reply and extra messages cost customer-service quota.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+
+from wechatpy import events, messages
+from wechatpy.replies import ImageReply, TextReply
+
+from bot.dialogs.types import Event, Reply, Sender
+from core.shop import Shop
+
+CHANNEL = "wechat"
+MEDIA_TYPES = ("image", "voice", "video", "shortvideo", "location", "link", "file")
+
+Choice = tuple[str, str]  # (label, payload)
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One WeChat message to send: text with its choices already written in, or an image."""
+
+    text: str = ""
+    image: bytes | None = None
+    image_name: str = "image.png"
+    media_id: str | None = None  # the image once uploaded as temporary media
+
+
+def dedup_key(message: messages.BaseMessage) -> str | None:
+    """WeChat's retries carry the same MsgId; events have none, so the sender and
+    CreateTime (and the event) identify them. None for what we do not take."""
+    if isinstance(message, events.BaseEvent):
+        return f"event:{message.source}:{message.create_time.timestamp():.0f}:{message.event}"
+    if isinstance(message, messages.UnknownMessage) or not message.id:
+        return None
+    return f"msg:{message.id}"
+
+
+def event_for(message: messages.BaseMessage, choices: list[Choice]) -> Event | None:
+    """The dialog event of a message, or None when there is nothing to answer (menu links
+    opened, location reports, unsubscribes — handled by the caller — unknown types)."""
+    sender = Sender(CHANNEL, message.source)
+    if isinstance(message, messages.TextMessage):
+        return _text_event(sender, message, choices)
+    if isinstance(message, messages.VoiceMessage) and message.recognition:
+        return _text_event(sender, message, choices, text=message.recognition)
+    if isinstance(message, (events.SubscribeScanEvent, events.ScanEvent)):
+        return Event(sender, start=message.scene_id or "")
+    if isinstance(message, events.SubscribeEvent):
+        return Event(sender, start="")
+    if isinstance(message, events.ClickEvent):
+        return Event(sender, menu=message.key)
+    if message.type in MEDIA_TYPES:
+        return Event(sender, media=message.type)
+    return None
+
+
+def _text_event(
+    sender: Sender, message: messages.BaseMessage, choices: list[Choice], text: str = ""
+) -> Event:
+    text = text or message.content or ""
+    picked = str(message._data.get("bizmsgmenuid") or "").strip()
+    typed = text.strip()
+    number = picked if picked.isdigit() else typed
+    if number.isdigit() and 1 <= int(number) <= len(choices):
+        return Event(sender, payload=choices[int(number) - 1][1])
+    for label, payload in choices:
+        if typed and typed.casefold() == label.casefold():
+            return Event(sender, payload=payload)
+    return Event(sender, text=text)
+
+
+def render(replies: list[Reply]) -> tuple[list[Part], list[Choice]]:
+    """The messages to send, and the choices they number (in order, from 1)."""
+    parts: list[Part] = []
+    choices: list[Choice] = []
+    blocks: list[str] = []
+    for reply in replies:
+        lines = [reply.text] if reply.text else []
+        for button in reply.choices:
+            choices.append((button.label, button.payload))
+            lines.append(_choice_line(len(choices), button.label))
+        blocks.append("\n".join(lines))
+        if reply.image is not None:
+            parts.append(Part(text="\n\n".join(filter(None, blocks))))
+            parts.append(Part(image=reply.image, image_name=reply.image_name))
+            blocks = []
+    parts.append(Part(text="\n\n".join(filter(None, blocks))))
+    return [part for part in parts if part.image is not None or part.text], choices
+
+
+def _choice_line(number: int, label: str) -> str:
+    quoted = html.escape(label, quote=True)
+    link = f"weixin://bizmsgmenu?msgmenucontent={quoted}&msgmenuid={number}"
+    return f'{number}) <a href="{link}">{quoted}</a>'
+
+
+def passive_xml(message: messages.BaseMessage, part: Part) -> str:
+    """The XML of a passive reply to ``message``."""
+    if part.media_id is not None:
+        return ImageReply(message=message, media_id=part.media_id).render()
+    # wechatpy writes CDATA as is: a "]]>" in a member's text must not end it early.
+    content = part.text.replace("]]>", "]]]]><![CDATA[>")
+    return TextReply(message=message, content=content).render()
+
+
+@dataclass(frozen=True)
+class TemplateMessage:
+    template_id: str
+    data: dict[str, str]
+    url: str | None
+
+
+class _Blank(dict[str, str]):
+    """A placeholder the push does not have stays empty rather than failing the push."""
+
+    def __missing__(self, key: str) -> str:
+        log.warning("wechat template placeholder {%s} has no value", key)
+        return ""
+
+
+def template_data(shop: Shop, kind: str, values: dict[str, str]) -> TemplateMessage | None:
+    """The template message for a push kind, or None when the shop configured none."""
+    template = shop.wechat.templates.get(kind)
+    if template is None or not template.id:
+        return None
+    data = {field: text.format_map(_Blank(values)) for field, text in template.fields.items()}
+    return TemplateMessage(template.id, data, template.url or None)

@@ -1,0 +1,135 @@
+"""WeChat's side of the official-account protocol, for tests: messages signed (and in safe
+mode encrypted) exactly as WeChat does it, posted over real HTTP, replies decrypted."""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+import time
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+import xmltodict
+from aiohttp import ClientSession
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.utils import WeChatSigner
+
+TOKEN = "test-token"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+APP_ID = "wx0123456789abcdef"
+ACCOUNT = "gh_0123456789ab"
+
+
+def signature(*parts: str) -> str:
+    signer = WeChatSigner()
+    signer.add_data(*parts)
+    return signer.signature
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    message: dict[str, Any] | None  # the reply's fields, decrypted; None for "success"
+
+    @property
+    def content(self) -> str:
+        assert self.message is not None, f"no reply message: {self.status} {self.body!r}"
+        return str(self.message.get("Content", ""))
+
+
+class WeChatSimulator:
+    """Posts to the endpoint at ``url`` as WeChat would; ``safe`` selects AES safe mode."""
+
+    _ids = itertools.count(6_000_000_000_000_000_000)
+
+    def __init__(
+        self,
+        session: ClientSession,
+        url: str,
+        *,
+        safe: bool = True,
+        aes_key: str = AES_KEY,
+        token: str = TOKEN,
+        app_id: str = APP_ID,
+    ) -> None:
+        self.session, self.url, self.safe, self.token = session, url, safe, token
+        self.crypto = WeChatCrypto(token, aes_key, app_id)
+        self.create_time = 1_767_580_000
+
+    def xml(self, openid: str, msg_type: str, **fields: str) -> str:
+        self.create_time += 1
+        body = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
+        return (
+            f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{self.create_time}</CreateTime>"
+            f"<MsgType><![CDATA[{msg_type}]]></MsgType>{body}</xml>"
+        )
+
+    def text_xml(self, openid: str, content: str, msg_id: int | None = None, **extra: str) -> str:
+        msg_id = msg_id if msg_id is not None else next(self._ids)
+        return self.xml(openid, "text", Content=content, MsgId=str(msg_id), **extra)
+
+    async def text(self, openid: str, content: str, **extra: Any) -> Answer:
+        return await self.post(self.text_xml(openid, content, **extra))
+
+    async def event(self, openid: str, event: str, key: str = "") -> Answer:
+        fields = {"Event": event, **({"EventKey": key} if key else {})}
+        return await self.post(self.xml(openid, "event", **fields))
+
+    async def post(self, xml: str, *, query: dict[str, str] | None = None) -> Answer:
+        timestamp, nonce = str(int(time.time())), "nonce" + str(next(self._ids))[-6:]
+        params = {
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "signature": signature(self.token, timestamp, nonce),
+            "openid": "o-sim",
+        }
+        body = xml
+        if self.safe:
+            sealed = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, timestamp))["xml"]
+            params |= {"encrypt_type": "aes", "msg_signature": sealed["MsgSignature"]}
+            body = (
+                f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+                f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>"
+            )
+        params |= query or {}
+        async with self.session.post(
+            self.url,
+            params=params,
+            data=BytesIO(body.encode()),
+            headers={"Content-Type": "text/xml"},
+        ) as response:
+            text = await response.text()
+            return Answer(response.status, text, self._open(text, params, response.status))
+
+    def _open(self, text: str, params: dict[str, str], status: int) -> dict[str, Any] | None:
+        if status != 200 or text == "success":
+            return None
+        if params.get("encrypt_type") == "aes":
+            sealed = xmltodict.parse(text)["xml"]
+            # The reply is signed and encrypted with the account's key: checked here.
+            text = self.crypto.decrypt_message(
+                text, sealed["MsgSignature"], sealed["TimeStamp"], sealed["Nonce"]
+            )
+        return dict(xmltodict.parse(text)["xml"])
+
+
+_CHOICE = re.compile(
+    r'^(\d+)\) <a href="weixin://bizmsgmenu\?msgmenucontent=([^"]*)&msgmenuid=(\d+)">(.*)</a>$'
+)
+
+
+def choices(content: str) -> dict[str, int]:
+    """The numbered choices of a reply, label → number, checking each link's form."""
+    found = {}
+    for line in content.splitlines():
+        match = _CHOICE.match(line)
+        if match:
+            number, content_label, menu_id, label = match.groups()
+            assert number == menu_id and content_label == label
+            found[html.unescape(label)] = int(number)
+    return found
