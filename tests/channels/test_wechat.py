@@ -211,11 +211,12 @@ async def test_slow_dialog_answers_success_then_customer_service_message(
         blocker = Database(ctx.db.url.render_as_string(hide_password=False))
         try:
             async with blocker.transaction() as s:
-                # Another writer holds the identities: the dialog waits for it.
+                # Another writer holds the database (SQLite) or the table the message is
+                # claimed in (PostgreSQL): processing waits for it.
                 if blocker.is_sqlite:
                     await s.execute(text("UPDATE channel_identities SET reachable = reachable"))
                 else:
-                    await s.execute(text("LOCK TABLE channel_identities IN EXCLUSIVE MODE"))
+                    await s.execute(text("LOCK TABLE inbound_deliveries IN EXCLUSIVE MODE"))
                 answer = await wechat.text("o-slow", "你好")
                 assert (answer.status, answer.body) == (200, "success")
             (call,) = await fake_wechat.wait_for_calls(CUSTOM_SEND)
