@@ -105,7 +105,10 @@ class WeChatEndpoint:
         key = dedup_key(message)
         if key is None:
             return web.Response(text=SUCCESS)
-        xml = await self._answer(key, message, deadline)
+        try:
+            xml = await self._answer(key, message, deadline)
+        except Exception:  # logged where it happened; WeChat retries after a 5xx
+            return web.Response(status=503, text="try again")
         if xml is None:
             return web.Response(text=SUCCESS)
         return web.Response(text=self._seal(request, xml), content_type="application/xml")
@@ -214,6 +217,7 @@ class WeChatEndpoint:
         except Exception as exc:
             if not job.answer.done():
                 job.answer.set_exception(exc)
+                job.answer.exception()  # retrieved: waiters see it, nobody else must
             log.exception("wechat message %s failed", key)
         finally:
             self._jobs.pop(key, None)

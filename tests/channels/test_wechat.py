@@ -9,10 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select, text
 
+from bot.dialogs.engine import Dialogs, Flow, Turn
+from bot.dialogs.types import Reply, Step
+from bot.handlers.wechat import WeChatEndpoint
 from bot.i18n import gettext
 from bot.settings import Settings
 from bot.web import create_app
@@ -343,3 +346,27 @@ async def test_hostile_requests_are_refused_and_nothing_is_stored(
     assert await count(ctx.db, DeliveryRow) == 0
     # And the server keeps serving.
     assert zh("Do you agree?") in (await wechat.text("o-fine", "你好")).content
+
+
+async def test_a_failed_message_is_answered_503_and_its_retry_processed(
+    ctx: Context, session: ClientSession
+) -> None:
+    failures = [RuntimeError("database went away")]
+
+    async def fragile(turn: Turn) -> Step:
+        if failures:
+            raise failures.pop()
+        return Step([Reply("ok")])
+
+    flows = [Flow(name="fragile", start=fragile, needs_member=False)]
+    dialogs = Dialogs(ctx, flows, registration="fragile", help="fragile")
+    endpoint = WeChatEndpoint(ctx, dialogs, None, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY)
+    app = web.Application()
+    app.router.add_post("/wechat", endpoint.receive)
+    async with TestServer(app) as test_server:
+        wechat = WeChatSimulator(session, str(test_server.make_url("/wechat")))
+        message = wechat.text_xml("o-retry", "fragile", msg_id=777)
+        first = await wechat.post(message)
+        retry = await wechat.post(message)
+    assert first.status == 503
+    assert retry.content == "ok"
