@@ -78,6 +78,15 @@ def ngettext(locale: str, singular: str, plural: str, n: int, **params: object) 
     return text.format(n=n, **params)
 
 
+def locale_for_hint(hint: str | None) -> str:
+    """Our locale for a platform's language code (Telegram's ``zh-hans``, ``en-GB``, …)."""
+    code = (hint or "").replace("-", "_").lower()
+    for locale in LOCALES:
+        if code == locale.lower() or code.split("_")[0] == locale.split("_")[0]:
+            return locale
+    return DEFAULT_LOCALE
+
+
 def localized(zh: str, en: str, locale: str) -> str:
     """Pick the shop file's Chinese or English name of a thing (tier, store, reward)."""
     return en if locale.split("_")[0] == "en" else zh

@@ -17,7 +17,15 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.dialogs.types import Event, Payload, Reply, Step
-from bot.i18n import DEFAULT_LOCALE, LOCALES, format_day, format_moment, format_money, gettext
+from bot.i18n import (
+    LOCALES,
+    N_,
+    format_day,
+    format_moment,
+    format_money,
+    gettext,
+    locale_for_hint,
+)
 from bot.messages import describe
 from core import conversations
 from core.context import Context
@@ -27,6 +35,11 @@ from core.members import MemberView, get_member
 log = logging.getLogger(__name__)
 START = "start"
 TEXT_MAX = 2000  # longer messages are cut before any flow sees them
+MEDIA_REPLY = N_("Sorry, I can only read text. Please type, or use the menu.")
+MEDIA_REPLIES = {
+    # A contact that is not the sender's own: a phone number is only taken from its owner.
+    "contact": N_("Please share your own phone number with the button, or type it."),
+}
 
 
 @dataclass
@@ -100,8 +113,7 @@ class Dialogs:
         if event.media is not None:
             # Leave any conversation where it is: the next text continues it.
             locale = self._locale(member, current, event)
-            text = gettext(locale, "Sorry, I can only read text. Please type, or use the menu.")
-            return [Reply(text)]
+            return [Reply(gettext(locale, MEDIA_REPLIES.get(event.media, MEDIA_REPLY)))]
         payload = Payload.unpack(event.payload) if event.payload is not None else None
         turn = Turn(
             ctx=ctx,
@@ -145,11 +157,7 @@ class Dialogs:
         chosen = current.data.get("locale") if current else None
         if chosen in LOCALES:
             return str(chosen)
-        hint = (event.sender.locale_hint or "").replace("-", "_").lower()
-        for locale in LOCALES:
-            if hint == locale.lower() or hint.split("_")[0] == locale.split("_")[0]:
-                return locale
-        return DEFAULT_LOCALE
+        return locale_for_hint(event.sender.locale_hint)
 
     def _route(self, turn: Turn, current: conversations.Conversation | None) -> tuple[Flow, str]:
         text = turn.text

@@ -84,7 +84,7 @@ async def edit(turn: Turn) -> Step:
         return Step([Reply(turn._("Please type your new name."))], next=NEW_NAME)
     if field == NEW_PHONE:
         text = turn._("Please type your new mobile number (or share your contact).")
-        return Step([Reply(text)], next=NEW_PHONE)
+        return Step([Reply(text, phone_button=turn._("Share my phone"))], next=NEW_PHONE)
     if field == NEW_BIRTHDAY:
         if _member(turn).birthday_locked:
             return Step([Reply(describe(BirthdayLocked(), turn.locale))])

@@ -125,7 +125,7 @@ def _ask_phone(turn: Turn) -> Step:
         "Thank you, {name}. What is your mobile number? (You can also share your contact.)",
         name=turn.data["name"],
     )
-    return Step([Reply(text)], next=ASK_PHONE)
+    return Step([Reply(text, phone_button=turn._("Share my phone"))], next=ASK_PHONE)
 
 
 def typed_phone(turn: Turn) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PAYLOAD_MAX_BYTES = 64  # Telegram's callback-data limit, the strictest of the channels
+PAYLOAD_MAX_BYTES = 512  # a sanity bound; channels with less room (Telegram) store a key
 _SEPARATOR = "|"
 
 
@@ -72,6 +72,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     image: bytes | None = None
     image_name: str = "image.png"
+    phone_button: str | None = None  # label of a "share my phone" button, where channels have one
 
     @property
     def choices(self) -> list[Button]:
