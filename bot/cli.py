@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError, web
 from pydantic import ValidationError
 
@@ -21,7 +23,7 @@ from bot.bootstrap import SchemaOutdated, bootstrap
 from bot.demo import load_demo
 from bot.dialogs.setup import FLOWS, create_dialogs
 from bot.dialogs.types import Sender
-from bot.handlers import console
+from bot.handlers import console, telegram
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import format_day, gettext, localized
@@ -43,14 +45,20 @@ staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 members_app = typer.Typer(help="Members in bulk.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
+telegram_app = typer.Typer(help="Telegram bot set-up.", no_args_is_help=True)
 wechat_app = typer.Typer(help="WeChat official account set-up.", no_args_is_help=True)
 app.add_typer(members_app, name="members")
 app.add_typer(wechat_app, name="wechat")
+app.add_typer(telegram_app, name="telegram")
 log = logging.getLogger("memberbot")
 
 
 class CannotListen(Exception):
     """The web server's address is taken or not allowed."""
+
+
+class NoTelegramBot(Exception):
+    """Telegram asked for without a bot token."""
 
 
 class NoWeChatAccount(Exception):
@@ -93,6 +101,10 @@ def _run(
         message = describe(exc, locale)
     except CannotListen as exc:
         message = gettext(locale, "Cannot listen on that address: {error}", error=exc)
+    except NoTelegramBot:
+        message = gettext(locale, "Set MEMBERBOT_TELEGRAM_TOKEN first.")
+    except TelegramAPIError as exc:
+        message = gettext(locale, "Telegram refused: {error}", error=exc.message)
     except NoWeChatAccount:
         message = gettext(
             locale, "Set MEMBERBOT_WECHAT_APP_ID and MEMBERBOT_WECHAT_APP_SECRET first."
@@ -113,6 +125,9 @@ def _run(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    telegram_polling: Annotated[
+        bool, typer.Option(help="Fetch Telegram updates by long polling (no public URL needed).")
+    ] = False,
 ) -> None:
     """Run the web server (health endpoint, channels) and the scheduler until Ctrl-C."""
     settings = _settings()
@@ -121,8 +136,12 @@ def serve(
     )
 
     async def work(ctx: Context) -> None:
-        runner = web.AppRunner(create_app(ctx, settings), handle_signals=False)
+        app = create_app(ctx, settings)
+        if telegram_polling and telegram.TELEGRAM not in app:
+            raise NoTelegramBot()
+        runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
+        polling: asyncio.Task[None] | None = None
         scheduler = create_scheduler(ctx)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -136,9 +155,14 @@ def serve(
                 raise CannotListen(exc.strerror or str(exc)) from None
             scheduler.start()
             log.info("listening on http://%s:%d", host or settings.host, port or settings.port)
+            if telegram_polling:
+                channel = app[telegram.TELEGRAM]
+                polling = asyncio.create_task(channel.poll())
             await stop.wait()
             log.info("shutting down")
         finally:
+            if polling is not None:
+                await app[telegram.TELEGRAM].stop_polling(polling)
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             await runner.cleanup()
@@ -420,3 +444,49 @@ def wechat_send_test(
     settings = _settings()
     _with_wechat(settings, lambda ctx, api: send_test(api, openid, settings.locale))
     typer.echo(gettext(settings.locale, "Test message sent to {openid}.", openid=openid))
+
+
+def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[T]]) -> T:
+    """Run ``work`` with the bot of the settings (no database needed)."""
+    token = settings.telegram_token.get_secret_value()
+    if not token:
+        message = gettext(settings.locale, "Set MEMBERBOT_TELEGRAM_TOKEN first.")
+        typer.echo(f"memberbot: {message}", err=True)
+        raise typer.Exit(2)
+
+    async def run(_ctx: Context) -> T:
+        bot = telegram.create_bot(token, settings.telegram_api_base)
+        try:
+            return await work(bot)
+        finally:
+            await bot.session.close()
+
+    return _run(settings, run)
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook(
+    url: Annotated[str, typer.Argument(help="Public HTTPS URL of the webhook path.")],
+) -> None:
+    """Tell Telegram to deliver updates to URL, signed with MEMBERBOT_TELEGRAM_WEBHOOK_SECRET."""
+    settings = _settings()
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if not secret:
+        message = gettext(settings.locale, "Set MEMBERBOT_TELEGRAM_WEBHOOK_SECRET first.")
+        typer.echo(f"memberbot: {message}", err=True)
+        raise typer.Exit(2)
+    _with_bot(
+        settings,
+        lambda bot: bot.set_webhook(
+            url, secret_token=secret, allowed_updates=telegram.ALLOWED_UPDATES
+        ),
+    )
+    typer.echo(gettext(settings.locale, "Telegram now delivers updates to {url}.", url=url))
+
+
+@telegram_app.command("delete-webhook")
+def telegram_delete_webhook() -> None:
+    """Stop webhook delivery (for long polling with `serve --telegram-polling`)."""
+    settings = _settings()
+    _with_bot(settings, lambda bot: bot.delete_webhook())
+    typer.echo(gettext(settings.locale, "The Telegram webhook is removed."))

@@ -48,6 +48,25 @@ class Settings(BaseSettings):
         "customer-service message (WeChat gives up after 5 s).",
     )
 
+    # Telegram bot (from @BotFather). The webhook is served when a secret is set too.
+    telegram_token: SecretStr = SecretStr("")
+    telegram_webhook_secret: SecretStr = SecretStr("")
+    telegram_path: str = Field(default="/telegram", pattern=r"^/[\w/-]*$")
+    telegram_api_base: str = Field(
+        default="https://api.telegram.org",
+        description="A local Bot API server, or a fake one in tests.",
+    )
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_token(cls, value: SecretStr) -> SecretStr:
+        # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if value.get_secret_value() and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("1 to 256 letters, digits, _ or -")
+        return value
+
     @field_validator("wechat_encoding_aes_key")
     @classmethod
     def _aes_key(cls, value: SecretStr) -> SecretStr:

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.dialogs.setup import create_dialogs
-from bot.handlers import wechat
+from bot.handlers import telegram, wechat
 from bot.settings import Settings
 from core.context import Context
 
@@ -34,6 +34,11 @@ def create_app(ctx: Context, settings: Settings | None = None) -> web.Applicatio
     app = web.Application()
     app[CONTEXT] = ctx
     app.router.add_get("/health", health)
-    if settings is not None and settings.wechat_token.get_secret_value():
-        wechat.mount(app, ctx, create_dialogs(ctx), settings)
+    if settings is None:
+        return app
+    dialogs = create_dialogs(ctx)
+    if settings.wechat_token.get_secret_value():
+        wechat.mount(app, ctx, dialogs, settings)
+    if settings.telegram_token.get_secret_value():
+        telegram.mount(app, ctx, dialogs, settings)
     return app

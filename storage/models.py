@@ -269,6 +269,16 @@ class DeliveryRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class ButtonRow(Base):
+    """A button payload too long for a channel's callback data (Telegram: 64 bytes), kept
+    under a key derived from it; buttons in old messages keep working."""
+
+    __tablename__ = "button_payloads"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class ApiTokenRow(Base):
     """A platform access token (WeChat's access_token), shared by every process."""
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from core.clock import FixedClock
+from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
 
 
@@ -14,4 +15,11 @@ from tests.channels.fake_wechat import FakeWeChat
 async def fake_wechat(clock: FixedClock) -> AsyncIterator[FakeWeChat]:
     """A fake WeChat API whose tokens expire by the test's clock."""
     async with FakeWeChat(clock) as server:
+        yield server
+
+
+@pytest.fixture
+async def fake_telegram(clock: FixedClock) -> AsyncIterator[FakeTelegram]:
+    """A fake Telegram Bot API whose message dates follow the test's clock."""
+    async with FakeTelegram(clock) as server:
         yield server

@@ -1,0 +1,338 @@
+"""The Telegram channel: aiogram updates → dialog events, dialog replies → Bot API calls.
+
+Buttons become inline keyboards; a payload longer than Telegram's 64 bytes of callback data
+travels as a key to the stored payload. Texts are sent as HTML with everything escaped, so
+a member called ``<b>*_`` is shown as written. A button press is answered at once (no
+spinning button) and edits its own message when the answer is another menu. Each update is
+processed once (``storage.deliveries``), whether it came by webhook or by long polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import html
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot, Dispatcher, F, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ChatType, ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    TelegramObject,
+    Update,
+)
+from aiohttp import ClientError, web
+from pydantic import ValidationError
+
+from bot.dialogs.engine import Dialogs
+from bot.dialogs.types import Event, Reply, Sender
+from bot.i18n import LOCALES, N_, gettext, locale_for_hint
+from bot.settings import Settings
+from core import conversations
+from core.context import Context
+from storage import buttons, deliveries
+
+CHANNEL = "telegram"
+CALLBACK_MAX_BYTES = 64
+KEY_PREFIX = "k:"  # callback data that names a stored payload
+CAPTION_MAX = 1024
+COMMANDS = (  # the command menu, in the order Telegram shows it
+    ("start", N_("Start, or show the menu")),
+    ("points", N_("My points and tier")),
+    ("rewards", N_("Redeem points for coupons")),
+    ("coupons", N_("My coupons")),
+    ("card", N_("Member card")),
+    ("book", N_("Book a visit")),
+    ("feedback", N_("Send feedback")),
+    ("profile", N_("My profile")),
+    ("lang", N_("Language")),
+    ("help", N_("Help")),
+)
+log = logging.getLogger(__name__)
+
+
+def create_bot(token: str, api_base: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+class _Once(BaseMiddleware):
+    """Skips an update whose id was seen before (Telegram redelivers what it is unsure of)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(event, Update)
+        key = f"update:{event.update_id}"
+        if await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now()) is not None:
+            log.info("telegram update %d delivered again: skipped", event.update_id)
+            return None
+        try:
+            return await handler(event, data)
+        except BaseException:
+            await deliveries.release(self.ctx.db, CHANNEL, key)  # let a redelivery try again
+            raise
+
+
+class TelegramChannel:
+    """One bot: its dispatcher, and how it talks to the dialogs."""
+
+    def __init__(self, ctx: Context, dialogs: Dialogs, bot: Bot) -> None:
+        self.ctx, self.dialogs, self.bot = ctx, dialogs, bot
+        router = Router(name="memberbot")
+        router.message.register(self.on_group_message, F.chat.type != ChatType.PRIVATE)
+        router.message.register(self.on_message)
+        router.callback_query.register(self.on_button)
+        router.my_chat_member.register(self.on_membership)
+        self.dispatcher = Dispatcher()
+        self.dispatcher.update.outer_middleware(_Once(ctx))
+        self.dispatcher.include_router(router)
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+    async def poll(self) -> None:
+        """Long polling until ``stop_polling``: for a shop without a public URL."""
+        try:
+            await self.bot.delete_webhook()  # Telegram serves getUpdates only without one
+        except (TelegramAPIError, ClientError, TimeoutError) as exc:
+            log.warning("telegram webhook not removed: %s", exc)
+        await self.dispatcher.start_polling(
+            self.bot,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+    async def stop_polling(self, task: asyncio.Task[None]) -> None:
+        try:
+            await self.dispatcher.stop_polling()
+        except RuntimeError:  # polling had not started (or already ended)
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def set_commands(self) -> None:
+        """The command menu in each language (and the shop's first one for all others)."""
+        for index, locale in enumerate(LOCALES):
+            commands = [BotCommand(command=c, description=gettext(locale, d)) for c, d in COMMANDS]
+            await self.bot.set_my_commands(commands, language_code=locale.split("_")[0])
+            if index == 0:
+                await self.bot.set_my_commands(commands)
+
+    # -- updates ----------------------------------------------------------------------
+
+    async def on_message(self, message: Message) -> None:
+        user = message.from_user
+        if user is None:
+            return
+        sender = Sender(CHANNEL, str(user.id), user.language_code)
+        await self._answer(message.chat.id, await self.dialogs.handle(_event(sender, message)))
+
+    async def on_button(self, query: CallbackQuery) -> None:
+        await query.answer()  # first: the button stops spinning whatever happens next
+        payload = query.data or ""
+        if payload.startswith(KEY_PREFIX):
+            payload = await buttons.find(self.ctx.db, payload[len(KEY_PREFIX) :]) or ""
+        sender = Sender(CHANNEL, str(query.from_user.id), query.from_user.language_code)
+        replies = await self.dialogs.handle(Event(sender, payload=payload))
+        message = query.message
+        if not isinstance(message, Message):  # too old for Telegram to show us: answer anew
+            await self._answer(query.from_user.id, replies)
+            return
+        if len(replies) == 1 and _edits_in_place(replies[0]):
+            await self._send(message.chat.id, replies[0], edit=message.message_id)
+            return
+        await self._answer(message.chat.id, replies)
+
+    async def on_membership(self, update: ChatMemberUpdated) -> None:
+        """Blocking the bot arrives as our membership turning "kicked"."""
+        if update.chat.type == ChatType.PRIVATE and update.new_chat_member.status == "kicked":
+            await conversations.leave(self.ctx, CHANNEL, str(update.from_user.id))
+
+    async def on_group_message(self, message: Message) -> None:
+        """Members' data stays out of groups: say so once per group, then stay silent."""
+        key = f"group:{message.chat.id}"
+        if await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now()) is not None:
+            return
+        hint = message.from_user.language_code if message.from_user else None
+        text = gettext(
+            locale_for_hint(hint), "I only chat in private: please write to me directly."
+        )
+        await self._call(message.chat.id, self.bot.send_message(message.chat.id, text))
+
+    # -- replies ----------------------------------------------------------------------
+
+    async def _answer(self, chat_id: int, replies: list[Reply]) -> None:
+        for reply in replies:
+            if not await self._send(chat_id, reply):
+                return
+
+    async def _send(self, chat_id: int, reply: Reply, *, edit: int | None = None) -> bool:
+        """One reply as one message (a photo with its caption, or text); False once the
+        chat cannot be reached."""
+        text = html.escape(reply.text, quote=False)
+        markup = await self._markup(reply)
+        if edit is not None:
+            assert markup is None or isinstance(markup, InlineKeyboardMarkup)
+            return await self._call(
+                chat_id,
+                self.bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=edit, reply_markup=markup
+                ),
+            )
+        if reply.image is None:
+            return await self._call(
+                chat_id, self.bot.send_message(chat_id, text, reply_markup=markup)
+            )
+        photo = BufferedInputFile(reply.image, filename=reply.image_name)
+        if len(text) > CAPTION_MAX:
+            if not await self._call(chat_id, self.bot.send_message(chat_id, text)):
+                return False
+            text = ""
+        return await self._call(
+            chat_id, self.bot.send_photo(chat_id, photo, caption=text or None, reply_markup=markup)
+        )
+
+    async def _markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+        if reply.phone_button is not None:
+            share = KeyboardButton(text=reply.phone_button, request_contact=True)
+            return ReplyKeyboardMarkup(
+                keyboard=[[share]], resize_keyboard=True, one_time_keyboard=True
+            )
+        if not reply.buttons:
+            return None
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=b.label, callback_data=await self._callback_data(b.payload)
+                )
+                for b in row
+            ]
+            for row in reply.buttons
+        ]
+        return InlineKeyboardMarkup(inline_keyboard=rows)
+
+    async def _callback_data(self, payload: str) -> str:
+        if len(payload.encode()) <= CALLBACK_MAX_BYTES and not payload.startswith(KEY_PREFIX):
+            return payload
+        return KEY_PREFIX + await buttons.keep(self.ctx.db, payload, self.ctx.now())
+
+    async def _call(self, chat_id: int, method: Awaitable[Any]) -> bool:
+        """Run one Bot API call; a blocked bot or a vanished chat makes the account
+        unreachable, other errors are logged (aiogram's messages carry no token)."""
+        try:
+            await method
+        except TelegramForbiddenError as exc:
+            log.info("telegram chat %d unreachable: %s", chat_id, exc.message)
+            await conversations.leave(self.ctx, CHANNEL, str(chat_id))
+            return False
+        except TelegramBadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                await conversations.leave(self.ctx, CHANNEL, str(chat_id))
+                return False
+            if "message is not modified" not in exc.message.lower():
+                log.warning("telegram refused a message: %s", exc.message)
+        except TelegramRetryAfter as exc:
+            log.warning("telegram rate limit: retry after %d s", exc.retry_after)
+        except TelegramAPIError as exc:
+            log.warning("telegram error: %s", exc.message)
+        return True
+
+
+def _event(sender: Sender, message: Message) -> Event:
+    if message.contact is not None:
+        user = message.from_user
+        if user is not None and message.contact.user_id == user.id:
+            return Event(sender, phone=message.contact.phone_number)
+        return Event(sender, media="contact")  # someone else's: refused
+    if message.text is not None:
+        return Event(sender, text=message.text)
+    return Event(sender, media=str(message.content_type))
+
+
+def _edits_in_place(reply: Reply) -> bool:
+    """Another menu replaces the one pressed; anything else is news and gets its own message
+    (so a second tap's "already done" never overwrites the first tap's coupon code)."""
+    return bool(reply.buttons) and reply.image is None and reply.phone_button is None
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+class Webhook:
+    """The webhook endpoint: only Telegram knows the secret token set with the webhook."""
+
+    def __init__(self, channel: TelegramChannel, secret: str) -> None:
+        self.channel, self.secret = channel, secret
+
+    async def receive(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            log.warning("telegram webhook refused: wrong or missing secret token")
+            return web.Response(status=403, text="forbidden")
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": self.channel.bot})
+        except (ValueError, ValidationError):
+            return web.Response(status=400, text="not a Telegram update")
+        try:
+            await self.channel.dispatcher.feed_update(self.channel.bot, update)
+        except Exception:
+            log.exception("telegram update %d failed", update.update_id)
+            return web.Response(status=500, text="try again")  # Telegram delivers it again
+        return web.json_response({})
+
+
+def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settings) -> None:
+    """The bot of the settings: its webhook (with a secret) and, for ``serve
+    --telegram-polling``, the channel under ``TELEGRAM``; the command menu at start-up."""
+    bot = create_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_base)
+    channel = TelegramChannel(ctx, dialogs, bot)
+    app[TELEGRAM] = channel
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if secret:
+        app.router.add_post(settings.telegram_path, Webhook(channel, secret).receive)
+
+    async def set_commands() -> None:
+        try:
+            await channel.set_commands()
+        except (TelegramAPIError, ClientError, TimeoutError) as exc:
+            log.warning("telegram command menu not set: %s", exc)
+
+    async def lifetime(_app: web.Application) -> AsyncIterator[None]:
+        # In the background: an unreachable Telegram must not hold up the server's start.
+        task = asyncio.create_task(set_commands())
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await channel.close()
+
+    app.cleanup_ctx.append(lifetime)
+
+
+TELEGRAM = web.AppKey("telegram", TelegramChannel)
