@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import ClientSession
 
 from core.clock import FixedClock
 from tests.channels.fake_telegram import FakeTelegram
@@ -23,3 +24,10 @@ async def fake_telegram(clock: FixedClock) -> AsyncIterator[FakeTelegram]:
     """A fake Telegram Bot API whose message dates follow the test's clock."""
     async with FakeTelegram(clock) as server:
         yield server
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[ClientSession]:
+    """An HTTP client, playing the platform that calls our endpoints."""
+    async with ClientSession() as client:
+        yield client

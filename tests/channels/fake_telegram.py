@@ -31,6 +31,7 @@ import aiogram.methods
 from aiohttp import BodyPartReader, ClientSession, web
 
 from core.clock import Clock
+from tests.channels import loopback
 
 MAX_UPLOAD = 50 * 2**20  # Telegram takes uploads up to 50 MB
 TOKEN = re.compile(r"(\d+):[\w-]+")
@@ -201,12 +202,7 @@ class FakeTelegram:
     async def __aenter__(self) -> FakeTelegram:
         app = web.Application(client_max_size=MAX_UPLOAD)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
+        self._runner, self.base_url = await loopback.serve(app)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

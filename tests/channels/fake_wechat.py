@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import BodyPartReader, hdrs, web
 
 from core.clock import Clock
+from tests.channels import loopback
 
 TOKEN_LIFETIME = timedelta(seconds=7200)
 NEW_TOKEN_WINDOW = timedelta(minutes=5)
@@ -73,12 +74,7 @@ class FakeWeChat:
     async def __aenter__(self) -> FakeWeChat:
         app = web.Application(client_max_size=MAX_UPLOAD)
         app.router.add_post("/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
+        self._runner, self.base_url = await loopback.serve(app)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -102,12 +102,6 @@ async def server(ctx: Context, fake_telegram: FakeTelegram) -> AsyncIterator[Tes
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[ClientSession]:
-    async with ClientSession() as client:
-        yield client
-
-
-@pytest.fixture
 def chat(fake_telegram: FakeTelegram, session: ClientSession, server: TestServer) -> Chat:
     return Chat(fake_telegram, session, str(server.make_url("/telegram")), USER, "en")
 

@@ -53,12 +53,6 @@ async def server(ctx: Context, fake_wechat: FakeWeChat) -> AsyncIterator[TestSer
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[ClientSession]:
-    async with ClientSession() as client:
-        yield client
-
-
-@pytest.fixture
 def wechat(server: TestServer, session: ClientSession) -> WeChatSimulator:
     return WeChatSimulator(session, str(server.make_url("/wechat")))
 
