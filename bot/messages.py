@@ -42,6 +42,17 @@ ERROR_TEXTS: dict[str, str] = {
         "Bookings can be cancelled up to {hours} hours before the visit; please call the store."
     ),
     "booking_not_started": N_("This booking's time has not begun yet."),
+    "not_allowed": N_("Sorry, this is only for {needed}."),
+    "invite_invalid": N_("This invite code is not valid, already used or expired."),
+    "unknown_staff": N_("No such staff member."),
+    "undo_too_late": N_("This sale can no longer be undone; refund it instead."),
+}
+
+# Who may do something, for "Sorry, this is only for {needed}."
+NEEDED_ROLES: dict[str, str] = {
+    "clerk": N_("shop staff"),
+    "manager": N_("managers and the owner"),
+    "owner": N_("the owner"),
 }
 
 
@@ -84,6 +95,9 @@ def describe(error: DomainError, locale: str) -> str:
             "error",
         )
     params = {key: "" if value is None else value for key, value in error.params.items()}
+    needed = NEEDED_ROLES.get(str(params.get("needed")))
+    if needed is not None:
+        params["needed"] = gettext(locale, needed)
     field = params.get("field")
     if field in FIELD_NAMES:
         params["field"] = gettext(locale, FIELD_NAMES[field])

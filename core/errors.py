@@ -173,3 +173,21 @@ class BookingNotStarted(DomainError):
     """Attendance can be marked only once the slot has begun."""
 
     code = "booking_not_started"
+
+
+class NotAllowed(DomainError):
+    """The person's role does not allow this; ``needed`` names the lowest role that does."""
+
+    code = "not_allowed"
+
+
+class InviteInvalid(DomainError):
+    code = "invite_invalid"
+
+
+class UnknownStaff(NotFound):
+    code = "unknown_staff"
+
+
+class UndoTooLate(DomainError):
+    code = "undo_too_late"

@@ -9,6 +9,7 @@ and sales of one member happen one after another and the balance never goes belo
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from core.errors import (
     NotEnoughPoints,
     ReceiptTaken,
     RefundTooLarge,
+    UndoTooLate,
     UnknownCoupon,
     UnknownMember,
     UnknownReward,
@@ -217,6 +219,21 @@ class SaleResult:
     tier: str
     upgraded_from: str | None
     rule: EarnRule | None
+
+
+_AMOUNT = re.compile(r"^\s*[¥￥]?\s*(\d{1,9})(?:[.,](\d{1,2}))?\s*(元|yuan|rmb)?\s*$", re.I)
+
+
+def parse_amount(text: str, max_fen: int) -> int:
+    """Money typed by staff (``238``, ``238.5``, ``¥238.50``, ``238元``) as fen: positive, at
+    most two decimals, at most ``max_fen`` (a guard against a slipped finger)."""
+    match = _AMOUNT.match(text)
+    if match is None:
+        raise InvalidAmount(value=text.strip()[:20])
+    fen = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    if fen <= 0 or fen > max_fen:
+        raise InvalidAmount(value=text.strip()[:20])
+    return fen
 
 
 def _check_amount(amount_fen: int) -> None:
@@ -837,3 +854,25 @@ async def ledger(
             LedgerEntry(r.id, r.kind, r.points, r.created_at, r.expires_at, r.reason, r.detail)
             for r in rows
         ]
+
+
+async def undo_last_sale(ctx: Context, *, staff_id: int) -> RefundResult:
+    """A clerk's slip: take back their own last sale, in full, within the shop's
+    ``staff.undo_minutes``. After that (or once refunded) it is a refund for a manager."""
+    window = timedelta(minutes=ctx.shop.staff.undo_minutes)
+    async with ctx.db.read() as s:
+        found = (
+            await s.execute(
+                select(SaleRow, StoreRow.code)
+                .join(StoreRow, StoreRow.id == SaleRow.store_id)
+                .where(SaleRow.staff_id == staff_id)
+                .order_by(SaleRow.sold_at.desc(), SaleRow.id.desc())
+                .limit(1)
+            )
+        ).first()
+    if found is None:
+        raise UnknownSale(store="", receipt_no="")
+    sale, store = found
+    if sale.refunded_fen or ctx.now() - sale.sold_at > window:
+        raise UndoTooLate(receipt_no=sale.receipt_no)
+    return await refund_sale(ctx, store=store, receipt_no=sale.receipt_no, staff_id=staff_id)

@@ -373,6 +373,54 @@ async def find_members(ctx: Context, query: str, limit: int = 10) -> list[Member
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """A member reference typed by staff: the member it names, or else who it may mean."""
+
+    member: MemberView | None
+    candidates: list[MemberView]
+
+
+CANDIDATES_MAX = 5
+
+
+async def resolve_member(ctx: Context, reference: str) -> Lookup:
+    """Phone, member number (also as scanned from the card) or a name naming exactly one
+    member; otherwise the members it may mean — a typo never picks someone by guess."""
+    reference = reference.strip()
+    found = await find_members(ctx, reference, limit=CANDIDATES_MAX + 1)
+    exact = [
+        m
+        for m in found
+        if m.member_no == f"M{reference.upper().removeprefix('M').zfill(6)}"
+        or (m.phone and _same_phone(m.phone, reference))
+        or m.name.casefold() == reference.casefold()
+    ]
+    if len(exact) == 1:
+        return Lookup(exact[0], [])
+    if exact:
+        return Lookup(None, exact[:CANDIDATES_MAX])
+    digits = re.sub(r"\D", "", reference)
+    if not found and len(digits) >= 4:
+        # A mistyped phone or number: members whose phone ends the same way.
+        async with ctx.db.read() as s:
+            rows = await s.scalars(
+                select(MemberRow)
+                .where(MemberRow.phone.like(f"%{digits[-4:]}"))
+                .order_by(MemberRow.id)
+                .limit(CANDIDATES_MAX)
+            )
+            found = [await member_view(s, r) for r in rows]
+    return Lookup(None, found[:CANDIDATES_MAX])
+
+
+def _same_phone(phone: str, typed: str) -> bool:
+    try:
+        return normalize_phone(typed) == phone
+    except InvalidPhone:
+        return False
+
+
+@dataclass(frozen=True)
 class LinkCode:
     code: str
     expires_at: datetime

@@ -18,10 +18,11 @@ from storage.models import OutboxRow
 SERVICE_KINDS = frozenset(
     {"receipt", "refund", "tier_changed", "booking_reminder", "feedback_answer", "security"}
 )
+STAFF_KINDS = frozenset({"staff_alert"})  # to staff, not members: never marketing
 
 
 def is_marketing(kind: str) -> bool:
-    return kind not in SERVICE_KINDS
+    return kind not in SERVICE_KINDS | STAFF_KINDS
 
 
 async def enqueue(
@@ -42,6 +43,33 @@ async def enqueue(
         OutboxRow.__table__,
         {
             "member_id": member_id,
+            "kind": kind,
+            "params": params,
+            "dedup_key": dedup_key,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+        conflict=["dedup_key"],
+    )
+
+
+async def enqueue_for_staff(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    staff_id: int,
+    kind: str,
+    dedup_key: str,
+    params: dict[str, Any],
+) -> bool:
+    """Queue a message to a staff member's chat (an alert for the owner)."""
+    return await insert_ignore(
+        session,
+        OutboxRow.__table__,
+        {
+            "staff_id": staff_id,
             "kind": kind,
             "params": params,
             "dedup_key": dedup_key,

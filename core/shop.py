@@ -175,6 +175,21 @@ class SegmentRules(_Model):
         return self
 
 
+class StaffRules(_Model):
+    """Limits on what staff do in chat, and when the owner is alerted."""
+
+    max_sale_yuan: Yuan = Field(gt=0)
+    undo_minutes: int = Field(ge=0, le=60)
+    adjust_alert_points: int = Field(gt=0)
+    burst_sales: int = Field(ge=2)
+    burst_minutes: int = Field(gt=0)
+    invite_hours: int = Field(gt=0, le=24 * 14)
+
+    @property
+    def max_sale_fen(self) -> int:
+        return yuan_to_fen(self.max_sale_yuan)
+
+
 def _fits(name: str, limit: int) -> str:
     if len(name.encode()) > limit:
         raise ValueError(f"{name!r} is longer than WeChat's {limit} bytes")
@@ -246,6 +261,7 @@ class Shop(_Model):
     stores: list[Store] = Field(min_length=1)
     bookings: BookingRules
     segments: SegmentRules
+    staff: StaffRules
     wechat: WeChatRules = WeChatRules()
 
     @model_validator(mode="after")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, update
 
 from core import audit
 from core.context import Context
-from core.errors import InvalidInput
-from core.members import identity_row, store_id
-from storage.models import IdentityRow, StaffRow, StoreRow
+from core.errors import InvalidInput, InviteInvalid, NotAllowed, UnknownStaff
+from core.members import LINK_CODE_ALPHABET, MemberView, identity_row, store_id
+from storage.models import IdentityRow, StaffInviteRow, StaffRow, StoreRow
+
+INVITE_LENGTH = 8
 
 
 class Role(StrEnum):
@@ -23,6 +27,9 @@ class Role(StrEnum):
     def rank(self) -> int:
         return list(Role).index(self)
 
+    def allows(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
 
 @dataclass(frozen=True)
 class StaffView:
@@ -32,6 +39,14 @@ class StaffView:
     role: Role
     store: str | None
     name: str
+
+    def require(self, needed: Role) -> None:
+        if not self.role.allows(needed):
+            raise NotAllowed(needed=needed.value)
+
+    @property
+    def actor(self) -> str:
+        return audit.staff_actor(self.id)
 
 
 async def add_staff(
@@ -64,6 +79,7 @@ async def add_staff(
             row = StaffRow(identity_id=identity.id, created_at=now)
             s.add(row)
         row.role, row.store_id, row.name = staff_role.value, sid, name.strip()
+        row.removed_at = None
         await s.flush()
         audit.record(
             s,
@@ -81,13 +97,135 @@ async def add_staff(
 
 async def list_staff(ctx: Context) -> list[StaffView]:
     async with ctx.db.read() as s:
-        rows = await s.execute(
-            select(StaffRow, IdentityRow, StoreRow.code)
-            .join(IdentityRow, IdentityRow.id == StaffRow.identity_id)
-            .outerjoin(StoreRow, StoreRow.id == StaffRow.store_id)
-            .order_by(StaffRow.id)
+        rows = await s.execute(_with_identity().order_by(StaffRow.id))
+        return [_view(*row) for row in rows]
+
+
+def _view(st: StaffRow, ident: IdentityRow, code: str | None) -> StaffView:
+    return StaffView(st.id, ident.channel, ident.external_id, Role(st.role), code, st.name)
+
+
+def _with_identity() -> Select[tuple[StaffRow, IdentityRow, str | None]]:
+    """Current staff (not removed), with their chat account and store code."""
+    return (
+        select(StaffRow, IdentityRow, StoreRow.code)
+        .join(IdentityRow, IdentityRow.id == StaffRow.identity_id)
+        .outerjoin(StoreRow, StoreRow.id == StaffRow.store_id)
+        .where(StaffRow.removed_at.is_(None))
+    )
+
+
+async def staff_for_identity(ctx: Context, identity_id: int) -> StaffView | None:
+    """The staff role of a chat account, or None for members and strangers."""
+    async with ctx.db.read() as s:
+        row = (await s.execute(_with_identity().where(StaffRow.identity_id == identity_id))).first()
+        return _view(*row) if row else None
+
+
+async def get_staff(ctx: Context, staff_id: int) -> StaffView:
+    async with ctx.db.read() as s:
+        row = (await s.execute(_with_identity().where(StaffRow.id == staff_id))).first()
+        if row is None:
+            raise UnknownStaff(staff=staff_id)
+        return _view(*row)
+
+
+async def owners(ctx: Context) -> list[StaffView]:
+    """Who is alerted about anomalies."""
+    return [s for s in await list_staff(ctx) if s.role is Role.OWNER]
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    role: Role
+    store: str | None
+    expires_at: datetime
+
+
+async def create_invite(ctx: Context, by: StaffView, role: str, store: str | None) -> Invite:
+    """A one-time code for a new colleague. Managers invite clerks of their own store;
+    owners invite anyone."""
+    try:
+        wanted = Role(role)
+    except ValueError:
+        raise InvalidInput(field="role", value=role) from None
+    by.require(Role.MANAGER)
+    if by.role is not Role.OWNER:
+        if wanted is not Role.CLERK:
+            raise NotAllowed(needed=Role.OWNER.value)
+        store = by.store
+    if store is None and wanted is not Role.OWNER:
+        raise InvalidInput(field="store")
+    now = ctx.now()
+    expires = now + timedelta(hours=ctx.shop.staff.invite_hours)
+    code = "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(INVITE_LENGTH))
+    async with ctx.db.transaction() as s:
+        sid = await store_id(s, store) if store else None
+        s.add(
+            StaffInviteRow(
+                code=code,
+                role=wanted.value,
+                store_id=sid,
+                created_by=by.id,
+                created_at=now,
+                expires_at=expires,
+            )
         )
-        return [
-            StaffView(st.id, ident.channel, ident.external_id, Role(st.role), code, st.name)
-            for st, ident, code in rows
-        ]
+        audit.record(s, now, by.actor, "staff.invited", None, role=wanted.value, store=store)
+    return Invite(code, wanted, store, expires)
+
+
+async def accept_invite(ctx: Context, code: str, channel: str, external_id: str) -> StaffView:
+    """Join as staff with an invite code; the code works once, before it expires."""
+    now = ctx.now()
+    code = code.strip().upper()
+    async with ctx.db.transaction() as s:
+        identity = await identity_row(s, channel, external_id, now)
+        claimed = await s.execute(
+            update(StaffInviteRow)
+            .where(
+                StaffInviteRow.code == code,
+                StaffInviteRow.used_at.is_(None),
+                StaffInviteRow.expires_at > now,
+            )
+            .values(used_at=now, used_by_identity_id=identity.id)
+            .returning(StaffInviteRow.role, StaffInviteRow.store_id, StaffInviteRow.created_by)
+        )
+        found = claimed.first()
+        if found is None:
+            raise InviteInvalid()
+        role, sid, inviter = found
+        row = await s.scalar(select(StaffRow).where(StaffRow.identity_id == identity.id))
+        if row is None:
+            row = StaffRow(identity_id=identity.id, created_at=now, name="")
+            s.add(row)
+        row.role, row.store_id, row.removed_at = role, sid, None
+        await s.flush()
+        audit.record(
+            s, now, audit.staff_actor(inviter), "staff.joined", None, staff_id=row.id, role=role
+        )
+        store = await s.scalar(select(StoreRow.code).where(StoreRow.id == sid)) if sid else None
+        return StaffView(row.id, channel, external_id, Role(role), store, row.name)
+
+
+async def remove_staff(ctx: Context, by: StaffView, staff_id: int) -> None:
+    """Owners remove staff; the last owner cannot remove themselves."""
+    by.require(Role.OWNER)
+    target = await get_staff(ctx, staff_id)
+    if target.role is Role.OWNER and len(await owners(ctx)) == 1:
+        raise NotAllowed(needed=Role.OWNER.value)
+    now = ctx.now()
+    async with ctx.db.transaction() as s:
+        await s.execute(update(StaffRow).where(StaffRow.id == staff_id).values(removed_at=now))
+        audit.record(s, now, by.actor, "staff.removed", None, staff_id=staff_id)
+
+
+async def record_refusal(
+    ctx: Context, actor: str, what: str, channel: str, member: MemberView | None
+) -> None:
+    """Someone tried a staff command their role does not allow: the owner can see it."""
+    now = ctx.now()
+    async with ctx.db.transaction() as s:
+        member_id = member.id if member else None
+        audit.record(s, now, actor, "staff.refused", member_id, command=what, channel=channel)

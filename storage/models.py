@@ -136,6 +136,60 @@ class StaffRow(Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     name: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]  # kept, not deleted: sales and audit name staff
+
+
+class StaffInviteRow(Base):
+    """A one-time code an owner or manager gives a new colleague to join as staff."""
+
+    __tablename__ = "staff_invites"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_identity_id: Mapped[int | None] = mapped_column(ForeignKey("channel_identities.id"))
+
+
+class CampaignRow(Base):
+    """A message (optionally with a coupon) sent to the members of a segment."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    segment: Mapped[dict[str, Any]] = mapped_column(default=dict)  # core.segments.Segment
+    message: Mapped[str] = mapped_column(Text)
+    reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    reached: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CampaignMemberRow(Base):
+    """Who a campaign reached (and the coupon it gave them), to measure who came back."""
+
+    __tablename__ = "campaign_members"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True, index=True)
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
+
+
+class AlertRow(Base):
+    """Something unusual staff did, for the owner to approve or reject."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, approved, rejected
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None]
 
 
 class SaleRow(Base):
@@ -294,7 +348,9 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    # To a member, or (alerts) to a staff member: exactly one of the two.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     channel: Mapped[str | None] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)

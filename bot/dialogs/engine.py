@@ -28,9 +28,11 @@ from bot.i18n import (
 )
 from bot.messages import describe
 from core import conversations
+from core.audit import member_actor
 from core.context import Context
-from core.errors import DomainError
+from core.errors import DomainError, NotAllowed
 from core.members import MemberView, get_member
+from core.staff import Role, StaffView, record_refusal, staff_for_identity
 
 log = logging.getLogger(__name__)
 START = "start"
@@ -53,6 +55,7 @@ class Turn:
     locale: str
     data: dict[str, Any] = field(default_factory=dict)
     payload: Payload | None = None
+    staff: StaffView | None = None  # the staff role of this chat account, if it has one
 
     @property
     def text(self) -> str:
@@ -91,6 +94,7 @@ class Flow:
     once: frozenset[str] = frozenset()
     stateless: frozenset[str] = frozenset()
     needs_member: bool = True
+    role: Role | None = None  # staff flows: the lowest role allowed (and no membership needed)
 
 
 class Dialogs:
@@ -110,6 +114,7 @@ class Dialogs:
         identity = await conversations.arrive(ctx, event.sender.channel, event.sender.user_id)
         member = await get_member(ctx, identity.member_id) if identity.member_id else None
         current = await conversations.load_conversation(ctx, identity.id)
+        staff = await staff_for_identity(ctx, identity.id)
         if event.media is not None:
             # Leave any conversation where it is: the next text continues it.
             locale = self._locale(member, current, event)
@@ -123,9 +128,14 @@ class Dialogs:
             locale=self._locale(member, current, event),
             data=dict(current.data) if current else {},
             payload=payload,
+            staff=staff,
         )
         flow, step_name = self._route(turn, current)
-        if flow.needs_member and member is None:
+        if flow.role is not None and (staff is None or not staff.role.allows(flow.role)):
+            actor = staff.actor if staff else member_actor(member.id) if member else "stranger"
+            await record_refusal(ctx, actor, flow.name, identity.channel, member)
+            return [Reply(describe(NotAllowed(needed=flow.role.value), turn.locale))]
+        if flow.role is None and flow.needs_member and member is None:
             flow, step_name, turn.data = self.registration, START, {}
         if step_name == START and (current is None or current.flow != flow.name):
             turn.data = {}
