@@ -3,12 +3,17 @@ transaction as the change it records."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import String, cast, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditRow
+from storage.models import AuditRow, IdentityRow, StaffRow
+
+if TYPE_CHECKING:
+    from core.context import Context
 
 SYSTEM = "system"
 
@@ -31,3 +36,31 @@ def record(
     **details: Any,
 ) -> None:
     session.add(AuditRow(at=at, actor=actor, action=action, member_id=member_id, details=details))
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    actor: str
+    channel: str | None  # the chat app a staff actor used
+    action: str
+    details: dict[str, Any]
+
+
+async def recent(ctx: Context, member_id: int, limit: int = 5) -> list[Entry]:
+    """A member's latest audit entries, newest first, with the channel of staff actors
+    (each staff account is one chat account, so its channel is where it acted)."""
+    staff_channel = (
+        select(IdentityRow.channel)
+        .join(StaffRow, StaffRow.identity_id == IdentityRow.id)
+        .where(AuditRow.actor == literal("staff:").concat(cast(StaffRow.id, String)))
+        .scalar_subquery()
+    )
+    async with ctx.db.read() as s:
+        rows = await s.execute(
+            select(AuditRow, staff_channel)
+            .where(AuditRow.member_id == member_id)
+            .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+            .limit(limit)
+        )
+        return [Entry(r.at, r.actor, channel, r.action, dict(r.details)) for r, channel in rows]

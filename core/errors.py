@@ -191,3 +191,13 @@ class UnknownStaff(NotFound):
 
 class UndoTooLate(DomainError):
     code = "undo_too_late"
+
+
+class UnknownAlert(NotFound):
+    code = "unknown_alert"
+
+
+class AlertDecided(DomainError):
+    """An owner already approved or rejected this alert (``status`` says which)."""
+
+    code = "alert_decided"

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit, outbox
+from core import alerts, audit, outbox
 from core.clock import add_months
 from core.context import Context
 from core.errors import (
@@ -316,6 +316,8 @@ async def _record_sale(
         await s.flush()
         if rule.points:
             _add_lot(s, ctx, member_id, "earn", rule.points, sale_id=sale.id, detail=asdict(rule))
+        if notify:  # historical data alerts nobody
+            await alerts.check_sales_burst(s, ctx, sale)
         spend = await _window_spend(s, ctx, member_id)
         reached = ctx.shop.tier_for_spend(spend)
         upgraded_from = None
@@ -442,6 +444,8 @@ async def refund_sale(
             )
         )
         await s.flush()
+        if notify:  # historical data alerts nobody
+            await alerts.check_refund(s, ctx, refund, member.id, store, receipt_no)
         balance = await _balance(s, member.id, now)
         if notify:
             await outbox.enqueue(
@@ -543,6 +547,29 @@ def _coupon_view(row: CouponRow, reward_code: str) -> CouponView:
     )
 
 
+async def issue_coupon(
+    s: AsyncSession, member_id: int, reward: RewardRow, now: datetime, *, points: int
+) -> CouponRow:
+    """Issue a coupon for ``reward`` inside the caller's transaction: a unique code, the
+    reward's value and validity. ``points`` is what the member paid (0 for a gift, e.g. a
+    campaign's coupon); spending them and the audit entry are the caller's."""
+    code = new_coupon_code()
+    while await s.scalar(select(CouponRow.id).where(CouponRow.code == code)):
+        code = new_coupon_code()
+    coupon = CouponRow(
+        code=code,
+        member_id=member_id,
+        reward_id=reward.id,
+        value_fen=reward.coupon_value_fen,
+        points=points,
+        issued_at=now,
+        expires_at=now + timedelta(days=reward.valid_days),
+    )
+    s.add(coupon)
+    await s.flush()
+    return coupon
+
+
 async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> CouponView:
     """Spend points on a reward and issue its coupon. Raises NotEnoughPoints (with the
     balance) when the member cannot afford it; never lets the balance go below zero."""
@@ -558,20 +585,7 @@ async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> Coupo
         if balance < reward.points:
             raise NotEnoughPoints(balance=balance, needed=reward.points)
         await _consume(s, member_id, reward.points, now)
-        code = new_coupon_code()
-        while await s.scalar(select(CouponRow.id).where(CouponRow.code == code)):
-            code = new_coupon_code()
-        coupon = CouponRow(
-            code=code,
-            member_id=member_id,
-            reward_id=reward.id,
-            value_fen=reward.coupon_value_fen,
-            points=reward.points,
-            issued_at=now,
-            expires_at=now + timedelta(days=reward.valid_days),
-        )
-        s.add(coupon)
-        await s.flush()
+        coupon = await issue_coupon(s, member_id, reward, now, points=reward.points)
         s.add(
             LedgerRow(
                 member_id=member_id,
@@ -797,34 +811,58 @@ async def review_tiers(ctx: Context, *, notify: bool = True) -> list[TierChange]
     return changes
 
 
-async def adjust_points(
-    ctx: Context, member_id: int, points: int, reason: str, *, actor: str
-) -> int:
-    """A manual correction by staff, with a reason; returns the new balance. Added points
-    form a lot that expires like earned points; removed points cannot exceed the balance."""
+def clean_adjustment(points: int, reason: str) -> str:
+    """An adjustment needs points other than zero and a reason; returns the reason trimmed."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput(field="reason")
     if points == 0:
         raise InvalidAmount(value=points)
-    now = ctx.now()
+    return reason
+
+
+async def adjust_points(
+    ctx: Context, member_id: int, points: int, reason: str, *, actor: str
+) -> int:
+    """A manual correction by staff, with a reason; returns the new balance. Added points
+    form a lot that expires like earned points; removed points cannot exceed the balance."""
+    reason = clean_adjustment(points, reason)
     async with ctx.db.transaction() as s:
-        await lock_member(s, member_id)
-        if points > 0:
-            _add_lot(s, ctx, member_id, "adjust", points, reason=reason)
-        else:
-            balance = await _balance(s, member_id, now)
-            if balance < -points:
-                raise NotEnoughPoints(balance=balance, needed=-points)
-            await _consume(s, member_id, -points, now)
-            s.add(
-                LedgerRow(
-                    member_id=member_id, kind="adjust", points=points, created_at=now, reason=reason
-                )
+        return await apply_adjustment(s, ctx, member_id, points, reason, actor=actor)
+
+
+async def apply_adjustment(
+    s: AsyncSession,
+    ctx: Context,
+    member_id: int,
+    points: int,
+    reason: str,
+    *,
+    actor: str,
+    **details: object,
+) -> int:
+    """:func:`adjust_points` inside the caller's transaction, ``details`` added to its audit
+    entry: an owner's approval of a held adjustment and the adjustment commit together."""
+    reason = clean_adjustment(points, reason)
+    now = ctx.now()
+    await lock_member(s, member_id)
+    if points > 0:
+        _add_lot(s, ctx, member_id, "adjust", points, reason=reason)
+    else:
+        balance = await _balance(s, member_id, now)
+        if balance < -points:
+            raise NotEnoughPoints(balance=balance, needed=-points)
+        await _consume(s, member_id, -points, now)
+        s.add(
+            LedgerRow(
+                member_id=member_id, kind="adjust", points=points, created_at=now, reason=reason
             )
-        audit.record(s, now, actor, "points.adjusted", member_id, points=points, reason=reason)
-        await s.flush()
-        return await _balance(s, member_id, now)
+        )
+    audit.record(
+        s, now, actor, "points.adjusted", member_id, points=points, reason=reason, **details
+    )
+    await s.flush()
+    return await _balance(s, member_id, now)
 
 
 @dataclass(frozen=True)
@@ -876,3 +914,62 @@ async def undo_last_sale(ctx: Context, *, staff_id: int) -> RefundResult:
     if sale.refunded_fen or ctx.now() - sale.sold_at > window:
         raise UndoTooLate(receipt_no=sale.receipt_no)
     return await refund_sale(ctx, store=store, receipt_no=sale.receipt_no, staff_id=staff_id)
+
+
+@dataclass(frozen=True)
+class SaleView:
+    id: int
+    store: str
+    receipt_no: str
+    member_id: int
+    amount_fen: int
+    refunded_fen: int
+    points_earned: int
+    sold_at: datetime
+
+
+async def find_sale(ctx: Context, *, store: str, receipt_no: str) -> SaleView:
+    """A sale by its store and receipt number (what staff see before a refund)."""
+    receipt_no = _check_receipt(receipt_no)
+    async with ctx.db.read() as s:
+        sid = await store_id(s, store)
+        row = await s.scalar(
+            select(SaleRow).where(SaleRow.store_id == sid, SaleRow.receipt_no == receipt_no)
+        )
+        if row is None:
+            raise UnknownSale(store=store, receipt_no=receipt_no)
+        return SaleView(
+            row.id,
+            store,
+            row.receipt_no,
+            row.member_id,
+            row.amount_fen,
+            row.refunded_fen,
+            row.points_earned,
+            row.sold_at,
+        )
+
+
+async def recent_sales(ctx: Context, member_id: int, limit: int = 5) -> list[SaleView]:
+    """The member's last visits, newest first."""
+    async with ctx.db.read() as s:
+        rows = await s.execute(
+            select(SaleRow, StoreRow.code)
+            .join(StoreRow, StoreRow.id == SaleRow.store_id)
+            .where(SaleRow.member_id == member_id)
+            .order_by(SaleRow.sold_at.desc(), SaleRow.id.desc())
+            .limit(limit)
+        )
+        return [
+            SaleView(
+                r.id,
+                code,
+                r.receipt_no,
+                r.member_id,
+                r.amount_fen,
+                r.refunded_fen,
+                r.points_earned,
+                r.sold_at,
+            )
+            for r, code in rows
+        ]

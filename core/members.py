@@ -261,6 +261,11 @@ async def register_member(
                 identity.member_id = row.id
             audit.record(s, now, actor, "member.registered", row.id, channel=channel)
             return await member_view(s, row)
+    except PhoneTaken:
+        from core.alerts import check_phone_elsewhere  # alerts builds on this module
+
+        await check_phone_elsewhere(ctx, phone=phone, store=home_store, actor=actor)
+        raise
     except IntegrityError:
         # Two registrations of the same phone (or chat account) at the same moment.
         raise PhoneTaken(phone=mask_phone(phone)) from None
@@ -401,11 +406,16 @@ async def resolve_member(ctx: Context, reference: str) -> Lookup:
         return Lookup(None, exact[:CANDIDATES_MAX])
     digits = re.sub(r"\D", "", reference)
     if not found and len(digits) >= 4:
-        # A mistyped phone or number: members whose phone ends the same way.
+        # A mistyped phone: members whose phone starts or ends the same way.
         async with ctx.db.read() as s:
             rows = await s.scalars(
                 select(MemberRow)
-                .where(MemberRow.phone.like(f"%{digits[-4:]}"))
+                .where(
+                    or_(
+                        MemberRow.phone.like(f"%{digits[-4:]}"),
+                        MemberRow.phone.like(f"%{digits[:7]}%"),
+                    )
+                )
                 .order_by(MemberRow.id)
                 .limit(CANDIDATES_MAX)
             )
