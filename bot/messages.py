@@ -46,6 +46,8 @@ ERROR_TEXTS: dict[str, str] = {
     "invite_invalid": N_("This invite code is not valid, already used or expired."),
     "unknown_staff": N_("No such staff member."),
     "undo_too_late": N_("This sale can no longer be undone; refund it instead."),
+    "unknown_alert": N_("No such alert."),
+    "alert_decided": N_("This alert was already decided; nothing more was done."),
 }
 
 # Who may do something, for "Sorry, this is only for {needed}."
@@ -67,6 +69,7 @@ FIELD_NAMES: dict[str, str] = {
     "gender": N_("gender"),
     "locale": N_("language"),
     "marketing_consent": N_("marketing consent"),
+    "message": N_("message"),
     "name": N_("name"),
     "note": N_("note"),
     "party_size": N_("number of people"),

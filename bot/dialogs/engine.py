@@ -130,6 +130,10 @@ class Dialogs:
             payload=payload,
             staff=staff,
         )
+        if member is None and staff is not None and self._is_spent(turn, current):
+            # A confirm button tapped again after its conversation ended: a member gets the
+            # menu (below), but staff who are no members must not land in registration.
+            return [Reply(turn._("This button is no longer valid; nothing more was done."))]
         flow, step_name = self._route(turn, current)
         if flow.role is not None and (staff is None or not staff.role.allows(flow.role)):
             actor = staff.actor if staff else member_actor(member.id) if member else "stranger"
@@ -169,16 +173,32 @@ class Dialogs:
             return str(chosen)
         return locale_for_hint(event.sender.locale_hint)
 
+    def _is_spent(self, turn: Turn, current: conversations.Conversation | None) -> bool:
+        payload = turn.payload
+        flow = self.flows.get(payload.flow) if payload else None
+        if payload is None or flow is None or payload.action not in flow.once:
+            return False
+        return not (current and current.flow == flow.name and current.step == payload.action)
+
+    @staticmethod
+    def _for_sender(turn: Turn, claimants: list[Flow]) -> Flow:
+        """Of several flows sharing a command (``/bookings``: a member's own, or the
+        staff's list of the day), the staff flow the sender's role allows, else the
+        member flow, else the first (which then refuses)."""
+        staff = turn.staff
+        for flow in claimants:
+            if flow.role is not None and staff is not None and staff.role.allows(flow.role):
+                return flow
+        return next((flow for flow in claimants if flow.role is None), claimants[0])
+
     def _route(self, turn: Turn, current: conversations.Conversation | None) -> tuple[Flow, str]:
         text = turn.text
         if turn.event.menu:
             return self.flows.get(turn.event.menu, self.help), START
         if turn.event.start is not None or text.startswith("/"):
             key = "/start" if turn.event.start is not None else text.split()[0].lower()
-            for flow in self.flows.values():
-                if key in flow.commands:
-                    return flow, START
-            return self.help, START
+            claimants = [flow for flow in self.flows.values() if key in flow.commands]
+            return (self._for_sender(turn, claimants) if claimants else self.help), START
         payload = turn.payload
         if payload is not None:
             flow = self.flows.get(payload.flow)

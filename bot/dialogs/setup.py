@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from bot.dialogs import (
+    adjust,
+    alerts,
     booking,
+    campaign,
     card,
+    coupon_use,
     coupons,
+    desk_bookings,
+    desk_feedback,
+    desk_stats,
     feedback,
     help,
+    member_card,
     points,
     profile,
+    refund,
     registration,
     rewards,
+    sale,
+    staff_admin,
 )
 from bot.dialogs.engine import Dialogs
 from core.context import Context
@@ -27,6 +38,18 @@ FLOWS = (
     registration.flow,
     profile.flow,
     profile.language_flow,
+    sale.flow,
+    refund.flow,
+    coupon_use.flow,
+    member_card.flow,
+    staff_admin.flow,
+    staff_admin.join_flow,
+    adjust.flow,
+    alerts.flow,
+    campaign.flow,
+    desk_bookings.flow,
+    desk_feedback.flow,
+    desk_stats.flow,
 )
 
 

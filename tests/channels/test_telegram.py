@@ -20,6 +20,7 @@ from bot.web import create_app
 from core import loyalty
 from core.context import Context
 from core.members import create_link_code, member_for_identity, register_member
+from core.staff import add_staff
 from storage.models import IdentityRow
 from tests.channels.fake_telegram import Call, FakeTelegram
 
@@ -291,3 +292,14 @@ async def test_command_menu_is_set_in_both_languages(
     assert set(by_language) == {None, "zh", "en"}
     assert by_language["en"][1] == {"command": "points", "description": "My points and tier"}
     assert by_language["zh"][1]["description"] == gettext("zh_CN", "My points and tier")
+
+
+async def test_clerk_records_a_sale_and_undoes_it_from_telegram(ctx: Context, chat: Chat) -> None:
+    member = await register_member(ctx, name="Lily", phone="13600136000", locale="en")
+    await add_staff(ctx, channel="telegram", external_id=str(USER), role="clerk", store="main")
+    done = await chat.say("/sale 13600136000 88.80")
+    assert "Recorded" in texts(done) and "Lily (M000001" in texts(done)
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 0  # under ¥100: no points
+    undone = await chat.press("Undo (within 5 min)")
+    assert methods(undone) == ["answerCallbackQuery", "sendMessage"]
+    assert texts(undone).startswith("Undone:")

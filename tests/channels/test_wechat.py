@@ -22,6 +22,7 @@ from bot.web import create_app
 from core import loyalty
 from core.context import Context
 from core.members import member_for_identity
+from core.staff import add_staff
 from storage.db import Database
 from storage.models import CouponRow, DeliveryRow, IdentityRow
 from tests.channels.fake_wechat import FakeWeChat
@@ -364,3 +365,16 @@ async def test_a_failed_message_is_answered_503_and_its_retry_processed(
         retry = await wechat.post(message)
     assert first.status == 503
     assert retry.content == "ok"
+
+
+async def test_clerk_records_a_sale_from_wechat(ctx: Context, wechat: WeChatSimulator) -> None:
+    await register(wechat, "o-member")
+    member = await member_for_identity(ctx, "wechat", "o-member")
+    assert member is not None and member.phone is not None
+    await add_staff(ctx, channel="wechat", external_id="o-clerk", role="clerk", store="main")
+    done = await wechat.text("o-clerk", f"/sale {member.phone} 300 WX-1")
+    recorded = zh("Recorded {amount} for {member}.", amount="¥300.00", member="李雷 (M000001")
+    assert recorded.split(" (")[0] in done.content and "记录消费 ¥300.00" in done.content
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 30
+    refused = await wechat.text("o-member", "/sale 13800138000 300")
+    assert refused.content == zh("Sorry, this is only for {needed}.", needed=zh("shop staff"))

@@ -1,0 +1,327 @@
+"""``/campaign [stage] [store|all] [message]``: a manager or the owner sends a message (and
+optionally a coupon) to a segment of members — choose the stage, the store (owners only;
+a manager's campaign goes to their own store's members), write the message, choose a
+coupon or none — then sees how many members it reaches (those who declined marketing are
+left out) and sends it, once, through the outbox.
+
+``campaign_lines`` words campaign results for the ``/stats`` report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.dialogs.counter import own_store, store_name
+from bot.dialogs.engine import Flow, Turn
+from bot.dialogs.types import Payload, Reply, Step, buttons
+from bot.i18n import localized
+from bot.messages import STAGE_NAMES
+from core import campaigns
+from core.campaigns import MESSAGE_MAX, CampaignStats
+from core.errors import InvalidInput, NotAllowed, UnknownReward
+from core.segments import Segment, Stage
+from core.shop import Reward
+from core.staff import Role
+
+NAME = "campaign"
+STAGE, STORE, MESSAGE, REWARD, CONFIRM = "stage", "store", "message", "reward", "confirm"
+ALL = "all"  # the store value of a campaign to every store's members
+NONE = "none"  # the reward value of a campaign without a coupon
+YES, NO = "yes", "no"
+ALL_WORDS = (ALL, "全部")
+
+
+def _stage(turn: Turn, text: str) -> str | None:
+    """A stage by its code (``dormant``, ``at-risk``) or its name in the reader's language."""
+    typed = text.strip().lower().replace("-", "_")
+    for stage in Stage:
+        names = (stage.value, turn._(STAGE_NAMES[stage.value]).lower(), STAGE_NAMES[stage.value])
+        if typed in (name.lower() for name in names):
+            return stage.value
+    return None
+
+
+def _store(turn: Turn, text: str) -> str | None:
+    """A store code, ``ALL``, or None when ``text`` names neither."""
+    typed = text.strip().lower()
+    if typed in ALL_WORDS or typed == turn._("All stores").lower():
+        return ALL
+    for store in turn.ctx.shop.stores:
+        if typed in (store.code.lower(), store.name.lower(), store.name_en.lower()):
+            return store.code
+    return None
+
+
+def _segment(turn: Turn) -> Segment:
+    return Segment(stages={turn.data["stage"]}, store=_campaign_store(turn))
+
+
+def _campaign_store(turn: Turn) -> str | None:
+    store = turn.data["store"]
+    return None if store == ALL else str(store)
+
+
+def _store_label(turn: Turn, store: str | None) -> str:
+    return turn._("all stores") if store is None else store_name(turn, store)
+
+
+def reward_name(turn: Turn, reward: Reward) -> str:
+    return localized(reward.name, reward.name_en, turn.locale)
+
+
+def _fits(message: str) -> bool:
+    return 1 <= len(message) <= MESSAGE_MAX
+
+
+async def start(turn: Turn) -> Step:
+    """``/campaign`` alone asks for everything; ``/campaign dormant main Hello!`` has it."""
+    assert turn.staff is not None
+    data = turn.data
+    data.clear()
+    data["locale"] = turn.locale  # staff who are not members keep their language
+    parts = turn.text.split(maxsplit=1)
+    rest = parts[1] if len(parts) > 1 else ""
+    if rest:
+        word, _, rest = rest.partition(" ")
+        stage = _stage(turn, word)
+        if stage is None:
+            raise InvalidInput(field="stages", value=word)
+        data["stage"] = stage
+        rest = rest.strip()
+    if rest:
+        word, _, after = rest.partition(" ")
+        store = _store(turn, word)
+        if store is not None:
+            data["store"] = store
+            rest = after.strip()
+    mine = own_store(turn)
+    if turn.staff.role is not Role.OWNER:
+        if data.get("store", mine) != mine:
+            raise NotAllowed(needed=Role.OWNER.value)
+        data["store"] = mine
+    elif mine is not None:  # a shop with one store
+        data.setdefault("store", mine)
+    if rest:
+        if not _fits(rest):
+            return _ask_message(turn, again=True)
+        data["message"] = rest
+    return await _next(turn)
+
+
+async def _next(turn: Turn) -> Step:
+    """Ask for what is still missing; with everything known, the summary to confirm."""
+    data = turn.data
+    if "stage" not in data:
+        return _ask_stage(turn)
+    if "store" not in data:
+        return _ask_store(turn)
+    if "message" not in data:
+        return _ask_message(turn)
+    if "reward" not in data:
+        if turn.ctx.shop.rewards:
+            return _ask_reward(turn)
+        data["reward"] = NONE
+    return await _summary(turn)
+
+
+def _ask_stage(turn: Turn) -> Step:
+    choices = [
+        Payload(NAME, STAGE, stage.value).button(turn._(STAGE_NAMES[stage.value]))
+        for stage in Stage
+    ]
+    text = turn._("Which members should the campaign go to?")
+    rows = (choices[i : i + 2] for i in range(0, len(choices), 2))
+    return Step([Reply(text, buttons(*rows))], next=STAGE)
+
+
+def _ask_store(turn: Turn) -> Step:
+    choices = [
+        Payload(NAME, STORE, store.code).button(store_name(turn, store.code))
+        for store in turn.ctx.shop.stores
+    ]
+    every = Payload(NAME, STORE, ALL).button(turn._("All stores"))
+    text = turn._("Members of which store?")
+    return Step([Reply(text, buttons(choices, [every]))], next=STORE)
+
+
+def _ask_message(turn: Turn, *, again: bool = False) -> Step:
+    if again:
+        text = turn._(
+            "A message has 1 to {max} characters; please write it again.", max=MESSAGE_MAX
+        )
+    else:
+        text = turn._("Write the message to send (at most {max} characters):", max=MESSAGE_MAX)
+    return Step([Reply(text)], next=MESSAGE)
+
+
+def _ask_reward(turn: Turn) -> Step:
+    choices = [
+        Payload(NAME, REWARD, reward.code).button(
+            turn._(
+                "{reward} (worth {value})",
+                reward=reward_name(turn, reward),
+                value=turn.money(reward.coupon_value_fen),
+            )
+        )
+        for reward in turn.ctx.shop.rewards
+    ]
+    none = Payload(NAME, REWARD, NONE).button(turn._("No coupon"))
+    text = turn._("Give each member a coupon with the message?")
+    return Step([Reply(text, buttons(*([c] for c in choices), [none]))], next=REWARD)
+
+
+async def _summary(turn: Turn) -> Step:
+    data = turn.data
+    reached = await campaigns.preview(turn.ctx, _segment(turn))
+    if reached == 0:
+        return Step([Reply(_nobody(turn))])
+    stage = STAGE_NAMES[str(data["stage"])]
+    lines = [
+        turn._(
+            "Campaign to: {stage}, {store}",
+            stage=turn._(stage),
+            store=_store_label(turn, _campaign_store(turn)),
+        ),
+        turn._("Message: {text}", text=data["message"]),
+    ]
+    reward = turn.ctx.shop.reward(str(data["reward"]))
+    if reward is None:
+        lines.append(turn._("No coupon."))
+    else:
+        lines.append(
+            turn._(
+                "Coupon for each: {reward}, worth {value}, valid for {days} days.",
+                reward=reward_name(turn, reward),
+                value=turn.money(reward.coupon_value_fen),
+                days=reward.valid_days,
+            )
+        )
+    lines.append(
+        turn._(
+            "This reaches {count} members (members who declined marketing are left out).",
+            count=reached,
+        )
+    )
+    answers = buttons(
+        [
+            Payload(NAME, CONFIRM, YES).button(turn._("Send")),
+            Payload(NAME, CONFIRM, NO).button(turn._("Cancel")),
+        ]
+    )
+    return Step([Reply("\n".join(lines), answers)], next=CONFIRM)
+
+
+def _nobody(turn: Turn) -> str:
+    return turn._(
+        "Nobody would receive this campaign: no member of this segment accepts marketing "
+        "messages. Nothing was sent."
+    )
+
+
+async def choose_stage(turn: Turn) -> Step:
+    stage = _stage(turn, turn.payload.value if turn.payload else turn.text)
+    if stage is None:
+        return _ask_stage(turn)
+    turn.data["stage"] = stage
+    return await _next(turn)
+
+
+async def choose_store(turn: Turn) -> Step:
+    store = _store(turn, turn.payload.value if turn.payload else turn.text)
+    if store is None:
+        return _ask_store(turn)
+    turn.data["store"] = store
+    return await _next(turn)
+
+
+async def write_message(turn: Turn) -> Step:
+    if not _fits(turn.text):
+        return _ask_message(turn, again=True)
+    turn.data["message"] = turn.text
+    return await _next(turn)
+
+
+async def choose_reward(turn: Turn) -> Step:
+    if turn.payload is None:
+        return _ask_reward(turn)
+    value = turn.payload.value
+    if value != NONE and turn.ctx.shop.reward(value) is None:
+        raise UnknownReward(reward=value)
+    turn.data["reward"] = value
+    return await _next(turn)
+
+
+async def confirm(turn: Turn) -> Step:
+    """Send (once, however often it is tapped) or cancel."""
+    assert turn.staff is not None
+    if turn.payload is None:  # typed text instead of a button: show the summary again
+        return await _next(turn)
+    if turn.payload.value != YES:
+        return Step([Reply(turn._("Cancelled; nothing was sent."))])
+    data = turn.data
+    result = await campaigns.create_and_send(
+        turn.ctx,
+        staff=turn.staff,
+        segment=Segment(stages={data["stage"]}),
+        message=str(data["message"]),
+        reward=None if data["reward"] == NONE else str(data["reward"]),
+        store=_campaign_store(turn),
+    )
+    if result.campaign_id is None:
+        return Step([Reply(_nobody(turn))])
+    if result.repeated:
+        text = turn._(
+            "This campaign was already sent moments ago, to {count} members; "
+            "it was not sent again.",
+            count=result.reached,
+        )
+        return Step([Reply(text)])
+    lines = [turn._("Sent to {count} members.", count=result.reached)]
+    if result.coupons:
+        lines.append(turn._("Each of them got a coupon ({count} in all).", count=result.coupons))
+    return Step([Reply("\n".join(lines))])
+
+
+def campaign_lines(turn: Turn, results: Sequence[CampaignStats]) -> list[str]:
+    """Campaign results as lines of the ``/stats`` report: a heading and a line per
+    campaign; empty when no campaign was sent in the period, so the section can go."""
+    if not results:
+        return []
+    lines = [turn._("Campaigns:")]
+    for result in results:
+        stages = ", ".join(turn._(STAGE_NAMES[stage.value]) for stage in result.stages)
+        line = turn._(
+            "{day} {stages}, {store}: reached {reached}, {came_back} bought within {days} "
+            "days ({amount})",
+            day=turn.day(result.sent_at),
+            stages=stages or turn._("all members"),
+            store=_store_label(turn, result.store),
+            reached=result.reached,
+            came_back=result.came_back,
+            days=result.within_days,
+            amount=turn.money(result.came_back_fen),
+        )
+        if result.coupons_issued:
+            line += turn._(
+                "; coupons used: {used} of {issued}",
+                used=result.coupons_used,
+                issued=result.coupons_issued,
+            )
+        lines.append(line)
+    return lines
+
+
+flow = Flow(
+    name=NAME,
+    start=start,
+    steps={
+        STAGE: choose_stage,
+        STORE: choose_store,
+        MESSAGE: write_message,
+        REWARD: choose_reward,
+        CONFIRM: confirm,
+    },
+    commands=("/campaign",),
+    once=frozenset({CONFIRM}),
+    role=Role.MANAGER,
+)

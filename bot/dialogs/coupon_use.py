@@ -1,0 +1,44 @@
+"""``/use <coupon code>``: staff mark a coupon used at the counter and see what it is worth
+and whose it is. A used, expired or unknown code is refused with the reason."""
+
+from __future__ import annotations
+
+from bot.dialogs.counter import member_line, own_store
+from bot.dialogs.engine import Flow, Turn
+from bot.dialogs.rewards import reward_name
+from bot.dialogs.types import Reply, Step
+from core import loyalty
+from core.members import get_member
+from core.staff import Role
+
+NAME = "use"
+ASK = "ask"
+
+
+async def start(turn: Turn) -> Step:
+    code = turn.text.partition(" ")[2].strip()
+    if not code:
+        return Step([Reply(turn._("Which coupon code?"))], next=ASK)
+    return await _use(turn, code)
+
+
+async def ask(turn: Turn) -> Step:
+    return await _use(turn, turn.text)
+
+
+async def _use(turn: Turn, code: str) -> Step:
+    assert turn.staff is not None
+    coupon = await loyalty.use_coupon(turn.ctx, code, store=own_store(turn), staff_id=turn.staff.id)
+    member = await get_member(turn.ctx, coupon.member_id)
+    reward = turn.ctx.shop.reward(coupon.reward)
+    text = turn._(
+        "Coupon {code} used: {reward}, worth {value}, of {member}.",
+        code=coupon.code,
+        reward=reward_name(turn, reward) if reward else coupon.reward,
+        value=turn.money(coupon.value_fen),
+        member=member_line(turn, member),
+    )
+    return Step([Reply(text)])
+
+
+flow = Flow(name=NAME, start=start, steps={ASK: ask}, commands=("/use",), role=Role.CLERK)

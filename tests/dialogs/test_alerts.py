@@ -1,0 +1,255 @@
+"""``/alerts``: the owner sees open alerts with Approve / Reject; the buttons work later too
+(as under a pushed alert), a second tap does nothing twice, and only owners may decide."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.dialogs.alerts import alert_text
+from bot.dialogs.engine import Dialogs, Turn
+from bot.dialogs.types import Event, Reply, Sender
+from bot.i18n import LOCALES, format_money, gettext
+from bot.messages import describe
+from core import alerts, loyalty
+from core.clock import FixedClock
+from core.context import Context
+from core.errors import AlertDecided, NotAllowed, PhoneTaken
+from core.members import MemberView, register_member
+from core.staff import StaffView, add_staff
+from storage.models import AlertRow, AuditRow
+from tests.dialogs.conftest import say
+
+
+def press(reply: Reply, label: str) -> str:
+    (button,) = [b for b in reply.choices if b.label == label]
+    return button.payload
+
+
+def turn_for(ctx: Context, locale: str) -> Turn:
+    """What the push dispatcher has when it renders a ``staff_alert``: a locale and the shop."""
+    return Turn(
+        ctx=ctx,
+        event=Event(Sender("console", "boss")),
+        identity=None,  # type: ignore[arg-type]
+        member=None,
+        locale=locale,
+    )
+
+
+@pytest.fixture
+async def member(ctx: Context) -> MemberView:
+    return await register_member(
+        ctx, name="李雷", phone="13800138000", home_store="main", external_id=None
+    )
+
+
+@pytest.fixture
+async def owner(ctx: Context) -> StaffView:
+    return await add_staff(
+        ctx, channel="console", external_id="boss", role="owner", store=None, name="Boss"
+    )
+
+
+@pytest.fixture
+async def manager(ctx: Context) -> StaffView:
+    return await add_staff(
+        ctx, channel="console", external_id="mia", role="manager", store="main", name="Mia"
+    )
+
+
+async def held_adjustment(ctx: Context, manager: StaffView, member: MemberView) -> int:
+    held = await alerts.request_adjustment(ctx, manager, member.id, 800, "lost receipts")
+    assert held.alert_id is not None
+    return held.alert_id
+
+
+async def balance(ctx: Context, member_id: int) -> int:
+    return (await loyalty.points_summary(ctx, member_id)).balance
+
+
+@pytest.mark.usefixtures("owner")
+async def test_no_open_alerts(dialogs: Dialogs) -> None:
+    for lang in LOCALES:
+        replies = await say(dialogs, "/alerts", user="boss", lang=lang)
+        assert [r.text for r in replies] == [gettext(lang, "No open alerts.")]
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_owner_approves_a_held_adjustment_once(
+    ctx: Context,
+    dialogs: Dialogs,
+    owner: StaffView,
+    manager: StaffView,
+    member: MemberView,
+    lang: str,
+) -> None:
+    def t(message: str, **params: object) -> str:
+        return gettext(lang, message, **params)
+
+    alert_id = await held_adjustment(ctx, manager, member)
+
+    heading, shown = await say(dialogs, "/alerts", user="boss", lang=lang)
+
+    assert heading.text == t("Open alerts: {count}", count=1)
+    view = await alerts.get_alert(ctx, alert_id)
+    assert shown.text == alert_text(turn_for(ctx, lang), view)
+    assert [b.label for b in shown.choices] == [t("Approve"), t("Reject")]
+    approve = press(shown, t("Approve"))
+
+    (done,) = await say(dialogs, payload=approve, user="boss", lang=lang)
+    (again,) = await say(dialogs, payload=approve, user="boss", lang=lang)
+
+    assert done.text == t(
+        "Approved: {points} points for {member}. New balance: {balance}.",
+        points="+800",
+        member="李雷 (M000001)",
+        balance=800,
+    )
+    assert again.text == describe(AlertDecided(alert=alert_id, status="approved"), lang)
+    assert await balance(ctx, member.id) == 800
+    async with ctx.db.read() as s:
+        actions = list(await s.scalars(select(AuditRow.action).order_by(AuditRow.id)))
+    assert actions[-2:] == ["points.adjusted", "alert.approved"]
+    assert actions.count("points.adjusted") == 1
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_reject_from_a_pushed_alert_discards_the_adjustment(
+    ctx: Context,
+    dialogs: Dialogs,
+    owner: StaffView,
+    manager: StaffView,
+    member: MemberView,
+    lang: str,
+) -> None:
+    alert_id = await held_adjustment(ctx, manager, member)
+    await say(dialogs, "/help", user="boss", lang=lang)  # the owner is somewhere else
+
+    # The buttons of the pushed message carry the alert: no /alerts needed first.
+    (done,) = await say(dialogs, payload=f"alerts|reject|{alert_id}", user="boss", lang=lang)
+    (late,) = await say(dialogs, payload=f"alerts|approve|{alert_id}", user="boss", lang=lang)
+
+    assert done.text == gettext(
+        lang, "Rejected: the adjustment for {member} was not applied.", member="李雷 (M000001)"
+    )
+    assert late.text == describe(AlertDecided(), lang)
+    assert await balance(ctx, member.id) == 0
+    async with ctx.db.read() as s:
+        row = await s.get(AlertRow, alert_id)
+    assert row is not None
+    assert (row.status, row.decided_by) == ("rejected", owner.id)
+
+
+@pytest.mark.usefixtures("owner")
+async def test_manager_cannot_see_or_decide_alerts(
+    ctx: Context, dialogs: Dialogs, manager: StaffView, member: MemberView
+) -> None:
+    alert_id = await held_adjustment(ctx, manager, member)
+    refusal = describe(NotAllowed(needed="owner"), "en")
+
+    listed = await say(dialogs, "/alerts", user="mia", lang="en")
+    pressed = await say(dialogs, payload=f"alerts|approve|{alert_id}", user="mia", lang="en")
+
+    assert [r.text for r in listed + pressed] == [refusal, refusal]
+    assert await balance(ctx, member.id) == 0
+    assert [a.id for a in await alerts.open_alerts(ctx)] == [alert_id]
+    async with ctx.db.read() as s:
+        refused = list(
+            await s.scalars(select(AuditRow.actor).where(AuditRow.action == "staff.refused"))
+        )
+    assert refused == [manager.actor, manager.actor]
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_every_kind_reads_well_and_is_checked_or_flagged(
+    ctx: Context,
+    dialogs: Dialogs,
+    clock: FixedClock,
+    owner: StaffView,
+    manager: StaffView,
+    member: MemberView,
+    lang: str,
+) -> None:
+    def t(message: str, **params: object) -> str:
+        return gettext(lang, message, **params)
+
+    clerk = await add_staff(ctx, channel="console", external_id="cleo", role="clerk", store="main")
+    for receipt in ("R-1", "R-2", "R-3"):
+        await loyalty.record_sale(
+            ctx,
+            store="main",
+            receipt_no=receipt,
+            member_id=member.id,
+            amount_fen=50_000,
+            staff_id=clerk.id,
+        )
+        clock.advance(timedelta(minutes=1))
+    await loyalty.adjust_points(ctx, member.id, -155, "spent", actor=owner.actor)
+    await loyalty.refund_sale(ctx, store="main", receipt_no="R-1", staff_id=manager.id)
+    with pytest.raises(PhoneTaken):
+        await register_member(ctx, name="Li", phone="13800138000", home_store="riverside")
+    await held_adjustment(ctx, manager, member)
+
+    burst, shortfall, elsewhere, adjustment = await alerts.open_alerts(ctx)
+    turn = turn_for(ctx, lang)
+    main, riverside = (
+        ("旗舰店", "滨江店") if lang == "zh_CN" else ("Flagship store", "Riverside store")
+    )
+    who = "李雷 (M000001)"
+
+    def body(view: alerts.AlertView) -> str:
+        head, *rest = alert_text(turn, view).split("\n")
+        assert head == t("Alert #{id}, {moment}", id=view.id, moment=turn.moment(view.created_at))
+        return "\n".join(rest)
+
+    assert body(burst) == t(
+        "{member} got {sales} sales within {minutes} minutes (the last one by {staff}).",
+        member=who,
+        sales=3,
+        minutes=30,
+        staff=t("staff #{id}", id=clerk.id),
+    )
+    assert body(shortfall) == t(
+        "Refund of {amount} on receipt {receipt} ({store}) for {member}: {points} points "
+        "had already been spent and could not be taken back.",
+        amount=format_money(50_000, lang),
+        receipt="R-1",
+        store=main,
+        member=who,
+        points=50,
+    )
+    assert body(elsewhere) == t(
+        "Someone tried to register {phone} at {store}; it belongs to {member} of {home}.",
+        phone="+86138****8000",
+        store=riverside,
+        member=who,
+        home=main,
+    )
+    assert body(adjustment) == "\n".join(
+        (
+            t(
+                "{staff} asks to adjust {points} points for {member}. Reason: {reason}",
+                staff="Mia",
+                points="+800",
+                member=who,
+                reason="lost receipts",
+            ),
+            t("It is not applied until you approve it."),
+        )
+    )
+
+    before = await balance(ctx, member.id)
+    (checked,) = await say(dialogs, payload=f"alerts|approve|{burst.id}", user="boss", lang=lang)
+    (flagged,) = await say(dialogs, payload=f"alerts|reject|{shortfall.id}", user="boss", lang=lang)
+
+    assert checked.text == t("Alert #{id} marked as checked.", id=burst.id)
+    assert flagged.text == t("Alert #{id} flagged for follow-up.", id=shortfall.id)
+    assert await balance(ctx, member.id) == before  # nothing reversed
+    decided = await alerts.get_alert(ctx, shortfall.id)
+    assert alert_text(turn, decided).endswith("\n" + t("Rejected."))
+    (heading, *shown) = await say(dialogs, "/alerts", user="boss", lang=lang)
+    assert heading.text == t("Open alerts: {count}", count=2)
+    assert [r.text for r in shown] == [alert_text(turn, elsewhere), alert_text(turn, adjustment)]

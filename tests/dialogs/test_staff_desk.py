@@ -1,0 +1,215 @@
+"""Staff at the counter, through the dialog layer: /sale, undo, /refund, /use, /member,
+/staff and /join — roles checked, every change audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.dialogs.engine import Dialogs
+from bot.dialogs.types import Reply
+from bot.i18n import LOCALES, format_money, gettext
+from core import loyalty
+from core.clock import FixedClock
+from core.context import Context
+from core.members import MemberView, register_member
+from core.staff import add_staff, list_staff
+from storage.models import AuditRow, OutboxRow
+from tests.dialogs.conftest import say
+
+
+def press(reply: Reply, label: str) -> str:
+    (button,) = [b for b in reply.choices if b.label == label]
+    return button.payload
+
+
+@pytest.fixture
+async def member(ctx: Context) -> MemberView:
+    return await register_member(
+        ctx, name="李雷", phone="13800138000", channel="console", external_id="lilei"
+    )
+
+
+@pytest.fixture
+async def team(ctx: Context) -> None:
+    await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    await add_staff(ctx, channel="console", external_id="mia", role="manager", store="main")
+    await add_staff(ctx, channel="console", external_id="cleo", role="clerk", store="main")
+
+
+async def audit_actions(ctx: Context) -> list[str]:
+    async with ctx.db.read() as s:
+        return list(await s.scalars(select(AuditRow.action).order_by(AuditRow.id)))
+
+
+@pytest.mark.usefixtures("team")
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_clerk_records_a_sale_by_phone_once(
+    ctx: Context, dialogs: Dialogs, member: MemberView, lang: str
+) -> None:
+    def t(message: str, **params: object) -> str:
+        return gettext(lang, message, **params)
+
+    (done,) = await say(dialogs, "/sale 13800138000 238.50 R-1", user="cleo", lang=lang)
+    masked = "李雷 (M000001, +86138****8000)"  # clerks see the phone masked
+    amount = format_money(23_850, lang)
+    assert t("Recorded {amount} for {member}.", amount=amount, member=masked) in done.text
+    assert (
+        t(
+            "+{points} points; balance {balance}; tier {tier}.",
+            points=20,
+            balance=20,
+            tier=("普通" if lang == "zh_CN" else "Member"),
+        )
+        in done.text
+    )
+    summary = await loyalty.points_summary(ctx, member.id)
+    assert (summary.balance, summary.tier) == (20, "member")
+    async with ctx.db.read() as s:
+        (receipt,) = await s.scalars(select(OutboxRow).where(OutboxRow.kind == "receipt"))
+    assert (receipt.member_id, receipt.params["amount_fen"]) == (member.id, 23_850)
+
+    (again,) = await say(dialogs, "/sale 13800138000 238.50 R-1", user="cleo", lang=lang)
+    assert again.text == t(
+        "Receipt {receipt} in {store} is already recorded; nothing was added.",
+        receipt="R-1",
+        store="旗舰店" if lang == "zh_CN" else "Flagship store",
+    )
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 20
+
+
+@pytest.mark.usefixtures("team")
+async def test_guided_sale_with_a_typo_offers_candidates(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    (ask,) = await say(dialogs, "/sale", user="cleo", lang="en")
+    assert ask.text == gettext("en", "Which member? Type a phone number, member number or name.")
+    (which,) = await say(dialogs, "1380013800", user="cleo", lang="en")  # one digit missing
+    assert which.text.startswith("Which member do you mean by")
+    (how_much,) = await say(dialogs, payload=which.choices[0].payload, user="cleo", lang="en")
+    assert how_much.text == "How much did they spend?"
+    (bad,) = await say(dialogs, "100.123", user="cleo", lang="en")
+    assert bad.text == "100.123 is not a valid amount."
+    (too_much,) = await say(dialogs, "9999999", user="cleo", lang="en")
+    assert too_much.text == "9999999 is not a valid amount."
+    (done,) = await say(dialogs, "100", user="cleo", lang="en")
+    assert "Recorded ¥100.00" in done.text or "Recorded CN¥100.00" in done.text
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 10
+
+
+@pytest.mark.usefixtures("team")
+async def test_clerk_undoes_own_last_sale_within_minutes_only(
+    ctx: Context, clock: FixedClock, dialogs: Dialogs, member: MemberView
+) -> None:
+    (done,) = await say(dialogs, "/sale M000001 500 U-1", user="cleo", lang="en")
+    undo = press(done, "Undo (within 5 min)")
+    (undone,) = await say(dialogs, payload=undo, user="cleo", lang="en")
+    assert undone.text.startswith("Undone:")
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 0
+    (twice,) = await say(dialogs, payload=undo, user="cleo", lang="en")
+    assert twice.text == "This sale can no longer be undone; refund it instead."
+
+    (later,) = await say(dialogs, "/sale M000001 500 U-2", user="cleo", lang="en")
+    clock.advance(timedelta(minutes=6))
+    (late,) = await say(
+        dialogs, payload=press(later, "Undo (within 5 min)"), user="cleo", lang="en"
+    )
+    assert late.text == "This sale can no longer be undone; refund it instead."
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 50
+
+
+@pytest.mark.usefixtures("team")
+async def test_member_and_clerk_are_refused_staff_commands_and_audited(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    (refused,) = await say(dialogs, "/sale 13800138000 100", user="lilei")
+    assert refused.text == "抱歉，此功能仅限店员使用。"  # in the member's language
+    (refund,) = await say(dialogs, "/refund R-1", user="cleo", lang="en")
+    assert refund.text == "Sorry, this is only for managers and the owner."
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 0
+    async with ctx.db.read() as s:
+        refusals = list(await s.scalars(select(AuditRow).where(AuditRow.action == "staff.refused")))
+    assert [(r.actor, r.details["command"]) for r in refusals] == [
+        (f"member:{member.id}", "sale"),
+        ("staff:3", "refund"),
+    ]
+
+
+@pytest.mark.usefixtures("team")
+async def test_manager_refunds_after_confirming_once(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="R-9", member_id=member.id, amount_fen=100_000
+    )
+    (check,) = await say(dialogs, "/refund R-9 500", user="mia", lang="en")
+    assert "Refund ¥500.00" in check.text or "Refund CN¥500.00" in check.text
+    yes = press(check, "Refund")
+    (done,) = await say(dialogs, payload=yes, user="mia", lang="en")
+    (again,) = await say(dialogs, payload=yes, user="mia", lang="en")
+    assert done.text.startswith("Refunded")
+    assert again.text == "This button is no longer valid; nothing more was done."
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 50
+    (unknown,) = await say(dialogs, "/refund NOPE", user="mia", lang="en")
+    assert unknown.text == "No sale with receipt number NOPE in store main."
+
+
+@pytest.mark.usefixtures("team")
+async def test_use_refuses_used_expired_and_unknown_codes_with_the_reason(
+    ctx: Context, clock: FixedClock, dialogs: Dialogs, member: MemberView
+) -> None:
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="C-1", member_id=member.id, amount_fen=300_000
+    )
+    first = await loyalty.redeem_reward(ctx, member.id, "coupon10")
+    second = await loyalty.redeem_reward(ctx, member.id, "coupon10")
+    (used,) = await say(dialogs, f"/use {first.code}", user="cleo", lang="en")
+    assert used.text.startswith(f"Coupon {first.code} used: ¥10 voucher, worth")
+    assert "李雷 (M000001" in used.text
+    (again,) = await say(dialogs, f"/use {first.code}", user="cleo", lang="en")
+    assert again.text == "This coupon was already used."
+    (unknown,) = await say(dialogs, "/use ZZZZZZZZZZ", user="cleo", lang="en")
+    assert unknown.text == "No coupon with the code ZZZZZZZZZZ."
+    clock.advance(timedelta(days=400))
+    (expired,) = await say(dialogs, f"/use {second.code}", user="cleo", lang="en")
+    assert expired.text == "This coupon has expired."
+
+
+@pytest.mark.usefixtures("team")
+async def test_member_card_masks_phone_for_clerks_and_shows_audit_to_managers(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    await say(dialogs, "/sale 13800138000 238 V-1", user="cleo", lang="en")
+    (for_clerk,) = await say(dialogs, "/member 李雷", user="cleo", lang="en")
+    assert "+86138****8000" in for_clerk.text and "Recent changes:" not in for_clerk.text
+    assert "Last visits:" in for_clerk.text
+    (for_manager,) = await say(dialogs, "/member M000001", user="mia", lang="en")
+    assert "+8613800138000" in for_manager.text
+    assert "sale.recorded — staff:3 (console)" in for_manager.text
+
+
+@pytest.mark.usefixtures("team")
+async def test_owner_invites_and_the_colleague_joins_once(ctx: Context, dialogs: Dialogs) -> None:
+    (team_list,) = await say(dialogs, "/staff", user="boss", lang="en")
+    assert "#3 cleo — clerk, Flagship store (console)" in team_list.text
+    (roles,) = await say(dialogs, payload=press(team_list, "Invite"), user="boss", lang="en")
+    (stores,) = await say(dialogs, payload=press(roles, "clerk"), user="boss", lang="en")
+    (code_reply,) = await say(
+        dialogs, payload=press(stores, "Riverside store"), user="boss", lang="en"
+    )
+    code = code_reply.text.split()[2]
+    (joined,) = await say(dialogs, f"/join {code}", user="newbie", lang="en")
+    assert joined.text.startswith("Welcome to the team! You are now #4 newbie — clerk")
+    (again,) = await say(dialogs, f"/join {code}", user="other", lang="en")
+    assert again.text == "This invite code is not valid, already used or expired."
+    assert [(s.external_id, s.role.value, s.store) for s in await list_staff(ctx)][-1] == (
+        "newbie",
+        "clerk",
+        "riverside",
+    )
+    (mgr,) = await say(dialogs, "/staff", user="mia", lang="en")
+    assert [b.label for b in mgr.choices] == ["Invite"]  # managers invite, owners manage
+    assert "staff.invited" in await audit_actions(ctx)
+    assert "staff.joined" in await audit_actions(ctx)
