@@ -36,7 +36,7 @@ from core import member_csv, stats
 from core.context import Context
 from core.errors import DomainError, InvalidInput
 from core.shop import Shop, ShopFileError
-from core.staff import add_staff
+from core.staff import add_staff, list_staff
 
 T = TypeVar("T")
 app = typer.Typer(help="memberbot: a chat-first membership assistant.", no_args_is_help=True)
@@ -55,6 +55,10 @@ log = logging.getLogger("memberbot")
 
 class CannotListen(Exception):
     """The web server's address is taken or not allowed."""
+
+
+class NoConsoleStaff(Exception):
+    """``chat --staff`` without a console staff account."""
 
 
 class NoTelegramBot(Exception):
@@ -101,6 +105,12 @@ def _run(
         message = describe(exc, locale)
     except CannotListen as exc:
         message = gettext(locale, "Cannot listen on that address: {error}", error=exc)
+    except NoConsoleStaff:
+        message = gettext(
+            locale,
+            "No console staff account yet: add one with "
+            "`memberbot staff add --channel console --user-id NAME`.",
+        )
     except NoTelegramBot:
         message = gettext(locale, "Set MEMBERBOT_TELEGRAM_TOKEN first.")
     except TelegramAPIError as exc:
@@ -207,12 +217,22 @@ def demo() -> None:
 def chat(
     user: Annotated[str, typer.Option(help="Who you are in this chat (a console user id).")] = "me",
     lang: Annotated[str | None, typer.Option(help="zh_CN or en, for a first contact.")] = None,
+    staff: Annotated[
+        bool, typer.Option("--staff", help="Chat as the first console staff account.")
+    ] = False,
 ) -> None:
-    """Chat with memberbot in the terminal, as a member would (numbers pick choices)."""
+    """Chat with memberbot in the terminal, as a member (or, with --staff, as staff) would;
+    numbers pick choices."""
     settings = _settings()
 
     async def work(ctx: Context) -> None:
-        await console.chat(create_dialogs(ctx), Sender(console.CHANNEL, user, lang))
+        who = user
+        if staff:
+            console_staff = [s for s in await list_staff(ctx) if s.channel == console.CHANNEL]
+            if not console_staff:
+                raise NoConsoleStaff()
+            who = console_staff[0].external_id
+        await console.chat(create_dialogs(ctx), Sender(console.CHANNEL, who, lang))
 
     _run(settings, work)
 

@@ -77,3 +77,9 @@ async def test_members_import_reports_bad_lines_and_keeps_good_rows(
     again = await invoke("members", "import", str(exported))
     assert again.exit_code == 0, again.output
     assert "Imported: 0 new" in again.output
+
+
+async def test_chat_as_staff_needs_a_console_staff_account(cli_env: Context) -> None:
+    result = await invoke("chat", "--staff")
+    assert result.exit_code == 2
+    assert "No console staff account yet" in result.stderr

@@ -132,3 +132,27 @@ async def test_console_chat_registers_and_shows_points(ctx: Context, tmp_path: P
     assert "Points: 0\nTier: Member" in text
     found = await find_members(ctx, "13800138000")
     assert [(m.name, m.locale) for m in found] == [("Alice <b>*_", "en")]
+
+
+async def test_console_chat_as_staff_runs_staff_commands(ctx: Context, tmp_path: Path) -> None:
+    env = process_env(ctx)
+    status, output = await run(
+        "staff", "add", "--channel", "console", "--user-id", "boss", cwd=tmp_path, env=env
+    )
+    assert status == 0, output
+    process = await asyncio.create_subprocess_exec(
+        MEMBERBOT,
+        "chat",
+        "--staff",
+        "--lang",
+        "en",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output_bytes, _ = await asyncio.wait_for(process.communicate(b"/staff\n"), STARTUP_TIMEOUT)
+    text = output_bytes.decode()
+    assert process.returncode == 0, text
+    assert "#1 boss — owner, all stores (console)" in text
