@@ -13,14 +13,13 @@ from collections.abc import Sequence
 
 from bot.dialogs.counter import own_store, store_name
 from bot.dialogs.engine import Flow, Turn
+from bot.dialogs.rewards import reward_name
 from bot.dialogs.types import Payload, Reply, Step, buttons
-from bot.i18n import localized
 from bot.messages import STAGE_NAMES
 from core import campaigns
 from core.campaigns import MESSAGE_MAX, CampaignStats
 from core.errors import InvalidInput, NotAllowed, UnknownReward
 from core.segments import Segment, Stage
-from core.shop import Reward
 from core.staff import Role
 
 NAME = "campaign"
@@ -63,10 +62,6 @@ def _campaign_store(turn: Turn) -> str | None:
 
 def _store_label(turn: Turn, store: str | None) -> str:
     return turn._("all stores") if store is None else store_name(turn, store)
-
-
-def reward_name(turn: Turn, reward: Reward) -> str:
-    return localized(reward.name, reward.name_en, turn.locale)
 
 
 def _fits(message: str) -> bool:

@@ -61,3 +61,23 @@ def own_store(turn: Turn) -> str | None:
         return turn.staff.store
     stores = turn.ctx.shop.stores
     return stores[0].code if len(stores) == 1 else None
+
+
+def begin(turn: Turn, names: tuple[str, ...]) -> None:
+    """A fresh command: its slash arguments kept under ``names``, and the store when the
+    staff member has one (else ``store_choice`` asks)."""
+    args = turn.text.split()[1:]
+    turn.data.clear()
+    turn.data.update(zip(names, args[: len(names)], strict=False))
+    store = own_store(turn)
+    if store is not None:
+        turn.data["store"] = store
+
+
+def take_store(turn: Turn) -> bool:
+    """Keep the store of a pressed store button; False when it named none."""
+    code = turn.payload.value if turn.payload else ""
+    if turn.ctx.shop.store(code) is None:
+        return False
+    turn.data["store"] = code
+    return True

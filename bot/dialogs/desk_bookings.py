@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bot.dialogs.counter import store_name
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Button, Payload, Reply, Step, buttons
-from bot.i18n import N_, format_time, localized
+from bot.i18n import N_, format_time
 from bot.messages import describe
 from core import bookings
 from core.errors import DomainError, UnknownBooking, UnknownStore
@@ -40,11 +41,6 @@ MARK_ROWS_MAX = 20  # bookings with mark buttons in one reply (the rest once the
 
 
 # --- stores in reach (shared with the other staff commands) -------------------------------
-
-
-def store_name(turn: Turn, code: str) -> str:
-    store = turn.ctx.shop.store(code)
-    return localized(store.name, store.name_en, turn.locale) if store else code
 
 
 def find_store(turn: Turn, word: str) -> Store | None:

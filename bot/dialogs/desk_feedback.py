@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from bot.dialogs.desk_bookings import store_name
 from bot.dialogs.engine import START, Flow, Turn
+from bot.dialogs.feedback import too_long
 from bot.dialogs.types import Button, Payload, Reply, Step, buttons
 from bot.messages import FEEDBACK_CATEGORY_NAMES, describe
 from core import feedback
@@ -148,14 +149,8 @@ async def answer(turn: Turn) -> Step:
     text = turn.event.text.strip()
     if not text or "\x00" in text:
         return Step([Reply(turn._("Please type your answer as a message."))], next=ANSWER)
-    if len(text) > TEXT_MAX:
-        reply = turn._(
-            "That is too long: at most {max} characters, yours has {count}. "
-            "Please shorten it and send it again.",
-            max=TEXT_MAX,
-            count=len(text),
-        )
-        return Step([Reply(reply)], next=ANSWER)
+    if (refusal := too_long(turn, text)) is not None:
+        return Step([refusal], next=ANSWER)
     try:
         item = await _reachable(turn, int(turn.data["feedback"]))
         item = await feedback.answer_feedback(turn.ctx, item.id, text, staff_id=turn.staff.id)

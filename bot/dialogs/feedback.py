@@ -42,6 +42,20 @@ def _rating(value: str) -> int | None:
     return number if RATING_MIN <= number <= RATING_MAX else None
 
 
+def too_long(turn: Turn, text: str) -> Reply | None:
+    """Feedback and staff answers are refused over the limit, never silently shortened."""
+    if len(text) <= TEXT_MAX:
+        return None
+    return Reply(
+        turn._(
+            "That is too long: at most {max} characters, yours has {count}. "
+            "Please shorten it and send it again.",
+            max=TEXT_MAX,
+            count=len(text),
+        )
+    )
+
+
 async def start(turn: Turn) -> Step:
     lowered = turn.text.lower()
     if any(word in lowered for word in MINE_WORDS):
@@ -74,14 +88,8 @@ async def write(turn: Turn) -> Step:
     text = turn.event.text.strip()
     if not text or "\x00" in text:
         return Step([Reply(turn._("Please write a few words about your experience."))], next=TEXT)
-    if len(text) > TEXT_MAX:
-        reply = turn._(
-            "That is too long: at most {max} characters, yours has {count}. "
-            "Please shorten it and send it again.",
-            max=TEXT_MAX,
-            count=len(text),
-        )
-        return Step([Reply(reply)], next=TEXT)
+    if (refusal := too_long(turn, text)) is not None:
+        return Step([refusal], next=TEXT)
     rating = int(turn.data["rating"])
     await feedback.submit_feedback(turn.ctx, turn.member.id, rating, text)
     lines = [turn._("Thank you for your feedback! Our staff will read it and answer you here.")]

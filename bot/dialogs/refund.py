@@ -4,7 +4,7 @@ recorded as a shortfall) and the member is told through the outbox."""
 
 from __future__ import annotations
 
-from bot.dialogs.counter import member_line, own_store, store_choice, store_name
+from bot.dialogs.counter import begin, member_line, store_choice, store_name, take_store
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from core import loyalty
@@ -17,12 +17,7 @@ YES, NO = "yes", "no"
 
 
 async def start(turn: Turn) -> Step:
-    args = turn.text.split()[1:]
-    turn.data.clear()
-    turn.data.update(zip(("receipt", "amount"), args[:2], strict=False))
-    store = own_store(turn)
-    if store is not None:
-        turn.data["store"] = store
+    begin(turn, ("receipt", "amount"))
     return await _next(turn)
 
 
@@ -63,10 +58,8 @@ async def _next(turn: Turn) -> Step:
 
 
 async def choose_store(turn: Turn) -> Step:
-    code = turn.payload.value if turn.payload else ""
-    if turn.ctx.shop.store(code) is None:
+    if not take_store(turn):
         return store_choice(turn, NAME, STORE)
-    turn.data["store"] = code
     return await _next(turn)
 
 

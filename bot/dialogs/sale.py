@@ -4,7 +4,14 @@ for a few minutes. The member gets the receipt push through the outbox."""
 
 from __future__ import annotations
 
-from bot.dialogs.counter import find_member, member_line, own_store, store_choice, store_name
+from bot.dialogs.counter import (
+    begin,
+    find_member,
+    member_line,
+    store_choice,
+    store_name,
+    take_store,
+)
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import localized
@@ -17,12 +24,7 @@ STORE, MEMBER, AMOUNT, UNDO = "store", "member", "amount", "undo"
 
 
 async def start(turn: Turn) -> Step:
-    args = turn.text.split()[1:]
-    turn.data.clear()
-    turn.data.update(zip(("reference", "amount", "receipt"), args[:3], strict=False))
-    store = own_store(turn)
-    if store is not None:
-        turn.data["store"] = store
+    begin(turn, ("reference", "amount", "receipt"))
     return await _next(turn)
 
 
@@ -46,10 +48,8 @@ async def _next(turn: Turn) -> Step:
 
 
 async def choose_store(turn: Turn) -> Step:
-    code = turn.payload.value if turn.payload else ""
-    if turn.ctx.shop.store(code) is None:
+    if not take_store(turn):
         return store_choice(turn, NAME, STORE)
-    turn.data["store"] = code
     return await _next(turn)
 
 
