@@ -139,7 +139,8 @@ class Dialogs:
             actor = staff.actor if staff else member_actor(member.id) if member else "stranger"
             await record_refusal(ctx, actor, flow.name, identity.channel, member)
             return [Reply(describe(NotAllowed(needed=flow.role.value), turn.locale))]
-        if flow.role is None and flow.needs_member and member is None:
+        staff_help = flow is self.help and staff is not None  # staff need no membership
+        if flow.role is None and flow.needs_member and member is None and not staff_help:
             flow, step_name, turn.data = self.registration, START, {}
         if step_name == START and (current is None or current.flow != flow.name):
             turn.data = {}

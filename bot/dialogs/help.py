@@ -8,6 +8,7 @@ from bot.dialogs.types import Button, Payload, Reply, Step, buttons
 from bot.i18n import N_
 from core.audit import member_actor
 from core.members import update_member
+from core.staff import Role
 
 NAME = "help"
 # (flow, label) in menu order; each flow module registers itself under its name.
@@ -19,6 +20,22 @@ MENU = (
     ("booking", N_("Book a visit")),
     ("feedback", N_("Feedback")),
     ("profile", N_("My profile")),
+)
+
+
+# (command, what it does, lowest role) for the staff part of the help.
+STAFF_COMMANDS = (
+    ("/sale", N_("record a purchase"), Role.CLERK),
+    ("/use", N_("mark a coupon used"), Role.CLERK),
+    ("/member", N_("look up a member"), Role.CLERK),
+    ("/bookings", N_("today's bookings"), Role.CLERK),
+    ("/feedback", N_("answer feedback"), Role.CLERK),
+    ("/refund", N_("refund a sale"), Role.MANAGER),
+    ("/adjust", N_("adjust points by hand"), Role.MANAGER),
+    ("/stats", N_("figures and chart"), Role.MANAGER),
+    ("/campaign", N_("send a campaign"), Role.MANAGER),
+    ("/staff", N_("the team and invites"), Role.MANAGER),
+    ("/alerts", N_("alerts to approve"), Role.OWNER),
 )
 
 
@@ -34,10 +51,25 @@ async def show_menu(turn: Turn) -> Step:
         turn.member = await update_member(
             turn.ctx, turn.member.id, actor=member_actor(turn.member.id), home_store=store
         )
-    name = turn.member.name if turn.member else ""
-    text = turn._("Hello {name}! What would you like to do?", name=name)
+    staff = _staff_help(turn)
+    if turn.member is None:  # staff who are not members: only their commands
+        return Step([Reply(staff)])
+    text = turn._("Hello {name}! What would you like to do?", name=turn.member.name)
     hint = turn._("You can also type: points, coupons, book, feedback, or /help.")
-    return Step([Reply(f"{text}\n{hint}", menu_buttons(turn))])
+    return Step([Reply("\n".join(filter(None, (text, hint, staff))), menu_buttons(turn))])
+
+
+def _staff_help(turn: Turn) -> str:
+    """The staff commands this person's role allows, one per line; empty for members."""
+    if turn.staff is None:
+        return ""
+    lines = [turn._("Staff commands:")]
+    lines += [
+        f"{command} — {turn._(what)}"
+        for command, what, role in STAFF_COMMANDS
+        if turn.staff.role.allows(role)
+    ]
+    return "\n".join(lines)
 
 
 flow = Flow(

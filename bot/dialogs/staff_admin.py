@@ -131,7 +131,7 @@ async def join(turn: Turn) -> Step:
         turn.ctx, code, turn.identity.channel, turn.identity.external_id
     )
     text = turn._("Welcome to the team! You are now {who}.", who=_describe(turn, joined))
-    return Step([Reply(text + "\n" + turn._("Staff commands: /sale /use /member /bookings"))])
+    return Step([Reply(text + "\n" + turn._("Send /help to see your commands."))])
 
 
 flow = Flow(

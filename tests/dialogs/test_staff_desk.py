@@ -213,3 +213,16 @@ async def test_owner_invites_and_the_colleague_joins_once(ctx: Context, dialogs:
     assert [b.label for b in mgr.choices] == ["Invite"]  # managers invite, owners manage
     assert "staff.invited" in await audit_actions(ctx)
     assert "staff.joined" in await audit_actions(ctx)
+
+
+@pytest.mark.usefixtures("team")
+async def test_staff_who_are_not_members_get_their_commands_not_registration(
+    dialogs: Dialogs, member: MemberView
+) -> None:
+    (clerk,) = await say(dialogs, "/start", user="cleo", lang="en")
+    assert clerk.text.startswith("Staff commands:\n/sale — record a purchase")
+    assert "/refund" not in clerk.text and "Do you agree?" not in clerk.text
+    (owner,) = await say(dialogs, "/help", user="boss", lang="en")
+    assert "/alerts — alerts to approve" in owner.text
+    (plain,) = await say(dialogs, "/help", user="lilei")
+    assert "/sale" not in plain.text  # members see no staff commands
