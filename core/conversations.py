@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from core.context import Context
 from core.errors import InvalidInput
 from core.members import identity_row
+from storage.db import dialect_of
 from storage.models import ChoicesRow, ConversationRow, IdentityRow
 
 TIMEOUT = timedelta(minutes=15)
@@ -99,12 +100,14 @@ async def load_conversation(ctx: Context, identity_id: int) -> Conversation | No
 async def save_conversation(
     ctx: Context, identity_id: int, flow: str, step: str, data: dict[str, Any]
 ) -> None:
+    """One statement (insert or update), so a concurrent end of the same conversation (two
+    taps at once) cannot make it fail half-way."""
+    values = {"flow": flow, "step": step, "data": dict(data), "updated_at": ctx.now()}
     async with ctx.db.transaction() as s:
-        row = await s.get(ConversationRow, identity_id)
-        if row is None:
-            row = ConversationRow(identity_id=identity_id)
-            s.add(row)
-        row.flow, row.step, row.data, row.updated_at = flow, step, dict(data), ctx.now()
+        stmt = dialect_of(s).insert(ConversationRow).values(identity_id=identity_id, **values)
+        await s.execute(
+            stmt.on_conflict_do_update(index_elements=[ConversationRow.identity_id], set_=values)
+        )
 
 
 async def end_conversation(ctx: Context, identity_id: int) -> None:
