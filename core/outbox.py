@@ -15,8 +15,18 @@ from storage.db import insert_ignore
 from storage.models import OutboxRow
 
 # Service messages: the member needs them whatever their marketing choice.
+# Reminders of points and coupons about to expire are about the member's own account.
 SERVICE_KINDS = frozenset(
-    {"receipt", "refund", "tier_changed", "booking_reminder", "feedback_answer", "security"}
+    {
+        "receipt",
+        "refund",
+        "tier_changed",
+        "booking_reminder",
+        "feedback_answer",
+        "security",
+        "points_expiring",
+        "coupon_expiring",
+    }
 )
 STAFF_KINDS = frozenset({"staff_alert"})  # to staff, not members: never marketing
 

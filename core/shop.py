@@ -251,6 +251,68 @@ class WeChatRules(_Model):
         return templates
 
 
+def _clock_time(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\d{2}:\d{2}", value):
+        return time(int(value[:2]), int(value[3:]))
+    return value
+
+
+class PushRules(_Model):
+    """How pushes go out: quiet hours for marketing, how long a waiting message stays worth
+    sending, the platforms' rate limits and WeChat's reply windows, and retries."""
+
+    quiet_start: time
+    quiet_end: time
+    fresh_hours: int = Field(gt=0, le=24 * 30)
+    telegram_per_second: float = Field(gt=0)
+    telegram_chat_seconds: float = Field(ge=0)
+    wechat_window_hours: int = Field(gt=0, le=48)
+    wechat_window_messages: int = Field(ge=0)
+    wechat_event_window_seconds: int = Field(ge=0)
+    wechat_event_window_messages: int = Field(ge=0)
+    max_attempts: int = Field(gt=0, le=50)
+    retry_seconds: int = Field(gt=0)
+
+    _times = field_validator("quiet_start", "quiet_end", mode="before")(_clock_time)
+
+    def is_quiet(self, at: time) -> bool:
+        """Inside the quiet hours (which may wrap midnight, as 21:00–09:00 does)."""
+        if self.quiet_start <= self.quiet_end:
+            return self.quiet_start <= at < self.quiet_end
+        return at >= self.quiet_start or at < self.quiet_end
+
+
+class BirthdayRules(_Model):
+    """The birthday wish: sent on the day (29 February birthdays on the 28th in other years),
+    with a gift coupon of the catalogue's ``reward`` ("" = a wish without a coupon)."""
+
+    reward: str = ""
+
+
+class WinbackRules(_Model):
+    """Re-engagement of members who went silent: dormant members get a win-back message with
+    a gift coupon of ``reward``, lost members one last try; nobody more than once in
+    ``min_days_between`` days. A member who buys within ``came_back_days`` of the message
+    counts as won back."""
+
+    reward: str = ""
+    min_days_between: int = Field(gt=0)
+    came_back_days: int = Field(gt=0)
+
+
+class ReminderRules(_Model):
+    """When reminders go out: bookings the day before (at ``booking_day_before_at``) and
+    ``booking_hours_before`` hours before; points ``points_days_before`` days before they
+    expire; unused coupons ``coupon_days_before`` days before they expire."""
+
+    booking_day_before_at: time
+    booking_hours_before: int = Field(gt=0, le=24)
+    points_days_before: list[int] = Field(min_length=0)
+    coupon_days_before: int = Field(ge=0)
+
+    _times = field_validator("booking_day_before_at", mode="before")(_clock_time)
+
+
 class Shop(_Model):
     """The validated shop file."""
 
@@ -262,6 +324,10 @@ class Shop(_Model):
     bookings: BookingRules
     segments: SegmentRules
     staff: StaffRules
+    pushes: PushRules
+    birthday: BirthdayRules
+    winback: WinbackRules
+    reminders: ReminderRules
     wechat: WeChatRules = WeChatRules()
 
     @model_validator(mode="after")
@@ -270,6 +336,9 @@ class Shop(_Model):
             codes = [i.code for i in items]
             if len(set(codes)) != len(codes):
                 raise ValueError(f"{name}: codes must be unique")
+        for name, gift in (("birthday", self.birthday.reward), ("winback", self.winback.reward)):
+            if gift and self.reward(gift) is None:
+                raise ValueError(f"{name}.reward: no reward with the code {gift!r}")
         return self
 
     def tier(self, code: str) -> Tier:
