@@ -26,10 +26,11 @@ from sqlalchemy import ColumnElement, and_, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, outbox
+from core.audience import is_deleted
 from core.context import Context
 from core.errors import InvalidInput, NotAllowed, UnknownReward
-from core.loyalty import issue_coupon
-from core.members import DELETED_NAME, store_id
+from core.loyalty import give_coupon
+from core.members import store_id
 from core.segments import Segment, Stage, is_purchase, net_amount, select_members
 from core.staff import Role, StaffView
 from core.stats import local_midnight
@@ -93,8 +94,7 @@ def _for_store(segment: Segment, store: str | None) -> Segment:
 
 def _reachable() -> ColumnElement[bool]:
     """Members who may get marketing: consented, and not deleted (name and phone gone)."""
-    deleted = and_(MemberRow.name == DELETED_NAME, MemberRow.phone.is_(None))
-    return and_(MemberRow.marketing_consent.is_(True), ~deleted)
+    return and_(MemberRow.marketing_consent.is_(True), ~is_deleted())
 
 
 async def _reachable_ids(s: AsyncSession, ids: Sequence[int]) -> list[int]:
@@ -209,7 +209,9 @@ async def create_and_send(
                 params["store"] = store
             coupon_id = None
             if reward_row is not None:
-                coupon = await issue_coupon(s, member_id, reward_row, now, points=0)
+                coupon = await give_coupon(
+                    s, member_id, reward_row, now, actor=staff.actor, campaign_id=campaign.id
+                )
                 coupon_id, coupons = coupon.id, coupons + 1
                 params |= {
                     "coupon": coupon.code,
@@ -217,17 +219,6 @@ async def create_and_send(
                     "amount_fen": coupon.value_fen,
                     "expires_at": coupon.expires_at.isoformat(),
                 }
-                audit.record(
-                    s,
-                    now,
-                    staff.actor,
-                    "coupon.issued",
-                    member_id,
-                    coupon_id=coupon.id,
-                    reward=reward_row.code,
-                    points=0,
-                    campaign_id=campaign.id,
-                )
             s.add(
                 CampaignMemberRow(campaign_id=campaign.id, member_id=member_id, coupon_id=coupon_id)
             )

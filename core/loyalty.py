@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,14 +106,16 @@ def _lot_expiry(ctx: Context, earned_at: datetime) -> datetime:
     return add_months(local, ctx.shop.points.lifetime_months).astimezone(earned_at.tzinfo)
 
 
+def live_lot(now: datetime) -> ColumnElement[bool]:
+    """A ledger row whose points still count at ``now``: a lot with points left, not expired.
+    The one rule of the balance, also for queries over many members (expiry reminders)."""
+    return and_(LedgerRow.remaining > 0, LedgerRow.expires_at > now)
+
+
 def _live_lots(member_id: int, now: datetime):
     return (
         select(LedgerRow)
-        .where(
-            LedgerRow.member_id == member_id,
-            LedgerRow.remaining > 0,
-            LedgerRow.expires_at > now,
-        )
+        .where(LedgerRow.member_id == member_id, live_lot(now))
         .order_by(LedgerRow.expires_at, LedgerRow.id)
     )
 
@@ -121,9 +123,7 @@ def _live_lots(member_id: int, now: datetime):
 async def _balance(s: AsyncSession, member_id: int, now: datetime) -> int:
     total = await s.scalar(
         select(func.coalesce(func.sum(LedgerRow.remaining), 0)).where(
-            LedgerRow.member_id == member_id,
-            LedgerRow.remaining > 0,
-            LedgerRow.expires_at > now,
+            LedgerRow.member_id == member_id, live_lot(now)
         )
     )
     return int(total or 0)
@@ -341,6 +341,7 @@ async def _record_sale(
                     "points": rule.points,
                     "balance": balance,
                     "tier": member.tier,
+                    "spend_fen": spend,  # for "… more and you reach Gold"
                 },
             )
         audit.record(
@@ -567,6 +568,33 @@ async def issue_coupon(
     )
     s.add(coupon)
     await s.flush()
+    return coupon
+
+
+async def give_coupon(
+    s: AsyncSession,
+    member_id: int,
+    reward: RewardRow,
+    now: datetime,
+    *,
+    actor: str,
+    **details: object,
+) -> CouponRow:
+    """A coupon the shop gives away (a campaign's, a birthday or win-back gift) inside the
+    caller's transaction: no points paid, audited as ``coupon.issued`` with ``details``
+    saying what it came with."""
+    coupon = await issue_coupon(s, member_id, reward, now, points=0)
+    audit.record(
+        s,
+        now,
+        actor,
+        "coupon.issued",
+        member_id,
+        coupon_id=coupon.id,
+        reward=reward.code,
+        points=0,
+        **details,
+    )
     return coupon
 
 
