@@ -23,11 +23,13 @@ from bot.bootstrap import SchemaOutdated, bootstrap
 from bot.demo import load_demo
 from bot.dialogs.setup import FLOWS, create_dialogs
 from bot.dialogs.types import Sender
+from bot.dispatcher import Dispatcher, PushChannel
 from bot.handlers import console, telegram
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import format_day, gettext, localized
 from bot.messages import describe
+from bot.push_channels import from_app
 from bot.reports import stats_rows, text_table
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
@@ -138,12 +140,18 @@ def serve(
     telegram_polling: Annotated[
         bool, typer.Option(help="Fetch Telegram updates by long polling (no public URL needed).")
     ] = False,
+    pushes: Annotated[
+        bool,
+        typer.Option(
+            help="Run the scheduler and the push dispatcher in this process (turn off on all "
+            "but one web worker, or run `memberbot scheduler` beside them)."
+        ),
+    ] = True,
 ) -> None:
-    """Run the web server (health endpoint, channels) and the scheduler until Ctrl-C."""
+    """Run the web server (health endpoint, channels), the scheduler and the push
+    dispatcher until Ctrl-C."""
     settings = _settings()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _log_to_terminal()
 
     async def work(ctx: Context) -> None:
         app = create_app(ctx, settings)
@@ -152,32 +160,70 @@ def serve(
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         polling: asyncio.Task[None] | None = None
-        scheduler = create_scheduler(ctx)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         try:
             site = web.TCPSite(runner, host or settings.host, port or settings.port)
             try:
                 await site.start()
             except OSError as exc:
                 raise CannotListen(exc.strerror or str(exc)) from None
-            scheduler.start()
             log.info("listening on http://%s:%d", host or settings.host, port or settings.port)
             if telegram_polling:
                 channel = app[telegram.TELEGRAM]
                 polling = asyncio.create_task(channel.poll())
-            await stop.wait()
-            log.info("shutting down")
+            await _until_stopped(ctx, from_app(ctx, app) if pushes else None)
         finally:
             if polling is not None:
                 await app[telegram.TELEGRAM].stop_polling(polling)
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
             await runner.cleanup()
 
     _run(settings, work)
+
+
+@app.command("scheduler")
+def scheduler_command() -> None:
+    """Run only the scheduler and the push dispatcher (beside web workers started with
+    `serve --no-pushes`); until Ctrl-C."""
+    settings = _settings()
+    _log_to_terminal()
+
+    async def work(ctx: Context) -> None:
+        app = create_app(ctx, settings)  # its channels, without serving them
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        try:
+            await _until_stopped(ctx, from_app(ctx, app))
+        finally:
+            await runner.cleanup()
+
+    _run(settings, work)
+
+
+def _log_to_terminal() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+async def _until_stopped(ctx: Context, channels: dict[str, PushChannel] | None) -> None:
+    """Until SIGINT or SIGTERM: with ``channels``, the scheduler and the dispatcher too."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler = create_scheduler(ctx) if channels is not None else None
+    dispatching = None
+    try:
+        if scheduler is not None and channels is not None:
+            scheduler.start()
+            dispatching = asyncio.create_task(Dispatcher(ctx, channels).run())
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        if dispatching is not None:
+            dispatching.cancel()
+            await asyncio.gather(dispatching, return_exceptions=True)
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
 
 
 @db_app.command("upgrade")
@@ -232,7 +278,14 @@ def chat(
             if not console_staff:
                 raise NoConsoleStaff()
             who = console_staff[0].external_id
-        await console.chat(create_dialogs(ctx), Sender(console.CHANNEL, who, lang))
+        # Pushes to console accounts (receipts, alerts) appear between the prompts.
+        dispatcher = Dispatcher(ctx, {console.CHANNEL: console.ConsolePushes()})
+        dispatching = asyncio.create_task(dispatcher.run())
+        try:
+            await console.chat(create_dialogs(ctx), Sender(console.CHANNEL, who, lang))
+        finally:
+            dispatching.cancel()
+            await asyncio.gather(dispatching, return_exceptions=True)
 
     _run(settings, work)
 

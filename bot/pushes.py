@@ -1,35 +1,110 @@
-"""What a push says: the values of an outbox message (kind + parameters), formatted in the
-member's language. Every channel's rendering starts here — WeChat template fields now, chat
-texts with the push dispatcher — so an amount or a tier reads the same everywhere."""
+"""What a push says: an outbox message (kind + parameters) as values and texts in the
+reader's language, rendered when it is sent. Every channel's rendering starts here — WeChat
+template fields and chat messages alike — so an amount or a tier reads the same everywhere."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from bot.i18n import format_moment, format_money, localized
+from bot.dialogs.alerts import alert_reply
+from bot.dialogs.engine import Turn
+from bot.dialogs.types import Event, Reply, Sender
+from bot.i18n import LOCALES, N_, format_day, format_moment, format_money, gettext, localized
+from core import alerts, conversations
 from core.context import Context
-from core.members import MemberView
+from core.members import MemberView, get_member
+from core.outbox import is_marketing
+from core.push_queue import Push, Recipient
+
+# Message texts by kind; ``{placeholders}`` are the values of ``push_values``.
+TEXTS: dict[str, str] = {
+    "receipt": N_(
+        "Thank you for your purchase at {store}: {amount} (receipt {receipt_no}).\n"
+        "Points earned: {points}. Balance: {balance} points. Tier: {tier}."
+    ),
+    "refund": N_(
+        "Refund at {store} for receipt {receipt_no}: {amount}.\n"
+        "{points} points were taken back. Balance: {balance} points."
+    ),
+    "tier_up": N_("Congratulations, {name}: you are now {tier}! Your perks: {perks}"),
+    "tier_down": N_(
+        "{name}, your tier is now {tier} (before: {previous_tier}), from your spending "
+        "in the last 12 months."
+    ),
+    "booking_day_before": N_(
+        "Reminder: your visit to {store} is tomorrow, {starts}, party of {party_size}. "
+        "To change it, open \u201cBook a visit\u201d."
+    ),
+    "booking_hours_before": N_(
+        "Reminder: your visit to {store} is at {starts}, party of {party_size}. See you soon!"
+    ),
+    "feedback_answer": N_("Our answer to your feedback \u201c{excerpt}\u201d:\n{answer}"),
+    "points_expiring": N_(
+        "{points} of your points expire on {expires_on} (balance: {balance} points). "
+        "Redeem them for a coupon before then: send /rewards."
+    ),
+    "coupon_expiring": N_(
+        "Your coupon {reward} ({value}) expires on {expires_on}. "
+        "Show the code {coupon_code} at the counter."
+    ),
+    "birthday": N_("Happy birthday, {name}! Thank you for being with us."),
+    "winback_dormant": N_("{name}, we miss you! It has been {days_silent} days since your visit."),
+    "winback_lost": N_("{name}, we would love to see you again."),
+}
+GIFT = N_("A gift for you: {reward} ({value}), code {coupon_code}, valid until {valid_until}.")
+CAMPAIGN_COUPON = N_("Your coupon: {reward} ({amount}), code {coupon}, valid until {expires_at}.")
+TIER_PROGRESS = N_("Spend {to_next} more within 12 months to reach {next_tier}.")
+OPT_OUT = N_("Do not want offers? My profile \u2192 marketing messages: off.")
+
+
+class UnknownKind(Exception):
+    """An outbox row of a kind this version cannot word: skipped, with the reason."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A push ready to send: its chat replies, its values (for WeChat templates) and the
+    language both are in."""
+
+    replies: list[Reply]
+    values: dict[str, str]
+    locale: str
 
 
 def push_values(
-    ctx: Context, params: dict[str, Any], member: MemberView, at: datetime
+    ctx: Context, params: dict[str, Any], member: MemberView | None, at: datetime
 ) -> dict[str, str]:
     """Placeholders for the texts of a push: ``name``, ``member_no``, ``time`` and the
-    message's parameters (``amount_fen`` as ``amount``, codes of stores and tiers as names,
-    a tier change's ``from``/``to`` as ``previous_tier``/``tier``)."""
-    shop, locale = ctx.shop, member.locale
+    message's parameters, formatted for the reader: ``*_fen`` amounts as money without the
+    suffix (``amount_fen`` → ``amount``), days and instants as dates, codes of stores,
+    tiers and rewards as names, a tier change's ``from``/``to`` as ``previous_tier``/``tier``."""
+    shop = ctx.shop
+    locale = member.locale if member else LOCALES[0]
     values = {
-        "name": member.name,
-        "member_no": member.member_no,
+        "name": member.name if member else "",
+        "member_no": member.member_no if member else "",
         "time": format_moment(at, locale, ctx.zone),
     }
     for key, value in params.items():
-        if key == "amount_fen":
-            values["amount"] = format_money(int(value), locale, shop.shop.currency)
+        if value is None:
+            values.setdefault(key, "")
+        elif key.endswith("_fen"):
+            values[key.removesuffix("_fen")] = format_money(int(value), locale, shop.shop.currency)
+        elif key in ("expires_on", "valid_until"):
+            values[key] = format_day(date.fromisoformat(str(value)), locale)
+        elif key in ("starts_at", "expires_at"):
+            moment = datetime.fromisoformat(str(value))
+            values[key] = format_moment(moment, locale, ctx.zone)
+            if key == "expires_at":  # a coupon's last day is what a member needs
+                values[key] = format_day(moment.astimezone(ctx.zone), locale)
         elif key == "store":
             store = shop.store(str(value))
             values["store"] = localized(store.name, store.name_en, locale) if store else str(value)
+        elif key == "reward":
+            reward = shop.reward(str(value))
+            values[key] = localized(reward.name, reward.name_en, locale) if reward else str(value)
         elif key in ("tier", "to", "from"):
             tier = shop.tier(str(value))
             name = "previous_tier" if key == "from" else "tier"
@@ -37,3 +112,69 @@ def push_values(
         else:
             values[key] = str(value)
     return values
+
+
+async def render(ctx: Context, push: Push, recipient: Recipient) -> Message:
+    """The push in its reader's language (a staff member's: their member profile's, else the
+    shop's first language)."""
+    member = await get_member(ctx, push.member_id) if push.member_id is not None else None
+    if member is None and push.staff_id is not None:
+        identity = await conversations.identity_of(ctx, recipient.identity_id)
+        if identity.member_id is not None:
+            member = await get_member(ctx, identity.member_id)
+    locale = member.locale if member else LOCALES[0]
+    values = push_values(ctx, push.params, member, ctx.now())
+    if push.kind == alerts.OUTBOX_KIND:
+        return Message([await _alert(ctx, push, recipient, member, locale)], values, locale)
+    text = _text(ctx, push, values, locale)
+    if is_marketing(push.kind):
+        text += "\n\n" + gettext(locale, OPT_OUT)
+    return Message([Reply(text)], values, locale)
+
+
+def _text(ctx: Context, push: Push, values: dict[str, str], locale: str) -> str:
+    kind, params = push.kind, push.params
+    if kind == "campaign":
+        text = str(params.get("message", ""))
+        if params.get("coupon"):
+            text += "\n" + gettext(locale, CAMPAIGN_COUPON, **values)
+        return text
+    if kind == "tier_changed":
+        up = ctx.shop.tier_rank(str(params["to"])) > ctx.shop.tier_rank(str(params["from"]))
+        tier = ctx.shop.tier(str(params["to"]))
+        values = values | {"perks": localized(tier.perks, tier.perks_en, locale)}
+        return gettext(locale, TEXTS["tier_up" if up else "tier_down"], **values)
+    if kind == "booking_reminder":
+        kind = "booking_" + str(params.get("when", "hours_before"))
+        values = values | {"starts": values.get("starts_at", "")}
+    elif kind == "winback":
+        kind = "winback_" + str(params.get("stage", "dormant"))
+    if kind not in TEXTS:
+        raise UnknownKind(push.kind)
+    text = gettext(locale, TEXTS[kind], **values)
+    if push.kind == "receipt" and "spend_fen" in params:
+        text += _progress(ctx, int(params["spend_fen"]), str(params.get("tier", "")), locale)
+    if push.kind in ("birthday", "winback") and params.get("coupon_code"):
+        text += "\n" + gettext(locale, GIFT, **values)
+    return text
+
+
+def _progress(ctx: Context, spend_fen: int, tier_code: str, locale: str) -> str:
+    following = ctx.shop.next_tier(tier_code)
+    if following is None:
+        return ""
+    to_next = format_money(following.spend_fen - spend_fen, locale, ctx.shop.shop.currency)
+    name = localized(following.name, following.name_en, locale)
+    return "\n" + gettext(locale, TIER_PROGRESS, to_next=to_next, next_tier=name)
+
+
+async def _alert(
+    ctx: Context, push: Push, recipient: Recipient, member: MemberView | None, locale: str
+) -> Reply:
+    """A staff alert with its Approve and Reject buttons, as ``/alerts`` shows it."""
+    sender = Sender(recipient.channel, recipient.external_id)
+    identity = conversations.Identity(
+        recipient.identity_id, recipient.channel, recipient.external_id, None
+    )
+    turn = Turn(ctx=ctx, event=Event(sender), identity=identity, member=member, locale=locale)
+    return alert_reply(turn, await alerts.get_alert(ctx, int(push.params["alert_id"])))

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from core import outbox
 from core.context import Context
 from core.errors import InvalidInput
 from core.members import identity_row
@@ -37,18 +38,33 @@ class Conversation:
     data: dict[str, Any]
 
 
-async def arrive(ctx: Context, channel: str, external_id: str) -> Identity:
-    """Record that this chat account just wrote (the start of WeChat's reply window, and a
-    sign it is reachable again) and return it, created on first contact."""
+async def arrive(ctx: Context, channel: str, external_id: str, *, event: bool = False) -> Identity:
+    """Record that this chat account just wrote — or, with ``event``, clicked a menu,
+    followed or scanned — and return it, created on first contact. That opens WeChat's reply
+    window, shows the account is reachable again, and wakes the pushes that waited for it."""
     if not external_id:
         raise InvalidInput(field="channel", value=channel)
     now = ctx.now()
     async with ctx.db.transaction() as s:
         row = await identity_row(s, channel, external_id, now)
         row.last_inbound_at = now
+        if event:
+            row.last_event_at = now
+        else:
+            row.last_message_at = now
         row.reachable = True
         await s.flush()
+        if row.member_id is not None:
+            await outbox.wake(s, row.member_id, now)
         return Identity(row.id, channel, external_id, row.member_id)
+
+
+async def identity_of(ctx: Context, identity_id: int) -> Identity:
+    async with ctx.db.read() as s:
+        row = await s.get(IdentityRow, identity_id)
+        if row is None:
+            raise InvalidInput(field="external_id", value=identity_id)
+        return Identity(row.id, row.channel, row.external_id, row.member_id)
 
 
 async def leave(ctx: Context, channel: str, external_id: str) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit
+from core import audit, outbox
 from core.context import Context
 from core.errors import (
     BirthdayLocked,
@@ -513,7 +513,9 @@ async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
             )
         )
         await s.execute(
-            delete(OutboxRow).where(OutboxRow.member_id == member_id, OutboxRow.status == "pending")
+            delete(OutboxRow).where(
+                OutboxRow.member_id == member_id, OutboxRow.status.in_(outbox.UNSENT)
+            )
         )
         await s.execute(
             update(FeedbackRow)

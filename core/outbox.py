@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_ignore
@@ -29,6 +30,11 @@ SERVICE_KINDS = frozenset(
     }
 )
 STAFF_KINDS = frozenset({"staff_alert"})  # to staff, not members: never marketing
+
+# The life of an outbox row (see storage.models.OutboxRow).
+PENDING, SENDING, WAITING = "pending", "sending", "waiting"
+SENT, FAILED, SKIPPED = "sent", "failed", "skipped"
+UNSENT = (PENDING, SENDING, WAITING)
 
 
 def is_marketing(kind: str) -> bool:
@@ -89,4 +95,14 @@ async def enqueue_for_staff(
             "created_at": now,
         },
         conflict=["dedup_key"],
+    )
+
+
+async def wake(session: AsyncSession, member_id: int, now: datetime) -> None:
+    """The member just wrote: what waited for their next message (WeChat's reply window)
+    may go now."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.member_id == member_id, OutboxRow.status == WAITING)
+        .values(status=PENDING, next_attempt_at=now)
     )

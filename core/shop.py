@@ -264,7 +264,7 @@ class PushRules(_Model):
     quiet_start: time
     quiet_end: time
     fresh_hours: int = Field(gt=0, le=24 * 30)
-    telegram_per_second: float = Field(gt=0)
+    telegram_per_second: float = Field(ge=1)
     telegram_chat_seconds: float = Field(ge=0)
     wechat_window_hours: int = Field(gt=0, le=48)
     wechat_window_messages: int = Field(ge=0)

@@ -113,6 +113,9 @@ class IdentityRow(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     last_inbound_at: Mapped[datetime | None]
+    # WeChat's reply windows: a message opens 48 hours, a menu click, follow or scan a minute.
+    last_message_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -343,15 +346,26 @@ class ApiTokenRow(Base):
 
 
 class OutboxRow(Base):
-    """One message to push; the dedup key makes enqueueing idempotent."""
+    """One message to push; the dedup key makes enqueueing idempotent.
+
+    ``status``: pending → sending (claimed; ``next_attempt_at`` is then the end of the claim,
+    so a crashed dispatcher's rows are taken up again) → sent, or failed / skipped with the
+    reason in ``last_error``; waiting = for the member's next message (WeChat's window).
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_identity_sent", "identity_id", "sent_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     # To a member, or (alerts) to a staff member: exactly one of the two.
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     channel: Mapped[str | None] = mapped_column(String(16))
+    # Where it went: the chat account, and how (telegram, wechat_cs, wechat_template, console).
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("channel_identities.id"))
+    via: Mapped[str | None] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     dedup_key: Mapped[str] = mapped_column(String(120), unique=True)

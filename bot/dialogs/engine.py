@@ -111,7 +111,12 @@ class Dialogs:
 
     async def handle(self, event: Event) -> list[Reply]:
         ctx = self.ctx
-        identity = await conversations.arrive(ctx, event.sender.channel, event.sender.user_id)
+        identity = await conversations.arrive(
+            ctx,
+            event.sender.channel,
+            event.sender.user_id,
+            event=event.menu is not None or event.start is not None,
+        )
         member = await get_member(ctx, identity.member_id) if identity.member_id else None
         current = await conversations.load_conversation(ctx, identity.id)
         staff = await staff_for_identity(ctx, identity.id)

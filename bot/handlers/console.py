@@ -12,8 +12,10 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from bot import pushes
 from bot.dialogs.engine import Dialogs
 from bot.dialogs.types import Button, Event, Reply, Sender
+from core.push_queue import Push, Recipient
 
 CHANNEL = "console"
 
@@ -60,3 +62,18 @@ async def chat(
             stdout.write("\n")
             return
         event = event_for(line.rstrip("\n"), sender, choices)
+
+
+class ConsolePushes:
+    """Pushes to console accounts are printed between the prompts (its buttons are for the
+    chat apps; staff reach the same actions by command, e.g. /alerts)."""
+
+    def __init__(self, stdout: TextIO = sys.stdout) -> None:
+        self.stdout = stdout
+
+    async def send(
+        self, recipient: Recipient, message: pushes.Message, via: str, push: Push
+    ) -> None:
+        for reply in message.replies:
+            self.stdout.write(f"\n[{recipient.external_id}] \U0001f4e3 {reply.text}\n> ")
+        self.stdout.flush()

@@ -25,7 +25,9 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.types import (
     BotCommand,
@@ -43,12 +45,14 @@ from aiogram.types import (
 from aiohttp import ClientError, web
 from pydantic import ValidationError
 
+from bot import dispatcher, pushes
 from bot.dialogs.engine import Dialogs
 from bot.dialogs.types import Event, Reply, Sender
 from bot.i18n import LOCALES, N_, gettext, locale_for_hint
 from bot.settings import Settings
 from core import conversations
 from core.context import Context
+from core.push_queue import Push, Recipient
 from storage import buttons, deliveries
 
 CHANNEL = "telegram"
@@ -218,6 +222,11 @@ class TelegramChannel:
             chat_id, self.bot.send_photo(chat_id, photo, caption=text or None, reply_markup=markup)
         )
 
+    async def push(self, chat_id: int, reply: Reply) -> None:
+        """A message nobody asked for (the dispatcher's): API errors are the caller's."""
+        text = html.escape(reply.text, quote=False)
+        await self.bot.send_message(chat_id, text, reply_markup=await self._markup(reply))
+
     async def _markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
         if reply.phone_button is not None:
             share = KeyboardButton(text=reply.phone_button, request_contact=True)
@@ -262,6 +271,32 @@ class TelegramChannel:
         except TelegramAPIError as exc:
             log.warning("telegram error: %s", exc.message)
         return True
+
+
+class TelegramPushes:
+    """The dispatcher's sender for Telegram: Bot API errors as the dispatcher's kinds."""
+
+    def __init__(self, channel: TelegramChannel) -> None:
+        self.channel = channel
+
+    async def send(
+        self, recipient: Recipient, message: pushes.Message, via: str, push: Push
+    ) -> None:
+        for reply in message.replies:
+            try:
+                await self.channel.push(int(recipient.external_id), reply)
+            except TelegramRetryAfter as exc:
+                raise dispatcher.RetryAfter(exc.retry_after) from None
+            except TelegramForbiddenError as exc:
+                raise dispatcher.Unreachable(exc.message) from None
+            except TelegramBadRequest as exc:
+                if "chat not found" in exc.message.lower():
+                    raise dispatcher.Unreachable(exc.message) from None
+                raise dispatcher.Rejected(exc.message) from None
+            except (TelegramServerError, TelegramNetworkError, ClientError, TimeoutError) as exc:
+                raise dispatcher.Temporary(f"telegram: {exc}") from None
+            except TelegramAPIError as exc:  # e.g. a wrong token: the operator must act
+                raise dispatcher.Temporary(f"telegram: {exc.message}") from None
 
 
 def _event(sender: Sender, message: Message) -> Event:

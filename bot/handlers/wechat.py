@@ -49,6 +49,7 @@ BODY_MAX = 64 * 1024  # WeChat's messages are a few hundred bytes
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 SUCCESS = "success"  # "received, no reply" in WeChat's protocol
 log = logging.getLogger(__name__)
+WECHAT_API = web.AppKey("wechat_api", WeChatAPI)  # for the push dispatcher
 
 
 class Refused(Exception):
@@ -327,6 +328,8 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
         aes_key=settings.wechat_encoding_aes_key.get_secret_value(),
         reply_seconds=settings.wechat_reply_seconds,
     )
+    if api is not None:
+        app[WECHAT_API] = api
     app.router.add_get(settings.wechat_path, endpoint.verify)
     app.router.add_post(settings.wechat_path, endpoint.receive)
 

@@ -1,0 +1,254 @@
+"""The push dispatcher: drains the outbox into the chat channels, within their limits.
+
+Each round claims due rows (``core.push_queue``), asks ``core.push_routes`` where each goes,
+renders it in the reader's language (``bot.pushes``) and hands it to the channel's sender.
+Telegram is paced: at most ``telegram_per_second`` messages in any one second and one per
+chat every ``telegram_chat_seconds``; a 429 pauses the channel for its ``retry_after`` and
+halves the rate for a minute. Temporary errors are retried with a doubling wait, permanent
+ones are not; an account the platform refuses (blocked, unfollowed) is marked unreachable
+and the push tries the member's next account.
+
+Time comes from the context's clock and waiting from ``sleep``, both injected: tests run
+the dispatcher on a clock that ``sleep`` moves, so nothing waits for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot import pushes
+from core import push_queue
+from core.context import Context
+from core.errors import DomainError
+from core.push_queue import Push, Recipient
+from core.push_routes import Later, Send, Skip, route
+
+log = logging.getLogger(__name__)
+Sleep = Callable[[float], Awaitable[None]]
+SLOW_FOR = timedelta(minutes=1)  # after a 429, the rate stays halved this long
+WINDOW = timedelta(seconds=1)
+
+
+class Unreachable(Exception):
+    """The platform will not deliver to this account (blocked the bot, unfollowed)."""
+
+
+class Rejected(Exception):
+    """The platform refuses this message for good; retrying would not help."""
+
+
+class RetryAfter(Exception):
+    """Flood control: the platform asks to wait ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds:g} s")
+        self.seconds = seconds
+
+
+class Temporary(Exception):
+    """Network trouble or a platform hiccup: worth another try later."""
+
+
+class WindowClosed(Exception):
+    """WeChat says its reply window is closed or used up: wait for the member."""
+
+
+class PushChannel(Protocol):
+    """A channel's sender of pushes; raises the exceptions above."""
+
+    async def send(
+        self, recipient: Recipient, message: pushes.Message, via: str, push: Push
+    ) -> None: ...
+
+
+class Pace:
+    """Sliding one-second window over a channel's sends, plus spacing per chat."""
+
+    def __init__(self, per_second: float | None, chat_seconds: float) -> None:
+        self.per_second = per_second
+        self.chat_gap = timedelta(seconds=chat_seconds)
+        self._sent: deque[datetime] = deque()
+        self._last_in_chat: dict[str, datetime] = {}
+        self._paused_until: datetime | None = None
+        self._slow_until: datetime | None = None
+
+    def chat_free_at(self, chat: str, now: datetime) -> datetime | None:
+        """When ``chat`` may get its next message, or None if now."""
+        last = self._last_in_chat.get(chat)
+        if last is None or now >= last + self.chat_gap:
+            return None
+        return last + self.chat_gap
+
+    def wait(self, now: datetime) -> float:
+        """Seconds until the channel may send again (0: now)."""
+        if self._paused_until is not None and now < self._paused_until:
+            return (self._paused_until - now).total_seconds()
+        if self.per_second is None:
+            return 0.0
+        limit = self.per_second
+        if self._slow_until is not None and now < self._slow_until:
+            limit /= 2
+        budget = max(1, int(limit))
+        while self._sent and self._sent[0] <= now - WINDOW:
+            self._sent.popleft()
+        if len(self._sent) < budget:
+            return 0.0
+        return (self._sent[-budget] + WINDOW - now).total_seconds()
+
+    def record(self, chat: str, now: datetime) -> None:
+        self._sent.append(now)
+        self._last_in_chat[chat] = now
+        if len(self._last_in_chat) > 100_000:  # forget chats long quiet
+            self._last_in_chat = {
+                c: t for c, t in self._last_in_chat.items() if now - t < self.chat_gap
+            }
+
+    def pause(self, seconds: float, now: datetime) -> None:
+        self._paused_until = now + timedelta(seconds=seconds)
+        self._slow_until = self._paused_until + SLOW_FOR
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        ctx: Context,
+        channels: Mapping[str, PushChannel],
+        *,
+        sleep: Sleep = asyncio.sleep,
+        batch: int = 100,
+        concurrency: int = 8,
+        idle_seconds: float = 1.0,
+        telegram_limit: bool = True,
+    ) -> None:
+        self.ctx, self.channels, self.sleep = ctx, channels, sleep
+        self.batch, self.idle_seconds = batch, idle_seconds
+        self._workers = asyncio.Semaphore(concurrency)
+        rules = ctx.shop.pushes
+        self._paces = {
+            "telegram": Pace(
+                rules.telegram_per_second if telegram_limit else None,
+                rules.telegram_chat_seconds if telegram_limit else 0,
+            )
+        }
+        self._templates = frozenset(k for k, t in ctx.shop.wechat.templates.items() if t.id)
+
+    async def run(self) -> None:
+        """Forever (until cancelled): a round whenever something is due."""
+        while True:
+            if await self.round():
+                continue
+            await self.sleep(await self._idle())
+
+    async def drain(self) -> int:
+        """Until nothing is left to send — also what is due later (tests and ``memberbot
+        outbox --send``); what waits for a member's next message stays. Rows handled."""
+        handled = 0
+        while True:
+            done = await self.round()
+            handled += done
+            if done:
+                continue
+            due = await push_queue.next_due(self.ctx)
+            if due is None:
+                return handled
+            await self.sleep(max((due - self.ctx.now()).total_seconds(), 0.0))
+
+    async def round(self) -> int:
+        """One claim's worth of rows, sent concurrently; the number handled."""
+        claimed = await push_queue.claim(self.ctx, self.batch)
+        await asyncio.gather(*(self._guarded(push) for push in claimed))
+        return len(claimed)
+
+    async def _idle(self) -> float:
+        due = await push_queue.next_due(self.ctx)
+        if due is None:
+            return self.idle_seconds
+        return min(max((due - self.ctx.now()).total_seconds(), 0.0), self.idle_seconds)
+
+    async def _guarded(self, push: Push) -> None:
+        async with self._workers:
+            try:
+                await self._deliver(push)
+            except Exception:
+                # A bug must not stop the queue: the row is retried later, and logged now.
+                log.exception("push %d (%s) failed", push.id, push.kind)
+                await self._retry(push, "internal error")
+
+    async def _deliver(self, push: Push) -> None:
+        ctx = self.ctx
+        while True:
+            decision = route(
+                push,
+                ctx.now(),
+                ctx.shop.pushes,
+                ctx.zone,
+                channels=self.channels.keys(),
+                templates=self._templates,
+            )
+            if isinstance(decision, Skip):
+                await push_queue.give_up(ctx, push.id, decision.reason)
+                return
+            if isinstance(decision, Later):
+                if decision.at is None:
+                    await push_queue.wait_for_member(ctx, push.id, decision.reason)
+                else:
+                    await push_queue.retry(ctx, push.id, decision.at, decision.reason, counts=False)
+                return
+            try:
+                await self._send(push, decision)
+            except Unreachable:
+                log.info("push %d: account %d unreachable", push.id, decision.recipient.identity_id)
+                await push_queue.mark_unreachable(ctx, decision.recipient.identity_id)
+                others = tuple(r for r in push.recipients if r != decision.recipient)
+                push = replace(push, recipients=others)
+                continue  # the member's next account, if any
+            return
+
+    async def _send(self, push: Push, decision: Send) -> None:
+        ctx, recipient = self.ctx, decision.recipient
+        pace = self._paces.get(recipient.channel)
+        if pace is not None:
+            free_at = pace.chat_free_at(recipient.external_id, ctx.now())
+            if free_at is not None:  # not this chat's turn yet: others go first
+                await push_queue.retry(ctx, push.id, free_at, "paced", counts=False)
+                return
+            while (wait := pace.wait(ctx.now())) > 0:
+                await self.sleep(wait)
+            pace.record(recipient.external_id, ctx.now())
+        try:
+            message = await pushes.render(ctx, push, recipient)
+        except (pushes.UnknownKind, DomainError, KeyError, ValueError) as exc:
+            await push_queue.give_up(ctx, push.id, f"cannot be worded: {exc!r}"[:200])
+            return
+        try:
+            await self.channels[recipient.channel].send(recipient, message, decision.via, push)
+        except RetryAfter as exc:
+            if pace is not None:
+                pace.pause(exc.seconds, ctx.now())
+            at = ctx.now() + timedelta(seconds=exc.seconds)
+            await push_queue.retry(ctx, push.id, at, str(exc), counts=False)
+            return
+        except WindowClosed as exc:
+            await push_queue.wait_for_member(ctx, push.id, f"WeChat: {exc}")
+            return
+        except Rejected as exc:
+            await push_queue.give_up(ctx, push.id, f"refused: {exc}"[:500], failed=True)
+            return
+        except Temporary as exc:
+            await self._retry(push, str(exc))
+            return
+        await push_queue.mark_sent(ctx, push.id, recipient, decision.via)
+
+    async def _retry(self, push: Push, reason: str) -> None:
+        rules = self.ctx.shop.pushes
+        if push.attempts >= rules.max_attempts:
+            await push_queue.give_up(self.ctx, push.id, reason[:500], failed=True)
+            return
+        delay = timedelta(seconds=rules.retry_seconds * 2 ** (push.attempts - 1))
+        await push_queue.retry(self.ctx, push.id, self.ctx.now() + delay, reason[:500])

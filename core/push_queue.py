@@ -1,0 +1,275 @@
+"""The outbox as a work queue for dispatchers: claim what is due, then settle each row.
+
+A claim marks rows ``sending`` until ``CLAIM`` from now, in one transaction; on PostgreSQL
+with ``FOR UPDATE SKIP LOCKED``, so several dispatchers take disjoint rows. A dispatcher
+that dies leaves its rows to be claimed again when the claim runs out: at most the messages
+it had in flight go out again, never one already marked sent.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.context import Context
+from core.outbox import FAILED, PENDING, SENDING, SENT, SKIPPED, WAITING
+from storage.models import IdentityRow, OutboxRow, StaffRow
+
+CLAIM = timedelta(minutes=5)
+WECHAT_CS = "wechat_cs"  # how a WeChat customer-service message is recorded in ``via``
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A chat account a push may go to, with what WeChat's reply windows need to know."""
+
+    identity_id: int
+    channel: str
+    external_id: str
+    last_message_at: datetime | None = None
+    last_event_at: datetime | None = None
+    cs_since_message: int = 0  # customer-service messages already sent in each window
+    cs_since_event: int = 0
+
+
+@dataclass(frozen=True)
+class Push:
+    id: int
+    kind: str
+    params: dict[str, Any]
+    created_at: datetime
+    attempts: int  # this one included
+    member_id: int | None
+    staff_id: int | None
+    recipients: tuple[Recipient, ...]  # reachable accounts, the most recently used first
+
+
+async def claim(ctx: Context, limit: int) -> list[Push]:
+    """Take up to ``limit`` due rows (pending, or claimed by a dispatcher that is gone)."""
+    now = ctx.now()
+    async with ctx.db.transaction() as s:
+        ids = list(
+            await s.scalars(
+                select(OutboxRow.id)
+                .where(OutboxRow.status.in_((PENDING, SENDING)), OutboxRow.next_attempt_at <= now)
+                .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not ids:
+            return []
+        await s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(ids))
+            .values(status=SENDING, next_attempt_at=now + CLAIM, attempts=OutboxRow.attempts + 1)
+        )
+        rows = list(
+            await s.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id))
+        )
+        recipients = await _recipients(s, rows)
+        return [
+            Push(
+                id=row.id,
+                kind=row.kind,
+                params=dict(row.params),
+                created_at=row.created_at,
+                attempts=row.attempts,
+                member_id=row.member_id,
+                staff_id=row.staff_id,
+                recipients=recipients.get(_whom(row), ()),
+            )
+            for row in rows
+        ]
+
+
+async def next_due(ctx: Context) -> datetime | None:
+    """When the next pending row is due (rows other dispatchers hold are theirs)."""
+    async with ctx.db.read() as s:
+        due: datetime | None = await s.scalar(
+            select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING)
+        )
+        return due
+
+
+def _whom(row: OutboxRow) -> tuple[str, int]:
+    return ("staff", row.staff_id) if row.staff_id is not None else ("member", row.member_id or 0)
+
+
+async def _recipients(
+    s: AsyncSession, rows: list[OutboxRow]
+) -> dict[tuple[str, int], tuple[Recipient, ...]]:
+    """Reachable accounts of the members and staff of ``rows``, newest contact first."""
+    member_ids = {r.member_id for r in rows if r.member_id is not None and r.staff_id is None}
+    staff_ids = {r.staff_id for r in rows if r.staff_id is not None}
+    found: list[tuple[tuple[str, int], IdentityRow]] = []
+    if member_ids:
+        for identity in await s.scalars(
+            select(IdentityRow).where(
+                IdentityRow.member_id.in_(member_ids), IdentityRow.reachable.is_(True)
+            )
+        ):
+            found.append((("member", identity.member_id or 0), identity))
+    if staff_ids:
+        for staff_id, identity in await s.execute(
+            select(StaffRow.id, IdentityRow)
+            .join(IdentityRow, IdentityRow.id == StaffRow.identity_id)
+            .where(
+                StaffRow.id.in_(staff_ids),
+                StaffRow.removed_at.is_(None),
+                IdentityRow.reachable.is_(True),
+            )
+        ):
+            found.append((("staff", staff_id), identity))
+    result: dict[tuple[str, int], list[Recipient]] = {}
+    for whom, identity in found:
+        result.setdefault(whom, []).append(await _recipient(s, identity))
+    oldest = datetime.min.replace(tzinfo=rows[0].created_at.tzinfo)
+    return {
+        whom: tuple(
+            sorted(
+                accounts,
+                key=lambda r: max(r.last_message_at or oldest, r.last_event_at or oldest),
+                reverse=True,
+            )
+        )
+        for whom, accounts in result.items()
+    }
+
+
+async def _recipient(s: AsyncSession, identity: IdentityRow) -> Recipient:
+    since_message = since_event = 0
+    if identity.channel == "wechat":
+        since_message = await _cs_sent_since(s, identity.id, identity.last_message_at)
+        since_event = await _cs_sent_since(s, identity.id, identity.last_event_at)
+    return Recipient(
+        identity_id=identity.id,
+        channel=identity.channel,
+        external_id=identity.external_id,
+        last_message_at=identity.last_message_at,
+        last_event_at=identity.last_event_at,
+        cs_since_message=since_message,
+        cs_since_event=since_event,
+    )
+
+
+async def _cs_sent_since(s: AsyncSession, identity_id: int, since: datetime | None) -> int:
+    if since is None:
+        return 0
+    count = await s.scalar(
+        select(func.count())
+        .select_from(OutboxRow)
+        .where(
+            OutboxRow.identity_id == identity_id,
+            OutboxRow.via == WECHAT_CS,
+            OutboxRow.sent_at >= since,
+        )
+    )
+    return int(count or 0)
+
+
+async def mark_sent(ctx: Context, push_id: int, recipient: Recipient, via: str) -> bool:
+    """Sent; False if the row was no longer ours (deleted with its member meanwhile)."""
+    async with ctx.db.transaction() as s:
+        result = await s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == push_id, OutboxRow.status == SENDING)
+            .values(
+                status=SENT,
+                sent_at=ctx.now(),
+                identity_id=recipient.identity_id,
+                channel=recipient.channel,
+                via=via,
+                last_error=None,
+            )
+        )
+        return bool(result.rowcount)
+
+
+async def retry(
+    ctx: Context, push_id: int, at: datetime, reason: str, *, counts: bool = True
+) -> None:
+    """Try again at ``at``. A wait the platform asked for (rate limits) or our own pacing
+    does not count as a failed attempt (``counts=False``)."""
+    values: dict[str, Any] = {"status": PENDING, "next_attempt_at": at, "last_error": reason}
+    if not counts:
+        values["attempts"] = OutboxRow.attempts - 1
+    await _settle(ctx, push_id, values)
+
+
+async def wait_for_member(ctx: Context, push_id: int, reason: str) -> None:
+    """Until the member's next message (``core.outbox.wake``), or until it is stale."""
+    await _settle(ctx, push_id, {"status": WAITING, "last_error": reason})
+
+
+async def give_up(ctx: Context, push_id: int, reason: str, *, failed: bool = False) -> None:
+    """Never sent: skipped on purpose (reason recorded), or failed for good."""
+    await _settle(ctx, push_id, {"status": FAILED if failed else SKIPPED, "last_error": reason})
+
+
+async def _settle(ctx: Context, push_id: int, values: dict[str, Any]) -> None:
+    async with ctx.db.transaction() as s:
+        await s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == push_id, OutboxRow.status == SENDING)
+            .values(**values)
+        )
+
+
+async def mark_unreachable(ctx: Context, identity_id: int) -> None:
+    """The platform says this account cannot be written to (blocked, unfollowed)."""
+    async with ctx.db.transaction() as s:
+        await s.execute(
+            update(IdentityRow).where(IdentityRow.id == identity_id).values(reachable=False)
+        )
+
+
+async def skip_stale(ctx: Context) -> int:
+    """Waiting rows older than the shop's ``fresh_hours`` are no longer worth sending."""
+    oldest = ctx.now() - timedelta(hours=ctx.shop.pushes.fresh_hours)
+    async with ctx.db.transaction() as s:
+        result = await s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.status == WAITING, OutboxRow.created_at < oldest)
+            .values(status=SKIPPED, last_error="stale: the member did not write again in time")
+        )
+        return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    counts: dict[tuple[str, str], int]  # (kind, status) → rows
+    last_errors: list[tuple[datetime, str, str, str]]  # (when, kind, status, error)
+
+    def total(self, status: str) -> int:
+        return sum(n for (_, s), n in self.counts.items() if s == status)
+
+
+async def summary(ctx: Context, errors: int = 10) -> QueueSummary:
+    """Counts by kind and status, and the latest rows that carry an error."""
+    async with ctx.db.read() as s:
+        counts = Counter(
+            {
+                (kind, status): int(n)
+                for kind, status, n in await s.execute(
+                    select(OutboxRow.kind, OutboxRow.status, func.count()).group_by(
+                        OutboxRow.kind, OutboxRow.status
+                    )
+                )
+            }
+        )
+        last = [
+            (row.next_attempt_at, row.kind, row.status, row.last_error or "")
+            for row in await s.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.last_error.is_not(None))
+                .order_by(OutboxRow.id.desc())
+                .limit(errors)
+            )
+        ]
+    return QueueSummary(dict(counts), last)
