@@ -25,6 +25,7 @@ import typing
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiogram.methods
@@ -71,6 +72,7 @@ class Call:
     filenames: dict[str, str] = field(default_factory=dict)
     status: int = 200  # the HTTP status answered
     token: str = ""
+    at: datetime | None = None  # when it arrived, by the fake's clock (if it has one)
 
 
 class TelegramError(Exception):
@@ -446,7 +448,8 @@ class FakeTelegram:
         token = request.match_info["token"]
         method = request.match_info["method"]
         params, files, filenames = await self._parse(request, method)
-        call = Call(method, params, files, filenames=filenames, token=token)
+        at = self._clock.now() if self._clock else None
+        call = Call(method, params, files, filenames=filenames, token=token, at=at)
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()

@@ -1,0 +1,271 @@
+"""Pushes to Telegram over real HTTP: the dispatcher's aiogram client against the fake Bot
+API server, on the test's clock."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import pushes
+from bot.dialogs.setup import create_dialogs
+from bot.dispatcher import Dispatcher
+from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
+from core import loyalty, push_queue
+from core.clock import FixedClock
+from core.context import Context
+from core.members import register_member
+from core.outbox import enqueue
+from core.push_queue import Push, Recipient
+from tests.channels.fake_telegram import Call, FakeTelegram
+from tests.channels.pushing import dispatcher, outbox
+
+WINDOW = timedelta(seconds=1)
+
+
+@pytest.fixture
+async def sender(ctx: Context, fake_telegram: FakeTelegram) -> AsyncIterator[TelegramPushes]:
+    channel = TelegramChannel(
+        ctx, create_dialogs(ctx), create_bot(fake_telegram.token, fake_telegram.base_url)
+    )
+    yield TelegramPushes(channel)
+    await channel.close()
+
+
+async def member(ctx: Context, chat: int, *, locale: str = "en", consent: bool = False) -> int:
+    found = await register_member(
+        ctx,
+        name=f"Member {chat}",
+        phone=f"139{chat:08d}",
+        locale=locale,
+        marketing_consent=consent,
+        channel="telegram",
+        external_id=str(chat),
+    )
+    return found.id
+
+
+async def sale(ctx: Context, member_id: int, receipt: str, fen: int = 12_300) -> None:
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no=receipt, member_id=member_id, amount_fen=fen
+    )
+
+
+def sent(fake: FakeTelegram) -> list[Call]:
+    return [c for c in fake.calls_to("sendMessage") if c.status == 200]
+
+
+async def test_a_sale_sends_one_receipt_with_its_figures(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    buyer = await member(ctx, 5001)
+    await sale(ctx, buyer, "R-1", fen=123_456)
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    tier, receipt = sent(fake_telegram)  # in the order of the outbox
+    assert tier.params["text"].startswith("Congratulations, Member 5001: you are now Silver!")
+    assert receipt.params["chat_id"] == 5001
+    assert receipt.params["text"] == (
+        "Thank you for your purchase at Flagship store: CN¥1,234.56 (receipt R-1).\n"
+        "Points earned: 120. Balance: 120 points. Tier: Silver.\n"
+        "Spend CN¥3,765.44 more within 12 months to reach Gold."
+    )
+    (row,) = await outbox(ctx, "receipt")
+    assert (row.status, row.via, row.attempts) == ("sent", "telegram", 1)
+
+    await sale(ctx, buyer, "R-1", fen=123_456)  # the same receipt again: already recorded
+    fake_telegram.clear()
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    assert sent(fake_telegram) == []
+
+
+async def test_receipts_in_chinese_for_chinese_members(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    buyer = await member(ctx, 5002, locale="zh_CN")
+    await sale(ctx, buyer, "R-2", fen=9_900)
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    (call,) = sent(fake_telegram)
+    assert call.params["text"].startswith("感谢您在旗舰店消费 ¥99.00（小票 R-2）。")
+    assert "12 个月内再消费 ¥901.00 即可升级为银卡。" in call.params["text"]
+
+
+async def test_rate_limits_and_429_answers_are_obeyed(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    """90 receipts: 60 members with one, 10 with three; Telegram answers 429 (retry after
+    3 s) to three calls. Every receipt arrives once, never above 30 calls in any second or
+    twice within a second in one chat, and nothing is sent during a retry_after pause."""
+    expected = Counter[tuple[int, str]]()
+    for chat in range(6000, 6070):
+        buyer = await member(ctx, chat)
+        for n in range(3 if chat < 6010 else 1):
+            await sale(ctx, buyer, f"R-{chat}-{n}", fen=1_000)
+            expected[(chat, f"R-{chat}-{n}")] += 1
+    for _ in range(3):
+        fake_telegram.fail_next("sendMessage", 429, retry_after=3)
+    start = clock.now()
+
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+
+    calls = fake_telegram.calls_to("sendMessage")
+    delivered = Counter[tuple[int, str]]()
+    for call in sent(fake_telegram):
+        receipt = call.params["text"].split("(receipt ")[1].split(")")[0]
+        delivered[(call.params["chat_id"], receipt)] += 1
+    assert delivered == expected
+    assert all(row.status == "sent" for row in await outbox(ctx))
+
+    times = [c.at for c in calls if c.at is not None]
+    assert len(times) == len(calls) == 93
+    for t in times:
+        assert sum(1 for u in times if t <= u < t + WINDOW) <= 30
+    by_chat: dict[int, list[datetime]] = {}
+    for call in calls:
+        assert call.at is not None
+        by_chat.setdefault(call.params["chat_id"], []).append(call.at)
+    for moments in by_chat.values():
+        assert all(b - a >= WINDOW for a, b in itertools.pairwise(moments))
+    refused = [c for c in calls if c.status == 429]
+    assert len(refused) == 3
+    for call in refused:
+        assert call.at is not None
+        assert not [c for c in calls if call.at < c.at < call.at + timedelta(seconds=3)]
+    assert clock.now() - start >= timedelta(seconds=9)  # three pauses of 3 s at least
+
+
+async def test_a_blocked_bot_makes_the_account_unreachable(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    buyer = await member(ctx, 5003)
+    fake_telegram.block(5003)
+    await sale(ctx, buyer, "R-3", fen=1_000)
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    (row,) = await outbox(ctx, "receipt")
+    assert (row.status, row.last_error) == ("skipped", "no reachable chat account")
+    assert sent(fake_telegram) == []
+    await sale(ctx, buyer, "R-4", fen=1_000)  # not tried again: nothing reaches a blocked chat
+    fake_telegram.clear()
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    assert fake_telegram.calls_to("sendMessage") == []
+
+
+async def test_server_errors_are_retried_with_a_growing_wait(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    buyer = await member(ctx, 5004)
+    for _ in range(2):
+        fake_telegram.fail_next("sendMessage", 500)
+    await sale(ctx, buyer, "R-5", fen=1_000)
+    start = clock.now()
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    calls = fake_telegram.calls_to("sendMessage")
+    assert [c.status for c in calls] == [500, 500, 200]
+    assert [c.at - start for c in calls if c.at] == [
+        timedelta(0),
+        timedelta(seconds=30),
+        timedelta(seconds=90),
+    ]
+    (row,) = await outbox(ctx, "receipt")
+    assert (row.status, row.attempts) == ("sent", 3)
+
+
+async def test_a_message_telegram_refuses_for_good_is_not_retried(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    buyer = await member(ctx, 5005)
+    fake_telegram.fail_next("sendMessage", 400, "Bad Request: message is too long")
+    await sale(ctx, buyer, "R-6", fen=1_000)
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    assert len(fake_telegram.calls_to("sendMessage")) == 1
+    (row,) = await outbox(ctx, "receipt")
+    assert row.status == "failed"
+    assert "message is too long" in (row.last_error or "")
+
+
+class Stalling:
+    """Sends, then hangs before the dispatcher can mark the row sent — until cancelled."""
+
+    def __init__(self, inner: TelegramPushes, after: int) -> None:
+        self.inner, self.after, self.sends = inner, after, 0
+        self.stalled = asyncio.Event()
+
+    async def send(
+        self, recipient: Recipient, message: pushes.Message, via: str, push: Push
+    ) -> None:
+        await self.inner.send(recipient, message, via, push)
+        self.sends += 1
+        if self.sends == self.after:
+            self.stalled.set()
+            await asyncio.Event().wait()  # the process dies here
+
+
+async def test_a_crash_between_claim_and_sent_loses_nothing_and_resends_at_most_one(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    for chat in range(7000, 7010):
+        await sale(ctx, await member(ctx, chat), f"R-{chat}", fen=1_000)
+    stalling = Stalling(sender, after=4)
+    first = dispatcher(ctx, clock, {"telegram": stalling})
+    task = asyncio.create_task(first.run())
+    await stalling.stalled.wait()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    sent_before = [row.id for row in await outbox(ctx) if row.status == "sent"]
+    assert len(sent_before) == 3
+
+    clock.advance(push_queue.CLAIM)  # the dead dispatcher's claim runs out
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    chats = Counter(c.params["chat_id"] for c in sent(fake_telegram))
+    assert set(chats) == set(range(7000, 7010))
+    assert sorted(chats.values()) == [1] * 9 + [2]  # only the one in flight went twice
+    assert chats[7003] == 2
+    assert all(row.status == "sent" for row in await outbox(ctx))
+
+
+async def test_two_dispatchers_send_each_of_2000_rows_once(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    """Two dispatchers, each with its own database engine as two processes would have, drain
+    one outbox (on PostgreSQL they claim with FOR UPDATE SKIP LOCKED)."""
+    members = [await member(ctx, chat) for chat in range(8000, 8200)]
+    async with ctx.db.transaction() as s:
+        for n in range(2000):
+            await receipt_row(s, ctx, members[n % 200], n)
+    other = replace(ctx, db=type(ctx.db)(ctx.db.url.render_as_string(hide_password=False)))
+    try:
+        one = Dispatcher(ctx, {"telegram": sender}, batch=50, telegram_limit=False)
+        two = Dispatcher(other, {"telegram": sender}, batch=50, telegram_limit=False)
+        handled = await asyncio.gather(one.drain(), two.drain())
+    finally:
+        await other.db.dispose()
+    assert sum(handled) == 2000
+    assert all(handled), "both dispatchers took rows"
+    receipts = Counter(c.params["text"].split("receipt ")[1] for c in sent(fake_telegram))
+    assert len(receipts) == 2000
+    assert set(receipts.values()) == {1}
+    assert {row.status for row in await outbox(ctx)} == {"sent"}
+
+
+async def receipt_row(s: AsyncSession, ctx: Context, member_id: int, n: int) -> None:
+    await enqueue(
+        s,
+        now=ctx.now(),
+        member_id=member_id,
+        marketing_consent=False,
+        kind="receipt",
+        dedup_key=f"test:{n}",
+        params={
+            "store": "main",
+            "receipt_no": f"N-{n})",
+            "amount_fen": 100,
+            "points": 0,
+            "balance": 0,
+            "tier": "member",
+        },
+    )
