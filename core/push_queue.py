@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -72,7 +72,7 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
         rows = list(
             await s.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id))
         )
-        recipients = await _recipients(s, rows)
+        recipients = await _recipients(s, {_whom(row.member_id, row.staff_id) for row in rows})
         return [
             Push(
                 id=row.id,
@@ -82,7 +82,7 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
                 attempts=row.attempts,
                 member_id=row.member_id,
                 staff_id=row.staff_id,
-                recipients=recipients.get(_whom(row), ()),
+                recipients=recipients.get(_whom(row.member_id, row.staff_id), ()),
             )
             for row in rows
         ]
@@ -97,17 +97,26 @@ async def next_due(ctx: Context) -> datetime | None:
         return due
 
 
-def _whom(row: OutboxRow) -> tuple[str, int]:
-    return ("staff", row.staff_id) if row.staff_id is not None else ("member", row.member_id or 0)
+async def fresh_recipients(ctx: Context, push: Push) -> tuple[Recipient, ...]:
+    """The push's accounts as they are now: WeChat's quota counts the messages sent since
+    the claim, e.g. earlier pushes of the same batch."""
+    async with ctx.db.read() as s:
+        whom = _whom(push.member_id, push.staff_id)
+        return (await _recipients(s, {whom})).get(whom, ())
 
 
-async def _recipients(
-    s: AsyncSession, rows: list[OutboxRow]
-) -> dict[tuple[str, int], tuple[Recipient, ...]]:
-    """Reachable accounts of the members and staff of ``rows``, newest contact first."""
-    member_ids = {r.member_id for r in rows if r.member_id is not None and r.staff_id is None}
-    staff_ids = {r.staff_id for r in rows if r.staff_id is not None}
-    found: list[tuple[tuple[str, int], IdentityRow]] = []
+Whom = tuple[str, int]
+
+
+def _whom(member_id: int | None, staff_id: int | None) -> Whom:
+    return ("staff", staff_id) if staff_id is not None else ("member", member_id or 0)
+
+
+async def _recipients(s: AsyncSession, whoms: set[Whom]) -> dict[Whom, tuple[Recipient, ...]]:
+    """Reachable accounts of these members and staff, newest contact first."""
+    member_ids = {n for kind, n in whoms if kind == "member"}
+    staff_ids = {n for kind, n in whoms if kind == "staff"}
+    found: list[tuple[Whom, IdentityRow]] = []
     if member_ids:
         for identity in await s.scalars(
             select(IdentityRow).where(
@@ -126,10 +135,10 @@ async def _recipients(
             )
         ):
             found.append((("staff", staff_id), identity))
-    result: dict[tuple[str, int], list[Recipient]] = {}
+    result: dict[Whom, list[Recipient]] = {}
     for whom, identity in found:
         result.setdefault(whom, []).append(await _recipient(s, identity))
-    oldest = datetime.min.replace(tzinfo=rows[0].created_at.tzinfo)
+    oldest = datetime.min.replace(tzinfo=UTC)
     return {
         whom: tuple(
             sorted(
