@@ -27,14 +27,14 @@ from bot.dispatcher import Dispatcher, PushChannel
 from bot.handlers import console, telegram
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
-from bot.i18n import format_day, gettext, localized
+from bot.i18n import N_, format_day, format_moment, gettext, localized
 from bot.messages import describe
 from bot.push_channels import from_app
 from bot.reports import stats_rows, text_table
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
 from bot.web import create_app
-from core import member_csv, stats
+from core import member_csv, outbox, push_queue, stats
 from core.context import Context
 from core.errors import DomainError, InvalidInput
 from core.shop import Shop, ShopFileError
@@ -52,6 +52,10 @@ wechat_app = typer.Typer(help="WeChat official account set-up.", no_args_is_help
 app.add_typer(members_app, name="members")
 app.add_typer(wechat_app, name="wechat")
 app.add_typer(telegram_app, name="telegram")
+outbox_app = typer.Typer(
+    help="Pushes: what is queued, sent and failed.", invoke_without_command=True
+)
+app.add_typer(outbox_app, name="outbox")
 log = logging.getLogger("memberbot")
 
 
@@ -451,6 +455,91 @@ def stats_command(
 
         _write(chart, render_trend_png(points, locale, currency=shop.shop.currency), locale)
         typer.echo(gettext(locale, "Chart written to {path}.", path=chart))
+
+
+STATUS_NAMES = {  # the columns of `memberbot outbox`, in the life of a push
+    outbox.PENDING: N_("queued"),
+    outbox.SENDING: N_("sending"),
+    outbox.WAITING: N_("waiting"),
+    outbox.SENT: N_("sent"),
+    outbox.FAILED: N_("failed"),
+    outbox.SKIPPED: N_("skipped"),
+}
+
+
+@outbox_app.callback()
+def outbox_status(
+    command: typer.Context,
+    errors: Annotated[int, typer.Option(help="How many of the latest errors to list.")] = 10,
+) -> None:
+    """Pushes by kind: queued, sending, waiting (for the member's next message), sent,
+    failed and skipped; then the latest errors and reasons."""
+    if command.invoked_subcommand is not None:
+        return
+    settings = _settings()
+    locale = settings.locale
+
+    async def work(ctx: Context) -> push_queue.QueueSummary:
+        return await push_queue.summary(ctx, errors)
+
+    report = _run(settings, work)
+    kinds = sorted({kind for kind, _ in report.counts})
+    if not kinds:
+        typer.echo(gettext(locale, "The outbox is empty."))
+        return
+    header = [gettext(locale, "kind"), *(gettext(locale, n) for n in STATUS_NAMES.values())]
+    table = [header] + [
+        [kind, *(str(report.counts.get((kind, status), 0)) for status in STATUS_NAMES)]
+        for kind in kinds
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        typer.echo(
+            "  ".join(
+                cell.rjust(w) if i else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    if report.last_errors:
+        typer.echo("")
+        typer.echo(gettext(locale, "Latest errors and reasons:"))
+    for at, kind, status, error in report.last_errors:
+        when = format_moment(at, locale, settings.zone)
+        name = gettext(locale, STATUS_NAMES.get(status, status))
+        typer.echo(f"  {when}  {kind}  {name}: {error}")
+
+
+@outbox_app.command("send")
+def outbox_send() -> None:
+    """Send what is due now on the configured channels, with progress, then stop (for
+    a big campaign without `serve` running, or to test the set-up)."""
+    settings = _settings()
+    locale = settings.locale
+
+    async def work(ctx: Context) -> None:
+        app = create_app(ctx, settings)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        try:
+            dispatcher = Dispatcher(ctx, from_app(ctx, app))
+            before = await push_queue.summary(ctx, 0)
+            while await dispatcher.round():
+                now = await push_queue.summary(ctx, 0)
+                typer.echo(
+                    gettext(
+                        locale,
+                        "sent {sent}, still queued {queued}, waiting {waiting}, failed {failed}",
+                        sent=now.total(outbox.SENT) - before.total(outbox.SENT),
+                        queued=now.total(outbox.PENDING),
+                        waiting=now.total(outbox.WAITING),
+                        failed=now.total(outbox.FAILED) - before.total(outbox.FAILED),
+                    ),
+                    err=True,
+                )
+        finally:
+            await runner.cleanup()
+
+    _run(settings, work)
 
 
 def _with_wechat(settings: Settings, work: Callable[[Context, WeChatAPI], Awaitable[T]]) -> T:

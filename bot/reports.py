@@ -109,3 +109,15 @@ def text_table(rows: list[tuple[str, str]]) -> list[str]:
     """Label/value rows aligned for a terminal."""
     widest = max(_width(label) for label, _ in rows)
     return [f"{label}{' ' * (widest - _width(label))}  {value}" for label, value in rows]
+
+
+def columns(rows: list[list[str]]) -> list[str]:
+    """A table for a terminal: the first column aligned left, the figures right."""
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell + " " * (w - _width(cell)) if i == 0 else " " * (w - _width(cell)) + cell
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
