@@ -1,0 +1,133 @@
+"""What the scheduled push jobs share: queueing the pushes a job planned, in small
+transactions, with a gift coupon for those that carry one.
+
+A job selects its members with one query, turns them into ``Planned`` pushes and hands
+them here. Each batch of ``BATCH`` is one transaction that first looks again — who is still
+reachable (consent withdrawn, data deleted or chat blocked since the selection) and which
+dedup keys are already queued — and then enqueues the rest. Small batches keep the write
+lock short, so the counter's sales do not wait behind a weekly job.
+
+A gift coupon is issued only for a push that was really queued: the outbox row goes in
+first, then the coupon, then the row's parameters get the coupon, all in one transaction.
+A second run, a late run or a run after a restart therefore neither sends a message twice
+nor gives a second coupon, and nobody who declined marketing gets one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import audit, outbox
+from core.audience import reachable
+from core.context import Context
+from core.errors import UnknownReward
+from core.loyalty import give_coupon
+from storage.models import CouponRow, MemberRow, OutboxRow, RewardRow
+
+BATCH = 200  # pushes per transaction, and ids per IN (…) list
+
+# The gift fields of a push that can carry a coupon (birthday, win-back); None: no coupon.
+NO_GIFT: dict[str, Any] = {
+    "coupon_code": None,
+    "reward": None,
+    "value_fen": None,
+    "valid_until": None,
+}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A push a job wants to queue; ``params`` exactly as the dispatcher renders them."""
+
+    member_id: int
+    kind: str
+    dedup_key: str
+    params: dict[str, Any]
+
+
+def gift_params(ctx: Context, coupon: CouponRow, reward_code: str) -> dict[str, Any]:
+    """The gift fields for ``coupon``; valid until the shop-local day it expires, the day
+    the member's coupon list shows too."""
+    return {
+        "coupon_code": coupon.code,
+        "reward": reward_code,
+        "value_fen": coupon.value_fen,
+        "valid_until": coupon.expires_at.astimezone(ctx.zone).date().isoformat(),
+    }
+
+
+async def queue(ctx: Context, planned: Sequence[Planned], *, gift: str = "") -> int:
+    """Queue ``planned`` pushes; with ``gift`` (a reward code, "" = none) every push that is
+    queued brings a coupon of that reward. Returns how many were queued."""
+    queued = 0
+    for start in range(0, len(planned), BATCH):
+        async with ctx.db.transaction() as s:
+            queued += await _queue_batch(s, ctx, planned[start : start + BATCH], gift)
+    return queued
+
+
+async def _queue_batch(s: AsyncSession, ctx: Context, batch: Sequence[Planned], gift: str) -> int:
+    now = ctx.now()
+    reward = await _gift_reward(s, gift)
+    members = {p.member_id for p in batch}
+    consent = {
+        member_id: consented
+        for member_id, consented in await s.execute(
+            select(MemberRow.id, MemberRow.marketing_consent).where(
+                MemberRow.id.in_(sorted(members)), reachable(marketing=False)
+            )
+        )
+    }
+    taken = set(
+        await s.scalars(
+            select(OutboxRow.dedup_key).where(OutboxRow.dedup_key.in_([p.dedup_key for p in batch]))
+        )
+    )
+    queued = 0
+    gifts: list[dict[str, Any]] = []
+    for push in batch:
+        if push.member_id not in consent or push.dedup_key in taken:
+            continue
+        if not await outbox.enqueue(
+            s,
+            now=now,
+            member_id=push.member_id,
+            marketing_consent=consent[push.member_id],
+            kind=push.kind,
+            dedup_key=push.dedup_key,
+            params=push.params,
+        ):
+            continue  # declined marketing, or queued by someone else meanwhile
+        queued += 1
+        if reward is not None:
+            coupon = await give_coupon(
+                s, push.member_id, reward, now, actor=audit.SYSTEM, push=push.dedup_key
+            )
+            with_coupon = push.params | gift_params(ctx, coupon, reward.code)
+            gifts.append({"key": push.dedup_key, "gift": with_coupon})
+    if gifts:  # the coupons into their messages, in one statement
+        table = OutboxRow.__table__
+        await s.execute(
+            update(table)
+            .where(table.c.dedup_key == bindparam("key"))
+            .values(params=bindparam("gift")),
+            gifts,
+        )
+    return queued
+
+
+async def _gift_reward(s: AsyncSession, code: str) -> RewardRow | None:
+    """The catalogue's reward for a gift ("" = none). The shop file names only rewards it
+    has, so a missing one means the catalogue was not synced: refuse rather than promise a
+    coupon in a message without one."""
+    if not code:
+        return None
+    reward = await s.scalar(select(RewardRow).where(RewardRow.code == code, RewardRow.active))
+    if reward is None:
+        raise UnknownReward(reward=code)
+    return reward

@@ -1,0 +1,94 @@
+"""Shared by the tests of the scheduled push jobs: members who can be reached on a chat
+app, purchases in the past, and the outbox rows a job queued."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import count as numbers
+from typing import Any
+
+from sqlalchemy import func, select
+
+from core import conversations, loyalty
+from core.clock import FixedClock
+from core.context import Context
+from core.members import register_member
+from storage.models import CouponRow, IdentityRow, OutboxRow
+
+_phones = numbers(1)
+_receipts = numbers(1)
+
+
+async def member(
+    ctx: Context, *, consent: bool = True, birthday: str | None = None, chat: bool = True
+) -> int:
+    """A member registered from a chat account (so a push can reach them), or with
+    ``chat`` off one registered by staff, who never wrote."""
+    n = next(_phones)
+    found = await register_member(
+        ctx,
+        name="测试会员",
+        phone=f"139{n:08d}",
+        birthday=birthday,
+        home_store="main",
+        marketing_consent=consent,
+        channel="telegram" if chat else None,
+        external_id=f"tg-{n}" if chat else None,
+    )
+    return found.id
+
+
+async def block(ctx: Context, member_id: int) -> None:
+    """The member blocks the bot on every chat app they use."""
+    async with ctx.db.read() as s:
+        accounts = (
+            await s.execute(
+                select(IdentityRow.channel, IdentityRow.external_id).where(
+                    IdentityRow.member_id == member_id
+                )
+            )
+        ).all()
+    for channel, external_id in accounts:
+        await conversations.leave(ctx, channel, external_id)
+
+
+async def buy(
+    ctx: Context, clock: FixedClock, member_id: int, days_ago: float = 0, yuan: int = 100
+) -> None:
+    """A purchase ``days_ago`` days before the clock's now (the clock put back after)."""
+    now = clock.now()
+    clock.set(now - timedelta(days=days_ago))
+    await loyalty.record_sale(
+        ctx,
+        store="main",
+        receipt_no=f"R-{next(_receipts)}",
+        member_id=member_id,
+        amount_fen=yuan * 100,
+        notify=False,
+    )
+    clock.set(now)
+
+
+async def queued(ctx: Context, kind: str) -> list[tuple[int, str, dict[str, Any]]]:
+    """(member, dedup key, params) of the outbox rows of ``kind``, oldest first."""
+    async with ctx.db.read() as s:
+        rows = await s.execute(
+            select(OutboxRow.member_id, OutboxRow.dedup_key, OutboxRow.params)
+            .where(OutboxRow.kind == kind)
+            .order_by(OutboxRow.id)
+        )
+        return [(m, key, params) for m, key, params in rows]
+
+
+async def coupons_of(ctx: Context, member_id: int) -> list[CouponRow]:
+    async with ctx.db.read() as s:
+        return list(
+            await s.scalars(
+                select(CouponRow).where(CouponRow.member_id == member_id).order_by(CouponRow.id)
+            )
+        )
+
+
+async def count(ctx: Context, model: type, *where: object) -> int:
+    async with ctx.db.read() as s:
+        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
