@@ -10,7 +10,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from core import bookings, loyalty
+from core import birthdays, bookings, loyalty, reminders, winback
 from core.context import Context
 from storage import deliveries
 
@@ -37,6 +37,27 @@ async def close_past_bookings_job(ctx: Context) -> None:
 async def prune_deliveries_job(ctx: Context) -> None:
     forgotten = await deliveries.prune(ctx.db, ctx.now() - DELIVERIES_KEPT)
     log.info("deliveries: %d old ones forgotten", forgotten)
+
+
+async def birthday_job(ctx: Context) -> None:
+    queued = await birthdays.wish_birthdays(ctx)
+    log.info("birthdays: %d wishes queued", queued)
+
+
+async def winback_job(ctx: Context) -> None:
+    queued = await winback.win_back(ctx)
+    log.info("win-back: %d messages queued", queued)
+
+
+async def booking_reminders_job(ctx: Context) -> None:
+    queued = await reminders.remind_bookings(ctx)
+    log.info("booking reminders: %d queued", queued)
+
+
+async def expiry_reminders_job(ctx: Context) -> None:
+    points = await reminders.remind_expiring_points(ctx)
+    coupons = await reminders.remind_expiring_coupons(ctx)
+    log.info("expiry reminders: %d for points, %d for coupons queued", points, coupons)
 
 
 def create_scheduler(ctx: Context) -> AsyncIOScheduler:
@@ -68,6 +89,34 @@ def create_scheduler(ctx: Context) -> AsyncIOScheduler:
         CronTrigger(hour=4, minute=0, timezone=ctx.zone),
         args=[ctx],
         id="prune_deliveries",
+        **options,
+    )
+    scheduler.add_job(
+        birthday_job,
+        CronTrigger(hour=9, minute=30, timezone=ctx.zone),
+        args=[ctx],
+        id="birthdays",
+        **options,
+    )
+    scheduler.add_job(
+        winback_job,
+        CronTrigger(day_of_week="mon", hour=10, minute=0, timezone=ctx.zone),
+        args=[ctx],
+        id="winback",
+        **options,
+    )
+    scheduler.add_job(
+        booking_reminders_job,
+        CronTrigger(minute="*/10", timezone=ctx.zone),
+        args=[ctx],
+        id="booking_reminders",
+        **options,
+    )
+    scheduler.add_job(
+        expiry_reminders_job,
+        CronTrigger(hour=10, minute=15, timezone=ctx.zone),
+        args=[ctx],
+        id="expiry_reminders",
         **options,
     )
     return scheduler

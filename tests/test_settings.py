@@ -41,11 +41,27 @@ def test_defaults_need_no_configuration(tmp_path: Path, monkeypatch: pytest.Monk
 async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> None:
     scheduler = create_scheduler(ctx)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"expire_points", "review_tiers", "close_past_bookings", "prune_deliveries"}
-    after = datetime(2026, 3, 31, 17, 0, tzinfo=UTC)  # 01:00 on 1 April in Shanghai
-    expiry = jobs["expire_points"].trigger.get_next_fire_time(None, after)
-    review = jobs["review_tiers"].trigger.get_next_fire_time(None, after)
-    assert expiry.astimezone(ctx.zone).isoformat() == "2026-04-02T00:30:00+08:00"
-    assert review.astimezone(ctx.zone).isoformat() == "2026-04-01T03:00:00+08:00"
+    assert set(jobs) == {
+        "expire_points",
+        "review_tiers",
+        "close_past_bookings",
+        "prune_deliveries",
+        "birthdays",
+        "winback",
+        "booking_reminders",
+        "expiry_reminders",
+    }
+    after = datetime(2026, 3, 31, 17, 0, tzinfo=UTC)  # 01:00 on Wednesday 1 April in Shanghai
+
+    def next_run(job: str, since: datetime = after) -> str:
+        return jobs[job].trigger.get_next_fire_time(None, since).astimezone(ctx.zone).isoformat()
+
+    assert next_run("expire_points") == "2026-04-02T00:30:00+08:00"
+    assert next_run("review_tiers") == "2026-04-01T03:00:00+08:00"
+    assert next_run("birthdays") == "2026-04-01T09:30:00+08:00"
+    assert next_run("winback") == "2026-04-06T10:00:00+08:00"  # Monday
+    assert next_run("booking_reminders") == "2026-04-01T01:00:00+08:00"
+    assert next_run("booking_reminders", after.replace(minute=1)) == "2026-04-01T01:10:00+08:00"
+    assert next_run("expiry_reminders") == "2026-04-01T10:15:00+08:00"
     for job in jobs.values():
         assert (job.coalesce, job.misfire_grace_time) == (True, MISFIRE_GRACE_SECONDS)
