@@ -17,7 +17,7 @@ from bot import pushes
 from bot.dialogs.setup import create_dialogs
 from bot.dispatcher import Dispatcher
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
-from core import loyalty, push_queue
+from core import birthdays, loyalty, push_queue, winback
 from core.clock import FixedClock
 from core.context import Context
 from core.members import register_member
@@ -269,3 +269,52 @@ async def receipt_row(s: AsyncSession, ctx: Context, member_id: int, n: int) -> 
             "tier": "member",
         },
     )
+
+
+async def test_opted_out_members_get_the_receipt_but_no_birthday_or_winback(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    """Both members were born today and last bought 200 days ago (dormant); only the one who
+    accepted marketing is wished and won back. Running the jobs again, and once more on a
+    fresh context as after a restart, sends nothing more."""
+    today = ctx.today()
+    born = f"1990-{today.month:02d}-{today.day:02d}"
+    ids = {}
+    for chat, consent in ((9101, True), (9102, False)):
+        found = await register_member(
+            ctx,
+            name=f"Member {chat}",
+            phone=f"139{chat:08d}",
+            locale="en",
+            birthday=born,
+            marketing_consent=consent,
+            channel="telegram",
+            external_id=str(chat),
+        )
+        ids[chat] = found.id
+        now = clock.now()
+        clock.set(now - timedelta(days=200))
+        await loyalty.record_sale(
+            ctx, store="main", receipt_no=f"OLD-{chat}", member_id=found.id, amount_fen=500
+        )
+        clock.set(now)
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()  # the old receipts
+    fake_telegram.clear()
+
+    for run in (ctx, ctx, replace(ctx, shop=ctx.shop)):
+        await birthdays.wish_birthdays(run)
+        await winback.win_back(run)
+        await dispatcher(run, clock, {"telegram": sender}).drain()
+    await sale(ctx, ids[9102], "NEW-9102", fen=500)
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+
+    by_chat: dict[int, list[str]] = {}
+    for call in sent(fake_telegram):
+        by_chat.setdefault(call.params["chat_id"], []).append(call.params["text"])
+    wished, won_back = by_chat[9101]
+    assert wished.startswith("Happy birthday, Member 9101!")
+    assert "A gift for you: ¥10 voucher (CN¥10.00), code " in wished
+    assert wished.endswith("Do not want offers? My profile → marketing messages: off.")
+    assert won_back.startswith("Member 9101, we miss you! It has been 200 days")
+    (receipt,) = by_chat[9102]
+    assert receipt.startswith("Thank you for your purchase at Flagship store: CN¥5.00")
