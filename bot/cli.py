@@ -30,7 +30,7 @@ from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import N_, format_day, format_moment, gettext, localized
 from bot.messages import describe
 from bot.push_channels import from_app
-from bot.reports import stats_rows, text_table
+from bot.reports import columns, stats_rows, text_table, winback_rows
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
 from bot.web import create_app
@@ -39,6 +39,7 @@ from core.context import Context
 from core.errors import DomainError, InvalidInput
 from core.shop import Shop, ShopFileError
 from core.staff import add_staff, list_staff
+from core.winback import WinbackResults, winback_results
 
 T = TypeVar("T")
 app = typer.Typer(help="memberbot: a chat-first membership assistant.", no_args_is_help=True)
@@ -425,16 +426,19 @@ def stats_command(
     settings = _settings()
     locale = settings.locale
 
-    async def work(ctx: Context) -> tuple[Shop, stats.ShopStats, list[stats.TrendPoint]]:
+    async def work(
+        ctx: Context,
+    ) -> tuple[Shop, stats.ShopStats, WinbackResults, list[stats.TrendPoint]]:
         start, end = _days(ctx, period, first, last)
         report = await stats.shop_stats(ctx, store=store, start=start, end=end)
+        won_back = await winback_results(ctx, start, end, store=store)
         points: list[stats.TrendPoint] = []
         if chart is not None:
             every = stats.every_for(start, end)
             points = await stats.trend(ctx, store=store, start=start, end=end, every=every)
-        return ctx.shop, report, points
+        return ctx.shop, report, won_back, points
 
-    shop, report, points = _run(settings, work)
+    shop, report, won_back, points = _run(settings, work)
     where = gettext(locale, "all stores")
     if store is not None:
         found = shop.store(store)
@@ -448,7 +452,7 @@ def stats_command(
             end=format_day(report.end, locale),
         )
     )
-    for line in text_table(stats_rows(report, shop, locale)):
+    for line in text_table(stats_rows(report, shop, locale) + winback_rows(won_back, shop, locale)):
         typer.echo(line)
     if chart is not None:
         from bot.charts import render_trend_png  # matplotlib loads only when a chart is asked
@@ -492,14 +496,8 @@ def outbox_status(
         [kind, *(str(report.counts.get((kind, status), 0)) for status in STATUS_NAMES)]
         for kind in kinds
     ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        typer.echo(
-            "  ".join(
-                cell.rjust(w) if i else cell.ljust(w)
-                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
+    for line in columns(table):
+        typer.echo(line)
     if report.last_errors:
         typer.echo("")
         typer.echo(gettext(locale, "Latest errors and reasons:"))

@@ -10,6 +10,7 @@ from bot.i18n import format_money, gettext, localized
 from bot.messages import FEEDBACK_CATEGORY_NAMES, STAGE_NAMES
 from core import stats
 from core.shop import Shop
+from core.winback import WinbackResults
 
 # --- stats --------------------------------------------------------------------------------
 
@@ -103,6 +104,26 @@ def stats_rows(report: stats.ShopStats, shop: Shop, locale: str) -> list[tuple[s
 def _width(text: str) -> int:
     """Terminal columns: Chinese characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def winback_rows(results: WinbackResults, shop: Shop, locale: str) -> list[tuple[str, str]]:
+    """What the period's win-back messages brought; no rows when none were made."""
+    if not results.sent:
+        return []
+    return [
+        (
+            gettext(locale, "Win-back messages sent"),
+            _ratio(locale, results.delivered, results.sent),
+        ),
+        (
+            "  " + gettext(locale, "came back within {days} days", days=results.within_days),
+            _ratio(locale, results.came_back, results.sent),
+        ),
+        (
+            "  " + gettext(locale, "their purchases"),
+            format_money(results.sales_fen, locale, shop.shop.currency),
+        ),
+    ]
 
 
 def text_table(rows: list[tuple[str, str]]) -> list[str]:

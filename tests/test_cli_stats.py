@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import format_money
-from core import loyalty
+from core import loyalty, winback
 from core.clock import FixedClock
 from core.context import Context
 from core.members import register_member
@@ -123,3 +123,39 @@ async def test_stats_of_an_unknown_store(cli_env: Context) -> None:
     result = await invoke("stats", "--store", "nowhere")
     assert result.exit_code == 2
     assert "There is no store with the code nowhere." in result.stderr
+
+
+async def test_stats_show_what_the_winback_messages_brought(
+    cli_env: Context, clock: FixedClock
+) -> None:
+    """Two members silent for 200 days get the win-back message on 1 July; one buys ¥88
+    ten days later."""
+    ctx = cli_env
+    ids = []
+    for n in (1, 2):
+        found = await register_member(
+            ctx,
+            name=f"M{n}",
+            phone=f"1380000010{n}",
+            marketing_consent=True,
+            channel="telegram",
+            external_id=str(n),
+        )
+        ids.append(found.id)
+        clock.set(datetime(2025, 12, 13, 12, tzinfo=ZONE))
+        await loyalty.record_sale(
+            ctx, store="main", receipt_no=f"OLD-{n}", member_id=found.id, amount_fen=100
+        )
+    clock.set(datetime(2026, 7, 1, 10, tzinfo=ZONE))
+    assert await winback.win_back(ctx) == 2
+    clock.set(datetime(2026, 7, 11, 15, tzinfo=ZONE))
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="BACK-1", member_id=ids[0], amount_fen=8_800
+    )
+
+    result = await invoke("stats", "--from", "2026-07-01", "--to", "2026-07-31")
+    assert result.exit_code == 0, result.output
+    table = parse(result.output.splitlines()[1:])
+    assert table["Win-back messages sent"] == "0.0% (0 of 2)"  # no dispatcher ran here
+    assert table["came back within 30 days"] == "50.0% (1 of 2)"
+    assert table["their purchases"] == format_money(8_800, "en")

@@ -31,8 +31,8 @@ from bot.dialogs.desk_bookings import (
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import N_, format_day
-from bot.reports import stats_rows, text_table
-from core import campaigns, stats
+from bot.reports import stats_rows, text_table, winback_rows
+from core import campaigns, stats, winback
 from core.errors import InvalidInput
 from core.staff import Role
 
@@ -98,7 +98,12 @@ async def _report(turn: Turn, store: str | None, start: date, end: date) -> Step
             start=format_day(start, turn.locale),
             end=format_day(end, turn.locale),
         ),
-        *text_table(stats_rows(report, ctx.shop, turn.locale)),
+        *text_table(
+            stats_rows(report, ctx.shop, turn.locale)
+            + winback_rows(
+                await winback.winback_results(ctx, start, end, store=store), ctx.shop, turn.locale
+            )
+        ),
     ]
     results = await campaigns.campaign_results(ctx, store=store, start=start, end=end)
     lines += campaign_lines(turn, results)
