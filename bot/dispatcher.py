@@ -142,7 +142,8 @@ class Dispatcher:
     async def run(self) -> None:
         """Forever (until cancelled): a round whenever something is due."""
         while True:
-            if await self.round():
+            if handled := await self.round():
+                log.info("pushes: %d handled", handled)  # a big campaign shows its progress
                 continue
             await self.sleep(await self._idle())
 
