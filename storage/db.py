@@ -8,6 +8,7 @@ On PostgreSQL, use cases serialise per member with ``SELECT … FOR UPDATE``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -61,6 +62,11 @@ class Database:
         self._reader = async_sessionmaker(
             self.engine.execution_options(readonly=True), expire_on_commit=False
         )
+        # SQLite has one writer at a time. Writers of this process queue here, on the event
+        # loop, rather than in SQLite's busy handler, which sleeps up to 100 ms between
+        # tries while the lock may long be free again; other processes still meet the
+        # busy timeout.
+        self._one_writer = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -69,7 +75,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed when the block ends, rolled back on error."""
-        async with self._writer() as session, session.begin():
+        if self._one_writer is None:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        async with self._one_writer, self._writer() as session, session.begin():
             yield session
 
     @asynccontextmanager
