@@ -55,10 +55,15 @@ def updates(url: str, users: list[int], text: str, first_id: int) -> list[Reques
     return requests
 
 
-async def _measure(server: Server, users: list[int], requests: int, concurrency: int) -> Load:
+async def _measure(
+    server: Server, api: FakeBotAPI, users: list[int], requests: int, concurrency: int
+) -> tuple[Load, int]:
+    """The load, and how many replies reached the Bot API meanwhile."""
     batch = updates(server.url + "/telegram", users[: requests + 50], "积分", 1)
     await load(batch[:50], 10)  # warm-up
-    return await load(batch[50:], concurrency)
+    sent = api.sent
+    measured = await load(batch[50:], concurrency)
+    return measured, api.sent - sent
 
 
 async def main(requests: int, concurrency: int, members: int) -> None:
@@ -84,9 +89,7 @@ async def main(requests: int, concurrency: int, members: int) -> None:
             full = Server(memberbot("serve"), env, port, work / "serve.log")
             try:
                 await full.ready()
-                sent_before = api.sent
-                stack = await _measure(full, users, requests, concurrency)
-                replies = api.sent - sent_before
+                stack, replies = await _measure(full, api, users, requests, concurrency)
                 peak = full.peak_rss_mb()
             finally:
                 full.stop()
@@ -100,7 +103,7 @@ async def main(requests: int, concurrency: int, members: int) -> None:
             )
             try:
                 await bare.ready()
-                base = await _measure(bare, users, requests, concurrency)
+                base, _ = await _measure(bare, api, users, requests, concurrency)
             finally:
                 bare.stop()
     finally:
