@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Context
+from core.members import format_member_no
 from core.outbox import FAILED, PENDING, SENDING, SENT, SKIPPED, WAITING
-from storage.models import IdentityRow, OutboxRow, StaffRow
+from storage.models import IdentityRow, MemberRow, OutboxRow, StaffRow
 
 CLAIM = timedelta(minutes=5)
 WECHAT_CS = "wechat_cs"  # how a WeChat customer-service message is recorded in ``via``
@@ -38,6 +39,16 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Reader:
+    """Who reads a push, as far as its wording needs: the member (for staff, the member
+    profile of their chat account, if any)."""
+
+    name: str
+    member_no: str
+    locale: str
+
+
+@dataclass(frozen=True)
 class Push:
     id: int
     kind: str
@@ -47,6 +58,7 @@ class Push:
     member_id: int | None
     staff_id: int | None
     recipients: tuple[Recipient, ...]  # reachable accounts, the most recently used first
+    reader: Reader | None = None
 
 
 async def claim(ctx: Context, limit: int) -> list[Push]:
@@ -73,6 +85,7 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
             await s.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id))
         )
         recipients = await _recipients(s, {_whom(row.member_id, row.staff_id) for row in rows})
+        readers = await _readers(s, rows)
         return [
             Push(
                 id=row.id,
@@ -83,6 +96,7 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
                 member_id=row.member_id,
                 staff_id=row.staff_id,
                 recipients=recipients.get(_whom(row.member_id, row.staff_id), ()),
+                reader=readers.get(_whom(row.member_id, row.staff_id)),
             )
             for row in rows
         ]
@@ -95,6 +109,29 @@ async def next_due(ctx: Context) -> datetime | None:
             select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING)
         )
         return due
+
+
+async def _readers(s: AsyncSession, rows: list[OutboxRow]) -> dict[Whom, Reader]:
+    """The readers of a batch in two queries, so wording a push needs no more."""
+    members = {r.member_id for r in rows if r.staff_id is None and r.member_id is not None}
+    staff = {r.staff_id for r in rows if r.staff_id is not None}
+    found: dict[Whom, Reader] = {}
+    if members:
+        for member_id, name, locale in await s.execute(
+            select(MemberRow.id, MemberRow.name, MemberRow.locale).where(
+                MemberRow.id.in_(members)
+            )
+        ):
+            found[("member", member_id)] = Reader(name, format_member_no(member_id), locale)
+    if staff:
+        for staff_id, member_id, name, locale in await s.execute(
+            select(StaffRow.id, MemberRow.id, MemberRow.name, MemberRow.locale)
+            .join(IdentityRow, IdentityRow.id == StaffRow.identity_id)
+            .join(MemberRow, MemberRow.id == IdentityRow.member_id)
+            .where(StaffRow.id.in_(staff))
+        ):
+            found[("staff", staff_id)] = Reader(name, format_member_no(member_id), locale)
+    return found
 
 
 async def fresh_recipients(ctx: Context, push: Push) -> tuple[Recipient, ...]:
@@ -182,22 +219,29 @@ async def _cs_sent_since(s: AsyncSession, identity_id: int, since: datetime | No
     return int(count or 0)
 
 
-async def mark_sent(ctx: Context, push_id: int, recipient: Recipient, via: str) -> bool:
-    """Sent; False if the row was no longer ours (deleted with its member meanwhile)."""
-    async with ctx.db.transaction() as s:
-        result = await s.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == push_id, OutboxRow.status == SENDING)
-            .values(
-                status=SENT,
-                sent_at=ctx.now(),
-                identity_id=recipient.identity_id,
-                channel=recipient.channel,
-                via=via,
-                last_error=None,
-            )
+async def mark_sent(ctx: Context, sent: list[tuple[int, Recipient, str]]) -> None:
+    """These (push, account, via) went out: one statement for all of them (a row no
+    longer ours, e.g. deleted with its member meanwhile, is left alone)."""
+    now = ctx.now()
+    table = OutboxRow.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("push_id"), table.c.status == SENDING)
+        .values(
+            status=SENT,
+            sent_at=now,
+            identity_id=bindparam("to_identity"),
+            channel=bindparam("to_channel"),
+            via=bindparam("to_via"),
+            last_error=None,
         )
-        return bool(result.rowcount)
+    )
+    rows = [
+        {"push_id": p, "to_identity": r.identity_id, "to_channel": r.channel, "to_via": v}
+        for p, r, v in sent
+    ]
+    async with ctx.db.transaction() as s:
+        await (await s.connection()).execute(statement, rows)
 
 
 async def retry(
