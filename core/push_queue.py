@@ -1,7 +1,7 @@
 """The outbox as a work queue for dispatchers: claim what is due, then settle each row.
 
-A claim marks rows ``sending`` until ``CLAIM`` from now, in one transaction; on PostgreSQL
-with ``FOR UPDATE SKIP LOCKED``, so several dispatchers take disjoint rows. A dispatcher
+A claim marks rows ``sending`` for the shop's ``claim_seconds``, in one transaction; on
+PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so several dispatchers take disjoint rows. A dispatcher
 that dies leaves its rows to be claimed again when the claim runs out: at most the messages
 it had in flight go out again, never one already marked sent.
 """
@@ -21,7 +21,6 @@ from core.members import format_member_no
 from core.outbox import FAILED, PENDING, SENDING, SENT, SKIPPED, WAITING
 from storage.models import IdentityRow, MemberRow, OutboxRow, StaffRow
 
-CLAIM = timedelta(minutes=5)
 WECHAT_CS = "wechat_cs"  # how a WeChat customer-service message is recorded in ``via``
 
 
@@ -64,6 +63,7 @@ class Push:
 async def claim(ctx: Context, limit: int) -> list[Push]:
     """Take up to ``limit`` due rows (pending, or claimed by a dispatcher that is gone)."""
     now = ctx.now()
+    held_until = now + timedelta(seconds=ctx.shop.pushes.claim_seconds)
     async with ctx.db.transaction() as s:
         ids = list(
             await s.scalars(
@@ -79,7 +79,7 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
         await s.execute(
             update(OutboxRow)
             .where(OutboxRow.id.in_(ids))
-            .values(status=SENDING, next_attempt_at=now + CLAIM, attempts=OutboxRow.attempts + 1)
+            .values(status=SENDING, next_attempt_at=held_until, attempts=OutboxRow.attempts + 1)
         )
         rows = list(
             await s.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id))
@@ -118,9 +118,7 @@ async def _readers(s: AsyncSession, rows: list[OutboxRow]) -> dict[Whom, Reader]
     found: dict[Whom, Reader] = {}
     if members:
         for member_id, name, locale in await s.execute(
-            select(MemberRow.id, MemberRow.name, MemberRow.locale).where(
-                MemberRow.id.in_(members)
-            )
+            select(MemberRow.id, MemberRow.name, MemberRow.locale).where(MemberRow.id.in_(members))
         ):
             found[("member", member_id)] = Reader(name, format_member_no(member_id), locale)
     if staff:

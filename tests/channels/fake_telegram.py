@@ -198,6 +198,9 @@ class FakeTelegram:
         self._file_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._closing = False
+        self._hold_from: int | None = None
+        self._released = asyncio.Event()
+        self.held = 0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -261,6 +264,32 @@ class FakeTelegram:
                 description = f"Too Many Requests: retry after {retry_after}"
         parameters = None if retry_after is None else {"retry_after": retry_after}
         self._failures[method.lower()].append(TelegramError(error_code, description, parameters))
+
+    def hold_after(self, sends: int | None) -> None:
+        """From the ``sends``-th sendMessage on, hold requests unanswered and unprocessed
+        (None: process them again, the held ones too). A request whose sender is gone by
+        then is dropped: it never reached Telegram, as on a network cut."""
+        self._hold_from = sends
+        if sends is None:
+            self._released.set()
+            self._released = asyncio.Event()
+
+    def _holding(self) -> bool:
+        held = self._hold_from
+        return held is not None and held <= len(self.calls_to("sendMessage"))
+
+    async def _hold(self, request: web.Request) -> None:
+        async with self._changed:
+            self.held += 1
+            self._changed.notify_all()
+        await self._released.wait()
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            raise web.HTTPServiceUnavailable()  # nobody is listening any more
+
+    async def wait_until(self, ready: Callable[[], bool], timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(ready)
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         """A message as the chat now shows it (after edits), or None if deleted/unknown."""
@@ -447,6 +476,8 @@ class FakeTelegram:
     async def _handle(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         method = request.match_info["method"]
+        if method.lower() == "sendmessage" and self._holding():
+            await self._hold(request)
         params, files, filenames = await self._parse(request, method)
         at = self._clock.now() if self._clock else None
         call = Call(method, params, files, filenames=filenames, token=token, at=at)

@@ -17,7 +17,7 @@ from bot import pushes
 from bot.dialogs.setup import create_dialogs
 from bot.dispatcher import Dispatcher
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
-from core import birthdays, loyalty, push_queue, winback
+from core import birthdays, loyalty, winback
 from core.clock import FixedClock
 from core.context import Context
 from core.members import register_member
@@ -219,7 +219,7 @@ async def test_a_crash_between_claim_and_sent_loses_nothing_and_resends_at_most_
     sent_before = [row.id for row in await outbox(ctx) if row.status == "sent"]
     assert len(sent_before) == 3
 
-    clock.advance(push_queue.CLAIM)  # the dead dispatcher's claim runs out
+    clock.advance(timedelta(seconds=ctx.shop.pushes.claim_seconds))  # the dead one's claim
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
     chats = Counter(c.params["chat_id"] for c in sent(fake_telegram))
     assert set(chats) == set(range(7000, 7010))

@@ -1,0 +1,128 @@
+"""A real ``memberbot serve`` killed with SIGKILL in the middle of a 2 000-member campaign,
+then started again: every member gets the message exactly once, counted at the fake Bot API.
+
+The kill lands while the dispatcher has messages in flight that Telegram has not taken yet
+(the fake holds them, and drops them when their sender is gone, as a cut connection would).
+A message Telegram had already taken when the process died, but whose answer never came
+back, cannot be told apart from one lost on the way: it goes again after the restart. That
+is the one duplicate no sender can rule out without help from the platform, and what
+"at most the messages in flight" means; see the README's Pushes section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+from core.clock import FixedClock
+from core.context import Context
+from storage.models import IdentityRow, MemberRow, OutboxRow
+from tests.channels.fake_telegram import FakeTelegram
+from tests.test_end_to_end import MEMBERBOT, free_port, process_env
+
+MEMBERS = 2000
+SHOP = """
+[pushes]
+telegram_per_second = 1000
+telegram_chat_seconds = 0
+claim_seconds = 2
+quiet_start = "00:00"
+quiet_end = "00:00"
+"""
+
+
+async def campaign(ctx: Context) -> None:
+    """2 000 members on Telegram, each with one queued campaign message."""
+    now = ctx.now()
+    members = [
+        {
+            "id": n,
+            "name": f"M{n}",
+            "phone": f"+86139{n:08d}",
+            "locale": "en",
+            "marketing_consent": True,
+            "tier": "member",
+            "registered_at": now,
+        }
+        for n in range(1, MEMBERS + 1)
+    ]
+    accounts = [
+        {"channel": "telegram", "external_id": str(10_000 + n), "member_id": n, "created_at": now}
+        for n in range(1, MEMBERS + 1)
+    ]
+    messages = [
+        {
+            "member_id": n,
+            "kind": "campaign",
+            "params": {"campaign_id": 1, "message": f"Spring sale, dear member {n}"},
+            "dedup_key": f"campaign:1:{n}",
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for n in range(1, MEMBERS + 1)
+    ]
+    async with ctx.db.transaction() as s:
+        for model, rows in ((MemberRow, members), (IdentityRow, accounts), (OutboxRow, messages)):
+            await s.execute(insert(model), rows)
+
+
+async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        MEMBERBOT,
+        "serve",
+        "--port",
+        str(free_port()),
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def test_sigkill_mid_campaign_then_restart_sends_each_message_once(
+    ctx: Context, tmp_path: Path
+) -> None:
+    assert isinstance(ctx.clock, FixedClock)
+    ctx.clock.set(datetime.now(UTC))  # serve runs on the real clock
+    await campaign(ctx)
+    (tmp_path / "shop.toml").write_text(SHOP, encoding="utf-8")
+    async with FakeTelegram() as fake:
+        env = process_env(ctx) | {
+            "MEMBERBOT_SHOP_FILE": str(tmp_path / "shop.toml"),
+            "MEMBERBOT_TELEGRAM_TOKEN": fake.token,
+            "MEMBERBOT_TELEGRAM_API_BASE": fake.base_url,
+        }
+        fake.hold_after(700)
+        first = await start(env, tmp_path)
+        try:
+            await fake.wait_until(lambda: fake.held >= 1, timeout=60)
+            os.kill(first.pid, signal.SIGKILL)
+        finally:
+            await first.wait()
+        async with ctx.db.read() as s:
+            sent_before = await s.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "sent")
+            )
+        assert 0 < (sent_before or 0) <= 700 < MEMBERS
+
+        fake.hold_after(None)  # the held requests find their sender gone: dropped
+        second = await start(env, tmp_path)
+        try:
+            await fake.wait_for_calls("sendMessage", MEMBERS, timeout=120)
+        finally:
+            second.send_signal(signal.SIGINT)
+            await second.wait()
+
+    delivered = Counter(
+        c.params["chat_id"] for c in fake.calls_to("sendMessage") if c.status == 200
+    )
+    assert len(delivered) == MEMBERS
+    assert set(delivered.values()) == {1}
