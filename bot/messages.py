@@ -42,6 +42,16 @@ ERROR_TEXTS: dict[str, str] = {
         "Bookings can be cancelled up to {hours} hours before the visit; please call the store."
     ),
     "booking_not_started": N_("This booking's time has not begun yet."),
+    "unknown_event": N_("This event is not available."),
+    "event_full": N_("Sorry, this event is full."),
+    "event_not_open": N_("Sorry, this event is not open to your membership."),
+    "event_started": N_("This event has begun; sign-ups are closed."),
+    "already_signed_up": N_("You already have a place at this event."),
+    "signup_not_active": N_("This place was cancelled."),
+    "event_cancel_too_late": N_(
+        "A place can be given up until {hours} hours before the event; it stays yours."
+    ),
+    "event_not_started": N_("This event has not begun yet."),
     "not_allowed": N_("Sorry, this is only for {needed}."),
     "invite_invalid": N_("This invite code is not valid, already used or expired."),
     "unknown_staff": N_("No such staff member."),
@@ -62,19 +72,24 @@ NEEDED_ROLES: dict[str, str] = {
 FIELD_NAMES: dict[str, str] = {
     "answer": N_("answer"),
     "birthday_month": N_("birthday month"),
+    "capacity": N_("places"),
     "channel": N_("channel"),
+    "checkin": N_("check-in"),
     "columns": N_("columns"),
+    "ends_at": N_("end"),
     "external_id": N_("account id"),
     "file": N_("file"),
     "gender": N_("gender"),
     "locale": N_("language"),
     "marketing_consent": N_("marketing consent"),
     "message": N_("message"),
+    "min_tier": N_("lowest tier"),
     "name": N_("name"),
     "note": N_("note"),
     "party_size": N_("number of people"),
     "period": N_("period"),
     "phone": N_("phone"),
+    "points": N_("points"),
     "rating": N_("rating"),
     "reason": N_("reason"),
     "receipt_no": N_("receipt number"),
@@ -86,6 +101,8 @@ FIELD_NAMES: dict[str, str] = {
     "store": N_("store"),
     "tags": N_("tags"),
     "text": N_("feedback text"),
+    "title": N_("title"),
+    "title_en": N_("English title"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Mirror the shop file's stores and rewards into the database, matched by code.
+"""Mirror the shop file's stores, rewards and events into the database, matched by code.
 
 Rows are never deleted (sales and coupons point at them): a store or reward that left the
 shop file is marked inactive, and comes back if it returns.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from core.context import Context
+from core.events import sync_events
 from storage.models import RewardRow, StoreRow
 
 
@@ -18,6 +19,7 @@ from storage.models import RewardRow, StoreRow
 class SyncReport:
     stores: int
     rewards: int
+    events: int = 0
 
 
 async def sync_shop(ctx: Context) -> SyncReport:
@@ -41,4 +43,5 @@ async def sync_shop(ctx: Context) -> SyncReport:
             row.valid_days = reward.valid_days
             row.active = True
             s.add(row)
-    return SyncReport(stores=len(ctx.shop.stores), rewards=len(ctx.shop.rewards))
+        events = await sync_events(s, ctx)
+    return SyncReport(stores=len(ctx.shop.stores), rewards=len(ctx.shop.rewards), events=events)

@@ -201,3 +201,49 @@ class AlertDecided(DomainError):
     """An owner already approved or rejected this alert (``status`` says which)."""
 
     code = "alert_decided"
+
+
+class UnknownEvent(NotFound):
+    """No such event, or not one this member may see (below its tier, not in its stages)."""
+
+    code = "unknown_event"
+
+
+class EventFull(DomainError):
+    """Every place of the event is taken."""
+
+    code = "event_full"
+
+
+class EventNotOpen(DomainError):
+    """The member may not join this event (its tier or stage rule)."""
+
+    code = "event_not_open"
+
+
+class EventStarted(DomainError):
+    """Sign-ups close when the event begins."""
+
+    code = "event_started"
+
+
+class AlreadySignedUp(DomainError):
+    code = "already_signed_up"
+
+
+class SignupNotActive(DomainError):
+    """The sign-up was cancelled, so it cannot be cancelled or marked again."""
+
+    code = "signup_not_active"
+
+
+class EventCancelTooLate(DomainError):
+    """Past the cut-off (``hours`` before the start) a sign-up stays, and so do its points."""
+
+    code = "event_cancel_too_late"
+
+
+class EventNotStarted(DomainError):
+    """Attendance can be marked only once the event has begun."""
+
+    code = "event_not_started"

@@ -52,7 +52,7 @@ from storage.models import (
 COUPON_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 COUPON_CODE_LENGTH = 10  # 31**10 ≈ 8·10**14 codes: not guessable at the counter or online
 RECEIPT_MAX = 64
-LOT_KINDS = ("earn", "adjust")
+LOT_KINDS = ("earn", "adjust", "checkin")
 EXPIRY_BATCH = 200
 
 
@@ -131,13 +131,23 @@ async def _balance(s: AsyncSession, member_id: int, now: datetime) -> int:
 
 async def _consume(s: AsyncSession, member_id: int, points: int, now: datetime) -> int:
     """Take up to ``points`` from the live lots, the soonest to expire first; returns taken."""
-    taken = 0
+    return sum(take for _lot, take in await _consume_lots(s, member_id, points, now))
+
+
+async def _consume_lots(
+    s: AsyncSession, member_id: int, points: int, now: datetime
+) -> list[tuple[int, int]]:
+    """:func:`_consume`, saying which lots gave how many: (lot id, points) pairs."""
+    taken: list[tuple[int, int]] = []
+    total = 0
     for lot in await s.scalars(_live_lots(member_id, now)):
-        if taken == points:
+        if total == points:
             break
-        take = min(lot.remaining or 0, points - taken)
+        take = min(lot.remaining or 0, points - total)
         lot.remaining = (lot.remaining or 0) - take
-        taken += take
+        total += take
+        if take:
+            taken.append((lot.id, take))
     return taken
 
 
@@ -205,6 +215,76 @@ async def _change_tier(
     )
     member.tier = to
     return change
+
+
+# --- points for other features (inside the caller's transaction, member locked) ---------
+
+
+async def balance_in(s: AsyncSession, member_id: int, now: datetime) -> int:
+    """The member's balance inside the caller's transaction."""
+    return await _balance(s, member_id, now)
+
+
+def grant_points(
+    s: AsyncSession, ctx: Context, member_id: int, kind: str, points: int, **columns: object
+) -> LedgerRow:
+    """Points the shop gives (a check-in, …) as a lot of their own ``kind`` that expires
+    after the shop file's lifetime like earned points. They are not spending, so they never
+    count toward a tier."""
+    return _add_lot(s, ctx, member_id, kind, points, **columns)
+
+
+async def spend_points(
+    s: AsyncSession,
+    ctx: Context,
+    member_id: int,
+    points: int,
+    kind: str,
+    detail: dict[str, object],
+) -> LedgerRow:
+    """Spend ``points`` on something other than a reward (an event's sign-up): the lots
+    that expire first, written as a ``kind`` row whose detail keeps which lots gave them, so
+    :func:`return_points` can give them back. NotEnoughPoints when the balance is short."""
+    now = ctx.now()
+    balance = await _balance(s, member_id, now)
+    if balance < points:
+        raise NotEnoughPoints(balance=balance, needed=points)
+    lots = await _consume_lots(s, member_id, points, now)
+    row = LedgerRow(
+        member_id=member_id,
+        kind=kind,
+        points=-points,
+        created_at=now,
+        detail={**detail, "lots": [list(lot) for lot in lots]},
+    )
+    s.add(row)
+    await s.flush()
+    return row
+
+
+async def return_points(
+    s: AsyncSession, ctx: Context, spent: LedgerRow, kind: str, detail: dict[str, object]
+) -> LedgerRow:
+    """Give back what :func:`spend_points` took, into the lots it came from: they keep their
+    expiry (a cancelled sign-up never makes points live longer; a lot that expired meanwhile
+    is expired again by the nightly job). One ``kind`` row with the points, not a lot."""
+    lots = [(int(lot_id), int(points)) for lot_id, points in spent.detail.get("lots", [])]
+    for lot_id, points in lots:
+        await s.execute(
+            update(LedgerRow)
+            .where(LedgerRow.id == lot_id)
+            .values(remaining=LedgerRow.remaining + points)
+        )
+    row = LedgerRow(
+        member_id=spent.member_id,
+        kind=kind,
+        points=sum(points for _lot, points in lots),
+        created_at=ctx.now(),
+        detail={**detail, "spent": spent.id},
+    )
+    s.add(row)
+    await s.flush()
+    return row
 
 
 # --- sales and refunds --------------------------------------------------------------------

@@ -28,6 +28,8 @@ from core.errors import (
 from storage.models import (
     BookingRow,
     ConversationRow,
+    EventRow,
+    EventSignupRow,
     FeedbackRow,
     IdentityRow,
     LinkCodeRow,
@@ -488,8 +490,9 @@ async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
     phone, birthday and gender are cleared, tags and marketing consent removed. Chat
     accounts are detached (the next message starts a new registration), conversations,
     unused link codes and pending pushes are dropped, feedback words and answers and
-    booking notes are blanked, and upcoming bookings are cancelled so their places free
-    up. A deleted member is told apart by this name and an empty phone; no column marks it.
+    booking notes are blanked, and upcoming bookings and places at events are cancelled so
+    their places free up. A deleted member is told apart by this name and an empty phone;
+    no column marks it.
     """
     now = ctx.now()
     async with ctx.db.transaction() as s:
@@ -541,4 +544,20 @@ async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
                 .values(booked=SlotRow.booked - booking.party_size)
             )
         await s.execute(update(BookingRow).where(BookingRow.member_id == member_id).values(note=""))
+        places = await s.scalars(
+            select(EventSignupRow)
+            .join(EventRow, EventRow.id == EventSignupRow.event_id)
+            .where(
+                EventSignupRow.member_id == member_id,
+                EventSignupRow.status == "joined",
+                EventRow.starts_at > now,
+            )
+        )
+        for place in places:  # their places at events to come go to others
+            place.status, place.cancelled_at = "cancelled", now
+            await s.execute(
+                update(EventRow.__table__)
+                .where(EventRow.id == place.event_id, EventRow.joined > 0)
+                .values(joined=EventRow.joined - 1)
+            )
         audit.record(s, now, actor, "member.deleted", member_id)

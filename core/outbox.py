@@ -27,6 +27,7 @@ SERVICE_KINDS = frozenset(
         "security",
         "points_expiring",
         "coupon_expiring",
+        "event_reminder",  # an event the member signed up for (core.events)
     }
 )
 STAFF_KINDS = frozenset({"staff_alert"})  # to staff, not members: never marketing

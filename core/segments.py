@@ -236,6 +236,53 @@ async def member_segments(ctx: Context) -> list[MemberSegment]:
         return await compute_segments(s, ctx)
 
 
+async def member_stage(s: AsyncSession, ctx: Context, member_id: int) -> Stage:
+    """One member's stage as of now, the same as :func:`compute_segments` gives them, with
+    a few aggregate queries instead of every member's segment (who may join an event)."""
+    now = ctx.now()
+    today = now.astimezone(ctx.zone).date()
+    since = add_months(now.astimezone(ctx.zone), -RFM_WINDOW_MONTHS)
+    in_window = SaleRow.sold_at > since
+    per_member = (
+        select(
+            SaleRow.member_id.label("member_id"),
+            func.min(SaleRow.sold_at).label("first"),
+            func.max(SaleRow.sold_at).label("last"),
+            func.count(case((in_window, 1))).label("frequency"),
+            func.coalesce(func.sum(case((in_window, net_amount()), else_=0)), 0).label("monetary"),
+        )
+        .where(is_purchase())
+        .group_by(SaleRow.member_id)
+        .subquery()
+    )
+    mine = (await s.execute(select(per_member).where(per_member.c.member_id == member_id))).first()
+    if mine is None:
+        return Stage.POTENTIAL
+    rules = ctx.shop.segments
+    first, last = _local_day(mine.first, ctx), _local_day(mine.last, ctx)
+    stage = lifecycle_stage(rules, today=today, first_purchase=first, last_purchase=last)
+    if stage is not Stage.ACTIVE:
+        return stage  # neither new nor silent: loyal or active, by the scores
+    buyers, fewer, less = (
+        await s.execute(
+            select(
+                func.count(),
+                func.count(case((per_member.c.frequency < mine.frequency, 1))),
+                func.count(case((per_member.c.monetary < mine.monetary, 1))),
+            )
+        )
+    ).one()
+    # quintile_scores: 1 + 5 * (values strictly worse) // n
+    return lifecycle_stage(
+        rules,
+        today=today,
+        first_purchase=first,
+        last_purchase=last,
+        f_score=1 + SCORES * int(fewer) // int(buyers),
+        m_score=1 + SCORES * int(less) // int(buyers),
+    )
+
+
 # --- filters ------------------------------------------------------------------------------
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -314,6 +314,62 @@ class ReminderRules(_Model):
     _times = field_validator("booking_day_before_at", mode="before")(_clock_time)
 
 
+# Lifecycle stages an event may be open to (core.segments.Stage, which imports this module).
+EventStage = Literal["potential", "new", "active", "loyal", "at_risk", "dormant", "lost"]
+
+
+class ShopEvent(_Model):
+    """A members-only event of the shop file, mirrored into the database by its code.
+    Times are the shop's wall-clock times (no offset); ``store`` "" is every store."""
+
+    code: Code
+    title: str = Field(min_length=1, max_length=100)
+    title_en: str = Field(min_length=1, max_length=100)
+    store: str = ""
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int = Field(gt=0, le=100_000)
+    min_tier: str = ""
+    stages: list[EventStage] = []
+    points: int = Field(default=0, ge=0, le=1_000_000)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _wall_clock(cls, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            raise ValueError("write the shop's local time without an offset, e.g. 2026-12-24T19:00")
+        return value
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> ShopEvent:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class EventRules(_Model):
+    """Members-only events: members may cancel a sign-up (and get its points back) until
+    ``cancel_cutoff_hours`` before the start; the reminder goes out the day before at
+    ``reminder_at``, shop time."""
+
+    cancel_cutoff_hours: int = Field(default=24, ge=0, le=24 * 30)
+    reminder_at: time = time(10, 0)
+
+    _times = field_validator("reminder_at", mode="before")(_clock_time)
+
+
+class CheckinRules(_Model):
+    """Daily check-in: ``points`` once per shop day, ``streak_bonus`` more on every
+    ``streak_days``-th day in a row, at most ``monthly_cap`` check-in points per calendar
+    month (0 = no cap)."""
+
+    enabled: bool = True
+    points: int = Field(default=2, ge=0, le=10_000)
+    streak_days: int = Field(default=7, ge=0, le=366)
+    streak_bonus: int = Field(default=10, ge=0, le=100_000)
+    monthly_cap: int = Field(default=60, ge=0, le=1_000_000)
+
+
 class Shop(_Model):
     """The validated shop file."""
 
@@ -330,6 +386,9 @@ class Shop(_Model):
     winback: WinbackRules
     reminders: ReminderRules
     wechat: WeChatRules = WeChatRules()
+    events: list[ShopEvent] = []
+    event_rules: EventRules = EventRules()
+    checkin: CheckinRules = CheckinRules()
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Shop:
@@ -340,7 +399,19 @@ class Shop(_Model):
         for name, gift in (("birthday", self.birthday.reward), ("winback", self.winback.reward)):
             if gift and self.reward(gift) is None:
                 raise ValueError(f"{name}.reward: no reward with the code {gift!r}")
+        self._check_events()
         return self
+
+    def _check_events(self) -> None:
+        codes = [e.code for e in self.events]
+        if len(set(codes)) != len(codes):
+            raise ValueError("events: codes must be unique")
+        tiers = {t.code for t in self.tiers.levels}
+        for index, event in enumerate(self.events):
+            if event.store and self.store(event.store) is None:
+                raise ValueError(f"events[{index}].store: no store with the code {event.store!r}")
+            if event.min_tier and event.min_tier not in tiers:
+                raise ValueError(f"events[{index}].min_tier: no tier {event.min_tier!r}")
 
     def tier(self, code: str) -> Tier:
         for tier in self.tiers.levels:

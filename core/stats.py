@@ -122,7 +122,7 @@ class ShopStats:
     buyers: int
     repeat_buyers: int  # buyers with two purchases or more in the period
     # points and coupons (home store)
-    points_issued: int  # earned and added by staff
+    points_issued: int  # earned, added by staff and given for daily check-ins
     points_redeemed: int  # spent on rewards
     points_expired: int
     points_reversed: int  # taken back by refunds and staff corrections
@@ -288,7 +288,7 @@ async def shop_stats(ctx: Context, *, store: str | None, start: date, end: date)
         net_fen=int(net),
         buyers=int(buyers),
         repeat_buyers=int(repeat_buyers),
-        points_issued=gained("earn") + gained("adjust"),
+        points_issued=gained("earn") + gained("adjust") + gained("checkin"),
         points_redeemed=lost("spend"),
         points_expired=lost("expire"),
         points_reversed=lost("refund") + lost("adjust"),

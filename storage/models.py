@@ -445,3 +445,71 @@ class FeedbackRow(Base):
     answered_at: Mapped[datetime | None]
     answered_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     closed_at: Mapped[datetime | None]
+
+
+class EventRow(Base):
+    """A members-only event, made by staff in chat or mirrored from the shop file (by
+    ``code``). ``joined`` counts the places taken and is changed only by a conditional
+    UPDATE (``joined < capacity``), like a booking slot's counter, so an event is never
+    overbooked, also when many members take the last place at once."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_starts_at", "starts_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)  # None: made in chat
+    title: Mapped[str] = mapped_column(String(100))
+    title_en: Mapped[str] = mapped_column(String(100))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))  # None: every store
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    capacity: Mapped[int] = mapped_column(Integer)
+    joined: Mapped[int] = mapped_column(Integer, default=0)
+    min_tier: Mapped[str | None] = mapped_column(String(32))  # None: every tier
+    stages: Mapped[list[Any]] = mapped_column(default=list)  # core.segments.Stage values
+    points: Mapped[int] = mapped_column(Integer, default=0)  # the price of a sign-up
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
+
+
+class EventSignupRow(Base):
+    """A member's place at an event: joined → attended / no_show (staff), or cancelled.
+    ``ledger_id`` is the points it cost, given back when it is cancelled."""
+
+    __tablename__ = "event_signups"
+    __table_args__ = (
+        # One place per member per event (a cancelled one does not count).
+        Index(
+            "uq_event_signups_active",
+            "event_id",
+            "member_id",
+            unique=True,
+            sqlite_where=text("status != 'cancelled'"),
+            postgresql_where=text("status != 'cancelled'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="joined")
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    ledger_id: Mapped[int | None] = mapped_column(ForeignKey("points_ledger.id"))
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    marked_at: Mapped[datetime | None]
+    marked_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class CheckinRow(Base):
+    """A member's daily check-in on one shop day; the primary key makes it once a day, also
+    when two arrive at the same moment. ``points`` is what it gave (after the monthly cap),
+    ``bonus`` the streak bonus included in them."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (Index("ix_checkins_day", "day"),)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    streak: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    bonus: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]

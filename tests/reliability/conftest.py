@@ -7,6 +7,9 @@ import pytest
 from bot.dialogs.engine import Dialogs
 from bot.dialogs.setup import create_dialogs
 from core.context import Context
+from tests.channels.conftest import fake_telegram, fake_wechat, session
+
+__all__ = ["fake_telegram", "fake_wechat", "session"]  # the channels' fixtures, shared
 
 
 @pytest.fixture

@@ -1,0 +1,496 @@
+"""Members-only events: places never overbooked and points taken only for a place, also
+under concurrent sign-ups; who may join by tier and stage; cancelling before the cut-off
+gives the points back with their expiry; the day-before reminder once per sign-up;
+attendance and figures; events of the shop file. The clock starts on Monday 5 January
+2026, 10:00 in Shanghai."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import date, datetime
+from itertools import count as numbers
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core import events, loyalty
+from core.catalog import sync_shop
+from core.clock import FixedClock
+from core.context import Context
+from core.errors import (
+    AlreadySignedUp,
+    EventCancelTooLate,
+    EventFull,
+    EventNotOpen,
+    EventNotStarted,
+    EventStarted,
+    InvalidInput,
+    NotAllowed,
+    NotEnoughPoints,
+    SignupNotActive,
+    UnknownEvent,
+)
+from core.events import EventDraft
+from core.members import delete_member, register_member
+from core.outbox import SERVICE_KINDS
+from core.segments import Stage, member_segments, member_stage
+from core.shop import load_shop
+from core.staff import StaffView, add_staff
+from storage.models import EventRow, LedgerRow, MemberRow
+from tests.conftest import ZONE
+from tests.core.pushes import buy, count, queued
+
+_phones = numbers(1)
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 1) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=ZONE)
+
+
+async def member(
+    ctx: Context, points: int = 0, *, tier: str = "member", consent: bool = True
+) -> int:
+    n = next(_phones)
+    found = await register_member(
+        ctx,
+        name=f"会员{n}",
+        phone=f"137{n:08d}",
+        home_store="main",
+        marketing_consent=consent,
+        channel="telegram",
+        external_id=f"ev-{n}",
+    )
+    if points:
+        await loyalty.adjust_points(ctx, found.id, points, "test", actor="staff:1")
+    if tier != "member":
+        async with ctx.db.transaction() as s:
+            row = await s.get(MemberRow, found.id)
+            assert row is not None
+            row.tier = tier
+    return found.id
+
+
+async def owner(ctx: Context) -> StaffView:
+    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+
+
+def draft(**changes: object) -> EventDraft:
+    base = EventDraft(
+        title="品鉴会",
+        title_en="Tasting evening",
+        store="main",
+        starts_at=at(10, 19),
+        ends_at=at(10, 21),
+        capacity=8,
+        points=30,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def new_event(ctx: Context, **changes: object) -> events.EventView:
+    return await events.create_event(ctx, await owner(ctx), draft(**changes))
+
+
+async def balance(ctx: Context, member_id: int) -> int:
+    return (await loyalty.points_summary(ctx, member_id)).balance
+
+
+# --- places and points --------------------------------------------------------------------
+
+
+async def test_twenty_concurrent_sign_ups_for_eight_places_take_eight_prices(
+    ctx: Context,
+) -> None:
+    event = await new_event(ctx, capacity=8, points=30)
+    members = [await member(ctx, 100) for _ in range(20)]
+
+    results = await asyncio.gather(
+        *(events.sign_up(ctx, m, event.id) for m in members), return_exceptions=True
+    )
+
+    placed = [r for r in results if isinstance(r, events.SignupView)]
+    refused = [r for r in results if not isinstance(r, events.SignupView)]
+    assert len(placed) == 8
+    assert len(refused) == 12 and all(isinstance(r, EventFull) for r in refused), refused
+    balances = {m: await balance(ctx, m) for m in members}
+    winners = {p.member_id for p in placed}
+    assert all(balances[m] == 70 for m in winners)
+    assert all(balances[m] == 100 for m in members if m not in winners)  # nothing taken
+    async with ctx.db.read() as s:
+        spent = await s.scalar(
+            select(func.sum(LedgerRow.points)).where(LedgerRow.kind == events.SPEND_KIND)
+        )
+    assert spent == -8 * 30
+    assert (await events.get_event(ctx, event.id)).joined == 8
+    assert len(await events.event_signups(ctx, event.id)) == 8
+
+
+async def test_one_member_gets_one_place_also_when_tapping_twice(ctx: Context) -> None:
+    event = await new_event(ctx, points=10)
+    who = await member(ctx, 100)
+
+    results = await asyncio.gather(
+        *(events.sign_up(ctx, who, event.id) for _ in range(5)), return_exceptions=True
+    )
+
+    assert sum(isinstance(r, events.SignupView) for r in results) == 1
+    assert all(isinstance(r, AlreadySignedUp) for r in results if isinstance(r, Exception))
+    assert await balance(ctx, who) == 90
+    assert (await events.get_event(ctx, event.id)).joined == 1
+
+
+async def test_without_enough_points_nothing_is_taken(ctx: Context) -> None:
+    event = await new_event(ctx, points=30)
+    poor = await member(ctx, 20)
+
+    with pytest.raises(NotEnoughPoints) as refused:
+        await events.sign_up(ctx, poor, event.id)
+
+    assert refused.value.params == {"balance": 20, "needed": 30}
+    assert await balance(ctx, poor) == 20
+    assert (await events.get_event(ctx, event.id)).joined == 0
+
+
+async def test_a_free_event_needs_no_points_and_writes_no_ledger_row(ctx: Context) -> None:
+    event = await new_event(ctx, points=0)
+    who = await member(ctx)
+
+    signup = await events.sign_up(ctx, who, event.id)
+
+    assert signup.points == 0
+    assert await count(ctx, LedgerRow, LedgerRow.member_id == who) == 0
+
+
+async def test_sign_ups_close_when_the_event_begins(ctx: Context, clock: FixedClock) -> None:
+    event = await new_event(ctx, points=0)
+    who = await member(ctx)
+    clock.set(at(10, 19))
+
+    assert await events.open_events(ctx, who) == []
+    with pytest.raises(EventStarted):
+        await events.sign_up(ctx, who, event.id)
+    with pytest.raises(UnknownEvent):
+        await events.event_for_member(ctx, who, event.id)
+
+
+# --- who may join -------------------------------------------------------------------------
+
+
+async def test_below_the_minimum_tier_the_event_is_neither_seen_nor_joinable(
+    ctx: Context,
+) -> None:
+    event = await new_event(ctx, min_tier="gold", points=0)
+    silver = await member(ctx, tier="silver")
+    gold = await member(ctx, tier="gold")
+    diamond = await member(ctx, tier="diamond")
+
+    assert await events.open_events(ctx, silver) == []
+    with pytest.raises(EventNotOpen):
+        await events.event_for_member(ctx, silver, event.id)
+    with pytest.raises(EventNotOpen):
+        await events.sign_up(ctx, silver, event.id)
+    assert (await events.get_event(ctx, event.id)).joined == 0
+
+    for who in (gold, diamond):
+        assert [e.event.id for e in await events.open_events(ctx, who)] == [event.id]
+        await events.sign_up(ctx, who, event.id)
+
+
+async def test_stages_and_tier_must_both_hold(ctx: Context, clock: FixedClock) -> None:
+    for_newcomers = await new_event(ctx, stages=frozenset({Stage.NEW}), points=0)
+    gold_new = await new_event(
+        ctx, title="金卡新客", stages=frozenset({Stage.NEW}), min_tier="gold", points=0
+    )
+    never_bought = await member(ctx)
+    newcomer = await member(ctx)
+    await buy(ctx, clock, newcomer, days_ago=3)
+
+    assert await events.open_events(ctx, never_bought) == []
+    with pytest.raises(EventNotOpen):
+        await events.sign_up(ctx, never_bought, for_newcomers.id)
+    seen = [e.event.id for e in await events.open_events(ctx, newcomer)]
+    assert seen == [for_newcomers.id]  # new, but not gold
+    with pytest.raises(EventNotOpen):
+        await events.sign_up(ctx, newcomer, gold_new.id)
+    await events.sign_up(ctx, newcomer, for_newcomers.id)
+
+
+async def test_one_members_stage_is_the_stage_of_the_whole_shops_segments(
+    ctx: Context, clock: FixedClock
+) -> None:
+    # Loyal needs top frequency and money scores against the other buyers.
+    shape = [(), (400,), (300, 200), (100, 95), (60, 10, 5), (200, 190, 185), (20,), (370,)]
+    spend = [100, 5000, 100, 300, 800, 100, 100, 100]
+    ids = []
+    for days_ago, yuan in zip(shape, spend, strict=True):
+        who = await member(ctx)
+        ids.append(who)
+        for ago in days_ago:
+            await buy(ctx, clock, who, days_ago=ago, yuan=yuan)
+    segments = {m.member_id: m.stage for m in await member_segments(ctx)}
+    async with ctx.db.read() as s:
+        single = {who: await member_stage(s, ctx, who) for who in ids}
+    assert single == {who: segments[who] for who in ids}
+    assert {Stage.POTENTIAL, Stage.LOST, Stage.NEW, Stage.LOYAL} <= set(single.values())
+
+
+# --- cancelling ---------------------------------------------------------------------------
+
+
+async def test_cancel_before_the_cut_off_returns_the_points_with_their_expiry(
+    ctx: Context, clock: FixedClock
+) -> None:
+    event = await new_event(ctx, points=30, capacity=1)
+    who = await member(ctx, 100)
+    async with ctx.db.read() as s:
+        lot = await s.scalar(select(LedgerRow).where(LedgerRow.member_id == who))
+    assert lot is not None
+    signup = await events.sign_up(ctx, who, event.id)
+    clock.set(at(9, 19))  # exactly 24 hours before: still in time
+
+    cancelled = await events.cancel_signup(ctx, who, signup.id)
+
+    assert cancelled.status == "cancelled"
+    assert await balance(ctx, who) == 100
+    async with ctx.db.read() as s:
+        back = await s.scalar(select(LedgerRow).where(LedgerRow.kind == events.RETURN_KIND))
+        again = await s.get(LedgerRow, lot.id)
+    assert back is not None and back.points == 30 and back.remaining is None
+    assert again is not None and (again.remaining, again.expires_at) == (100, lot.expires_at)
+    assert (await events.get_event(ctx, event.id)).joined == 0
+    with pytest.raises(SignupNotActive):
+        await events.cancel_signup(ctx, who, signup.id)
+    other = await member(ctx, 30)
+    await events.sign_up(ctx, other, event.id)  # the place is free again
+
+
+async def test_after_the_cut_off_the_place_and_the_points_stay(
+    ctx: Context, clock: FixedClock
+) -> None:
+    event = await new_event(ctx, points=30)
+    who = await member(ctx, 100)
+    signup = await events.sign_up(ctx, who, event.id)
+    clock.set(at(9, 19, 1))
+
+    with pytest.raises(EventCancelTooLate) as late:
+        await events.cancel_signup(ctx, who, signup.id)
+
+    assert late.value.params["hours"] == 24
+    assert await balance(ctx, who) == 70
+    assert [s.member_id for s in await events.member_signups(ctx, who)] == [who]
+
+
+async def test_nobody_cancels_someone_elses_place(ctx: Context) -> None:
+    event = await new_event(ctx, points=0)
+    who, other = await member(ctx), await member(ctx)
+    signup = await events.sign_up(ctx, who, event.id)
+
+    with pytest.raises(UnknownEvent):
+        await events.cancel_signup(ctx, other, signup.id)
+
+
+# --- the reminder -------------------------------------------------------------------------
+
+
+async def test_reminder_the_day_before_once_per_sign_up(ctx: Context, clock: FixedClock) -> None:
+    assert events.REMINDER in SERVICE_KINDS
+    event = await new_event(ctx, points=0)  # Saturday 10 January 19:00
+    declined = await member(ctx, consent=False)  # a service message: consent does not matter
+    leaving = await member(ctx)
+    first = await events.sign_up(ctx, declined, event.id)
+    gone = await events.sign_up(ctx, leaving, event.id)
+    await events.cancel_signup(ctx, leaving, gone.id)
+
+    clock.set(at(9, 9, 50))
+    assert await events.remind_events(ctx) == 0
+    clock.set(at(9, 10, 0))
+    late = await member(ctx)
+    await events.sign_up(ctx, late, event.id)  # after the moment: just read the details
+    assert await events.remind_events(ctx) == 1
+    clock.set(at(9, 10, 10))
+    assert await events.remind_events(ctx) == 0
+
+    rows = await queued(ctx, events.REMINDER)
+    assert [(m, key) for m, key, _ in rows] == [(declined, f"event_reminder:{first.id}")]
+    assert rows[0][2] == {
+        "event_id": event.id,
+        "signup_id": first.id,
+        "title": "品鉴会",
+        "title_en": "Tasting evening",
+        "store": "main",
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+    }
+
+
+# --- attendance and figures ---------------------------------------------------------------
+
+
+async def test_staff_mark_attendance_once_it_began_and_the_figures_add_up(
+    ctx: Context, clock: FixedClock
+) -> None:
+    event = await new_event(ctx, points=30)
+    came, missed, left = [await member(ctx, 100) for _ in range(3)]
+    signups = {who: await events.sign_up(ctx, who, event.id) for who in (came, missed, left)}
+    await events.cancel_signup(ctx, left, signups[left].id)
+
+    with pytest.raises(EventNotStarted):
+        await events.mark_signup(ctx, signups[came].id, "attended", None)
+    clock.set(at(10, 19, 30))
+    await events.mark_signup(ctx, signups[came].id, "attended", None)
+    await events.mark_signup(ctx, signups[missed].id, "attended", None)
+    corrected = await events.mark_signup(ctx, signups[missed].id, "no_show", None)
+    assert corrected.status == "no_show"
+    with pytest.raises(SignupNotActive):
+        await events.mark_signup(ctx, signups[left].id, "attended", None)
+    with pytest.raises(InvalidInput):
+        await events.mark_signup(ctx, signups[came].id, "maybe", None)
+
+    figures = await events.event_stats(
+        ctx, store=None, start=date(2026, 1, 1), end=date(2026, 1, 31)
+    )
+    assert figures == events.EventStats(
+        events=1, signups=2, attended=1, no_shows=1, cancelled=1, points_spent=60
+    )
+    assert figures.attendance_rate == 0.5
+    elsewhere = await events.event_stats(
+        ctx, store="riverside", start=date(2026, 1, 1), end=date(2026, 1, 31)
+    )
+    assert elsewhere.events == elsewhere.signups == 0
+    before = await events.event_stats(
+        ctx, store="main", start=date(2025, 12, 1), end=date(2026, 1, 9)
+    )
+    assert before.events == 0
+
+
+# --- making events ------------------------------------------------------------------------
+
+
+async def test_only_managers_make_events_and_managers_only_for_their_store(
+    ctx: Context,
+) -> None:
+    clerk = await add_staff(ctx, channel="console", external_id="c", role="clerk", store="main")
+    manager = await add_staff(ctx, channel="console", external_id="m", role="manager", store="main")
+    with pytest.raises(NotAllowed):
+        await events.create_event(ctx, clerk, draft())
+    with pytest.raises(NotAllowed):
+        await events.create_event(ctx, manager, draft(store="riverside"))
+    with pytest.raises(NotAllowed):
+        await events.create_event(ctx, manager, draft(store=None))
+    made = await events.create_event(ctx, manager, draft())
+    assert (made.store, made.capacity, made.points, made.joined) == ("main", 8, 30, 0)
+    every_store = await events.create_event(ctx, await owner(ctx), draft(store=None))
+    assert every_store.store is None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": "  "}, "title"),
+        ({"title_en": "x" * 101}, "title_en"),
+        ({"store": "nowhere"}, "store"),
+        ({"min_tier": "platinum"}, "min_tier"),
+        ({"starts_at": at(5, 9)}, "starts_at"),
+        ({"ends_at": at(10, 19)}, "ends_at"),
+        ({"capacity": 0}, "capacity"),
+        ({"points": -1}, "points"),
+        ({"stages": frozenset({"sleepy"})}, "stages"),
+    ],
+)
+async def test_a_bad_draft_names_what_is_wrong(
+    ctx: Context, change: dict[str, object], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as bad:
+        await new_event(ctx, **change)
+    assert bad.value.params["field"] == field
+
+
+async def test_events_of_the_shop_file_are_mirrored_by_code(ctx: Context, tmp_path: Path) -> None:
+    path = tmp_path / "shop.toml"
+    path.write_text(
+        """
+[[events]]
+code = "wine"
+title = "金卡品酒会"
+title_en = "Gold wine tasting"
+store = "main"
+starts_at = 2026-01-20T19:00:00
+ends_at = 2026-01-20T21:00:00
+capacity = 20
+min_tier = "gold"
+stages = ["loyal", "active"]
+points = 50
+
+[[events]]
+code = "open-day"
+title = "开放日"
+title_en = "Open day"
+starts_at = 2026-01-25T10:00:00
+ends_at = 2026-01-25T16:00:00
+capacity = 100
+""",
+        encoding="utf-8",
+    )
+    shop = load_shop(path)
+    synced = replace(ctx, shop=shop)
+    assert (await sync_shop(synced)).events == 2
+    await sync_shop(synced)  # again: nothing doubles
+
+    async with ctx.db.read() as s:
+        rows = {r.code: r for r in await s.scalars(select(EventRow))}
+    assert set(rows) == {"wine", "open-day"}
+    wine = await events.get_event(ctx, rows["wine"].id)
+    assert (wine.store, wine.min_tier, wine.stages, wine.points) == (
+        "main",
+        "gold",
+        (Stage.ACTIVE, Stage.LOYAL),
+        50,
+    )
+    assert wine.starts_at == at(20, 19) and wine.ends_at == at(20, 21)  # shop time
+    assert (await events.get_event(ctx, rows["open-day"].id)).store is None
+
+    await sync_shop(replace(ctx, shop=load_shop()))  # gone from the file
+    anyone = await member(ctx)
+    assert await events.open_events(ctx, anyone) == []
+    with pytest.raises(UnknownEvent):
+        await events.sign_up(ctx, anyone, rows["open-day"].id)
+
+
+def test_a_wrong_event_in_the_shop_file_names_the_key(tmp_path: Path) -> None:
+    from core.shop import ShopFileError
+
+    path = tmp_path / "shop.toml"
+    path.write_text(
+        '[[events]]\ncode = "x"\ntitle = "x"\ntitle_en = "x"\nmin_tier = "platinum"\n'
+        "starts_at = 2026-01-20T19:00:00\nends_at = 2026-01-20T18:00:00\ncapacity = 5\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ShopFileError, match=r"events\[0\]: ends_at must be after starts_at"):
+        load_shop(path)
+    path.write_text(
+        '[[events]]\ncode = "x"\ntitle = "x"\ntitle_en = "x"\nmin_tier = "platinum"\n'
+        "starts_at = 2026-01-20T19:00:00\nends_at = 2026-01-20T21:00:00\ncapacity = 5\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ShopFileError, match=r"events\[0\]\.min_tier: no tier 'platinum'"):
+        load_shop(path)
+    stages = {s.value for s in Stage}
+    from typing import get_args
+
+    from core.shop import EventStage
+
+    assert set(get_args(EventStage)) == stages
+
+
+async def test_a_member_who_deletes_their_data_frees_their_places(ctx: Context) -> None:
+    event = await new_event(ctx, points=0, capacity=1)
+    leaving = await member(ctx)
+    await events.sign_up(ctx, leaving, event.id)
+
+    await delete_member(ctx, leaving, actor="member:1")
+
+    assert (await events.get_event(ctx, event.id)).joined == 0
+    assert await events.event_signups(ctx, event.id) == []
+    await events.sign_up(ctx, await member(ctx), event.id)

@@ -1,0 +1,127 @@
+"""Hostile requests at both webhooks, beyond the channel tests' own cases: a 5 MB body, the
+wrong content type, truncated documents, a signature from the right token on another body —
+always a 4xx (or WeChat's "success" with nothing done), never a crash, nothing stored, and
+the server goes on serving."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
+
+from bot.handlers.telegram import SECRET_HEADER
+from bot.web import create_app
+from core.context import Context
+from storage.models import Base
+from tests.channels.fake_telegram import FakeTelegram
+from tests.channels.fake_wechat import FakeWeChat
+from tests.channels.test_telegram import SECRET, telegram_settings
+from tests.channels.test_wechat import wechat_settings
+from tests.channels.wechat_sim import WeChatSimulator
+
+FIVE_MB = 5 * 1024 * 1024
+
+
+async def rows(ctx: Context) -> int:
+    """Rows in every table but the catalogue the shop file fills."""
+    total = 0
+    async with ctx.db.read() as s:
+        for table in Base.metadata.sorted_tables:
+            if table.name not in ("stores", "rewards", "products", "events"):
+                total += int(await s.scalar(select(func.count()).select_from(table)) or 0)
+    return total
+
+
+@pytest.fixture
+async def server(
+    ctx: Context, fake_wechat: FakeWeChat, fake_telegram: FakeTelegram
+) -> AsyncIterator[TestServer]:
+    settings = wechat_settings(fake_wechat).model_copy(
+        update={
+            "telegram_token": telegram_settings(fake_telegram).telegram_token,
+            "telegram_webhook_secret": telegram_settings(fake_telegram).telegram_webhook_secret,
+            "telegram_api_base": fake_telegram.base_url,
+        }
+    )
+    async with TestServer(create_app(ctx, settings)) as test_server:
+        yield test_server
+
+
+@pytest.mark.parametrize(
+    "case", ["5 MB body", "truncated", "JSON instead of XML", "signed, then altered"]
+)
+async def test_wechat_refuses_and_stores_nothing(
+    ctx: Context, server: TestServer, session: ClientSession, case: str
+) -> None:
+    url = str(server.make_url("/wechat"))
+    plain = WeChatSimulator(session, url, safe=False)
+    safe = WeChatSimulator(session, url)
+    before = await rows(ctx)
+    message = plain.text_xml("o-evil", "积分")
+    if case == "5 MB body":
+        answer = await plain.post("<xml>" + "A" * FIVE_MB + "</xml>")
+        assert answer.status == 413
+    elif case == "truncated":
+        answer = await safe.post(message[: len(message) // 2])
+        assert 400 <= answer.status < 500
+    elif case == "JSON instead of XML":
+        answer = await plain.post(json.dumps({"FromUserName": "o-evil", "Content": "积分"}))
+        assert answer.status == 400
+    else:  # a valid envelope whose encrypted message was swapped for another's
+        sealed = safe.crypto.encrypt_message(message, "n1", "1")
+        other = safe.crypto.encrypt_message(plain.text_xml("o-other", "积分"), "n2", "2")
+        swapped = sealed.replace(
+            sealed.split("<Encrypt><![CDATA[")[1].split("]]>")[0],
+            other.split("<Encrypt><![CDATA[")[1].split("]]>")[0],
+        )
+        answer = await safe.post(swapped)
+        assert 400 <= answer.status < 500
+    assert await rows(ctx) == before
+    assert (await plain.text("o-fine", "你好")).status == 200
+
+
+@pytest.mark.parametrize(
+    "case", ["5 MB body", "form instead of JSON", "truncated JSON", "an array", "wrong secret"]
+)
+async def test_telegram_refuses_and_stores_nothing(
+    ctx: Context, server: TestServer, session: ClientSession, case: str
+) -> None:
+    url = str(server.make_url("/telegram"))
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    update = json.dumps(
+        {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": 5, "type": "private"},
+                "from": {"id": 5, "is_bot": False, "first_name": "E"},
+                "text": "/start",
+            },
+        }
+    )
+    before = await rows(ctx)
+    body: str | bytes = update
+    if case == "5 MB body":
+        body = '{"update_id": 1, "x": "' + "A" * FIVE_MB + '"}'
+    elif case == "form instead of JSON":
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = "update_id=1&message=hello"
+    elif case == "truncated JSON":
+        body = update[: len(update) // 2]
+    elif case == "an array":
+        body = "[1, 2, 3]"
+    else:
+        headers[SECRET_HEADER] = SECRET + "x"
+    data = io.BytesIO(body.encode() if isinstance(body, str) else body)
+    async with session.post(url, data=data, headers=headers) as response:
+        assert 400 <= response.status < 500, await response.text()
+    assert await rows(ctx) == before
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    async with session.post(url, data=update, headers=headers) as response:
+        assert response.status == 200  # and the next real update is served
