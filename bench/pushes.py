@@ -1,5 +1,5 @@
-"""Push fan-out on a shop of 100 000 members (SQLite): how long the birthday and win-back
-jobs take to select and enqueue; how fast the dispatcher drains the outbox into a fake Bot
+"""Push fan-out on a shop of 100 000 members (SQLite): how long the scheduled jobs (birthday,
+win-back, reminders) take to select and enqueue, on their first run and again; how fast the dispatcher drains the outbox into a fake Bot
 API server with the rate limit off; and, with Telegram's 30 messages a second on, the rate
 it keeps for 20 seconds and how many 429 answers it gets from a server that enforces 30/s.
 
@@ -26,6 +26,7 @@ from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
 from core.birthdays import wish_birthdays
 from core.clock import SystemClock
 from core.context import Context
+from core.reminders import remind_bookings, remind_expiring_coupons, remind_expiring_points
 from core.winback import win_back
 from storage.models import OutboxRow
 
@@ -88,11 +89,18 @@ async def main(members: int, messages: int, paced_seconds: int) -> None:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         ctx = await shop_database(url, utc_now())
         print(await fill_shop(ctx, members))
-        for name, job in (("birthdays", wish_birthdays), ("winback", win_back)):
+        jobs = (
+            ("birthdays", wish_birthdays),
+            ("winback", win_back),
+            ("booking_reminders", remind_bookings),
+            ("points_expiring", remind_expiring_points),
+            ("coupons_expiring", remind_expiring_coupons),
+        )
+        for name, job in jobs:
             queued, took = await _timed(job, ctx)
             again, took_again = await _timed(job, ctx)
             print(
-                f"{name:10} {queued:6} queued in {took:6.2f} s; "
+                f"{name:18} {queued:6} queued in {took:6.2f} s; "
                 f"again: {again} in {took_again:.2f} s"
             )
             figures[name] = {
