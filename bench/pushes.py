@@ -1,7 +1,8 @@
-"""Push fan-out on a shop of 100 000 members (SQLite): how long the scheduled jobs (birthday,
-win-back, reminders) take to select and enqueue, on their first run and again; how fast the dispatcher drains the outbox into a fake Bot
-API server with the rate limit off; and, with Telegram's 30 messages a second on, the rate
-it keeps for 20 seconds and how many 429 answers it gets from a server that enforces 30/s.
+"""Push fan-out on a shop of 100 000 members (SQLite): how long the scheduled jobs
+(birthday, win-back, reminders) take to select and enqueue, on their first run and again;
+how fast the dispatcher drains the outbox into a fake Bot API server with the rate limit
+off; and, with Telegram's 30 messages a second on, the rate it keeps for 20 seconds and how
+many 429 answers it gets from a server that enforces 30/s.
 
     .venv/bin/python -m bench pushes [--members 100000] [--messages 20000] [--paced-seconds 20]
 """
