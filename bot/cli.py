@@ -34,7 +34,7 @@ from bot.reports import columns, stats_rows, text_table, winback_rows
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
 from bot.web import create_app
-from core import member_csv, outbox, push_queue, stats
+from core import member_csv, outbox, product_csv, push_queue, stats
 from core.context import Context
 from core.errors import DomainError, InvalidInput
 from core.shop import Shop, ShopFileError
@@ -46,11 +46,13 @@ app = typer.Typer(help="memberbot: a chat-first membership assistant.", no_args_
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 members_app = typer.Typer(help="Members in bulk.", no_args_is_help=True)
+products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
 telegram_app = typer.Typer(help="Telegram bot set-up.", no_args_is_help=True)
 wechat_app = typer.Typer(help="WeChat official account set-up.", no_args_is_help=True)
 app.add_typer(members_app, name="members")
+app.add_typer(products_app, name="products")
 app.add_typer(wechat_app, name="wechat")
 app.add_typer(telegram_app, name="telegram")
 outbox_app = typer.Typer(
@@ -336,6 +338,39 @@ def members_import(
     async def work(ctx: Context) -> member_csv.ImportReport:
         with file.open(encoding="utf-8-sig", newline="") as source:
             return await member_csv.import_members(ctx, source, actor="cli")
+
+    report = _run(settings, work)
+    typer.echo(
+        gettext(
+            locale,
+            "Imported: {created} new, {updated} updated, {bad} refused.",
+            created=report.created,
+            updated=report.updated,
+            bad=len(report.errors),
+        )
+    )
+    for row in report.errors:
+        line = gettext(
+            locale, "line {line}: {reason}", line=row.line, reason=describe(row.error, locale)
+        )
+        typer.echo(line, err=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@products_app.command("import")
+def products_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import products from CSV (code, name, name_en, category, price_yuan, active; the code
+    is the key: a re-import updates). Bad rows are reported with their line number; good
+    rows are kept."""
+    settings = _settings()
+    locale = settings.locale
+
+    async def work(ctx: Context) -> member_csv.ImportReport:
+        with file.open(encoding="utf-8-sig", newline="") as source:
+            return await product_csv.import_products(ctx, source, actor="cli")
 
     report = _run(settings, work)
     typer.echo(

@@ -30,6 +30,20 @@ ERROR_TEXTS: dict[str, str] = {
     "duplicate_row": N_("The phone number {phone} appears more than once in the file."),
     "unknown_column": N_("Unknown column {column}."),
     "missing_column": N_("The required column {column} is missing."),
+    "unknown_product": N_("There is no product with the code {product}."),
+    "lines_exceed_total": N_("The products add up to {lines}, more than the sale's {amount}."),
+    "product_in_shop_file": N_(
+        "The product {product} is defined in the shop file; change it there."
+    ),
+    "duplicate_product_row": N_(
+        "The product {product} appears more than once in the file (first on line {first_line})."
+    ),
+    "out_of_stock": N_("Sorry, this reward is out of stock; no points were taken."),
+    "invite_code_invalid": N_("{code} is not a valid invite code."),
+    "self_referral": N_("This is the inviter's own phone number, so the invite cannot count."),
+    "already_referred": N_(
+        "This phone number was invited before, so the invite cannot count again."
+    ),
     "unknown_feedback": N_("No feedback with number {feedback}."),
     "feedback_closed": N_("This feedback is closed and can no longer be answered."),
     "unknown_booking": N_("No such booking."),
@@ -70,26 +84,34 @@ NEEDED_ROLES: dict[str, str] = {
 
 # Names of the values a person typed, for "The value for {field} is not valid."
 FIELD_NAMES: dict[str, str] = {
+    "active": N_("active"),
+    "amount": N_("amount"),
     "answer": N_("answer"),
     "birthday_month": N_("birthday month"),
     "capacity": N_("places"),
+    "category": N_("category"),
     "channel": N_("channel"),
     "checkin": N_("check-in"),
+    "code": N_("code"),
     "columns": N_("columns"),
     "ends_at": N_("end"),
     "external_id": N_("account id"),
     "file": N_("file"),
     "gender": N_("gender"),
+    "lines": N_("products"),
     "locale": N_("language"),
     "marketing_consent": N_("marketing consent"),
     "message": N_("message"),
     "min_tier": N_("lowest tier"),
     "name": N_("name"),
+    "name_en": N_("English name"),
     "note": N_("note"),
     "party_size": N_("number of people"),
     "period": N_("period"),
     "phone": N_("phone"),
     "points": N_("points"),
+    "price_yuan": N_("price"),
+    "quantity": N_("quantity"),
     "rating": N_("rating"),
     "reason": N_("reason"),
     "receipt_no": N_("receipt number"),
@@ -121,8 +143,8 @@ def describe(error: DomainError, locale: str) -> str:
     field = params.get("field")
     if field in FIELD_NAMES:
         params["field"] = gettext(locale, FIELD_NAMES[field])
-    if "refundable_fen" in params:
-        params["refundable"] = format_money(int(params["refundable_fen"]), locale)
+    for key in [key for key in params if key.endswith("_fen")]:  # refundable_fen → refundable
+        params[key.removesuffix("_fen")] = format_money(int(params[key]), locale)
     try:
         return gettext(locale, ERROR_TEXTS[code], **params)
     except (KeyError, IndexError):

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.context import Context
 from core.events import sync_events
+from core.products import sync_goods, sync_products
 from storage.models import RewardRow, StoreRow
 
 
@@ -43,5 +44,7 @@ async def sync_shop(ctx: Context) -> SyncReport:
             row.valid_days = reward.valid_days
             row.active = True
             s.add(row)
+        await sync_products(s, ctx)
+        await sync_goods(s, ctx)
         events = await sync_events(s, ctx)
     return SyncReport(stores=len(ctx.shop.stores), rewards=len(ctx.shop.rewards), events=events)

@@ -247,3 +247,47 @@ class EventNotStarted(DomainError):
     """Attendance can be marked only once the event has begun."""
 
     code = "event_not_started"
+
+
+class UnknownProduct(NotFound):
+    code = "unknown_product"
+
+
+class LinesExceedTotal(InvalidInput):
+    """A sale's product lines add up to more than the sale's amount."""
+
+    code = "lines_exceed_total"
+
+
+class ProductInShopFile(InvalidInput):
+    """An imported product has the code of one the shop file defines (the file wins)."""
+
+    code = "product_in_shop_file"
+
+
+class OutOfStock(DomainError):
+    """No piece of this goods reward is left; nothing was taken."""
+
+    code = "out_of_stock"
+
+
+class InviteCodeInvalid(DomainError):
+    code = "invite_code_invalid"
+
+
+class SelfReferral(DomainError):
+    """An invite code used with the inviter's own phone number (or by the inviter)."""
+
+    code = "self_referral"
+
+
+class AlreadyReferred(DomainError):
+    """This phone number was already invited once (perhaps by an account since deleted)."""
+
+    code = "already_referred"
+
+
+class DuplicateProductRow(InvalidInput):
+    """The same product code appears again further down an import file; the first counts."""
+
+    code = "duplicate_product_row"

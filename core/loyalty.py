@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -19,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import alerts, audit, outbox
+from core import alerts, audit, outbox, products, referrals
 from core.clock import add_months
 from core.context import Context
 from core.errors import (
@@ -28,6 +29,7 @@ from core.errors import (
     InvalidAmount,
     InvalidInput,
     NotEnoughPoints,
+    OutOfStock,
     ReceiptTaken,
     RefundTooLarge,
     UndoTooLate,
@@ -337,21 +339,26 @@ async def record_sale(
     amount_fen: int,
     staff_id: int | None = None,
     notify: bool = True,
+    lines: Sequence[products.SaleLine] | None = None,
 ) -> SaleResult:
     """Record a purchase and award its points; the same (store, receipt) earns only once.
 
     A sale that lifts the member's window spending over a threshold upgrades them at once.
     The receipt push (and an upgrade's push) is queued in the same transaction, unless
-    ``notify`` is off, e.g. for historical data.
+    ``notify`` is off, e.g. for historical data. ``lines`` optionally say which products
+    were bought (:func:`core.products.check_lines`: they add up to the amount or less).
+    A member's first purchase earns their inviter's reward (core.referrals), once.
     """
     _check_amount(amount_fen)
     receipt_no = _check_receipt(receipt_no)
+    items = products.check_lines(lines or (), amount_fen)
+    args = (ctx, store, receipt_no, member_id, amount_fen, staff_id, notify, items)
     try:
-        return await _record_sale(ctx, store, receipt_no, member_id, amount_fen, staff_id, notify)
+        return await _record_sale(*args)
     except IntegrityError:
         # Another process inserted this receipt between our check and our insert
         # (PostgreSQL, different members). Looking again tells whether it is a duplicate.
-        return await _record_sale(ctx, store, receipt_no, member_id, amount_fen, staff_id, notify)
+        return await _record_sale(*args)
 
 
 async def _record_sale(
@@ -362,6 +369,7 @@ async def _record_sale(
     amount_fen: int,
     staff_id: int | None,
     notify: bool,
+    lines: Sequence[products.SaleLine] = (),
 ) -> SaleResult:
     now = ctx.now()
     async with ctx.db.transaction() as s:
@@ -396,6 +404,9 @@ async def _record_sale(
         await s.flush()
         if rule.points:
             _add_lot(s, ctx, member_id, "earn", rule.points, sale_id=sale.id, detail=asdict(rule))
+        if lines:
+            await products.add_lines(s, sale.id, lines)
+        await referrals.reward_first_purchase(s, ctx, member, sale, notify=notify)
         if notify:  # historical data alerts nobody
             await alerts.check_sales_burst(s, ctx, sale)
         spend = await _window_spend(s, ctx, member_id)
@@ -680,7 +691,8 @@ async def give_coupon(
 
 async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> CouponView:
     """Spend points on a reward and issue its coupon. Raises NotEnoughPoints (with the
-    balance) when the member cannot afford it; never lets the balance go below zero."""
+    balance) when the member cannot afford it; never lets the balance go below zero. A goods
+    reward also takes a piece of its stock (OutOfStock when none is left, nothing taken)."""
     now = ctx.now()
     async with ctx.db.transaction() as s:
         reward = await s.scalar(
@@ -692,6 +704,8 @@ async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> Coupo
         balance = await _balance(s, member_id, now)
         if balance < reward.points:
             raise NotEnoughPoints(balance=balance, needed=reward.points)
+        if await products.take_stock(s, reward.id) is False:  # goods, none left
+            raise OutOfStock(reward=reward.code)
         await _consume(s, member_id, reward.points, now)
         coupon = await issue_coupon(s, member_id, reward, now, points=reward.points)
         s.add(

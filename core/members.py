@@ -209,12 +209,16 @@ async def register_member(
     external_id: str | None = None,
     phone_verified: bool = False,
     actor: str = audit.SYSTEM,
+    invite_code: str | None = None,
+    invited_via: str = "code",
 ) -> MemberView:
     """Create a member, optionally tied to the chat account that registered.
 
     A phone already on file is refused, except when the channel verified it (a shared
     Telegram contact) and that member has no account on this channel yet: then the chat
     account is attached to the existing member (e.g. one imported by the shop).
+    A new member with an ``invite_code`` is recorded as invited by its owner when the
+    invite may count (core.referrals.attach); a refused invite never stops registering.
     """
     now = ctx.now()
     name = clean_name(name)
@@ -262,6 +266,10 @@ async def register_member(
             if identity:
                 identity.member_id = row.id
             audit.record(s, now, actor, "member.registered", row.id, channel=channel)
+            if invite_code:
+                from core.referrals import attach  # referrals builds on this module
+
+                await attach(s, ctx, row, invite_code, invited_via)
             return await member_view(s, row)
     except PhoneTaken:
         from core.alerts import check_phone_elsewhere  # alerts builds on this module

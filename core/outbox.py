@@ -28,6 +28,7 @@ SERVICE_KINDS = frozenset(
         "points_expiring",
         "coupon_expiring",
         "event_reminder",  # an event the member signed up for (core.events)
+        "referral_reward",  # points credited to the reader's own account (core.referrals)
     }
 )
 STAFF_KINDS = frozenset({"staff_alert"})  # to staff, not members: never marketing

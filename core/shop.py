@@ -96,16 +96,89 @@ class TierRules(_Model):
 
 
 class Reward(_Model):
+    """A reward of the catalogue: a coupon worth ``coupon_value_yuan``, or with ``goods``
+    (a product code) a piece of that product (商品兑换) picked up at the counter with the
+    coupon's code, while ``stock`` (the pieces it has in all) lasts."""
+
     code: Code
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
     points: int = Field(gt=0)
-    coupon_value_yuan: Yuan = Field(gt=0)
+    coupon_value_yuan: Yuan = Field(default=Decimal(0), ge=0)
     valid_days: int = Field(gt=0, le=3660)
+    goods: Code | None = None
+    stock: int | None = Field(default=None, ge=0, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _coupon_or_goods(self) -> Reward:
+        if self.goods is None:
+            if self.stock is not None:
+                raise ValueError("stock is for goods rewards: give goods too")
+            if self.coupon_value_yuan <= 0:
+                raise ValueError("coupon_value_yuan must be greater than 0")
+        elif self.stock is None:
+            raise ValueError("a goods reward needs its stock")
+        return self
 
     @property
     def coupon_value_fen(self) -> int:
         return yuan_to_fen(self.coupon_value_yuan)
+
+
+class Category(_Model):
+    """A product category, named in both languages (preference tags, "for you")."""
+
+    code: Code
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+
+
+class Product(_Model):
+    """A product of the catalogue; ``memberbot products import`` adds more from CSV."""
+
+    code: Code
+    name: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=100)
+    category: Code
+    price_yuan: Yuan | None = None
+
+    @property
+    def price_fen(self) -> int | None:
+        return None if self.price_yuan is None else yuan_to_fen(self.price_yuan)
+
+
+class PreferenceRules(_Model):
+    """Preference tags and "for you": the ``top_categories`` a member spent most on in the
+    last ``window_months``; recommendations skip what they bought in ``recent_days``; RFM
+    scores (1–5) from ``high_score`` up are "high", up to ``low_score`` "low"."""
+
+    window_months: int = Field(default=12, gt=0, le=60)
+    top_categories: int = Field(default=2, gt=0, le=10)
+    recent_days: int = Field(default=90, ge=0, le=3660)
+    recommendations: int = Field(default=3, gt=0, le=10)
+    high_score: int = Field(default=4, ge=1, le=5)
+    low_score: int = Field(default=2, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PreferenceRules:
+        if self.low_score >= self.high_score:
+            raise ValueError("need low_score < high_score")
+        return self
+
+
+class ReferralRules(_Model):
+    """Invites (老带新): the inviter earns ``referrer_points`` and the new member
+    ``welcome_points`` when the new member's first purchase of at least
+    ``min_purchase_yuan`` is recorded; ``telegram_bot`` (the bot's username) makes links."""
+
+    referrer_points: int = Field(default=100, ge=0, le=1_000_000)
+    welcome_points: int = Field(default=0, ge=0, le=1_000_000)
+    min_purchase_yuan: Yuan = Decimal(0)
+    telegram_bot: str = Field(default="", pattern=r"^([A-Za-z][A-Za-z0-9_]{3,31})?$")
+
+    @property
+    def min_purchase_fen(self) -> int:
+        return yuan_to_fen(self.min_purchase_yuan)
 
 
 class OpeningHours(_Model):
@@ -389,6 +462,10 @@ class Shop(_Model):
     events: list[ShopEvent] = []
     event_rules: EventRules = EventRules()
     checkin: CheckinRules = CheckinRules()
+    categories: list[Category] = []
+    products: list[Product] = []
+    preferences: PreferenceRules = PreferenceRules()
+    referrals: ReferralRules = ReferralRules()
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Shop:
@@ -400,7 +477,19 @@ class Shop(_Model):
             if gift and self.reward(gift) is None:
                 raise ValueError(f"{name}.reward: no reward with the code {gift!r}")
         self._check_events()
+        self._check_products()
         return self
+
+    def _check_products(self) -> None:
+        for name, items in (("categories", self.categories), ("products", self.products)):
+            codes = [i.code for i in items]
+            if len(set(codes)) != len(codes):
+                raise ValueError(f"{name}: codes must be unique")
+        for name, gift in (("birthday", self.birthday.reward), ("winback", self.winback.reward)):
+            reward = self.reward(gift) if gift else None
+            if reward is not None and reward.goods is not None:
+                # A gift coupon takes no stock: goods would be handed over beyond it.
+                raise ValueError(f"{name}.reward: {gift!r} is a goods reward; give a coupon")
 
     def _check_events(self) -> None:
         codes = [e.code for e in self.events]
@@ -441,6 +530,9 @@ class Shop(_Model):
 
     def store(self, code: str) -> Store | None:
         return next((s for s in self.stores if s.code == code), None)
+
+    def category(self, code: str) -> Category | None:
+        return next((c for c in self.categories if c.code == code), None)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -287,6 +287,72 @@ class CouponRow(Base):
     used_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
 
+class ProductRow(Base):
+    """A product of the catalogue, from the shop file (``source`` "shop", mirrored by code
+    like rewards) or from ``memberbot products import`` ("import"). Never deleted: sale
+    lines point at it; a product taken off the catalogue is inactive."""
+
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    price_fen: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(8), default="shop")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SaleLineRow(Base):
+    """What a sale was made of: a product, how many, and what was paid for them."""
+
+    __tablename__ = "sale_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+
+
+class RewardStockRow(Base):
+    """A goods reward (商品兑换): the product handed over and how many pieces it has in all.
+    ``taken`` is changed only by a conditional UPDATE (``taken < stock``), so stock never
+    goes below zero, also when members redeem the last piece at the same moment."""
+
+    __tablename__ = "reward_stock"
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    stock: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InviteCodeRow(Base):
+    """A member's own invite code (老带新), made once and never changed."""
+
+    __tablename__ = "invite_codes"
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime]
+
+
+class ReferralRow(Base):
+    """Who brought whom. ``phone_digest`` (of the new member's phone) is unique, so one
+    phone is referred once, even after its member deleted themselves and came back;
+    ``rewarded_at`` is set once, by a conditional UPDATE, on the first purchase."""
+
+    __tablename__ = "referrals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), unique=True)
+    phone_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    via: Mapped[str] = mapped_column(String(8))  # link (Telegram), qr (WeChat), code (typed)
+    created_at: Mapped[datetime]
+    rewarded_at: Mapped[datetime | None]
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
+    referrer_points: Mapped[int] = mapped_column(Integer, default=0)
+    welcome_points: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ConversationRow(Base):
     """Where a multi-step chat flow stands, so a restart or another worker continues it."""
 

@@ -1,0 +1,196 @@
+"""Products: the catalogue (from the shop file, or imported from CSV), the product lines of a
+sale, and the stock of goods rewards (商品兑换).
+
+A sale's lines are optional and describe what was bought: each names a product, a positive
+quantity and what was paid for it (fen, zero for a free item). The lines may add up to less
+than the sale's amount — items outside the catalogue, a service — but never to more: the
+amount is what the member paid and what earns points; lines only tell preferences apart.
+
+A goods reward has a stock: how many pieces it has in all, and ``taken``, the pieces
+redeemed, which only a conditional UPDATE (``taken < stock``) raises — the same way booking
+slots count places — so stock never goes below zero, also under concurrent redemptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.context import Context
+from core.errors import InvalidInput, LinesExceedTotal, UnknownProduct
+from core.shop import ShopFileError
+from storage.models import ProductRow, RewardRow, RewardStockRow, SaleLineRow
+
+LINES_MAX = 100  # lines on one receipt: more is a mistake (a pasted file), not a basket
+QUANTITY_MAX = 10_000
+SHOP, IMPORT = "shop", "import"  # ProductRow.source
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    """One line of a sale as given: the product's code, how many, what was paid (fen)."""
+
+    product: str
+    quantity: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class ProductView:
+    code: str
+    name: str
+    name_en: str
+    category: str
+    price_fen: int | None
+    active: bool
+
+
+def _view(row: ProductRow) -> ProductView:
+    return ProductView(row.code, row.name, row.name_en, row.category, row.price_fen, row.active)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_lines(lines: Iterable[SaleLine], amount_fen: int) -> list[SaleLine]:
+    """The lines of a sale of ``amount_fen``, checked before anything is written: whole
+    positive quantities, whole amounts of at least zero, at most :data:`LINES_MAX` lines,
+    and together no more than the sale's amount (equal or less)."""
+    checked = list(lines)
+    if len(checked) > LINES_MAX:
+        raise InvalidInput(field="lines", max=LINES_MAX)
+    for line in checked:
+        if not _whole(line.quantity) or not 0 < line.quantity <= QUANTITY_MAX:
+            raise InvalidInput(field="quantity", value=line.quantity)
+        if not _whole(line.amount_fen) or line.amount_fen < 0:
+            raise InvalidInput(field="amount", value=line.amount_fen)
+    total = sum(line.amount_fen for line in checked)
+    if total > amount_fen:
+        raise LinesExceedTotal(lines_fen=total, amount_fen=amount_fen)
+    return checked
+
+
+async def add_lines(s: AsyncSession, sale_id: int, lines: Sequence[SaleLine]) -> None:
+    """Write a new sale's lines inside its transaction; a code that names no product of
+    the catalogue (or one taken off it) refuses the whole sale with UnknownProduct."""
+    codes = sorted({line.product.strip().lower() for line in lines})
+    known = dict(
+        (
+            await s.execute(
+                select(ProductRow.code, ProductRow.id).where(
+                    ProductRow.code.in_(codes), ProductRow.active
+                )
+            )
+        ).all()
+    )
+    for line in lines:
+        product_id = known.get(line.product.strip().lower())
+        if product_id is None:
+            raise UnknownProduct(product=line.product)
+        s.add(
+            SaleLineRow(
+                sale_id=sale_id,
+                product_id=product_id,
+                quantity=line.quantity,
+                amount_fen=line.amount_fen,
+            )
+        )
+
+
+async def list_products(ctx: Context, *, include_inactive: bool = False) -> list[ProductView]:
+    """The catalogue by category and code."""
+    query = select(ProductRow).order_by(ProductRow.category, ProductRow.code)
+    if not include_inactive:
+        query = query.where(ProductRow.active)
+    async with ctx.db.read() as s:
+        return [_view(row) for row in await s.scalars(query)]
+
+
+async def products_by_code(ctx: Context, codes: Iterable[str]) -> dict[str, ProductView]:
+    """The products of ``codes`` that exist (inactive ones too: old coupons name them)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    async with ctx.db.read() as s:
+        rows = await s.scalars(select(ProductRow).where(ProductRow.code.in_(wanted)))
+        return {row.code: _view(row) for row in rows}
+
+
+# --- the shop file's catalogue ------------------------------------------------------------
+
+
+async def sync_products(s: AsyncSession, ctx: Context) -> int:
+    """Mirror the shop file's products by code (inside :func:`core.catalog.sync_shop`): a
+    product that left the file is inactive; imported products are left as they are."""
+    rows = {r.code: r for r in await s.scalars(select(ProductRow))}
+    for row in rows.values():
+        if row.source == SHOP:
+            row.active = False
+    for product in ctx.shop.products:
+        row = rows.get(product.code) or ProductRow(code=product.code)
+        row.name, row.name_en = product.name, product.name_en
+        row.category, row.price_fen = product.category, product.price_fen
+        row.source, row.active = SHOP, True
+        s.add(row)
+    await s.flush()
+    return len(ctx.shop.products)
+
+
+async def sync_goods(s: AsyncSession, ctx: Context) -> None:
+    """The stock of every goods reward of the shop file (after rewards and products are
+    mirrored). A goods reward without a coupon value is worth its product's price."""
+    stocks = {r.reward_id: r for r in await s.scalars(select(RewardStockRow))}
+    for index, reward in enumerate(ctx.shop.rewards):
+        row = await s.scalar(select(RewardRow).where(RewardRow.code == reward.code))
+        if row is None:
+            continue
+        stock = stocks.pop(row.id, None)
+        if reward.goods is None:
+            continue
+        product = await s.scalar(select(ProductRow).where(ProductRow.code == reward.goods))
+        if product is None:
+            raise ShopFileError(
+                f"shop file: rewards[{index}].goods: no product with the code {reward.goods!r}"
+            )
+        if not reward.coupon_value_fen:
+            row.coupon_value_fen = product.price_fen or 0
+        if stock is None:
+            s.add(RewardStockRow(reward_id=row.id, product_id=product.id, stock=reward.stock))
+        else:
+            stock.product_id, stock.stock = product.id, reward.stock or 0
+    for stale in stocks.values():  # no longer goods: no stock to keep
+        await s.delete(stale)
+
+
+# --- goods rewards ------------------------------------------------------------------------
+
+
+async def take_stock(s: AsyncSession, reward_id: int) -> bool | None:
+    """Take one piece of a goods reward inside the redemption's transaction: True if taken,
+    False if none is left, None if the reward is no goods (a coupon has no stock)."""
+    taken = await s.execute(
+        update(RewardStockRow)
+        .where(RewardStockRow.reward_id == reward_id, RewardStockRow.taken < RewardStockRow.stock)
+        .values(taken=RewardStockRow.taken + 1)
+    )
+    if taken.rowcount:
+        return True
+    found = await s.scalar(
+        select(RewardStockRow.reward_id).where(RewardStockRow.reward_id == reward_id)
+    )
+    return None if found is None else False
+
+
+async def stock_left(ctx: Context) -> dict[str, int]:
+    """Pieces left of each goods reward, by reward code."""
+    async with ctx.db.read() as s:
+        rows = await s.execute(
+            select(RewardRow.code, RewardStockRow.stock - RewardStockRow.taken).join(
+                RewardStockRow, RewardStockRow.reward_id == RewardRow.id
+            )
+        )
+        return {code: max(int(left), 0) for code, left in rows}

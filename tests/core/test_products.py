@@ -1,0 +1,290 @@
+"""Products: the catalogue from the shop file and from CSV, sale lines checked in the sale's
+transaction, and goods rewards whose stock never goes below zero."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core import loyalty, products
+from core.catalog import sync_shop
+from core.clock import FixedClock
+from core.context import Context
+from core.errors import (
+    DuplicateProductRow,
+    InvalidInput,
+    LinesExceedTotal,
+    MissingColumn,
+    NotEnoughPoints,
+    OutOfStock,
+    ProductInShopFile,
+    UnknownColumn,
+    UnknownProduct,
+)
+from core.members import register_member
+from core.product_csv import import_products
+from core.products import SaleLine
+from core.shop import ShopFileError, load_shop
+from storage.db import Database
+from storage.models import CouponRow, LedgerRow, SaleLineRow, SaleRow
+from tests.conftest import ZONE
+from tests.shop_with_products import SHOP_FILE, product_context
+
+
+@pytest.fixture
+async def ctx(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
+    return await product_context(db, clock, tmp_path)
+
+
+async def new_member(ctx: Context, phone: str) -> int:
+    return (await register_member(ctx, name="王小明", phone=phone)).id
+
+
+async def count(ctx: Context, model: type, *where: object) -> int:
+    async with ctx.db.read() as s:
+        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def give_points(ctx: Context, member_id: int, points: int) -> None:
+    await loyalty.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
+
+
+# --- the catalogue ------------------------------------------------------------------------
+
+
+async def test_shop_file_products_are_mirrored_and_retired_by_code(
+    ctx: Context, tmp_path: Path
+) -> None:
+    listed = await products.list_products(ctx)
+    assert [(p.code, p.category, p.price_fen) for p in listed][:3] == [
+        ("cheesecake", "cake", 3_000),
+        ("tiramisu", "cake", 3_500),
+        ("americano", "coffee", 2_200),
+    ]
+    assert len(listed) == 8
+    # The mocha leaves the shop file: kept for old sales, no longer offered.
+    path = tmp_path / "smaller.toml"
+    path.write_text(SHOP_FILE.replace('code = "mocha"', 'code = "flatwhite"'), encoding="utf-8")
+    smaller = Context(db=ctx.db, shop=load_shop(path), clock=ctx.clock, zone=ZONE)
+    await sync_shop(smaller)
+    codes = {p.code for p in await products.list_products(smaller)}
+    assert "mocha" not in codes and "flatwhite" in codes
+    everything = await products.list_products(smaller, include_inactive=True)
+    assert {p.code: p.active for p in everything}["mocha"] is False
+
+
+def test_a_goods_reward_needs_stock_and_a_coupon_needs_a_value(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        SHOP_FILE.replace('goods = "mug"\nstock = 1\n', 'goods = "mug"\n'), encoding="utf-8"
+    )
+    with pytest.raises(ShopFileError, match="needs its stock"):
+        load_shop(bad)
+    bad.write_text(SHOP_FILE.replace("coupon_value_yuan = 10\n", ""), encoding="utf-8")
+    with pytest.raises(ShopFileError, match="coupon_value_yuan must be greater than 0"):
+        load_shop(bad)
+
+
+async def test_a_goods_reward_of_an_unknown_product_stops_the_start(
+    ctx: Context, tmp_path: Path
+) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text(SHOP_FILE.replace('goods = "mug"', 'goods = "mugg"'), encoding="utf-8")
+    typo = Context(db=ctx.db, shop=load_shop(path), clock=ctx.clock, zone=ZONE)
+    with pytest.raises(
+        ShopFileError, match=r"rewards\[1\]\.goods: no product with the code 'mugg'"
+    ):
+        await sync_shop(typo)
+
+
+# --- CSV import ---------------------------------------------------------------------------
+
+CSV = (
+    "\ufeffcode,name,name_en,category,price_yuan,active\n"
+    "SCONE,司康,Scone,Cake,12.50,\n"
+    "croissant,可颂,,cake,,yes\n"
+    "latte,拿铁,Latte,coffee,28,\n"  # the shop file's
+    "bad code!,坏,Bad,cake,1,\n"
+    "bagel,贝果,Bagel,cake,1.234,\n"
+    "bun,面包,Bun,cake,5,maybe\n"
+    "scone,司康 again,Scone,cake,13,\n"
+    ",,,,,\n"
+)
+
+
+async def test_csv_import_keeps_good_rows_and_reports_bad_ones_by_line(ctx: Context) -> None:
+    report = await import_products(ctx, io.StringIO(CSV), actor="cli")
+    assert (report.created, report.updated) == (2, 0)
+    errors = {row.line: row.error for row in report.errors}
+    assert sorted(errors) == [4, 5, 6, 7, 8]
+    assert isinstance(errors[4], ProductInShopFile)
+    assert isinstance(errors[5], InvalidInput) and errors[5].params["field"] == "code"
+    assert errors[6].params["field"] == "price_yuan"
+    assert errors[7].params["field"] == "active"
+    assert isinstance(errors[8], DuplicateProductRow) and errors[8].params["first_line"] == 2
+    found = await products.products_by_code(ctx, ["scone", "croissant"])
+    assert (found["scone"].name_en, found["scone"].category, found["scone"].price_fen) == (
+        "Scone",
+        "cake",
+        1_250,
+    )
+    assert (found["croissant"].name_en, found["croissant"].price_fen) == ("可颂", None)
+    # Again, with a change: updated by code, never duplicated; the shop file's sync keeps it.
+    again = await import_products(
+        ctx, io.StringIO("code,name,category,active\nscone,司康,cake,no\ncroissant,可颂,cake,\n")
+    )
+    assert (again.created, again.updated, again.unchanged, again.errors) == (0, 1, 1, [])
+    await sync_shop(ctx)
+    listed = {p.code: p for p in await products.list_products(ctx, include_inactive=True)}
+    assert listed["scone"].active is False and listed["croissant"].active is True
+    assert listed["scone"].price_fen == 1_250  # a file without prices keeps them
+
+
+async def test_csv_import_refuses_a_file_with_unknown_or_missing_columns(ctx: Context) -> None:
+    report = await import_products(ctx, io.StringIO("code,nmae,price_yuan\nx,y,1\n"))
+    kinds = {type(row.error) for row in report.errors}
+    assert kinds == {UnknownColumn, MissingColumn}
+    assert (report.created, [row.line for row in report.errors]) == (0, [1, 1])
+
+
+# --- sale lines ---------------------------------------------------------------------------
+
+
+async def test_a_sale_keeps_its_lines(ctx: Context) -> None:
+    member_id = await new_member(ctx, "13800000001")
+    lines = [SaleLine("latte", 2, 5_600), SaleLine(" Cheesecake ", 1, 3_000)]
+    sale = await loyalty.record_sale(
+        ctx, store="main", receipt_no="L1", member_id=member_id, amount_fen=10_000, lines=lines
+    )
+    async with ctx.db.read() as s:
+        stored = (
+            await s.execute(
+                select(SaleLineRow.quantity, SaleLineRow.amount_fen)
+                .where(SaleLineRow.sale_id == sale.sale_id)
+                .order_by(SaleLineRow.id)
+            )
+        ).all()
+    assert stored == [(2, 5_600), (1, 3_000)]
+    # Equal to the total is fine too; a repeated receipt adds no lines.
+    exact = [SaleLine("latte", 1, 2_800)]
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="L2", member_id=member_id, amount_fen=2_800, lines=exact
+    )
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="L2", member_id=member_id, amount_fen=2_800, lines=exact
+    )
+    assert await count(ctx, SaleLineRow) == 3
+
+
+@pytest.mark.parametrize(
+    ("lines", "error", "field"),
+    [
+        ([SaleLine("latte", 0, 100)], InvalidInput, "quantity"),
+        ([SaleLine("latte", -1, 100)], InvalidInput, "quantity"),
+        ([SaleLine("latte", 1, -100)], InvalidInput, "amount"),
+        ([SaleLine("latte", 2, 6_000), SaleLine("mocha", 2, 6_400)], LinesExceedTotal, None),
+        ([SaleLine("espresso", 1, 100)], UnknownProduct, None),
+        ([SaleLine("latte", 1, 100)] * 101, InvalidInput, "lines"),
+    ],
+)
+async def test_bad_lines_refuse_the_whole_sale(
+    ctx: Context, lines: list[SaleLine], error: type, field: str | None
+) -> None:
+    member_id = await new_member(ctx, "13800000001")
+    with pytest.raises(error) as raised:
+        await loyalty.record_sale(
+            ctx, store="main", receipt_no="X", member_id=member_id, amount_fen=10_000, lines=lines
+        )
+    if field is not None:
+        assert raised.value.params["field"] == field
+    assert await count(ctx, SaleRow) == 0
+    assert await count(ctx, SaleLineRow) == 0
+    assert await count(ctx, LedgerRow, LedgerRow.kind == "earn") == 0
+
+
+async def test_a_product_taken_off_the_catalogue_cannot_be_sold(ctx: Context) -> None:
+    await import_products(ctx, io.StringIO("code,name,category,active\nscone,司康,cake,no\n"))
+    member_id = await new_member(ctx, "13800000001")
+    with pytest.raises(UnknownProduct):
+        await loyalty.record_sale(
+            ctx,
+            store="main",
+            receipt_no="X",
+            member_id=member_id,
+            amount_fen=1_000,
+            lines=[SaleLine("scone", 1, 1_000)],
+        )
+
+
+# --- goods rewards ------------------------------------------------------------------------
+
+
+async def test_goods_reward_of_stock_one_redeemed_by_two_members_at_once(ctx: Context) -> None:
+    first, second = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
+    for member_id in (first, second):
+        await give_points(ctx, member_id, 500)
+    assert await products.stock_left(ctx) == {"mug": 1}
+
+    results = await asyncio.gather(
+        loyalty.redeem_reward(ctx, first, "mug"),
+        loyalty.redeem_reward(ctx, second, "mug"),
+        return_exceptions=True,
+    )
+
+    coupons = [r for r in results if isinstance(r, loyalty.CouponView)]
+    refusals = [r for r in results if not isinstance(r, loyalty.CouponView)]
+    assert len(coupons) == 1 and len(refusals) == 1
+    assert isinstance(refusals[0], OutOfStock), refusals
+    assert refusals[0].params == {"reward": "mug"}
+    assert await products.stock_left(ctx) == {"mug": 0}
+    balances = sorted([(await loyalty.points_summary(ctx, m)).balance for m in (first, second)])
+    assert balances == [300, 500]  # the one who got nothing kept every point
+    assert await count(ctx, LedgerRow, LedgerRow.kind == "spend") == 1
+    # The pickup coupon is worth the product's price and is used at the counter once.
+    (coupon,) = coupons
+    assert (coupon.reward, coupon.value_fen, coupon.points) == ("mug", 5_900, 200)
+    used = await loyalty.use_coupon(ctx, coupon.code, store="main")
+    assert used.used_at is not None
+
+
+async def test_many_members_racing_for_restocked_goods_never_overdraw(
+    ctx: Context, tmp_path: Path
+) -> None:
+    path = tmp_path / "restock.toml"
+    path.write_text(SHOP_FILE.replace("stock = 1", "stock = 3"), encoding="utf-8")
+    restocked = Context(db=ctx.db, shop=load_shop(path), clock=ctx.clock, zone=ZONE)
+    await sync_shop(restocked)
+    members = [await new_member(ctx, f"1380000{i:04d}") for i in range(8)]
+    for member_id in members:
+        await give_points(ctx, member_id, 200)
+
+    results = await asyncio.gather(
+        *(loyalty.redeem_reward(restocked, m, "mug") for m in members), return_exceptions=True
+    )
+
+    assert sum(isinstance(r, loyalty.CouponView) for r in results) == 3
+    assert all(isinstance(r, loyalty.CouponView | OutOfStock) for r in results), results
+    assert await products.stock_left(restocked) == {"mug": 0}
+    assert await count(ctx, CouponRow) == 3
+
+
+async def test_out_of_stock_takes_nothing_and_not_enough_points_takes_no_stock(
+    ctx: Context,
+) -> None:
+    poor, rich = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
+    await give_points(ctx, poor, 50)
+    await give_points(ctx, rich, 400)
+    with pytest.raises(NotEnoughPoints):
+        await loyalty.redeem_reward(ctx, poor, "mug")
+    assert await products.stock_left(ctx) == {"mug": 1}  # not taken by a refusal
+    await loyalty.redeem_reward(ctx, rich, "mug")
+    with pytest.raises(OutOfStock):
+        await loyalty.redeem_reward(ctx, rich, "mug")
+    assert (await loyalty.points_summary(ctx, rich)).balance == 200
+    # Coupons have no stock: they are redeemed as before.
+    coupon = await loyalty.redeem_reward(ctx, rich, "coupon10")
+    assert coupon.value_fen == 1_000
