@@ -22,6 +22,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import pushes
 from core import push_queue
 from core.context import Context
@@ -145,10 +147,15 @@ class Dispatcher:
     async def run(self) -> None:
         """Forever (until cancelled): a round whenever something is due."""
         while True:
-            if handled := await self.round():
-                log.info("pushes: %d handled", handled)  # a big campaign shows its progress
-                continue
-            await self.sleep(await self._idle())
+            try:
+                if handled := await self.round():
+                    log.info("pushes: %d handled", handled)  # a campaign shows its progress
+                    continue
+                pause = await self._idle()
+            except (SQLAlchemyError, OSError):  # the database away: try again, keep serving
+                log.exception("pushes: the outbox cannot be read; trying again")
+                pause = self.idle_seconds
+            await self.sleep(pause)
 
     async def drain(self) -> int:
         """Until nothing is left to send — also what is due later (tests and ``memberbot
