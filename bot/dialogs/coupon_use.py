@@ -1,5 +1,6 @@
 """``/use <coupon code>``: staff mark a coupon used at the counter and see what it is worth
-and whose it is. A used, expired or unknown code is refused with the reason."""
+and whose it is — for a goods reward's pickup code, which product to hand over. A used,
+expired or unknown code is refused with the reason."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from bot.dialogs.counter import member_line, own_store
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.rewards import reward_name
 from bot.dialogs.types import Reply, Step
-from core import loyalty
+from bot.i18n import localized
+from core import loyalty, products
 from core.members import get_member
 from core.staff import Role
 
@@ -31,6 +33,15 @@ async def _use(turn: Turn, code: str) -> Step:
     coupon = await loyalty.use_coupon(turn.ctx, code, store=own_store(turn), staff_id=turn.staff.id)
     member = await get_member(turn.ctx, coupon.member_id)
     reward = turn.ctx.shop.reward(coupon.reward)
+    if reward is not None and reward.goods is not None:
+        found = (await products.products_by_code(turn.ctx, [reward.goods])).get(reward.goods)
+        text = turn._(
+            "Pickup code {code} used: hand over {product} to {member}.",
+            code=coupon.code,
+            product=localized(found.name, found.name_en, turn.locale) if found else reward.goods,
+            member=member_line(turn, member),
+        )
+        return Step([Reply(text)])
     text = turn._(
         "Coupon {code} used: {reward}, worth {value}, of {member}.",
         code=coupon.code,

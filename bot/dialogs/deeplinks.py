@@ -3,7 +3,8 @@ of a WeChat QR code's scene.
 
 ``link-CODE`` attaches this chat account to the member who created the link code in their
 profile; ``store-CODE`` names the store (by its code in the shop file) the person found us
-in — a new member's home store.
+in — a new member's home store; ``ref-CODE`` carries a member's invite code (老带新): the
+new member is counted as invited by them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from bot.dialogs.engine import Turn
 
 LINK_PREFIX, STORE_PREFIX = "link-", "store-"
+REF_PREFIX = "ref-"  # core.referrals.REF_PREFIX
 
 
 def start_parameter(turn: Turn) -> str:
@@ -37,3 +39,11 @@ def store_code(turn: Turn) -> str | None:
         return None
     code = parameter[len(STORE_PREFIX) :]
     return code if turn.ctx.shop.store(code) is not None else None
+
+
+def invite_code(turn: Turn) -> str | None:
+    """The invite code of a ``ref-CODE`` link or QR scene, as given (checked later)."""
+    parameter = start_parameter(turn)
+    if parameter.lower().startswith(REF_PREFIX):
+        return parameter[len(REF_PREFIX) :]
+    return None

@@ -15,6 +15,7 @@ NAME = "help"
 MENU = (
     ("points", N_("My points")),
     ("rewards", N_("Rewards")),
+    ("for_you", N_("For you")),
     ("coupons", N_("My coupons")),
     ("card", N_("Member card")),
     ("booking", N_("Book a visit")),

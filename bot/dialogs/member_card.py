@@ -1,22 +1,36 @@
 """``/member <phone | member number | name>``: what staff need at the counter about one
-member — profile, tier, balance, stage, last visits, unused coupons, open feedback; phone
-masked for clerks; recent audit entries for managers."""
+member — profile, tier, balance, stage, preference tags, last visits, unused coupons, open
+feedback, who invited them and whom they invited; phone masked for clerks; recent audit
+entries for managers."""
 
 from __future__ import annotations
 
 from bot.dialogs.counter import find_member, member_line, store_name
 from bot.dialogs.engine import Flow, Turn
+from bot.dialogs.for_you import category_name
 from bot.dialogs.types import Reply, Step
-from bot.i18n import localized
+from bot.i18n import N_, localized
 from bot.messages import STAGE_NAMES
-from core import audit, loyalty
+from core import audit, loyalty, referrals
 from core.feedback import member_feedback
 from core.members import MemberView
-from core.segments import member_segments
+from core.preferences import preferences_for
+from core.segments import Rfm, member_segments
 from core.staff import Role
 
 NAME = "member"
 ASK = "ask"
+INVITED_SHOWN = 10  # the latest ones; the count says how many in all
+FREQUENCY_TAGS = {
+    "high": N_("frequent buyer"),
+    "medium": N_("regular buyer"),
+    "low": N_("occasional buyer"),
+}
+AMOUNT_TAGS = {
+    "high": N_("big spender"),
+    "medium": N_("medium spender"),
+    "low": N_("small spender"),
+}
 
 
 async def start(turn: Turn) -> Step:
@@ -54,6 +68,9 @@ async def _card(turn: Turn, member: MemberView) -> list[str]:
     ]
     if segment is not None:
         lines.append(turn._("Stage: {stage}", stage=turn._(STAGE_NAMES[segment.stage.value])))
+    tags = await preference_tags(turn, member, segment.rfm if segment else None)
+    if tags:
+        lines.append(turn._("Tags: {tags}", tags=", ".join(tags)))
     visits = await loyalty.recent_sales(ctx, member.id)
     lines.append(turn._("Last visits:") if visits else turn._("No visits yet."))
     lines += [
@@ -66,6 +83,7 @@ async def _card(turn: Turn, member: MemberView) -> list[str]:
         lines += [
             f"  {c.code} {turn.money(c.value_fen)} → {turn.day(c.expires_at)}" for c in coupons
         ]
+    lines += await _referrals(turn, member)
     feedback = [f for f in await member_feedback(ctx, member.id) if f.status == "open"]
     if feedback:
         lines.append(turn._("Open feedback: {count}", count=len(feedback)))
@@ -78,6 +96,41 @@ async def _card(turn: Turn, member: MemberView) -> list[str]:
                 + (f" ({e.channel})" if e.channel else "")
                 for e in entries
             ]
+    return lines
+
+
+async def preference_tags(turn: Turn, member: MemberView, rfm: Rfm | None) -> list[str]:
+    """Favourite categories, then how often and how much they buy (core.preferences)."""
+    found = await preferences_for(turn.ctx, member.id, rfm)
+    tags = [category_name(turn, code) for code in found.categories]
+    if found.frequency is not None:
+        tags.append(turn._(FREQUENCY_TAGS[found.frequency]))
+    if found.amount is not None:
+        tags.append(turn._(AMOUNT_TAGS[found.amount]))
+    return tags
+
+
+async def _referrals(turn: Turn, member: MemberView) -> list[str]:
+    """Who invited the member, and whom they invited (and whether each bought already)."""
+    found = await referrals.member_referrals(turn.ctx, member.id)
+    lines = []
+    if found.invited_by is not None:
+        by = found.invited_by
+        who = f"{by.name} ({by.member_no})"
+        lines.append(turn._("Invited by: {name}", name=who))
+    if found.invited:
+        lines.append(
+            turn._(
+                "Invited {count} members, {rewarded} of them bought already:",
+                count=len(found.invited),
+                rewarded=found.rewarded,
+            )
+        )
+        for friend in found.invited[-INVITED_SHOWN:]:
+            bought = turn._("bought") if friend.rewarded_at else turn._("not yet bought")
+            lines.append(
+                f"  {turn.day(friend.registered_at)} {friend.name} ({friend.member_no}) — {bought}"
+            )
     return lines
 
 

@@ -21,6 +21,7 @@ KIND_NAMES = {
     "expire": N_("expired"),
     "adjust": N_("adjusted"),
     "refund": N_("taken back (refund)"),
+    "referral": N_("invite reward"),
 }
 
 
@@ -101,6 +102,10 @@ def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
             points=-entry.points,
             months=turn.ctx.shop.points.lifetime_months,
         )
+    if entry.kind == "referral":
+        if detail.get("role") == "welcome":
+            return turn._("A welcome gift: a friend invited you, and you made your first purchase.")
+        return turn._("Thank you for inviting a friend: they made their first purchase.")
     if entry.kind == "refund":
         return turn._(
             "A purchase of {amount} was refunded, so its points were taken back.",

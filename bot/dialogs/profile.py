@@ -1,5 +1,5 @@
 """My profile: see what the shop knows about me, change it, link another chat app, choose
-the language, stop marketing, or delete my data.
+the language, stop marketing, invite friends (bot.dialogs.invite), or delete my data.
 
 The profile's buttons are ``stateless`` (they work whenever pressed, also on an old
 message); typing a new value waits in a step. Deleting asks twice, and the last answer is
@@ -70,6 +70,7 @@ def _profile(turn: Turn, note: str = "") -> Reply:
         buttons(
             edits,
             [marketing, Payload(NAME, LANG).button(turn._("Language"))],
+            [Payload("invite", START).button(turn._("Invite friends"))],
             [
                 Payload(NAME, LINK).button(turn._("Link another chat app")),
                 Payload(NAME, DELETE).button(turn._("Delete my data")),

@@ -5,6 +5,9 @@ Nothing is stored until the person confirms: the answers wait in the conversatio
 
 A first contact through a store's QR code or link makes that store the home store; a
 link code attaches the chat account to an existing member instead (see ``deeplinks``).
+A member's invite (``ref-CODE`` in the link or QR code, or the code typed at the summary —
+no extra step for anyone without one) counts the new member as invited by them
+(core.referrals); an invite that cannot count is said at once and dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ from bot.dialogs.engine import START, Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import LOCALES, localized
 from bot.messages import describe
-from core.errors import InvalidBirthday, InvalidPhone, LinkCodeInvalid, PhoneTaken
+from core import referrals
+from core.errors import (
+    AlreadyReferred,
+    InvalidBirthday,
+    InvalidPhone,
+    InviteCodeInvalid,
+    LinkCodeInvalid,
+    PhoneTaken,
+    SelfReferral,
+)
 from core.members import (
     clean_name,
     find_members,
@@ -38,7 +50,9 @@ CONSENT, ASK_NAME, ASK_PHONE, ASK_BIRTHDAY, CONFIRM = (
 AGREE, DECLINE, SKIP, YES = "agree", "decline", "skip", "yes"
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}  # each in its own language
 TYPED_MAX = 20  # longer input is not a phone number or a date; echo only this much
-KEPT_ON_RESTART = ("locale", "home_store")
+INVITE_KEYS = ("invite", "inviter", "invited_via")
+KEPT_ON_RESTART = ("locale", "home_store", *INVITE_KEYS)
+INVITE_REFUSED = (InviteCodeInvalid, SelfReferral, AlreadyReferred)
 
 
 async def start(turn: Turn) -> Step:
@@ -57,7 +71,34 @@ async def start(turn: Turn) -> Step:
     store = deeplinks.store_code(turn)
     if store is not None:
         turn.data["home_store"] = store
+    invite = deeplinks.invite_code(turn)
+    if invite is not None:
+        via = "qr" if turn.identity.channel == "wechat" else "link"
+        try:
+            await _take_invite(turn, invite, via)
+        except InviteCodeInvalid as error:
+            return Step([Reply(describe(error, turn.locale)), _welcome(turn)], next=CONSENT)
     return Step([_welcome(turn)], next=CONSENT)
+
+
+async def _take_invite(turn: Turn, code: str, via: str) -> None:
+    """Keep an invite that may count (with the phone, once it is known), else raise why not."""
+    referrer = await referrals.check_invite(turn.ctx, code, turn.data.get("phone"))
+    turn.data.update(invite=referrer.code, inviter=referrer.name, invited_via=via)
+
+
+async def _invite_refused(turn: Turn) -> Reply | None:
+    """The invite of the link, checked again now that the phone is known; dropped (and the
+    reason said) when it cannot count."""
+    if not turn.data.get("invite"):
+        return None
+    try:
+        await _take_invite(turn, str(turn.data["invite"]), str(turn.data["invited_via"]))
+    except INVITE_REFUSED as error:
+        for key in INVITE_KEYS:
+            turn.data.pop(key, None)
+        return Reply(describe(error, turn.locale))
+    return None
 
 
 async def _link(turn: Turn, code: str) -> Step:
@@ -153,7 +194,11 @@ async def ask_phone(turn: Turn) -> Step:
         # a member the shop imported, so it is let through.
         raise PhoneTaken(phone=mask_phone(phone))
     turn.data["phone"], turn.data["phone_verified"] = phone, verified
-    return _ask_birthday(turn)
+    step = _ask_birthday(turn)
+    refused = await _invite_refused(turn)
+    if refused is not None:
+        step.replies.insert(0, refused)
+    return step
 
 
 def _ask_birthday(turn: Turn) -> Step:
@@ -184,6 +229,9 @@ def _summary(turn: Turn) -> Step:
             birthday=turn.day(date.fromisoformat(birthday)) if birthday else turn._("not given"),
         ),
         turn._("Language: {language}", language=LANGUAGE_NAMES[turn.locale]),
+        turn._("Invited by: {name}", name=data["inviter"])
+        if data.get("invite")
+        else turn._("Invited by a friend? Type their invite code now."),
     ]
     return Step(
         [
@@ -203,6 +251,8 @@ def _summary(turn: Turn) -> Step:
 
 async def confirm(turn: Turn) -> Step:
     """The one place that stores anything; a ``once`` step, so a double tap registers once."""
+    if turn.payload is None and referrals.normalize_invite_code(turn.text):
+        return await _typed_invite(turn)
     if turn.payload is None or turn.payload.value != YES:
         return _summary(turn)  # typed text: show the summary and its buttons again
     data = turn.data
@@ -218,6 +268,8 @@ async def confirm(turn: Turn) -> Step:
             channel=turn.identity.channel,
             external_id=turn.identity.external_id,
             phone_verified=bool(data.get("phone_verified")),
+            invite_code=data.get("invite"),
+            invited_via=str(data.get("invited_via", "code")),
         )
     except PhoneTaken as error:
         # Someone registered this number meanwhile: keep the other answers, ask again.
@@ -232,6 +284,18 @@ async def confirm(turn: Turn) -> Step:
     )
     hint = turn._("What would you like to do?")
     return Step([Reply(f"{text}\n{hint}", help.menu_buttons(turn))])
+
+
+async def _typed_invite(turn: Turn) -> Step:
+    """An invite code typed at the summary: kept if it may count, else the reason, and the
+    summary again either way."""
+    try:
+        await _take_invite(turn, turn.text, "code")
+    except INVITE_REFUSED as error:
+        step = _summary(turn)
+        step.replies.insert(0, Reply(describe(error, turn.locale)))
+        return step
+    return _summary(turn)
 
 
 flow = Flow(

@@ -3,6 +3,9 @@ balance after, validity) → the coupon's code and expiry.
 
 Confirm and Cancel are the two answers of one ``once`` step, so whichever is tapped first
 wins: a double tap on Confirm redeems once, and Confirm after Cancel does nothing.
+
+Goods rewards (商品兑换) show how many pieces are left; their coupon is a pickup code for
+the counter. The last piece taken by someone else meanwhile is said, with nothing spent.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from bot.dialogs.coupons import format_coupon_code
 from bot.dialogs.engine import START, Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import localized
-from core import loyalty
-from core.errors import NotEnoughPoints, UnknownReward
+from core import loyalty, products
+from core.errors import NotEnoughPoints, OutOfStock, UnknownReward
 from core.shop import Reward
 
 NAME = "rewards"
@@ -39,20 +42,42 @@ async def show(turn: Turn) -> Step:
     if not rewards:
         return Step([Reply(turn._("There are no rewards at the moment."))])
     points = await balance(turn)
+    stock = await products.stock_left(turn.ctx)
     lines = [turn._("Rewards — you have {balance} points:", balance=points)]
     choices = []
     for number, reward in enumerate(rewards, start=1):
         name = reward_name(turn, reward)
-        lines.append(
-            turn._(
-                "{number}. {reward}: {points} points, worth {value}, valid for {days} days",
-                number=number,
-                reward=name,
-                points=reward.points,
-                value=turn.money(reward.coupon_value_fen),
-                days=reward.valid_days,
+        if reward.goods is not None:
+            left = stock.get(reward.code, 0)
+            lines.append(
+                turn._(
+                    "{number}. {reward}: {points} points, {left} left",
+                    number=number,
+                    reward=name,
+                    points=reward.points,
+                    left=left,
+                )
+                if left
+                else turn._(
+                    "{number}. {reward}: {points} points, sold out",
+                    number=number,
+                    reward=name,
+                    points=reward.points,
+                )
             )
-        )
+            if not left:
+                continue
+        else:
+            lines.append(
+                turn._(
+                    "{number}. {reward}: {points} points, worth {value}, valid for {days} days",
+                    number=number,
+                    reward=name,
+                    points=reward.points,
+                    value=turn.money(reward.coupon_value_fen),
+                    days=reward.valid_days,
+                )
+            )
         if reward.points <= points:
             choices.append(
                 Payload(NAME, CHOOSE, reward.code).button(
@@ -60,14 +85,16 @@ async def show(turn: Turn) -> Step:
                 )
             )
     if not choices:
-        cheapest = min(rewards, key=lambda r: r.points)
-        lines.append(
-            turn._(
-                "Collect {missing} more points for {reward}.",
-                missing=cheapest.points - points,
-                reward=reward_name(turn, cheapest),
+        available = [r for r in rewards if r.goods is None or stock.get(r.code)]
+        if available:  # else every one is goods that ran out
+            cheapest = min(available, key=lambda r: r.points)
+            lines.append(
+                turn._(
+                    "Collect {missing} more points for {reward}.",
+                    missing=cheapest.points - points,
+                    reward=reward_name(turn, cheapest),
+                )
             )
-        )
         return Step([Reply("\n".join(lines))])
     lines.append(turn._("Which one would you like?"))
     return Step([Reply("\n".join(lines), buttons(*([choice] for choice in choices)))], next=CHOOSE)
@@ -83,6 +110,8 @@ async def choose(turn: Turn) -> Step:
     points = await balance(turn)
     if points < reward.points:
         raise NotEnoughPoints(balance=points, needed=reward.points)
+    if reward.goods is not None and not (await products.stock_left(turn.ctx)).get(reward.code):
+        raise OutOfStock(reward=reward.code)
     turn.data["reward"] = reward.code
     return confirm_screen(turn, reward, points)
 
@@ -97,7 +126,9 @@ def confirm_screen(turn: Turn, reward: Reward, points: int) -> Step:
                 reward=reward_name(turn, reward),
             ),
             turn._("Points left afterwards: {balance}", balance=points - reward.points),
-            turn._(
+            turn._("You pick it up at the counter with a code, until {day}.", day=turn.day(until))
+            if reward.goods is not None
+            else turn._(
                 "The coupon is worth {value} and valid until {day}.",
                 value=turn.money(reward.coupon_value_fen),
                 day=turn.day(until),
@@ -124,6 +155,8 @@ async def confirm(turn: Turn) -> Step:
     if turn.payload.value != YES:
         return Step([Reply(turn._("Cancelled; no points were spent."))])
     coupon = await loyalty.redeem_reward(turn.ctx, turn.member.id, reward.code)
+    if reward.goods is not None:
+        return Step([await _picked(turn, reward, coupon)])
     text = "\n".join(
         (
             turn._(
@@ -142,6 +175,21 @@ async def confirm(turn: Turn) -> Step:
         )
     )
     return Step([Reply(text, buttons([Payload("coupons", START).button(turn._("My coupons"))]))])
+
+
+async def _picked(turn: Turn, reward: Reward, coupon: loyalty.CouponView) -> Reply:
+    text = "\n".join(
+        (
+            turn._("Done! Your pickup code: {code}", code=format_coupon_code(coupon.code)),
+            turn._(
+                "Show it at the counter to get {reward}, until {day}.",
+                reward=reward_name(turn, reward),
+                day=turn.day(coupon.expires_at),
+            ),
+            turn._("Points left: {balance}", balance=await balance(turn)),
+        )
+    )
+    return Reply(text, buttons([Payload("coupons", START).button(turn._("My coupons"))]))
 
 
 flow = Flow(

@@ -1,8 +1,14 @@
 """Staff at the counter: ``/sale <member> <amount> [receipt no]`` records a purchase (or, bare,
 asks for each), shows the points earned, the new balance and tier, and offers to undo it
-for a few minutes. The member gets the receipt push through the outbox."""
+for a few minutes. The member gets the receipt push through the outbox.
+
+What was bought may follow as ``code=amount`` or ``code*quantity=amount`` words (``latte*2=56
+cheesecake=30``): the sale's product lines (core.products), adding up to the amount or less.
+"""
 
 from __future__ import annotations
+
+import re
 
 from bot.dialogs.counter import (
     begin,
@@ -15,17 +21,35 @@ from bot.dialogs.counter import (
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import localized
-from core import loyalty
+from core import loyalty, products
+from core.errors import InvalidInput
 from core.members import MemberView, get_member
+from core.products import SaleLine
 from core.staff import Role
 
 NAME = "sale"
 STORE, MEMBER, AMOUNT, UNDO = "store", "member", "amount", "undo"
+_LINE = re.compile(r"^([a-z0-9][a-z0-9_-]{0,31})(?:[*x×](\d{1,5}))?=(.+)$", re.IGNORECASE)
 
 
 async def start(turn: Turn) -> Step:
     begin(turn, ("reference", "amount", "receipt"))
+    typed = [word for word in turn.text.split()[1:] if "=" in word]
+    if typed:
+        if "=" in str(turn.data.get("receipt", "")):  # lines without a receipt number
+            del turn.data["receipt"]
+        turn.data["lines"] = [_line(turn, word) for word in typed]
     return await _next(turn)
+
+
+def _line(turn: Turn, word: str) -> list[object]:
+    """One ``code[*quantity]=amount`` word as [code, quantity, fen]."""
+    match = _LINE.match(word)
+    if match is None:
+        raise InvalidInput(field="lines", value=word[:40])
+    code, quantity, amount = match.groups()
+    fen = loyalty.parse_amount(amount, turn.ctx.shop.staff.max_sale_fen)
+    return [code.lower(), int(quantity or 1), fen]
 
 
 async def _next(turn: Turn) -> Step:
@@ -74,6 +98,7 @@ async def _record(turn: Turn, amount_fen: int) -> Step:
         f"chat-{turn.staff.id}-{turn.ctx.now():%Y%m%d%H%M}-{amount_fen}"
     )
     member = await get_member(turn.ctx, int(data["member_id"]))
+    lines = [SaleLine(str(c), int(q), int(f)) for c, q, f in data.get("lines", [])]
     result = await loyalty.record_sale(
         turn.ctx,
         store=store,
@@ -81,6 +106,7 @@ async def _record(turn: Turn, amount_fen: int) -> Step:
         member_id=member.id,
         amount_fen=amount_fen,
         staff_id=turn.staff.id,
+        lines=lines,
     )
     if result.duplicate:
         text = turn._(
@@ -89,7 +115,18 @@ async def _record(turn: Turn, amount_fen: int) -> Step:
             store=store_name(turn, store),
         )
         return Step([Reply(text)])
-    return Step([_recorded(turn, member, amount_fen, result)])
+    reply = _recorded(turn, member, amount_fen, result)
+    if lines:
+        named = await products.products_by_code(turn.ctx, [line.product for line in lines])
+        bought = ", ".join(
+            f"{localized(named[line.product].name, named[line.product].name_en, turn.locale)}"
+            f" ×{line.quantity}"
+            for line in lines
+        )
+        head, *rest = reply.text.split("\n", 1)
+        text = "\n".join([head, turn._("Products: {products}", products=bought), *rest])
+        reply = Reply(text, reply.buttons)
+    return Step([reply])
 
 
 def _recorded(turn: Turn, member: MemberView, amount_fen: int, result: loyalty.SaleResult) -> Reply:

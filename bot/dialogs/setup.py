@@ -14,7 +14,9 @@ from bot.dialogs import (
     desk_feedback,
     desk_stats,
     feedback,
+    for_you,
     help,
+    invite,
     member_card,
     points,
     profile,
@@ -50,6 +52,8 @@ FLOWS = (
     desk_bookings.flow,
     desk_feedback.flow,
     desk_stats.flow,
+    invite.flow,
+    for_you.flow,
 )
 
 
