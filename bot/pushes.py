@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.dialogs.alerts import alert_reply
 from bot.dialogs.engine import Turn
@@ -14,7 +14,6 @@ from bot.dialogs.types import Event, Reply, Sender
 from bot.i18n import LOCALES, N_, format_day, format_moment, format_money, gettext, localized
 from core import alerts, conversations
 from core.context import Context
-from core.members import MemberView, get_member
 from core.outbox import is_marketing
 from core.push_queue import Push, Recipient
 
@@ -49,14 +48,6 @@ TEXTS: dict[str, str] = {
         "Your coupon {reward} ({value}) expires on {expires_on}. "
         "Show the code {coupon_code} at the counter."
     ),
-    "referral_referrer": N_(
-        "Thank you, {name}: a friend you invited made their first purchase, and you get "
-        "{points} points."
-    ),
-    "referral_welcome": N_(
-        "Welcome, {name}! Because a friend invited you, your first purchase brought you "
-        "{points} extra points."
-    ),
     "birthday": N_("Happy birthday, {name}! Thank you for being with us."),
     "winback_dormant": N_("{name}, we miss you! It has been {days_silent} days since your visit."),
     "winback_lost": N_("{name}, we would love to see you again."),
@@ -81,8 +72,19 @@ class Message:
     locale: str
 
 
+class Addressee(Protocol):
+    """Whoever reads a push: a queued push's ``Reader``, or a ``MemberView``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def member_no(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+
+
 def push_values(
-    ctx: Context, params: dict[str, Any], member: MemberView | None, at: datetime
+    ctx: Context, params: dict[str, Any], member: Addressee | None, at: datetime
 ) -> dict[str, str]:
     """Placeholders for the texts of a push: ``name``, ``member_no``, ``time`` and the
     message's parameters, formatted for the reader: ``*_fen`` amounts as money without the
@@ -125,15 +127,11 @@ def push_values(
 async def render(ctx: Context, push: Push, recipient: Recipient) -> Message:
     """The push in its reader's language (a staff member's: their member profile's, else the
     shop's first language)."""
-    member = await get_member(ctx, push.member_id) if push.member_id is not None else None
-    if member is None and push.staff_id is not None:
-        identity = await conversations.identity_of(ctx, recipient.identity_id)
-        if identity.member_id is not None:
-            member = await get_member(ctx, identity.member_id)
-    locale = member.locale if member else LOCALES[0]
-    values = push_values(ctx, push.params, member, ctx.now())
+    reader = push.reader
+    locale = reader.locale if reader else LOCALES[0]
+    values = push_values(ctx, push.params, reader, ctx.now())
     if push.kind == alerts.OUTBOX_KIND:
-        return Message([await _alert(ctx, push, recipient, member, locale)], values, locale)
+        return Message([await _staff_reply(ctx, push, recipient, locale)], values, locale)
     text = _text(ctx, push, values, locale)
     if is_marketing(push.kind):
         text += "\n\n" + gettext(locale, OPT_OUT)
@@ -157,8 +155,6 @@ def _text(ctx: Context, push: Push, values: dict[str, str], locale: str) -> str:
         values = values | {"starts": values.get("starts_at", "")}
     elif kind == "winback":
         kind = "winback_" + str(params.get("stage", "dormant"))
-    elif kind == "referral_reward":
-        kind = "referral_" + str(params.get("role", "referrer"))
     if kind not in TEXTS:
         raise UnknownKind(push.kind)
     text = gettext(locale, TEXTS[kind], **values)
@@ -178,13 +174,16 @@ def _progress(ctx: Context, spend_fen: int, tier_code: str, locale: str) -> str:
     return "\n" + gettext(locale, TIER_PROGRESS, to_next=to_next, next_tier=name)
 
 
-async def _alert(
-    ctx: Context, push: Push, recipient: Recipient, member: MemberView | None, locale: str
-) -> Reply:
-    """A staff alert with its Approve and Reject buttons, as ``/alerts`` shows it."""
+def _staff_turn(ctx: Context, recipient: Recipient, locale: str) -> Turn:
+    """A turn for the staff dialogs' own renderings (alerts, digests) of a push."""
     sender = Sender(recipient.channel, recipient.external_id)
     identity = conversations.Identity(
         recipient.identity_id, recipient.channel, recipient.external_id, None
     )
-    turn = Turn(ctx=ctx, event=Event(sender), identity=identity, member=member, locale=locale)
+    return Turn(ctx=ctx, event=Event(sender), identity=identity, member=None, locale=locale)
+
+
+async def _staff_reply(ctx: Context, push: Push, recipient: Recipient, locale: str) -> Reply:
+    """A staff alert with its Approve and Reject buttons, as ``/alerts`` shows it."""
+    turn = _staff_turn(ctx, recipient, locale)
     return alert_reply(turn, await alerts.get_alert(ctx, int(push.params["alert_id"])))

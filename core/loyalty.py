@@ -645,21 +645,41 @@ async def issue_coupon(
     """Issue a coupon for ``reward`` inside the caller's transaction: a unique code, the
     reward's value and validity. ``points`` is what the member paid (0 for a gift, e.g. a
     campaign's coupon); spending them and the audit entry are the caller's."""
-    code = new_coupon_code()
-    while await s.scalar(select(CouponRow.id).where(CouponRow.code == code)):
-        code = new_coupon_code()
-    coupon = CouponRow(
-        code=code,
-        member_id=member_id,
-        reward_id=reward.id,
-        value_fen=reward.coupon_value_fen,
-        points=points,
-        issued_at=now,
-        expires_at=now + timedelta(days=reward.valid_days),
-    )
-    s.add(coupon)
-    await s.flush()
+    (coupon,) = await issue_coupons(s, [member_id], reward, now, points=points)
     return coupon
+
+
+async def issue_coupons(
+    s: AsyncSession, member_ids: Sequence[int], reward: RewardRow, now: datetime, *, points: int
+) -> list[CouponRow]:
+    """A coupon of ``reward`` for each of ``member_ids`` (in that order), with fresh codes
+    checked against those issued in one query and written together — a job's batch of
+    gifts costs a few statements, not a few per member."""
+    codes = await _fresh_codes(s, len(member_ids))
+    coupons = [
+        CouponRow(
+            code=code,
+            member_id=member_id,
+            reward_id=reward.id,
+            value_fen=reward.coupon_value_fen,
+            points=points,
+            issued_at=now,
+            expires_at=now + timedelta(days=reward.valid_days),
+        )
+        for member_id, code in zip(member_ids, codes, strict=True)
+    ]
+    s.add_all(coupons)
+    await s.flush()
+    return coupons
+
+
+async def _fresh_codes(s: AsyncSession, count: int) -> list[str]:
+    codes: set[str] = set()
+    while len(codes) < count:
+        wanted = {new_coupon_code() for _ in range(count - len(codes))} - codes
+        taken = set(await s.scalars(select(CouponRow.code).where(CouponRow.code.in_(wanted))))
+        codes |= wanted - taken
+    return sorted(codes)
 
 
 async def give_coupon(
@@ -674,19 +694,33 @@ async def give_coupon(
     """A coupon the shop gives away (a campaign's, a birthday or win-back gift) inside the
     caller's transaction: no points paid, audited as ``coupon.issued`` with ``details``
     saying what it came with."""
-    coupon = await issue_coupon(s, member_id, reward, now, points=0)
-    audit.record(
-        s,
-        now,
-        actor,
-        "coupon.issued",
-        member_id,
-        coupon_id=coupon.id,
-        reward=reward.code,
-        points=0,
-        **details,
-    )
+    (coupon,) = await give_coupons(s, [(member_id, details)], reward, now, actor=actor)
     return coupon
+
+
+async def give_coupons(
+    s: AsyncSession,
+    gifts: Sequence[tuple[int, dict[str, object]]],
+    reward: RewardRow,
+    now: datetime,
+    *,
+    actor: str,
+) -> list[CouponRow]:
+    """``give_coupon`` for many at once: (member, details) each, the coupons in that order."""
+    coupons = await issue_coupons(s, [member for member, _ in gifts], reward, now, points=0)
+    for coupon, (_, details) in zip(coupons, gifts, strict=True):
+        audit.record(
+            s,
+            now,
+            actor,
+            "coupon.issued",
+            coupon.member_id,
+            coupon_id=coupon.id,
+            reward=reward.code,
+            points=0,
+            **details,
+        )
+    return coupons
 
 
 async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> CouponView:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_ignore
+from storage.db import insert_ignore, insert_ignore_many
 from storage.models import OutboxRow
 
 # Service messages: the member needs them whatever their marketing choice.
@@ -31,7 +31,7 @@ SERVICE_KINDS = frozenset(
         "referral_reward",  # points credited to the reader's own account (core.referrals)
     }
 )
-STAFF_KINDS = frozenset({"staff_alert"})  # to staff, not members: never marketing
+STAFF_KINDS = frozenset({"staff_alert", "staff_digest"})  # to staff: never marketing
 
 # The life of an outbox row (see storage.models.OutboxRow).
 PENDING, SENDING, WAITING = "pending", "sending", "waiting"
@@ -70,6 +70,33 @@ async def enqueue(
             "created_at": now,
         },
         conflict=["dedup_key"],
+    )
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    pushes: list[tuple[int, bool, str, str, dict[str, Any]]],
+) -> set[str]:
+    """``enqueue`` for many (member, marketing consent, kind, dedup key, params) in one
+    statement; the dedup keys really queued."""
+    rows = [
+        {
+            "member_id": member_id,
+            "kind": kind,
+            "params": params,
+            "dedup_key": dedup_key,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for member_id, consent, kind, dedup_key, params in pushes
+        if consent or not is_marketing(kind)
+    ]
+    return await insert_ignore_many(
+        session, OutboxRow.__table__, rows, conflict=["dedup_key"], key="dedup_key"
     )
 
 

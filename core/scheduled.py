@@ -26,7 +26,7 @@ from core import audit, outbox
 from core.audience import reachable
 from core.context import Context
 from core.errors import UnknownReward
-from core.loyalty import give_coupon
+from core.loyalty import give_coupons
 from storage.models import CouponRow, MemberRow, OutboxRow, RewardRow
 
 BATCH = 200  # pushes per transaction, and ids per IN (…) list
@@ -88,37 +88,32 @@ async def _queue_batch(s: AsyncSession, ctx: Context, batch: Sequence[Planned], 
             select(OutboxRow.dedup_key).where(OutboxRow.dedup_key.in_([p.dedup_key for p in batch]))
         )
     )
-    queued = 0
-    gifts: list[dict[str, Any]] = []
-    for push in batch:
-        if push.member_id not in consent or push.dedup_key in taken:
-            continue
-        if not await outbox.enqueue(
+    wanted = [p for p in batch if p.member_id in consent and p.dedup_key not in taken]
+    queued = await outbox.enqueue_many(
+        s,
+        now=now,
+        pushes=[(p.member_id, consent[p.member_id], p.kind, p.dedup_key, p.params) for p in wanted],
+    )  # without those who declined marketing, or queued by someone else meanwhile
+    gifted = [p for p in wanted if p.dedup_key in queued]
+    if reward is not None and gifted:
+        coupons = await give_coupons(
             s,
-            now=now,
-            member_id=push.member_id,
-            marketing_consent=consent[push.member_id],
-            kind=push.kind,
-            dedup_key=push.dedup_key,
-            params=push.params,
-        ):
-            continue  # declined marketing, or queued by someone else meanwhile
-        queued += 1
-        if reward is not None:
-            coupon = await give_coupon(
-                s, push.member_id, reward, now, actor=audit.SYSTEM, push=push.dedup_key
-            )
-            with_coupon = push.params | gift_params(ctx, coupon, reward.code)
-            gifts.append({"key": push.dedup_key, "gift": with_coupon})
-    if gifts:  # the coupons into their messages, in one statement
+            [(p.member_id, {"push": p.dedup_key}) for p in gifted],
+            reward,
+            now,
+            actor=audit.SYSTEM,
+        )
         table = OutboxRow.__table__
-        await s.execute(
+        await s.execute(  # the coupons into their messages, in one statement
             update(table)
             .where(table.c.dedup_key == bindparam("key"))
             .values(params=bindparam("gift")),
-            gifts,
+            [
+                {"key": p.dedup_key, "gift": p.params | gift_params(ctx, coupon, reward.code)}
+                for p, coupon in zip(gifted, coupons, strict=True)
+            ],
         )
-    return queued
+    return len(queued)
 
 
 async def _gift_reward(s: AsyncSession, code: str) -> RewardRow | None:

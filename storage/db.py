@@ -109,3 +109,24 @@ async def insert_ignore(
     )
     result = await session.execute(stmt)
     return bool(result.rowcount)
+
+
+async def insert_ignore_many(
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    conflict: list[str],
+    key: str,
+) -> set[Any]:
+    """``insert_ignore`` for many rows in one statement; the ``key`` values of those
+    inserted."""
+    if not rows:
+        return set()
+    stmt = (
+        dialect_of(session)
+        .insert(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(table.c[key])
+    )
+    return set((await session.execute(stmt)).scalars())
