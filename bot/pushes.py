@@ -48,6 +48,14 @@ TEXTS: dict[str, str] = {
         "Your coupon {reward} ({value}) expires on {expires_on}. "
         "Show the code {coupon_code} at the counter."
     ),
+    "referral_referrer": N_(
+        "Thank you, {name}: a friend you invited made their first purchase, and you get "
+        "{points} points."
+    ),
+    "referral_welcome": N_(
+        "Welcome, {name}! Because a friend invited you, your first purchase brought you "
+        "{points} extra points."
+    ),
     "birthday": N_("Happy birthday, {name}! Thank you for being with us."),
     "winback_dormant": N_("{name}, we miss you! It has been {days_silent} days since your visit."),
     "winback_lost": N_("{name}, we would love to see you again."),
@@ -155,6 +163,8 @@ def _text(ctx: Context, push: Push, values: dict[str, str], locale: str) -> str:
         values = values | {"starts": values.get("starts_at", "")}
     elif kind == "winback":
         kind = "winback_" + str(params.get("stage", "dormant"))
+    elif kind == "referral_reward":
+        kind = "referral_" + str(params.get("role", "referrer"))
     if kind not in TEXTS:
         raise UnknownKind(push.kind)
     text = gettext(locale, TEXTS[kind], **values)
