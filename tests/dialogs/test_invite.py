@@ -104,7 +104,8 @@ async def test_a_telegram_link_counts_and_the_first_purchase_rewards_once(
     ctx: Context, dialogs: Dialogs, ann: MemberView, lang: str
 ) -> None:
     code = await code_of(ctx, ann)
-    summary = await register(dialogs, lang, "tg-lei", "telegram", start=f"ref-{code}")
+    # Telegram delivers the deep link t.me/<bot>?start=ref-CODE as "/start ref-CODE".
+    summary = await register(dialogs, lang, "tg-lei", "telegram", text=f"/start ref-{code}")
     assert t(lang, "Invited by: {name}", name="安妮") in summary.text
     await say(
         dialogs, payload=press(summary, t(lang, "Confirm")), user="tg-lei", channel="telegram"
