@@ -30,18 +30,21 @@ from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import N_, format_day, format_moment, gettext, localized
 from bot.messages import describe
 from bot.push_channels import from_app
-from bot.reports import columns, stats_rows, text_table, winback_rows
+from bot.reports import checkin_rows, columns, event_rows, stats_rows, text_table, winback_rows
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
 from bot.web import create_app
 from core import member_csv, outbox, product_csv, push_queue, stats
+from core.checkins import checkin_stats
 from core.context import Context
 from core.errors import DomainError, InvalidInput
+from core.events import event_stats
 from core.shop import Shop, ShopFileError
 from core.staff import add_staff, list_staff
 from core.winback import WinbackResults, winback_results
 
 T = TypeVar("T")
+Rows = list[tuple[str, str]]  # (label, value) rows of a report
 app = typer.Typer(help="memberbot: a chat-first membership assistant.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -463,17 +466,21 @@ def stats_command(
 
     async def work(
         ctx: Context,
-    ) -> tuple[Shop, stats.ShopStats, WinbackResults, list[stats.TrendPoint]]:
+    ) -> tuple[Shop, stats.ShopStats, WinbackResults, list[stats.TrendPoint], Rows]:
         start, end = _days(ctx, period, first, last)
         report = await stats.shop_stats(ctx, store=store, start=start, end=end)
         won_back = await winback_results(ctx, start, end, store=store)
+        engagement = event_rows(await event_stats(ctx, store=store, start=start, end=end), locale)
+        engagement += checkin_rows(
+            await checkin_stats(ctx, store=store, start=start, end=end), locale
+        )
         points: list[stats.TrendPoint] = []
         if chart is not None:
             every = stats.every_for(start, end)
             points = await stats.trend(ctx, store=store, start=start, end=end, every=every)
-        return ctx.shop, report, won_back, points
+        return ctx.shop, report, won_back, points, engagement
 
-    shop, report, won_back, points = _run(settings, work)
+    shop, report, won_back, points, engagement = _run(settings, work)
     where = gettext(locale, "all stores")
     if store is not None:
         found = shop.store(store)
@@ -487,7 +494,8 @@ def stats_command(
             end=format_day(report.end, locale),
         )
     )
-    for line in text_table(stats_rows(report, shop, locale) + winback_rows(won_back, shop, locale)):
+    rows = stats_rows(report, shop, locale) + winback_rows(won_back, shop, locale) + engagement
+    for line in text_table(rows):
         typer.echo(line)
     if chart is not None:
         from bot.charts import render_trend_png  # matplotlib loads only when a chart is asked

@@ -56,6 +56,10 @@ TEXTS: dict[str, str] = {
         "Welcome, {name}! Because a friend invited you, your first purchase brought you "
         "{points} extra points."
     ),
+    "event_reminder": N_(
+        "Reminder: {title} is tomorrow, {starts_at}, at {store}. To give up your place, open "
+        "\u201cEvents\u201d \u2192 \u201cMy events\u201d."
+    ),
     "birthday": N_("Happy birthday, {name}! Thank you for being with us."),
     "winback_dormant": N_("{name}, we miss you! It has been {days_silent} days since your visit."),
     "winback_lost": N_("{name}, we would love to see you again."),
@@ -163,6 +167,8 @@ def _text(ctx: Context, push: Push, values: dict[str, str], locale: str) -> str:
         values = values | {"starts": values.get("starts_at", "")}
     elif kind == "winback":
         kind = "winback_" + str(params.get("stage", "dormant"))
+    elif kind == "event_reminder":
+        values = values | _event_values(params, values, locale)
     elif kind == "referral_reward":
         kind = "referral_" + str(params.get("role", "referrer"))
     if kind not in TEXTS:
@@ -173,6 +179,12 @@ def _text(ctx: Context, push: Push, values: dict[str, str], locale: str) -> str:
     if push.kind in ("birthday", "winback") and params.get("coupon_code"):
         text += "\n" + gettext(locale, GIFT, **values)
     return text
+
+
+def _event_values(params: dict[str, Any], values: dict[str, str], locale: str) -> dict[str, str]:
+    """An event's title in the reader's language, and its store or every store."""
+    title = localized(str(params.get("title", "")), str(params.get("title_en", "")), locale)
+    return {"title": title, "store": values.get("store") or gettext(locale, "every store")}
 
 
 def _progress(ctx: Context, spend_fen: int, tier_code: str, locale: str) -> str:

@@ -9,6 +9,8 @@ from babel.numbers import format_decimal, format_percent
 from bot.i18n import format_money, gettext, localized
 from bot.messages import FEEDBACK_CATEGORY_NAMES, STAGE_NAMES
 from core import stats
+from core.checkins import CheckinStats
+from core.events import EventStats
 from core.shop import Shop
 from core.winback import WinbackResults
 
@@ -123,6 +125,32 @@ def winback_rows(results: WinbackResults, shop: Shop, locale: str) -> list[tuple
             "  " + gettext(locale, "their purchases"),
             format_money(results.sales_fen, locale, shop.shop.currency),
         ),
+    ]
+
+
+def event_rows(figures: EventStats, locale: str) -> list[tuple[str, str]]:
+    """The members-only events that began in the period: sign-ups, who came, the points
+    they cost; no rows when there were none."""
+    if not figures.events:
+        return []
+    return [
+        (gettext(locale, "Events"), str(figures.events)),
+        ("  " + gettext(locale, "sign-ups"), str(figures.signups)),
+        ("  " + gettext(locale, "attended"), _ratio(locale, figures.attended, figures.signups)),
+        ("  " + gettext(locale, "no-shows"), str(figures.no_shows)),
+        ("  " + gettext(locale, "cancelled sign-ups"), str(figures.cancelled)),
+        ("  " + gettext(locale, "points spent"), str(figures.points_spent)),
+    ]
+
+
+def checkin_rows(figures: CheckinStats, locale: str) -> list[tuple[str, str]]:
+    """Daily check-ins of the period; no rows when nobody checked in."""
+    if not figures.checkins:
+        return []
+    return [
+        (gettext(locale, "Check-ins"), str(figures.checkins)),
+        ("  " + gettext(locale, "members who checked in"), str(figures.members)),
+        ("  " + gettext(locale, "points given"), str(figures.points)),
     ]
 
 

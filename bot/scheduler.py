@@ -10,7 +10,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from core import birthdays, bookings, loyalty, push_queue, reminders, winback
+from core import birthdays, bookings, events, loyalty, push_queue, reminders, winback
 from core.context import Context
 from storage import deliveries
 
@@ -58,6 +58,11 @@ async def expiry_reminders_job(ctx: Context) -> None:
     points = await reminders.remind_expiring_points(ctx)
     coupons = await reminders.remind_expiring_coupons(ctx)
     log.info("expiry reminders: %d for points, %d for coupons queued", points, coupons)
+
+
+async def event_reminders_job(ctx: Context) -> None:
+    queued = await events.remind_events(ctx)
+    log.info("event reminders: %d queued", queued)
 
 
 async def stale_pushes_job(ctx: Context) -> None:
@@ -122,6 +127,13 @@ def create_scheduler(ctx: Context) -> AsyncIOScheduler:
         CronTrigger(hour=10, minute=15, timezone=ctx.zone),
         args=[ctx],
         id="expiry_reminders",
+        **options,
+    )
+    scheduler.add_job(
+        event_reminders_job,
+        CronTrigger(minute="*/10", timezone=ctx.zone),
+        args=[ctx],
+        id="event_reminders",
         **options,
     )
     scheduler.add_job(

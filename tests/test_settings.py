@@ -50,6 +50,7 @@ async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> Non
         "winback",
         "booking_reminders",
         "expiry_reminders",
+        "event_reminders",
         "stale_pushes",
     }
     after = datetime(2026, 3, 31, 17, 0, tzinfo=UTC)  # 01:00 on Wednesday 1 April in Shanghai
@@ -65,5 +66,6 @@ async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> Non
     assert next_run("booking_reminders", after.replace(minute=1)) == "2026-04-01T01:10:00+08:00"
     assert next_run("expiry_reminders") == "2026-04-01T10:15:00+08:00"
     assert next_run("stale_pushes") == "2026-04-01T01:05:00+08:00"
+    assert next_run("event_reminders", after.replace(minute=1)) == "2026-04-01T01:10:00+08:00"
     for job in jobs.values():
         assert (job.coalesce, job.misfire_grace_time) == (True, MISFIRE_GRACE_SECONDS)

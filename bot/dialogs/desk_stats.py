@@ -31,8 +31,8 @@ from bot.dialogs.desk_bookings import (
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import N_, format_day
-from bot.reports import stats_rows, text_table, winback_rows
-from core import campaigns, stats, winback
+from bot.reports import checkin_rows, event_rows, stats_rows, text_table, winback_rows
+from core import campaigns, checkins, events, stats, winback
 from core.errors import InvalidInput
 from core.staff import Role
 
@@ -102,6 +102,12 @@ async def _report(turn: Turn, store: str | None, start: date, end: date) -> Step
             stats_rows(report, ctx.shop, turn.locale)
             + winback_rows(
                 await winback.winback_results(ctx, start, end, store=store), ctx.shop, turn.locale
+            )
+            + event_rows(
+                await events.event_stats(ctx, store=store, start=start, end=end), turn.locale
+            )
+            + checkin_rows(
+                await checkins.checkin_stats(ctx, store=store, start=start, end=end), turn.locale
             )
         ),
     ]

@@ -19,6 +19,8 @@ MENU = (
     ("coupons", N_("My coupons")),
     ("card", N_("Member card")),
     ("booking", N_("Book a visit")),
+    ("events", N_("Events")),
+    ("checkin", N_("Check in")),
     ("feedback", N_("Feedback")),
     ("profile", N_("My profile")),
 )
@@ -31,6 +33,7 @@ STAFF_COMMANDS = (
     ("/member", N_("look up a member"), Role.CLERK),
     ("/bookings", N_("today's bookings"), Role.CLERK),
     ("/feedback", N_("answer feedback"), Role.CLERK),
+    ("/event", N_("events: sign-ups, attendance, new events"), Role.CLERK),
     ("/refund", N_("refund a sale"), Role.MANAGER),
     ("/adjust", N_("adjust points by hand"), Role.MANAGER),
     ("/stats", N_("figures and chart"), Role.MANAGER),

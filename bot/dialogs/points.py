@@ -3,6 +3,7 @@ the last ledger entries, and for each entry "why?" — the rule that produced it
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from bot.dialogs.engine import Flow, Turn
@@ -21,6 +22,9 @@ KIND_NAMES = {
     "expire": N_("expired"),
     "adjust": N_("adjusted"),
     "refund": N_("taken back (refund)"),
+    "checkin": N_("daily check-in"),
+    "event": N_("event sign-up"),
+    "event_return": N_("returned (event cancelled)"),
     "referral": N_("invite reward"),
 }
 
@@ -106,12 +110,47 @@ def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
         if detail.get("role") == "welcome":
             return turn._("A welcome gift: a friend invited you, and you made your first purchase.")
         return turn._("Thank you for inviting a friend: they made their first purchase.")
+    if entry.kind == "checkin":
+        return _explain_checkin(turn, entry)
+    if entry.kind in ("event", "event_return"):
+        title = localized(
+            str(detail.get("title", "")), str(detail.get("title_en", "")), turn.locale
+        )
+        if entry.kind == "event":
+            return turn._(
+                "{points} points for your place at {title}.", points=-entry.points, title=title
+            )
+        return turn._(
+            "Your place at {title} was cancelled: its {points} points came back, with the "
+            "expiry they had.",
+            title=title,
+            points=entry.points,
+        )
     if entry.kind == "refund":
         return turn._(
             "A purchase of {amount} was refunded, so its points were taken back.",
             amount=turn.money(int(detail.get("amount_fen", 0))),
         )
     return turn._("Adjusted by the shop: {reason}", reason=entry.reason)
+
+
+def _explain_checkin(turn: Turn, entry: loyalty.LedgerEntry) -> str:
+    detail = entry.detail
+    lines = [
+        turn._(
+            "Daily check-in on {day}, day {streak} in a row: {points} points.",
+            day=turn.day(date.fromisoformat(str(detail.get("day", entry.at.date().isoformat())))),
+            streak=detail.get("streak", 1),
+            points=detail.get("points", entry.points),
+        )
+    ]
+    if detail.get("bonus"):
+        lines.append(turn._("Streak bonus: {bonus} points.", bonus=detail["bonus"]))
+    if detail.get("capped"):
+        lines.append(turn._("Cut to this month's check-in limit."))
+    if entry.expires_at is not None:
+        lines.append(turn._("They expire on {day}.", day=turn.day(entry.expires_at)))
+    return "\n".join(lines)
 
 
 flow = Flow(
