@@ -30,11 +30,20 @@ from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import N_, format_day, format_moment, gettext, localized
 from bot.messages import describe
 from bot.push_channels import from_app
-from bot.reports import checkin_rows, columns, event_rows, stats_rows, text_table, winback_rows
+from bot.reports import (
+    campaign_rows,
+    checkin_rows,
+    columns,
+    event_rows,
+    stats_rows,
+    text_table,
+    winback_rows,
+)
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
 from bot.web import create_app
 from core import member_csv, outbox, product_csv, push_queue, stats
+from core.campaigns import campaign_results
 from core.checkins import checkin_stats
 from core.context import Context
 from core.errors import DomainError, InvalidInput
@@ -474,6 +483,8 @@ def stats_command(
         engagement += checkin_rows(
             await checkin_stats(ctx, store=store, start=start, end=end), locale
         )
+        sent = await campaign_results(ctx, store=store, start=start, end=end)
+        engagement += campaign_rows(sent, ctx.shop, locale, ctx.zone)
         points: list[stats.TrendPoint] = []
         if chart is not None:
             every = stats.every_for(start, end)

@@ -71,6 +71,7 @@ ERROR_TEXTS: dict[str, str] = {
     "unknown_staff": N_("No such staff member."),
     "undo_too_late": N_("This sale can no longer be undone; refund it instead."),
     "unknown_alert": N_("No such alert."),
+    "unknown_digest": N_("This line of the digest is no longer available."),
     "alert_decided": N_("This alert was already decided; nothing more was done."),
 }
 
@@ -98,6 +99,7 @@ FIELD_NAMES: dict[str, str] = {
     "external_id": N_("account id"),
     "file": N_("file"),
     "gender": N_("gender"),
+    "holdout": N_("holdout share"),
     "lines": N_("products"),
     "locale": N_("language"),
     "marketing_consent": N_("marketing consent"),

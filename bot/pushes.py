@@ -9,10 +9,11 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.dialogs.alerts import alert_reply
+from bot.dialogs.digest import digest_reply
 from bot.dialogs.engine import Turn
 from bot.dialogs.types import Event, Reply, Sender
 from bot.i18n import LOCALES, N_, format_day, format_moment, format_money, gettext, localized
-from core import alerts, conversations
+from core import alerts, conversations, digests
 from core.context import Context
 from core.outbox import is_marketing
 from core.push_queue import Push, Recipient
@@ -142,7 +143,7 @@ async def render(ctx: Context, push: Push, recipient: Recipient) -> Message:
     reader = push.reader
     locale = reader.locale if reader else LOCALES[0]
     values = push_values(ctx, push.params, reader, ctx.now())
-    if push.kind == alerts.OUTBOX_KIND:
+    if push.kind in (alerts.OUTBOX_KIND, digests.OUTBOX_KIND):
         return Message([await _staff_reply(ctx, push, recipient, locale)], values, locale)
     text = _text(ctx, push, values, locale)
     if is_marketing(push.kind):
@@ -206,6 +207,9 @@ def _staff_turn(ctx: Context, recipient: Recipient, locale: str) -> Turn:
 
 
 async def _staff_reply(ctx: Context, push: Push, recipient: Recipient, locale: str) -> Reply:
-    """A staff alert with its Approve and Reject buttons, as ``/alerts`` shows it."""
+    """A staff alert with its Approve and Reject buttons, as ``/alerts`` shows it; a digest
+    with its buttons, as ``/digest`` does."""
     turn = _staff_turn(ctx, recipient, locale)
+    if push.kind == digests.OUTBOX_KIND:
+        return digest_reply(turn, await digests.get_digest(ctx, int(push.params["digest_id"])))
     return alert_reply(turn, await alerts.get_alert(ctx, int(push.params["alert_id"])))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal, format_percent
 
-from bot.i18n import format_money, gettext, localized
+from bot.i18n import N_, format_day, format_money, gettext, localized
 from bot.messages import FEEDBACK_CATEGORY_NAMES, STAGE_NAMES
 from core import stats
+from core.campaigns import HOLDOUT, A, B, CampaignStats, Uplift, campaigns_roi
 from core.checkins import CheckinStats
 from core.events import EventStats
 from core.shop import Shop
@@ -57,6 +60,10 @@ def stats_rows(report: stats.ShopStats, shop: Shop, locale: str) -> list[tuple[s
         (
             gettext(locale, "Buyers who came back"),
             _ratio(locale, report.repeat_buyers, report.buyers),
+        ),
+        (
+            gettext(locale, "Retained from the previous period"),
+            _ratio(locale, report.retained, report.previous_buyers),
         ),
         (gettext(locale, "Points issued"), str(report.points_issued)),
         (gettext(locale, "Points redeemed"), str(report.points_redeemed)),
@@ -170,3 +177,123 @@ def columns(rows: list[list[str]]) -> list[str]:
         )
         for row in rows
     ]
+
+
+# --- campaigns ----------------------------------------------------------------------------
+
+GROUP_NAMES = {A: N_("Message A"), B: N_("Message B"), HOLDOUT: N_("Holdout")}
+
+
+def _share(locale: str, share: float) -> str:
+    return format_percent(share, "#,##0.0%", locale=locale)
+
+
+def _signed_points(locale: str, difference: float) -> str:
+    """A difference of two rates in percentage points, with its sign: +3.9."""
+    value = format_decimal(abs(difference) * 100, "0.0", locale=locale)
+    sign = "-" if difference < 0 and value != format_decimal(0, "0.0", locale=locale) else "+"
+    return gettext(locale, "{value} percentage points", value=sign + value)
+
+
+def _uplift_text(uplift: Uplift, shop: Shop, locale: str) -> str:
+    def money(fen: int) -> str:
+        return format_money(fen, locale, shop.shop.currency)
+
+    roi = uplift.roi
+    return gettext(
+        locale,
+        "uplift {uplift}; incremental sales {incremental}; cost {cost}; ROI {roi}",
+        uplift=_signed_points(locale, uplift.conversion_uplift),
+        incremental=money(uplift.incremental_fen),
+        cost=money(uplift.cost_fen),
+        roi=_share(locale, roi) if roi is not None else gettext(locale, "none (no cost)"),
+    )
+
+
+def campaign_group_rows(result: CampaignStats, shop: Shop, locale: str) -> list[tuple[str, str]]:
+    """A measured campaign's groups (A, B, the holdout) and each variant's uplift over the
+    holdout, as indented (label, value) rows; none for a campaign without a holdout or a
+    second message. The figures are defined in ``core.campaigns``."""
+    if not result.measured and result.message_b is None:
+        return []
+
+    def money(fen: int) -> str:
+        return format_money(fen, locale, shop.shop.currency)
+
+    rows = []
+    for group in result.groups:
+        label = "  " + gettext(locale, GROUP_NAMES.get(group.group, group.group))
+        bought = gettext(
+            locale,
+            "{members} members, {came_back} bought ({rate}), {amount}",
+            members=group.members,
+            came_back=group.came_back,
+            rate=_share(locale, group.conversion),
+            amount=money(group.sales_fen),
+        )
+        if group.group != HOLDOUT and result.coupons_issued:
+            bought += gettext(
+                locale,
+                "; coupons used: {used} ({value})",
+                used=group.coupons_used,
+                value=money(group.coupon_value_fen),
+            )
+        rows.append((label, bought))
+    sent = [group.group for group in result.groups if group.group != HOLDOUT]
+    for name in sent:
+        uplift = result.uplift_of(name)
+        if uplift is not None:
+            group = gettext(locale, GROUP_NAMES[name])
+            label = "  " + gettext(locale, "{group} against the holdout", group=group)
+            rows.append((label, _uplift_text(uplift, shop, locale)))
+    together = result.uplift
+    if len(sent) > 1 and together is not None:
+        label = "  " + gettext(locale, "A and B against the holdout")
+        rows.append((label, _uplift_text(together, shop, locale)))
+    return rows
+
+
+def campaign_roi_rows(
+    results: Sequence[CampaignStats], shop: Shop, locale: str
+) -> list[tuple[str, str]]:
+    """The period's campaign ROI (campaigns with a holdout together); none without any."""
+    total = campaigns_roi(results)
+    if total is None:
+        return []
+    roi = total.roi
+    return [
+        (
+            gettext(locale, "Campaign ROI"),
+            gettext(
+                locale,
+                "{roi} (incremental sales {incremental}, cost {cost}; {count} measured campaigns)",
+                roi=_share(locale, roi) if roi is not None else gettext(locale, "none (no cost)"),
+                incremental=format_money(total.incremental_fen, locale, shop.shop.currency),
+                cost=format_money(total.cost_fen, locale, shop.shop.currency),
+                count=total.campaigns,
+            ),
+        )
+    ]
+
+
+def campaign_rows(
+    results: Sequence[CampaignStats], shop: Shop, locale: str, zone: ZoneInfo
+) -> list[tuple[str, str]]:
+    """The period's campaigns for ``memberbot stats``: a row each, the rows of its groups
+    when it was measured, then the campaign ROI."""
+    rows = []
+    for result in results:
+        label = gettext(
+            locale, "Campaign of {day}", day=format_day(result.sent_at.astimezone(zone), locale)
+        )
+        value = gettext(
+            locale,
+            "reached {reached}, {came_back} bought within {days} days ({amount})",
+            reached=result.reached,
+            came_back=result.came_back,
+            days=result.within_days,
+            amount=format_money(result.came_back_fen, locale, shop.shop.currency),
+        )
+        rows.append((label, value))
+        rows += campaign_group_rows(result, shop, locale)
+    return rows + campaign_roi_rows(results, shop, locale)

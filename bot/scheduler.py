@@ -10,7 +10,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from core import birthdays, bookings, events, loyalty, push_queue, reminders, winback
+from core import birthdays, bookings, digests, events, loyalty, push_queue, reminders, winback
 from core.context import Context
 from storage import deliveries
 
@@ -47,6 +47,11 @@ async def birthday_job(ctx: Context) -> None:
 async def winback_job(ctx: Context) -> None:
     queued = await winback.win_back(ctx)
     log.info("win-back: %d messages queued", queued)
+
+
+async def digest_job(ctx: Context) -> None:
+    queued = await digests.weekly_digests(ctx)
+    log.info("weekly digest: %d queued for owners and managers", queued)
 
 
 async def booking_reminders_job(ctx: Context) -> None:
@@ -113,6 +118,13 @@ def create_scheduler(ctx: Context) -> AsyncIOScheduler:
         CronTrigger(day_of_week="mon", hour=10, minute=0, timezone=ctx.zone),
         args=[ctx],
         id="winback",
+        **options,
+    )
+    scheduler.add_job(
+        digest_job,
+        CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=ctx.zone),
+        args=[ctx],
+        id="digest",
         **options,
     )
     scheduler.add_job(

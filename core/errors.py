@@ -197,6 +197,12 @@ class UnknownAlert(NotFound):
     code = "unknown_alert"
 
 
+class UnknownDigest(NotFound):
+    """No such digest line, or not one of this staff member's digests."""
+
+    code = "unknown_digest"
+
+
 class AlertDecided(DomainError):
     """An owner already approved or rejected this alert (``status`` says which)."""
 

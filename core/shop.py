@@ -374,6 +374,30 @@ class WinbackRules(_Model):
     came_back_days: int = Field(gt=0)
 
 
+class CampaignRules(_Model):
+    """Measured campaigns (core.campaigns): ``holdout_percent`` of a campaign's members,
+    drawn at random, get nothing, so that what the others did can be compared with them;
+    a campaign reaching fewer than ``min_members`` goes to all of them with one message
+    (groups that small measure nothing). A member who buys within ``came_back_days``
+    counts as came back; a point given on those purchases costs ``point_value_yuan``."""
+
+    holdout_percent: int = Field(default=10, ge=0, le=50)
+    min_members: int = Field(default=20, ge=2)
+    came_back_days: int = Field(default=30, gt=0, le=365)
+    point_value_yuan: Yuan = Decimal("0.10")
+
+    @property
+    def point_value_fen(self) -> int:
+        return yuan_to_fen(self.point_value_yuan)
+
+
+class DigestRules(_Model):
+    """The weekly digest to owners and managers (core.digests): best and worst store by
+    repeat rate over the last ``repeat_days`` days."""
+
+    repeat_days: int = Field(default=30, gt=0, le=366)
+
+
 class ReminderRules(_Model):
     """When reminders go out: bookings the day before (at ``booking_day_before_at``) and
     ``booking_hours_before`` hours before; points ``points_days_before`` days before they
@@ -458,6 +482,8 @@ class Shop(_Model):
     birthday: BirthdayRules
     winback: WinbackRules
     reminders: ReminderRules
+    campaigns: CampaignRules = CampaignRules()
+    digest: DigestRules = DigestRules()
     wechat: WeChatRules = WeChatRules()
     events: list[ShopEvent] = []
     event_rules: EventRules = EventRules()

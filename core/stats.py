@@ -12,8 +12,16 @@ With a store given, two kinds of figures are counted differently:
   active rate, points and coupons — counts the members whose home store it is.
 
 A *purchase* is a sale not refunded in full; amounts are net of refunds (of the sales made
-in the period, whenever refunded). Every figure comes from an aggregate query (GROUP BY),
-never from a loop over rows, so the report stays quick on a large shop.
+in the period, whenever refunded). Two rates about coming back, both counted in the store:
+
+- repeat (repurchase) rate: of the period's buyers, the share with two purchases or more
+  in it (``repeat_buyers`` / ``buyers``, "Buyers who came back");
+- retention rate: of the members who bought in the previous period (as many days, just
+  before this one), the share who bought again in this one (``retained`` /
+  ``previous_buyers``).
+
+Every figure comes from an aggregate query (GROUP BY), never from a loop over rows, so the
+report stays quick on a large shop.
 """
 
 from __future__ import annotations
@@ -23,7 +31,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, case, distinct, func, literal, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    case,
+    distinct,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -31,7 +49,15 @@ from core.context import Context
 from core.errors import InvalidInput
 from core.members import store_id
 from core.segments import Stage, compute_segments, is_purchase, net_amount
-from storage.models import BookingRow, CouponRow, FeedbackRow, LedgerRow, MemberRow, SaleRow
+from storage.models import (
+    BookingRow,
+    CouponRow,
+    FeedbackRow,
+    LedgerRow,
+    MemberRow,
+    SaleRow,
+    StoreRow,
+)
 
 Every = Literal["day", "week", "month"]
 EVERY: tuple[Every, ...] = ("day", "week", "month")
@@ -135,6 +161,12 @@ class ShopStats:
     no_shows: int
     bookings_cancelled: int
     feedback: tuple[FeedbackFigures, ...]
+    previous_buyers: int = 0  # bought in the previous period (as many days, just before)
+    retained: int = 0  # … of whom bought again in this one
+
+    @property
+    def retention_rate(self) -> float:
+        return self.retained / self.previous_buyers if self.previous_buyers else 0.0
 
     @property
     def average_ticket_fen(self) -> int:
@@ -163,6 +195,34 @@ class ShopStats:
 
 async def _one(s: AsyncSession, query: Select[Any]) -> int:
     return int(await s.scalar(query) or 0)
+
+
+def _per_buyer(where: ColumnElement[bool], *by: InstrumentedAttribute[Any]) -> Subquery:
+    """Purchases per buyer (and per ``by``) among the sales ``where`` selects: what the
+    repeat rate counts (buyers with two purchases or more)."""
+    return (
+        select(*by, SaleRow.member_id, func.count().label("purchases"))
+        .where(where, is_purchase())
+        .group_by(*by, SaleRow.member_id)
+        .subquery()
+    )
+
+
+def _buyers_and_repeaters(per_buyer: Subquery) -> tuple[Any, Any]:
+    return func.count(), func.count(case((per_buyer.c.purchases >= 2, 1)))
+
+
+async def repeat_rates(ctx: Context, *, start: date, end: date) -> dict[str, tuple[int, int]]:
+    """Buyers and repeat buyers of every store that had buyers on ``start``..``end``, by
+    store code: the rule of ``ShopStats.repeat_buyers``, for all stores in one query."""
+    per_buyer = _per_buyer(_within(SaleRow.sold_at, _bounds(ctx, start, end)), SaleRow.store_id)
+    async with ctx.db.read() as s:
+        rows = await s.execute(
+            select(StoreRow.code, *_buyers_and_repeaters(per_buyer))
+            .join(per_buyer, per_buyer.c.store_id == StoreRow.id)
+            .group_by(StoreRow.code)
+        )
+        return {code: (int(buyers), int(repeaters)) for code, buyers, repeaters in rows}
 
 
 async def shop_stats(ctx: Context, *, store: str | None, start: date, end: date) -> ShopStats:
@@ -208,14 +268,21 @@ async def shop_stats(ctx: Context, *, store: str | None, start: date, end: date)
                 ).where(sold_here)
             )
         ).one()
-        per_buyer = (
-            select(SaleRow.member_id, func.count().label("purchases"))
-            .where(sold_here, is_purchase())
-            .group_by(SaleRow.member_id)
+        per_buyer = _per_buyer(sold_here)
+        buyers, repeat_buyers = (await s.execute(select(*_buyers_and_repeaters(per_buyer)))).one()
+        length = timedelta(days=(end - start).days + 1)
+        before = _bounds(ctx, start - length, start - timedelta(days=1))
+        earlier = (
+            select(SaleRow.member_id)
+            .where(_within(SaleRow.sold_at, before), here(SaleRow.store_id), is_purchase())
+            .distinct()
             .subquery()
         )
-        buyers, repeat_buyers = (
-            await s.execute(select(func.count(), func.count(case((per_buyer.c.purchases >= 2, 1)))))
+        again = select(SaleRow.member_id).where(sold_here, is_purchase())
+        previous_buyers, retained = (
+            await s.execute(
+                select(func.count(), func.count(case((earlier.c.member_id.in_(again), 1))))
+            )
         ).one()
 
         points = {
@@ -300,6 +367,8 @@ async def shop_stats(ctx: Context, *, store: str | None, start: date, end: date)
         no_shows=bookings.get("no_show", 0),
         bookings_cancelled=bookings.get("cancelled", 0),
         feedback=feedback,
+        previous_buyers=int(previous_buyers),
+        retained=int(retained),
     )
 
 

@@ -168,7 +168,12 @@ class CampaignRow(Base):
     reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
-    reached: Mapped[int] = mapped_column(Integer, default=0)
+    reached: Mapped[int] = mapped_column(Integer, default=0)  # members sent a message (A or B)
+    # Measured campaigns: a second message (B) and the share kept aside as the holdout.
+    message_b: Mapped[str | None] = mapped_column(Text)
+    holdout_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The weekly digest line whose members the campaign went to (instead of a segment).
+    digest_item_id: Mapped[int | None] = mapped_column(ForeignKey("digest_items.id"))
 
 
 class CampaignMemberRow(Base):
@@ -178,6 +183,39 @@ class CampaignMemberRow(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True, index=True)
     coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
+    # The group the member was drawn into, once: "a", "b", or "holdout" (sent nothing).
+    variant: Mapped[str] = mapped_column(String(8), default="a", server_default="a")
+
+
+class DigestRow(Base):
+    """A staff member's weekly digest (core.digests), one per week: kept so that its
+    buttons still start their actions days later."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("staff_id", "week"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    week: Mapped[date]  # the Monday of the week it was made in (shop-local)
+    first_day: Mapped[date]  # the shop-local days it covers, both included
+    last_day: Mapped[date]
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))  # None: all stores
+    created_at: Mapped[datetime]
+
+
+class DigestItemRow(Base):
+    """One line of a digest: a count, and the members counted (a win-back campaign from the
+    line goes to exactly them)."""
+
+    __tablename__ = "digest_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    tier: Mapped[str | None] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)
+    members: Mapped[list[Any]] = mapped_column(default=list)  # member ids, ascending
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class AlertRow(Base):

@@ -48,6 +48,7 @@ async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> Non
         "prune_deliveries",
         "birthdays",
         "winback",
+        "digest",
         "booking_reminders",
         "expiry_reminders",
         "event_reminders",
@@ -62,6 +63,7 @@ async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> Non
     assert next_run("review_tiers") == "2026-04-01T03:00:00+08:00"
     assert next_run("birthdays") == "2026-04-01T09:30:00+08:00"
     assert next_run("winback") == "2026-04-06T10:00:00+08:00"  # Monday
+    assert next_run("digest") == "2026-04-06T09:00:00+08:00"  # Monday
     assert next_run("booking_reminders") == "2026-04-01T01:00:00+08:00"
     assert next_run("booking_reminders", after.replace(minute=1)) == "2026-04-01T01:10:00+08:00"
     assert next_run("expiry_reminders") == "2026-04-01T10:15:00+08:00"

@@ -4,29 +4,41 @@ a manager's campaign goes to their own store's members), write the message, choo
 coupon or none — then sees how many members it reaches (those who declined marketing are
 left out) and sends it, once, through the outbox.
 
+A campaign that reaches at least ``[campaigns] min_members`` is measured: the summary shows
+the holdout (the shop file's share by default) and offers to change it and to add a second
+message (B); ``core.campaigns`` draws who gets A, B or nothing. A weekly digest's win-back
+button (``DIGEST``, stateless, with the digest line's id) starts the same flow for exactly
+the members that line counted: only the message and coupon are asked.
+
 ``campaign_lines`` words campaign results for the ``/stats`` report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.dialogs.counter import own_store, store_name
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.rewards import reward_name
 from bot.dialogs.types import Payload, Reply, Step, buttons
+from bot.i18n import localized
 from bot.messages import STAGE_NAMES
-from core import campaigns
+from bot.reports import campaign_group_rows, campaign_roi_rows
+from core import campaigns, digests
 from core.campaigns import MESSAGE_MAX, CampaignStats
-from core.errors import InvalidInput, NotAllowed, UnknownReward
+from core.errors import InvalidInput, NotAllowed, UnknownDigest, UnknownReward
 from core.segments import Segment, Stage
 from core.staff import Role
 
 NAME = "campaign"
 STAGE, STORE, MESSAGE, REWARD, CONFIRM = "stage", "store", "message", "reward", "confirm"
+MESSAGE_B, HOLDOUT, DIGEST = "message_b", "holdout", "digest"
 ALL = "all"  # the store value of a campaign to every store's members
 NONE = "none"  # the reward value of a campaign without a coupon
 YES, NO = "yes", "no"
+ADD_B, DROP_B = "add_b", "drop_b"  # the summary's other buttons (values of CONFIRM)
+HOLDOUT_CHOICES = (0, 5, 10, 20)  # percent; any whole number 0–50 may be typed
 ALL_WORDS = (ALL, "全部")
 
 
@@ -52,7 +64,22 @@ def _store(turn: Turn, text: str) -> str | None:
 
 
 def _segment(turn: Turn) -> Segment:
-    return Segment(stages={turn.data["stage"]}, store=_campaign_store(turn))
+    return replace(_audience(turn), store=_campaign_store(turn))
+
+
+def _audience(turn: Turn) -> Segment:
+    """Who the campaign is for, as the campaign keeps it (the store comes on its own)."""
+    tier = turn.data.get("tier")
+    return Segment(stages={turn.data["stage"]}, tiers={tier} if tier else ())
+
+
+def _digest_item(turn: Turn) -> int | None:
+    item = turn.data.get("digest")
+    return int(item) if item is not None else None
+
+
+def _holdout_percent(turn: Turn) -> int:
+    return int(turn.data.get("holdout", turn.ctx.shop.campaigns.holdout_percent))
 
 
 def _campaign_store(turn: Turn) -> str | None:
@@ -167,18 +194,28 @@ def _ask_reward(turn: Turn) -> Step:
 
 async def _summary(turn: Turn) -> Step:
     data = turn.data
-    reached = await campaigns.preview(turn.ctx, _segment(turn))
+    reached = await campaigns.preview(turn.ctx, _segment(turn), digest_item=_digest_item(turn))
     if reached == 0:
         return Step([Reply(_nobody(turn))])
     stage = STAGE_NAMES[str(data["stage"])]
-    lines = [
-        turn._(
+    if _digest_item(turn) is None:
+        audience = turn._(
             "Campaign to: {stage}, {store}",
             stage=turn._(stage),
             store=_store_label(turn, _campaign_store(turn)),
-        ),
-        turn._("Message: {text}", text=data["message"]),
-    ]
+        )
+    else:
+        audience = turn._(
+            "Win-back campaign to the {count} members the digest counted: {tier}, {store}, "
+            "newly dormant.",
+            count=data["digest_count"],
+            tier=_tier_name(turn, str(data.get("tier", ""))),
+            store=_store_label(turn, _campaign_store(turn)),
+        )
+    lines = [audience, turn._("Message: {text}", text=data["message"])]
+    measured = reached >= turn.ctx.shop.campaigns.min_members
+    if measured and data.get("message_b"):
+        lines.append(turn._("Second message (B): {text}", text=data["message_b"]))
     reward = turn.ctx.shop.reward(str(data["reward"]))
     if reward is None:
         lines.append(turn._("No coupon."))
@@ -197,13 +234,49 @@ async def _summary(turn: Turn) -> Step:
             count=reached,
         )
     )
-    answers = buttons(
+    rows = [
         [
             Payload(NAME, CONFIRM, YES).button(turn._("Send")),
             Payload(NAME, CONFIRM, NO).button(turn._("Cancel")),
         ]
-    )
-    return Step([Reply("\n".join(lines), answers)], next=CONFIRM)
+    ]
+    if measured:  # big enough to measure: a holdout, and a second message if wanted
+        lines += _measure_lines(turn, reached)
+        if data.get("message_b"):
+            variant = Payload(NAME, CONFIRM, DROP_B).button(turn._("Remove message B"))
+        else:
+            variant = Payload(NAME, CONFIRM, ADD_B).button(turn._("Add a second message (B)"))
+        holdout = Payload(NAME, CONFIRM, HOLDOUT).button(
+            turn._("Change the holdout ({percent}%)", percent=_holdout_percent(turn))
+        )
+        rows += [[variant], [holdout]]
+    else:
+        data.pop("message_b", None)
+    return Step([Reply("\n".join(lines), buttons(*rows))], next=CONFIRM)
+
+
+def _measure_lines(turn: Turn, reached: int) -> list[str]:
+    percent = _holdout_percent(turn)
+    held = campaigns.holdout_size(turn.ctx, reached, percent)
+    if not held:
+        lines = [turn._("No holdout: every one of them gets the message, nothing is measured.")]
+    else:
+        lines = [
+            turn._(
+                "Holdout: {percent}%: {count} of them, drawn at random, get nothing, to "
+                "measure what the campaign brings.",
+                percent=percent,
+                count=held,
+            )
+        ]
+    if turn.data.get("message_b"):
+        lines.append(turn._("The others get message A or B, half each, drawn at random."))
+    return lines
+
+
+def _tier_name(turn: Turn, code: str) -> str:
+    tier = turn.ctx.shop.tier(code)
+    return localized(tier.name, tier.name_en, turn.locale)
 
 
 def _nobody(turn: Turn) -> str:
@@ -246,21 +319,93 @@ async def choose_reward(turn: Turn) -> Step:
     return await _next(turn)
 
 
+def _ask_message_b(turn: Turn, *, again: bool = False) -> Step:
+    if again:
+        text = turn._(
+            "A message has 1 to {max} characters; please write it again.", max=MESSAGE_MAX
+        )
+    else:
+        text = turn._(
+            "Write the second message (B), at most {max} characters; half of the members "
+            "get it instead of the first:",
+            max=MESSAGE_MAX,
+        )
+    return Step([Reply(text)], next=MESSAGE_B)
+
+
+def _ask_holdout(turn: Turn, *, again: bool = False) -> Step:
+    text = turn._(
+        "What share of the members should get nothing, to compare with (the holdout)? "
+        "Choose or type a whole percent from 0 to 50."
+    )
+    if again:
+        text = turn._("That is not a share from 0 to 50 percent.") + "\n" + text
+    choices = [
+        Payload(NAME, HOLDOUT, str(percent)).button(f"{percent}%") for percent in HOLDOUT_CHOICES
+    ]
+    return Step([Reply(text, buttons(choices))], next=HOLDOUT)
+
+
+async def write_message_b(turn: Turn) -> Step:
+    if not _fits(turn.text):
+        return _ask_message_b(turn, again=True)
+    turn.data["message_b"] = turn.text
+    return await _next(turn)
+
+
+async def choose_holdout(turn: Turn) -> Step:
+    typed = (turn.payload.value if turn.payload else turn.text).strip().removesuffix("%")
+    if not typed.isdigit() or not 0 <= int(typed) <= 50:
+        return _ask_holdout(turn, again=True)
+    turn.data["holdout"] = int(typed)
+    return await _next(turn)
+
+
+async def from_digest(turn: Turn) -> Step:
+    """A digest's win-back button: a campaign to exactly the members its line counted."""
+    assert turn.staff is not None
+    value = turn.payload.value if turn.payload else ""
+    if not value.isdigit() or len(value) > 12:
+        raise UnknownDigest(digest=value[:20])
+    item = await digests.winback_item(turn.ctx, int(value), turn.staff)
+    data = turn.data
+    data.clear()
+    data["locale"] = turn.locale
+    data.update(
+        digest=item.id,
+        digest_count=item.count,
+        stage=Stage.DORMANT.value,
+        tier=item.tier,
+        store=item.store or ALL,
+    )
+    return await _next(turn)
+
+
 async def confirm(turn: Turn) -> Step:
-    """Send (once, however often it is tapped) or cancel."""
+    """Send (once, however often it is tapped) or cancel; or change the measuring first."""
     assert turn.staff is not None
     if turn.payload is None:  # typed text instead of a button: show the summary again
         return await _next(turn)
+    if turn.payload.value == ADD_B:
+        return _ask_message_b(turn)
+    if turn.payload.value == DROP_B:
+        turn.data.pop("message_b", None)
+        return await _next(turn)
+    if turn.payload.value == HOLDOUT:
+        return _ask_holdout(turn)
     if turn.payload.value != YES:
         return Step([Reply(turn._("Cancelled; nothing was sent."))])
     data = turn.data
     result = await campaigns.create_and_send(
         turn.ctx,
         staff=turn.staff,
-        segment=Segment(stages={data["stage"]}),
+        segment=_audience(turn),
         message=str(data["message"]),
         reward=None if data["reward"] == NONE else str(data["reward"]),
         store=_campaign_store(turn),
+        message_b=str(data["message_b"]) if data.get("message_b") else None,
+        holdout_percent=_holdout_percent(turn),
+        digest_item=_digest_item(turn),
     )
     if result.campaign_id is None:
         return Step([Reply(_nobody(turn))])
@@ -272,6 +417,18 @@ async def confirm(turn: Turn) -> Step:
         )
         return Step([Reply(text)])
     lines = [turn._("Sent to {count} members.", count=result.reached)]
+    if result.variant_b:
+        lines.append(
+            turn._(
+                "{a} got message A, {b} message B.",
+                a=result.reached - result.variant_b,
+                b=result.variant_b,
+            )
+        )
+    if result.holdout:
+        lines.append(
+            turn._("{count} members kept aside as the holdout got nothing.", count=result.holdout)
+        )
     if result.coupons:
         lines.append(turn._("Each of them got a coupon ({count} in all).", count=result.coupons))
     return Step([Reply("\n".join(lines))])
@@ -303,7 +460,13 @@ def campaign_lines(turn: Turn, results: Sequence[CampaignStats]) -> list[str]:
                 issued=result.coupons_issued,
             )
         lines.append(line)
+        lines += _rows_as_lines(turn, campaign_group_rows(result, turn.ctx.shop, turn.locale))
+    lines += _rows_as_lines(turn, campaign_roi_rows(results, turn.ctx.shop, turn.locale))
     return lines
+
+
+def _rows_as_lines(turn: Turn, rows: list[tuple[str, str]]) -> list[str]:
+    return [turn._("{label}: {value}", label=label, value=value) for label, value in rows]
 
 
 flow = Flow(
@@ -315,8 +478,12 @@ flow = Flow(
         MESSAGE: write_message,
         REWARD: choose_reward,
         CONFIRM: confirm,
+        MESSAGE_B: write_message_b,
+        HOLDOUT: choose_holdout,
+        DIGEST: from_digest,
     },
     commands=("/campaign",),
     once=frozenset({CONFIRM}),
+    stateless=frozenset({DIGEST}),
     role=Role.MANAGER,
 )

@@ -159,6 +159,10 @@ class Dialogs:
         except DomainError as error:
             # Stay where we were: the person can correct the input and go on.
             result = Step([Reply(describe(error, turn.locale))], next=step_name)
+            if step_name in flow.stateless:
+                # A button of an old message: the conversation stays where it was (waiting
+                # in the stateless step, the next text would run it again without a button).
+                return result.replies
             if step_name == START or step_name in flow.once:
                 result.next = None
         if result.next is None:
