@@ -205,12 +205,13 @@ async def _summary(turn: Turn) -> Step:
             store=_store_label(turn, _campaign_store(turn)),
         )
     else:
+        store = _campaign_store(turn)
         audience = turn._(
             "Win-back campaign to the {count} members the digest counted: {tier}, {store}, "
             "newly dormant.",
             count=data["digest_count"],
             tier=_tier_name(turn, str(data.get("tier", ""))),
-            store=_store_label(turn, _campaign_store(turn)),
+            store=turn._("no home store") if store is None else store_name(turn, store),
         )
     lines = [audience, turn._("Message: {text}", text=data["message"])]
     measured = reached >= turn.ctx.shop.campaigns.min_members

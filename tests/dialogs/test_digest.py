@@ -192,6 +192,29 @@ async def test_win_back_button_targets_exactly_the_counted_members(
 
 
 @pytest.mark.parametrize("locale", LOCALES)
+async def test_members_without_a_home_store_are_won_back_by_the_owner(
+    ctx: Context, dialogs: Dialogs, clock: FixedClock, locale: str
+) -> None:
+    shop = await fixture(ctx, clock)
+    await digests.weekly_digests(ctx)
+    reply = digest_reply(turn_for(ctx, locale), await owners_digest(ctx, shop))
+    await say(dialogs, payload=reply.choices[4].payload, user="boss", lang=locale)
+    await say(dialogs, "我们想你了", user="boss", lang=locale)
+    (summary,) = await say(dialogs, payload=NO_COUPON, user="boss", lang=locale)
+    assert summary.text.splitlines()[0] == gettext(
+        locale,
+        "Win-back campaign to the {count} members the digest counted: {tier}, {store}, "
+        "newly dormant.",
+        count=1,
+        tier=NAMES[locale]["member"],
+        store=gettext(locale, "no home store"),
+    )
+    (done,) = await say(dialogs, payload=SEND, user="boss", lang=locale)
+    assert done.text == gettext(locale, "Sent to {count} members.", count=1)
+    assert await campaign_members_sent(ctx) == [shop.homeless]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 async def test_feedback_button_opens_the_queue(
     ctx: Context, dialogs: Dialogs, clock: FixedClock, locale: str
 ) -> None:
