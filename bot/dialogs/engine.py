@@ -152,9 +152,8 @@ class Dialogs:
             flow, step_name, turn.data = self.registration, START, {}
         if step_name == START and (current is None or current.flow != flow.name):
             turn.data = {}
-        if step_name in flow.once and not await conversations.claim_step(
-            ctx, identity.id, flow.name, step_name
-        ):
+        claimed = step_name in flow.once
+        if claimed and not await conversations.claim_step(ctx, identity.id, flow.name, step_name):
             return [Reply(turn._("This was already done."))]
         handler = flow.start if step_name == START else flow.steps[step_name]
         try:
@@ -165,7 +164,8 @@ class Dialogs:
             if step_name == START or step_name in flow.once:
                 result.next = None
         if result.next is None:
-            await conversations.end_conversation(ctx, identity.id)
+            if current is not None or claimed:  # a write only when there is one to end
+                await conversations.end_conversation(ctx, identity.id)
         else:
             await conversations.save_conversation(
                 ctx, identity.id, flow.name, result.next, turn.data
