@@ -19,6 +19,7 @@ from core.context import Context
 from core.errors import InvalidInput
 from core.members import MemberView, identity_row, member_by_id
 from core.staff import StaffView, staff_of
+from storage import deliveries
 from storage.db import dialect_of
 from storage.models import ChoicesRow, ConversationRow, IdentityRow
 
@@ -142,31 +143,72 @@ async def leave(ctx: Context, channel: str, external_id: str) -> None:
         )
 
 
-async def save_choices(
-    ctx: Context, channel: str, external_id: str, choices: list[tuple[str, str]]
-) -> None:
+Choice = tuple[str, str]  # (label, payload)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The choices last shown to a chat account as numbers, and when."""
+
+    choices: list[Choice]
+    at: datetime | None = None
+
+    def unchanged(self, choices: list[Choice], now: datetime) -> bool:
+        """Showing ``choices`` now would store nothing new: the same list, stored less than
+        ``RECORD_AFTER`` ago (so skipping the write moves their timeout by less than that)."""
+        return self.choices == choices and _recent(self.at, now)
+
+
+async def save_choices(ctx: Context, channel: str, external_id: str, choices: list[Choice]) -> None:
     """Remember the (label, payload) choices just shown as numbers, for the next message."""
     async with ctx.db.transaction() as s:
-        row = await identity_row(s, channel, external_id, ctx.now())
-        current = await s.get(ChoicesRow, row.id)
-        if current is None:
-            current = ChoicesRow(identity_id=row.id)
-            s.add(current)
-        current.choices, current.updated_at = [list(c) for c in choices], ctx.now()
+        await _store_choices(s, channel, external_id, choices, ctx.now())
 
 
-async def load_choices(ctx: Context, channel: str, external_id: str) -> list[tuple[str, str]]:
+async def answered(
+    ctx: Context,
+    channel: str,
+    external_id: str,
+    *,
+    delivery: str,
+    status: str,
+    reply: str | None,
+    choices: list[Choice] | None,
+) -> None:
+    """The end of one inbound message, in one write transaction: the outcome of its
+    delivery, so that a redelivery is answered from it (``storage.deliveries``), and the
+    choices its reply showed (None: leave the stored ones as they are)."""
+    async with ctx.db.transaction() as s:
+        if choices is not None:
+            await _store_choices(s, channel, external_id, choices, ctx.now())
+        await deliveries.settle(s, channel, delivery, status, reply)
+
+
+async def _store_choices(
+    s: AsyncSession, channel: str, external_id: str, choices: list[Choice], now: datetime
+) -> None:
+    row = await identity_row(s, channel, external_id, now)
+    values = {"choices": [list(c) for c in choices], "updated_at": now}
+    stmt = dialect_of(s).insert(ChoicesRow).values(identity_id=row.id, **values)
+    await s.execute(
+        stmt.on_conflict_do_update(index_elements=[ChoicesRow.identity_id], set_=values)
+    )
+
+
+async def load_choices(ctx: Context, channel: str, external_id: str) -> Shown:
     """The choices last shown to this chat account; none once they are older than the
     conversation timeout (a number typed tomorrow is just a number)."""
     async with ctx.db.read() as s:
-        row = await s.scalar(
-            select(ChoicesRow)
-            .join(IdentityRow, IdentityRow.id == ChoicesRow.identity_id)
-            .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
-        )
+        row = (
+            await s.execute(
+                select(ChoicesRow.choices, ChoicesRow.updated_at)
+                .join(IdentityRow, IdentityRow.id == ChoicesRow.identity_id)
+                .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
+            )
+        ).first()
         if row is None or ctx.now() - row.updated_at > TIMEOUT:
-            return []
-        return [(str(label), str(payload)) for label, payload in row.choices]
+            return Shown([])
+        return Shown([(str(label), str(payload)) for label, payload in row.choices], row.updated_at)
 
 
 async def load_conversation(ctx: Context, identity_id: int) -> Conversation | None:

@@ -11,6 +11,7 @@ from core.clock import FixedClock
 from core.context import Context
 from core.members import register_member
 from core.staff import add_staff
+from storage import deliveries
 from storage.models import IdentityRow, OutboxRow
 
 
@@ -95,3 +96,27 @@ async def test_waiting_pushes_are_woken_by_every_message(ctx: Context, clock: Fi
     async with ctx.db.read() as s:
         assert await s.scalar(select(OutboxRow.status)) == outbox.PENDING
     assert (await account(ctx, "o-1")).last_message_at == ctx.now()
+
+
+async def test_choices_are_kept_with_the_outcome_of_their_delivery(
+    ctx: Context, clock: FixedClock
+) -> None:
+    await conversations.arrive(ctx, "wechat", "o-1")
+    assert await deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now()) is None
+    menu = [("My points", "points|start|"), ("Rewards", "rewards|start|")]
+
+    await conversations.answered(
+        ctx, "wechat", "o-1", delivery="msg:1", status="answered", reply="<xml/>", choices=menu
+    )
+
+    shown = await conversations.load_choices(ctx, "wechat", "o-1")
+    assert shown == conversations.Shown(menu, ctx.now())
+    earlier = await deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now())
+    assert earlier == deliveries.Delivery("answered", "<xml/>")
+    clock.advance(timedelta(seconds=29))
+    assert shown.unchanged(menu, ctx.now())  # showing them again now need not be stored
+    assert not shown.unchanged(menu[:1], ctx.now())
+    clock.advance(timedelta(seconds=1))
+    assert not shown.unchanged(menu, ctx.now())  # refreshed, so their timeout starts again
+    clock.advance(conversations.TIMEOUT)
+    assert await conversations.load_choices(ctx, "wechat", "o-1") == conversations.Shown([])
