@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,13 +120,14 @@ def _live_lots(member_id: int, now: datetime):
     )
 
 
-async def _balance(s: AsyncSession, member_id: int, now: datetime) -> int:
-    total = await s.scalar(
-        select(func.coalesce(func.sum(LedgerRow.remaining), 0)).where(
-            LedgerRow.member_id == member_id, live_lot(now)
-        )
+def _balance_query(member_id: int, now: datetime) -> Select[tuple[int]]:
+    return select(func.coalesce(func.sum(LedgerRow.remaining), 0)).where(
+        LedgerRow.member_id == member_id, live_lot(now)
     )
-    return int(total or 0)
+
+
+async def _balance(s: AsyncSession, member_id: int, now: datetime) -> int:
+    return int(await s.scalar(_balance_query(member_id, now)) or 0)
 
 
 async def _consume(s: AsyncSession, member_id: int, points: int, now: datetime) -> int:
@@ -158,16 +159,16 @@ def _add_lot(
     return row
 
 
+def _window_spend_query(ctx: Context, member_id: int) -> Select[tuple[int]]:
+    since = add_months(ctx.now().astimezone(ctx.zone), -ctx.shop.tiers.window_months)
+    return select(func.coalesce(func.sum(SaleRow.amount_fen - SaleRow.refunded_fen), 0)).where(
+        SaleRow.member_id == member_id, SaleRow.sold_at > since
+    )
+
+
 async def _window_spend(s: AsyncSession, ctx: Context, member_id: int) -> int:
     """Net spending (sales less refunds) inside the tier window."""
-    now = ctx.now()
-    since = add_months(now.astimezone(ctx.zone), -ctx.shop.tiers.window_months)
-    total = await s.scalar(
-        select(func.coalesce(func.sum(SaleRow.amount_fen - SaleRow.refunded_fen), 0)).where(
-            SaleRow.member_id == member_id, SaleRow.sold_at > since
-        )
-    )
-    return int(total or 0)
+    return int(await s.scalar(_window_spend_query(ctx, member_id)) or 0)
 
 
 async def _change_tier(
@@ -712,15 +713,23 @@ async def points_summary(ctx: Context, member_id: int) -> PointsSummary:
 
 
 async def _summary(s: AsyncSession, ctx: Context, member_id: int) -> PointsSummary:
-    member = await s.get(MemberRow, member_id)
-    if member is None:
+    found = (
+        await s.execute(  # one statement: tier, balance and spending
+            select(
+                MemberRow.tier,
+                _balance_query(member_id, ctx.now()).scalar_subquery(),
+                _window_spend_query(ctx, member_id).scalar_subquery(),
+            ).where(MemberRow.id == member_id)
+        )
+    ).first()
+    if found is None:
         raise UnknownMember(member=member_id)
-    spend = await _window_spend(s, ctx, member_id)
-    following = ctx.shop.next_tier(member.tier)
+    tier, balance, spend = found[0], int(found[1] or 0), int(found[2] or 0)
+    following = ctx.shop.next_tier(tier)
     return PointsSummary(
         member_id=member_id,
-        balance=await _balance(s, member_id, ctx.now()),
-        tier=member.tier,
+        balance=balance,
+        tier=tier,
         window_spend_fen=spend,
         next_tier=following.code if following else None,
         to_next_tier_fen=max(following.spend_fen - spend, 0) if following else None,
