@@ -152,6 +152,7 @@ class Shown:
 
     choices: list[Choice]
     at: datetime | None = None
+    identity_id: int | None = None  # the chat account, if it had written before
 
     def unchanged(self, choices: list[Choice], now: datetime) -> bool:
         """Showing ``choices`` now would store nothing new: the same list, stored less than
@@ -174,22 +175,30 @@ async def answered(
     status: str,
     reply: str | None,
     choices: list[Choice] | None,
+    identity_id: int | None = None,
 ) -> None:
     """The end of one inbound message, in one write transaction: the outcome of its
     delivery, so that a redelivery is answered from it (``storage.deliveries``), and the
-    choices its reply showed (None: leave the stored ones as they are)."""
+    choices its reply showed (None: leave the stored ones as they are). ``identity_id``,
+    when known (``Shown``), saves looking the chat account up again."""
     async with ctx.db.transaction() as s:
         if choices is not None:
-            await _store_choices(s, channel, external_id, choices, ctx.now())
+            await _store_choices(s, channel, external_id, choices, ctx.now(), identity_id)
         await deliveries.settle(s, channel, delivery, status, reply)
 
 
 async def _store_choices(
-    s: AsyncSession, channel: str, external_id: str, choices: list[Choice], now: datetime
+    s: AsyncSession,
+    channel: str,
+    external_id: str,
+    choices: list[Choice],
+    now: datetime,
+    identity_id: int | None = None,
 ) -> None:
-    row = await identity_row(s, channel, external_id, now)
+    if identity_id is None:
+        identity_id = (await identity_row(s, channel, external_id, now)).id
     values = {"choices": [list(c) for c in choices], "updated_at": now}
-    stmt = dialect_of(s).insert(ChoicesRow).values(identity_id=row.id, **values)
+    stmt = dialect_of(s).insert(ChoicesRow).values(identity_id=identity_id, **values)
     await s.execute(
         stmt.on_conflict_do_update(index_elements=[ChoicesRow.identity_id], set_=values)
     )
@@ -201,14 +210,17 @@ async def load_choices(ctx: Context, channel: str, external_id: str) -> Shown:
     async with ctx.db.read() as s:
         row = (
             await s.execute(
-                select(ChoicesRow.choices, ChoicesRow.updated_at)
-                .join(IdentityRow, IdentityRow.id == ChoicesRow.identity_id)
+                select(IdentityRow.id, ChoicesRow.choices, ChoicesRow.updated_at)
+                .outerjoin(ChoicesRow, ChoicesRow.identity_id == IdentityRow.id)
                 .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
             )
         ).first()
-        if row is None or ctx.now() - row.updated_at > TIMEOUT:
-            return Shown([])
-        return Shown([(str(label), str(payload)) for label, payload in row.choices], row.updated_at)
+    if row is None:
+        return Shown([])
+    if row.updated_at is None or ctx.now() - row.updated_at > TIMEOUT:
+        return Shown([], identity_id=row.id)
+    choices = [(str(label), str(payload)) for label, payload in row.choices]
+    return Shown(choices, row.updated_at, row.id)
 
 
 async def load_conversation(ctx: Context, identity_id: int) -> Conversation | None:

@@ -196,7 +196,7 @@ class WeChatEndpoint:
                 )
                 return
             try:
-                parts, choices = await self._reply_parts(message)
+                parts, choices, account = await self._reply_parts(message)
                 parts = await self._upload(parts)
             except BaseException:
                 await deliveries.release(self.ctx.db, CHANNEL, key)
@@ -209,12 +209,12 @@ class WeChatEndpoint:
                 status, xml = deliveries.LATE, None
             # Stored before anyone sees the reply: a retry then finds its answer, and a
             # number typed back finds its choice. One write for both.
-            await self._store(message.source, key, status, xml, choices)
+            await self._store(message.source, key, status, xml, choices, account)
             if xml is not None and not job.waiting:
                 # The deadline passed while it was stored: it goes as customer-service
                 # messages after all, and a retry must not show it again.
                 status, xml = deliveries.LATE, None
-                await self._store(message.source, key, status, xml, None)
+                await self._store(message.source, key, status, xml, None, account)
             job.answer.set_result(xml)
             if xml is not None:
                 await self._send(message.source, parts[1:])
@@ -230,7 +230,13 @@ class WeChatEndpoint:
             self._jobs.pop(key, None)
 
     async def _store(
-        self, openid: str, key: str, status: str, xml: str | None, choices: list[Choice] | None
+        self,
+        openid: str,
+        key: str,
+        status: str,
+        xml: str | None,
+        choices: list[Choice] | None,
+        account: int | None,
     ) -> None:
         """The delivery's outcome (and the choices, unless None). The message is processed
         whatever happens here, so a failure is logged and the reply still goes out: it must
@@ -244,24 +250,26 @@ class WeChatEndpoint:
                 status=status,
                 reply=xml,
                 choices=choices,
+                identity_id=account,
             )
         except Exception:
             log.exception("wechat message %s: its outcome could not be stored", key)
 
     async def _reply_parts(
         self, message: messages.BaseMessage
-    ) -> tuple[list[Part], list[Choice] | None]:
-        """The reply's parts, and the choices to store (None: the stored ones stand)."""
+    ) -> tuple[list[Part], list[Choice] | None, int | None]:
+        """The reply's parts, the choices to store (None: the stored ones stand) and the
+        chat account's id if it was known already."""
         shown = conversations.Shown([])
         if message.type in ("text", "voice"):
             shown = await conversations.load_choices(self.ctx, CHANNEL, message.source)
         event = event_for(message, shown.choices)
         if event is None:
-            return [], None
+            return [], None, shown.identity_id
         parts, choices = render(await self.dialogs.handle(event))
         if not (choices or shown.choices) or shown.unchanged(choices, self.ctx.now()):
-            return parts, None
-        return parts, choices
+            return parts, None, shown.identity_id
+        return parts, choices, shown.identity_id
 
     async def _upload(self, parts: list[Part]) -> list[Part]:
         """Images uploaded as temporary media; one that cannot be is left out."""

@@ -101,16 +101,26 @@ async def test_waiting_pushes_are_woken_by_every_message(ctx: Context, clock: Fi
 async def test_choices_are_kept_with_the_outcome_of_their_delivery(
     ctx: Context, clock: FixedClock
 ) -> None:
-    await conversations.arrive(ctx, "wechat", "o-1")
+    assert await conversations.load_choices(ctx, "wechat", "o-1") == conversations.Shown([])
+    identity = await conversations.arrive(ctx, "wechat", "o-1")
+    none_yet = await conversations.load_choices(ctx, "wechat", "o-1")
+    assert none_yet == conversations.Shown([], identity_id=identity.id)
     assert await deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now()) is None
     menu = [("My points", "points|start|"), ("Rewards", "rewards|start|")]
 
     await conversations.answered(
-        ctx, "wechat", "o-1", delivery="msg:1", status="answered", reply="<xml/>", choices=menu
+        ctx,
+        "wechat",
+        "o-1",
+        delivery="msg:1",
+        status="answered",
+        reply="<xml/>",
+        choices=menu,
+        identity_id=none_yet.identity_id,
     )
 
     shown = await conversations.load_choices(ctx, "wechat", "o-1")
-    assert shown == conversations.Shown(menu, ctx.now())
+    assert shown == conversations.Shown(menu, ctx.now(), identity.id)
     earlier = await deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now())
     assert earlier == deliveries.Delivery("answered", "<xml/>")
     clock.advance(timedelta(seconds=29))
@@ -119,4 +129,4 @@ async def test_choices_are_kept_with_the_outcome_of_their_delivery(
     clock.advance(timedelta(seconds=1))
     assert not shown.unchanged(menu, ctx.now())  # refreshed, so their timeout starts again
     clock.advance(conversations.TIMEOUT)
-    assert await conversations.load_choices(ctx, "wechat", "o-1") == conversations.Shown([])
+    assert (await conversations.load_choices(ctx, "wechat", "o-1")).choices == []
