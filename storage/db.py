@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -43,6 +45,10 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
     # SQLAlchemy takes three or four; so BEGIN goes to the driver directly (one round
     # trip, not three), and a connection coming back to the pool is rolled back only if a
     # transaction is still open (after a commit, the pool's rollback is one more trip).
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _on_do_connect(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        params["async_creator_fn"] = sqlite_driver.connect  # one round trip per statement
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
