@@ -41,21 +41,19 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         cursor.close()
 
     # aiosqlite runs each call on its own thread; every call is a round trip between the
-    # threads, which costs far more than SQLite's own work here. A statement through
-    # SQLAlchemy takes three or four; so BEGIN goes to the driver directly (one round
-    # trip, not three), and a connection coming back to the pool is rolled back only if a
-    # transaction is still open (after a commit, the pool's rollback is one more trip).
+    # threads, which costs far more than SQLite's own work here. So the connections are
+    # storage.sqlite_driver's: one trip per statement, BEGIN travelling with the first;
+    # and a connection coming back to the pool is rolled back only if a transaction is
+    # still open (after a commit, the pool's rollback would be one more trip).
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _on_do_connect(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
-        params["async_creator_fn"] = sqlite_driver.connect  # one round trip per statement
+        params["async_creator_fn"] = sqlite_driver.connect
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = "DEFERRED" if connection.get_execution_options().get("readonly") else "IMMEDIATE"
-        connection.connection.dbapi_connection.run_async(
-            lambda driver: driver.execute_fetchall(f"BEGIN {mode}")
-        )
+        connection.connection.driver_connection.begin_on_next(f"BEGIN {mode}")
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:

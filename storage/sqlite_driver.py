@@ -8,7 +8,8 @@ cursor, execute, fetch the rows, close the cursor) and three for other statement
 cursors of ``FewTripsConnection`` do all of it in one: the statement runs, its rows are
 fetched and the cursor is closed on the thread, and what was fetched is handed out from
 memory. Fetching every row at once is what SQLAlchemy does anyway for a buffered result
-(and a server-side "stream" over SQLite reads a local file, not a network).
+(and a server-side "stream" over SQLite reads a local file, not a network). A BEGIN
+(``begin_on_next``) travels with the transaction's first statement.
 
 The connection is otherwise aiosqlite's own (commit, rollback, close, functions), so
 SQLAlchemy's dialect and its error handling stay as they are.
@@ -53,8 +54,8 @@ class FewTripsCursor:
         return await self._run(sqlite3.Cursor.executemany, sql, parameters)
 
     async def _run(self, method: Callable[..., Any], *args: Any) -> FewTripsCursor:
-        work = partial(_on_thread, self._connection, method, *args)
-        rows, self.description, self.rowcount, self.lastrowid = await self._connection.run(work)
+        fetched = await self._connection.run(method, *args)
+        rows, self.description, self.rowcount, self.lastrowid = fetched
         self._rows = deque(rows)
         return self
 
@@ -74,30 +75,52 @@ class FewTripsCursor:
         self._rows.clear()
 
 
-def _on_thread(connection: FewTripsConnection, method: Callable[..., Any], *args: Any) -> Fetched:
-    cursor = connection.sqlite.cursor()
-    try:
-        method(cursor, *args)
-        rows = cursor.fetchall() if cursor.description else []
-        return rows, cursor.description, cursor.rowcount, cursor.lastrowid
-    finally:
-        cursor.close()
-
-
 class FewTripsConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors are ``FewTripsCursor``."""
+
+    _begin: str | None = None  # to run just before the next statement
 
     def cursor(self) -> FewTripsCursor:  # type: ignore[override]
         return FewTripsCursor(self)
 
-    @property
-    def sqlite(self) -> sqlite3.Connection:
-        """The sqlite3 connection (to be used on the connection's thread only)."""
-        return self._conn
+    def begin_on_next(self, sql: str) -> None:
+        """Run ``sql`` (a BEGIN) on the thread just before the next statement, in its trip.
+        Nothing else happens on this connection in between, so it is the same transaction."""
+        self._begin = sql
 
-    async def run(self, work: Callable[[], Fetched]) -> Fetched:
-        """Run ``work`` on the connection's thread: one round trip."""
-        return await self._execute(work)  # type: ignore[no-any-return]
+    @property
+    def in_transaction(self) -> bool:
+        return self._begin is not None or super().in_transaction
+
+    async def commit(self) -> None:
+        if self._begin is not None:  # no statement ran, so no transaction began
+            self._begin = None
+            return
+        await super().commit()
+
+    async def rollback(self) -> None:
+        if self._begin is not None:
+            self._begin = None
+            return
+        await super().rollback()
+
+    async def run(self, method: Callable[..., Any], *args: Any) -> Fetched:
+        """``method`` of a fresh cursor with ``args`` on the connection's thread, the rows
+        fetched and the cursor closed there: one round trip."""
+        begin, self._begin = self._begin, None
+        fetched: Fetched = await self._execute(self._on_thread, begin, method, *args)
+        return fetched
+
+    def _on_thread(self, begin: str | None, method: Callable[..., Any], *args: Any) -> Fetched:
+        if begin is not None:
+            self._conn.execute(begin)
+        cursor = self._conn.cursor()
+        try:
+            method(cursor, *args)
+            rows = cursor.fetchall() if cursor.description else []
+            return rows, cursor.description, cursor.rowcount, cursor.lastrowid
+        finally:
+            cursor.close()
 
 
 def connect(database: str, *, iter_chunk_size: int = 64, **kwargs: Any) -> FewTripsConnection:

@@ -3,6 +3,7 @@ SQLite driver's one round trip per statement."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
@@ -60,14 +61,14 @@ async def test_one_round_trip_per_statement_and_results_as_sqlalchemy_expects(
     trips = []
     run = sqlite_driver.FewTripsConnection.run
 
-    async def counted(self: sqlite_driver.FewTripsConnection, work: Any) -> Any:
-        trips.append(work)
-        return await run(self, work)
+    async def counted(self: sqlite_driver.FewTripsConnection, *args: Any) -> Any:
+        trips.append(args)
+        return await run(self, *args)
 
     monkeypatch.setattr(sqlite_driver.FewTripsConnection, "run", counted)
     async with db.read() as s:
         codes = list(await s.scalars(select(StoreRow.code).order_by(StoreRow.code)))
-        assert len(trips) == 1
+        assert len(trips) == 1  # BEGIN included
         streamed = [row.code async for row in await s.stream(select(StoreRow.code))]
     assert codes == sorted(streamed) and "main" in codes
     async with db.transaction() as s:
@@ -97,3 +98,26 @@ async def test_errors_of_the_database_are_sqlalchemys(ctx: Context) -> None:
     with pytest.raises(OperationalError):
         async with ctx.db.read() as s:
             await s.execute(text("SELECT nothing FROM nowhere"))
+
+
+async def test_a_write_transaction_holds_the_write_lock_from_its_first_statement(
+    ctx: Context,
+) -> None:
+    sqlite_only(ctx.db)
+    assert ctx.db.url.database is not None
+    async with ctx.db.transaction() as s:
+        await s.execute(select(StoreRow.id))  # only a read, but BEGIN IMMEDIATE went with it
+        other = sqlite3.connect(ctx.db.url.database, timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+    async with ctx.db.read() as s:  # a read transaction takes no lock
+        await s.execute(select(StoreRow.id))
+        other = sqlite3.connect(ctx.db.url.database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
