@@ -8,19 +8,23 @@ silent longer than the timeout is forgotten.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
 from core.context import Context
 from core.errors import InvalidInput
-from core.members import identity_row
+from core.members import MemberView, identity_row, member_by_id
+from core.staff import StaffView, staff_of
+from storage import deliveries
 from storage.db import dialect_of
 from storage.models import ChoicesRow, ConversationRow, IdentityRow
 
 TIMEOUT = timedelta(minutes=15)
+RECORD_AFTER = timedelta(seconds=30)  # an arrival this soon after the last is not rewritten
 
 
 @dataclass(frozen=True)
@@ -38,25 +42,87 @@ class Conversation:
     data: dict[str, Any]
 
 
-async def arrive(ctx: Context, channel: str, external_id: str, *, event: bool = False) -> Identity:
+@dataclass(frozen=True)
+class Arrival:
+    """Everything the dialog engine needs about the sender of an event, read together."""
+
+    identity: Identity
+    member: MemberView | None
+    conversation: Conversation | None
+    staff: StaffView | None
+
+
+async def arrival(ctx: Context, channel: str, external_id: str, *, event: bool = False) -> Arrival:
     """Record that this chat account just wrote — or, with ``event``, clicked a menu,
-    followed or scanned — and return it, created on first contact. That opens WeChat's reply
-    window, shows the account is reachable again, and wakes the pushes that waited for it."""
+    followed or scanned — and read who it is: the account (created on first contact), its
+    member, its open conversation and its staff role, in one transaction.
+
+    Recording opens WeChat's reply window, shows the account is reachable again and wakes
+    the pushes that waited for it. It is a write, and on SQLite every write waits for the
+    one write lock, so it is only written when it changes something: a new account, an
+    unreachable one, pushes waiting for this member, or a window timestamp older than
+    ``RECORD_AFTER``. Thirty seconds of staleness do not hurt the windows (48 hours after a
+    message, one minute after a click): a push then only sees a window that closes up to
+    30 s early and counts a few more messages against its quota, so it waits or takes a
+    template sooner — never one more message than WeChat allows; and what waits is woken by
+    the next arrival, which is always recorded while something waits."""
     if not external_id:
         raise InvalidInput(field="channel", value=channel)
     now = ctx.now()
+    async with ctx.db.read() as s:
+        seen = (
+            await s.execute(
+                select(
+                    IdentityRow.id,
+                    IdentityRow.member_id,
+                    IdentityRow.reachable,
+                    IdentityRow.last_message_at,
+                    IdentityRow.last_event_at,
+                    outbox.waiting_for(IdentityRow.member_id).label("waiting"),
+                ).where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
+            )
+        ).first()
+        found = None
+        if seen is not None:
+            found = await _about(s, Identity(seen.id, channel, external_id, seen.member_id), now)
+            last = seen.last_event_at if event else seen.last_message_at
+            if seen.reachable and not seen.waiting and _recent(last, now):
+                return found
+    recorded: dict[str, object] = {"last_inbound_at": now, "reachable": True}
+    recorded["last_event_at" if event else "last_message_at"] = now
     async with ctx.db.transaction() as s:
-        row = await identity_row(s, channel, external_id, now)
-        row.last_inbound_at = now
-        if event:
-            row.last_event_at = now
+        if seen is not None and found is not None:
+            await s.execute(update(IdentityRow).where(IdentityRow.id == seen.id).values(recorded))
+            member_id = seen.member_id
         else:
-            row.last_message_at = now
-        row.reachable = True
-        await s.flush()
-        if row.member_id is not None:
-            await outbox.wake(s, row.member_id, now)
-        return Identity(row.id, channel, external_id, row.member_id)
+            row = await identity_row(s, channel, external_id, now)
+            for name, value in recorded.items():
+                setattr(row, name, value)
+            await s.flush()
+            member_id = row.member_id
+            found = await _about(s, Identity(row.id, channel, external_id, member_id), now)
+        if member_id is not None:
+            await outbox.wake(s, member_id, now)
+        return found
+
+
+async def arrive(ctx: Context, channel: str, external_id: str, *, event: bool = False) -> Identity:
+    """``arrival`` for callers that only need the chat account."""
+    return (await arrival(ctx, channel, external_id, event=event)).identity
+
+
+def _recent(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and timedelta(0) <= now - moment < RECORD_AFTER
+
+
+async def _about(s: AsyncSession, identity: Identity, now: datetime) -> Arrival:
+    member = await member_by_id(s, identity.member_id) if identity.member_id else None
+    return Arrival(
+        identity=identity,
+        member=member,
+        conversation=await _conversation(s, identity.id, now),
+        staff=await staff_of(s, identity.id),
+    )
 
 
 async def identity_of(ctx: Context, identity_id: int) -> Identity:
@@ -77,40 +143,97 @@ async def leave(ctx: Context, channel: str, external_id: str) -> None:
         )
 
 
-async def save_choices(
-    ctx: Context, channel: str, external_id: str, choices: list[tuple[str, str]]
-) -> None:
+Choice = tuple[str, str]  # (label, payload)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The choices last shown to a chat account as numbers, and when."""
+
+    choices: list[Choice]
+    at: datetime | None = None
+    identity_id: int | None = None  # the chat account, if it had written before
+
+    def unchanged(self, choices: list[Choice], now: datetime) -> bool:
+        """Showing ``choices`` now would store nothing new: the same list, stored less than
+        ``RECORD_AFTER`` ago (so skipping the write moves their timeout by less than that)."""
+        return self.choices == choices and _recent(self.at, now)
+
+
+async def save_choices(ctx: Context, channel: str, external_id: str, choices: list[Choice]) -> None:
     """Remember the (label, payload) choices just shown as numbers, for the next message."""
     async with ctx.db.transaction() as s:
-        row = await identity_row(s, channel, external_id, ctx.now())
-        current = await s.get(ChoicesRow, row.id)
-        if current is None:
-            current = ChoicesRow(identity_id=row.id)
-            s.add(current)
-        current.choices, current.updated_at = [list(c) for c in choices], ctx.now()
+        await _store_choices(s, channel, external_id, choices, ctx.now())
 
 
-async def load_choices(ctx: Context, channel: str, external_id: str) -> list[tuple[str, str]]:
+async def answered(
+    ctx: Context,
+    channel: str,
+    external_id: str,
+    *,
+    delivery: str,
+    status: str,
+    reply: str | None,
+    choices: list[Choice] | None,
+    identity_id: int | None = None,
+) -> None:
+    """The end of one inbound message, in one write transaction: the outcome of its
+    delivery, so that a redelivery is answered from it (``storage.deliveries``), and the
+    choices its reply showed (None: leave the stored ones as they are). ``identity_id``,
+    when known (``Shown``), saves looking the chat account up again."""
+    async with ctx.db.transaction() as s:
+        if choices is not None:
+            await _store_choices(s, channel, external_id, choices, ctx.now(), identity_id)
+        await deliveries.settle(s, channel, delivery, status, reply)
+
+
+async def _store_choices(
+    s: AsyncSession,
+    channel: str,
+    external_id: str,
+    choices: list[Choice],
+    now: datetime,
+    identity_id: int | None = None,
+) -> None:
+    if identity_id is None:
+        identity_id = (await identity_row(s, channel, external_id, now)).id
+    values = {"choices": [list(c) for c in choices], "updated_at": now}
+    stmt = dialect_of(s).insert(ChoicesRow).values(identity_id=identity_id, **values)
+    await s.execute(
+        stmt.on_conflict_do_update(index_elements=[ChoicesRow.identity_id], set_=values)
+    )
+
+
+async def load_choices(ctx: Context, channel: str, external_id: str) -> Shown:
     """The choices last shown to this chat account; none once they are older than the
     conversation timeout (a number typed tomorrow is just a number)."""
     async with ctx.db.read() as s:
-        row = await s.scalar(
-            select(ChoicesRow)
-            .join(IdentityRow, IdentityRow.id == ChoicesRow.identity_id)
-            .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
-        )
-        if row is None or ctx.now() - row.updated_at > TIMEOUT:
-            return []
-        return [(str(label), str(payload)) for label, payload in row.choices]
+        row = (
+            await s.execute(
+                select(IdentityRow.id, ChoicesRow.choices, ChoicesRow.updated_at)
+                .outerjoin(ChoicesRow, ChoicesRow.identity_id == IdentityRow.id)
+                .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
+            )
+        ).first()
+    if row is None:
+        return Shown([])
+    if row.updated_at is None or ctx.now() - row.updated_at > TIMEOUT:
+        return Shown([], identity_id=row.id)
+    choices = [(str(label), str(payload)) for label, payload in row.choices]
+    return Shown(choices, row.updated_at, row.id)
 
 
 async def load_conversation(ctx: Context, identity_id: int) -> Conversation | None:
     """The open conversation of this chat account, or None (none, or timed out)."""
     async with ctx.db.read() as s:
-        row = await s.get(ConversationRow, identity_id)
-        if row is None or ctx.now() - row.updated_at > TIMEOUT:
-            return None
-        return Conversation(row.flow, row.step, dict(row.data))
+        return await _conversation(s, identity_id, ctx.now())
+
+
+async def _conversation(s: AsyncSession, identity_id: int, now: datetime) -> Conversation | None:
+    row = await s.get(ConversationRow, identity_id)
+    if row is None or now - row.updated_at > TIMEOUT:
+        return None
+    return Conversation(row.flow, row.step, dict(row.data))
 
 
 async def save_conversation(

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,13 +122,14 @@ def _live_lots(member_id: int, now: datetime):
     )
 
 
-async def _balance(s: AsyncSession, member_id: int, now: datetime) -> int:
-    total = await s.scalar(
-        select(func.coalesce(func.sum(LedgerRow.remaining), 0)).where(
-            LedgerRow.member_id == member_id, live_lot(now)
-        )
+def _balance_query(member_id: int, now: datetime) -> Select[tuple[int]]:
+    return select(func.coalesce(func.sum(LedgerRow.remaining), 0)).where(
+        LedgerRow.member_id == member_id, live_lot(now)
     )
-    return int(total or 0)
+
+
+async def _balance(s: AsyncSession, member_id: int, now: datetime) -> int:
+    return int(await s.scalar(_balance_query(member_id, now)) or 0)
 
 
 async def _consume(s: AsyncSession, member_id: int, points: int, now: datetime) -> int:
@@ -170,16 +171,16 @@ def _add_lot(
     return row
 
 
+def _window_spend_query(ctx: Context, member_id: int) -> Select[tuple[int]]:
+    since = add_months(ctx.now().astimezone(ctx.zone), -ctx.shop.tiers.window_months)
+    return select(func.coalesce(func.sum(SaleRow.amount_fen - SaleRow.refunded_fen), 0)).where(
+        SaleRow.member_id == member_id, SaleRow.sold_at > since
+    )
+
+
 async def _window_spend(s: AsyncSession, ctx: Context, member_id: int) -> int:
     """Net spending (sales less refunds) inside the tier window."""
-    now = ctx.now()
-    since = add_months(now.astimezone(ctx.zone), -ctx.shop.tiers.window_months)
-    total = await s.scalar(
-        select(func.coalesce(func.sum(SaleRow.amount_fen - SaleRow.refunded_fen), 0)).where(
-            SaleRow.member_id == member_id, SaleRow.sold_at > since
-        )
-    )
-    return int(total or 0)
+    return int(await s.scalar(_window_spend_query(ctx, member_id)) or 0)
 
 
 async def _change_tier(
@@ -836,19 +837,31 @@ class PointsSummary:
 
 async def points_summary(ctx: Context, member_id: int) -> PointsSummary:
     async with ctx.db.read() as s:
-        member = await s.get(MemberRow, member_id)
-        if member is None:
-            raise UnknownMember(member=member_id)
-        spend = await _window_spend(s, ctx, member_id)
-        following = ctx.shop.next_tier(member.tier)
-        return PointsSummary(
-            member_id=member_id,
-            balance=await _balance(s, member_id, ctx.now()),
-            tier=member.tier,
-            window_spend_fen=spend,
-            next_tier=following.code if following else None,
-            to_next_tier_fen=max(following.spend_fen - spend, 0) if following else None,
+        return await _summary(s, ctx, member_id)
+
+
+async def _summary(s: AsyncSession, ctx: Context, member_id: int) -> PointsSummary:
+    found = (
+        await s.execute(  # one statement: tier, balance and spending
+            select(
+                MemberRow.tier,
+                _balance_query(member_id, ctx.now()).scalar_subquery(),
+                _window_spend_query(ctx, member_id).scalar_subquery(),
+            ).where(MemberRow.id == member_id)
         )
+    ).first()
+    if found is None:
+        raise UnknownMember(member=member_id)
+    tier, balance, spend = found[0], int(found[1] or 0), int(found[2] or 0)
+    following = ctx.shop.next_tier(tier)
+    return PointsSummary(
+        member_id=member_id,
+        balance=balance,
+        tier=tier,
+        window_spend_fen=spend,
+        next_tier=following.code if following else None,
+        to_next_tier_fen=max(following.spend_fen - spend, 0) if following else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -859,16 +872,19 @@ class ExpiringLot:
 
 async def expiring_points(ctx: Context, member_id: int, days: int = 30) -> list[ExpiringLot]:
     """Points that will expire within ``days``, soonest first."""
-    now = ctx.now()
     async with ctx.db.read() as s:
-        lots = await s.scalars(
-            _live_lots(member_id, now).where(LedgerRow.expires_at <= now + timedelta(days=days))
-        )
-        return [
-            ExpiringLot(points=lot.remaining or 0, expires_at=lot.expires_at)
-            for lot in lots
-            if lot.expires_at is not None
-        ]
+        return await _expiring(s, member_id, ctx.now(), days)
+
+
+async def _expiring(s: AsyncSession, member_id: int, now: datetime, days: int) -> list[ExpiringLot]:
+    lots = await s.scalars(
+        _live_lots(member_id, now).where(LedgerRow.expires_at <= now + timedelta(days=days))
+    )
+    return [
+        ExpiringLot(points=lot.remaining or 0, expires_at=lot.expires_at)
+        for lot in lots
+        if lot.expires_at is not None
+    ]
 
 
 @dataclass(frozen=True)
@@ -1037,17 +1053,45 @@ async def ledger(
 ) -> list[LedgerEntry]:
     """The newest entries of a member's points ledger (or the one ``entry_id``, if it is
     theirs), with what explains each one."""
+    async with ctx.db.read() as s:
+        return await _ledger(s, member_id, limit, entry_id)
+
+
+async def _ledger(
+    s: AsyncSession, member_id: int, limit: int, entry_id: int | None = None
+) -> list[LedgerEntry]:
     query = select(LedgerRow).where(LedgerRow.member_id == member_id)
     if entry_id is not None:
         query = query.where(LedgerRow.id == entry_id)
+    rows = await s.scalars(
+        query.order_by(LedgerRow.created_at.desc(), LedgerRow.id.desc()).limit(limit)
+    )
+    return [
+        LedgerEntry(r.id, r.kind, r.points, r.created_at, r.expires_at, r.reason, r.detail)
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class PointsOverview:
+    """What a member's "my points" shows."""
+
+    summary: PointsSummary
+    expiring: list[ExpiringLot]  # soonest first
+    latest: list[LedgerEntry]  # newest first
+
+
+async def points_overview(
+    ctx: Context, member_id: int, *, expiring_days: int = 30, entries: int = 10
+) -> PointsOverview:
+    """Balance and tier, the points expiring within ``expiring_days`` and the newest
+    ``entries`` of the ledger, read in one transaction (so they also agree)."""
     async with ctx.db.read() as s:
-        rows = await s.scalars(
-            query.order_by(LedgerRow.created_at.desc(), LedgerRow.id.desc()).limit(limit)
+        return PointsOverview(
+            summary=await _summary(s, ctx, member_id),
+            expiring=await _expiring(s, member_id, ctx.now(), expiring_days),
+            latest=await _ledger(s, member_id, entries),
         )
-        return [
-            LedgerEntry(r.id, r.kind, r.points, r.created_at, r.expires_at, r.reason, r.detail)
-            for r in rows
-        ]
 
 
 async def undo_last_sale(ctx: Context, *, staff_id: int) -> RefundResult:

@@ -348,12 +348,17 @@ async def update_member(
         raise PhoneTaken(phone=mask_phone(phone)) from None
 
 
+async def member_by_id(session: AsyncSession, member_id: int) -> MemberView:
+    """The member, read in the caller's transaction."""
+    row = await session.get(MemberRow, member_id)
+    if row is None:
+        raise UnknownMember(member=member_id)
+    return await member_view(session, row)
+
+
 async def get_member(ctx: Context, member_id: int) -> MemberView:
     async with ctx.db.read() as s:
-        row = await s.get(MemberRow, member_id)
-        if row is None:
-            raise UnknownMember(member=member_id)
-        return await member_view(s, row)
+        return await member_by_id(s, member_id)
 
 
 async def member_for_identity(ctx: Context, channel: str, external_id: str) -> MemberView | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, exists, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_ignore, insert_ignore_many
@@ -125,6 +125,11 @@ async def enqueue_for_staff(
         },
         conflict=["dedup_key"],
     )
+
+
+def waiting_for(member_id: ColumnElement[int | None]) -> ColumnElement[bool]:
+    """Whether pushes of this member wait for their next message (see ``wake``)."""
+    return exists().where(OutboxRow.member_id == member_id, OutboxRow.status == WAITING)
 
 
 async def wake(session: AsyncSession, member_id: int, now: datetime) -> None:

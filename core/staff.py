@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.context import Context
@@ -115,11 +116,18 @@ def _with_identity() -> Select[tuple[StaffRow, IdentityRow, str | None]]:
     )
 
 
+async def staff_of(session: AsyncSession, identity_id: int) -> StaffView | None:
+    """The staff role of a chat account, or None, read in the caller's transaction."""
+    row = (
+        await session.execute(_with_identity().where(StaffRow.identity_id == identity_id))
+    ).first()
+    return _view(*row) if row else None
+
+
 async def staff_for_identity(ctx: Context, identity_id: int) -> StaffView | None:
     """The staff role of a chat account, or None for members and strangers."""
     async with ctx.db.read() as s:
-        row = (await s.execute(_with_identity().where(StaffRow.identity_id == identity_id))).first()
-        return _view(*row) if row else None
+        return await staff_of(s, identity_id)
 
 
 async def get_staff(ctx: Context, staff_id: int) -> StaffView:

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -38,10 +40,27 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # aiosqlite runs each call on its own thread; every call is a round trip between the
+    # threads, which costs far more than SQLite's own work here. So the connections are
+    # storage.sqlite_driver's: one trip per statement, BEGIN travelling with the first;
+    # and a connection coming back to the pool is rolled back only if a transaction is
+    # still open (after a commit, the pool's rollback would be one more trip).
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _on_do_connect(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        params["async_creator_fn"] = sqlite_driver.connect
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = "DEFERRED" if connection.get_execution_options().get("readonly") else "IMMEDIATE"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        connection.connection.driver_connection.begin_on_next(f"BEGIN {mode}")
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
+        if state.terminate_only or not state.asyncio_safe:
+            return
+        if dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
 
 class Database:
@@ -52,6 +71,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+            kwargs["pool_reset_on_return"] = None  # see _sqlite_setup
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20

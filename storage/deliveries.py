@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database, insert_ignore
 from storage.models import DeliveryRow
@@ -39,11 +40,18 @@ async def claim(db: Database, channel: str, key: str, now: datetime) -> Delivery
 
 async def finish(db: Database, channel: str, key: str, status: str, reply: str | None) -> None:
     async with db.transaction() as s:
-        await s.execute(
-            update(DeliveryRow)
-            .where(DeliveryRow.channel == channel, DeliveryRow.key == key)
-            .values(status=status, reply=reply)
-        )
+        await settle(s, channel, key, status, reply)
+
+
+async def settle(
+    session: AsyncSession, channel: str, key: str, status: str, reply: str | None
+) -> None:
+    """``finish`` inside the caller's transaction (with the other writes of the answer)."""
+    await session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.channel == channel, DeliveryRow.key == key)
+        .values(status=status, reply=reply)
+    )
 
 
 async def prune(db: Database, before: datetime) -> int:

@@ -31,8 +31,8 @@ from core import conversations
 from core.audit import member_actor
 from core.context import Context
 from core.errors import DomainError, NotAllowed
-from core.members import MemberView, get_member
-from core.staff import Role, StaffView, record_refusal, staff_for_identity
+from core.members import MemberView
+from core.staff import Role, StaffView, record_refusal
 
 log = logging.getLogger(__name__)
 START = "start"
@@ -111,15 +111,18 @@ class Dialogs:
 
     async def handle(self, event: Event) -> list[Reply]:
         ctx = self.ctx
-        identity = await conversations.arrive(
+        sender = await conversations.arrival(
             ctx,
             event.sender.channel,
             event.sender.user_id,
             event=event.menu is not None or event.start is not None,
         )
-        member = await get_member(ctx, identity.member_id) if identity.member_id else None
-        current = await conversations.load_conversation(ctx, identity.id)
-        staff = await staff_for_identity(ctx, identity.id)
+        identity, member, current, staff = (
+            sender.identity,
+            sender.member,
+            sender.conversation,
+            sender.staff,
+        )
         if event.media is not None:
             # Leave any conversation where it is: the next text continues it.
             locale = self._locale(member, current, event)
@@ -149,9 +152,8 @@ class Dialogs:
             flow, step_name, turn.data = self.registration, START, {}
         if step_name == START and (current is None or current.flow != flow.name):
             turn.data = {}
-        if step_name in flow.once and not await conversations.claim_step(
-            ctx, identity.id, flow.name, step_name
-        ):
+        claimed = step_name in flow.once
+        if claimed and not await conversations.claim_step(ctx, identity.id, flow.name, step_name):
             return [Reply(turn._("This was already done."))]
         handler = flow.start if step_name == START else flow.steps[step_name]
         try:
@@ -166,7 +168,8 @@ class Dialogs:
             if step_name == START or step_name in flow.once:
                 result.next = None
         if result.next is None:
-            await conversations.end_conversation(ctx, identity.id)
+            if current is not None or claimed:  # a write only when there is one to end
+                await conversations.end_conversation(ctx, identity.id)
         else:
             await conversations.save_conversation(
                 ctx, identity.id, flow.name, result.next, turn.data

@@ -32,7 +32,10 @@ KIND_NAMES = {
 async def show(turn: Turn) -> Step:
     assert turn.member is not None
     shop = turn.ctx.shop
-    summary = await loyalty.points_summary(turn.ctx, turn.member.id)
+    overview = await loyalty.points_overview(
+        turn.ctx, turn.member.id, expiring_days=EXPIRY_WARNING_DAYS, entries=ENTRIES
+    )
+    summary = overview.summary
     tier = shop.tier(summary.tier)
     lines = [
         turn._("Points: {balance}", balance=summary.balance),
@@ -52,13 +55,13 @@ async def show(turn: Turn) -> Step:
                 tier=localized(following.name, following.name_en, turn.locale),
             )
         )
-    for lot in await loyalty.expiring_points(turn.ctx, turn.member.id, EXPIRY_WARNING_DAYS):
+    for lot in overview.expiring:
         lines.append(
             turn._(
                 "{points} points expire on {day}.", points=lot.points, day=turn.day(lot.expires_at)
             )
         )
-    entries = await loyalty.ledger(turn.ctx, turn.member.id, ENTRIES)
+    entries = overview.latest
     if entries:
         lines.append(turn._("Latest:"))
     why_buttons = []

@@ -34,6 +34,7 @@ from bot.dialogs.engine import Dialogs
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_messages import (
     CHANNEL,
+    Choice,
     Part,
     dedup_key,
     event_for,
@@ -195,25 +196,30 @@ class WeChatEndpoint:
                 )
                 return
             try:
-                parts = await self._upload(await self._reply_parts(message))
+                parts, choices, account = await self._reply_parts(message)
+                parts = await self._upload(parts)
             except BaseException:
                 await deliveries.release(self.ctx.db, CHANNEL, key)
                 raise
             if not parts:
-                job.answer.set_result(None)
-                await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, None)
-                return
-            if job.waiting:
-                # Someone is still waiting for this: the first part is the passive reply.
-                first = parts[0]
-                xml = passive_xml(message, first)
-                job.answer.set_result(xml)
-                await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, xml)
-                await self._send(message.source, parts[1:])
+                status, xml = deliveries.ANSWERED, None  # nothing to say
+            elif job.waiting:  # someone still waits: the first part is the passive reply
+                status, xml = deliveries.ANSWERED, passive_xml(message, parts[0])
             else:
-                job.answer.set_result(None)
+                status, xml = deliveries.LATE, None
+            # Stored before anyone sees the reply: a retry then finds its answer, and a
+            # number typed back finds its choice. One write for both.
+            await self._store(message.source, key, status, xml, choices, account)
+            if xml is not None and not job.waiting:
+                # The deadline passed while it was stored: it goes as customer-service
+                # messages after all, and a retry must not show it again.
+                status, xml = deliveries.LATE, None
+                await self._store(message.source, key, status, xml, None, account)
+            job.answer.set_result(xml)
+            if xml is not None:
+                await self._send(message.source, parts[1:])
+            elif status == deliveries.LATE:
                 log.info("wechat reply after the deadline: sent as customer-service messages")
-                await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.LATE, None)
                 await self._send(message.source, parts)
         except Exception as exc:
             if not job.answer.done():
@@ -223,17 +229,47 @@ class WeChatEndpoint:
         finally:
             self._jobs.pop(key, None)
 
-    async def _reply_parts(self, message: messages.BaseMessage) -> list[Part]:
-        choices = []
+    async def _store(
+        self,
+        openid: str,
+        key: str,
+        status: str,
+        xml: str | None,
+        choices: list[Choice] | None,
+        account: int | None,
+    ) -> None:
+        """The delivery's outcome (and the choices, unless None). The message is processed
+        whatever happens here, so a failure is logged and the reply still goes out: it must
+        not be processed again, and a retry of it is told "success"."""
+        try:
+            await conversations.answered(
+                self.ctx,
+                CHANNEL,
+                openid,
+                delivery=key,
+                status=status,
+                reply=xml,
+                choices=choices,
+                identity_id=account,
+            )
+        except Exception:
+            log.exception("wechat message %s: its outcome could not be stored", key)
+
+    async def _reply_parts(
+        self, message: messages.BaseMessage
+    ) -> tuple[list[Part], list[Choice] | None, int | None]:
+        """The reply's parts, the choices to store (None: the stored ones stand) and the
+        chat account's id if it was known already."""
+        shown = conversations.Shown([])
         if message.type in ("text", "voice"):
-            choices = await conversations.load_choices(self.ctx, CHANNEL, message.source)
-        event = event_for(message, choices)
+            shown = await conversations.load_choices(self.ctx, CHANNEL, message.source)
+        event = event_for(message, shown.choices)
         if event is None:
-            return []
-        parts, shown = render(await self.dialogs.handle(event))
-        if shown or choices:
-            await conversations.save_choices(self.ctx, CHANNEL, message.source, shown)
-        return parts
+            return [], None, shown.identity_id
+        parts, choices = render(await self.dialogs.handle(event))
+        if not (choices or shown.choices) or shown.unchanged(choices, self.ctx.now()):
+            return parts, None, shown.identity_id
+        return parts, choices, shown.identity_id
 
     async def _upload(self, parts: list[Part]) -> list[Part]:
         """Images uploaded as temporary media; one that cannot be is left out."""

@@ -116,6 +116,17 @@ async def _two_lots(ctx: Context, clock: FixedClock, member_id: int) -> None:
     assert [(lot.expires_at - start).days for lot in lots] == [10, 300]
 
 
+async def test_the_points_overview_agrees_with_its_parts(ctx: Context, clock: FixedClock) -> None:
+    member_id = await new_member(ctx)
+    await _two_lots(ctx, clock, member_id)
+    overview = await loyalty.points_overview(ctx, member_id, expiring_days=30, entries=1)
+    assert overview.summary == await loyalty.points_summary(ctx, member_id)
+    assert overview.summary.balance == 200
+    assert overview.expiring == await loyalty.expiring_points(ctx, member_id, days=30)
+    assert [lot.points for lot in overview.expiring] == [100]
+    assert overview.latest == await loyalty.ledger(ctx, member_id, 1)
+
+
 async def test_spending_takes_the_oldest_lot_first(ctx: Context, clock: FixedClock) -> None:
     member_id = await new_member(ctx)
     await _two_lots(ctx, clock, member_id)

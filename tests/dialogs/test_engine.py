@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
+
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dialogs.setup import create_dialogs
 from bot.dialogs.types import Event, Payload, Reply, Sender
@@ -56,6 +59,26 @@ async def test_why_never_shows_another_members_entry(ctx: Context) -> None:
     (reply,) = await say(ctx, "u1", text="/points")
     (why,) = await say(ctx, "u2", payload=reply.choices[0].payload)
     assert why.text == "Not found."
+
+
+async def test_asking_again_soon_after_reads_only(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The arrival was recorded a moment ago and the points flow keeps no conversation:
+    nothing to write."""
+    await member_with_gold_sale(ctx, "u1", "en")
+    await say(ctx, "u1", text="/points")
+    writes = []
+    transaction = ctx.db.transaction
+
+    def counted() -> AbstractAsyncContextManager[AsyncSession]:
+        writes.append(1)
+        return transaction()
+
+    monkeypatch.setattr(ctx.db, "transaction", counted)
+    (reply,) = await say(ctx, "u1", text="/points")
+    assert "Points: 624" in reply.text
+    assert writes == []
 
 
 @pytest.mark.parametrize(

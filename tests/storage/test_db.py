@@ -1,0 +1,123 @@
+"""Transactions: what a failed one leaves behind, connections back in the pool, and the
+SQLite driver's one round trip per statement."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from core.context import Context
+from storage import sqlite_driver
+from storage.db import Database
+from storage.models import MemberRow, StoreRow
+
+
+async def stores_named(db: Database, name: str) -> int:
+    async with db.read() as s:
+        return int(await s.scalar(select(func.count()).where(StoreRow.name == name)) or 0)
+
+
+async def test_a_failed_transaction_leaves_nothing_and_the_next_one_works(ctx: Context) -> None:
+    db = ctx.db
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as s:
+            await s.execute(update(StoreRow).values(name="half-done"))
+            raise RuntimeError
+    assert await stores_named(db, "half-done") == 0
+    async with db.transaction() as s:
+        await s.execute(update(StoreRow).values(name="done"))
+    assert await stores_named(db, "done") > 0
+
+
+async def test_a_connection_returned_inside_a_transaction_is_rolled_back(ctx: Context) -> None:
+    """The pool does not roll back after every commit on SQLite (see storage.db); one that
+    comes back with a transaction still open is rolled back all the same."""
+    db = ctx.db
+    sqlite_only(db)  # PostgreSQL keeps the pool's reset
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.execute("BEGIN IMMEDIATE")  # behind SQLAlchemy's back
+        await raw.driver_connection.execute("UPDATE stores SET name = 'never committed'")
+    async with db.transaction() as s:  # the same pooled connection: it must be clean
+        await s.execute(update(StoreRow).values(name="committed"))
+    assert await stores_named(db, "never committed") == 0
+    assert await stores_named(db, "committed") > 0
+
+
+def sqlite_only(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("the SQLite driver only")
+
+
+async def test_one_round_trip_per_statement_and_results_as_sqlalchemy_expects(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = ctx.db
+    sqlite_only(db)
+    trips = []
+    run = sqlite_driver.FewTripsConnection.run
+
+    async def counted(self: sqlite_driver.FewTripsConnection, *args: Any) -> Any:
+        trips.append(args)
+        return await run(self, *args)
+
+    monkeypatch.setattr(sqlite_driver.FewTripsConnection, "run", counted)
+    async with db.read() as s:
+        codes = list(await s.scalars(select(StoreRow.code).order_by(StoreRow.code)))
+        assert len(trips) == 1  # BEGIN included
+        streamed = [row.code async for row in await s.stream(select(StoreRow.code))]
+    assert codes == sorted(streamed) and "main" in codes
+    async with db.transaction() as s:
+        changed = await s.execute(update(StoreRow).where(StoreRow.code == "main").values(name="M"))
+        assert changed.rowcount == 1
+        added = await s.execute(
+            insert(MemberRow).values(name="A", locale="en", tier="member", registered_at=ctx.now())
+        )
+        assert added.inserted_primary_key is not None and added.inserted_primary_key[0] > 0
+        await s.execute(
+            insert(MemberRow),
+            [
+                {"name": n, "locale": "en", "tier": "member", "registered_at": ctx.now()}
+                for n in "BC"
+            ],
+        )
+    assert await stores_named(db, "M") == 1
+    async with db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(MemberRow)) == 3
+
+
+async def test_errors_of_the_database_are_sqlalchemys(ctx: Context) -> None:
+    sqlite_only(ctx.db)
+    with pytest.raises(IntegrityError):
+        async with ctx.db.transaction() as s:
+            await s.execute(insert(StoreRow).values(code="main", name="again", name_en="again"))
+    with pytest.raises(OperationalError):
+        async with ctx.db.read() as s:
+            await s.execute(text("SELECT nothing FROM nowhere"))
+
+
+async def test_a_write_transaction_holds_the_write_lock_from_its_first_statement(
+    ctx: Context,
+) -> None:
+    sqlite_only(ctx.db)
+    assert ctx.db.url.database is not None
+    async with ctx.db.transaction() as s:
+        await s.execute(select(StoreRow.id))  # only a read, but BEGIN IMMEDIATE went with it
+        other = sqlite3.connect(ctx.db.url.database, timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+    async with ctx.db.read() as s:  # a read transaction takes no lock
+        await s.execute(select(StoreRow.id))
+        other = sqlite3.connect(ctx.db.url.database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
