@@ -288,10 +288,12 @@ class Dispatcher:
             await push_queue.mark_sent(self.ctx, [(p, r, v) for p, r, v, _ in marks])
         except Exception as exc:  # each sender handles it as its own failure
             for *_, done in marks:
-                done.set_exception(exc)
+                if not done.done():  # its sender may have been cancelled meanwhile
+                    done.set_exception(exc)
             return
         for *_, done in marks:
-            done.set_result(None)
+            if not done.done():
+                done.set_result(None)
 
     async def _retry(self, push: Push, reason: str) -> None:
         rules = self.ctx.shop.pushes
