@@ -146,6 +146,8 @@ def _run(
         )
     except (ClientError, TimeoutError) as exc:
         message = gettext(locale, "Cannot reach WeChat: {error}", error=exc or type(exc).__name__)
+    except BrokenPipeError:  # the output was piped into e.g. `head`, which has had enough
+        raise typer.Exit(0) from None
     except OSError as exc:
         message = gettext(locale, "Cannot reach the database: {error}", error=exc.strerror or exc)
     typer.echo(f"memberbot: {message}", err=True)
