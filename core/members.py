@@ -134,9 +134,20 @@ class MemberView:
 
 async def member_view(session: AsyncSession, row: MemberRow) -> MemberView:
     store = await session.get(StoreRow, row.home_store_id) if row.home_store_id else None
+    return view_of(row, store.code if store else None, await member_tags(session, row.id))
+
+
+async def member_tags(session: AsyncSession, member_id: int) -> list[str]:
     tags = await session.scalars(
-        select(MemberTagRow.tag).where(MemberTagRow.member_id == row.id).order_by(MemberTagRow.tag)
+        select(MemberTagRow.tag)
+        .where(MemberTagRow.member_id == member_id)
+        .order_by(MemberTagRow.tag)
     )
+    return list(tags)
+
+
+def view_of(row: MemberRow, home_store: str | None, tags: list[str]) -> MemberView:
+    """The member as callers see it: its row, its home store's code and its tags."""
     return MemberView(
         id=row.id,
         member_no=format_member_no(row.id),
@@ -145,7 +156,7 @@ async def member_view(session: AsyncSession, row: MemberRow) -> MemberView:
         birthday=row.birthday,
         gender=row.gender,
         locale=row.locale,
-        home_store=store.code if store else None,
+        home_store=home_store,
         marketing_consent=row.marketing_consent,
         tier=row.tier,
         registered_at=row.registered_at,
