@@ -21,7 +21,7 @@ from core.errors import InvalidInput
 from core.members import MemberView, identity_row, member_tags, view_of
 from core.staff import StaffView, is_current, staff_view
 from storage import deliveries
-from storage.db import dialect_of
+from storage.db import upsert
 from storage.models import (
     ChoicesRow,
     ConversationRow,
@@ -83,19 +83,20 @@ async def arrival(ctx: Context, channel: str, external_id: str, *, event: bool =
         last = seen.account.last_event_at if event else seen.account.last_message_at
         if seen.account.reachable and not seen.waiting and _recent(last, now):
             return seen.arrival
-    recorded: dict[str, object] = {"last_inbound_at": now, "reachable": True}
-    recorded["last_event_at" if event else "last_message_at"] = now
     async with ctx.db.transaction() as s:
         if seen is None:  # first contact: created, and read again in this transaction
             row = await identity_row(s, channel, external_id, now)
-            for name, value in recorded.items():
-                setattr(row, name, value)
+            row.last_inbound_at, row.reachable = now, True
+            if event:
+                row.last_event_at = now
+            else:
+                row.last_message_at = now
             await s.flush()
             seen = await _sender(s, channel, external_id, now)
             assert seen is not None
         else:
-            where = IdentityRow.id == seen.arrival.identity.id
-            await s.execute(update(IdentityRow).where(where).values(recorded))
+            params = {"p_identity": seen.arrival.identity.id, "p_now": now}
+            await s.execute(_RECORD[event], params)
         member_id = seen.arrival.identity.member_id
         if member_id is not None:
             await outbox.wake(s, member_id, now)
@@ -105,6 +106,19 @@ async def arrival(ctx: Context, channel: str, external_id: str, *, event: bool =
 async def arrive(ctx: Context, channel: str, external_id: str, *, event: bool = False) -> Identity:
     """``arrival`` for callers that only need the chat account."""
     return (await arrival(ctx, channel, external_id, event=event)).identity
+
+
+def _record(moment: Any) -> Any:
+    """The arrival's write: ``moment`` is the column of its window."""
+    return (
+        update(IdentityRow.__table__)
+        .where(IdentityRow.id == bindparam("p_identity"))
+        .values({IdentityRow.last_inbound_at: bindparam("p_now"), IdentityRow.reachable: True})
+        .values({moment: bindparam("p_now")})
+    )
+
+
+_RECORD = {False: _record(IdentityRow.last_message_at), True: _record(IdentityRow.last_event_at)}
 
 
 def _recent(moment: datetime | None, now: datetime) -> bool:
@@ -232,24 +246,26 @@ async def _store_choices(
 ) -> None:
     if identity_id is None:
         identity_id = (await identity_row(s, channel, external_id, now)).id
-    values = {"choices": [list(c) for c in choices], "updated_at": now}
-    stmt = dialect_of(s).insert(ChoicesRow).values(identity_id=identity_id, **values)
-    await s.execute(
-        stmt.on_conflict_do_update(index_elements=[ChoicesRow.identity_id], set_=values)
+    values = {"identity_id": identity_id, "choices": [list(c) for c in choices], "updated_at": now}
+    await upsert(s, ChoicesRow.__table__, values, conflict=["identity_id"])
+
+
+_CHOICES = (
+    select(IdentityRow.id, ChoicesRow.choices, ChoicesRow.updated_at)
+    .outerjoin(ChoicesRow, ChoicesRow.identity_id == IdentityRow.id)
+    .where(
+        IdentityRow.channel == bindparam("channel"),
+        IdentityRow.external_id == bindparam("external_id"),
     )
+)
 
 
 async def load_choices(ctx: Context, channel: str, external_id: str) -> Shown:
     """The choices last shown to this chat account; none once they are older than the
     conversation timeout (a number typed tomorrow is just a number)."""
     async with ctx.db.read() as s:
-        row = (
-            await s.execute(
-                select(IdentityRow.id, ChoicesRow.choices, ChoicesRow.updated_at)
-                .outerjoin(ChoicesRow, ChoicesRow.identity_id == IdentityRow.id)
-                .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
-            )
-        ).first()
+        params = {"channel": channel, "external_id": external_id}
+        row = (await s.execute(_CHOICES, params)).first()
     if row is None:
         return Shown([])
     if row.updated_at is None or ctx.now() - row.updated_at > TIMEOUT:
@@ -278,9 +294,8 @@ async def save_conversation(
     taps at once) cannot make it fail half-way."""
     values = {"flow": flow, "step": step, "data": dict(data), "updated_at": ctx.now()}
     async with ctx.db.transaction() as s:
-        stmt = dialect_of(s).insert(ConversationRow).values(identity_id=identity_id, **values)
-        await s.execute(
-            stmt.on_conflict_do_update(index_elements=[ConversationRow.identity_id], set_=values)
+        await upsert(
+            s, ConversationRow.__table__, {"identity_id": identity_id, **values}, ["identity_id"]
         )
 
 

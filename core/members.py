@@ -8,7 +8,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,13 +137,15 @@ async def member_view(session: AsyncSession, row: MemberRow) -> MemberView:
     return view_of(row, store.code if store else None, await member_tags(session, row.id))
 
 
+_TAGS = (
+    select(MemberTagRow.tag)
+    .where(MemberTagRow.member_id == bindparam("member_id"))
+    .order_by(MemberTagRow.tag)
+)
+
+
 async def member_tags(session: AsyncSession, member_id: int) -> list[str]:
-    tags = await session.scalars(
-        select(MemberTagRow.tag)
-        .where(MemberTagRow.member_id == member_id)
-        .order_by(MemberTagRow.tag)
-    )
-    return list(tags)
+    return list(await session.scalars(_TAGS, {"member_id": member_id}))
 
 
 def view_of(row: MemberRow, home_store: str | None, tags: list[str]) -> MemberView:
