@@ -73,7 +73,9 @@ async def arrival(ctx: Context, channel: str, external_id: str, *, event: bool =
     message, one minute after a click): a push then only sees a window that closes up to
     30 s early and counts a few more messages against its quota, so it waits or takes a
     template sooner — never one more message than WeChat allows; and what waits is woken by
-    the next arrival, which is always recorded while something waits."""
+    the next arrival, which is always recorded while something waits. (The pushes woken are
+    those the read saw waiting; one the dispatcher puts to wait between that read and the
+    write waits for the next message, as one put to wait just after the write always did.)"""
     if not external_id:
         raise InvalidInput(field="channel", value=channel)
     now = ctx.now()
@@ -98,7 +100,7 @@ async def arrival(ctx: Context, channel: str, external_id: str, *, event: bool =
             params = {"p_identity": seen.arrival.identity.id, "p_now": now}
             await s.execute(_RECORD[event], params)
         member_id = seen.arrival.identity.member_id
-        if member_id is not None:
+        if member_id is not None and seen.waiting:
             await outbox.wake(s, member_id, now)
         return seen.arrival
 
