@@ -92,19 +92,25 @@ def localized(zh: str, en: str, locale: str) -> str:
     return en if locale.split("_")[0] == "en" else zh
 
 
+@cache
+def _babel_locale(locale: str) -> Locale:
+    """Babel's Locale, parsed once per code (parsing costs as much as formatting a day)."""
+    return Locale.parse(locale)
+
+
 def format_money(fen: int, locale: str, currency: str = "CNY") -> str:
     """Integer fen as the reader expects it, e.g. ¥238.00."""
-    return format_currency(Decimal(fen) / 100, currency, locale=Locale.parse(locale))
+    return format_currency(Decimal(fen) / 100, currency, locale=_babel_locale(locale))
 
 
 def format_day(day: date | datetime, locale: str) -> str:
-    return _format_date(day, format="medium", locale=Locale.parse(locale))
+    return _format_date(day, format="medium", locale=_babel_locale(locale))
 
 
 def format_moment(moment: datetime, locale: str, zone: object) -> str:
-    return _format_datetime(moment, format="medium", tzinfo=zone, locale=Locale.parse(locale))
+    return _format_datetime(moment, format="medium", tzinfo=zone, locale=_babel_locale(locale))
 
 
 def format_time(moment: datetime, locale: str, zone: object) -> str:
     """The time of day of ``moment`` in ``zone``, short: 14:30 (zh_CN), 2:30 PM (en)."""
-    return _format_time(moment, format="short", tzinfo=zone, locale=Locale.parse(locale))
+    return _format_time(moment, format="short", tzinfo=zone, locale=_babel_locale(locale))
