@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from core import outbox
 from core.context import Context
 from core.errors import InvalidInput
-from core.members import MemberView, identity_row, member_tags, view_of
+from core.members import MemberView, identity_row, view_of
 from core.staff import StaffView, is_current, staff_view
 from storage import deliveries
 from storage.db import upsert
@@ -27,6 +27,7 @@ from storage.models import (
     ConversationRow,
     IdentityRow,
     MemberRow,
+    MemberTagRow,
     StaffRow,
     StoreRow,
 )
@@ -145,28 +146,31 @@ _SENDER = (
         ConversationRow,
         StaffRow,
         _desk.code,
+        MemberTagRow.tag,
     )
     .outerjoin(MemberRow, MemberRow.id == IdentityRow.member_id)
     .outerjoin(_home, _home.id == MemberRow.home_store_id)
     .outerjoin(ConversationRow, ConversationRow.identity_id == IdentityRow.id)
     .outerjoin(StaffRow, and_(StaffRow.identity_id == IdentityRow.id, is_current()))
     .outerjoin(_desk, _desk.id == StaffRow.store_id)
+    .outerjoin(MemberTagRow, MemberTagRow.member_id == MemberRow.id)
     .where(
         IdentityRow.channel == bindparam("channel"),
         IdentityRow.external_id == bindparam("external_id"),
     )
+    .order_by(MemberTagRow.tag)
 )
 
 
 async def _sender(s: AsyncSession, channel: str, external_id: str, now: datetime) -> _Seen | None:
-    """The chat account with its member, conversation and staff role: one statement (each
-    of them is at most one row), and one more for the member's tags."""
+    """The chat account with its member (and its tags), conversation and staff role: one
+    statement, a row per tag (everything else is at most one row)."""
     params = {"channel": channel, "external_id": external_id}
-    found = (await s.execute(_SENDER, params)).first()
-    if found is None:
+    rows = (await s.execute(_SENDER, params)).all()
+    if not rows:
         return None
-    account, waiting, member, home_store, conversation, staff, staff_store = found
-    tags = await member_tags(s, member.id) if member is not None else []
+    account, waiting, member, home_store, conversation, staff, staff_store, _tag = rows[0]
+    tags = [row.tag for row in rows if row.tag is not None]
     arrival = Arrival(
         identity=Identity(account.id, channel, external_id, account.member_id),
         member=view_of(member, home_store, tags) if member is not None else None,
