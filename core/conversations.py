@@ -11,17 +11,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core import outbox
 from core.context import Context
 from core.errors import InvalidInput
-from core.members import MemberView, identity_row, member_by_id
-from core.staff import StaffView, staff_of
+from core.members import MemberView, identity_row, view_of
+from core.staff import StaffView, is_current, staff_view
 from storage import deliveries
-from storage.db import dialect_of
-from storage.models import ChoicesRow, ConversationRow, IdentityRow
+from storage.db import upsert
+from storage.models import (
+    ChoicesRow,
+    ConversationRow,
+    IdentityRow,
+    MemberRow,
+    MemberTagRow,
+    StaffRow,
+    StoreRow,
+)
 
 TIMEOUT = timedelta(minutes=15)
 RECORD_AFTER = timedelta(seconds=30)  # an arrival this soon after the last is not rewritten
@@ -65,45 +74,36 @@ async def arrival(ctx: Context, channel: str, external_id: str, *, event: bool =
     message, one minute after a click): a push then only sees a window that closes up to
     30 s early and counts a few more messages against its quota, so it waits or takes a
     template sooner — never one more message than WeChat allows; and what waits is woken by
-    the next arrival, which is always recorded while something waits."""
+    the next arrival, which is always recorded while something waits. (The pushes woken are
+    those the read saw waiting; one the dispatcher puts to wait between that read and the
+    write waits for the next message, as one put to wait just after the write always did.)"""
     if not external_id:
         raise InvalidInput(field="channel", value=channel)
     now = ctx.now()
     async with ctx.db.read() as s:
-        seen = (
-            await s.execute(
-                select(
-                    IdentityRow.id,
-                    IdentityRow.member_id,
-                    IdentityRow.reachable,
-                    IdentityRow.last_message_at,
-                    IdentityRow.last_event_at,
-                    outbox.waiting_for(IdentityRow.member_id).label("waiting"),
-                ).where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
-            )
-        ).first()
-        found = None
-        if seen is not None:
-            found = await _about(s, Identity(seen.id, channel, external_id, seen.member_id), now)
-            last = seen.last_event_at if event else seen.last_message_at
-            if seen.reachable and not seen.waiting and _recent(last, now):
-                return found
-    recorded: dict[str, object] = {"last_inbound_at": now, "reachable": True}
-    recorded["last_event_at" if event else "last_message_at"] = now
+        seen = await _sender(s, channel, external_id, now)
+    if seen is not None:
+        last = seen.account.last_event_at if event else seen.account.last_message_at
+        if seen.account.reachable and not seen.waiting and _recent(last, now):
+            return seen.arrival
     async with ctx.db.transaction() as s:
-        if seen is not None and found is not None:
-            await s.execute(update(IdentityRow).where(IdentityRow.id == seen.id).values(recorded))
-            member_id = seen.member_id
-        else:
+        if seen is None:  # first contact: created, and read again in this transaction
             row = await identity_row(s, channel, external_id, now)
-            for name, value in recorded.items():
-                setattr(row, name, value)
+            row.last_inbound_at, row.reachable = now, True
+            if event:
+                row.last_event_at = now
+            else:
+                row.last_message_at = now
             await s.flush()
-            member_id = row.member_id
-            found = await _about(s, Identity(row.id, channel, external_id, member_id), now)
-        if member_id is not None:
+            seen = await _sender(s, channel, external_id, now)
+            assert seen is not None
+        else:
+            params = {"p_identity": seen.arrival.identity.id, "p_now": now}
+            await s.execute(_RECORD[event], params)
+        member_id = seen.arrival.identity.member_id
+        if member_id is not None and seen.waiting:
             await outbox.wake(s, member_id, now)
-        return found
+        return seen.arrival
 
 
 async def arrive(ctx: Context, channel: str, external_id: str, *, event: bool = False) -> Identity:
@@ -111,18 +111,73 @@ async def arrive(ctx: Context, channel: str, external_id: str, *, event: bool = 
     return (await arrival(ctx, channel, external_id, event=event)).identity
 
 
+def _record(moment: Any) -> Any:
+    """The arrival's write: ``moment`` is the column of its window."""
+    return (
+        update(IdentityRow.__table__)
+        .where(IdentityRow.id == bindparam("p_identity"))
+        .values({IdentityRow.last_inbound_at: bindparam("p_now"), IdentityRow.reachable: True})
+        .values({moment: bindparam("p_now")})
+    )
+
+
+_RECORD = {False: _record(IdentityRow.last_message_at), True: _record(IdentityRow.last_event_at)}
+
+
 def _recent(moment: datetime | None, now: datetime) -> bool:
     return moment is not None and timedelta(0) <= now - moment < RECORD_AFTER
 
 
-async def _about(s: AsyncSession, identity: Identity, now: datetime) -> Arrival:
-    member = await member_by_id(s, identity.member_id) if identity.member_id else None
-    return Arrival(
-        identity=identity,
-        member=member,
-        conversation=await _conversation(s, identity.id, now),
-        staff=await staff_of(s, identity.id),
+@dataclass(frozen=True)
+class _Seen:
+    arrival: Arrival
+    account: IdentityRow
+    waiting: bool  # pushes of the member wait for their next message
+
+
+_home, _desk = aliased(StoreRow), aliased(StoreRow)
+# Built once: a statement this wide costs more to build than to run.
+_SENDER = (
+    select(
+        IdentityRow,
+        outbox.waiting_for(IdentityRow.member_id),
+        MemberRow,
+        _home.code,
+        ConversationRow,
+        StaffRow,
+        _desk.code,
+        MemberTagRow.tag,
     )
+    .outerjoin(MemberRow, MemberRow.id == IdentityRow.member_id)
+    .outerjoin(_home, _home.id == MemberRow.home_store_id)
+    .outerjoin(ConversationRow, ConversationRow.identity_id == IdentityRow.id)
+    .outerjoin(StaffRow, and_(StaffRow.identity_id == IdentityRow.id, is_current()))
+    .outerjoin(_desk, _desk.id == StaffRow.store_id)
+    .outerjoin(MemberTagRow, MemberTagRow.member_id == MemberRow.id)
+    .where(
+        IdentityRow.channel == bindparam("channel"),
+        IdentityRow.external_id == bindparam("external_id"),
+    )
+    .order_by(MemberTagRow.tag)
+)
+
+
+async def _sender(s: AsyncSession, channel: str, external_id: str, now: datetime) -> _Seen | None:
+    """The chat account with its member (and its tags), conversation and staff role: one
+    statement, a row per tag (everything else is at most one row)."""
+    params = {"channel": channel, "external_id": external_id}
+    rows = (await s.execute(_SENDER, params)).all()
+    if not rows:
+        return None
+    account, waiting, member, home_store, conversation, staff, staff_store, _tag = rows[0]
+    tags = [row.tag for row in rows if row.tag is not None]
+    arrival = Arrival(
+        identity=Identity(account.id, channel, external_id, account.member_id),
+        member=view_of(member, home_store, tags) if member is not None else None,
+        conversation=_open(conversation, now),
+        staff=staff_view(staff, account, staff_store) if staff is not None else None,
+    )
+    return _Seen(arrival, account, bool(waiting))
 
 
 async def identity_of(ctx: Context, identity_id: int) -> Identity:
@@ -197,24 +252,26 @@ async def _store_choices(
 ) -> None:
     if identity_id is None:
         identity_id = (await identity_row(s, channel, external_id, now)).id
-    values = {"choices": [list(c) for c in choices], "updated_at": now}
-    stmt = dialect_of(s).insert(ChoicesRow).values(identity_id=identity_id, **values)
-    await s.execute(
-        stmt.on_conflict_do_update(index_elements=[ChoicesRow.identity_id], set_=values)
+    values = {"identity_id": identity_id, "choices": [list(c) for c in choices], "updated_at": now}
+    await upsert(s, ChoicesRow.__table__, values, conflict=["identity_id"])
+
+
+_CHOICES = (
+    select(IdentityRow.id, ChoicesRow.choices, ChoicesRow.updated_at)
+    .outerjoin(ChoicesRow, ChoicesRow.identity_id == IdentityRow.id)
+    .where(
+        IdentityRow.channel == bindparam("channel"),
+        IdentityRow.external_id == bindparam("external_id"),
     )
+)
 
 
 async def load_choices(ctx: Context, channel: str, external_id: str) -> Shown:
     """The choices last shown to this chat account; none once they are older than the
     conversation timeout (a number typed tomorrow is just a number)."""
     async with ctx.db.read() as s:
-        row = (
-            await s.execute(
-                select(IdentityRow.id, ChoicesRow.choices, ChoicesRow.updated_at)
-                .outerjoin(ChoicesRow, ChoicesRow.identity_id == IdentityRow.id)
-                .where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
-            )
-        ).first()
+        params = {"channel": channel, "external_id": external_id}
+        row = (await s.execute(_CHOICES, params)).first()
     if row is None:
         return Shown([])
     if row.updated_at is None or ctx.now() - row.updated_at > TIMEOUT:
@@ -226,11 +283,11 @@ async def load_choices(ctx: Context, channel: str, external_id: str) -> Shown:
 async def load_conversation(ctx: Context, identity_id: int) -> Conversation | None:
     """The open conversation of this chat account, or None (none, or timed out)."""
     async with ctx.db.read() as s:
-        return await _conversation(s, identity_id, ctx.now())
+        return _open(await s.get(ConversationRow, identity_id), ctx.now())
 
 
-async def _conversation(s: AsyncSession, identity_id: int, now: datetime) -> Conversation | None:
-    row = await s.get(ConversationRow, identity_id)
+def _open(row: ConversationRow | None, now: datetime) -> Conversation | None:
+    """The conversation of a row, unless there is none or it timed out."""
     if row is None or now - row.updated_at > TIMEOUT:
         return None
     return Conversation(row.flow, row.step, dict(row.data))
@@ -243,9 +300,8 @@ async def save_conversation(
     taps at once) cannot make it fail half-way."""
     values = {"flow": flow, "step": step, "data": dict(data), "updated_at": ctx.now()}
     async with ctx.db.transaction() as s:
-        stmt = dialect_of(s).insert(ConversationRow).values(identity_id=identity_id, **values)
-        await s.execute(
-            stmt.on_conflict_do_update(index_elements=[ConversationRow.identity_id], set_=values)
+        await upsert(
+            s, ConversationRow.__table__, {"identity_id": identity_id, **values}, ["identity_id"]
         )
 
 

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -108,21 +109,26 @@ def _lot_expiry(ctx: Context, earned_at: datetime) -> datetime:
     return add_months(local, ctx.shop.points.lifetime_months).astimezone(earned_at.tzinfo)
 
 
-def live_lot(now: datetime) -> ColumnElement[bool]:
+# Values or bind parameters: the queries of the reads members do most are built once.
+Param = ColumnElement[Any]
+
+
+def live_lot(now: datetime | Param) -> ColumnElement[bool]:
     """A ledger row whose points still count at ``now``: a lot with points left, not expired.
     The one rule of the balance, also for queries over many members (expiry reminders)."""
     return and_(LedgerRow.remaining > 0, LedgerRow.expires_at > now)
 
 
-def _live_lots(member_id: int, now: datetime):
+def _live_lots(member_id: int | Param, now: datetime | Param, *columns: Any) -> Select[Any]:
+    """The live lots of a member, the soonest to expire first (whole rows, or ``columns``)."""
     return (
-        select(LedgerRow)
+        select(*(columns or (LedgerRow,)))
         .where(LedgerRow.member_id == member_id, live_lot(now))
         .order_by(LedgerRow.expires_at, LedgerRow.id)
     )
 
 
-def _balance_query(member_id: int, now: datetime) -> Select[tuple[int]]:
+def _balance_query(member_id: int | Param, now: datetime | Param) -> Select[tuple[int]]:
     return select(func.coalesce(func.sum(LedgerRow.remaining), 0)).where(
         LedgerRow.member_id == member_id, live_lot(now)
     )
@@ -171,8 +177,11 @@ def _add_lot(
     return row
 
 
-def _window_spend_query(ctx: Context, member_id: int) -> Select[tuple[int]]:
-    since = add_months(ctx.now().astimezone(ctx.zone), -ctx.shop.tiers.window_months)
+def _window_start(ctx: Context) -> datetime:
+    return add_months(ctx.now().astimezone(ctx.zone), -ctx.shop.tiers.window_months)
+
+
+def _window_spend_query(member_id: int | Param, since: datetime | Param) -> Select[tuple[int]]:
     return select(func.coalesce(func.sum(SaleRow.amount_fen - SaleRow.refunded_fen), 0)).where(
         SaleRow.member_id == member_id, SaleRow.sold_at > since
     )
@@ -180,7 +189,7 @@ def _window_spend_query(ctx: Context, member_id: int) -> Select[tuple[int]]:
 
 async def _window_spend(s: AsyncSession, ctx: Context, member_id: int) -> int:
     """Net spending (sales less refunds) inside the tier window."""
-    return int(await s.scalar(_window_spend_query(ctx, member_id)) or 0)
+    return int(await s.scalar(_window_spend_query(member_id, _window_start(ctx))) or 0)
 
 
 async def _change_tier(
@@ -840,16 +849,16 @@ async def points_summary(ctx: Context, member_id: int) -> PointsSummary:
         return await _summary(s, ctx, member_id)
 
 
+_SUMMARY = select(  # tier, balance and spending in one statement
+    MemberRow.tier,
+    _balance_query(bindparam("member_id"), bindparam("now")).scalar_subquery(),
+    _window_spend_query(bindparam("member_id"), bindparam("since")).scalar_subquery(),
+).where(MemberRow.id == bindparam("member_id"))
+
+
 async def _summary(s: AsyncSession, ctx: Context, member_id: int) -> PointsSummary:
-    found = (
-        await s.execute(  # one statement: tier, balance and spending
-            select(
-                MemberRow.tier,
-                _balance_query(member_id, ctx.now()).scalar_subquery(),
-                _window_spend_query(ctx, member_id).scalar_subquery(),
-            ).where(MemberRow.id == member_id)
-        )
-    ).first()
+    params = {"member_id": member_id, "now": ctx.now(), "since": _window_start(ctx)}
+    found = (await s.execute(_SUMMARY, params)).first()
     if found is None:
         raise UnknownMember(member=member_id)
     tier, balance, spend = found[0], int(found[1] or 0), int(found[2] or 0)
@@ -876,10 +885,14 @@ async def expiring_points(ctx: Context, member_id: int, days: int = 30) -> list[
         return await _expiring(s, member_id, ctx.now(), days)
 
 
+_EXPIRING = _live_lots(
+    bindparam("member_id"), bindparam("now"), LedgerRow.remaining, LedgerRow.expires_at
+).where(LedgerRow.expires_at <= bindparam("until"))
+
+
 async def _expiring(s: AsyncSession, member_id: int, now: datetime, days: int) -> list[ExpiringLot]:
-    lots = await s.scalars(
-        _live_lots(member_id, now).where(LedgerRow.expires_at <= now + timedelta(days=days))
-    )
+    params = {"member_id": member_id, "now": now, "until": now + timedelta(days=days)}
+    lots = await s.execute(_EXPIRING, params)
     return [
         ExpiringLot(points=lot.remaining or 0, expires_at=lot.expires_at)
         for lot in lots
@@ -1057,15 +1070,31 @@ async def ledger(
         return await _ledger(s, member_id, limit, entry_id)
 
 
+_LEDGER = (
+    select(
+        LedgerRow.id,
+        LedgerRow.kind,
+        LedgerRow.points,
+        LedgerRow.created_at,
+        LedgerRow.expires_at,
+        LedgerRow.reason,
+        LedgerRow.detail,
+    )
+    .where(LedgerRow.member_id == bindparam("member_id"))
+    .order_by(LedgerRow.created_at.desc(), LedgerRow.id.desc())
+    .limit(bindparam("limit"))
+)
+_LEDGER_ENTRY = _LEDGER.where(LedgerRow.id == bindparam("entry_id"))
+
+
 async def _ledger(
     s: AsyncSession, member_id: int, limit: int, entry_id: int | None = None
 ) -> list[LedgerEntry]:
-    query = select(LedgerRow).where(LedgerRow.member_id == member_id)
-    if entry_id is not None:
-        query = query.where(LedgerRow.id == entry_id)
-    rows = await s.scalars(
-        query.order_by(LedgerRow.created_at.desc(), LedgerRow.id.desc()).limit(limit)
-    )
+    params = {"member_id": member_id, "limit": limit}
+    if entry_id is None:
+        rows = await s.execute(_LEDGER, params)
+    else:
+        rows = await s.execute(_LEDGER_ENTRY, {**params, "entry_id": entry_id})
     return [
         LedgerEntry(r.id, r.kind, r.points, r.created_at, r.expires_at, r.reason, r.detail)
         for r in rows

@@ -8,7 +8,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -136,9 +136,22 @@ class MemberView:
 
 async def member_view(session: AsyncSession, row: MemberRow) -> MemberView:
     store = await session.get(StoreRow, row.home_store_id) if row.home_store_id else None
-    tags = await session.scalars(
-        select(MemberTagRow.tag).where(MemberTagRow.member_id == row.id).order_by(MemberTagRow.tag)
-    )
+    return view_of(row, store.code if store else None, await member_tags(session, row.id))
+
+
+_TAGS = (
+    select(MemberTagRow.tag)
+    .where(MemberTagRow.member_id == bindparam("member_id"))
+    .order_by(MemberTagRow.tag)
+)
+
+
+async def member_tags(session: AsyncSession, member_id: int) -> list[str]:
+    return list(await session.scalars(_TAGS, {"member_id": member_id}))
+
+
+def view_of(row: MemberRow, home_store: str | None, tags: list[str]) -> MemberView:
+    """The member as callers see it: its row, its home store's code and its tags."""
     return MemberView(
         id=row.id,
         member_no=format_member_no(row.id),
@@ -147,7 +160,7 @@ async def member_view(session: AsyncSession, row: MemberRow) -> MemberView:
         birthday=row.birthday,
         gender=row.gender,
         locale=row.locale,
-        home_store=store.code if store else None,
+        home_store=home_store,
         marketing_consent=row.marketing_consent,
         tier=row.tier,
         registered_at=row.registered_at,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, update
+from sqlalchemy import ColumnElement, bindparam, exists, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_ignore, insert_ignore_many
@@ -132,11 +132,14 @@ def waiting_for(member_id: ColumnElement[int | None]) -> ColumnElement[bool]:
     return exists().where(OutboxRow.member_id == member_id, OutboxRow.status == WAITING)
 
 
+_WAKE = (  # built once: every recorded arrival runs it
+    update(OutboxRow.__table__)
+    .where(OutboxRow.member_id == bindparam("p_member"), OutboxRow.status == WAITING)
+    .values(status=PENDING, next_attempt_at=bindparam("p_now"))
+)
+
+
 async def wake(session: AsyncSession, member_id: int, now: datetime) -> None:
     """The member just wrote: what waited for their next message (WeChat's reply window)
     may go now."""
-    await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.member_id == member_id, OutboxRow.status == WAITING)
-        .values(status=PENDING, next_attempt_at=now)
-    )
+    await session.execute(_WAKE, {"p_member": member_id, "p_now": now})

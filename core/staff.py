@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
@@ -99,20 +99,26 @@ async def add_staff(
 async def list_staff(ctx: Context) -> list[StaffView]:
     async with ctx.db.read() as s:
         rows = await s.execute(_with_identity().order_by(StaffRow.id))
-        return [_view(*row) for row in rows]
+        return [staff_view(*row) for row in rows]
 
 
-def _view(st: StaffRow, ident: IdentityRow, code: str | None) -> StaffView:
+def staff_view(st: StaffRow, ident: IdentityRow, code: str | None) -> StaffView:
+    """A staff role as callers see it: its row, its chat account and its store's code."""
     return StaffView(st.id, ident.channel, ident.external_id, Role(st.role), code, st.name)
 
 
+def is_current() -> ColumnElement[bool]:
+    """A staff row that still counts: not removed."""
+    return StaffRow.removed_at.is_(None)
+
+
 def _with_identity() -> Select[tuple[StaffRow, IdentityRow, str | None]]:
-    """Current staff (not removed), with their chat account and store code."""
+    """Current staff, with their chat account and store code."""
     return (
         select(StaffRow, IdentityRow, StoreRow.code)
         .join(IdentityRow, IdentityRow.id == StaffRow.identity_id)
         .outerjoin(StoreRow, StoreRow.id == StaffRow.store_id)
-        .where(StaffRow.removed_at.is_(None))
+        .where(is_current())
     )
 
 
@@ -121,7 +127,7 @@ async def staff_of(session: AsyncSession, identity_id: int) -> StaffView | None:
     row = (
         await session.execute(_with_identity().where(StaffRow.identity_id == identity_id))
     ).first()
-    return _view(*row) if row else None
+    return staff_view(*row) if row else None
 
 
 async def staff_for_identity(ctx: Context, identity_id: int) -> StaffView | None:
@@ -135,7 +141,7 @@ async def get_staff(ctx: Context, staff_id: int) -> StaffView:
         row = (await s.execute(_with_identity().where(StaffRow.id == staff_id))).first()
         if row is None:
             raise UnknownStaff(staff=staff_id)
-        return _view(*row)
+        return staff_view(*row)
 
 
 async def owners(ctx: Context) -> list[StaffView]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, event
@@ -114,20 +115,35 @@ class Database:
 
 def dialect_of(session: AsyncSession) -> Any:
     """The SQLAlchemy dialect module, for its INSERT … ON CONFLICT."""
-    return postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return _dialect(session.bind.dialect.name)
+
+
+def _dialect(name: str) -> Any:
+    return postgresql if name == "postgresql" else sqlite
+
+
+# The statements below are built once per dialect and table (building a statement costs
+# SQLAlchemy more than running it); the values go in as parameters.
+
+
+@cache
+def _insert_ignore(dialect: str, table: Table, conflict: tuple[str, ...]) -> Any:
+    return _dialect(dialect).insert(table).on_conflict_do_nothing(index_elements=conflict)
+
+
+@cache
+def _upsert(dialect: str, table: Table, conflict: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    stmt = _dialect(dialect).insert(table)
+    changed = {name: stmt.excluded[name] for name in columns if name not in conflict}
+    return stmt.on_conflict_do_update(index_elements=conflict, set_=changed)
 
 
 async def insert_ignore(
     session: AsyncSession, table: Table, values: dict[str, Any], conflict: list[str]
 ) -> bool:
     """Insert a row unless one with the same ``conflict`` columns exists; True if inserted."""
-    stmt = (
-        dialect_of(session)
-        .insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
-    )
-    result = await session.execute(stmt)
+    stmt = _insert_ignore(session.bind.dialect.name, table, tuple(conflict))
+    result = await session.execute(stmt, values)
     return bool(result.rowcount)
 
 
@@ -150,3 +166,12 @@ async def insert_ignore_many(
         .returning(table.c[key])
     )
     return set((await session.execute(stmt)).scalars())
+
+
+async def upsert(
+    session: AsyncSession, table: Table, values: dict[str, Any], conflict: list[str]
+) -> None:
+    """Insert a row, or give the one with the same ``conflict`` columns the other values:
+    one statement, so a concurrent delete cannot make it fail half-way."""
+    stmt = _upsert(session.bind.dialect.name, table, tuple(conflict), tuple(sorted(values)))
+    await session.execute(stmt, values)

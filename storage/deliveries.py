@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database, insert_ignore
@@ -43,15 +43,19 @@ async def finish(db: Database, channel: str, key: str, status: str, reply: str |
         await settle(s, channel, key, status, reply)
 
 
+_SETTLE = (  # built once: every message runs it
+    update(DeliveryRow.__table__)
+    .where(DeliveryRow.channel == bindparam("p_channel"), DeliveryRow.key == bindparam("p_key"))
+    .values(status=bindparam("p_status"), reply=bindparam("p_reply"))
+)
+
+
 async def settle(
     session: AsyncSession, channel: str, key: str, status: str, reply: str | None
 ) -> None:
     """``finish`` inside the caller's transaction (with the other writes of the answer)."""
-    await session.execute(
-        update(DeliveryRow)
-        .where(DeliveryRow.channel == channel, DeliveryRow.key == key)
-        .values(status=status, reply=reply)
-    )
+    params = {"p_channel": channel, "p_key": key, "p_status": status, "p_reply": reply}
+    await session.execute(_SETTLE, params)
 
 
 async def prune(db: Database, before: datetime) -> int:

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from core import conversations, outbox
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
+from core.members import get_member, register_member
 from core.staff import add_staff
 from storage import deliveries
 from storage.models import IdentityRow, OutboxRow
@@ -30,7 +30,13 @@ async def test_an_arrival_reads_member_conversation_and_staff_role_together(
     ctx: Context,
 ) -> None:
     member = await register_member(
-        ctx, name="李雷", phone="13900139000", channel="wechat", external_id="o-1"
+        ctx,
+        name="李雷",
+        phone="13900139000",
+        home_store="main",
+        tags=["vip", "咖啡"],
+        channel="wechat",
+        external_id="o-1",
     )
     await add_staff(ctx, channel="wechat", external_id="o-1", role="clerk", store="main")
     first = await conversations.arrival(ctx, "wechat", "o-1")
@@ -39,7 +45,8 @@ async def test_an_arrival_reads_member_conversation_and_staff_role_together(
     found = await conversations.arrival(ctx, "wechat", "o-1")
 
     assert found.identity == first.identity
-    assert found.member is not None and found.member.id == member.id
+    assert found.member == member == await get_member(ctx, member.id)
+    assert (member.home_store, member.tags) == ("main", ("vip", "咖啡"))
     assert found.conversation == conversations.Conversation("points", "why", {"n": 1})
     assert found.staff is not None and found.staff.role == "clerk"
     stranger = await conversations.arrival(ctx, "wechat", "o-new")
