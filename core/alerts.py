@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, outbox
 from core.context import Context
 from core.errors import AlertDecided, InvalidAmount, NotEnoughPoints, UnknownAlert
 from core.members import format_member_no, mask_phone
 from core.staff import Role, StaffView
+from storage.db import Session
 from storage.models import AlertRow, MemberRow, RefundRow, SaleRow, StaffRow, StoreRow
 
 ADJUSTMENT = "adjustment"
@@ -72,7 +72,7 @@ class AlertView:
 
 
 async def raise_alert(
-    session: AsyncSession,
+    session: Session,
     ctx: Context,
     *,
     kind: str,
@@ -124,7 +124,7 @@ async def raise_alert(
     return row.id
 
 
-async def check_sales_burst(session: AsyncSession, ctx: Context, sale: SaleRow) -> int | None:
+async def check_sales_burst(session: Session, ctx: Context, sale: SaleRow) -> int | None:
     """After a sale (flushed, member locked): alert when the member now has
     ``burst_sales`` sales within ``burst_minutes``. A burst alerts once: no new alert while
     the member already had one within the window, so the next sales of the same burst are
@@ -159,7 +159,7 @@ async def check_sales_burst(session: AsyncSession, ctx: Context, sale: SaleRow) 
 
 
 async def check_refund(
-    session: AsyncSession,
+    session: Session,
     ctx: Context,
     refund: RefundRow,
     member_id: int,
@@ -228,7 +228,7 @@ async def check_phone_elsewhere(
         )
 
 
-async def _staff_of(session: AsyncSession, actor: str) -> int | None:
+async def _staff_of(session: Session, actor: str) -> int | None:
     """The staff id behind an audit actor (``staff:7``), if it names current staff."""
     prefix, _, number = actor.partition(":")
     if prefix != "staff" or not number.isdigit():
@@ -347,9 +347,7 @@ async def open_alerts(ctx: Context, limit: int = 50) -> list[AlertView]:
         return await _views(s, AlertRow.status == OPEN, limit=limit)
 
 
-async def _views(
-    session: AsyncSession, condition: Any, limit: int | None = None
-) -> list[AlertView]:
+async def _views(session: Session, condition: Any, limit: int | None = None) -> list[AlertView]:
     query = (
         select(AlertRow, MemberRow.name, StaffRow.name)
         .outerjoin(MemberRow, MemberRow.id == AlertRow.member_id)

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, literal, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import Session
 from storage.models import AuditRow, IdentityRow, StaffRow
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def member_actor(member_id: int) -> str:
 
 
 def record(
-    session: AsyncSession,
+    session: Session,
     at: datetime,
     actor: str,
     action: str,

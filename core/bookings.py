@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.context import Context
@@ -34,7 +33,7 @@ from core.errors import (
 )
 from core.members import lock_member, store_id
 from core.shop import Shop, Store
-from storage.db import insert_ignore
+from storage.db import Session, insert_ignore
 from storage.models import BookingRow, MemberRow, SlotRow, StoreRow
 
 NOTE_MAX = 200
@@ -131,7 +130,7 @@ class SlotView:
 
 
 async def _booked_counts(
-    s: AsyncSession, sid: int, since: datetime, until: datetime
+    s: Session, sid: int, since: datetime, until: datetime
 ) -> dict[datetime, int]:
     """Places taken per slot start in [since, until)."""
     rows = await s.execute(
@@ -143,7 +142,7 @@ async def _booked_counts(
 
 
 async def _open_slots(
-    s: AsyncSession, ctx: Context, store: Store, sid: int, days: list[date]
+    s: Session, ctx: Context, store: Store, sid: int, days: list[date]
 ) -> list[SlotView]:
     """Slots of ``days`` that have not begun, with their places taken."""
     now = ctx.now()
@@ -181,7 +180,7 @@ async def free_slots(
 
 
 async def _next_free(
-    s: AsyncSession, ctx: Context, store: Store, sid: int, after: datetime, places: int
+    s: Session, ctx: Context, store: Store, sid: int, after: datetime, places: int
 ) -> datetime | None:
     first, last = bookable_days(ctx)
     start = max(after.astimezone(ctx.zone).date(), first)
@@ -248,7 +247,7 @@ def _with_names() -> Select[tuple[BookingRow, str, str]]:
     )
 
 
-async def _load(s: AsyncSession, ctx: Context, booking_id: int) -> BookingView:
+async def _load(s: Session, ctx: Context, booking_id: int) -> BookingView:
     found = (await s.execute(_with_names().where(BookingRow.id == booking_id))).first()
     if found is None:
         raise UnknownBooking(booking=booking_id)
@@ -266,7 +265,7 @@ def _check_party(ctx: Context, party_size: int) -> None:
         raise InvalidPartySize(field="party_size", value=party_size, max=most)
 
 
-async def _take_places(s: AsyncSession, sid: int, starts_at: datetime, n: int, cap: int) -> bool:
+async def _take_places(s: Session, sid: int, starts_at: datetime, n: int, cap: int) -> bool:
     """Add ``n`` to the slot's counter unless that would pass ``cap``; True if taken."""
     await insert_ignore(
         s,
@@ -286,7 +285,7 @@ async def _take_places(s: AsyncSession, sid: int, starts_at: datetime, n: int, c
     return taken.rowcount == 1
 
 
-async def _give_back(s: AsyncSession, sid: int, starts_at: datetime, n: int) -> None:
+async def _give_back(s: Session, sid: int, starts_at: datetime, n: int) -> None:
     await s.execute(
         update(SlotRow.__table__)
         .where(SlotRow.store_id == sid, SlotRow.starts_at == starts_at, SlotRow.booked >= n)
@@ -357,9 +356,7 @@ async def book(
         raise AlreadyBooked(store=store, starts_at=starts_at) from None
 
 
-async def _active_booking(
-    s: AsyncSession, member_id: int, sid: int, starts_at: datetime
-) -> int | None:
+async def _active_booking(s: Session, member_id: int, sid: int, starts_at: datetime) -> int | None:
     found: int | None = await s.scalar(
         select(BookingRow.id).where(
             BookingRow.member_id == member_id,

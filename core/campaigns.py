@@ -56,7 +56,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, distinct, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, digests, outbox
 from core.audience import is_deleted
@@ -67,6 +66,7 @@ from core.members import store_id
 from core.segments import Segment, Stage, is_purchase, net_amount, select_members
 from core.staff import Role, StaffView
 from core.stats import local_midnight
+from storage.db import Session
 from storage.models import (
     CampaignMemberRow,
     CampaignRow,
@@ -132,7 +132,7 @@ def _reachable() -> ColumnElement[bool]:
     return and_(MemberRow.marketing_consent.is_(True), ~is_deleted())
 
 
-async def _reachable_ids(s: AsyncSession, ids: Sequence[int]) -> list[int]:
+async def _reachable_ids(s: Session, ids: Sequence[int]) -> list[int]:
     found: list[int] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -359,7 +359,7 @@ async def create_and_send(
 
 
 async def _same_campaign(
-    s: AsyncSession,
+    s: Session,
     now: datetime,
     staff_id: int,
     sid: int | None,
@@ -539,7 +539,7 @@ def campaigns_roi(results: Iterable[CampaignStats]) -> CampaignsRoi | None:
 
 
 async def _groups(
-    s: AsyncSession, campaign_id: int, since: datetime, until: datetime
+    s: Session, campaign_id: int, since: datetime, until: datetime
 ) -> tuple[dict[str, GroupResult], int]:
     """Each group's figures over the window ``since`` < t ≤ ``until``, and the coupons the
     campaign issued."""

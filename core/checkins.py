@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, loyalty
 from core.context import Context
 from core.errors import InvalidInput
 from core.members import lock_member, store_id
 from core.shop import CheckinRules
-from storage.db import insert_ignore
+from storage.db import Session, insert_ignore
 from storage.models import CheckinRow, MemberRow
 
 KIND = "checkin"
@@ -77,7 +76,7 @@ class CheckIn:
     next_bonus_in: int | None
 
 
-async def _streak_before(s: AsyncSession, member_id: int, day: date) -> int:
+async def _streak_before(s: Session, member_id: int, day: date) -> int:
     previous = await s.scalar(
         select(CheckinRow.streak).where(
             CheckinRow.member_id == member_id, CheckinRow.day == day - timedelta(days=1)
@@ -86,7 +85,7 @@ async def _streak_before(s: AsyncSession, member_id: int, day: date) -> int:
     return int(previous or 0)
 
 
-async def _month_points(s: AsyncSession, member_id: int, day: date) -> int:
+async def _month_points(s: Session, member_id: int, day: date) -> int:
     total = await s.scalar(
         select(func.coalesce(func.sum(CheckinRow.points), 0)).where(
             CheckinRow.member_id == member_id,

@@ -36,7 +36,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox, stats
 from core.context import Context
@@ -44,7 +43,7 @@ from core.errors import UnknownDigest
 from core.feedback import OPEN
 from core.segments import Stage, compute_segments, lifecycle_stage
 from core.staff import Role, StaffView, list_staff
-from storage.db import insert_ignore
+from storage.db import Session, insert_ignore
 from storage.models import DigestItemRow, DigestRow, FeedbackRow, StoreRow
 
 OUTBOX_KIND = "staff_digest"
@@ -280,7 +279,7 @@ def _item(row: DigestItemRow, codes: dict[int, str]) -> DigestItem:
     )
 
 
-async def _own_item(s: AsyncSession, item_id: int, staff: StaffView) -> DigestItemRow:
+async def _own_item(s: Session, item_id: int, staff: StaffView) -> DigestItemRow:
     """The line, if it is in this staff member's digest (an owner may use any)."""
     found = (
         await s.execute(
@@ -307,7 +306,7 @@ async def winback_item(ctx: Context, item_id: int, staff: StaffView) -> DigestIt
         return _item(row, codes)
 
 
-async def winback_audience(s: AsyncSession, item_id: int, staff: StaffView) -> list[int]:
+async def winback_audience(s: Session, item_id: int, staff: StaffView) -> list[int]:
     """The members a ``dormant`` line counted, inside the caller's transaction (checked to
     be this staff member's line)."""
     row = await _own_item(s, item_id, staff)
@@ -316,7 +315,7 @@ async def winback_audience(s: AsyncSession, item_id: int, staff: StaffView) -> l
     return [int(member_id) for member_id in row.members]
 
 
-async def item_members(s: AsyncSession, item_id: int) -> list[int]:
+async def item_members(s: Session, item_id: int) -> list[int]:
     """The members a line counted, ascending (none for lines that count no members)."""
     members = await s.scalar(select(DigestItemRow.members).where(DigestItemRow.id == item_id))
     if members is None:

@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, loyalty
 from core.audience import reachable
@@ -50,6 +49,7 @@ from core.scheduled import Planned, queue
 from core.segments import Stage, member_stage
 from core.staff import Role, StaffView
 from core.stats import local_midnight
+from storage.db import Session
 from storage.models import EventRow, EventSignupRow, LedgerRow, MemberRow, StoreRow
 
 TITLE_MAX = 100
@@ -132,7 +132,7 @@ def _with_store() -> Select[tuple[EventRow, str | None]]:
     return select(EventRow, StoreRow.code).outerjoin(StoreRow, StoreRow.id == EventRow.store_id)
 
 
-async def _load(s: AsyncSession, event_id: int) -> EventView:
+async def _load(s: Session, event_id: int) -> EventView:
     found = (await s.execute(_with_store().where(EventRow.id == event_id))).first()
     if found is None:
         raise UnknownEvent(event=event_id)
@@ -236,7 +236,7 @@ async def create_event(ctx: Context, staff: StaffView, draft: EventDraft) -> Eve
         return await _load(s, row.id)
 
 
-async def sync_events(s: AsyncSession, ctx: Context) -> int:
+async def sync_events(s: Session, ctx: Context) -> int:
     """Mirror the shop file's ``[[events]]`` by code inside the caller's transaction (the
     catalogue sync): new ones are added, changed ones updated (places already taken stay),
     removed ones can no longer be joined. Events made in chat are left alone."""
@@ -267,7 +267,7 @@ async def sync_events(s: AsyncSession, ctx: Context) -> int:
 class _Eligibility:
     """One member's tier and (computed once, when an event asks for it) stage."""
 
-    def __init__(self, s: AsyncSession, ctx: Context, member: MemberRow) -> None:
+    def __init__(self, s: Session, ctx: Context, member: MemberRow) -> None:
         self.s, self.ctx, self.member = s, ctx, member
         self._stage: Stage | None = None
 
@@ -291,7 +291,7 @@ def _open(now: datetime) -> Select[tuple[EventRow, str | None]]:
     )
 
 
-async def _active_signup(s: AsyncSession, event_id: int, member_id: int) -> EventSignupRow | None:
+async def _active_signup(s: Session, event_id: int, member_id: int) -> EventSignupRow | None:
     found: EventSignupRow | None = await s.scalar(
         select(EventSignupRow).where(
             EventSignupRow.event_id == event_id,

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, outbox
 from core.context import Context
 from core.errors import FeedbackClosed, InvalidInput, UnknownFeedback, UnknownMember, UnknownSale
 from core.loyalty import RECEIPT_MAX
 from core.members import lock_member, store_id
+from storage.db import Session
 from storage.models import AuditRow, FeedbackRow, MemberRow, SaleRow, StaffRow, StoreRow
 
 KEYWORDS_FILE = Path(__file__).with_name("feedback_keywords.toml")
@@ -200,7 +200,7 @@ def _view(row: FeedbackRow, name: str, store: str | None, receipt_no: str | None
     )
 
 
-async def _load_view(s: AsyncSession, feedback_id: int) -> FeedbackView:
+async def _load_view(s: Session, feedback_id: int) -> FeedbackView:
     await s.flush()
     found = (await s.execute(_view_query().where(FeedbackRow.id == feedback_id))).one_or_none()
     if found is None:
@@ -208,7 +208,7 @@ async def _load_view(s: AsyncSession, feedback_id: int) -> FeedbackView:
     return _view(*found)
 
 
-async def _lock_feedback(s: AsyncSession, feedback_id: int) -> FeedbackRow:
+async def _lock_feedback(s: Session, feedback_id: int) -> FeedbackRow:
     """Serialise staff acting on one feedback (two clerks answering at once)."""
     row = await s.scalar(select(FeedbackRow).where(FeedbackRow.id == feedback_id).with_for_update())
     if row is None:
@@ -216,7 +216,7 @@ async def _lock_feedback(s: AsyncSession, feedback_id: int) -> FeedbackRow:
     return row
 
 
-async def _check_staff(s: AsyncSession, staff_id: int) -> None:
+async def _check_staff(s: Session, staff_id: int) -> None:
     if await s.get(StaffRow, staff_id) is None:
         raise InvalidInput(field="staff_id", value=staff_id)
 
@@ -332,7 +332,7 @@ async def get_feedback(ctx: Context, feedback_id: int) -> FeedbackView:
         return await _load_view(s, feedback_id)
 
 
-async def _answers_so_far(s: AsyncSession, row: FeedbackRow) -> int:
+async def _answers_so_far(s: Session, row: FeedbackRow) -> int:
     """Answers already sent for this feedback, counted in the audit log (which keeps every
     answer; the feedback row keeps only the latest)."""
     count = await s.scalar(

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import alerts, audit, outbox, products, referrals
 from core.clock import add_months
@@ -41,6 +40,7 @@ from core.errors import (
 )
 from core.members import lock_member, store_id
 from core.shop import Shop
+from storage.db import Session
 from storage.models import (
     CouponRow,
     LedgerRow,
@@ -134,17 +134,17 @@ def _balance_query(member_id: int | Param, now: datetime | Param) -> Select[tupl
     )
 
 
-async def _balance(s: AsyncSession, member_id: int, now: datetime) -> int:
+async def _balance(s: Session, member_id: int, now: datetime) -> int:
     return int(await s.scalar(_balance_query(member_id, now)) or 0)
 
 
-async def _consume(s: AsyncSession, member_id: int, points: int, now: datetime) -> int:
+async def _consume(s: Session, member_id: int, points: int, now: datetime) -> int:
     """Take up to ``points`` from the live lots, the soonest to expire first; returns taken."""
     return sum(take for _lot, take in await _consume_lots(s, member_id, points, now))
 
 
 async def _consume_lots(
-    s: AsyncSession, member_id: int, points: int, now: datetime
+    s: Session, member_id: int, points: int, now: datetime
 ) -> list[tuple[int, int]]:
     """:func:`_consume`, saying which lots gave how many: (lot id, points) pairs."""
     taken: list[tuple[int, int]] = []
@@ -161,7 +161,7 @@ async def _consume_lots(
 
 
 def _add_lot(
-    s: AsyncSession, ctx: Context, member_id: int, kind: str, points: int, **columns: object
+    s: Session, ctx: Context, member_id: int, kind: str, points: int, **columns: object
 ) -> LedgerRow:
     now = ctx.now()
     row = LedgerRow(
@@ -187,13 +187,13 @@ def _window_spend_query(member_id: int | Param, since: datetime | Param) -> Sele
     )
 
 
-async def _window_spend(s: AsyncSession, ctx: Context, member_id: int) -> int:
+async def _window_spend(s: Session, ctx: Context, member_id: int) -> int:
     """Net spending (sales less refunds) inside the tier window."""
     return int(await s.scalar(_window_spend_query(member_id, _window_start(ctx))) or 0)
 
 
 async def _change_tier(
-    s: AsyncSession,
+    s: Session,
     ctx: Context,
     member: MemberRow,
     to: str,
@@ -232,13 +232,13 @@ async def _change_tier(
 # --- points for other features (inside the caller's transaction, member locked) ---------
 
 
-async def balance_in(s: AsyncSession, member_id: int, now: datetime) -> int:
+async def balance_in(s: Session, member_id: int, now: datetime) -> int:
     """The member's balance inside the caller's transaction."""
     return await _balance(s, member_id, now)
 
 
 def grant_points(
-    s: AsyncSession, ctx: Context, member_id: int, kind: str, points: int, **columns: object
+    s: Session, ctx: Context, member_id: int, kind: str, points: int, **columns: object
 ) -> LedgerRow:
     """Points the shop gives (a check-in, …) as a lot of their own ``kind`` that expires
     after the shop file's lifetime like earned points. They are not spending, so they never
@@ -247,7 +247,7 @@ def grant_points(
 
 
 async def spend_points(
-    s: AsyncSession,
+    s: Session,
     ctx: Context,
     member_id: int,
     points: int,
@@ -275,7 +275,7 @@ async def spend_points(
 
 
 async def return_points(
-    s: AsyncSession, ctx: Context, spent: LedgerRow, kind: str, detail: dict[str, object]
+    s: Session, ctx: Context, spent: LedgerRow, kind: str, detail: dict[str, object]
 ) -> LedgerRow:
     """Give back what :func:`spend_points` took, into the lots it came from: they keep their
     expiry (a cancelled sign-up never makes points live longer; a lot that expired meanwhile
@@ -650,7 +650,7 @@ def _coupon_view(row: CouponRow, reward_code: str) -> CouponView:
 
 
 async def issue_coupon(
-    s: AsyncSession, member_id: int, reward: RewardRow, now: datetime, *, points: int
+    s: Session, member_id: int, reward: RewardRow, now: datetime, *, points: int
 ) -> CouponRow:
     """Issue a coupon for ``reward`` inside the caller's transaction: a unique code, the
     reward's value and validity. ``points`` is what the member paid (0 for a gift, e.g. a
@@ -660,7 +660,7 @@ async def issue_coupon(
 
 
 async def issue_coupons(
-    s: AsyncSession, member_ids: Sequence[int], reward: RewardRow, now: datetime, *, points: int
+    s: Session, member_ids: Sequence[int], reward: RewardRow, now: datetime, *, points: int
 ) -> list[CouponRow]:
     """A coupon of ``reward`` for each of ``member_ids`` (in that order), with fresh codes
     checked against those issued in one query and written together — a job's batch of
@@ -683,7 +683,7 @@ async def issue_coupons(
     return coupons
 
 
-async def _fresh_codes(s: AsyncSession, count: int) -> list[str]:
+async def _fresh_codes(s: Session, count: int) -> list[str]:
     codes: set[str] = set()
     while len(codes) < count:
         wanted = {new_coupon_code() for _ in range(count - len(codes))} - codes
@@ -693,7 +693,7 @@ async def _fresh_codes(s: AsyncSession, count: int) -> list[str]:
 
 
 async def give_coupon(
-    s: AsyncSession,
+    s: Session,
     member_id: int,
     reward: RewardRow,
     now: datetime,
@@ -709,7 +709,7 @@ async def give_coupon(
 
 
 async def give_coupons(
-    s: AsyncSession,
+    s: Session,
     gifts: Sequence[tuple[int, dict[str, object]]],
     reward: RewardRow,
     now: datetime,
@@ -856,7 +856,7 @@ _SUMMARY = select(  # tier, balance and spending in one statement
 ).where(MemberRow.id == bindparam("member_id"))
 
 
-async def _summary(s: AsyncSession, ctx: Context, member_id: int) -> PointsSummary:
+async def _summary(s: Session, ctx: Context, member_id: int) -> PointsSummary:
     params = {"member_id": member_id, "now": ctx.now(), "since": _window_start(ctx)}
     found = (await s.execute(_SUMMARY, params)).first()
     if found is None:
@@ -890,7 +890,7 @@ _EXPIRING = _live_lots(
 ).where(LedgerRow.expires_at <= bindparam("until"))
 
 
-async def _expiring(s: AsyncSession, member_id: int, now: datetime, days: int) -> list[ExpiringLot]:
+async def _expiring(s: Session, member_id: int, now: datetime, days: int) -> list[ExpiringLot]:
     params = {"member_id": member_id, "now": now, "until": now + timedelta(days=days)}
     lots = await s.execute(_EXPIRING, params)
     return [
@@ -1017,7 +1017,7 @@ async def adjust_points(
 
 
 async def apply_adjustment(
-    s: AsyncSession,
+    s: Session,
     ctx: Context,
     member_id: int,
     points: int,
@@ -1088,7 +1088,7 @@ _LEDGER_ENTRY = _LEDGER.where(LedgerRow.id == bindparam("entry_id"))
 
 
 async def _ledger(
-    s: AsyncSession, member_id: int, limit: int, entry_id: int | None = None
+    s: Session, member_id: int, limit: int, entry_id: int | None = None
 ) -> list[LedgerEntry]:
     params = {"member_id": member_id, "limit": limit}
     if entry_id is None:

@@ -18,7 +18,6 @@ from typing import Any, TextIO
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.context import Context
@@ -39,6 +38,7 @@ from core.members import (
     normalize_phone,
     parse_birthday,
 )
+from storage.db import Session
 from storage.models import MemberRow, MemberTagRow, StoreRow
 
 IMPORT_COLUMNS = (
@@ -414,7 +414,7 @@ async def _write(
     return len(inserts), updated, unchanged
 
 
-async def _existing(session: AsyncSession, phones: Sequence[str]) -> dict[str, Any]:
+async def _existing(session: Session, phones: Sequence[str]) -> dict[str, Any]:
     """Members already on file, by phone, locked against concurrent changes (PostgreSQL;
     SQLite's write transaction already excludes other writers). Sorted phones keep the
     lock order the same for two imports running at once."""
@@ -431,7 +431,7 @@ async def _existing(session: AsyncSession, phones: Sequence[str]) -> dict[str, A
     return found
 
 
-async def _tags_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+async def _tags_of(session: Session, member_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
     tags: defaultdict[int, list[str]] = defaultdict(list)
     for start in range(0, len(member_ids), CHUNK):
         rows = await session.execute(
@@ -444,7 +444,7 @@ async def _tags_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[int
     return {member_id: tuple(found) for member_id, found in tags.items()}
 
 
-async def _delete_tags(session: AsyncSession, member_ids: Sequence[int]) -> None:
+async def _delete_tags(session: Session, member_ids: Sequence[int]) -> None:
     for start in range(0, len(member_ids), CHUNK):
         chunk = member_ids[start : start + CHUNK]
         await session.execute(delete(MemberTagRow).where(MemberTagRow.member_id.in_(chunk)))

@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, outbox
 from core.context import Context
@@ -25,6 +24,7 @@ from core.errors import (
     UnknownMember,
     UnknownStore,
 )
+from storage.db import Session
 from storage.models import (
     BookingRow,
     ConversationRow,
@@ -134,7 +134,7 @@ class MemberView:
     birthday_locked: bool = False  # changed once already; only staff may change it again
 
 
-async def member_view(session: AsyncSession, row: MemberRow) -> MemberView:
+async def member_view(session: Session, row: MemberRow) -> MemberView:
     store = await session.get(StoreRow, row.home_store_id) if row.home_store_id else None
     return view_of(row, store.code if store else None, await member_tags(session, row.id))
 
@@ -146,7 +146,7 @@ _TAGS = (
 )
 
 
-async def member_tags(session: AsyncSession, member_id: int) -> list[str]:
+async def member_tags(session: Session, member_id: int) -> list[str]:
     return list(await session.scalars(_TAGS, {"member_id": member_id}))
 
 
@@ -169,14 +169,14 @@ def view_of(row: MemberRow, home_store: str | None, tags: list[str]) -> MemberVi
     )
 
 
-async def store_id(session: AsyncSession, code: str) -> int:
+async def store_id(session: Session, code: str) -> int:
     found = await session.scalar(select(StoreRow.id).where(StoreRow.code == code))
     if found is None:
         raise UnknownStore(store=code)
     return found
 
 
-async def lock_member(session: AsyncSession, member_id: int) -> MemberRow:
+async def lock_member(session: Session, member_id: int) -> MemberRow:
     """Load a member for change, serialising concurrent changes to the same member."""
     row = await session.scalar(select(MemberRow).where(MemberRow.id == member_id).with_for_update())
     if row is None:
@@ -185,7 +185,7 @@ async def lock_member(session: AsyncSession, member_id: int) -> MemberRow:
 
 
 async def identity_row(
-    session: AsyncSession, channel: str, external_id: str, now: datetime
+    session: Session, channel: str, external_id: str, now: datetime
 ) -> IdentityRow:
     """The chat account (channel + id on it), created on first sight."""
     if channel not in CHANNELS:
@@ -202,7 +202,7 @@ async def identity_row(
     return row
 
 
-async def _set_tags(session: AsyncSession, member_id: int, tags: list[str]) -> None:
+async def _set_tags(session: Session, member_id: int, tags: list[str]) -> None:
     await session.execute(delete(MemberTagRow).where(MemberTagRow.member_id == member_id))
     session.add_all(MemberTagRow(member_id=member_id, tag=t) for t in tags)
 
@@ -361,7 +361,7 @@ async def update_member(
         raise PhoneTaken(phone=mask_phone(phone)) from None
 
 
-async def member_by_id(session: AsyncSession, member_id: int) -> MemberView:
+async def member_by_id(session: Session, member_id: int) -> MemberView:
     """The member, read in the caller's transaction."""
     row = await session.get(MemberRow, member_id)
     if row is None:

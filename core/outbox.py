@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, exists, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_ignore, insert_ignore_many
+from storage.db import Session, insert_ignore, insert_ignore_many
 from storage.models import OutboxRow
 
 # Service messages: the member needs them whatever their marketing choice.
@@ -44,7 +43,7 @@ def is_marketing(kind: str) -> bool:
 
 
 async def enqueue(
-    session: AsyncSession,
+    session: Session,
     *,
     now: datetime,
     member_id: int,
@@ -74,7 +73,7 @@ async def enqueue(
 
 
 async def enqueue_many(
-    session: AsyncSession,
+    session: Session,
     *,
     now: datetime,
     pushes: list[tuple[int, bool, str, str, dict[str, Any]]],
@@ -101,7 +100,7 @@ async def enqueue_many(
 
 
 async def enqueue_for_staff(
-    session: AsyncSession,
+    session: Session,
     *,
     now: datetime,
     staff_id: int,
@@ -139,7 +138,7 @@ _WAKE = (  # built once: every recorded arrival runs it
 )
 
 
-async def wake(session: AsyncSession, member_id: int, now: datetime) -> None:
+async def wake(session: Session, member_id: int, now: datetime) -> None:
     """The member just wrote: what waited for their next message (WeChat's reply window)
     may go now."""
     await session.execute(_WAKE, {"p_member": member_id, "p_now": now})

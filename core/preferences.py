@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import add_months
 from core.context import Context
 from core.products import ProductView
 from core.segments import Rfm, compute_segments, is_purchase
 from core.shop import PreferenceRules
+from storage.db import Session
 from storage.models import ProductRow, SaleLineRow, SaleRow
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
@@ -73,7 +73,7 @@ def _since(ctx: Context) -> datetime:
     return add_months(ctx.now().astimezone(ctx.zone), -ctx.shop.preferences.window_months)
 
 
-async def _preferred(s: AsyncSession, ctx: Context, member_id: int) -> list[str]:
+async def _preferred(s: Session, ctx: Context, member_id: int) -> list[str]:
     rows = await s.execute(
         select(
             ProductRow.category,
@@ -97,7 +97,7 @@ class Recommendations:
     categories: tuple[str, ...]  # the member's preferred categories; () → best sellers only
 
 
-async def best_sellers(s: AsyncSession, ctx: Context) -> list[tuple[int, ProductView]]:
+async def best_sellers(s: Session, ctx: Context) -> list[tuple[int, ProductView]]:
     """Every active product with its id, the most pieces sold in the window first."""
     sold = (
         select(SaleLineRow.product_id, func.sum(SaleLineRow.quantity).label("sold"))

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Context
 from core.errors import InvalidInput, LinesExceedTotal, UnknownProduct
 from core.shop import ShopFileError
+from storage.db import Session
 from storage.models import ProductRow, RewardRow, RewardStockRow, SaleLineRow
 
 LINES_MAX = 100  # lines on one receipt: more is a mistake (a pasted file), not a basket
@@ -74,7 +74,7 @@ def check_lines(lines: Iterable[SaleLine], amount_fen: int) -> list[SaleLine]:
     return checked
 
 
-async def add_lines(s: AsyncSession, sale_id: int, lines: Sequence[SaleLine]) -> None:
+async def add_lines(s: Session, sale_id: int, lines: Sequence[SaleLine]) -> None:
     """Write a new sale's lines inside its transaction; a code that names no product of
     the catalogue (or one taken off it) refuses the whole sale with UnknownProduct."""
     codes = sorted({line.product.strip().lower() for line in lines})
@@ -123,7 +123,7 @@ async def products_by_code(ctx: Context, codes: Iterable[str]) -> dict[str, Prod
 # --- the shop file's catalogue ------------------------------------------------------------
 
 
-async def sync_products(s: AsyncSession, ctx: Context) -> int:
+async def sync_products(s: Session, ctx: Context) -> int:
     """Mirror the shop file's products by code (inside :func:`core.catalog.sync_shop`): a
     product that left the file is inactive; imported products are left as they are."""
     rows = {r.code: r for r in await s.scalars(select(ProductRow))}
@@ -140,7 +140,7 @@ async def sync_products(s: AsyncSession, ctx: Context) -> int:
     return len(ctx.shop.products)
 
 
-async def sync_goods(s: AsyncSession, ctx: Context) -> None:
+async def sync_goods(s: Session, ctx: Context) -> None:
     """The stock of every goods reward of the shop file (after rewards and products are
     mirrored). A goods reward without a coupon value is worth its product's price."""
     stocks = {r.reward_id: r for r in await s.scalars(select(RewardStockRow))}
@@ -169,7 +169,7 @@ async def sync_goods(s: AsyncSession, ctx: Context) -> None:
 # --- goods rewards ------------------------------------------------------------------------
 
 
-async def take_stock(s: AsyncSession, reward_id: int) -> bool | None:
+async def take_stock(s: Session, reward_id: int) -> bool | None:
     """Take one piece of a goods reward inside the redemption's transaction: True if taken,
     False if none is left, None if the reward is no goods (a coupon has no stock)."""
     taken = await s.execute(

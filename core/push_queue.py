@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Context
 from core.members import format_member_no
 from core.outbox import FAILED, PENDING, SENDING, SENT, SKIPPED, WAITING
+from storage.db import Session
 from storage.models import IdentityRow, MemberRow, OutboxRow, StaffRow
 
 WECHAT_CS = "wechat_cs"  # how a WeChat customer-service message is recorded in ``via``
@@ -111,7 +111,7 @@ async def next_due(ctx: Context) -> datetime | None:
         return due
 
 
-async def _readers(s: AsyncSession, rows: list[OutboxRow]) -> dict[Whom, Reader]:
+async def _readers(s: Session, rows: list[OutboxRow]) -> dict[Whom, Reader]:
     """The readers of a batch in two queries, so wording a push needs no more."""
     members = {r.member_id for r in rows if r.staff_id is None and r.member_id is not None}
     staff = {r.staff_id for r in rows if r.staff_id is not None}
@@ -147,7 +147,7 @@ def _whom(member_id: int | None, staff_id: int | None) -> Whom:
     return ("staff", staff_id) if staff_id is not None else ("member", member_id or 0)
 
 
-async def _recipients(s: AsyncSession, whoms: set[Whom]) -> dict[Whom, tuple[Recipient, ...]]:
+async def _recipients(s: Session, whoms: set[Whom]) -> dict[Whom, tuple[Recipient, ...]]:
     """Reachable accounts of these members and staff, newest contact first."""
     member_ids = {n for kind, n in whoms if kind == "member"}
     staff_ids = {n for kind, n in whoms if kind == "staff"}
@@ -186,7 +186,7 @@ async def _recipients(s: AsyncSession, whoms: set[Whom]) -> dict[Whom, tuple[Rec
     }
 
 
-async def _recipient(s: AsyncSession, identity: IdentityRow) -> Recipient:
+async def _recipient(s: Session, identity: IdentityRow) -> Recipient:
     since_message = since_event = 0
     if identity.channel == "wechat":
         since_message = await _cs_sent_since(s, identity.id, identity.last_message_at)
@@ -202,7 +202,7 @@ async def _recipient(s: AsyncSession, identity: IdentityRow) -> Recipient:
     )
 
 
-async def _cs_sent_since(s: AsyncSession, identity_id: int, since: datetime | None) -> int:
+async def _cs_sent_since(s: Session, identity_id: int, since: datetime | None) -> int:
     if since is None:
         return 0
     count = await s.scalar(

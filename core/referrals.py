@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, outbox
 from core.context import Context
 from core.errors import AlreadyReferred, InviteCodeInvalid, SelfReferral
 from core.members import format_member_no, lock_member, normalize_phone
-from storage.db import dialect_of
+from storage.db import Session, dialect_of
 from storage.models import InviteCodeRow, MemberRow, ReferralRow, SaleRow
 
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
@@ -101,7 +100,7 @@ async def invite_code(ctx: Context, member_id: int) -> Invite:
     return Invite(code=code, link=invite_link(ctx, code))
 
 
-async def _referrer(s: AsyncSession, text: str) -> MemberRow:
+async def _referrer(s: Session, text: str) -> MemberRow:
     """The member whose invite code ``text`` is; a deleted member's code is void."""
     code = normalize_invite_code(text)
     row = (
@@ -118,7 +117,7 @@ async def _referrer(s: AsyncSession, text: str) -> MemberRow:
     return row
 
 
-async def _check(s: AsyncSession, referrer: MemberRow, phone: str) -> None:
+async def _check(s: Session, referrer: MemberRow, phone: str) -> None:
     if phone == referrer.phone:
         raise SelfReferral()
     taken = await s.scalar(
@@ -146,7 +145,7 @@ async def check_invite(ctx: Context, code: str, phone: str | None = None) -> Ref
         return Referrer(referrer.id, referrer.name, normalize_invite_code(code) or "")
 
 
-async def attach(s: AsyncSession, ctx: Context, member: MemberRow, code: str, via: str) -> bool:
+async def attach(s: Session, ctx: Context, member: MemberRow, code: str, via: str) -> bool:
     """Record ``member`` (being registered, in the caller's transaction) as invited by the
     owner of ``code``; True if recorded. A refused invite (see :func:`check_invite`; also a
     member without a phone, whose invite could not be counted once) records nothing and
@@ -185,7 +184,7 @@ async def attach(s: AsyncSession, ctx: Context, member: MemberRow, code: str, vi
 
 
 async def reward_first_purchase(
-    s: AsyncSession, ctx: Context, member: MemberRow, sale: SaleRow, *, notify: bool = True
+    s: Session, ctx: Context, member: MemberRow, sale: SaleRow, *, notify: bool = True
 ) -> bool:
     """Inside the transaction of ``sale`` (``member`` locked): if this is the invited
     member's first purchase that counts, give the inviter's reward and the welcome bonus,

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, outbox
 from core.audience import reachable
 from core.context import Context
 from core.errors import UnknownReward
 from core.loyalty import give_coupons
+from storage.db import Session
 from storage.models import CouponRow, MemberRow, OutboxRow, RewardRow
 
 BATCH = 200  # pushes per transaction, and ids per IN (…) list
@@ -71,7 +71,7 @@ async def queue(ctx: Context, planned: Sequence[Planned], *, gift: str = "") -> 
     return queued
 
 
-async def _queue_batch(s: AsyncSession, ctx: Context, batch: Sequence[Planned], gift: str) -> int:
+async def _queue_batch(s: Session, ctx: Context, batch: Sequence[Planned], gift: str) -> int:
     now = ctx.now()
     reward = await _gift_reward(s, gift)
     members = {p.member_id for p in batch}
@@ -116,7 +116,7 @@ async def _queue_batch(s: AsyncSession, ctx: Context, batch: Sequence[Planned], 
     return len(queued)
 
 
-async def _gift_reward(s: AsyncSession, code: str) -> RewardRow | None:
+async def _gift_reward(s: Session, code: str) -> RewardRow | None:
     """The catalogue's reward for a gift ("" = none). The shop file names only rewards it
     has, so a missing one means the catalogue was not synced: refuse rather than promise a
     coupon in a message without one."""

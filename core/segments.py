@@ -31,13 +31,13 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, extract, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import add_months
 from core.context import Context
 from core.errors import InvalidInput
 from core.members import store_id
 from core.shop import SegmentRules
+from storage.db import Session
 from storage.models import CouponRow, MemberRow, MemberTagRow, SaleRow, StoreRow
 
 RFM_WINDOW_MONTHS = 12
@@ -165,7 +165,7 @@ def net_amount() -> ColumnElement[int]:
     return SaleRow.amount_fen - SaleRow.refunded_fen
 
 
-async def compute_segments(s: AsyncSession, ctx: Context) -> list[MemberSegment]:
+async def compute_segments(s: Session, ctx: Context) -> list[MemberSegment]:
     """Every member's segment as of now, inside the caller's session (for stats and
     campaigns that need it together with other figures of the same snapshot)."""
     now = ctx.now()
@@ -236,7 +236,7 @@ async def member_segments(ctx: Context) -> list[MemberSegment]:
         return await compute_segments(s, ctx)
 
 
-async def member_stage(s: AsyncSession, ctx: Context, member_id: int) -> Stage:
+async def member_stage(s: Session, ctx: Context, member_id: int) -> Stage:
     """One member's stage as of now, the same as :func:`compute_segments` gives them, with
     a few aggregate queries instead of every member's segment (who may join an event)."""
     now = ctx.now()
@@ -320,7 +320,7 @@ def _as_set(values: Iterable[str] | str) -> frozenset[str]:
     return frozenset([values] if isinstance(values, str) else values)
 
 
-async def _member_query(s: AsyncSession, ctx: Context, segment: Segment) -> Select[tuple[int]]:
+async def _member_query(s: Session, ctx: Context, segment: Segment) -> Select[tuple[int]]:
     query = select(MemberRow.id)
     if segment.tiers:
         query = query.where(MemberRow.tier.in_(sorted(segment.tiers)))

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Select, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.context import Context
 from core.errors import InvalidInput, InviteInvalid, NotAllowed, UnknownStaff
 from core.members import LINK_CODE_ALPHABET, MemberView, identity_row, store_id
+from storage.db import Session
 from storage.models import IdentityRow, StaffInviteRow, StaffRow, StoreRow
 
 INVITE_LENGTH = 8
@@ -122,7 +122,7 @@ def _with_identity() -> Select[tuple[StaffRow, IdentityRow, str | None]]:
     )
 
 
-async def staff_of(session: AsyncSession, identity_id: int) -> StaffView | None:
+async def staff_of(session: Session, identity_id: int) -> StaffView | None:
     """The staff role of a chat account, or None, read in the caller's transaction."""
     row = (
         await session.execute(_with_identity().where(StaffRow.identity_id == identity_id))

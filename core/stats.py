@@ -42,13 +42,13 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.context import Context
 from core.errors import InvalidInput
 from core.members import store_id
 from core.segments import Stage, compute_segments, is_purchase, net_amount
+from storage.db import Session
 from storage.models import (
     BookingRow,
     CouponRow,
@@ -193,7 +193,7 @@ class ShopStats:
         return sum(f.rating_sum for f in self.feedback) / count if count else 0.0
 
 
-async def _one(s: AsyncSession, query: Select[Any]) -> int:
+async def _one(s: Session, query: Select[Any]) -> int:
     return int(await s.scalar(query) or 0)
 
 

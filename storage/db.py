@@ -1,119 +1,166 @@
 """Engine set-up and transactions, the same for SQLite (default) and PostgreSQL.
 
-SQLite runs in WAL mode with a busy timeout and foreign keys on, and every write
-transaction starts with ``BEGIN IMMEDIATE``: writers then queue on the busy timeout
-instead of failing with "database is locked" when a read lock cannot be upgraded.
-On PostgreSQL, use cases serialise per member with ``SELECT … FOR UPDATE``.
+SQLite runs in WAL mode with foreign keys on, its sessions on the event loop's thread
+(``storage.inline``), and every write transaction starts with ``BEGIN IMMEDIATE``: a writer
+waits for the lock before it reads, instead of failing with "database is locked" when a
+read lock cannot be upgraded. On PostgreSQL, use cases serialise per member with
+``SELECT … FOR UPDATE``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import sessionmaker
 
-from storage import sqlite_driver
+from storage.inline import InlineSession
 
 BUSY_TIMEOUT_MS = 30_000
+_FIRST_RETRY, _LONGEST_RETRY = 0.001, 0.05  # seconds between tries of SQLite's write lock
+
+Session = AsyncSession | InlineSession  # what a transaction or a read hands out
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_setup(engine: Engine, *, busy_timeout_ms: int, inline: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    # aiosqlite runs each call on its own thread; every call is a round trip between the
-    # threads, which costs far more than SQLite's own work here. So the connections are
-    # storage.sqlite_driver's: one trip per statement, BEGIN travelling with the first;
-    # and a connection coming back to the pool is rolled back only if a transaction is
-    # still open (after a commit, the pool's rollback would be one more trip).
-
-    @event.listens_for(engine.sync_engine, "do_connect")
-    def _on_do_connect(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
-        params["async_creator_fn"] = sqlite_driver.connect
-
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = "DEFERRED" if connection.get_execution_options().get("readonly") else "IMMEDIATE"
-        connection.connection.driver_connection.begin_on_next(f"BEGIN {mode}")
-
-    @event.listens_for(engine.sync_engine, "reset")
-    def _on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
-        if state.terminate_only or not state.asyncio_safe:
-            return
-        if dbapi_connection.driver_connection.in_transaction:
-            dbapi_connection.rollback()
+        if inline:  # straight to sqlite3: a statement through SQLAlchemy costs ten times more
+            connection.connection.driver_connection.execute(f"BEGIN {mode}")
+        else:
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 class Database:
-    """The engine plus the two ways to use it: a write transaction or a read."""
+    """The engine plus the two ways to use it: a write transaction or a read.
+
+    On SQLite the sessions are ``storage.inline``'s, on the event loop's thread; ``engine``
+    (asyncio, over aiosqlite) is kept for migrations and for tools that want a connection."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = make_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
-            kwargs["pool_reset_on_return"] = None  # see _sqlite_setup
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
         self.engine = create_async_engine(self.url, **kwargs)
-        if self.is_sqlite:
-            _sqlite_setup(self.engine)
-        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._reader = async_sessionmaker(
-            self.engine.execution_options(readonly=True), expire_on_commit=False
+        self._one_writer: asyncio.Lock | None = None
+        if not self.is_sqlite:
+            self.sync_engine = self.engine.sync_engine
+            self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+            self._reader = async_sessionmaker(
+                self.engine.execution_options(readonly=True), expire_on_commit=False
+            )
+            return
+        _sqlite_setup(self.engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS, inline=False)
+        # Busy timeout 0: a write lock held by another process is waited for on the loop
+        # (``_begin_write``), never inside SQLite, which would hold the loop.
+        self.sync_engine = create_engine(self.url.set(drivername="sqlite"), echo=echo)
+        _sqlite_setup(self.sync_engine, busy_timeout_ms=0, inline=True)
+        self._inline_writer = sessionmaker(self.sync_engine, expire_on_commit=False)
+        self._inline_reader = sessionmaker(
+            self.sync_engine.execution_options(readonly=True), expire_on_commit=False
         )
         # SQLite has one writer at a time. Writers of this process queue here, on the event
-        # loop, rather than in SQLite's busy handler, which sleeps up to 100 ms between
-        # tries while the lock may long be free again; other processes still meet the
-        # busy timeout.
-        self._one_writer = asyncio.Lock() if self.is_sqlite else None
+        # loop; other processes are met by ``_begin_write``.
+        self._one_writer = asyncio.Lock()
 
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncIterator[Session]:
         """A write transaction: committed when the block ends, rolled back on error."""
         if self._one_writer is None:
             async with self._writer() as session, session.begin():
                 yield session
             return
-        async with self._one_writer, self._writer() as session, session.begin():
-            yield session
+        await asyncio.sleep(0)  # see read()
+        async with self._one_writer:
+            with await self._begin_write() as session, _committed(session):
+                yield InlineSession(session)
+
+    async def _begin_write(self) -> Any:
+        """A sync session holding SQLite's write lock (``BEGIN IMMEDIATE``), tried until
+        the busy timeout with growing sleeps between tries."""
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + BUSY_TIMEOUT_MS / 1000, _FIRST_RETRY
+        while True:
+            session = self._inline_writer()
+            try:
+                session.connection()  # BEGIN IMMEDIATE
+                return session
+            except (OperationalError, sqlite3.OperationalError) as exc:
+                session.close()
+                if not _is_busy(exc) or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LONGEST_RETRY)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    async def read(self) -> AsyncIterator[Session]:
         """A read-only unit of work (on SQLite a deferred transaction, never blocking)."""
-        async with self._reader() as session, session.begin():
-            yield session
+        if self._one_writer is None:
+            async with self._reader() as session, session.begin():
+                yield session
+            return
+        # Inline statements never give the loop back, so every unit of work begins by
+        # letting the others take a turn: a loop of reads (a job over every member) must
+        # not keep replies waiting until it ends.
+        await asyncio.sleep(0)
+        with self._inline_reader() as session, _committed(session):
+            yield InlineSession(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.is_sqlite:
+            self.sync_engine.dispose()
 
 
-def dialect_of(session: AsyncSession) -> Any:
+@contextmanager
+def _committed(session: Any) -> Iterator[None]:
+    """Commit when the block ends, roll back if it raises."""
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
+def _is_busy(exc: OperationalError | sqlite3.OperationalError) -> bool:
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    return isinstance(orig, sqlite3.OperationalError) and orig.sqlite_errorcode in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )
+
+
+def dialect_of(session: Session) -> Any:
     """The SQLAlchemy dialect module, for its INSERT … ON CONFLICT."""
     return _dialect(session.bind.dialect.name)
 
@@ -139,7 +186,7 @@ def _upsert(dialect: str, table: Table, conflict: tuple[str, ...], columns: tupl
 
 
 async def insert_ignore(
-    session: AsyncSession, table: Table, values: dict[str, Any], conflict: list[str]
+    session: Session, table: Table, values: dict[str, Any], conflict: list[str]
 ) -> bool:
     """Insert a row unless one with the same ``conflict`` columns exists; True if inserted."""
     stmt = _insert_ignore(session.bind.dialect.name, table, tuple(conflict))
@@ -148,7 +195,7 @@ async def insert_ignore(
 
 
 async def insert_ignore_many(
-    session: AsyncSession,
+    session: Session,
     table: Table,
     rows: list[dict[str, Any]],
     conflict: list[str],
@@ -169,7 +216,7 @@ async def insert_ignore_many(
 
 
 async def upsert(
-    session: AsyncSession, table: Table, values: dict[str, Any], conflict: list[str]
+    session: Session, table: Table, values: dict[str, Any], conflict: list[str]
 ) -> None:
     """Insert a row, or give the one with the same ``conflict`` columns the other values:
     one statement, so a concurrent delete cannot make it fail half-way."""

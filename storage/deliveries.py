@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database, insert_ignore
+from storage.db import Database, Session, insert_ignore
 from storage.models import DeliveryRow
 
 PROCESSING, ANSWERED, LATE = "processing", "answered", "late"
@@ -50,9 +49,7 @@ _SETTLE = (  # built once: every message runs it
 )
 
 
-async def settle(
-    session: AsyncSession, channel: str, key: str, status: str, reply: str | None
-) -> None:
+async def settle(session: Session, channel: str, key: str, status: str, reply: str | None) -> None:
     """``finish`` inside the caller's transaction (with the other writes of the answer)."""
     params = {"p_channel": channel, "p_key": key, "p_status": status, "p_reply": reply}
     await session.execute(_SETTLE, params)

@@ -11,7 +11,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import pushes
 from bot.dialogs.setup import create_dialogs
@@ -23,6 +22,7 @@ from core.context import Context
 from core.members import register_member
 from core.outbox import enqueue
 from core.push_queue import Push, Recipient
+from storage.db import Session
 from tests.channels.fake_telegram import Call, FakeTelegram
 from tests.channels.pushing import dispatcher, outbox
 
@@ -252,7 +252,7 @@ async def test_two_dispatchers_send_each_of_2000_rows_once(
     assert {row.status for row in await outbox(ctx)} == {"sent"}
 
 
-async def receipt_row(s: AsyncSession, ctx: Context, member_id: int, n: int) -> None:
+async def receipt_row(s: Session, ctx: Context, member_id: int, n: int) -> None:
     await enqueue(
         s,
         now=ctx.now(),

@@ -137,7 +137,7 @@ def counted_statements(ctx: Context) -> Iterator[list[str]]:
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engine = ctx.db.engine.sync_engine
+    engine = ctx.db.sync_engine
     event.listen(engine, "before_cursor_execute", count)
     try:
         yield statements

@@ -5,13 +5,13 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dialogs.setup import create_dialogs
 from bot.dialogs.types import Event, Payload, Reply, Sender
 from core import loyalty
 from core.context import Context
 from core.members import register_member
+from storage.db import Session
 
 
 async def member_with_gold_sale(ctx: Context, user: str, locale: str) -> int:
@@ -71,7 +71,7 @@ async def test_asking_again_soon_after_reads_only(
     writes = []
     transaction = ctx.db.transaction
 
-    def counted() -> AbstractAsyncContextManager[AsyncSession]:
+    def counted() -> AbstractAsyncContextManager[Session]:
         writes.append(1)
         return transaction()
 

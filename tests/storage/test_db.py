@@ -1,17 +1,16 @@
-"""Transactions: what a failed one leaves behind, connections back in the pool, and the
-SQLite driver's one round trip per statement."""
+"""Transactions: what a failed one leaves behind, connections back in the pool, SQLite's
+inline sessions (``storage.inline``) and its write lock held by another process."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.context import Context
-from storage import sqlite_driver
 from storage.db import Database
 from storage.models import MemberRow, StoreRow
 
@@ -34,14 +33,12 @@ async def test_a_failed_transaction_leaves_nothing_and_the_next_one_works(ctx: C
 
 
 async def test_a_connection_returned_inside_a_transaction_is_rolled_back(ctx: Context) -> None:
-    """The pool does not roll back after every commit on SQLite (see storage.db); one that
-    comes back with a transaction still open is rolled back all the same."""
     db = ctx.db
-    sqlite_only(db)  # PostgreSQL keeps the pool's reset
-    async with db.engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.execute("BEGIN IMMEDIATE")  # behind SQLAlchemy's back
-        await raw.driver_connection.execute("UPDATE stores SET name = 'never committed'")
+    sqlite_only(db)
+    with db.sync_engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        raw.execute("BEGIN IMMEDIATE")  # behind SQLAlchemy's back
+        raw.execute("UPDATE stores SET name = 'never committed'")
     async with db.transaction() as s:  # the same pooled connection: it must be clean
         await s.execute(update(StoreRow).values(name="committed"))
     assert await stores_named(db, "never committed") == 0
@@ -53,24 +50,13 @@ def sqlite_only(db: Database) -> None:
         pytest.skip("the SQLite driver only")
 
 
-async def test_one_round_trip_per_statement_and_results_as_sqlalchemy_expects(
-    ctx: Context, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_inline_sessions_give_results_as_sqlalchemy_does(ctx: Context) -> None:
     db = ctx.db
     sqlite_only(db)
-    trips = []
-    run = sqlite_driver.FewTripsConnection.run
-
-    async def counted(self: sqlite_driver.FewTripsConnection, *args: Any) -> Any:
-        trips.append(args)
-        return await run(self, *args)
-
-    monkeypatch.setattr(sqlite_driver.FewTripsConnection, "run", counted)
     async with db.read() as s:
         codes = list(await s.scalars(select(StoreRow.code).order_by(StoreRow.code)))
-        assert len(trips) == 1  # BEGIN included
-        streamed = [row.code async for row in await s.stream(select(StoreRow.code))]
-    assert codes == sorted(streamed) and "main" in codes
+        rows = (await s.execute(select(StoreRow.code))).all()
+    assert codes == sorted(row.code for row in rows) and "main" in codes
     async with db.transaction() as s:
         changed = await s.execute(update(StoreRow).where(StoreRow.code == "main").values(name="M"))
         assert changed.rowcount == 1
@@ -121,3 +107,31 @@ async def test_a_write_transaction_holds_the_write_lock_from_its_first_statement
             other.execute("ROLLBACK")
         finally:
             other.close()
+
+
+async def test_a_write_lock_held_by_another_process_is_waited_for_without_holding_the_loop(
+    ctx: Context,
+) -> None:
+    """While another process writes, reads and other coroutines go on; the write follows
+    as soon as the lock is free."""
+    sqlite_only(ctx.db)
+    assert ctx.db.url.database is not None
+    other = sqlite3.connect(ctx.db.url.database, timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("UPDATE stores SET name = 'other process'")
+    order: list[str] = []
+
+    async def write() -> None:
+        async with ctx.db.transaction() as s:
+            order.append("write began")
+            await s.execute(update(StoreRow).values(name="ours"))
+
+    writer = asyncio.create_task(write())
+    await asyncio.sleep(0)  # the writer met the lock and sleeps between tries
+    assert await stores_named(ctx.db, "other process") == 0  # not committed: not seen
+    order.append("read done")
+    other.execute("COMMIT")
+    other.close()
+    await writer
+    assert order == ["read done", "write began"]
+    assert await stores_named(ctx.db, "ours") > 0
