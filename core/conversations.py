@@ -7,12 +7,11 @@ silent longer than the timeout is forgotten.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core import outbox
@@ -21,7 +20,7 @@ from core.errors import InvalidInput
 from core.members import MemberView, identity_row, view_of
 from core.staff import StaffView, is_current, staff_view
 from storage import deliveries
-from storage.db import upsert
+from storage.db import Session, upsert
 from storage.models import (
     ChoicesRow,
     ConversationRow,
@@ -52,6 +51,18 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class Recording:
+    """The write of an arrival (``record``), when ``arrival(defer=True)`` left it to the
+    caller's closing transaction."""
+
+    identity_id: int
+    member_id: int | None
+    event: bool
+    at: datetime
+    wake: bool  # pushes of the member wait for their next message
+
+
+@dataclass(frozen=True)
 class Arrival:
     """Everything the dialog engine needs about the sender of an event, read together."""
 
@@ -59,9 +70,13 @@ class Arrival:
     member: MemberView | None
     conversation: Conversation | None
     staff: StaffView | None
+    shown: Shown  # the choices last shown as numbers (WeChat)
+    unrecorded: Recording | None = None
 
 
-async def arrival(ctx: Context, channel: str, external_id: str, *, event: bool = False) -> Arrival:
+async def arrival(
+    ctx: Context, channel: str, external_id: str, *, event: bool = False, defer: bool = False
+) -> Arrival:
     """Record that this chat account just wrote — or, with ``event``, clicked a menu,
     followed or scanned — and read who it is: the account (created on first contact), its
     member, its open conversation and its staff role, in one transaction.
@@ -76,7 +91,11 @@ async def arrival(ctx: Context, channel: str, external_id: str, *, event: bool =
     template sooner — never one more message than WeChat allows; and what waits is woken by
     the next arrival, which is always recorded while something waits. (The pushes woken are
     those the read saw waiting; one the dispatcher puts to wait between that read and the
-    write waits for the next message, as one put to wait just after the write always did.)"""
+    write waits for the next message, as one put to wait just after the write always did.)
+
+    With ``defer``, the write of a known account is left to the caller: it comes back as
+    ``unrecorded``, for ``record`` in the transaction that ends the message (``answered``),
+    one write instead of two."""
     if not external_id:
         raise InvalidInput(field="channel", value=channel)
     now = ctx.now()
@@ -86,24 +105,32 @@ async def arrival(ctx: Context, channel: str, external_id: str, *, event: bool =
         last = seen.account.last_event_at if event else seen.account.last_message_at
         if seen.account.reachable and not seen.waiting and _recent(last, now):
             return seen.arrival
-    async with ctx.db.transaction() as s:
-        if seen is None:  # first contact: created, and read again in this transaction
-            row = await identity_row(s, channel, external_id, now)
-            row.last_inbound_at, row.reachable = now, True
-            if event:
-                row.last_event_at = now
-            else:
-                row.last_message_at = now
-            await s.flush()
-            seen = await _sender(s, channel, external_id, now)
-            assert seen is not None
-        else:
-            params = {"p_identity": seen.arrival.identity.id, "p_now": now}
-            await s.execute(_RECORD[event], params)
-        member_id = seen.arrival.identity.member_id
-        if member_id is not None and seen.waiting:
-            await outbox.wake(s, member_id, now)
+        identity = seen.arrival.identity
+        recording = Recording(identity.id, identity.member_id, event, now, seen.waiting)
+        if defer:
+            return replace(seen.arrival, unrecorded=recording)
+        async with ctx.db.transaction() as s:
+            await record(s, recording)
         return seen.arrival
+    async with ctx.db.transaction() as s:  # first contact: created, and read again
+        row = await identity_row(s, channel, external_id, now)
+        row.last_inbound_at, row.reachable = now, True
+        if event:
+            row.last_event_at = now
+        else:
+            row.last_message_at = now
+        await s.flush()
+        seen = await _sender(s, channel, external_id, now)
+        assert seen is not None
+        return seen.arrival
+
+
+async def record(s: Session, recording: Recording) -> None:
+    """Write an arrival: its window opened, the account reachable, waiting pushes woken."""
+    params = {"p_identity": recording.identity_id, "p_now": recording.at}
+    await s.execute(_RECORD[recording.event], params)
+    if recording.member_id is not None and recording.wake:
+        await outbox.wake(s, recording.member_id, recording.at)
 
 
 async def arrive(ctx: Context, channel: str, external_id: str, *, event: bool = False) -> Identity:
@@ -146,6 +173,8 @@ _SENDER = (
         ConversationRow,
         StaffRow,
         _desk.code,
+        ChoicesRow.choices,
+        ChoicesRow.updated_at,
         MemberTagRow.tag,
     )
     .outerjoin(MemberRow, MemberRow.id == IdentityRow.member_id)
@@ -153,6 +182,7 @@ _SENDER = (
     .outerjoin(ConversationRow, ConversationRow.identity_id == IdentityRow.id)
     .outerjoin(StaffRow, and_(StaffRow.identity_id == IdentityRow.id, is_current()))
     .outerjoin(_desk, _desk.id == StaffRow.store_id)
+    .outerjoin(ChoicesRow, ChoicesRow.identity_id == IdentityRow.id)
     .outerjoin(MemberTagRow, MemberTagRow.member_id == MemberRow.id)
     .where(
         IdentityRow.channel == bindparam("channel"),
@@ -162,20 +192,21 @@ _SENDER = (
 )
 
 
-async def _sender(s: AsyncSession, channel: str, external_id: str, now: datetime) -> _Seen | None:
-    """The chat account with its member (and its tags), conversation and staff role: one
-    statement, a row per tag (everything else is at most one row)."""
+async def _sender(s: Session, channel: str, external_id: str, now: datetime) -> _Seen | None:
+    """The chat account with its member (and its tags), conversation, staff role and the
+    choices last shown: one statement, a row per tag (everything else is at most one row)."""
     params = {"channel": channel, "external_id": external_id}
     rows = (await s.execute(_SENDER, params)).all()
     if not rows:
         return None
-    account, waiting, member, home_store, conversation, staff, staff_store, _tag = rows[0]
+    account, waiting, member, home_store, conversation, staff, staff_store, *shown, _ = rows[0]
     tags = [row.tag for row in rows if row.tag is not None]
     arrival = Arrival(
         identity=Identity(account.id, channel, external_id, account.member_id),
         member=view_of(member, home_store, tags) if member is not None else None,
         conversation=_open(conversation, now),
         staff=staff_view(staff, account, staff_store) if staff is not None else None,
+        shown=_shown(*shown, now),
     )
     return _Seen(arrival, account, bool(waiting))
 
@@ -207,7 +238,6 @@ class Shown:
 
     choices: list[Choice]
     at: datetime | None = None
-    identity_id: int | None = None  # the chat account, if it had written before
 
     def unchanged(self, choices: list[Choice], now: datetime) -> bool:
         """Showing ``choices`` now would store nothing new: the same list, stored less than
@@ -231,19 +261,23 @@ async def answered(
     reply: str | None,
     choices: list[Choice] | None,
     identity_id: int | None = None,
+    recording: Recording | None = None,
 ) -> None:
     """The end of one inbound message, in one write transaction: the outcome of its
-    delivery, so that a redelivery is answered from it (``storage.deliveries``), and the
-    choices its reply showed (None: leave the stored ones as they are). ``identity_id``,
-    when known (``Shown``), saves looking the chat account up again."""
+    delivery, so that a redelivery is answered from it (``storage.deliveries``), the
+    choices its reply showed (None: leave the stored ones as they are) and the arrival
+    ``arrival(defer=True)`` left unrecorded. ``identity_id``, when known, saves looking the
+    chat account up again."""
     async with ctx.db.transaction() as s:
+        if recording is not None:
+            await record(s, recording)
         if choices is not None:
             await _store_choices(s, channel, external_id, choices, ctx.now(), identity_id)
         await deliveries.settle(s, channel, delivery, status, reply)
 
 
 async def _store_choices(
-    s: AsyncSession,
+    s: Session,
     channel: str,
     external_id: str,
     choices: list[Choice],
@@ -256,28 +290,12 @@ async def _store_choices(
     await upsert(s, ChoicesRow.__table__, values, conflict=["identity_id"])
 
 
-_CHOICES = (
-    select(IdentityRow.id, ChoicesRow.choices, ChoicesRow.updated_at)
-    .outerjoin(ChoicesRow, ChoicesRow.identity_id == IdentityRow.id)
-    .where(
-        IdentityRow.channel == bindparam("channel"),
-        IdentityRow.external_id == bindparam("external_id"),
-    )
-)
-
-
-async def load_choices(ctx: Context, channel: str, external_id: str) -> Shown:
-    """The choices last shown to this chat account; none once they are older than the
-    conversation timeout (a number typed tomorrow is just a number)."""
-    async with ctx.db.read() as s:
-        params = {"channel": channel, "external_id": external_id}
-        row = (await s.execute(_CHOICES, params)).first()
-    if row is None:
+def _shown(choices: list[list[str]] | None, at: datetime | None, now: datetime) -> Shown:
+    """None once they are older than the conversation timeout (a number typed tomorrow is
+    just a number)."""
+    if choices is None or at is None or now - at > TIMEOUT:
         return Shown([])
-    if row.updated_at is None or ctx.now() - row.updated_at > TIMEOUT:
-        return Shown([], identity_id=row.id)
-    choices = [(str(label), str(payload)) for label, payload in row.choices]
-    return Shown(choices, row.updated_at, row.id)
+    return Shown([(str(label), str(payload)) for label, payload in choices], at)
 
 
 async def load_conversation(ctx: Context, identity_id: int) -> Conversation | None:

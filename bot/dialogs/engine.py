@@ -109,14 +109,18 @@ class Dialogs:
         self.registration = self.flows[registration]
         self.help = self.flows[help]
 
-    async def handle(self, event: Event) -> list[Reply]:
+    async def handle(
+        self, event: Event, sender: conversations.Arrival | None = None
+    ) -> list[Reply]:
+        """The replies to ``event``; ``sender`` when the channel has read it already."""
         ctx = self.ctx
-        sender = await conversations.arrival(
-            ctx,
-            event.sender.channel,
-            event.sender.user_id,
-            event=event.menu is not None or event.start is not None,
-        )
+        if sender is None:
+            sender = await conversations.arrival(
+                ctx,
+                event.sender.channel,
+                event.sender.user_id,
+                event=event.menu is not None or event.start is not None,
+            )
         identity, member, current, staff = (
             sender.identity,
             sender.member,

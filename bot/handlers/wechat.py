@@ -196,7 +196,7 @@ class WeChatEndpoint:
                 )
                 return
             try:
-                parts, choices, account = await self._reply_parts(message)
+                parts, choices, sender = await self._reply_parts(message)
                 parts = await self._upload(parts)
             except BaseException:
                 await deliveries.release(self.ctx.db, CHANNEL, key)
@@ -209,12 +209,12 @@ class WeChatEndpoint:
                 status, xml = deliveries.LATE, None
             # Stored before anyone sees the reply: a retry then finds its answer, and a
             # number typed back finds its choice. One write for both.
-            await self._store(message.source, key, status, xml, choices, account)
+            await self._store(message.source, key, status, xml, choices, sender)
             if xml is not None and not job.waiting:
                 # The deadline passed while it was stored: it goes as customer-service
                 # messages after all, and a retry must not show it again.
                 status, xml = deliveries.LATE, None
-                await self._store(message.source, key, status, xml, None, account)
+                await self._store(message.source, key, status, xml, None, None)
             job.answer.set_result(xml)
             if xml is not None:
                 await self._send(message.source, parts[1:])
@@ -236,11 +236,12 @@ class WeChatEndpoint:
         status: str,
         xml: str | None,
         choices: list[Choice] | None,
-        account: int | None,
+        sender: conversations.Arrival | None,
     ) -> None:
-        """The delivery's outcome (and the choices, unless None). The message is processed
-        whatever happens here, so a failure is logged and the reply still goes out: it must
-        not be processed again, and a retry of it is told "success"."""
+        """The delivery's outcome (and the choices, unless None, and the sender's arrival,
+        if not recorded yet). The message is processed whatever happens here, so a failure
+        is logged and the reply still goes out: it must not be processed again, and a retry
+        of it is told "success"."""
         try:
             await conversations.answered(
                 self.ctx,
@@ -250,26 +251,29 @@ class WeChatEndpoint:
                 status=status,
                 reply=xml,
                 choices=choices,
-                identity_id=account,
+                identity_id=sender.identity.id if sender else None,
+                recording=sender.unrecorded if sender else None,
             )
         except Exception:
             log.exception("wechat message %s: its outcome could not be stored", key)
 
     async def _reply_parts(
         self, message: messages.BaseMessage
-    ) -> tuple[list[Part], list[Choice] | None, int | None]:
-        """The reply's parts, the choices to store (None: the stored ones stand) and the
-        chat account's id if it was known already."""
+    ) -> tuple[list[Part], list[Choice] | None, conversations.Arrival | None]:
+        """The reply's parts, the choices to store (None: the stored ones stand) and, for a
+        typed message, its sender, read before the dialog for the choices it numbers."""
+        sender = None
         shown = conversations.Shown([])
         if message.type in ("text", "voice"):
-            shown = await conversations.load_choices(self.ctx, CHANNEL, message.source)
+            sender = await conversations.arrival(self.ctx, CHANNEL, message.source, defer=True)
+            shown = sender.shown
         event = event_for(message, shown.choices)
         if event is None:
-            return [], None, shown.identity_id
-        parts, choices = render(await self.dialogs.handle(event))
+            return [], None, sender
+        parts, choices = render(await self.dialogs.handle(event, sender))
         if not (choices or shown.choices) or shown.unchanged(choices, self.ctx.now()):
-            return parts, None, shown.identity_id
-        return parts, choices, shown.identity_id
+            return parts, None, sender
+        return parts, choices, sender
 
     async def _upload(self, parts: list[Part]) -> list[Part]:
         """Images uploaded as temporary media; one that cannot be is left out."""

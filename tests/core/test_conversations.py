@@ -108,10 +108,8 @@ async def test_waiting_pushes_are_woken_by_every_message(ctx: Context, clock: Fi
 async def test_choices_are_kept_with_the_outcome_of_their_delivery(
     ctx: Context, clock: FixedClock
 ) -> None:
-    assert await conversations.load_choices(ctx, "wechat", "o-1") == conversations.Shown([])
     identity = await conversations.arrive(ctx, "wechat", "o-1")
-    none_yet = await conversations.load_choices(ctx, "wechat", "o-1")
-    assert none_yet == conversations.Shown([], identity_id=identity.id)
+    assert (await conversations.arrival(ctx, "wechat", "o-1")).shown == conversations.Shown([])
     assert await deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now()) is None
     menu = [("My points", "points|start|"), ("Rewards", "rewards|start|")]
 
@@ -123,11 +121,11 @@ async def test_choices_are_kept_with_the_outcome_of_their_delivery(
         status="answered",
         reply="<xml/>",
         choices=menu,
-        identity_id=none_yet.identity_id,
+        identity_id=identity.id,
     )
 
-    shown = await conversations.load_choices(ctx, "wechat", "o-1")
-    assert shown == conversations.Shown(menu, ctx.now(), identity.id)
+    shown = (await conversations.arrival(ctx, "wechat", "o-1")).shown
+    assert shown == conversations.Shown(menu, ctx.now())
     earlier = await deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now())
     assert earlier == deliveries.Delivery("answered", "<xml/>")
     clock.advance(timedelta(seconds=29))
@@ -136,4 +134,32 @@ async def test_choices_are_kept_with_the_outcome_of_their_delivery(
     clock.advance(timedelta(seconds=1))
     assert not shown.unchanged(menu, ctx.now())  # refreshed, so their timeout starts again
     clock.advance(conversations.TIMEOUT)
-    assert (await conversations.load_choices(ctx, "wechat", "o-1")).choices == []
+    assert (await conversations.arrival(ctx, "wechat", "o-1")).shown.choices == []
+
+
+async def test_a_deferred_arrival_is_recorded_with_the_answer(
+    ctx: Context, clock: FixedClock
+) -> None:
+    """WeChat reads the sender before the dialog and writes its arrival with the answer:
+    nothing is written until then, and then the window is open."""
+    await conversations.arrive(ctx, "wechat", "o-1")
+    clock.advance(timedelta(hours=1))
+    sender = await conversations.arrival(ctx, "wechat", "o-1", defer=True)
+    assert sender.unrecorded is not None
+    assert (await account(ctx, "o-1")).last_message_at == ctx.now() - timedelta(hours=1)
+    assert await deliveries.claim(ctx.db, "wechat", "msg:2", ctx.now()) is None
+
+    await conversations.answered(
+        ctx,
+        "wechat",
+        "o-1",
+        delivery="msg:2",
+        status="answered",
+        reply=None,
+        choices=None,
+        identity_id=sender.identity.id,
+        recording=sender.unrecorded,
+    )
+
+    assert (await account(ctx, "o-1")).last_message_at == ctx.now()
+    assert (await conversations.arrival(ctx, "wechat", "o-1", defer=True)).unrecorded is None
