@@ -34,7 +34,8 @@ from storage.models import OutboxRow
 
 async def _timed(job: object, ctx: Context) -> tuple[int, float]:
     began = time.perf_counter()
-    queued = await job(ctx)  # type: ignore[operator]
+    with ctx.db.threaded():  # as the scheduler runs it
+        queued = await job(ctx)  # type: ignore[operator]
     return queued, time.perf_counter() - began
 
 

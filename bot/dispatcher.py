@@ -145,7 +145,13 @@ class Dispatcher:
         self._templates = frozenset(k for k, t in ctx.shop.wechat.templates.items() if t.id)
 
     async def run(self) -> None:
-        """Forever (until cancelled): a round whenever something is due."""
+        """Forever (until cancelled): a round whenever something is due. On SQLite its
+        statements run on aiosqlite's threads (``Database.threaded``): its many small
+        writes, group-committed, overlap the sends instead of holding the loop."""
+        with self.ctx.db.threaded():
+            await self._run()
+
+    async def _run(self) -> None:
         while True:
             try:
                 if handled := await self.round():
@@ -160,6 +166,10 @@ class Dispatcher:
     async def drain(self) -> int:
         """Until nothing is left to send — also what is due later (tests and ``memberbot
         outbox --send``); what waits for a member's next message stays. Rows handled."""
+        with self.ctx.db.threaded():
+            return await self._drain()
+
+    async def _drain(self) -> int:
         handled = 0
         while True:
             done = await self.round()

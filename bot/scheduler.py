@@ -5,7 +5,9 @@ one core use case that is safe to run twice."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import wraps
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -75,81 +77,93 @@ async def stale_pushes_job(ctx: Context) -> None:
     log.info("outbox: %d waiting pushes too old to send, skipped", skipped)
 
 
+def _on_threads(job: Callable[[Context], Awaitable[None]]) -> Callable[[Context], Awaitable[None]]:
+    """A job's SQLite work on aiosqlite's threads (``Database.threaded``): its long
+    statements then never hold the loop that answers members."""
+
+    @wraps(job)
+    async def run(ctx: Context) -> None:
+        with ctx.db.threaded():
+            await job(ctx)
+
+    return run
+
+
 def create_scheduler(ctx: Context) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=ctx.zone)
     options = {"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1}
     scheduler.add_job(
-        expire_points_job,
+        _on_threads(expire_points_job),
         CronTrigger(hour=0, minute=30, timezone=ctx.zone),
         args=[ctx],
         id="expire_points",
         **options,
     )
     scheduler.add_job(
-        review_tiers_job,
+        _on_threads(review_tiers_job),
         CronTrigger(day=1, hour=3, timezone=ctx.zone),
         args=[ctx],
         id="review_tiers",
         **options,
     )
     scheduler.add_job(
-        close_past_bookings_job,
+        _on_threads(close_past_bookings_job),
         CronTrigger(hour=1, minute=0, timezone=ctx.zone),
         args=[ctx],
         id="close_past_bookings",
         **options,
     )
     scheduler.add_job(
-        prune_deliveries_job,
+        _on_threads(prune_deliveries_job),
         CronTrigger(hour=4, minute=0, timezone=ctx.zone),
         args=[ctx],
         id="prune_deliveries",
         **options,
     )
     scheduler.add_job(
-        birthday_job,
+        _on_threads(birthday_job),
         CronTrigger(hour=9, minute=30, timezone=ctx.zone),
         args=[ctx],
         id="birthdays",
         **options,
     )
     scheduler.add_job(
-        winback_job,
+        _on_threads(winback_job),
         CronTrigger(day_of_week="mon", hour=10, minute=0, timezone=ctx.zone),
         args=[ctx],
         id="winback",
         **options,
     )
     scheduler.add_job(
-        digest_job,
+        _on_threads(digest_job),
         CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=ctx.zone),
         args=[ctx],
         id="digest",
         **options,
     )
     scheduler.add_job(
-        booking_reminders_job,
+        _on_threads(booking_reminders_job),
         CronTrigger(minute="*/10", timezone=ctx.zone),
         args=[ctx],
         id="booking_reminders",
         **options,
     )
     scheduler.add_job(
-        expiry_reminders_job,
+        _on_threads(expiry_reminders_job),
         CronTrigger(hour=10, minute=15, timezone=ctx.zone),
         args=[ctx],
         id="expiry_reminders",
         **options,
     )
     scheduler.add_job(
-        event_reminders_job,
+        _on_threads(event_reminders_job),
         CronTrigger(minute="*/10", timezone=ctx.zone),
         args=[ctx],
         id="event_reminders",
         **options,
     )
     scheduler.add_job(
-        stale_pushes_job,
+        _on_threads(stale_pushes_job),
         CronTrigger(minute=5, timezone=ctx.zone),
         args=[ctx],
         id="stale_pushes",

@@ -13,6 +13,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
+from storage import sqlite_driver
 from storage.inline import InlineSession
 
 BUSY_TIMEOUT_MS = 30_000
@@ -48,32 +50,56 @@ def _sqlite_setup(engine: Engine, *, busy_timeout_ms: int, inline: bool) -> None
         mode = "DEFERRED" if connection.get_execution_options().get("readonly") else "IMMEDIATE"
         if inline:  # straight to sqlite3: a statement through SQLAlchemy costs ten times more
             connection.connection.driver_connection.execute(f"BEGIN {mode}")
-        else:
-            connection.exec_driver_sql(f"BEGIN {mode}")
+        else:  # travels with the first statement (storage.sqlite_driver)
+            connection.connection.driver_connection.begin_on_next(f"BEGIN {mode}")
+
+    if inline:
+        return
+
+    # aiosqlite runs each call on its own thread; every call is a round trip between the
+    # threads. So the threaded connections are storage.sqlite_driver's: one trip per
+    # statement, BEGIN travelling with the first; and a connection coming back to the pool
+    # is rolled back only if a transaction is still open.
+
+    @event.listens_for(engine, "do_connect")
+    def _on_do_connect(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        params["async_creator_fn"] = sqlite_driver.connect
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
+        if state.terminate_only or not state.asyncio_safe:
+            return
+        if dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
+
+
+_threaded: ContextVar[bool] = ContextVar("threaded", default=False)
 
 
 class Database:
     """The engine plus the two ways to use it: a write transaction or a read.
 
-    On SQLite the sessions are ``storage.inline``'s, on the event loop's thread; ``engine``
-    (asyncio, over aiosqlite) is kept for migrations and for tools that want a connection."""
+    On SQLite the sessions are ``storage.inline``'s, on the event loop's thread, except
+    inside ``threaded()``: there they are asyncio sessions over aiosqlite (``engine``, also
+    used by migrations)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = make_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+            kwargs["pool_reset_on_return"] = None  # see _sqlite_setup
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
         self.engine = create_async_engine(self.url, **kwargs)
         self._one_writer: asyncio.Lock | None = None
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(
+            self.engine.execution_options(readonly=True), expire_on_commit=False
+        )
         if not self.is_sqlite:
             self.sync_engine = self.engine.sync_engine
-            self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
-            self._reader = async_sessionmaker(
-                self.engine.execution_options(readonly=True), expire_on_commit=False
-            )
             return
         _sqlite_setup(self.engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS, inline=False)
         # Busy timeout 0: a write lock held by another process is waited for on the loop
@@ -97,6 +123,10 @@ class Database:
         """A write transaction: committed when the block ends, rolled back on error."""
         if self._one_writer is None:
             async with self._writer() as session, session.begin():
+                yield session
+            return
+        if _threaded.get():
+            async with self._one_writer, self._writer() as session, session.begin():
                 yield session
             return
         await asyncio.sleep(0)  # see read()
@@ -124,7 +154,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Session]:
         """A read-only unit of work (on SQLite a deferred transaction, never blocking)."""
-        if self._one_writer is None:
+        if self._one_writer is None or _threaded.get():
             async with self._reader() as session, session.begin():
                 yield session
             return
@@ -134,6 +164,18 @@ class Database:
         await asyncio.sleep(0)
         with self._inline_reader() as session, _committed(session):
             yield InlineSession(session)
+
+    @contextmanager
+    def threaded(self) -> Iterator[None]:
+        """SQLite: the units of work of this block (and of the tasks it starts) run on
+        aiosqlite's threads, in parallel with the loop. For bulk work — the scheduled jobs,
+        the push dispatcher — whose statements are long or many: SQLite works while the
+        loop goes on, and the thread's GIL-free time uses the second core."""
+        token = _threaded.set(True)
+        try:
+            yield
+        finally:
+            _threaded.reset(token)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -201,18 +243,21 @@ async def insert_ignore_many(
     conflict: list[str],
     key: str,
 ) -> set[Any]:
-    """``insert_ignore`` for many rows in one statement; the ``key`` values of those
-    inserted."""
+    """``insert_ignore`` for many rows (all with the same columns) in a few statements; the
+    ``key`` values of those inserted. The statement is built once and sent with the rows as
+    parameters (SQLAlchemy batches them into multi-row INSERTs): compiling a statement with
+    the values inside cost more than inserting them."""
     if not rows:
         return set()
-    stmt = (
-        dialect_of(session)
-        .insert(table)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=conflict)
-        .returning(table.c[key])
-    )
-    return set((await session.execute(stmt)).scalars())
+    stmt = _insert_ignore_returning(session.bind.dialect.name, table, tuple(conflict), key)
+    return set((await session.execute(stmt, rows)).scalars())
+
+
+@cache
+def _insert_ignore_returning(
+    dialect: str, table: Table, conflict: tuple[str, ...], key: str
+) -> Any:
+    return _insert_ignore(dialect, table, conflict).returning(table.c[key])
 
 
 async def upsert(

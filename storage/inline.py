@@ -10,11 +10,12 @@ directly. Awaiting one never yields to the loop, so a transaction runs start to 
 other coroutines wait.
 
 What it costs: a statement holds the loop while it runs. Chat traffic is indexed look-ups;
-the longest statements are the scheduled jobs' selections over the whole shop (~0.3 s for
-100 000 members, ``bench/pushes.py``), which delay other replies by that much. The one wait
-that could be long — another process (``memberbot scheduler``, an import) holding SQLite's
-write lock — is never waited for inside SQLite: ``Database.transaction`` tries the lock
-without a busy timeout and sleeps on the loop between tries.
+bulk work — the scheduled jobs over the whole shop, the push dispatcher — runs inside
+``Database.threaded()``, on aiosqlite's threads as before, so its long statements never hold
+the loop. The one wait that could be long — another process (``memberbot scheduler``, an
+import) holding SQLite's write lock — is never waited for inside SQLite:
+``Database.transaction`` tries the lock without a busy timeout and sleeps on the loop
+between tries.
 
 PostgreSQL keeps ``AsyncSession`` over asyncpg: its statements cross a network.
 """
