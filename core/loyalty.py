@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import alerts, audit, outbox, products, referrals
@@ -666,21 +666,24 @@ async def issue_coupons(
     checked against those issued in one query and written together — a job's batch of
     gifts costs a few statements, not a few per member."""
     codes = await _fresh_codes(s, len(member_ids))
-    coupons = [
-        CouponRow(
-            code=code,
-            member_id=member_id,
-            reward_id=reward.id,
-            value_fen=reward.coupon_value_fen,
-            points=points,
-            issued_at=now,
-            expires_at=now + timedelta(days=reward.valid_days),
-        )
+    rows = [
+        {
+            "code": code,
+            "member_id": member_id,
+            "reward_id": reward.id,
+            "value_fen": reward.coupon_value_fen,
+            "points": points,
+            "issued_at": now,
+            "expires_at": now + timedelta(days=reward.valid_days),
+        }
         for member_id, code in zip(member_ids, codes, strict=True)
     ]
-    s.add_all(coupons)
-    await s.flush()
-    return coupons
+    # An ORM bulk INSERT: the rows go as parameters of one statement built once, and come
+    # back as objects in their order (flushing objects one by one cost ten times more).
+    return list(await s.scalars(_ISSUE, rows))
+
+
+_ISSUE = insert(CouponRow).returning(CouponRow, sort_by_parameter_order=True)
 
 
 async def _fresh_codes(s: Session, count: int) -> list[str]:
