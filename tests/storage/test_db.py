@@ -9,9 +9,11 @@ import sqlite3
 import pytest
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Context
 from storage.db import Database
+from storage.inline import InlineSession
 from storage.models import MemberRow, StoreRow
 
 
@@ -135,3 +137,22 @@ async def test_a_write_lock_held_by_another_process_is_waited_for_without_holdin
     await writer
     assert order == ["read done", "write began"]
     assert await stores_named(ctx.db, "ours") > 0
+
+
+async def test_bulk_work_inside_threaded_runs_on_aiosqlite_threads(ctx: Context) -> None:
+    """The scheduler's jobs and the dispatcher (``Database.threaded``) get asyncio sessions,
+    also in the tasks they start; everything else SQLite's inline ones."""
+    sqlite_only(ctx.db)
+
+    async def kind() -> type:
+        async with ctx.db.read() as s:
+            return type(s)
+
+    assert await kind() is InlineSession
+    with ctx.db.threaded():
+        assert await asyncio.create_task(kind()) is AsyncSession
+        async with ctx.db.transaction() as s:
+            assert isinstance(s, AsyncSession)
+            await s.execute(update(StoreRow).values(name="threaded"))
+    assert await kind() is InlineSession
+    assert await stores_named(ctx.db, "threaded") > 0
