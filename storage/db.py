@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -22,7 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session as SyncSession
+from sqlalchemy.orm import SessionTransaction, sessionmaker
 
 from storage import sqlite_driver
 from storage.inline import InlineSession
@@ -33,7 +34,11 @@ _FIRST_RETRY, _LONGEST_RETRY = 0.001, 0.05  # seconds between tries of SQLite's 
 Session = AsyncSession | InlineSession  # what a transaction or a read hands out
 
 
-def _sqlite_setup(engine: Engine, *, busy_timeout_ms: int, inline: bool) -> None:
+def _sqlite_setup(engine: Engine, *, inline: bool) -> None:
+    # Inline: busy timeout 0, a write lock held by another process is waited for on the
+    # loop (``Database._begin_write``), never inside SQLite, which would hold the loop.
+    busy_timeout_ms = 0 if inline else BUSY_TIMEOUT_MS
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -101,11 +106,9 @@ class Database:
         if not self.is_sqlite:
             self.sync_engine = self.engine.sync_engine
             return
-        _sqlite_setup(self.engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS, inline=False)
-        # Busy timeout 0: a write lock held by another process is waited for on the loop
-        # (``_begin_write``), never inside SQLite, which would hold the loop.
+        _sqlite_setup(self.engine.sync_engine, inline=False)
         self.sync_engine = create_engine(self.url.set(drivername="sqlite"), echo=echo)
-        _sqlite_setup(self.sync_engine, busy_timeout_ms=0, inline=True)
+        _sqlite_setup(self.sync_engine, inline=True)
         self._inline_writer = sessionmaker(self.sync_engine, expire_on_commit=False)
         self._inline_reader = sessionmaker(
             self.sync_engine.execution_options(readonly=True), expire_on_commit=False
@@ -118,23 +121,25 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
+    def _inline(self) -> bool:
+        """Whether units of work started now get ``InlineSession`` (see ``threaded``)."""
+        return self.is_sqlite and not _threaded.get()
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
         """A write transaction: committed when the block ends, rolled back on error."""
-        if self._one_writer is None:
-            async with self._writer() as session, session.begin():
-                yield session
-            return
-        if _threaded.get():
-            async with self._one_writer, self._writer() as session, session.begin():
+        if not self._inline():
+            lock = self._one_writer or nullcontext()
+            async with lock, self._writer() as session, session.begin():
                 yield session
             return
         await asyncio.sleep(0)  # see read()
         async with self._one_writer:
-            with await self._begin_write() as session, _committed(session):
+            session, transaction = await self._begin_write()
+            with session, transaction:
                 yield InlineSession(session)
 
-    async def _begin_write(self) -> Any:
+    async def _begin_write(self) -> tuple[SyncSession, SessionTransaction]:
         """A sync session holding SQLite's write lock (``BEGIN IMMEDIATE``), tried until
         the busy timeout with growing sleeps between tries."""
         loop = asyncio.get_running_loop()
@@ -142,8 +147,9 @@ class Database:
         while True:
             session = self._inline_writer()
             try:
+                transaction = session.begin()
                 session.connection()  # BEGIN IMMEDIATE
-                return session
+                return session, transaction
             except (OperationalError, sqlite3.OperationalError) as exc:
                 session.close()
                 if not _is_busy(exc) or loop.time() >= deadline:
@@ -154,7 +160,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Session]:
         """A read-only unit of work (on SQLite a deferred transaction, never blocking)."""
-        if self._one_writer is None or _threaded.get():
+        if not self._inline():
             async with self._reader() as session, session.begin():
                 yield session
             return
@@ -162,7 +168,7 @@ class Database:
         # letting the others take a turn: a loop of reads (a job over every member) must
         # not keep replies waiting until it ends.
         await asyncio.sleep(0)
-        with self._inline_reader() as session, _committed(session):
+        with self._inline_reader() as session, session.begin():
             yield InlineSession(session)
 
     @contextmanager
@@ -181,17 +187,6 @@ class Database:
         await self.engine.dispose()
         if self.is_sqlite:
             self.sync_engine.dispose()
-
-
-@contextmanager
-def _committed(session: Any) -> Iterator[None]:
-    """Commit when the block ends, roll back if it raises."""
-    try:
-        yield
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()
 
 
 def _is_busy(exc: OperationalError | sqlite3.OperationalError) -> bool:
