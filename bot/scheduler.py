@@ -77,7 +77,25 @@ async def stale_pushes_job(ctx: Context) -> None:
     log.info("outbox: %d waiting pushes too old to send, skipped", skipped)
 
 
-def _on_threads(job: Callable[[Context], Awaitable[None]]) -> Callable[[Context], Awaitable[None]]:
+Job = Callable[[Context], Awaitable[None]]
+
+# (id, job, when): cron fields in the shop's time zone.
+JOBS: list[tuple[str, Job, dict[str, int | str]]] = [
+    ("expire_points", expire_points_job, {"hour": 0, "minute": 30}),
+    ("review_tiers", review_tiers_job, {"day": 1, "hour": 3}),
+    ("close_past_bookings", close_past_bookings_job, {"hour": 1, "minute": 0}),
+    ("prune_deliveries", prune_deliveries_job, {"hour": 4, "minute": 0}),
+    ("birthdays", birthday_job, {"hour": 9, "minute": 30}),
+    ("winback", winback_job, {"day_of_week": "mon", "hour": 10, "minute": 0}),
+    ("digest", digest_job, {"day_of_week": "mon", "hour": 9, "minute": 0}),
+    ("booking_reminders", booking_reminders_job, {"minute": "*/10"}),
+    ("expiry_reminders", expiry_reminders_job, {"hour": 10, "minute": 15}),
+    ("event_reminders", event_reminders_job, {"minute": "*/10"}),
+    ("stale_pushes", stale_pushes_job, {"minute": 5}),
+]
+
+
+def _on_threads(job: Job) -> Job:
     """A job's SQLite work on aiosqlite's threads (``Database.threaded``): its long
     statements then never hold the loop that answers members."""
 
@@ -92,81 +110,7 @@ def _on_threads(job: Callable[[Context], Awaitable[None]]) -> Callable[[Context]
 def create_scheduler(ctx: Context) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=ctx.zone)
     options = {"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1}
-    scheduler.add_job(
-        _on_threads(expire_points_job),
-        CronTrigger(hour=0, minute=30, timezone=ctx.zone),
-        args=[ctx],
-        id="expire_points",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(review_tiers_job),
-        CronTrigger(day=1, hour=3, timezone=ctx.zone),
-        args=[ctx],
-        id="review_tiers",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(close_past_bookings_job),
-        CronTrigger(hour=1, minute=0, timezone=ctx.zone),
-        args=[ctx],
-        id="close_past_bookings",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(prune_deliveries_job),
-        CronTrigger(hour=4, minute=0, timezone=ctx.zone),
-        args=[ctx],
-        id="prune_deliveries",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(birthday_job),
-        CronTrigger(hour=9, minute=30, timezone=ctx.zone),
-        args=[ctx],
-        id="birthdays",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(winback_job),
-        CronTrigger(day_of_week="mon", hour=10, minute=0, timezone=ctx.zone),
-        args=[ctx],
-        id="winback",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(digest_job),
-        CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=ctx.zone),
-        args=[ctx],
-        id="digest",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(booking_reminders_job),
-        CronTrigger(minute="*/10", timezone=ctx.zone),
-        args=[ctx],
-        id="booking_reminders",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(expiry_reminders_job),
-        CronTrigger(hour=10, minute=15, timezone=ctx.zone),
-        args=[ctx],
-        id="expiry_reminders",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(event_reminders_job),
-        CronTrigger(minute="*/10", timezone=ctx.zone),
-        args=[ctx],
-        id="event_reminders",
-        **options,
-    )
-    scheduler.add_job(
-        _on_threads(stale_pushes_job),
-        CronTrigger(minute=5, timezone=ctx.zone),
-        args=[ctx],
-        id="stale_pushes",
-        **options,
-    )
+    for job_id, job, when in JOBS:
+        trigger = CronTrigger(timezone=ctx.zone, **when)
+        scheduler.add_job(_on_threads(job), trigger, args=[ctx], id=job_id, **options)
     return scheduler
