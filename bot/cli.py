@@ -353,7 +353,11 @@ def members_import(
         with file.open(encoding="utf-8-sig", newline="") as source:
             return await member_csv.import_members(ctx, source, actor="cli")
 
-    report = _run(settings, work)
+    _report_import(_run(settings, work), locale)
+
+
+def _report_import(report: member_csv.ImportReport, locale: str) -> None:
+    """What a CSV import did, and each refused row by its line; exit 1 if any was refused."""
     typer.echo(
         gettext(
             locale,
@@ -386,23 +390,7 @@ def products_import(
         with file.open(encoding="utf-8-sig", newline="") as source:
             return await product_csv.import_products(ctx, source, actor="cli")
 
-    report = _run(settings, work)
-    typer.echo(
-        gettext(
-            locale,
-            "Imported: {created} new, {updated} updated, {bad} refused.",
-            created=report.created,
-            updated=report.updated,
-            bad=len(report.errors),
-        )
-    )
-    for row in report.errors:
-        line = gettext(
-            locale, "line {line}: {reason}", line=row.line, reason=describe(row.error, locale)
-        )
-        typer.echo(line, err=True)
-    if report.errors:
-        raise typer.Exit(1)
+    _report_import(_run(settings, work), locale)
 
 
 @members_app.command("export")
