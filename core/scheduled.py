@@ -7,27 +7,29 @@ reachable (consent withdrawn, data deleted or chat blocked since the selection) 
 dedup keys are already queued — and then enqueues the rest. Small batches keep the write
 lock short, so the counter's sales do not wait behind a weekly job.
 
-A gift coupon is issued only for a push that was really queued: the outbox row goes in
-first, then the coupon, then the row's parameters get the coupon, all in one transaction.
-A second run, a late run or a run after a restart therefore neither sends a message twice
-nor gives a second coupon, and nobody who declined marketing gets one.
+A gift coupon is issued only for a push that was really queued: its code is drawn first
+and written in the outbox row's parameters, and the coupon is issued for the rows that went
+in, in the same transaction. A second run, a late run or a run after a restart therefore
+neither sends a message twice nor gives a second coupon, and nobody who declined marketing
+gets one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from core import audit, outbox
 from core.audience import reachable
 from core.context import Context
 from core.errors import UnknownReward
-from core.loyalty import give_coupons
+from core.loyalty import coupon_expires_at, fresh_coupon_codes, give_coupons
 from storage.db import Session
-from storage.models import CouponRow, MemberRow, OutboxRow, RewardRow
+from storage.models import MemberRow, OutboxRow, RewardRow
 
 BATCH = 200  # pushes per transaction, and ids per IN (…) list
 
@@ -50,14 +52,14 @@ class Planned:
     params: dict[str, Any]
 
 
-def gift_params(ctx: Context, coupon: CouponRow, reward_code: str) -> dict[str, Any]:
-    """The gift fields for ``coupon``; valid until the shop-local day it expires, the day
-    the member's coupon list shows too."""
+def gift_params(ctx: Context, reward: RewardRow, code: str, now: datetime) -> dict[str, Any]:
+    """The gift fields of a coupon of ``reward`` with ``code`` issued ``now``; valid until
+    the shop-local day it expires, the day the member's coupon list shows too."""
     return {
-        "coupon_code": coupon.code,
-        "reward": reward_code,
-        "value_fen": coupon.value_fen,
-        "valid_until": coupon.expires_at.astimezone(ctx.zone).date().isoformat(),
+        "coupon_code": code,
+        "reward": reward.code,
+        "value_fen": reward.coupon_value_fen,
+        "valid_until": coupon_expires_at(reward, now).astimezone(ctx.zone).date().isoformat(),
     }
 
 
@@ -89,29 +91,35 @@ async def _queue_batch(s: Session, ctx: Context, batch: Sequence[Planned], gift:
         )
     )
     wanted = [p for p in batch if p.member_id in consent and p.dedup_key not in taken]
+    codes: dict[str, str] = {}  # dedup key: its gift's coupon code
+    if reward is not None:
+        drawn = await fresh_coupon_codes(s, len(wanted))
+        codes = {p.dedup_key: code for p, code in zip(wanted, drawn, strict=True)}
     queued = await outbox.enqueue_many(
         s,
         now=now,
-        pushes=[(p.member_id, consent[p.member_id], p.kind, p.dedup_key, p.params) for p in wanted],
+        pushes=[
+            (
+                p.member_id,
+                consent[p.member_id],
+                p.kind,
+                p.dedup_key,
+                p.params | gift_params(ctx, reward, codes[p.dedup_key], now)
+                if reward is not None
+                else p.params,
+            )
+            for p in wanted
+        ],
     )  # without those who declined marketing, or queued by someone else meanwhile
     gifted = [p for p in wanted if p.dedup_key in queued]
     if reward is not None and gifted:
-        coupons = await give_coupons(
+        await give_coupons(
             s,
             [(p.member_id, {"push": p.dedup_key}) for p in gifted],
             reward,
             now,
             actor=audit.SYSTEM,
-        )
-        table = OutboxRow.__table__
-        await s.execute(  # the coupons into their messages, in one statement
-            update(table)
-            .where(table.c.dedup_key == bindparam("key"))
-            .values(params=bindparam("gift")),
-            [
-                {"key": p.dedup_key, "gift": p.params | gift_params(ctx, coupon, reward.code)}
-                for p, coupon in zip(gifted, coupons, strict=True)
-            ],
+            codes=[codes[p.dedup_key] for p in gifted],
         )
     return len(queued)
 

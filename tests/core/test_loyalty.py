@@ -234,6 +234,16 @@ async def test_partial_refunds_take_back_points_in_proportion(ctx: Context) -> N
     assert (await loyalty.points_summary(ctx, member_id)).window_spend_fen == 0
 
 
+def test_coupon_codes_use_every_letter_in_every_place() -> None:
+    """One number drawn per code and written in the alphabet's digits: no place may be
+    stuck on a few letters (e.g. leading "A"s from small numbers)."""
+    codes = [loyalty.new_coupon_code() for _ in range(3000)]
+    assert all(len(c) == loyalty.COUPON_CODE_LENGTH for c in codes)
+    assert len(set(codes)) == len(codes)
+    for place in range(loyalty.COUPON_CODE_LENGTH):
+        assert {c[place] for c in codes} == set(loyalty.COUPON_ALPHABET)
+
+
 async def test_coupon_is_used_once_also_concurrently(ctx: Context, clock: FixedClock) -> None:
     member_id = await new_member(ctx)
     await give_points(ctx, member_id, 200)
