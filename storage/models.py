@@ -42,6 +42,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, straight to the text SQLAlchemy's DATETIME writes ("2026-03-15
+        12:05:57.105542"), in one C call instead of a dict formatted in Python: a job's
+        bulk INSERT converts hundreds of thousands of these."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        to_utc = self.process_bind_param
+
+        def process(value: datetime | None) -> str | None:
+            naive = to_utc(value, dialect)
+            return None if naive is None else naive.isoformat(" ", "microseconds")
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
