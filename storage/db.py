@@ -174,8 +174,8 @@ class Database:
     @contextmanager
     def threaded(self) -> Iterator[None]:
         """SQLite: the units of work of this block (and of the tasks it starts) run on
-        aiosqlite's threads, in parallel with the loop. For bulk work — the scheduled jobs,
-        the push dispatcher — whose statements are long or many: SQLite works while the
+        aiosqlite's threads, in parallel with the loop. For bulk work — the scheduled jobs
+        over the whole shop — whose statements are long: SQLite works while the
         loop goes on, and the thread's GIL-free time uses the second core."""
         token = _threaded.set(True)
         try:

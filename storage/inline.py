@@ -9,13 +9,13 @@ awaitable methods of ``AsyncSession`` that memberbot uses, each calling the sync
 directly. Awaiting one never yields to the loop, so a transaction runs start to end while
 other coroutines wait.
 
-What it costs: a statement holds the loop while it runs. Chat traffic is indexed look-ups;
-bulk work — the scheduled jobs over the whole shop, the push dispatcher — runs inside
-``Database.threaded()``, on aiosqlite's threads as before, so its long statements never hold
-the loop. The one wait that could be long — another process (``memberbot scheduler``, an
-import) holding SQLite's write lock — is never waited for inside SQLite:
-``Database.transaction`` tries the lock without a busy timeout and sleeps on the loop
-between tries.
+What it costs: a statement holds the loop while it runs. Chat traffic and the push
+dispatcher's claims and marks are indexed look-ups and small batches; the scheduled jobs
+over the whole shop run inside ``Database.threaded()``, on aiosqlite's threads as before,
+so their long statements never hold the loop. The one wait that could be long — another
+process (``memberbot scheduler``, an import) holding SQLite's write lock — is never waited
+for inside SQLite: ``Database.transaction`` tries the lock without a busy timeout and
+sleeps on the loop between tries.
 
 PostgreSQL keeps ``AsyncSession`` over asyncpg: its statements cross a network.
 """

@@ -140,7 +140,7 @@ async def test_a_write_lock_held_by_another_process_is_waited_for_without_holdin
 
 
 async def test_bulk_work_inside_threaded_runs_on_aiosqlite_threads(ctx: Context) -> None:
-    """The scheduler's jobs and the dispatcher (``Database.threaded``) get asyncio sessions,
+    """The scheduler's jobs (``Database.threaded``) get asyncio sessions,
     also in the tasks they start; everything else SQLite's inline ones."""
     sqlite_only(ctx.db)
 
