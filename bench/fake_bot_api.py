@@ -1,9 +1,15 @@
 """A fake Telegram Bot API for the benchmarks: answers what memberbot and aiogram call with
 the least work (no validation, unlike the tests' fake), counts the calls, and can enforce a
-flood limit — more than ``limit`` calls in any one second are answered 429."""
+flood limit — more than ``limit`` calls in any one second are answered 429. ``GET /stats``
+tells the counts.
+
+Run apart, as Telegram is, when the benchmark's own process is what is measured (the push
+dispatcher): ``python -m bench.fake_bot_api PORT [LIMIT]``.
+"""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 from typing import Any
@@ -24,10 +30,14 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
-    async def start(self, port: int) -> None:
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        app.router.add_get("/stats", self._stats)
+        return app
+
+    async def start(self, port: int) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
         self.url = f"http://127.0.0.1:{port}"
@@ -35,6 +45,11 @@ class FakeBotAPI:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _stats(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {"sent": self.sent, "refused": self.refused, "sent_at": self.sent_at}
+        )
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
@@ -84,3 +99,11 @@ async def _json(request: web.Request) -> dict[str, Any]:
 
 def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
+
+
+def main(port: int, limit: int | None) -> None:
+    web.run_app(FakeBotAPI(limit).app(), host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)

@@ -2,7 +2,8 @@
 (birthday, win-back, reminders) take to select and enqueue, on their first run and again;
 how fast the dispatcher drains the outbox into a fake Bot API server with the rate limit
 off; and, with Telegram's 30 messages a second on, the rate it keeps for 20 seconds and how
-many 429 answers it gets from a server that enforces 30/s.
+many 429 answers it gets from a server that enforces 30/s. The fake server runs in a
+process of its own, as Telegram does not share the dispatcher's CPU.
 
     .venv/bin/python -m bench pushes [--members 100000] [--messages 20000] [--paced-seconds 20]
 """
@@ -12,15 +13,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from sqlalchemy import delete, insert
 
-from bench.common import fill_shop, free_port, shop_database, utc_now, write_results
-from bench.fake_bot_api import TOKEN, FakeBotAPI
+from bench.common import (
+    ROOT,
+    Server,
+    fill_shop,
+    free_port,
+    shop_database,
+    utc_now,
+    write_results,
+)
+from bench.fake_bot_api import TOKEN
 from bot.dialogs.setup import create_dialogs
 from bot.dispatcher import Dispatcher
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
@@ -66,8 +79,8 @@ async def _queue_receipts(ctx: Context, count: int, members: int, tag: str) -> N
             await s.execute(insert(OutboxRow), rows[start : start + 5000])
 
 
-async def _drain(ctx: Context, api: FakeBotAPI, *, limit: bool, seconds: float | None) -> float:
-    channel = TelegramChannel(ctx, create_dialogs(ctx), create_bot(TOKEN, api.url))
+async def _drain(ctx: Context, api_url: str, *, limit: bool, seconds: float | None) -> float:
+    channel = TelegramChannel(ctx, create_dialogs(ctx), create_bot(TOKEN, api_url))
     dispatcher = Dispatcher(
         ctx, {"telegram": TelegramPushes(channel)}, telegram_limit=limit, concurrency=16
     )
@@ -83,12 +96,31 @@ async def _drain(ctx: Context, api: FakeBotAPI, *, limit: bool, seconds: float |
     return time.perf_counter() - began
 
 
+@contextlib.asynccontextmanager
+async def _fake_api(folder: Path, limit: int | None = None) -> AsyncIterator[Server]:
+    """``bench.fake_bot_api`` in a process of its own."""
+    port = free_port()
+    args = [sys.executable, "-m", "bench.fake_bot_api", str(port)]
+    log = folder / f"fake_bot_api_{port}.log"
+    api = Server(args + ([str(limit)] if limit else []), {"PYTHONPATH": str(ROOT)}, port, log)
+    try:
+        await api.ready("/stats")
+        yield api
+    finally:
+        api.stop()
+
+
+async def _stats(api: Server) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.get(api.url + "/stats") as response:
+        stats: dict[str, Any] = await response.json()
+        return stats
+
+
 async def main(members: int, messages: int, paced_seconds: int) -> None:
     figures: dict[str, object] = {"members": members}
-    api = FakeBotAPI()
-    await api.start(free_port())
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
         ctx = await shop_database(url, utc_now())
         print(await fill_shop(ctx, members))
         jobs = (
@@ -116,46 +148,47 @@ async def main(members: int, messages: int, paced_seconds: int) -> None:
         live = replace(ctx, clock=SystemClock())
 
         await _queue_receipts(live, messages, members, "free")
-        took = await _drain(live, api, limit=False, seconds=None)
-        rate = api.sent / took
+        async with _fake_api(folder) as api:
+            took = await _drain(live, api.url, limit=False, seconds=None)
+            sent = (await _stats(api))["sent"]
+        rate = sent / took
         print(
-            f"dispatcher, no limit: {api.sent} messages in {took:.2f} s = {rate:.0f}/s "
+            f"dispatcher, no limit: {sent} messages in {took:.2f} s = {rate:.0f}/s "
             "(target ≥ 1000/s)"
         )
         figures["unlimited"] = {
-            "messages": api.sent,
+            "messages": sent,
             "seconds": round(took, 3),
             "per_second": round(rate, 1),
         }
 
-        paced = FakeBotAPI(limit=30)
-        await paced.start(free_port())
         await _queue_receipts(live, 40 * paced_seconds, members, "paced")
-        await _drain(live, paced, limit=True, seconds=paced_seconds)
+        async with _fake_api(folder, limit=30) as api:
+            await _drain(live, api.url, limit=True, seconds=paced_seconds)
+            paced = await _stats(api)
         # The rate after the first second (the start is a burst), over the rest of the run.
-        first = paced.sent_at[0] if paced.sent_at else 0.0
-        steady = [t for t in paced.sent_at if first + 1 <= t < first + paced_seconds]
+        sent_at = paced["sent_at"]
+        first = sent_at[0] if sent_at else 0.0
+        steady = [t for t in sent_at if first + 1 <= t < first + paced_seconds]
         achieved = len(steady) / (paced_seconds - 1)
         print(
-            f"dispatcher at 30/s: {paced.sent} sent in {paced_seconds} s, steady "
-            f"{achieved:.1f}/s (target 28–30), {paced.refused} answered 429 (target 0)"
+            f"dispatcher at 30/s: {paced['sent']} sent in {paced_seconds} s, steady "
+            f"{achieved:.1f}/s (target 28–30), {paced['refused']} answered 429 (target 0)"
         )
         figures["paced"] = {
-            "sent": paced.sent,
+            "sent": paced["sent"],
             "seconds": paced_seconds,
             "per_second": round(achieved, 2),
-            "refused_429": paced.refused,
+            "refused_429": paced["refused"],
         }
-        await paced.stop()
         await ctx.db.dispose()
-    await api.stop()
     b, w = figures["birthdays"], figures["winback"]
     write_results(
         "pushes",
         figures,
         f"pushes: birthdays {b['seconds']} s, win-back {w['seconds']} s for {members} members "  # type: ignore[index]
         f"(target < 5 s); dispatcher {rate:.0f}/s unlimited (≥ 1000), "
-        f"{achieved:.1f}/s paced (28–30) with {paced.refused} 429s",
+        f"{achieved:.1f}/s paced (28–30) with {paced['refused']} 429s",
     )
 
 

@@ -5,6 +5,7 @@ non-zero exit status, never a traceback."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -227,6 +228,11 @@ def _log_to_terminal() -> None:
 
 async def _until_stopped(ctx: Context, channels: dict[str, PushChannel] | None) -> None:
     """Until SIGINT or SIGTERM: with ``channels``, the scheduler and the dispatcher too."""
+    # What is built by now (modules, the app, the shop file) lives as long as the process.
+    # Out of the garbage collector's sight, a full collection no longer walks it: with
+    # aiogram's models loaded that walk held the loop 0.2 s every few thousand messages.
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
