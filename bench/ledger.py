@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.common import fill_shop, shop_database, utc_now, write_results
+from bot import event_loop
 from core import loyalty
 from core.clock import SystemClock
 from core.context import Context
@@ -144,4 +145,5 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--operations", type=int, default=2000)
     parser.add_argument("--pg", help="a PostgreSQL URL whose database may be emptied")
     args = parser.parse_args(argv)
-    asyncio.run(main(args.operations, args.pg))
+    # The loop memberbot's processes run on.
+    event_loop.run(main(args.operations, args.pg))

@@ -34,6 +34,7 @@ from bench.common import (
     write_results,
 )
 from bench.fake_bot_api import TOKEN
+from bot import event_loop
 from bot.dialogs.setup import create_dialogs
 from bot.dispatcher import Dispatcher
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
@@ -198,4 +199,5 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--paced-seconds", type=int, default=20)
     args = parser.parse_args(argv)
-    asyncio.run(main(args.members, args.messages, args.paced_seconds))
+    # The loop memberbot's processes run on.
+    event_loop.run(main(args.members, args.messages, args.paced_seconds))

@@ -20,6 +20,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError, web
 from pydantic import ValidationError
 
+from bot import event_loop
 from bot.bootstrap import SchemaOutdated, bootstrap
 from bot.demo import load_demo
 from bot.dialogs.setup import FLOWS, create_dialogs
@@ -118,7 +119,7 @@ def _run(
 
     locale = settings.locale
     try:
-        return asyncio.run(main())
+        return event_loop.run(main())
     except ShopFileError as exc:
         message = str(exc)
     except SchemaOutdated:
