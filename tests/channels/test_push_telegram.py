@@ -99,8 +99,9 @@ async def test_rate_limits_and_429_answers_are_obeyed(
     ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
 ) -> None:
     """90 receipts: 60 members with one, 10 with three; Telegram answers 429 (retry after
-    3 s) to three calls. Every receipt arrives once, never above 30 calls in any second or
-    twice within a second in one chat, and nothing is sent during a retry_after pause."""
+    3 s) to three calls. Every receipt arrives once, never above 30 calls in any second (and
+    evenly spaced) or twice within a second in one chat, and nothing is sent during a
+    retry_after pause."""
     expected = Counter[tuple[int, str]]()
     for chat in range(6000, 6070):
         buyer = await member(ctx, chat)
@@ -125,6 +126,7 @@ async def test_rate_limits_and_429_answers_are_obeyed(
     assert len(times) == len(calls) == 93
     for t in times:
         assert sum(1 for u in times if t <= u < t + WINDOW) <= 30
+    assert all(b - a >= timedelta(seconds=1 / 30) for a, b in itertools.pairwise(sorted(times)))
     by_chat: dict[int, list[datetime]] = {}
     for call in calls:
         assert call.at is not None
