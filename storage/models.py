@@ -24,6 +24,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
+def _in_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the database; use the injected clock")
+    return value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL.
 
@@ -37,9 +43,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use the injected clock")
-        value = value.astimezone(UTC)
+        value = _in_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def bind_processor(self, dialect: Dialect) -> Any:
@@ -48,11 +52,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         bulk INSERT converts hundreds of thousands of these."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-        to_utc = self.process_bind_param
 
         def process(value: datetime | None) -> str | None:
-            naive = to_utc(value, dialect)
-            return None if naive is None else naive.isoformat(" ", "microseconds")
+            if value is None:
+                return None
+            return _in_utc(value).isoformat(" ", "microseconds")[:-6]  # without "+00:00"
 
         return process
 
