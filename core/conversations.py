@@ -20,7 +20,7 @@ from core.errors import InvalidInput
 from core.members import MemberView, identity_row, view_of
 from core.staff import StaffView, is_current, staff_view
 from storage import deliveries
-from storage.db import Session, upsert
+from storage.db import Session, run, upsert
 from storage.models import (
     ChoicesRow,
     ConversationRow,
@@ -128,7 +128,7 @@ async def arrival(
 async def record(s: Session, recording: Recording) -> None:
     """Write an arrival: its window opened, the account reachable, waiting pushes woken."""
     params = {"p_identity": recording.identity_id, "p_now": recording.at}
-    await s.execute(_RECORD[recording.event], params)
+    await run(s, _RECORD[recording.event], params)
     if recording.member_id is not None and recording.wake:
         await outbox.wake(s, recording.member_id, recording.at)
 

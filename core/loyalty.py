@@ -40,7 +40,7 @@ from core.errors import (
 )
 from core.members import lock_member, store_id
 from core.shop import Shop
-from storage.db import Session
+from storage.db import Session, run
 from storage.models import (
     CouponRow,
     LedgerRow,
@@ -909,7 +909,7 @@ _SUMMARY = select(  # tier, balance and spending in one statement
 
 async def _summary(s: Session, ctx: Context, member_id: int) -> PointsSummary:
     params = {"member_id": member_id, "now": ctx.now(), "since": _window_start(ctx)}
-    found = (await s.execute(_SUMMARY, params)).first()
+    found = (await run(s, _SUMMARY, params)).first()
     if found is None:
         raise UnknownMember(member=member_id)
     tier, balance, spend = found[0], int(found[1] or 0), int(found[2] or 0)
@@ -943,7 +943,7 @@ _EXPIRING = _live_lots(
 
 async def _expiring(s: Session, member_id: int, now: datetime, days: int) -> list[ExpiringLot]:
     params = {"member_id": member_id, "now": now, "until": now + timedelta(days=days)}
-    lots = await s.execute(_EXPIRING, params)
+    lots = await run(s, _EXPIRING, params)
     return [
         ExpiringLot(points=lot.remaining or 0, expires_at=lot.expires_at)
         for lot in lots
@@ -1143,9 +1143,9 @@ async def _ledger(
 ) -> list[LedgerEntry]:
     params = {"member_id": member_id, "limit": limit}
     if entry_id is None:
-        rows = await s.execute(_LEDGER, params)
+        rows = await run(s, _LEDGER, params)
     else:
-        rows = await s.execute(_LEDGER_ENTRY, {**params, "entry_id": entry_id})
+        rows = await run(s, _LEDGER_ENTRY, {**params, "entry_id": entry_id})
     return [
         LedgerEntry(r.id, r.kind, r.points, r.created_at, r.expires_at, r.reason, r.detail)
         for r in rows

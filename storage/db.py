@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Result, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -195,6 +195,17 @@ def _is_busy(exc: OperationalError | sqlite3.OperationalError) -> bool:
         sqlite3.SQLITE_BUSY,
         sqlite3.SQLITE_LOCKED,
     )
+
+
+async def run(session: Session, statement: Any, params: Any = None) -> Result[Any]:
+    """A statement of columns or DML (no ORM objects) on the session's connection.
+
+    For the statements every message runs. Through the ORM session a statement written
+    with mapped attributes costs SQLAlchemy twice as much (~0.1 ms instead of ~0.05 ms,
+    four or five times per reply); the rows are the same. Unlike ``session.execute`` it
+    does not flush pending ORM changes first."""
+    connection = await session.connection()
+    return await connection.execute(statement, params)
 
 
 def dialect_of(session: Session) -> Any:

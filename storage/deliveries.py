@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, delete, select, update
 
-from storage.db import Database, Session, insert_ignore
+from storage.db import Database, Session, insert_ignore, run
 from storage.models import DeliveryRow
 
 PROCESSING, ANSWERED, LATE = "processing", "answered", "late"
@@ -52,7 +52,7 @@ _SETTLE = (  # built once: every message runs it
 async def settle(session: Session, channel: str, key: str, status: str, reply: str | None) -> None:
     """``finish`` inside the caller's transaction (with the other writes of the answer)."""
     params = {"p_channel": channel, "p_key": key, "p_status": status, "p_reply": reply}
-    await session.execute(_SETTLE, params)
+    await run(session, _SETTLE, params)
 
 
 async def prune(db: Database, before: datetime) -> int:
