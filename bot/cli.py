@@ -43,7 +43,7 @@ from bot.reports import (
 )
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
-from bot.web import create_app
+from bot.web import AccessLog, create_app
 from core import member_csv, outbox, product_csv, push_queue, stats
 from core.campaigns import campaign_results
 from core.checkins import checkin_stats
@@ -180,7 +180,7 @@ def serve(
         app = create_app(ctx, settings)
         if telegram_polling and telegram.TELEGRAM not in app:
             raise NoTelegramBot()
-        runner = web.AppRunner(app, handle_signals=False)
+        runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLog)
         await runner.setup()
         polling: asyncio.Task[None] | None = None
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +28,26 @@ async def health(request: web.Request) -> web.Response:
         log.warning("health check: database unavailable: %s", type(exc).__name__)
         return web.json_response({"status": "unavailable", "database": "error"}, status=503)
     return web.json_response({"status": "ok", "database": "ok"})
+
+
+class AccessLog(AbstractAccessLogger):
+    """One line per request, without its query string: WeChat puts the member's openid and
+    the request's signatures there. Requests that went well are DEBUG (at hundreds a second
+    the lines cost more than a tenth of a reply's CPU); refused and failed ones are INFO,
+    where an operator sees them."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        level = logging.DEBUG if response.status < 400 else logging.INFO
+        if self.logger.isEnabledFor(level):
+            self.logger.log(
+                level,
+                "%s %s %s %d %.1f ms",
+                request.remote,
+                request.method,
+                request.path,
+                response.status,
+                time * 1000,
+            )
 
 
 def create_app(ctx: Context, settings: Settings | None = None) -> web.Application:
