@@ -17,13 +17,12 @@ from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Result, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Result, RootTransaction, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session as SyncSession
-from sqlalchemy.orm import SessionTransaction, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from storage import sqlite_driver
 from storage.inline import InlineSession
@@ -109,9 +108,11 @@ class Database:
         _sqlite_setup(self.engine.sync_engine, inline=False)
         self.sync_engine = create_engine(self.url.set(drivername="sqlite"), echo=echo)
         _sqlite_setup(self.sync_engine, inline=True)
-        self._inline_writer = sessionmaker(self.sync_engine, expire_on_commit=False)
-        self._inline_reader = sessionmaker(
-            self.sync_engine.execution_options(readonly=True), expire_on_commit=False
+        self._inline_reader = self.sync_engine.execution_options(readonly=True)
+        # Bound to the unit's connection, whose transaction it joins: it flushes, the
+        # unit commits (``_inline_unit``).
+        self._inline_session = sessionmaker(
+            expire_on_commit=False, join_transaction_mode="rollback_only"
         )
         # SQLite has one writer at a time. Writers of this process queue here, on the event
         # loop; other processes are met by ``_begin_write``.
@@ -135,27 +136,35 @@ class Database:
             return
         await asyncio.sleep(0)  # see read()
         async with self._one_writer:
-            session, transaction = await self._begin_write()
-            with session, transaction:
-                yield InlineSession(session)
+            connection, transaction = await self._begin_write()
+            with connection, transaction, self._inline_unit(connection) as session:
+                yield session
 
-    async def _begin_write(self) -> tuple[SyncSession, SessionTransaction]:
-        """A sync session holding SQLite's write lock (``BEGIN IMMEDIATE``), tried until
+    async def _begin_write(self) -> tuple[Connection, RootTransaction]:
+        """A connection holding SQLite's write lock (``BEGIN IMMEDIATE``), tried until
         the busy timeout with growing sleeps between tries."""
         loop = asyncio.get_running_loop()
         deadline, pause = loop.time() + BUSY_TIMEOUT_MS / 1000, _FIRST_RETRY
         while True:
-            session = self._inline_writer()
+            connection = self.sync_engine.connect()
             try:
-                transaction = session.begin()
-                session.connection()  # BEGIN IMMEDIATE
-                return session, transaction
+                return connection, connection.begin()  # BEGIN IMMEDIATE
             except (OperationalError, sqlite3.OperationalError) as exc:
-                session.close()
+                connection.close()
                 if not _is_busy(exc) or loop.time() >= deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LONGEST_RETRY)
+
+    @contextmanager
+    def _inline_unit(self, connection: Connection) -> Iterator[InlineSession]:
+        """The session of one inline unit of work; its ORM changes flushed at the end."""
+        session = InlineSession(connection, self._inline_session)
+        try:
+            yield session
+            session.finish()
+        finally:
+            session.close()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Session]:
@@ -168,8 +177,12 @@ class Database:
         # letting the others take a turn: a loop of reads (a job over every member) must
         # not keep replies waiting until it ends.
         await asyncio.sleep(0)
-        with self._inline_reader() as session, session.begin():
-            yield InlineSession(session)
+        with (
+            self._inline_reader.connect() as connection,
+            connection.begin(),
+            self._inline_unit(connection) as session,
+        ):
+            yield session
 
     @contextmanager
     def threaded(self) -> Iterator[None]:
@@ -202,8 +215,10 @@ async def run(session: Session, statement: Any, params: Any = None) -> Result[An
 
     For the statements every message runs. Through the ORM session a statement written
     with mapped attributes costs SQLAlchemy twice as much (~0.1 ms instead of ~0.05 ms,
-    four or five times per reply); the rows are the same. Unlike ``session.execute`` it
-    does not flush pending ORM changes first."""
+    four or five times per reply); the rows are the same. Pending ORM changes are flushed
+    first, as ``session.execute`` does; objects in the session are not updated."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
     connection = await session.connection()
     return await connection.execute(statement, params)
 
@@ -238,7 +253,7 @@ async def insert_ignore(
 ) -> bool:
     """Insert a row unless one with the same ``conflict`` columns exists; True if inserted."""
     stmt = _insert_ignore(session.bind.dialect.name, table, tuple(conflict))
-    result = await session.execute(stmt, values)
+    result = await run(session, stmt, values)
     return bool(result.rowcount)
 
 
@@ -256,7 +271,7 @@ async def insert_ignore_many(
     if not rows:
         return set()
     stmt = _insert_ignore_returning(session.bind.dialect.name, table, tuple(conflict), key)
-    return set((await session.execute(stmt, rows)).scalars())
+    return set((await run(session, stmt, rows)).scalars())
 
 
 @cache
@@ -272,4 +287,4 @@ async def upsert(
     """Insert a row, or give the one with the same ``conflict`` columns the other values:
     one statement, so a concurrent delete cannot make it fail half-way."""
     stmt = _upsert(session.bind.dialect.name, table, tuple(conflict), tuple(sorted(values)))
-    await session.execute(stmt, values)
+    await run(session, stmt, values)
