@@ -7,8 +7,9 @@ import secrets
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, outbox
@@ -150,8 +151,9 @@ async def member_tags(session: Session, member_id: int) -> list[str]:
     return list(await session.scalars(_TAGS, {"member_id": member_id}))
 
 
-def view_of(row: MemberRow, home_store: str | None, tags: list[str]) -> MemberView:
-    """The member as callers see it: its row, its home store's code and its tags."""
+def view_of(row: MemberRow | Row[Any], home_store: str | None, tags: list[str]) -> MemberView:
+    """The member as callers see it: its row (or a Core row with its columns, by name), its
+    home store's code and its tags."""
     return MemberView(
         id=row.id,
         member_no=format_member_no(row.id),

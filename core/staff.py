@@ -102,9 +102,11 @@ async def list_staff(ctx: Context) -> list[StaffView]:
         return [staff_view(*row) for row in rows]
 
 
-def staff_view(st: StaffRow, ident: IdentityRow, code: str | None) -> StaffView:
-    """A staff role as callers see it: its row, its chat account and its store's code."""
-    return StaffView(st.id, ident.channel, ident.external_id, Role(st.role), code, st.name)
+def staff_view(
+    staff_id: int, channel: str, external_id: str, role: str, store: str | None, name: str
+) -> StaffView:
+    """A staff role as callers see it, from the columns of ``_with_identity``."""
+    return StaffView(staff_id, channel, external_id, Role(role), store, name)
 
 
 def is_current() -> ColumnElement[bool]:
@@ -112,10 +114,17 @@ def is_current() -> ColumnElement[bool]:
     return StaffRow.removed_at.is_(None)
 
 
-def _with_identity() -> Select[tuple[StaffRow, IdentityRow, str | None]]:
-    """Current staff, with their chat account and store code."""
+def _with_identity() -> Select[tuple[int, str, str, str, str | None, str]]:
+    """Current staff: the columns of ``staff_view``, with the chat account and store code."""
     return (
-        select(StaffRow, IdentityRow, StoreRow.code)
+        select(
+            StaffRow.id,
+            IdentityRow.channel,
+            IdentityRow.external_id,
+            StaffRow.role,
+            StoreRow.code,
+            StaffRow.name,
+        )
         .join(IdentityRow, IdentityRow.id == StaffRow.identity_id)
         .outerjoin(StoreRow, StoreRow.id == StaffRow.store_id)
         .where(is_current())
