@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES, LOCALES_DIR, extract_messages, format_money, gettext
+from bot.i18n import (
+    LOCALES,
+    LOCALES_DIR,
+    extract_messages,
+    format_day,
+    format_moment,
+    format_money,
+    gettext,
+)
 from bot.messages import ERROR_TEXTS, FIELD_NAMES, describe
 from core import errors
 
@@ -50,6 +60,17 @@ def test_errors_read_naturally_in_both_languages() -> None:
 def test_money_is_formatted_for_the_reader() -> None:
     assert format_money(23_800, "zh_CN") == "¥238.00"
     assert format_money(23_800, "en").endswith("¥238.00")
+
+
+def test_kept_formats_tell_apart_what_shows_differently() -> None:
+    """Formatted days and moments are kept; equal instants in two zones are two days."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    evening = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    assert format_day(evening, "en") == "Dec 1, 2026"
+    assert format_day(evening.astimezone(shanghai), "en") == "Dec 2, 2026"
+    assert format_moment(evening, "en", shanghai) == "Dec 2, 2026, 4:00:00\u202fAM"
+    later = evening.replace(second=1)
+    assert format_moment(later, "en", shanghai) == "Dec 2, 2026, 4:00:01\u202fAM"
 
 
 def test_every_field_named_in_an_error_has_a_label() -> None:
