@@ -225,6 +225,9 @@ def _log_to_terminal() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # aiogram writes a line for every update handled; like the access log's successes,
+    # that is noise at hundreds a second. Its warnings and errors still show.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
 
 
 async def _until_stopped(ctx: Context, channels: dict[str, PushChannel] | None) -> None:

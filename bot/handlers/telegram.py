@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, Dispatcher, F, Router
+from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -119,13 +119,19 @@ class _Once(BaseMiddleware):
             raise
 
 
+async def _in_group(message: Message) -> bool:
+    """A coroutine, not a magic filter: aiogram runs a plain callable on a thread, and that
+    hop cost every private message more than the check."""
+    return message.chat.type != ChatType.PRIVATE
+
+
 class TelegramChannel:
     """One bot: its dispatcher, and how it talks to the dialogs."""
 
     def __init__(self, ctx: Context, dialogs: Dialogs, bot: Bot) -> None:
         self.ctx, self.dialogs, self.bot = ctx, dialogs, bot
         router = Router(name="memberbot")
-        router.message.register(self.on_group_message, F.chat.type != ChatType.PRIVATE)
+        router.message.register(self.on_group_message, _in_group)
         router.message.register(self.on_message)
         router.callback_query.register(self.on_button)
         router.my_chat_member.register(self.on_membership)
