@@ -5,9 +5,9 @@ over aiosqlite it cost the event loop ~0.7 ms of CPU per statement on the 2-core
 greenlets for every call, and a round trip to aiosqlite's thread, which then waits for the
 loop's GIL. SQLAlchemy's plain (sync) Session over the standard ``sqlite3`` does the same
 statement in ~0.05 ms. So on SQLite, ``storage.db.Database`` hands out ``InlineSession``: the
-awaitable methods of ``AsyncSession`` that memberbot uses, each calling the sync Session
-directly. Awaiting one never yields to the loop, so a transaction runs start to end while
-other coroutines wait.
+awaitable methods of ``AsyncSession`` that memberbot uses, each calling a sync connection
+(and the sync ORM Session, made on first use) directly. Awaiting one never yields to the
+loop, so a transaction runs start to end while other coroutines wait.
 
 What it costs: a statement holds the loop while it runs. Chat traffic and the push
 dispatcher's claims and marks are indexed look-ups and small batches; the scheduled jobs
