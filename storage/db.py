@@ -50,16 +50,14 @@ def _sqlite_setup(engine: Engine, *, inline: bool) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    if inline:  # BEGIN comes from ``_begin_inline``
+        return
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = "DEFERRED" if connection.get_execution_options().get("readonly") else "IMMEDIATE"
-        if inline:  # straight to sqlite3: a statement through SQLAlchemy costs ten times more
-            connection.connection.driver_connection.execute(f"BEGIN {mode}")
-        else:  # travels with the first statement (storage.sqlite_driver)
-            connection.connection.driver_connection.begin_on_next(f"BEGIN {mode}")
-
-    if inline:
-        return
+        # Travels with the first statement (storage.sqlite_driver).
+        connection.connection.driver_connection.begin_on_next(f"BEGIN {mode}")
 
     # aiosqlite runs each call on its own thread; every call is a round trip between the
     # threads. So the threaded connections are storage.sqlite_driver's: one trip per
@@ -76,6 +74,19 @@ def _sqlite_setup(engine: Engine, *, inline: bool) -> None:
             return
         if dbapi_connection.driver_connection.in_transaction:
             dbapi_connection.rollback()
+
+
+def _begin_inline(connection: Connection, mode: str) -> RootTransaction:
+    """SQLAlchemy's transaction, with SQLite's ``BEGIN {mode}`` sent straight to sqlite3 (a
+    statement through SQLAlchemy costs ten times more). Not from a listener on the engine's
+    "begin": any such listener makes SQLAlchemy dispatch events around every statement."""
+    transaction = connection.begin()
+    try:
+        connection.connection.driver_connection.execute(f"BEGIN {mode}")
+    except BaseException:
+        transaction.rollback()
+        raise
+    return transaction
 
 
 _threaded: ContextVar[bool] = ContextVar("threaded", default=False)
@@ -109,7 +120,6 @@ class Database:
         _sqlite_setup(self.engine.sync_engine, inline=False)
         self.sync_engine = create_engine(self.url.set(drivername="sqlite"), echo=echo)
         _sqlite_setup(self.sync_engine, inline=True)
-        self._inline_reader = self.sync_engine.execution_options(readonly=True)
         # Bound to the unit's connection, whose transaction it joins: it flushes, the
         # unit commits (``_inline_unit``).
         self._inline_session = sessionmaker(
@@ -159,7 +169,7 @@ class Database:
             spare = self._spare_writers
             connection = spare.pop() if spare else self.sync_engine.connect()
             try:
-                return connection, connection.begin()  # BEGIN IMMEDIATE
+                return connection, _begin_inline(connection, "IMMEDIATE")
             except (OperationalError, sqlite3.OperationalError) as exc:
                 connection.close()
                 if not _is_busy(exc) or loop.time() >= deadline:
@@ -204,10 +214,10 @@ class Database:
         # not keep replies waiting until it ends.
         await asyncio.sleep(0)
         spare = self._spare_readers
-        connection = spare.pop() if spare else self._inline_reader.connect()
+        connection = spare.pop() if spare else self.sync_engine.connect()
         with (
             self._kept(connection, spare),
-            connection.begin(),
+            _begin_inline(connection, "DEFERRED"),
             self._inline_unit(connection) as session,
         ):
             yield session
