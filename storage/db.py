@@ -166,8 +166,7 @@ class Database:
         loop = asyncio.get_running_loop()
         deadline, pause = loop.time() + BUSY_TIMEOUT_MS / 1000, _FIRST_RETRY
         while True:
-            spare = self._spare_writers
-            connection = spare.pop() if spare else self.sync_engine.connect()
+            connection = self._connect(self._spare_writers)
             try:
                 return connection, _begin_inline(connection, "IMMEDIATE")
             except (OperationalError, sqlite3.OperationalError) as exc:
@@ -176,6 +175,10 @@ class Database:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LONGEST_RETRY)
+
+    def _connect(self, spare: list[Connection]) -> Connection:
+        """A connection ``_kept`` in ``spare``, else a new one from the pool."""
+        return spare.pop() if spare else self.sync_engine.connect()
 
     @staticmethod
     @contextmanager
@@ -213,10 +216,9 @@ class Database:
         # letting the others take a turn: a loop of reads (a job over every member) must
         # not keep replies waiting until it ends.
         await asyncio.sleep(0)
-        spare = self._spare_readers
-        connection = spare.pop() if spare else self.sync_engine.connect()
+        connection = self._connect(self._spare_readers)
         with (
-            self._kept(connection, spare),
+            self._kept(connection, self._spare_readers),
             _begin_inline(connection, "DEFERRED"),
             self._inline_unit(connection) as session,
         ):
