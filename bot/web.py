@@ -33,8 +33,8 @@ async def health(request: web.Request) -> web.Response:
 class AccessLog(AbstractAccessLogger):
     """One line per request, without its query string: WeChat puts the member's openid and
     the request's signatures there. Requests that went well are DEBUG (at hundreds a second
-    the lines cost more than a tenth of a reply's CPU); refused and failed ones are INFO,
-    where an operator sees them."""
+    the lines cost a few per cent of the CPU); refused and failed ones are INFO, where an
+    operator sees them."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         level = logging.DEBUG if response.status < 400 else logging.INFO
