@@ -19,6 +19,7 @@ from storage import deliveries
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 3 * 3600
 DELIVERIES_KEPT = timedelta(days=2)  # platforms retry for minutes, not days
+SERVICE_MESSAGES_KEPT = timedelta(days=2)  # counted in WeChat's reply window: 48 hours
 
 
 async def expire_points_job(ctx: Context) -> None:
@@ -36,9 +37,11 @@ async def close_past_bookings_job(ctx: Context) -> None:
     log.info("bookings: %d past bookings marked no-show", closed)
 
 
-async def prune_deliveries_job(ctx: Context) -> None:
+async def prune_job(ctx: Context) -> None:
     forgotten = await deliveries.prune(ctx.db, ctx.now() - DELIVERIES_KEPT)
     log.info("deliveries: %d old ones forgotten", forgotten)
+    counted = await push_queue.forget_service_messages(ctx, ctx.now() - SERVICE_MESSAGES_KEPT)
+    log.info("wechat: %d customer-service messages of closed windows forgotten", counted)
 
 
 async def birthday_job(ctx: Context) -> None:
@@ -84,7 +87,7 @@ JOBS: list[tuple[str, Job, dict[str, int | str]]] = [
     ("expire_points", expire_points_job, {"hour": 0, "minute": 30}),
     ("review_tiers", review_tiers_job, {"day": 1, "hour": 3}),
     ("close_past_bookings", close_past_bookings_job, {"hour": 1, "minute": 0}),
-    ("prune_deliveries", prune_deliveries_job, {"hour": 4, "minute": 0}),
+    ("prune", prune_job, {"hour": 4, "minute": 0}),
     ("birthdays", birthday_job, {"hour": 9, "minute": 30}),
     ("winback", winback_job, {"day_of_week": "mon", "hour": 10, "minute": 0}),
     ("digest", digest_job, {"day_of_week": "mon", "hour": 9, "minute": 0}),

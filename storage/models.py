@@ -499,6 +499,18 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
 
 
+class ServiceMessageRow(Base):
+    """A WeChat customer-service message a conversation sent (a reply's parts after the
+    first, a reply after the deadline). WeChat counts them against the same few per
+    window as the pushes that went out that way (``outbox.via``); kept for two days."""
+
+    __tablename__ = "service_messages"
+    __table_args__ = (Index("ix_service_messages_identity_sent", "identity_id", "sent_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id"))
+    sent_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class AuditRow(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)

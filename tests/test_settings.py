@@ -45,7 +45,7 @@ async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> Non
         "expire_points",
         "review_tiers",
         "close_past_bookings",
-        "prune_deliveries",
+        "prune",
         "birthdays",
         "winback",
         "digest",

@@ -42,7 +42,7 @@ from bot.handlers.wechat_messages import (
     render,
 )
 from bot.settings import Settings
-from core import conversations
+from core import conversations, push_queue
 from core.context import Context
 from storage import deliveries
 
@@ -293,18 +293,24 @@ class WeChatEndpoint:
         return ready
 
     async def _send(self, openid: str, parts: list[Part]) -> None:
-        """Customer-service messages, in order; a failure is logged and the rest still go."""
+        """Customer-service messages, in order; a failure is logged and the rest still go.
+        Those sent count against the window's quota, as pushes do."""
+        if not parts:
+            return
+        if self.api is None:
+            log.warning("wechat reply dropped: no app secret for customer-service messages")
+            return
+        sent = 0
         for part in parts:
-            if self.api is None:
-                log.warning("wechat reply dropped: no app secret for customer-service messages")
-                return
             try:
                 if part.media_id is None:
                     await self.api.send_text(openid, part.text)
                 else:
                     await self.api.send_image(openid, part.media_id)
+                sent += 1
             except (WeChatAPIError, ClientError, TimeoutError) as exc:
                 log.warning("wechat customer-service message failed: %s", exc)
+        await push_queue.count_service_messages(self.ctx, openid, sent)
 
     def _track(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -10,20 +10,27 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
 
 from bot.dialogs.setup import create_dialogs
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
 from bot.handlers.wechat_api import WeChatAPI
 from bot.handlers.wechat_push import WeChatPushes
+from bot.web import create_app
 from core import conversations, loyalty, push_queue
 from core.clock import FixedClock
 from core.context import Context
 from core.members import create_link_code, link_identity, register_member
 from core.outbox import enqueue
 from core.shop import load_shop
+from storage.models import ServiceMessageRow
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.pushing import dispatcher, outbox
+from tests.channels.test_wechat import wechat_settings
+from tests.channels.wechat_sim import WeChatSimulator
 
 CS = "/cgi-bin/message/custom/send"
 TEMPLATE = "/cgi-bin/message/template/send"
@@ -185,3 +192,48 @@ async def test_three_within_a_minute_after_a_menu_click(
     await dispatcher(ctx, clock, {"wechat": wechat}).drain()
     assert len(fake_wechat.calls_to(CS)) == 3
     assert len(fake_wechat.calls_to(TEMPLATE)) == 1  # the fourth: its template
+
+
+async def test_what_a_conversation_sent_as_customer_service_counts_in_the_window(
+    shop_ctx: Context,
+    clock: FixedClock,
+    fake_wechat: FakeWeChat,
+    wechat: WeChatPushes,
+    session: ClientSession,
+) -> None:
+    """The member card's image goes out as a customer-service message after the passive
+    reply; of the five in the window, four are left: the fifth receipt is a template."""
+    ctx = shop_ctx
+    member_id = await follower(ctx, clock, "o-card", timedelta(hours=1))
+    async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as server:
+        chat = WeChatSimulator(session, str(server.make_url("/wechat")))
+        await chat.event("o-card", "CLICK", key="card")
+    # Leaving the server waited for the image it sends after the reply.
+    assert [c.json["msgtype"] for c in fake_wechat.calls_to(CS) if c.json] == ["image"]
+    for n in range(5):
+        await loyalty.record_sale(
+            ctx, store="main", receipt_no=f"K-{n}", member_id=member_id, amount_fen=100
+        )
+    await dispatcher(ctx, clock, {"wechat": wechat}).drain()
+
+    assert len(fake_wechat.calls_to(CS)) == 5  # the image and four receipts
+    assert len(fake_wechat.calls_to(TEMPLATE)) == 1
+    async with ctx.db.read() as s:
+        counted = await s.scalar(select(func.count()).select_from(ServiceMessageRow))
+    assert counted == 5
+
+
+async def test_counted_service_messages_are_forgotten_after_two_days(
+    shop_ctx: Context, clock: FixedClock, fake_wechat: FakeWeChat, wechat: WeChatPushes
+) -> None:
+    ctx = shop_ctx
+    member_id = await follower(ctx, clock, "o-old", timedelta(minutes=5))
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="O-1", member_id=member_id, amount_fen=1
+    )
+    await dispatcher(ctx, clock, {"wechat": wechat}).drain()
+    assert len(fake_wechat.calls_to(CS)) == 1
+    clock.advance(timedelta(days=1))
+    assert await push_queue.forget_service_messages(ctx, ctx.now() - timedelta(days=2)) == 0
+    clock.advance(timedelta(days=1, seconds=1))
+    assert await push_queue.forget_service_messages(ctx, ctx.now() - timedelta(days=2)) == 1
