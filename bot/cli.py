@@ -174,7 +174,7 @@ def serve(
     """Run the web server (health endpoint, channels), the scheduler and the push
     dispatcher until Ctrl-C."""
     settings = _settings()
-    _log_to_terminal()
+    _log_to_terminal(settings.log_level)
 
     async def work(ctx: Context) -> None:
         app = create_app(ctx, settings)
@@ -207,7 +207,7 @@ def scheduler_command() -> None:
     """Run only the scheduler and the push dispatcher (beside web workers started with
     `serve --no-pushes`); until Ctrl-C."""
     settings = _settings()
-    _log_to_terminal()
+    _log_to_terminal(settings.log_level)
 
     async def work(ctx: Context) -> None:
         app = create_app(ctx, settings)  # its channels, without serving them
@@ -221,13 +221,15 @@ def scheduler_command() -> None:
     _run(settings, work)
 
 
-def _log_to_terminal() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # aiogram writes a line for every update handled; like the access log's successes,
-    # that is noise at hundreds a second. Its warnings and errors still show.
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+def _log_to_terminal(level: str) -> None:
+    """Log lines from ``level`` (``MEMBERBOT_LOG_LEVEL``) up, on standard error."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)
+    # aiogram writes a line for every update handled; like the access log's successes
+    # (DEBUG), that is noise at hundreds a second unless asked for.
+    logging.getLogger("aiogram.event").setLevel("DEBUG" if level == "DEBUG" else "WARNING")
+    # aiosqlite's DEBUG lines name each call its thread runs: noise even then.
+    logging.getLogger("aiosqlite").setLevel("INFO")
 
 
 async def _until_stopped(ctx: Context, channels: dict[str, PushChannel] | None) -> None:

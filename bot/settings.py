@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -30,6 +32,11 @@ class Settings(BaseSettings):
     locale: str = Field(default="zh_CN", description="Language of the command-line output.")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = Field(
+        default="INFO",
+        description="What the server logs: DEBUG (also every request answered), INFO, "
+        "WARNING or ERROR.",
+    )
 
     # WeChat Official Account (公众号). The endpoint is served when a token is set.
     wechat_app_id: str = ""
@@ -83,6 +90,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     @field_validator("database_url")
     @classmethod

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+from asyncio.subprocess import Process
 from pathlib import Path
 
 import aiohttp
@@ -61,37 +62,76 @@ async def test_demo_then_serve_answers_health(ctx: Context, tmp_path: Path) -> N
     assert (status, "already loaded" in output) == (0, True)
 
     port = free_port()
+    server, log = await serve(port, cwd=tmp_path, env=env)
+    try:
+        assert (await health(port))["status"] == "ok"
+        log += await stop(server)
+        assert server.returncode == 0, log
+        assert "Traceback" not in log
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+
+
+async def serve(port: int, *, cwd: Path, env: dict[str, str]) -> tuple[Process, str]:
+    """``memberbot serve`` started, and its output until it listens."""
     server = await asyncio.create_subprocess_exec(
         MEMBERBOT,
         "serve",
         "--port",
         str(port),
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    assert server.stdout is not None
+    log = ""
+    while "listening on" not in log:
+        line = await asyncio.wait_for(server.stdout.readline(), STARTUP_TIMEOUT)
+        assert line, f"serve exited early:\n{log}"
+        log += line.decode()
+    return server, log
+
+
+async def health(port: int) -> dict[str, str]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}/health") as response,
+    ):
+        assert response.status == 200
+        return dict(await response.json())
+
+
+async def stop(server: Process) -> str:
+    """Ctrl-C, and the output until the process has ended."""
+    server.send_signal(signal.SIGINT)
+    rest, _ = await asyncio.wait_for(server.communicate(), STARTUP_TIMEOUT)
+    return rest.decode()
+
+
+async def test_the_log_level_is_a_setting(ctx: Context, tmp_path: Path) -> None:
+    """At DEBUG the server logs every request it answers; a level it does not know is
+    refused in one line."""
+    env = process_env(ctx) | {"MEMBERBOT_LOG_LEVEL": "debug"}
+    port = free_port()
+    server, log = await serve(port, cwd=tmp_path, env=env)
     try:
-        assert server.stdout is not None
-        log = ""
-        while "listening on" not in log:
-            line = await asyncio.wait_for(server.stdout.readline(), STARTUP_TIMEOUT)
-            assert line, f"serve exited early:\n{log}"
-            log += line.decode()
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"http://127.0.0.1:{port}/health") as response,
-        ):
-            assert response.status == 200
-            assert (await response.json())["status"] == "ok"
-        server.send_signal(signal.SIGINT)
-        rest, _ = await asyncio.wait_for(server.communicate(), STARTUP_TIMEOUT)
-        assert server.returncode == 0, log + rest.decode()
-        assert "Traceback" not in log + rest.decode()
+        await health(port)
+        log += await stop(server)
     finally:
         if server.returncode is None:
             server.kill()
             await server.wait()
+    assert "DEBUG aiohttp.access: 127.0.0.1 GET /health 200" in log
+    assert "DEBUG aiosqlite" not in log  # a line per database call says nothing
+
+    env["MEMBERBOT_LOG_LEVEL"] = "loud"
+    status, output = await run("serve", "--port", str(port), cwd=tmp_path, env=env)
+    assert status == 2
+    assert "MEMBERBOT_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR" in output
+    assert "Traceback" not in output
 
 
 async def test_serve_on_a_taken_port_says_so(ctx: Context, tmp_path: Path) -> None:
