@@ -12,11 +12,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError, web
 from pydantic import ValidationError
 
@@ -26,7 +24,7 @@ from bot.demo import load_demo
 from bot.dialogs.setup import FLOWS, create_dialogs
 from bot.dialogs.types import Sender
 from bot.dispatcher import Dispatcher, PushChannel
-from bot.handlers import console, telegram
+from bot.handlers import console
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import N_, format_day, format_moment, gettext, localized
@@ -53,6 +51,9 @@ from core.events import event_stats
 from core.shop import Shop, ShopFileError
 from core.staff import add_staff, list_staff
 from core.winback import WinbackResults, winback_results
+
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 T = TypeVar("T")
 Rows = list[tuple[str, str]]  # (label, value) rows of a report
@@ -86,6 +87,11 @@ class NoConsoleStaff(Exception):
 
 class NoTelegramBot(Exception):
     """Telegram asked for without a bot token."""
+
+
+class TelegramRefused(Exception):
+    """The Bot API refused a set-up call (aiogram's error, in a class of our own: aiogram
+    is imported only where Telegram is used)."""
 
 
 class NoWeChatAccount(Exception):
@@ -136,8 +142,8 @@ def _run(
         )
     except NoTelegramBot:
         message = gettext(locale, "Set MEMBERBOT_TELEGRAM_TOKEN first.")
-    except TelegramAPIError as exc:
-        message = gettext(locale, "Telegram refused: {error}", error=exc.message)
+    except TelegramRefused as exc:
+        message = gettext(locale, "Telegram refused: {error}", error=exc)
     except NoWeChatAccount:
         message = gettext(
             locale, "Set MEMBERBOT_WECHAT_APP_ID and MEMBERBOT_WECHAT_APP_SECRET first."
@@ -178,7 +184,7 @@ def serve(
 
     async def work(ctx: Context) -> None:
         app = create_app(ctx, settings)
-        if telegram_polling and telegram.TELEGRAM not in app:
+        if telegram_polling and not settings.telegram_token.get_secret_value():
             raise NoTelegramBot()
         runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLog)
         await runner.setup()
@@ -191,12 +197,14 @@ def serve(
                 raise CannotListen(exc.strerror or str(exc)) from None
             log.info("listening on http://%s:%d", host or settings.host, port or settings.port)
             if telegram_polling:
-                channel = app[telegram.TELEGRAM]
+                from bot.handlers.telegram import TELEGRAM  # imported by create_app
+
+                channel = app[TELEGRAM]
                 polling = asyncio.create_task(channel.poll())
-            await _until_stopped(ctx, from_app(ctx, app) if pushes else None)
+            await _until_stopped(ctx, from_app(app) if pushes else None)
         finally:
             if polling is not None:
-                await app[telegram.TELEGRAM].stop_polling(polling)
+                await channel.stop_polling(polling)
             await runner.cleanup()
 
     _run(settings, work)
@@ -214,7 +222,7 @@ def scheduler_command() -> None:
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         try:
-            await _until_stopped(ctx, from_app(ctx, app))
+            await _until_stopped(ctx, from_app(app))
         finally:
             await runner.cleanup()
 
@@ -575,7 +583,7 @@ def outbox_send() -> None:
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         try:
-            dispatcher = Dispatcher(ctx, from_app(ctx, app))
+            dispatcher = Dispatcher(ctx, from_app(app))
             before = await push_queue.summary(ctx, 0)
             while await dispatcher.round():
                 now = await push_queue.summary(ctx, 0)
@@ -671,9 +679,15 @@ def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[T]]) -> T:
         raise typer.Exit(2)
 
     async def run(_ctx: Context) -> T:
+        from aiogram.exceptions import TelegramAPIError
+
+        from bot.handlers import telegram
+
         bot = telegram.create_bot(token, settings.telegram_api_base)
         try:
             return await work(bot)
+        except TelegramAPIError as exc:
+            raise TelegramRefused(exc.message) from None
         finally:
             await bot.session.close()
 
@@ -691,11 +705,11 @@ def telegram_set_webhook(
         message = gettext(settings.locale, "Set MEMBERBOT_TELEGRAM_WEBHOOK_SECRET first.")
         typer.echo(f"memberbot: {message}", err=True)
         raise typer.Exit(2)
+    from bot.handlers.telegram import ALLOWED_UPDATES
+
     _with_bot(
         settings,
-        lambda bot: bot.set_webhook(
-            url, secret_token=secret, allowed_updates=telegram.ALLOWED_UPDATES
-        ),
+        lambda bot: bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES),
     )
     typer.echo(gettext(settings.locale, "Telegram now delivers updates to {url}.", url=url))
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.dialogs.setup import create_dialogs
-from bot.handlers import telegram, wechat
+from bot.handlers import wechat
 from bot.settings import Settings
 from core.context import Context
 
@@ -61,5 +61,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> web.Applicatio
     if settings.wechat_token.get_secret_value():
         wechat.mount(app, ctx, dialogs, settings)
     if settings.telegram_token.get_secret_value():
+        from bot.handlers import telegram  # aiogram: only for shops on Telegram (push_channels)
+
         telegram.mount(app, ctx, dialogs, settings)
     return app

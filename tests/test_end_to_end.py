@@ -196,3 +196,38 @@ async def test_console_chat_as_staff_runs_staff_commands(ctx: Context, tmp_path:
     text = output_bytes.decode()
     assert process.returncode == 0, text
     assert "#1 boss — owner, all stores (console)" in text
+
+
+LOADS_WECHAT_ONLY = """
+import asyncio, sys
+from bot.bootstrap import bootstrap
+from bot.cli import app
+from bot.push_channels import from_app
+from bot.settings import Settings
+from bot.web import create_app
+
+async def main():
+    settings = Settings(wechat_token="t", wechat_app_id="wx1", wechat_app_secret="s")
+    ctx = await bootstrap(settings)
+    print(sorted(from_app(create_app(ctx, settings))))
+    await ctx.db.dispose()
+
+asyncio.run(main())
+print(sorted({m.split(".")[0] for m in sys.modules} & {"aiogram", "wechatpy"}))
+"""
+
+
+async def test_a_shop_without_telegram_does_not_load_aiogram(tmp_path: Path) -> None:
+    """aiogram takes ~130 MB and ~4 s to import: only a shop on Telegram pays for it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        LOADS_WECHAT_ONLY,
+        cwd=tmp_path,
+        env=process_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), STARTUP_TIMEOUT)
+    assert process.returncode == 0, output.decode()
+    assert output.decode().splitlines()[-2:] == ["['wechat']", "['wechatpy']"]

@@ -53,7 +53,7 @@ from aiogram.types import (
 from aiohttp import ClientError, web
 from pydantic import ValidationError
 
-from bot import dispatcher, pushes
+from bot import dispatcher, push_channels, pushes
 from bot.dialogs.engine import Dialogs
 from bot.dialogs.types import Event, Reply, Sender
 from bot.i18n import LOCALES, N_, gettext, locale_for_hint
@@ -371,6 +371,7 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
     bot = create_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_base)
     channel = TelegramChannel(ctx, dialogs, bot)
     app[TELEGRAM] = channel
+    push_channels.offer(app, CHANNEL, TelegramPushes(channel))
     secret = settings.telegram_webhook_secret.get_secret_value()
     if secret:
         app.router.add_post(settings.telegram_path, Webhook(channel, secret).receive)

@@ -30,6 +30,7 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.parser import parse_message
 from wechatpy.utils import check_signature
 
+from bot import push_channels
 from bot.dialogs.engine import Dialogs
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_messages import (
@@ -41,6 +42,7 @@ from bot.handlers.wechat_messages import (
     passive_xml,
     render,
 )
+from bot.handlers.wechat_push import WeChatPushes
 from bot.settings import Settings
 from core import conversations, push_queue
 from core.context import Context
@@ -50,7 +52,6 @@ BODY_MAX = 64 * 1024  # WeChat's messages are a few hundred bytes
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 SUCCESS = "success"  # "received, no reply" in WeChat's protocol
 log = logging.getLogger(__name__)
-WECHAT_API = web.AppKey("wechat_api", WeChatAPI)  # for the push dispatcher
 
 
 class Refused(Exception):
@@ -375,7 +376,7 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
         reply_seconds=settings.wechat_reply_seconds,
     )
     if api is not None:
-        app[WECHAT_API] = api
+        push_channels.offer(app, CHANNEL, WeChatPushes(ctx, api))
     app.router.add_get(settings.wechat_path, endpoint.verify)
     app.router.add_post(settings.wechat_path, endpoint.receive)
 
