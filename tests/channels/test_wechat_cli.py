@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from core import conversations
 from core.context import Context
+from storage.models import ServiceMessageRow
 from tests.channels.fake_wechat import FakeWeChat
 from tests.cli import invoke
 
@@ -75,12 +78,16 @@ async def test_store_qrcode_is_saved_as_png(fake_wechat: FakeWeChat, tmp_path: P
 
 
 @pytest.mark.usefixtures("account")
-async def test_send_test_message_and_refusal(fake_wechat: FakeWeChat) -> None:
+async def test_send_test_message_and_refusal(cli_env: Context, fake_wechat: FakeWeChat) -> None:
+    owner = await conversations.arrive(cli_env, "wechat", "o-owner")  # wrote just now
     result = await invoke("wechat", "send-test", "o-owner")
     assert result.exit_code == 0, result.output
     (call,) = fake_wechat.calls_to("/cgi-bin/message/custom/send")
     assert call.json["touser"] == "o-owner"
     assert "your official account is connected" in call.json["text"]["content"]
+    async with cli_env.db.read() as s:  # it uses up the window's quota like any other
+        counted = list(await s.scalars(select(ServiceMessageRow.identity_id)))
+    assert counted == [owner.id]
 
     fake_wechat.fail_next("/cgi-bin/message/custom/send", 45015)
     result = await invoke("wechat", "send-test", "o-silent")
