@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,7 @@ class Load:
     seconds: float
     latencies: list[float] = field(repr=False)
     statuses: dict[int, int]
+    server_cpu: float | None = None  # seconds of CPU the server's process used meanwhile
 
     @property
     def rate(self) -> float:
@@ -92,13 +93,21 @@ class Load:
             "p95_ms": round(percentile(ms, 0.95), 2),
             "p99_ms": round(percentile(ms, 0.99), 2),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "server_cpu_ms_per_request": self.cpu_per_request(),
         }
+
+    def cpu_per_request(self) -> float | None:
+        """The server's CPU per request, in ms: what bounds its throughput on a busy core."""
+        if self.server_cpu is None or not self.requests:
+            return None
+        return round(self.server_cpu / self.requests * 1000, 3)
 
     def line(self, label: str) -> str:
         f = self.figures()
+        cpu = "" if self.server_cpu is None else f"  CPU {self.cpu_per_request():.2f} ms/req"
         return (
             f"{label:28} {f['requests_per_s']:8.1f} req/s  p50 {f['p50_ms']:7.2f} ms  "
-            f"p95 {f['p95_ms']:7.2f} ms  p99 {f['p99_ms']:7.2f} ms  {f['statuses']}"
+            f"p95 {f['p95_ms']:7.2f} ms  p99 {f['p99_ms']:7.2f} ms{cpu}  {f['statuses']}"
         )
 
 
@@ -126,6 +135,13 @@ async def load(requests: Sequence[Request], concurrency: int) -> Load:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - began
     return Load(len(requests), seconds, latencies, statuses)
+
+
+async def load_on(server: Server, requests: Sequence[Request], concurrency: int) -> Load:
+    """``load``, with the CPU the server's process used meanwhile."""
+    before = server.cpu_seconds()
+    measured = await load(requests, concurrency)
+    return replace(measured, server_cpu=server.cpu_seconds() - before)
 
 
 def free_port() -> int:
@@ -165,6 +181,11 @@ class Server:
                     pass
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"server not ready: see {self.log}")
+
+    def cpu_seconds(self) -> float:
+        """The CPU time (user and system) the process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> float:
         """The process's peak resident memory so far (VmHWM), in MB."""

@@ -25,6 +25,7 @@ from bench.common import (
     fill_shop,
     free_port,
     load,
+    load_on,
     memberbot,
     shop_database,
     utc_now,
@@ -62,7 +63,7 @@ async def _measure(
     batch = updates(server.url + "/telegram", users[: requests + 50], "积分", 1)
     await load(batch[:50], 10)  # warm-up
     sent = api.sent
-    measured = await load(batch[50:], concurrency)
+    measured = await load_on(server, batch[50:], concurrency)
     return measured, api.sent - sent
 
 

@@ -24,6 +24,7 @@ from bench.common import (
     fill_shop,
     free_port,
     load,
+    load_on,
     memberbot,
     shop_database,
     utc_now,
@@ -41,7 +42,7 @@ async def _measure(server: Server, members: list[str], concurrency: int) -> dict
     for mode, openids in (("plaintext", members[:half]), ("aes", members[half:])):
         requests = text_requests(url, openids, CONTENT, safe=mode == "aes")
         await load(requests[:50], min(concurrency, 10))  # warm-up: imports, caches, pool
-        results[mode] = await load(requests[50:], concurrency)
+        results[mode] = await load_on(server, requests[50:], concurrency)
     return results
 
 
