@@ -666,7 +666,7 @@ def wechat_send_test(
 ) -> None:
     """Send a customer-service message to one follower (who wrote within 48 hours)."""
     settings = _settings()
-    _with_wechat(settings, lambda ctx, api: send_test(ctx, api, openid, settings.locale))
+    _with_wechat(settings, lambda ctx, api: send_test(api, openid, settings.locale))
     typer.echo(gettext(settings.locale, "Test message sent to {openid}.", openid=openid))
 
 

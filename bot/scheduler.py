@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from core import birthdays, bookings, digests, events, loyalty, push_queue, reminders, winback
 from core.context import Context
-from storage import deliveries
+from storage import deliveries, service_messages
 
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 3 * 3600
@@ -40,7 +40,7 @@ async def close_past_bookings_job(ctx: Context) -> None:
 async def prune_job(ctx: Context) -> None:
     forgotten = await deliveries.prune(ctx.db, ctx.now() - DELIVERIES_KEPT)
     log.info("deliveries: %d old ones forgotten", forgotten)
-    counted = await push_queue.forget_service_messages(ctx, ctx.now() - SERVICE_MESSAGES_KEPT)
+    counted = await service_messages.prune(ctx.db, ctx.now() - SERVICE_MESSAGES_KEPT)
     log.info("wechat: %d customer-service messages of closed windows forgotten", counted)
 
 

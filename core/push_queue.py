@@ -8,22 +8,21 @@ it had in flight go out again, never one already marked sent.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 
 from core.context import Context
 from core.members import format_member_no
 from core.outbox import FAILED, PENDING, SENDING, SENT, SKIPPED, WAITING
+from storage import service_messages
 from storage.db import Session, run
-from storage.models import IdentityRow, MemberRow, OutboxRow, ServiceMessageRow, StaffRow
+from storage.models import IdentityRow, MemberRow, OutboxRow, StaffRow
 
-log = logging.getLogger(__name__)
 WECHAT_CS = "wechat_cs"  # how a WeChat customer-service message is recorded in ``via``
 
 
@@ -223,8 +222,8 @@ async def _recipients(s: Session, whoms: set[Whom]) -> dict[Whom, tuple[Recipien
 async def _recipient(s: Session, account: Row[Any]) -> Recipient:
     since_message = since_event = 0
     if account.channel == "wechat":
-        since_message = await _cs_sent_since(s, account.id, account.last_message_at)
-        since_event = await _cs_sent_since(s, account.id, account.last_event_at)
+        since_message = await service_messages.sent_since(s, account.id, account.last_message_at)
+        since_event = await service_messages.sent_since(s, account.id, account.last_event_at)
     return Recipient(
         identity_id=account.id,
         channel=account.channel,
@@ -234,55 +233,6 @@ async def _recipient(s: Session, account: Row[Any]) -> Recipient:
         cs_since_message=since_message,
         cs_since_event=since_event,
     )
-
-
-_CS_SENT_SINCE = (
-    select(func.count())
-    .select_from(ServiceMessageRow)
-    .where(
-        ServiceMessageRow.identity_id == bindparam("identity_id"),
-        ServiceMessageRow.sent_at >= bindparam("since"),
-    )
-)
-
-
-async def _cs_sent_since(s: Session, identity_id: int, since: datetime | None) -> int:
-    if since is None:
-        return 0
-    params = {"identity_id": identity_id, "since": since}
-    return int((await run(s, _CS_SENT_SINCE, params)).scalar() or 0)
-
-
-async def count_service_messages(ctx: Context, external_id: str, sent: int) -> None:
-    """``sent`` customer-service messages just sent to this WeChat account: a push's parts,
-    or a conversation's (a reply's parts after the first, a reply after the deadline). All
-    of them use up the window's quota, so every one is counted here. They are out
-    whatever happens: a failure to count them is logged, not raised, so that nothing sends
-    them again."""
-    if not sent:
-        return
-    params = [{"p_external_id": external_id, "p_now": ctx.now()}] * sent
-    try:
-        async with ctx.db.transaction() as s:
-            await run(s, _COUNT_SERVICE_MESSAGE, params)
-    except Exception:
-        log.exception("wechat: %d customer-service messages sent but not counted", sent)
-
-
-_COUNT_SERVICE_MESSAGE = insert(ServiceMessageRow.__table__).from_select(
-    ["identity_id", "sent_at"],
-    select(IdentityRow.id, bindparam("p_now", type_=ServiceMessageRow.sent_at.type)).where(
-        IdentityRow.channel == "wechat", IdentityRow.external_id == bindparam("p_external_id")
-    ),
-)
-
-
-async def forget_service_messages(ctx: Context, before: datetime) -> int:
-    """Forget the service messages sent before ``before``, whose windows have closed (run
-    daily)."""
-    async with ctx.db.transaction() as s:
-        result = await run(s, delete(ServiceMessageRow).where(ServiceMessageRow.sent_at < before))
-        return result.rowcount or 0
 
 
 _MARK_SENT = (  # built once: the dispatcher runs it for every few pushes

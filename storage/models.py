@@ -500,9 +500,8 @@ class OutboxRow(Base):
 
 
 class ServiceMessageRow(Base):
-    """A WeChat customer-service message a conversation sent (a reply's parts after the
-    first, a reply after the deadline). WeChat counts them against the same few per
-    window as the pushes that went out that way (``outbox.via``); kept for two days."""
+    """A WeChat customer-service message sent, by a push or a conversation: WeChat takes a
+    few per reply window (``storage.service_messages``); kept for two days."""
 
     __tablename__ = "service_messages"
     __table_args__ = (Index("ix_service_messages_identity_sent", "identity_id", "sent_at"),)

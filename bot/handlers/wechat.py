@@ -44,7 +44,7 @@ from bot.handlers.wechat_messages import (
 )
 from bot.handlers.wechat_push import WeChatPushes
 from bot.settings import Settings
-from core import conversations, push_queue
+from core import conversations
 from core.context import Context
 from storage import deliveries
 
@@ -294,24 +294,18 @@ class WeChatEndpoint:
         return ready
 
     async def _send(self, openid: str, parts: list[Part]) -> None:
-        """Customer-service messages, in order; a failure is logged and the rest still go.
-        Those sent count against the window's quota, as pushes do."""
-        if not parts:
-            return
-        if self.api is None:
-            log.warning("wechat reply dropped: no app secret for customer-service messages")
-            return
-        sent = 0
+        """Customer-service messages, in order; a failure is logged and the rest still go."""
         for part in parts:
+            if self.api is None:
+                log.warning("wechat reply dropped: no app secret for customer-service messages")
+                return
             try:
                 if part.media_id is None:
                     await self.api.send_text(openid, part.text)
                 else:
                     await self.api.send_image(openid, part.media_id)
-                sent += 1
             except (WeChatAPIError, ClientError, TimeoutError) as exc:
                 log.warning("wechat customer-service message failed: %s", exc)
-        await push_queue.count_service_messages(self.ctx, openid, sent)
 
     def _track(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from core.clock import Clock
+from storage import service_messages
 from storage.db import Database
 from storage.tokens import load_token, save_token
 
@@ -88,12 +89,18 @@ class WeChatAPI:
 
     async def send_text(self, openid: str, content: str) -> None:
         """A customer-service message (allowed within 48 hours of the user's last message)."""
-        body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
-        await self._call("/cgi-bin/message/custom/send", body=body)
+        await self._send_custom({"touser": openid, "msgtype": "text", "text": {"content": content}})
 
     async def send_image(self, openid: str, media_id: str) -> None:
-        body = {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}}
+        await self._send_custom(
+            {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}}
+        )
+
+    async def _send_custom(self, body: dict[str, Any]) -> None:
+        """Every customer-service message, recorded once sent: each one uses up the
+        window's quota, whoever sent it (``storage.service_messages``)."""
         await self._call("/cgi-bin/message/custom/send", body=body)
+        await service_messages.record(self._db, body["touser"], self._clock.now())
 
     async def upload_image(self, png: bytes, filename: str = "image.png") -> str:
         """Upload temporary media (kept 3 days by WeChat); the media_id to send it with."""

@@ -11,7 +11,7 @@ from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_messages import CHANNEL, render, template_data
 from core import conversations
 from core.context import Context
-from core.push_queue import Push, Recipient, count_service_messages
+from core.push_queue import Push, Recipient
 from core.push_routes import WECHAT_TEMPLATE
 
 UNREACHABLE = frozenset({43004, 40003, 43019})  # unfollowed / not this account's user / blocked
@@ -39,17 +39,12 @@ class WeChatPushes:
             parts, choices = render(message.replies)
             if choices:  # typed numbers answer this message's choices from now on
                 await conversations.save_choices(self.ctx, CHANNEL, openid, choices)
-            sent = 0
-            try:
-                for part in parts:
-                    if part.image is not None:
-                        media_id = await self.api.upload_image(part.image, part.image_name)
-                        await self.api.send_image(openid, media_id)
-                    else:
-                        await self.api.send_text(openid, part.text)
-                    sent += 1
-            finally:  # each part sent uses up the window's quota, also when a later one fails
-                await count_service_messages(self.ctx, openid, sent)
+            for part in parts:
+                if part.image is not None:
+                    media_id = await self.api.upload_image(part.image, part.image_name)
+                    await self.api.send_image(openid, media_id)
+                else:
+                    await self.api.send_text(openid, part.text)
         except WeChatAPIError as exc:
             if exc.errcode in UNREACHABLE:
                 raise dispatcher.Unreachable(str(exc)) from None

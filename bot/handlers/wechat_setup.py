@@ -9,9 +9,7 @@ from bot.dialogs.card import qr_png
 from bot.dialogs.deeplinks import STORE_PREFIX
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.i18n import LOCALES, gettext, localized
-from core.context import Context
 from core.errors import UnknownStore
-from core.push_queue import count_service_messages
 from core.shop import MenuButton, Shop, ShopFileError
 
 # The conditional menu's language rule is one WeChat has been retiring: where it is refused,
@@ -61,8 +59,6 @@ async def store_qrcode(api: WeChatAPI, shop: Shop, store: str) -> bytes:
     return qr_png(await api.create_qrcode(STORE_PREFIX + store))
 
 
-async def send_test(ctx: Context, api: WeChatAPI, openid: str, locale: str) -> None:
-    """A customer-service message, counted against the window's quota like any other."""
+async def send_test(api: WeChatAPI, openid: str, locale: str) -> None:
     text = gettext(locale, "memberbot test message: your official account is connected.")
     await api.send_text(openid, text)
-    await count_service_messages(ctx, openid, 1)

@@ -25,6 +25,7 @@ from core.context import Context
 from core.members import create_link_code, link_identity, register_member
 from core.outbox import enqueue
 from core.shop import load_shop
+from storage import service_messages
 from storage.models import ServiceMessageRow
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
@@ -234,6 +235,6 @@ async def test_counted_service_messages_are_forgotten_after_two_days(
     await dispatcher(ctx, clock, {"wechat": wechat}).drain()
     assert len(fake_wechat.calls_to(CS)) == 1
     clock.advance(timedelta(days=1))
-    assert await push_queue.forget_service_messages(ctx, ctx.now() - timedelta(days=2)) == 0
+    assert await service_messages.prune(ctx.db, ctx.now() - timedelta(days=2)) == 0
     clock.advance(timedelta(days=1, seconds=1))
-    assert await push_queue.forget_service_messages(ctx, ctx.now() - timedelta(days=2)) == 1
+    assert await service_messages.prune(ctx.db, ctx.now() - timedelta(days=2)) == 1
