@@ -8,6 +8,7 @@ as JSON to ``bench/results/<name>.json``. They are never part of the test suite.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -15,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -201,6 +202,28 @@ class Server:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+@contextlib.asynccontextmanager
+async def fake_bot_api(folder: Path, limit: int | None = None) -> AsyncIterator[Server]:
+    """``bench.fake_bot_api`` in a process of its own, as Telegram is: answering the Bot API
+    on the load generator's loop would delay the generator and inflate its latencies."""
+    port = free_port()
+    args = [sys.executable, "-m", "bench.fake_bot_api", str(port)]
+    log = folder / f"fake_bot_api_{port}.log"
+    api = Server(args + ([str(limit)] if limit else []), {"PYTHONPATH": str(ROOT)}, port, log)
+    try:
+        await api.ready("/stats")
+        yield api
+    finally:
+        api.stop()
+
+
+async def bot_api_stats(api: Server) -> dict[str, Any]:
+    """What ``bench.fake_bot_api`` counted so far."""
+    async with aiohttp.ClientSession() as session, session.get(api.url + "/stats") as response:
+        stats: dict[str, Any] = await response.json()
+        return stats
 
 
 def memberbot(*args: str) -> list[str]:

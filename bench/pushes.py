@@ -13,22 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 from sqlalchemy import delete, insert
 
 from bench.common import (
-    ROOT,
-    Server,
+    bot_api_stats,
+    fake_bot_api,
     fill_shop,
-    free_port,
     shop_database,
     utc_now,
     write_results,
@@ -97,26 +92,6 @@ async def _drain(ctx: Context, api_url: str, *, limit: bool, seconds: float | No
     return time.perf_counter() - began
 
 
-@contextlib.asynccontextmanager
-async def _fake_api(folder: Path, limit: int | None = None) -> AsyncIterator[Server]:
-    """``bench.fake_bot_api`` in a process of its own."""
-    port = free_port()
-    args = [sys.executable, "-m", "bench.fake_bot_api", str(port)]
-    log = folder / f"fake_bot_api_{port}.log"
-    api = Server(args + ([str(limit)] if limit else []), {"PYTHONPATH": str(ROOT)}, port, log)
-    try:
-        await api.ready("/stats")
-        yield api
-    finally:
-        api.stop()
-
-
-async def _stats(api: Server) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as session, session.get(api.url + "/stats") as response:
-        stats: dict[str, Any] = await response.json()
-        return stats
-
-
 async def main(members: int, messages: int, paced_seconds: int) -> None:
     figures: dict[str, object] = {"members": members}
     with tempfile.TemporaryDirectory() as name:
@@ -149,9 +124,9 @@ async def main(members: int, messages: int, paced_seconds: int) -> None:
         live = replace(ctx, clock=SystemClock())
 
         await _queue_receipts(live, messages, members, "free")
-        async with _fake_api(folder) as api:
+        async with fake_bot_api(folder) as api:
             took = await _drain(live, api.url, limit=False, seconds=None)
-            sent = (await _stats(api))["sent"]
+            sent = (await bot_api_stats(api))["sent"]
         rate = sent / took
         print(
             f"dispatcher, no limit: {sent} messages in {took:.2f} s = {rate:.0f}/s "
@@ -164,9 +139,9 @@ async def main(members: int, messages: int, paced_seconds: int) -> None:
         }
 
         await _queue_receipts(live, 40 * paced_seconds, members, "paced")
-        async with _fake_api(folder, limit=30) as api:
+        async with fake_bot_api(folder, limit=30) as api:
             await _drain(live, api.url, limit=True, seconds=paced_seconds)
-            paced = await _stats(api)
+            paced = await bot_api_stats(api)
         # The rate after the first second (the start is a burst), over the rest of the run.
         sent_at = paced["sent_at"]
         first = sent_at[0] if sent_at else 0.0

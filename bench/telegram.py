@@ -2,7 +2,8 @@
 folder, a shop of 10 000 members on Telegram) taking webhook updates "积分" from distinct
 members, 50 at a time, with the secret-token header checked and each reply sent to a fake
 Bot API server over loopback; and, in the same run, a bare aiogram echo dispatcher behind
-the same kind of webhook (``bench/baseline_telegram.py``).
+the same kind of webhook (``bench/baseline_telegram.py``). The fake Bot API runs in a process
+of its own, as the real one does, not on the load generator's loop.
 
     .venv/bin/python -m bench telegram [--requests 5000] [--concurrency 50] [--members 10000]
 """
@@ -22,6 +23,8 @@ from bench.common import (
     Load,
     Request,
     Server,
+    bot_api_stats,
+    fake_bot_api,
     fill_shop,
     free_port,
     load,
@@ -31,7 +34,7 @@ from bench.common import (
     utc_now,
     write_results,
 )
-from bench.fake_bot_api import TOKEN, FakeBotAPI
+from bench.fake_bot_api import TOKEN
 
 SECRET = "bench-secret_1"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -57,22 +60,20 @@ def updates(url: str, users: list[int], text: str, first_id: int) -> list[Reques
 
 
 async def _measure(
-    server: Server, api: FakeBotAPI, users: list[int], requests: int, concurrency: int
+    server: Server, api: Server, users: list[int], requests: int, concurrency: int
 ) -> tuple[Load, int]:
     """The load, and how many replies reached the Bot API meanwhile."""
     batch = updates(server.url + "/telegram", users[: requests + 50], "积分", 1)
     await load(batch[:50], 10)  # warm-up
-    sent = api.sent
+    sent = (await bot_api_stats(api))["sent"]
     measured = await load_on(server, batch[50:], concurrency)
-    return measured, api.sent - sent
+    return measured, (await bot_api_stats(api))["sent"] - sent
 
 
 async def main(requests: int, concurrency: int, members: int) -> None:
-    api = FakeBotAPI()
-    await api.start(free_port())
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            work = Path(folder)
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        async with fake_bot_api(work) as api:
             url = f"sqlite+aiosqlite:///{work / 'memberbot.db'}"
             ctx = await shop_database(url, utc_now())
             print(await fill_shop(ctx, members, channel="telegram"))
@@ -107,8 +108,6 @@ async def main(requests: int, concurrency: int, members: int) -> None:
                 base, _ = await _measure(bare, api, users, requests, concurrency)
             finally:
                 bare.stop()
-    finally:
-        await api.stop()
 
     ratio = stack.rate / base.rate
     print(stack.line("memberbot"))
