@@ -1,10 +1,13 @@
 """WeChat round trip: the real ``memberbot serve`` on loopback (SQLite in a temporary folder,
 a shop of 10 000 members who follow the account) answering "积分" from distinct members, 50
 at a time, in plaintext and in AES safe mode; and, in the same run, a baseline server that
-only checks the signature, parses and echoes (``bench/baseline_wechat.py``).
+only checks the signature, parses and echoes (``bench/baseline_wechat.py``), and the floor:
+the echo plus memberbot's statements for the message run straight on sqlite3
+(``bench/floor_wechat.py``).
 
 Reports requests/s, p50/p95/p99 latency, the full stack's throughput as a share of the
-baseline's, and the peak memory of ``memberbot serve``.
+baseline's, the floor's (an upper bound for any server doing this work on aiohttp and
+SQLite), and the peak memory of ``memberbot serve``.
 
     .venv/bin/python -m bench wechat [--requests 5000] [--concurrency 50] [--members 10000]
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -53,6 +57,7 @@ async def main(requests: int, concurrency: int, members: int) -> None:
         ctx = await shop_database(url, utc_now())
         print(await fill_shop(ctx, members, channel="wechat"))
         await ctx.db.dispose()
+        shutil.copy(work / "memberbot.db", work / "floor.db")  # the same shop, untouched
         openids = [f"o-{n}" for n in range(1, members + 1)]
         wanted = 2 * (requests + 50)
         talkers = (openids * (wanted // len(openids) + 1))[:wanted]
@@ -73,29 +78,26 @@ async def main(requests: int, concurrency: int, members: int) -> None:
         finally:
             full.stop()
 
-        port = free_port()
-        bare = Server(
-            [sys.executable, "-m", "bench.baseline_wechat", str(port)],
-            {"PYTHONPATH": str(ROOT)},
-            port,
-            work / "baseline.log",
+        base = await _measure_module(["bench.baseline_wechat"], work, talkers, concurrency)
+        floor = await _measure_module(
+            ["bench.floor_wechat", str(work / "floor.db")], work, talkers, concurrency
         )
-        try:
-            await bare.ready()
-            base = await _measure(bare, talkers, concurrency)
-        finally:
-            bare.stop()
 
     figures: dict[str, object] = {"members": members, "concurrency": concurrency}
     for mode in ("plaintext", "aes"):
         print(stack[mode].line(f"memberbot {mode}"))
         print(base[mode].line(f"baseline {mode}"))
+        print(floor[mode].line(f"floor {mode}"))
         ratio = stack[mode].rate / base[mode].rate
         print(f"{'ratio full / baseline':28} {ratio:8.2f}  (target ≥ 0.33)")
+        reachable = floor[mode].rate / base[mode].rate
+        print(f"{'ratio floor / baseline':28} {reachable:8.2f}  (upper bound)")
         figures[mode] = {
             "memberbot": stack[mode].figures(),
             "baseline": base[mode].figures(),
+            "floor": floor[mode].figures(),
             "ratio": round(ratio, 3),
+            "floor_ratio": round(reachable, 3),
         }
     print(f"{'peak RSS of memberbot serve':28} {peak:8.1f} MB  (target < 250 MB)")
     figures["peak_rss_mb"] = round(peak, 1)
@@ -104,9 +106,28 @@ async def main(requests: int, concurrency: int, members: int) -> None:
         "wechat",
         figures,
         f"wechat: {aes['requests_per_s']} req/s AES, p99 {aes['p99_ms']} ms (target < 200), "
-        f"ratio {figures['aes']['ratio']} (plaintext {figures['plaintext']['ratio']}), "  # type: ignore[index]
+        f"ratio {figures['aes']['ratio']} (plaintext {figures['plaintext']['ratio']}; "  # type: ignore[index]
+        f"floor {figures['aes']['floor_ratio']} / {figures['plaintext']['floor_ratio']}), "  # type: ignore[index]
         f"peak RSS {peak:.0f} MB",
     )
+
+
+async def _measure_module(
+    module: list[str], work: Path, talkers: list[str], concurrency: int
+) -> dict[str, Load]:
+    """Start one of the reference servers (``python -m MODULE PORT [ARGS]``) and measure it."""
+    port = free_port()
+    server = Server(
+        [sys.executable, "-m", module[0], str(port), *module[1:]],
+        {"PYTHONPATH": str(ROOT)},
+        port,
+        work / f"{module[0].removeprefix('bench.')}.log",
+    )
+    try:
+        await server.ready()
+        return await _measure(server, talkers, concurrency)
+    finally:
+        server.stop()
 
 
 def run(argv: list[str]) -> None:
