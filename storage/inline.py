@@ -28,14 +28,21 @@ from typing import Any
 from sqlalchemy import Connection, Result
 from sqlalchemy.orm import Session
 
+from storage.prepared import prepared
+
 
 class InlineConnection:
-    """``AsyncConnection.execute`` over a sync Connection (for executemany of Core rows)."""
+    """``AsyncConnection.execute`` over a sync Connection: ``storage.prepared`` straight on
+    sqlite3 where it can, else SQLAlchemy (executemany of Core rows, expanding lists)."""
 
     def __init__(self, connection: Connection) -> None:
         self.sync_connection = connection
 
-    async def execute(self, statement: Any, parameters: Any = None, **kw: Any) -> Result[Any]:
+    async def execute(self, statement: Any, parameters: Any = None, **kw: Any) -> Any:
+        if not kw and (parameters is None or isinstance(parameters, dict)):
+            fast = prepared(statement, self.sync_connection.dialect, parameters)
+            if fast is not None:
+                return fast.run(self.sync_connection.connection.driver_connection, parameters)
         return self.sync_connection.execute(statement, parameters, **kw)
 
 
