@@ -54,8 +54,8 @@ class Rows:
 class Prepared:
     """One compiled statement, ready to run on a ``sqlite3`` connection."""
 
-    def __init__(self, sql: str, compiled: Any, dialect: Dialect) -> None:
-        self.sql = sql
+    def __init__(self, compiled: Any, dialect: Dialect) -> None:
+        self.sql: str = compiled.string
         # Values of the statement's own (``remaining > 0``); a required one has none.
         self._defaults: dict[str, Any] = {
             name: value
@@ -71,6 +71,7 @@ class Prepared:
         self._results: list[Processor] = [
             c.type._cached_result_processor(dialect, None) for c in columns
         ]
+        self._converts = any(self._results)  # else the rows are taken as sqlite3 gives them
 
     def run(self, connection: sqlite3.Connection, params: dict[str, Any] | None) -> Rows:
         given = params or {}
@@ -91,7 +92,7 @@ class Prepared:
         if not fetched:
             return Rows([], cursor.rowcount)
         make, results = self._row._make, self._results  # type: ignore[union-attr]
-        if any(results):
+        if self._converts:
             rows = [
                 make([v if p is None else p(v) for p, v in zip(results, r, strict=True)])
                 for r in fetched
@@ -112,7 +113,7 @@ def prepared(statement: Any, dialect: Dialect, params: dict[str, Any] | None) ->
     default computed in Python goes through SQLAlchemy, which computes it.
 
     Meant for statements built once (``storage.db.run``'s); one built anew for every call
-    is compiled every time, and the cache is emptied once it holds more than ``_KEPT``."""
+    is compiled every time, and the cache is emptied once it holds ``_KEPT``."""
     key = (statement, tuple(sorted(params or ())))
     if key in _cache:
         return _cache[key]
@@ -127,6 +128,6 @@ def prepared(statement: Any, dialect: Dialect, params: dict[str, Any] | None) ->
         and all(name.isidentifier() and not name.startswith("_") for name in columns)
         and len(set(columns)) == len(columns)
     )
-    made = Prepared(compiled.string, compiled, dialect) if simple else None
+    made = Prepared(compiled, dialect) if simple else None
     _cache[key] = made
     return made

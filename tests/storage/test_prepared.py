@@ -75,6 +75,7 @@ async def test_the_statements_of_a_message_give_the_rows_sqlalchemy_gives(ctx: C
         loyalty._LEDGER_ENTRY,
         service_messages._SENT_SINCE,
     ]
+    rows: dict[Any, list[Any]] = {}
     async with ctx.db.read() as s:
         connection = s.bind
         for statement in statements:
@@ -84,12 +85,9 @@ async def test_the_statements_of_a_message_give_the_rows_sqlalchemy_gives(ctx: C
             theirs = connection.execute(statement, params).all()
             assert [tuple(r) for r in ours] == [tuple(r) for r in theirs], statement
             assert [r._fields for r in ours] == [r._fields for r in theirs], statement
-        sender = prepared(conversations._SENDER, connection.dialect, params)
-        assert sender is not None
-        (row,) = sender.run(connection.connection.driver_connection, params)
-        (lot,) = prepared(loyalty._LEDGER, connection.dialect, params).run(  # type: ignore[union-attr]
-            connection.connection.driver_connection, params
-        )
+            rows[statement] = ours
+    (row,) = rows[conversations._SENDER]
+    (lot,) = rows[loyalty._LEDGER]
     # What SQLite stores as text came back converted, as SQLAlchemy's types convert it.
     assert row.registered_at.tzinfo is not None and row.choices == [["1", "points:why:1"]]
     assert row.data == {"n": 1} and row.reachable is True and row.tag == "vip"
