@@ -204,14 +204,20 @@ class Server:
                 self.process.kill()
 
 
+def bench_server(folder: Path, module: str, *args: str) -> Server:
+    """``python -m MODULE PORT ARGS…`` (a reference server of ``bench/``) on a free port,
+    logging to ``folder``."""
+    port = free_port()
+    log = folder / f"{module.removeprefix('bench.')}_{port}.log"
+    command = [sys.executable, "-m", module, str(port), *args]
+    return Server(command, {"PYTHONPATH": str(ROOT)}, port, log)
+
+
 @contextlib.asynccontextmanager
 async def fake_bot_api(folder: Path, limit: int | None = None) -> AsyncIterator[Server]:
     """``bench.fake_bot_api`` in a process of its own, as Telegram is: answering the Bot API
     on the load generator's loop would delay the generator and inflate its latencies."""
-    port = free_port()
-    args = [sys.executable, "-m", "bench.fake_bot_api", str(port)]
-    log = folder / f"fake_bot_api_{port}.log"
-    api = Server(args + ([str(limit)] if limit else []), {"PYTHONPATH": str(ROOT)}, port, log)
+    api = bench_server(folder, "bench.fake_bot_api", *([str(limit)] if limit else []))
     try:
         await api.ready("/stats")
         yield api

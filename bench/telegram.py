@@ -13,16 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.common import (
-    ROOT,
     Load,
     Request,
     Server,
+    bench_server,
     bot_api_stats,
     fake_bot_api,
     fill_shop,
@@ -96,13 +95,7 @@ async def main(requests: int, concurrency: int, members: int) -> None:
             finally:
                 full.stop()
 
-            port = free_port()
-            bare = Server(
-                [sys.executable, "-m", "bench.baseline_telegram", str(port), api.url, SECRET],
-                {"PYTHONPATH": str(ROOT)},
-                port,
-                work / "baseline.log",
-            )
+            bare = bench_server(work, "bench.baseline_telegram", api.url, SECRET)
             try:
                 await bare.ready()
                 base, _ = await _measure(bare, api, users, requests, concurrency)

@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 from bench.common import (
-    ROOT,
     Load,
     Server,
+    bench_server,
     fill_shop,
     free_port,
     load,
@@ -116,13 +115,7 @@ async def _measure_module(
     module: list[str], work: Path, talkers: list[str], concurrency: int
 ) -> dict[str, Load]:
     """Start one of the reference servers (``python -m MODULE PORT [ARGS]``) and measure it."""
-    port = free_port()
-    server = Server(
-        [sys.executable, "-m", module[0], str(port), *module[1:]],
-        {"PYTHONPATH": str(ROOT)},
-        port,
-        work / f"{module[0].removeprefix('bench.')}.log",
-    )
+    server = bench_server(work, *module)
     try:
         await server.ready()
         return await _measure(server, talkers, concurrency)
