@@ -353,6 +353,8 @@ class Webhook:
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             log.warning("telegram webhook refused: wrong or missing secret token")
             return web.Response(status=403, text="forbidden")
+        if request.content_type != "application/json":  # what Telegram posts
+            return web.Response(status=415, text="not JSON")
         try:
             update = Update.model_validate(await request.json(), context={"bot": self.channel.bot})
         except (ValueError, ValidationError):

@@ -1,9 +1,9 @@
 """The WeChat Official Account server endpoint: signatures, encryption, retries, deadline.
 
 WeChat signs every request with the account's token (and, in safe mode, encrypts the body
-with the EncodingAESKey); anything unsigned is refused with 403 before it is read further.
-XML is checked with defusedxml first (no DTDs, so no entity expansion) and only then handed
-to wechatpy.
+with the EncodingAESKey); anything unsigned is refused with 403 before it is read further,
+a body whose content type is not XML with 415. XML is checked with defusedxml first (no
+DTDs, so no entity expansion) and only then handed to wechatpy.
 
 WeChat waits 5 seconds for an answer and retries the same message three times. Each
 message is claimed once by its MsgId (``storage.deliveries``); a retry gets the answer of
@@ -49,6 +49,7 @@ from core.context import Context
 from storage import deliveries
 
 BODY_MAX = 64 * 1024  # WeChat's messages are a few hundred bytes
+XML_TYPES = frozenset({"text/xml", "application/xml"})  # WeChat posts text/xml
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 SUCCESS = "success"  # "received, no reply" in WeChat's protocol
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class WeChatEndpoint:
         deadline = asyncio.get_running_loop().time() + self.reply_seconds
         try:
             self._check_signature(request)
+            if request.content_type not in XML_TYPES:
+                raise Refused(415, f"not XML: {request.content_type}")
             body = await _read_body(request)
             message = self._open(request, body)
         except Refused as refused:

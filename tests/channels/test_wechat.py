@@ -107,7 +107,8 @@ async def test_official_sample_message_decrypts_and_our_reply_verifies(
             "encrypt_type": "aes",
             "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa",
         }
-        async with session.post(sim.url, params=query, data=body.encode()) as response:
+        headers = {"Content-Type": "text/xml"}
+        async with session.post(sim.url, params=query, data=body, headers=headers) as response:
             assert response.status == 200
             sealed = await response.text()
     # The documented plaintext: text "abcdteT" from oyORnuP8q7ou2gfYjqLzSIWZf0rs.

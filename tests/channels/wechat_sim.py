@@ -80,7 +80,14 @@ class WeChatSimulator:
         fields = {"Event": event, **({"EventKey": key} if key else {})}
         return await self.post(self.xml(openid, "event", **fields))
 
-    async def post(self, xml: str, *, query: dict[str, str] | None = None) -> Answer:
+    async def post(
+        self,
+        xml: str,
+        *,
+        query: dict[str, str | None] | None = None,
+        content_type: str = "text/xml",
+    ) -> Answer:
+        """``xml`` posted as WeChat posts it; ``query`` adds parameters, or (None) drops them."""
         timestamp, nonce = str(int(time.time())), "nonce" + str(next(self._ids))[-6:]
         params = {
             "timestamp": timestamp,
@@ -96,12 +103,16 @@ class WeChatSimulator:
                 f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
                 f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>"
             )
-        params |= query or {}
+        for name, value in (query or {}).items():
+            if value is None:
+                params.pop(name, None)
+            else:
+                params[name] = value
         async with self.session.post(
             self.url,
             params=params,
             data=BytesIO(body.encode()),
-            headers={"Content-Type": "text/xml"},
+            headers={"Content-Type": content_type},
         ) as response:
             text = await response.text()
             return Answer(response.status, text, self._open(text, params, response.status))

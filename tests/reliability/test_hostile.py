@@ -1,7 +1,7 @@
 """Hostile requests at both webhooks, beyond the channel tests' own cases: a 5 MB body, the
-wrong content type, truncated documents, a signature from the right token on another body —
-always a 4xx (or WeChat's "success" with nothing done), never a crash, nothing stored, and
-the server goes on serving."""
+wrong content type or none, truncated documents, a signature missing or from the right token
+on another body, entities inside a correctly encrypted message — always a 4xx, never a
+crash, nothing stored, and the server goes on serving."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
+import xmltodict
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
@@ -21,8 +22,8 @@ from storage.models import Base
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.test_telegram import SECRET, telegram_settings
-from tests.channels.test_wechat import wechat_settings
-from tests.channels.wechat_sim import WeChatSimulator
+from tests.channels.test_wechat import BILLION_LAUGHS, EXTERNAL_ENTITY, wechat_settings
+from tests.channels.wechat_sim import TOKEN, WeChatSimulator, signature
 
 FIVE_MB = 5 * 1024 * 1024
 
@@ -53,10 +54,23 @@ async def server(
 
 
 @pytest.mark.parametrize(
-    "case", ["5 MB body", "truncated", "JSON instead of XML", "signed, then altered"]
+    ("case", "status"),
+    [
+        ("5 MB body", 413),
+        ("truncated", 400),
+        ("JSON instead of XML", 400),
+        ("signed, then altered", 403),
+        ("XML, said to be JSON", 415),
+        ("no content type", 415),
+        ("no signature", 403),
+        ("no timestamp", 403),
+        ("no message signature", 403),
+        ("billion laughs, encrypted", 400),
+        ("external entity, encrypted", 400),
+    ],
 )
 async def test_wechat_refuses_and_stores_nothing(
-    ctx: Context, server: TestServer, session: ClientSession, case: str
+    ctx: Context, server: TestServer, session: ClientSession, case: str, status: int
 ) -> None:
     url = str(server.make_url("/wechat"))
     plain = WeChatSimulator(session, url, safe=False)
@@ -65,28 +79,47 @@ async def test_wechat_refuses_and_stores_nothing(
     message = plain.text_xml("o-evil", "积分")
     if case == "5 MB body":
         answer = await plain.post("<xml>" + "A" * FIVE_MB + "</xml>")
-        assert answer.status == 413
     elif case == "truncated":
         answer = await safe.post(message[: len(message) // 2])
-        assert 400 <= answer.status < 500
     elif case == "JSON instead of XML":
         answer = await plain.post(json.dumps({"FromUserName": "o-evil", "Content": "积分"}))
-        assert answer.status == 400
-    else:  # a valid envelope whose encrypted message was swapped for another's
-        sealed = safe.crypto.encrypt_message(message, "n1", "1")
-        other = safe.crypto.encrypt_message(plain.text_xml("o-other", "积分"), "n2", "2")
-        swapped = sealed.replace(
-            sealed.split("<Encrypt><![CDATA[")[1].split("]]>")[0],
-            other.split("<Encrypt><![CDATA[")[1].split("]]>")[0],
-        )
-        answer = await safe.post(swapped)
-        assert 400 <= answer.status < 500
+    elif case == "signed, then altered":  # a signed envelope, another's message put in it
+        sealed = xmltodict.parse(safe.crypto.encrypt_message(message, "n1", "1"))["xml"]
+        other = xmltodict.parse(safe.crypto.encrypt_message(plain.text_xml("o-b", "x"), "n1", "1"))
+        query = {
+            "timestamp": "1",
+            "nonce": "n1",
+            "signature": signature(TOKEN, "1", "n1"),
+            "encrypt_type": "aes",
+            "msg_signature": sealed["MsgSignature"],
+        }
+        envelope = "<xml><ToUserName>gh</ToUserName><Encrypt>{}</Encrypt></xml>"
+        answer = await plain.post(envelope.format(other["xml"]["Encrypt"]), query=query)
+    elif case == "XML, said to be JSON":
+        answer = await plain.post(message, content_type="application/json")
+    elif case == "no content type":
+        answer = await plain.post(message, content_type="")
+    elif case.startswith("no "):
+        name = {"signature": "signature", "timestamp": "timestamp"}.get(case[3:], "msg_signature")
+        answer = await safe.post(message, query={name: None})
+    else:  # signed and encrypted with the right key: only the inner XML is hostile
+        answer = await safe.post(BILLION_LAUGHS if "laughs" in case else EXTERNAL_ENTITY)
+    assert answer.status == status, answer.body
     assert await rows(ctx) == before
     assert (await plain.text("o-fine", "你好")).status == 200
 
 
 @pytest.mark.parametrize(
-    "case", ["5 MB body", "form instead of JSON", "truncated JSON", "an array", "wrong secret"]
+    "case",
+    [
+        "5 MB body",
+        "form instead of JSON",
+        "JSON, said to be text",
+        "truncated JSON",
+        "an array",
+        "wrong secret",
+        "no secret",
+    ],
 )
 async def test_telegram_refuses_and_stores_nothing(
     ctx: Context, server: TestServer, session: ClientSession, case: str
@@ -112,12 +145,16 @@ async def test_telegram_refuses_and_stores_nothing(
     elif case == "form instead of JSON":
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         body = "update_id=1&message=hello"
+    elif case == "JSON, said to be text":
+        headers["Content-Type"] = "text/plain"
     elif case == "truncated JSON":
         body = update[: len(update) // 2]
     elif case == "an array":
         body = "[1, 2, 3]"
-    else:
+    elif case == "wrong secret":
         headers[SECRET_HEADER] = SECRET + "x"
+    else:
+        del headers[SECRET_HEADER]
     data = io.BytesIO(body.encode() if isinstance(body, str) else body)
     async with session.post(url, data=data, headers=headers) as response:
         assert 400 <= response.status < 500, await response.text()
