@@ -3,6 +3,7 @@ Telegram does, aiogram's real client answering through a fake Bot API server."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -59,19 +60,21 @@ class Chat:
 
     async def press(self, label: str) -> list[Call]:
         """Tap the newest button with this label, on the message that shows it."""
+        return await self._exchange(self.tap(label))
+
+    def tap(self, label: str) -> dict[str, Any]:
+        """The update of a tap on the newest button with this label."""
         for call in reversed(self.fake.calls):
             markup = call.params.get("reply_markup") or {}
             for row in markup.get("inline_keyboard", []):
                 for button in row:
                     if button["text"] == label:
-                        message_id = call.answer["result"]["message_id"]
-                        update = self.fake.callback_update(
+                        return self.fake.callback_update(
                             self.user,
                             button["callback_data"],
-                            message_id=message_id,
+                            message_id=call.answer["result"]["message_id"],
                             language_code=self.lang,
                         )
-                        return await self._exchange(update)
         raise AssertionError(f"no button {label!r}")
 
 
@@ -163,6 +166,27 @@ async def test_same_update_twice_is_processed_once(chat: Chat, fake_telegram: Fa
     assert await chat.post(update) == 200
     assert await chat.post(update) == 200
     assert len(fake_telegram.calls_to("sendMessage")) == 1
+
+
+async def test_a_redelivered_confirm_redeems_once(
+    ctx: Context, chat: Chat, fake_telegram: FakeTelegram
+) -> None:
+    member = await register_member(
+        ctx, name="Lee", phone="13900000077", locale="en", channel="telegram", external_id=str(USER)
+    )
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="T-9", member_id=member.id, amount_fen=150_000
+    )
+    (menu,) = [c for c in await chat.say("/rewards") if "reply_markup" in c.params]
+    await chat.press(menu.params["reply_markup"]["inline_keyboard"][0][0]["text"])
+    confirm = chat.tap(gettext("en", "Confirm"))
+    seen = len(fake_telegram.calls)
+    statuses = await asyncio.gather(*(chat.post(confirm) for _ in range(3)))
+    statuses.append(await chat.post(confirm))  # and once more, after the first was answered
+    assert statuses == [200] * 4
+    assert len(await loyalty.member_coupons(ctx, member.id)) == 1
+    calls = fake_telegram.calls[seen:]
+    assert methods(calls) == ["answerCallbackQuery", "editMessageText"]  # one processing
 
 
 async def test_someone_elses_contact_is_refused(

@@ -24,7 +24,7 @@ from core.context import Context
 from core.members import member_for_identity
 from core.staff import add_staff
 from storage.db import Database
-from storage.models import CouponRow, DeliveryRow, IdentityRow
+from storage.models import CheckinRow, CouponRow, DeliveryRow, IdentityRow
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.wechat_sim import AES_KEY, APP_ID, TOKEN, WeChatSimulator, choices, signature
 
@@ -198,6 +198,23 @@ async def test_same_event_redelivered_is_processed_once(
     async with ctx.db.read() as s:
         keys = list(await s.scalars(select(DeliveryRow.key)))
     assert keys == [f"event:o-event:{wechat.create_time}:subscribe"]
+
+
+async def test_a_menu_click_delivered_again_checks_in_once(
+    ctx: Context, wechat: WeChatSimulator
+) -> None:
+    """Events have no MsgId: sender and CreateTime key them. Processed twice, the second
+    check-in would say "already checked in" — so equal replies show one processing."""
+    await register(wechat, "o-click")
+    click = wechat.xml("o-click", "event", Event="CLICK", EventKey="checkin")
+    together = await asyncio.gather(*(wechat.post(click) for _ in range(3)))
+    again = await wechat.post(click)  # a retry after the first answer
+    contents = {answer.content for answer in [*together, again]}
+    assert len(contents) == 1
+    assert zh("Checked in! +{points} points.", points="").split("+")[0] in contents.pop()
+    assert await count(ctx.db, CheckinRow) == 1
+    fresh = await wechat.post(wechat.xml("o-click", "event", Event="CLICK", EventKey="checkin"))
+    assert zh("You have already checked in today. Come back tomorrow!") in fresh.content
 
 
 async def test_slow_dialog_answers_success_then_customer_service_message(

@@ -1,5 +1,6 @@
 """A real ``memberbot serve`` killed with SIGKILL in the middle of a 2 000-member campaign,
-then started again: every member gets the message exactly once, counted at the fake Bot API.
+then started again: every member gets the message exactly once, counted at the fake Bot API,
+and once that one stops, none is left in the outbox to go again at a later start.
 
 The kill lands while the dispatcher has messages in flight that Telegram has not taken yet
 (the fake holds them, and drops them when their sender is gone, as a cut connection would).
@@ -126,3 +127,10 @@ async def test_sigkill_mid_campaign_then_restart_sends_each_message_once(
     )
     assert len(delivered) == MEMBERS
     assert set(delivered.values()) == {1}
+    async with ctx.db.read() as s:  # and none is left to go again at the next start
+        statuses = dict(
+            (
+                await s.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
+            ).all()
+        )
+    assert statuses == {"sent": MEMBERS}
