@@ -5,7 +5,8 @@ button continues the flow it belongs to; text continues the open conversation; o
 keyword starts a flow; otherwise the help menu — never silence. A first contact (follow, deep
 link, QR scan) is ``/start``; a menu click names its flow. Someone not yet a member is
 taken through registration first. Domain errors become a translated reply and the flow
-stays on its step, so bad input never loses the conversation.
+stays on its step, so bad input never loses the conversation. Every refusal — a command
+beyond the sender's role, or a step of one (another store's campaign) — is audited.
 """
 
 from __future__ import annotations
@@ -148,8 +149,7 @@ class Dialogs:
             return [Reply(turn._("This button is no longer valid; nothing more was done."))]
         flow, step_name = self._route(turn, current)
         if flow.role is not None and (staff is None or not staff.role.allows(flow.role)):
-            actor = staff.actor if staff else member_actor(member.id) if member else "stranger"
-            await record_refusal(ctx, actor, flow.name, identity.channel, member)
+            await self._audit_refusal(turn, flow)
             return [Reply(describe(NotAllowed(needed=flow.role.value), turn.locale))]
         staff_help = flow is self.help and staff is not None  # staff need no membership
         if flow.role is None and flow.needs_member and member is None and not staff_help:
@@ -163,6 +163,8 @@ class Dialogs:
         try:
             result = await handler(turn)
         except DomainError as error:
+            if isinstance(error, NotAllowed):  # a step beyond the role (another store, …)
+                await self._audit_refusal(turn, flow)
             # Stay where we were: the person can correct the input and go on.
             result = Step([Reply(describe(error, turn.locale))], next=step_name)
             if step_name in flow.stateless:
@@ -179,6 +181,12 @@ class Dialogs:
                 ctx, identity.id, flow.name, result.next, turn.data
             )
         return result.replies
+
+    async def _audit_refusal(self, turn: Turn, flow: Flow) -> None:
+        """Every refusal is audited: the command refused outright, or a step of it."""
+        staff, member = turn.staff, turn.member
+        actor = staff.actor if staff else member_actor(member.id) if member else "stranger"
+        await record_refusal(self.ctx, actor, flow.name, turn.identity.channel, member)
 
     def _locale(
         self, member: MemberView | None, current: conversations.Conversation | None, event: Event

@@ -54,17 +54,18 @@ async def invite_store(turn: Turn) -> Step:
     me = _me(turn)
     value = turn.payload.value if turn.payload else ""
     if value in {r.value for r in Role}:
-        turn.data["role"] = value
         if me.role is Role.OWNER and value != Role.OWNER.value:
+            turn.data["role"] = value  # kept only once allowed: a refusal leaves nothing behind
             choices = [
                 Payload(NAME, INVITE_STORE, s.code).button(store_name(turn, s.code))
                 for s in turn.ctx.shop.stores
             ]
             return Step([Reply(turn._("For which store?"), buttons(choices))], next=INVITE_STORE)
-        store = me.store
+        role, store = value, me.store
     else:
+        role = str(turn.data.get("role", ""))
         store = value if turn.ctx.shop.store(value) else None
-    created = await team.create_invite(turn.ctx, me, str(turn.data.get("role", "")), store)
+    created = await team.create_invite(turn.ctx, me, role, store)
     text = turn._(
         "Invite code {code} ({role}), valid until {until}. Your colleague sends "
         "/join {code} to this bot (WeChat or Telegram).",
