@@ -96,6 +96,9 @@ async def set_role(turn: Turn) -> Step:
     value = turn.payload.value if turn.payload else ""
     if value.isdigit():
         turn.data["who"] = int(value)
+    if "who" not in turn.data:  # text typed instead of picking a colleague
+        return await start(turn)
+    if value not in {r.value for r in Role}:  # the colleague just picked, or text typed
         choices = [Payload(NAME, SET_ROLE, r.value).button(turn._(ROLE_NAMES[r])) for r in Role]
         return Step([Reply(turn._("New role:"), buttons(choices))], next=SET_ROLE)
     person = await team.get_staff(turn.ctx, int(turn.data["who"]))

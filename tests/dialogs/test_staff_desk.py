@@ -216,6 +216,24 @@ async def test_owner_invites_and_the_colleague_joins_once(ctx: Context, dialogs:
 
 
 @pytest.mark.usefixtures("team")
+async def test_text_typed_during_a_role_change_asks_again(ctx: Context, dialogs: Dialogs) -> None:
+    """Found by the fuzzer: text where a button was expected failed the role change."""
+    (team_list,) = await say(dialogs, "/staff", user="boss", lang="en")
+    (who,) = await say(dialogs, payload=press(team_list, "Change a role"), user="boss", lang="en")
+    (again,) = await say(dialogs, "cleo please", user="boss", lang="en")
+    assert "#3 cleo — clerk" in again.text and "Change a role" in [b.label for b in again.choices]
+    (who,) = await say(dialogs, payload=press(again, "Change a role"), user="boss", lang="en")
+    label = next(b.label for b in who.choices if "cleo" in b.label)
+    (roles,) = await say(dialogs, payload=press(who, label), user="boss", lang="en")
+    (asked,) = await say(dialogs, "make her a manager", user="boss", lang="en")
+    assert asked.text == "New role:" and [b.label for b in asked.choices] == [
+        b.label for b in roles.choices
+    ]
+    (changed,) = await say(dialogs, payload=press(asked, "manager"), user="boss", lang="en")
+    assert changed.text.startswith("Changed: #3 cleo — manager")
+
+
+@pytest.mark.usefixtures("team")
 async def test_staff_who_are_not_members_get_their_commands_not_registration(
     dialogs: Dialogs, member: MemberView
 ) -> None:
