@@ -21,8 +21,11 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from core import campaigns
 from core.clock import FixedClock
 from core.context import Context
+from core.segments import Segment
+from core.staff import add_staff
 from storage.models import IdentityRow, MemberRow, OutboxRow
 from tests.channels.fake_telegram import FakeTelegram
 from tests.test_end_to_end import MEMBERBOT, free_port, process_env
@@ -39,7 +42,8 @@ quiet_end = "00:00"
 
 
 async def campaign(ctx: Context) -> None:
-    """2 000 members on Telegram, each with one queued campaign message."""
+    """2 000 members on Telegram, sent one campaign by the owner (no holdout): one queued
+    message each, as ``/campaign`` queues them."""
     now = ctx.now()
     members = [
         {
@@ -57,22 +61,20 @@ async def campaign(ctx: Context) -> None:
         {"channel": "telegram", "external_id": str(10_000 + n), "member_id": n, "created_at": now}
         for n in range(1, MEMBERS + 1)
     ]
-    messages = [
-        {
-            "member_id": n,
-            "kind": "campaign",
-            "params": {"campaign_id": 1, "message": f"Spring sale, dear member {n}"},
-            "dedup_key": f"campaign:1:{n}",
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for n in range(1, MEMBERS + 1)
-    ]
     async with ctx.db.transaction() as s:
-        for model, rows in ((MemberRow, members), (IdentityRow, accounts), (OutboxRow, messages)):
+        for model, rows in ((MemberRow, members), (IdentityRow, accounts)):
             await s.execute(insert(model), rows)
+    owner = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    sent = await campaigns.create_and_send(
+        ctx,
+        staff=owner,
+        segment=Segment(),
+        message="Spring sale, dear members",
+        reward=None,
+        store=None,
+        holdout_percent=0,
+    )
+    assert sent.campaign_id is not None
 
 
 async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
