@@ -42,12 +42,8 @@ def answered(replies: list[Reply]) -> str:
 
 def button(replies: list[Reply], label: str | None = None) -> str | None:
     """The payload of the first button (or of the one labelled ``label``), if any."""
-    for reply in replies:
-        for row in reply.buttons:
-            for b in row:
-                if label is None or b.label == label:
-                    return b.payload
-    return None
+    shown = (b for reply in replies for b in reply.choices if label in (None, b.label))
+    return next((b.payload for b in shown), None)
 
 
 async def test_fifty_writers_for_ten_seconds_see_no_error(ctx: Context, dialogs: Dialogs) -> None:
