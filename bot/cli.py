@@ -42,7 +42,7 @@ from bot.reports import (
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
 from bot.web import AccessLog, create_app
-from core import member_csv, outbox, product_csv, push_queue, stats
+from core import csv_import, member_csv, outbox, product_csv, push_queue, stats
 from core.campaigns import campaign_results
 from core.checkins import checkin_stats
 from core.context import Context
@@ -369,14 +369,14 @@ def members_import(
     settings = _settings()
     locale = settings.locale
 
-    async def work(ctx: Context) -> member_csv.ImportReport:
+    async def work(ctx: Context) -> csv_import.ImportReport:
         with file.open(encoding="utf-8-sig", newline="") as source:
             return await member_csv.import_members(ctx, source, actor="cli")
 
     _report_import(_run(settings, work), locale)
 
 
-def _report_import(report: member_csv.ImportReport, locale: str) -> None:
+def _report_import(report: csv_import.ImportReport, locale: str) -> None:
     """What a CSV import did, and each refused row by its line; exit 1 if any was refused."""
     typer.echo(
         gettext(
@@ -406,7 +406,7 @@ def products_import(
     settings = _settings()
     locale = settings.locale
 
-    async def work(ctx: Context) -> member_csv.ImportReport:
+    async def work(ctx: Context) -> csv_import.ImportReport:
         with file.open(encoding="utf-8-sig", newline="") as source:
             return await product_csv.import_products(ctx, source, actor="cli")
 

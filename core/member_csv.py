@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TextIO
@@ -19,14 +19,13 @@ from typing import Any, TextIO
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import audit
+from core import audit, csv_import
 from core.context import Context
+from core.csv_import import ImportReport, RowError
 from core.errors import (
     DomainError,
     DuplicateRow,
     InvalidInput,
-    MissingColumn,
-    UnknownColumn,
     UnknownStore,
 )
 from core.members import (
@@ -86,22 +85,6 @@ _FIELDS = {
 }
 
 
-@dataclass(frozen=True)
-class RowError:
-    """Why one line of the file was refused (line 1, the header, for the whole file)."""
-
-    line: int
-    error: DomainError
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    created: int
-    updated: int
-    errors: list[RowError]
-    unchanged: int = 0  # members already on file whose data the file did not change
-
-
 @dataclass(frozen=True, slots=True)
 class _Member:
     """One valid row, in the form stored (phone normalised, store as id)."""
@@ -126,15 +109,21 @@ async def import_members(
     not use up the member's own one change. All rows are checked before anything is
     written; the good ones are then written in one transaction with bulk statements.
     """
-    records = _records(source)
+    records = csv_import.records(source)
     try:
         header_line, header = next(records, (1, []))
-        columns, header_errors = _columns(header_line, header)
+        columns, header_errors = csv_import.header_columns(
+            header_line,
+            header,
+            imported=IMPORT_COLUMNS,
+            required=REQUIRED_COLUMNS,
+            ignored=EXPORT_ONLY_COLUMNS,
+        )
         if header_errors:
             return ImportReport(created=0, updated=0, errors=header_errors)
         stores = await _store_ids(ctx) if "home_store" in columns else {}
         members, errors = _parse_rows(records, len(header), columns, stores, ctx.today())
-    except _Unreadable as exc:
+    except csv_import.Unreadable as exc:
         # A file that is not CSV text is not half-imported.
         return ImportReport(
             created=0, updated=0, errors=[RowError(exc.line, InvalidInput(field="file"))]
@@ -200,59 +189,6 @@ async def export_members(ctx: Context, out: TextIO) -> int:
 
 
 # -- reading ------------------------------------------------------------------------------
-
-
-def _records(source: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """Each CSV record with the line it starts on, counted as the CSV reader counts."""
-    reader = csv.reader(_without_bom(source))
-    last = 0
-    try:
-        for cells in reader:
-            yield last + 1, cells
-            last = reader.line_num
-    except csv.Error as exc:
-        raise _Unreadable(max(reader.line_num, 1)) from exc
-    except UnicodeDecodeError as exc:
-        # Decoding runs ahead of the reader, so the bad bytes are on this line or later.
-        raise _Unreadable(reader.line_num + 1) from exc
-
-
-class _Unreadable(Exception):
-    """Not CSV text (binary data, a NUL byte, not UTF-8) from this line on."""
-
-    def __init__(self, line: int) -> None:
-        super().__init__(f"unreadable from line {line}")
-        self.line = line
-
-
-def _without_bom(source: Iterable[str]) -> Iterator[str]:
-    """Excel writes "UTF-8 CSV" with a byte-order mark that would stick to the first name."""
-    lines = iter(source)
-    first = next(lines, None)
-    if first is None:
-        return
-    yield first.removeprefix("\ufeff")
-    yield from lines
-
-
-def _columns(line: int, header: list[str]) -> tuple[dict[str, int], list[RowError]]:
-    """Column name → position. A misspelt column would silently drop its data, so unknown,
-    repeated and missing columns refuse the whole file."""
-    names = [name.strip().lower() for name in header]
-    known = set(IMPORT_COLUMNS) | set(EXPORT_ONLY_COLUMNS)
-    errors: list[RowError] = []
-    unknown = [name for name in names if name and name not in known]
-    if unknown:
-        errors.append(RowError(line, UnknownColumn(column=", ".join(unknown))))
-    repeated = sorted({name for name in names if name and names.count(name) > 1})
-    if repeated:
-        # Which of the two cells would count is unclear. (No message of its own yet.)
-        errors.append(RowError(line, InvalidInput(field="columns", column=", ".join(repeated))))
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
-    if missing:
-        errors.append(RowError(line, MissingColumn(column=", ".join(missing))))
-    columns = {name: i for i, name in enumerate(names) if name in IMPORT_COLUMNS}
-    return columns, errors
 
 
 async def _store_ids(ctx: Context) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """Products in bulk from CSV (``memberbot products import FILE.csv``), the way members come
-in (core.member_csv): the product code is the key, so importing a file again updates and
-never duplicates; a bad row never stops the good ones and is reported with its line number.
+in (core.member_csv; both read files with core.csv_import): the product code is the key,
+so importing a file again updates and never duplicates; a bad row never stops the good ones
+and is reported with its line number.
 
 Columns: ``code``, ``name`` and ``category`` are required; ``name_en`` (default: the name),
 ``price_yuan`` (empty: no price) and ``active`` (yes/no, default yes: "no" takes a product
@@ -11,26 +12,23 @@ file defines is the shop file's: its row is refused (change it in the shop file)
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TextIO
 
 from sqlalchemy import select
 
-from core import audit
+from core import audit, csv_import
 from core.context import Context
+from core.csv_import import ImportReport, RowError
 from core.errors import (
     DomainError,
     DuplicateProductRow,
     InvalidInput,
-    MissingColumn,
     ProductInShopFile,
-    UnknownColumn,
 )
-from core.member_csv import ImportReport, RowError
 from core.products import IMPORT
 from core.shop import yuan_to_fen
 from storage.models import ProductRow
@@ -67,15 +65,17 @@ async def import_products(
 ) -> ImportReport:
     """Create or update products from CSV text (UTF-8, header row first, BOM allowed); all
     rows are checked first, then the good ones written in one transaction."""
-    rows = _records(source)
+    rows = csv_import.records(source)
     try:
         header_line, header = next(rows, (1, []))
-        columns, errors = _columns(header_line, header)
+        columns, errors = csv_import.header_columns(
+            header_line, header, imported=COLUMNS, required=REQUIRED
+        )
         if errors:
             return ImportReport(created=0, updated=0, errors=errors)
         products, errors = _parse(rows, len(header), columns, {p.code for p in ctx.shop.products})
         present = set(columns) | {"source"}
-    except _Unreadable as exc:
+    except csv_import.Unreadable as exc:
         return ImportReport(0, 0, [RowError(exc.line, InvalidInput(field="file"))])
     created = updated = unchanged = 0
     now = ctx.now()
@@ -114,50 +114,6 @@ async def import_products(
             refused=len(errors),
         )
     return ImportReport(created, updated, errors, unchanged)
-
-
-class _Unreadable(Exception):
-    def __init__(self, line: int) -> None:
-        super().__init__(f"unreadable from line {line}")
-        self.line = line
-
-
-def _records(source: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """Each CSV record with the line it starts on (a byte-order mark dropped)."""
-    lines = iter(source)
-    first = next(lines, None)
-    if first is None:
-        return
-    reader = csv.reader(_chain(first.removeprefix("\ufeff"), lines))
-    last = 0
-    try:
-        for cells in reader:
-            yield last + 1, cells
-            last = reader.line_num
-    except csv.Error as exc:
-        raise _Unreadable(max(reader.line_num, 1)) from exc
-    except UnicodeDecodeError as exc:
-        raise _Unreadable(reader.line_num + 1) from exc
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
-
-
-def _columns(line: int, header: list[str]) -> tuple[dict[str, int], list[RowError]]:
-    names = [name.strip().lower() for name in header]
-    errors: list[RowError] = []
-    unknown = [name for name in names if name and name not in COLUMNS]
-    if unknown:
-        errors.append(RowError(line, UnknownColumn(column=", ".join(unknown))))
-    repeated = sorted({name for name in names if name and names.count(name) > 1})
-    if repeated:
-        errors.append(RowError(line, InvalidInput(field="columns", column=", ".join(repeated))))
-    missing = [name for name in REQUIRED if name not in names]
-    if missing:
-        errors.append(RowError(line, MissingColumn(column=", ".join(missing))))
-    return {name: i for i, name in enumerate(names) if name in COLUMNS}, errors
 
 
 def _parse(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from core import member_csv
+from core import csv_import, member_csv
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import (
@@ -125,7 +125,7 @@ async def snapshot(ctx: Context) -> list[tuple[Any, ...]]:
         ]
 
 
-def error_summary(report: member_csv.ImportReport) -> list[tuple[int, type, Any]]:
+def error_summary(report: csv_import.ImportReport) -> list[tuple[int, type, Any]]:
     return [(e.line, type(e.error), e.error.params.get("field")) for e in report.errors]
 
 
