@@ -109,6 +109,9 @@ async def _top_up(ctx: Context, operations: int) -> None:
         )
 
 
+NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
 def _lines(name: str, figures: dict[str, Any]) -> None:
     for key, f in figures.items():
         print(
@@ -118,26 +121,27 @@ def _lines(name: str, figures: dict[str, Any]) -> None:
         )
 
 
+def _summary(name: str, f: dict[str, Any]) -> str:
+    return (
+        f"{name} sales {f['sales_1']['per_second']}/s single, "
+        f"{f['sales_20']['per_second']}/s with 20 writers; redemptions "
+        f"{f['redemptions_1']['per_second']}/s, {f['redemptions_20']['per_second']}/s"
+    )
+
+
 async def main(operations: int, pg: str | None) -> None:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         results["sqlite"] = await _measure(
             f"sqlite+aiosqlite:///{Path(folder) / 'ledger-{n}.db'}", operations
         )
-    _lines("SQLite", results["sqlite"])
+    _lines(NAMES["sqlite"], results["sqlite"])
     if pg:
         results["postgresql"] = await _measure(pg, operations)
-        _lines("PostgreSQL", results["postgresql"])
-    s = results["sqlite"]
+        _lines(NAMES["postgresql"], results["postgresql"])
     locked = sum(f["database_locked"] for db in results.values() for f in db.values())
-    write_results(
-        "ledger",
-        results,
-        f"ledger: SQLite sales {s['sales_1']['per_second']}/s single, "
-        f"{s['sales_20']['per_second']}/s with 20 writers; redemptions "
-        f"{s['redemptions_1']['per_second']}/s, {s['redemptions_20']['per_second']}/s; "
-        f"database locked: {locked}",
-    )
+    measured = "; ".join(_summary(NAMES[db], f) for db, f in results.items())
+    write_results("ledger", results, f"ledger: {measured}; database locked: {locked}")
 
 
 def run(argv: list[str]) -> None:
