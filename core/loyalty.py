@@ -28,6 +28,7 @@ from core.errors import (
     CouponUsed,
     InvalidAmount,
     InvalidInput,
+    NotAllowed,
     NotEnoughPoints,
     OutOfStock,
     ReceiptTaken,
@@ -40,6 +41,7 @@ from core.errors import (
 )
 from core.members import lock_member, store_id
 from core.shop import Shop
+from core.staff import Role
 from storage.db import Session, run
 from storage.models import (
     CouponRow,
@@ -1174,23 +1176,25 @@ async def points_overview(
         )
 
 
-async def undo_last_sale(ctx: Context, *, staff_id: int) -> RefundResult:
-    """A clerk's slip: take back their own last sale, in full, within the shop's
-    ``staff.undo_minutes``. After that (or once refunded) it is a refund for a manager."""
+async def undo_sale(ctx: Context, *, sale_id: int, staff_id: int) -> RefundResult:
+    """A clerk's slip: take back a sale they recorded, in full, within the shop's
+    ``staff.undo_minutes``. After that (or once refunded) it is a refund for a manager.
+    The sale is named by its id, so an Undo tapped under an older sale (or on another
+    counter's screen) never takes back a newer one."""
     window = timedelta(minutes=ctx.shop.staff.undo_minutes)
     async with ctx.db.read() as s:
         found = (
             await s.execute(
                 select(SaleRow, StoreRow.code)
                 .join(StoreRow, StoreRow.id == SaleRow.store_id)
-                .where(SaleRow.staff_id == staff_id)
-                .order_by(SaleRow.sold_at.desc(), SaleRow.id.desc())
-                .limit(1)
+                .where(SaleRow.id == sale_id)
             )
         ).first()
     if found is None:
         raise UnknownSale(store="", receipt_no="")
     sale, store = found
+    if sale.staff_id != staff_id:  # a colleague's sale: refunding it is a manager's
+        raise NotAllowed(needed=Role.MANAGER.value)
     if sale.refunded_fen or ctx.now() - sale.sold_at > window:
         raise UndoTooLate(receipt_no=sale.receipt_no)
     return await refund_sale(ctx, store=store, receipt_no=sale.receipt_no, staff_id=staff_id)

@@ -22,7 +22,7 @@ from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import localized
 from core import loyalty, products
-from core.errors import InvalidInput
+from core.errors import InvalidInput, UndoTooLate
 from core.members import MemberView, get_member
 from core.products import SaleLine
 from core.staff import Role
@@ -149,14 +149,18 @@ def _recorded(turn: Turn, member: MemberView, amount_fen: int, result: loyalty.S
     minutes = turn.ctx.shop.staff.undo_minutes
     if not minutes:
         return Reply("\n".join(lines))
-    undo = Payload(NAME, UNDO).button(turn._("Undo (within {minutes} min)", minutes=minutes))
+    label = turn._("Undo (within {minutes} min)", minutes=minutes)
+    undo = Payload(NAME, UNDO, str(result.sale_id)).button(label)
     return Reply("\n".join(lines), buttons([undo]))
 
 
 async def undo(turn: Turn) -> Step:
-    """The clerk's own last sale, in full; the member is told through the outbox."""
+    """The sale the button was shown under, in full; the member is told through the outbox."""
     assert turn.staff is not None
-    result = await loyalty.undo_last_sale(turn.ctx, staff_id=turn.staff.id)
+    value = turn.payload.value if turn.payload else ""
+    if not value.isascii() or not value.isdigit():  # a button from before sales were named
+        raise UndoTooLate(receipt_no="")
+    result = await loyalty.undo_sale(turn.ctx, sale_id=int(value), staff_id=turn.staff.id)
     member = await get_member(turn.ctx, result.member_id)
     text = turn._(
         "Undone: {amount} for {member}; {points} points taken back, balance {balance}.",

@@ -121,6 +121,36 @@ async def test_clerk_undoes_own_last_sale_within_minutes_only(
 
 
 @pytest.mark.usefixtures("team")
+async def test_undo_takes_back_the_sale_it_was_shown_under(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    """A clerk records a sale for one member, then one for another (or a colleague's
+    screen shows the older one): the first sale's Undo takes back the first sale only."""
+    other = await register_member(
+        ctx, name="韩梅梅", phone="13900139000", channel="console", external_id="hanmeimei"
+    )
+    (first,) = await say(dialogs, "/sale 13800138000 300 A-1", user="cleo", lang="en")
+    (second,) = await say(dialogs, "/sale 13900139000 2000 B-1", user="cleo", lang="en")
+    assert press(first, "Undo (within 5 min)") != press(second, "Undo (within 5 min)")
+
+    (undone,) = await say(
+        dialogs, payload=press(first, "Undo (within 5 min)"), user="cleo", lang="en"
+    )
+    assert undone.text.startswith("Undone: CN¥300.00 for 李雷")
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 0
+    assert (await loyalty.points_summary(ctx, other.id)).balance == 200
+
+    # Another clerk's sale is not theirs to undo, whatever the button says.
+    await add_staff(ctx, channel="console", external_id="dan", role="clerk", store="main")
+    (refused,) = await say(
+        dialogs, payload=press(second, "Undo (within 5 min)"), user="dan", lang="en"
+    )
+    assert refused.text == "Sorry, this is only for managers and the owner."
+    assert (await loyalty.points_summary(ctx, other.id)).balance == 200
+    assert (await audit_actions(ctx))[-1] == "staff.refused"
+
+
+@pytest.mark.usefixtures("team")
 async def test_member_and_clerk_are_refused_staff_commands_and_audited(
     ctx: Context, dialogs: Dialogs, member: MemberView
 ) -> None:
