@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -49,14 +50,18 @@ TAG_PATTERN = re.compile(r"^[\w\u4e00-\u9fff-]{1,40}$")
 LINK_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 LINK_CODE_LIFETIME = timedelta(minutes=15)
 DELETED_NAME = "deleted"  # what is left of a member who deleted their data
-_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _MEMBER_NO = re.compile(r"^M?(\d{6,9})$", re.IGNORECASE)  # ids fit a 32-bit integer
 
 
 def normalize_phone(text: str) -> str:
-    """Mainland mobiles as +86…, others in E.164; anything else is refused."""
-    digits = re.sub(r"[\s\-().]", "", text)
+    """Mainland mobiles as +86…, others in E.164; anything else is refused. Full-width
+    digits (an input method in full-width mode types １３９…) and other scripts' digits are
+    read as 0-9 first: one phone has one spelling, or the same phone would be two members."""
+    folded = unicodedata.normalize("NFKC", text)
+    ascii_digits = "".join(str(unicodedata.digit(c)) if c.isdecimal() else c for c in folded)
+    digits = re.sub(r"[\s\-().]", "", ascii_digits)
     if digits.startswith("00"):
         digits = "+" + digits[2:]
     if _CN_MOBILE.match(digits):

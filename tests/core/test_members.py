@@ -50,6 +50,10 @@ from storage.models import (
         ("+86 138-0013-8000", "+8613800138000"),
         ("008613800138000", "+8613800138000"),
         ("+1 (415) 555-0100", "+14155550100"),
+        ("１３８００１３８０００", "+8613800138000"),  # full-width, as a Chinese input method types
+        ("138０0１38000", "+8613800138000"),  # some digits full-width
+        ("＋８６ １３８－００１３－８０００", "+8613800138000"),
+        ("١٣٨٠٠١٣٨٠٠٠", "+8613800138000"),  # Arabic-Indic digits
     ],
 )
 def test_phone_numbers_are_normalised(typed: str, stored: str) -> None:
@@ -89,6 +93,8 @@ async def test_registration_links_the_chat_account(ctx: Context) -> None:
 
     with pytest.raises(PhoneTaken):
         await register_member(ctx, name="Someone", phone="+86 138 0013 8000")
+    with pytest.raises(PhoneTaken):  # the same phone, partly in full-width digits
+        await register_member(ctx, name="Someone", phone="13８0013８000")
     with pytest.raises(IdentityTaken):
         await register_member(
             ctx, name="Again", phone="13900139000", channel="telegram", external_id="42"
