@@ -93,11 +93,12 @@ async def _record(turn: Turn, amount_fen: int) -> Step:
     assert turn.staff is not None
     data = turn.data
     store = str(data["store"])
-    # Without a receipt number, a repeat of the same sale within the minute is a repeat.
-    receipt = data.get("receipt") or (
-        f"chat-{turn.staff.id}-{turn.ctx.now():%Y%m%d%H%M}-{amount_fen}"
-    )
     member = await get_member(turn.ctx, int(data["member_id"]))
+    # Without a receipt number, the same sale to the same member within the minute is a
+    # repeat (a double tap); the same amount for another member is another sale.
+    receipt = data.get("receipt") or (
+        f"chat-{turn.staff.id}-{member.id}-{turn.ctx.now():%Y%m%d%H%M}-{amount_fen}"
+    )
     lines = [SaleLine(str(c), int(q), int(f)) for c, q, f in data.get("lines", [])]
     result = await loyalty.record_sale(
         turn.ctx,

@@ -121,6 +121,25 @@ async def test_clerk_undoes_own_last_sale_within_minutes_only(
 
 
 @pytest.mark.usefixtures("team")
+async def test_sales_without_receipt_numbers_are_kept_apart_by_member(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    """The same amount for two members in one minute is two sales; for one member, typed
+    twice, it is a repeat."""
+    other = await register_member(
+        ctx, name="韩梅梅", phone="13900139000", channel="console", external_id="hanmeimei"
+    )
+    (first,) = await say(dialogs, "/sale 13800138000 100", user="cleo", lang="en")
+    (second,) = await say(dialogs, "/sale 13900139000 100", user="cleo", lang="en")
+    (again,) = await say(dialogs, "/sale 13900139000 100", user="cleo", lang="en")
+    assert first.text.startswith("Recorded CN¥100.00 for 李雷")
+    assert second.text.startswith("Recorded CN¥100.00 for 韩梅梅")
+    assert again.text.endswith("is already recorded; nothing was added.")
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 10
+    assert (await loyalty.points_summary(ctx, other.id)).balance == 10
+
+
+@pytest.mark.usefixtures("team")
 async def test_undo_takes_back_the_sale_it_was_shown_under(
     ctx: Context, dialogs: Dialogs, member: MemberView
 ) -> None:
