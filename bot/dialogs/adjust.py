@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.dialogs.counter import find_member, member_line
+from bot.dialogs.counter import find_member, member_line, split_reference
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from core import alerts
@@ -36,12 +36,11 @@ def parse_points(text: str) -> int:
 def split_arguments(text: str) -> dict[str, str]:
     """``/adjust Li Lei +50 goodwill gesture``: the member reference is everything before
     the first number after it (a name may have spaces), then the points, then the reason."""
-    words = text.split()[1:]
-    at = next((i for i in range(1, len(words)) if _POINTS.match(words[i])), None)
-    if at is None:
-        return {"reference": " ".join(words)} if words else {}
-    found = {"reference": " ".join(words[:at]), "points": words[at]}
-    if reason := " ".join(words[at + 1 :]):
+    reference, rest = split_reference(text.split()[1:], lambda word: bool(_POINTS.match(word)))
+    found = {"reference": reference} if reference else {}
+    if rest:
+        found["points"] = rest[0]
+    if reason := " ".join(rest[1:]):
         found["reason"] = reason
     return found
 

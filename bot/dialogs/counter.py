@@ -3,11 +3,13 @@ candidates instead of guessing), the store a command is for, and how a member is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.dialogs.engine import Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import localized
 from core.errors import UnknownMember
-from core.members import MemberView, get_member, mask_phone, resolve_member
+from core.members import MemberView, get_member, mask_phone, parse_member_no, resolve_member
 from core.staff import Role
 
 PICK = "member:"  # a candidate button's value: PICK + member id
@@ -37,6 +39,17 @@ async def find_member(turn: Turn, flow: str, step: str, reference: str) -> Membe
     ]
     text = turn._("Which member do you mean by “{reference}”?", reference=reference[:40])
     return Step([Reply(text, buttons(*([c] for c in choices)))], next=step)
+
+
+def split_reference(words: list[str], is_value: Callable[[str], bool]) -> tuple[str, list[str]]:
+    """``Li Lei +50 …``: the member reference is every word before the first value after it
+    (a name may have spaces), or just the first word when that is a phone or member number;
+    the words after it come back as they are, for the command to check."""
+    if words and (words[0][:1] in "+＋" or words[0][:1].isdecimal() or parse_member_no(words[0])):
+        at = 1
+    else:
+        at = next((i for i in range(1, len(words)) if is_value(words[i])), len(words))
+    return " ".join(words[:at]), words[at:]
 
 
 def store_name(turn: Turn, code: str) -> str:

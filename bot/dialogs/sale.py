@@ -14,6 +14,7 @@ from bot.dialogs.counter import (
     begin,
     find_member,
     member_line,
+    split_reference,
     store_choice,
     store_name,
     take_store,
@@ -21,8 +22,9 @@ from bot.dialogs.counter import (
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import localized
+from bot.messages import describe
 from core import loyalty, products
-from core.errors import InvalidInput, UndoTooLate
+from core.errors import InvalidAmount, InvalidInput, UndoTooLate
 from core.members import MemberView, get_member
 from core.products import SaleLine
 from core.staff import Role
@@ -33,13 +35,22 @@ _LINE = re.compile(r"^([a-z0-9][a-z0-9_-]{0,31})(?:[*x×](\d{1,5}))?=(.+)$", re.
 
 
 async def start(turn: Turn) -> Step:
-    begin(turn, ("reference", "amount", "receipt"))
-    typed = [word for word in turn.text.split()[1:] if "=" in word]
-    if typed:
-        if "=" in str(turn.data.get("receipt", "")):  # lines without a receipt number
-            del turn.data["receipt"]
+    """``/sale <member> <amount> [receipt no] [lines]``: the member may be a name with
+    spaces (``/sale Li Lei 238``): the amount is the first word after it that starts like
+    money; a typo in it is asked again."""
+    begin(turn, ())
+    words = turn.text.split()[1:]
+    reference, rest = split_reference([w for w in words if "=" not in w], _like_money)
+    if reference:
+        turn.data["reference"] = reference
+    turn.data.update(zip(("amount", "receipt"), rest[:2], strict=False))
+    if typed := [word for word in words if "=" in word]:
         turn.data["lines"] = [_line(turn, word) for word in typed]
     return await _next(turn)
+
+
+def _like_money(word: str) -> bool:
+    return word[:1].isdecimal() or word[:1] in "¥￥"
 
 
 def _line(turn: Turn, word: str) -> list[object]:
@@ -65,9 +76,14 @@ async def _next(turn: Turn) -> Step:
         if isinstance(found, Step):
             return found
         data["member_id"] = found.id
+    ask = turn._("How much did they spend?")
     if "amount" not in data:
-        return Step([Reply(turn._("How much did they spend?"))], next=AMOUNT)
-    amount_fen = loyalty.parse_amount(str(data["amount"]), turn.ctx.shop.staff.max_sale_fen)
+        return Step([Reply(ask)], next=AMOUNT)
+    try:
+        amount_fen = loyalty.parse_amount(str(data["amount"]), turn.ctx.shop.staff.max_sale_fen)
+    except InvalidAmount as error:  # typed with the command: say why, and ask for it
+        del data["amount"]
+        return Step([Reply(f"{describe(error, turn.locale)}\n{ask}")], next=AMOUNT)
     return await _record(turn, amount_fen)
 
 

@@ -64,6 +64,8 @@ def test_arguments_and_points_are_read_as_typed() -> None:
         "points": "-20",
         "reason": "wrong sale R-7",
     }
+    # A phone or member number is one word: what follows is the points, to be checked.
+    assert split_arguments("/adjust M000001 fifty") == {"reference": "M000001", "points": "fifty"}
     assert [parse_points(t) for t in ("+50", "50", " -20 ", "＋5")] == [50, 50, -20, 5]
     for bad in ("0", "+0", "abc", "1.5", "", "+12345678"):
         with pytest.raises(InvalidAmount):

@@ -16,7 +16,7 @@ from core.clock import FixedClock
 from core.context import Context
 from core.members import MemberView, register_member
 from core.staff import add_staff, list_staff
-from storage.models import AuditRow, OutboxRow
+from storage.models import AuditRow, OutboxRow, SaleRow
 from tests.dialogs.conftest import say
 
 
@@ -97,6 +97,33 @@ async def test_guided_sale_with_a_typo_offers_candidates(
     (done,) = await say(dialogs, "100", user="cleo", lang="en")
     assert "Recorded ¥100.00" in done.text or "Recorded CN¥100.00" in done.text
     assert (await loyalty.points_summary(ctx, member.id)).balance == 10
+
+
+@pytest.mark.usefixtures("team")
+async def test_sale_arguments_a_name_with_spaces_and_an_amount_typed_wrong(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    """``/sale Li Lei 100 R-9`` names Li Lei; an amount typed wrong with the command is
+    explained and asked for again, also after a candidate was picked, never repeated."""
+    li = await register_member(ctx, name="Li Lei", phone="13700137000")
+    (done,) = await say(dialogs, "/sale Li Lei 100 R-9", user="cleo", lang="en")
+    assert done.text.startswith("Recorded CN¥100.00 for Li Lei")
+    async with ctx.db.read() as s:
+        (sale,) = await s.scalars(select(SaleRow).where(SaleRow.member_id == li.id))
+    assert (sale.receipt_no, sale.amount_fen) == ("R-9", 10_000)
+
+    (ask,) = await say(dialogs, "/sale 13800138000 1e9", user="cleo", lang="en")
+    assert ask.text == "1e9 is not a valid amount.\nHow much did they spend?"
+    (done,) = await say(dialogs, "120", user="cleo", lang="en")
+    assert done.text.startswith("Recorded CN¥120.00 for 李雷")
+
+    (which,) = await say(dialogs, "/sale 1380013800 abc", user="cleo", lang="en")  # a typo
+    assert which.text.startswith("Which member do you mean by")
+    (ask,) = await say(dialogs, payload=which.choices[0].payload, user="cleo", lang="en")
+    assert ask.text == "abc is not a valid amount.\nHow much did they spend?"
+    (done,) = await say(dialogs, "80", user="cleo", lang="en")
+    assert done.text.startswith("Recorded CN¥80.00 for 李雷")
+    assert (await loyalty.points_summary(ctx, member.id)).window_spend_fen == 20_000
 
 
 @pytest.mark.usefixtures("team")
