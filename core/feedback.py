@@ -30,6 +30,7 @@ from core.context import Context
 from core.errors import FeedbackClosed, InvalidInput, UnknownFeedback, UnknownMember, UnknownSale
 from core.loyalty import RECEIPT_MAX
 from core.members import lock_member, store_id
+from core.text import blank
 from storage.db import Session
 from storage.models import AuditRow, FeedbackRow, MemberRow, SaleRow, StaffRow, StoreRow
 
@@ -156,7 +157,7 @@ def _check_text(text: str, field: str) -> str:
     if not isinstance(text, str):
         raise InvalidInput(field=field, max=TEXT_MAX)
     text = text.strip()
-    if not text or len(text) > TEXT_MAX or "\x00" in text:
+    if blank(text) or len(text) > TEXT_MAX or "\x00" in text:
         raise InvalidInput(field=field, max=TEXT_MAX)
     return text
 

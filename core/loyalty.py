@@ -42,6 +42,7 @@ from core.errors import (
 from core.members import lock_member, store_id
 from core.shop import Shop
 from core.staff import Role
+from core.text import blank
 from storage.db import Session, run
 from storage.models import (
     CouponRow,
@@ -57,6 +58,7 @@ from storage.models import (
 COUPON_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 COUPON_CODE_LENGTH = 10  # 31**10 ≈ 8·10**14 codes: not guessable at the counter or online
 RECEIPT_MAX = 64
+REASON_MAX = 200  # an adjustment's reason
 LOT_KINDS = ("earn", "adjust", "checkin")
 EXPIRY_BATCH = 200
 
@@ -1050,10 +1052,11 @@ async def review_tiers(ctx: Context, *, notify: bool = True) -> list[TierChange]
 
 
 def clean_adjustment(points: int, reason: str) -> str:
-    """An adjustment needs points other than zero and a reason; returns the reason trimmed."""
+    """An adjustment needs points other than zero and a reason (at most ``REASON_MAX``
+    characters, for the audit log and the member's ledger); returns the reason trimmed."""
     reason = reason.strip()
-    if not reason:
-        raise InvalidInput(field="reason")
+    if blank(reason) or len(reason) > REASON_MAX:
+        raise InvalidInput(field="reason", max=REASON_MAX)
     if points == 0:
         raise InvalidAmount(value=points)
     return reason

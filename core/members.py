@@ -26,6 +26,7 @@ from core.errors import (
     UnknownMember,
     UnknownStore,
 )
+from core.text import blank
 from storage.db import Session
 from storage.models import (
     BookingRow,
@@ -109,7 +110,7 @@ def parse_member_no(text: str) -> int | None:
 def clean_name(name: str) -> str:
     """One rule for names wherever they come from (chat, staff, CSV import)."""
     name = " ".join(name.split())
-    if not name or len(name) > NAME_MAX:
+    if blank(name) or len(name) > NAME_MAX:
         raise InvalidInput(field="name", max=NAME_MAX)
     return name
 

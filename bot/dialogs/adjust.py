@@ -12,16 +12,18 @@ import re
 
 from bot.dialogs.counter import find_member, member_line, split_reference
 from bot.dialogs.engine import Flow, Turn
+from bot.dialogs.feedback import too_long
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from core import alerts
 from core.errors import InvalidAmount
+from core.loyalty import REASON_MAX
 from core.members import get_member
 from core.staff import Role
+from core.text import blank
 
 NAME = "adjust"
 MEMBER, POINTS, REASON, CONFIRM = "member", "points", "reason", "confirm"
 YES, NO = "yes", "no"
-REASON_MAX = 200
 _POINTS = re.compile(r"^[+-]?\d{1,7}$")
 
 
@@ -69,6 +71,9 @@ async def _next(turn: Turn) -> Step:
         data["points"] = parse_points(str(data.pop("points")))
     if "reason" not in data:
         return Step([Reply(turn._("Why? The reason is kept in the audit log."))], next=REASON)
+    if (refusal := too_long(turn, str(data["reason"]), REASON_MAX)) is not None:
+        del data["reason"]  # typed again at the question
+        return Step([refusal], next=REASON)
     return await _confirm_screen(turn)
 
 
@@ -84,10 +89,9 @@ async def points(turn: Turn) -> Step:
 
 
 async def reason(turn: Turn) -> Step:
-    text = " ".join(turn.text.split())[:REASON_MAX]
-    if not text:
-        return await _next(turn)
-    turn.data["reason"] = text
+    text = " ".join(turn.text.split())
+    if not blank(text):
+        turn.data["reason"] = text
     return await _next(turn)
 
 

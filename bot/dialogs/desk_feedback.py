@@ -23,6 +23,7 @@ from core.errors import DomainError, UnknownFeedback
 from core.feedback import CLOSED, LIMIT_MAX, RATING_MAX, TEXT_MAX, FeedbackView
 from core.members import get_member, mask_phone
 from core.staff import Role
+from core.text import blank
 
 NAME = "desk_feedback"
 SHOW, ANSWER, CLOSE = "show", "answer", "close"
@@ -147,7 +148,7 @@ async def answer(turn: Turn) -> Step:
     if turn.payload is not None:
         return Step([Reply(turn._("Please type your answer as a message."))], next=ANSWER)
     text = turn.event.text.strip()
-    if not text or "\x00" in text:
+    if blank(text) or "\x00" in text:
         return Step([Reply(turn._("Please type your answer as a message."))], next=ANSWER)
     if (refusal := too_long(turn, text)) is not None:
         return Step([refusal], next=ANSWER)

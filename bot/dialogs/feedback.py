@@ -12,6 +12,7 @@ from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from core import feedback
 from core.feedback import RATING_MAX, RATING_MIN, TEXT_MAX, URGENT_MAX_RATING
+from core.text import blank
 
 NAME = "feedback"
 RATING, TEXT, MINE = "rating", "text", "mine"
@@ -42,15 +43,16 @@ def _rating(value: str) -> int | None:
     return number if RATING_MIN <= number <= RATING_MAX else None
 
 
-def too_long(turn: Turn, text: str) -> Reply | None:
-    """Feedback and staff answers are refused over the limit, never silently shortened."""
-    if len(text) <= TEXT_MAX:
+def too_long(turn: Turn, text: str, limit: int = TEXT_MAX) -> Reply | None:
+    """Feedback, staff answers and reasons are refused over the limit, never silently
+    shortened."""
+    if len(text) <= limit:
         return None
     return Reply(
         turn._(
             "That is too long: at most {max} characters, yours has {count}. "
             "Please shorten it and send it again.",
-            max=TEXT_MAX,
+            max=limit,
             count=len(text),
         )
     )
@@ -86,7 +88,7 @@ async def write(turn: Turn) -> Step:
     if turn.payload is not None:  # a button of this step's question: there are none
         return Step([Reply(turn._("Please type your feedback as a message."))], next=TEXT)
     text = turn.event.text.strip()
-    if not text or "\x00" in text:
+    if blank(text) or "\x00" in text:
         return Step([Reply(turn._("Please write a few words about your experience."))], next=TEXT)
     if (refusal := too_long(turn, text)) is not None:
         return Step([refusal], next=TEXT)

@@ -147,7 +147,7 @@ async def test_text_is_one_to_500_characters(ctx: Context) -> None:
     longest = "好" * feedback.TEXT_MAX
 
     assert (await feedback.submit_feedback(ctx, member_id, 3, longest)).text == longest
-    for text in ["", "   \n ", longest + "好", "a\x00b"]:
+    for text in ["", "   \n ", "\u200b", longest + "好", "a\x00b"]:
         with pytest.raises(InvalidInput) as caught:
             await feedback.submit_feedback(ctx, member_id, 3, text)
         assert caught.value.params["field"] == "text"

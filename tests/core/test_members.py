@@ -15,6 +15,7 @@ from core.errors import (
     BirthdayLocked,
     IdentityTaken,
     InvalidBirthday,
+    InvalidInput,
     InvalidPhone,
     LinkCodeInvalid,
     PhoneTaken,
@@ -93,6 +94,8 @@ async def test_registration_links_the_chat_account(ctx: Context) -> None:
 
     with pytest.raises(PhoneTaken):
         await register_member(ctx, name="Someone", phone="+86 138 0013 8000")
+    with pytest.raises(InvalidInput):  # a name that shows as nothing
+        await register_member(ctx, name="\u200b\u200b", phone="13900139001")
     with pytest.raises(PhoneTaken):  # the same phone, partly in full-width digits
         await register_member(ctx, name="Someone", phone="13８0013８000")
     with pytest.raises(IdentityTaken):

@@ -159,6 +159,14 @@ async def test_guided_form_over_the_cap_waits_for_the_owner(
         describe(InvalidAmount(value="lots"), lang)
     ]  # and the question stays
     assert [r.text for r in await mia(points)] == [t("Why? The reason is kept in the audit log.")]
+    too_long = t(
+        "That is too long: at most {max} characters, yours has {count}. "
+        "Please shorten it and send it again.",
+        max=200,
+        count=201,
+    )
+    assert [r.text for r in await mia("x" * 201)] == [too_long]  # refused, never cut
+    assert [r.text for r in await mia("\u200b")] == [t("Why? The reason is kept in the audit log.")]
     (ask,) = await mia("lost paper receipts")
     assert ask.text == "\n".join(
         (

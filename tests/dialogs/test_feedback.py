@@ -55,8 +55,9 @@ async def test_bad_input_is_answered_and_the_question_stays(
         max=TEXT_MAX,
     )
     assert write.text == prompt
-    (empty,) = await say(dialogs, "   ")
-    assert empty.text == t(locale, "Please write a few words about your experience.")
+    for nothing in ("   ", "\u200b", " \u200d\ufeff "):  # spaces; zero-width characters
+        (empty,) = await say(dialogs, nothing)
+        assert empty.text == t(locale, "Please write a few words about your experience.")
     (long,) = await say(dialogs, "很" * 10_000)
     assert long.text == t(
         locale,
