@@ -240,13 +240,11 @@ async def confirm(turn: Turn) -> Step:
     except SlotFull as full:
         return _full(turn, full)
     cutoff = bookings.cancel_cutoff(turn.ctx, view.starts_at)
-    text = "\n".join(
-        (
-            turn._("Booked! See you soon."),
-            _booking_line(turn, view),
-            turn._("You can cancel here until {cutoff}.", cutoff=turn.moment(cutoff)),
-        )
-    )
+    if cutoff > turn.ctx.now():
+        cancel = turn._("You can cancel here until {cutoff}.", cutoff=turn.moment(cutoff))
+    else:  # booked inside the notice the shop asks for: no deadline to promise
+        cancel = turn._("This booking can no longer be cancelled here; please call the store.")
+    text = "\n".join((turn._("Booked! See you soon."), _booking_line(turn, view), cancel))
     return Step([Reply(text, buttons([Payload(NAME, MINE).button(turn._("My bookings"))]))])
 
 

@@ -149,7 +149,7 @@ def _usage(turn: Turn) -> Step:
 
 def _line(turn: Turn, view: bookings.BookingView) -> str:
     return turn._(
-        "{time} {name}, {people} people — {status}",
+        "{time} {name}, party of {people} — {status}",
         time=format_time(view.starts_at, turn.locale, turn.ctx.zone),
         name=view.member_name,
         people=view.party_size,

@@ -11,7 +11,7 @@ import pytest
 
 from bot.dialogs.engine import Dialogs
 from bot.dialogs.types import Reply
-from bot.i18n import format_time, gettext
+from bot.i18n import format_moment, format_time, gettext
 from core import bookings
 from core.clock import FixedClock
 from core.context import Context
@@ -103,6 +103,25 @@ async def test_a_full_booking(ctx: Context, dialogs: Dialogs, locale: str) -> No
     (mine,) = await say(dialogs, payload=press(done, t(locale, "My bookings")))
     assert mine.text.splitlines()[0] == t(locale, "Your bookings:")
     assert press(mine, t(locale, "Cancel #{number}", number=1))
+
+
+@LOCALES
+async def test_a_booking_inside_the_cutoff_promises_no_deadline(
+    ctx: Context, dialogs: Dialogs, locale: str
+) -> None:
+    """11:00 booked at 10:00 with a 2-hour cut-off: the deadline has passed already, so
+    the reply says it can no longer be cancelled here; 13:00 still has one."""
+    await member(ctx, "u1", locale)
+    summary = await to_summary(dialogs, locale, at(11), 1)
+    (done,) = await say(dialogs, payload=press(summary, t(locale, "Confirm")))
+    assert done.text.splitlines()[-1] == t(
+        locale, "This booking can no longer be cancelled here; please call the store."
+    )
+    summary = await to_summary(dialogs, locale, at(13), 1)
+    (done,) = await say(dialogs, payload=press(summary, t(locale, "Confirm")))
+    assert done.text.splitlines()[-1] == t(
+        locale, "You can cancel here until {cutoff}.", cutoff=format_moment(at(11), locale, ZONE)
+    )
 
 
 @LOCALES

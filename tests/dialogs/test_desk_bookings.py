@@ -49,7 +49,7 @@ def press(reply: Reply, label: str) -> str:
 def line(locale: str, starts_at: datetime, name: str, people: int, status: str) -> str:
     return t(
         locale,
-        "{time} {name}, {people} people — {status}",
+        "{time} {name}, party of {people} — {status}",
         time=format_time(starts_at, locale, ZONE),
         name=name,
         people=people,
