@@ -19,12 +19,15 @@ async def show(turn: Turn) -> Step:
     lines = [turn._("Your invite code: {code}", code=invite.code)]
     if invite.link:
         lines.append(turn._("Or send your friends this link: {link}", link=invite.link))
-    lines.append(
-        turn._(
+        how = turn._(
             "Friends who join with it type the code when they register (on WeChat or "
             "Telegram), or open the link."
         )
-    )
+    else:  # no Telegram bot to link to: the code is the only way
+        how = turn._(
+            "Friends who join with it type the code when they register (on WeChat or Telegram)."
+        )
+    lines.append(how)
     if rules.referrer_points:
         lines.append(
             turn._(

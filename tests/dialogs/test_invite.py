@@ -4,6 +4,7 @@ the first purchase at the counter, the pushes, and what staff see in /member."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from bot import pushes
 from bot.dialogs.engine import Dialogs
+from bot.dialogs.setup import create_dialogs
 from bot.dialogs.types import Payload, Reply
 from bot.i18n import gettext
 from core import loyalty, push_queue, referrals
@@ -97,6 +99,18 @@ async def test_the_invite_entry_shows_code_link_and_rewards(
     (profile,) = await say(dialogs, "/profile", user="ann")
     (again,) = await say(dialogs, payload=press(profile, t(lang, "Invite friends")), user="ann")
     assert again.text == reply.text
+
+    # A shop with no Telegram bot has no link to show, nor to mention.
+    referrals_without_bot = ctx.shop.referrals.model_copy(update={"telegram_bot": ""})
+    shop = ctx.shop.model_copy(update={"referrals": referrals_without_bot})
+    (no_link,) = await say(create_dialogs(replace(ctx, shop=shop)), "/invite", user="ann")
+    assert no_link.text.splitlines()[:2] == [
+        t(lang, "Your invite code: {code}", code=code),
+        t(
+            lang,
+            "Friends who join with it type the code when they register (on WeChat or Telegram).",
+        ),
+    ]
 
 
 @LOCALES
