@@ -30,6 +30,7 @@ from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import N_, format_day, format_moment, gettext, localized
 from bot.messages import describe
 from bot.push_channels import from_app
+from bot.redaction import RedactingFilter, redact
 from bot.reports import (
     campaign_rows,
     checkin_rows,
@@ -180,7 +181,7 @@ def serve(
     """Run the web server (health endpoint, channels), the scheduler and the push
     dispatcher until Ctrl-C."""
     settings = _settings()
-    _log_to_terminal(settings.log_level)
+    _log_to_terminal(settings)
 
     async def work(ctx: Context) -> None:
         app = create_app(ctx, settings)
@@ -215,7 +216,7 @@ def scheduler_command() -> None:
     """Run only the scheduler and the push dispatcher (beside web workers started with
     `serve --no-pushes`); until Ctrl-C."""
     settings = _settings()
-    _log_to_terminal(settings.log_level)
+    _log_to_terminal(settings)
 
     async def work(ctx: Context) -> None:
         app = create_app(ctx, settings)  # its channels, without serving them
@@ -229,10 +230,13 @@ def scheduler_command() -> None:
     _run(settings, work)
 
 
-def _log_to_terminal(level: str) -> None:
-    """Log lines from ``level`` (``MEMBERBOT_LOG_LEVEL``) up, on standard error."""
+def _log_to_terminal(settings: Settings) -> None:
+    """Log lines from ``MEMBERBOT_LOG_LEVEL`` up, on standard error, never a secret."""
+    level = settings.log_level
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(level)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter(settings.secrets()))
     # aiogram writes a line for every update handled; like the access log's successes
     # (DEBUG), that is noise at hundreds a second unless asked for.
     logging.getLogger("aiogram.event").setLevel("DEBUG" if level == "DEBUG" else "WARNING")
@@ -687,7 +691,7 @@ def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[T]]) -> T:
         try:
             return await work(bot)
         except TelegramAPIError as exc:
-            raise TelegramRefused(exc.message) from None
+            raise TelegramRefused(redact(exc.message, [token])) from None
         finally:
             await bot.session.close()
 

@@ -74,6 +74,23 @@ class Settings(BaseSettings):
             raise ValueError("1 to 256 letters, digits, _ or -")
         return value
 
+    @field_validator("telegram_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        # @BotFather's form: the bot's id, a colon, then letters, digits, _ and -.
+        if value.get_secret_value() and not re.fullmatch(
+            r"[0-9]+:[A-Za-z0-9_-]+", value.get_secret_value()
+        ):
+            raise ValueError("not a bot token (digits, a colon, then letters, digits, _ or -)")
+        return value
+
+    @field_validator("telegram_api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("an http:// or https:// address")
+        return value
+
     @field_validator("wechat_encoding_aes_key")
     @classmethod
     def _aes_key(cls, value: SecretStr) -> SecretStr:
@@ -110,6 +127,17 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return async_ + value.removeprefix(plain)
         return value
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, to be hidden wherever it might be printed."""
+        fields = (
+            self.wechat_app_secret,
+            self.wechat_token,
+            self.wechat_encoding_aes_key,
+            self.telegram_token,
+            self.telegram_webhook_secret,
+        )
+        return [f.get_secret_value() for f in fields if f.get_secret_value()]
 
     @property
     def zone(self) -> ZoneInfo:

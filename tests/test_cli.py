@@ -35,6 +35,28 @@ async def test_wrong_setting_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "MEMBERBOT_TIMEZONE: unknown time zone 'Mars/Olympus'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("MEMBERBOT_TELEGRAM_TOKEN", "12345:bad token", "not a bot token"),
+        ("MEMBERBOT_TELEGRAM_TOKEN", "badtoken-badtoken", "not a bot token"),
+        ("MEMBERBOT_TELEGRAM_API_BASE", "api.telegram.org", "an http:// or https:// address"),
+    ],
+)
+async def test_telegram_settings_are_checked_and_the_token_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, said: str
+) -> None:
+    """A token in the wrong form, or a Bot API address without its scheme (aiogram's error
+    for that quoted the request URL, token and all), is one line naming the setting."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEMBERBOT_TELEGRAM_TOKEN", "123456:SECRETsecretSECRET")
+    monkeypatch.setenv(name, value)
+    result = await invoke("telegram", "delete-webhook")
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith(f"memberbot: {name}: {said}")
+    assert "SECRETsecret" not in result.output and "bad token" not in result.output
+
+
 async def test_staff_add_gives_a_role(cli_env: Context) -> None:
     result = await invoke("staff", "add", "--user-id", "123456", "--role", "owner")
     assert result.exit_code == 0, result.output
