@@ -142,7 +142,11 @@ async def sync_products(s: Session, ctx: Context) -> int:
 
 async def sync_goods(s: Session, ctx: Context) -> None:
     """The stock of every goods reward of the shop file (after rewards and products are
-    mirrored). A goods reward without a coupon value is worth its product's price."""
+    mirrored). A goods reward without a coupon value is worth its product's price.
+
+    A reward that left the file keeps its row, and with it the count of pieces taken: it
+    cannot be redeemed while it is out (core.catalog makes it inactive), and a start
+    without the shop file, or with it being edited, must not hand out the pieces again."""
     stocks = {r.reward_id: r for r in await s.scalars(select(RewardStockRow))}
     for index, reward in enumerate(ctx.shop.rewards):
         row = await s.scalar(select(RewardRow).where(RewardRow.code == reward.code))
@@ -150,6 +154,8 @@ async def sync_goods(s: Session, ctx: Context) -> None:
             continue
         stock = stocks.pop(row.id, None)
         if reward.goods is None:
+            if stock is not None:  # goods no more: a coupon has no stock to count
+                await s.delete(stock)
             continue
         product = await s.scalar(select(ProductRow).where(ProductRow.code == reward.goods))
         if product is None:
@@ -162,8 +168,6 @@ async def sync_goods(s: Session, ctx: Context) -> None:
             s.add(RewardStockRow(reward_id=row.id, product_id=product.id, stock=reward.stock))
         else:
             stock.product_id, stock.stock = product.id, reward.stock or 0
-    for stale in stocks.values():  # no longer goods: no stock to keep
-        await s.delete(stale)
 
 
 # --- goods rewards ------------------------------------------------------------------------

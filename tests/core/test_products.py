@@ -272,6 +272,21 @@ async def test_many_members_racing_for_restocked_goods_never_overdraw(
     assert await count(ctx, CouponRow) == 3
 
 
+async def test_pieces_taken_survive_a_start_without_the_shop_file(ctx: Context) -> None:
+    """The last mug is redeemed; memberbot starts once without MEMBERBOT_SHOP_FILE (its
+    defaults have no mug), then with it again: the mug is still gone."""
+    first, second = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
+    for member_id in (first, second):
+        await give_points(ctx, member_id, 200)
+    await loyalty.redeem_reward(ctx, first, "mug")
+    await sync_shop(Context(db=ctx.db, shop=load_shop(), clock=ctx.clock, zone=ZONE))
+    await sync_shop(ctx)
+    assert await products.stock_left(ctx) == {"mug": 0}
+    with pytest.raises(OutOfStock):
+        await loyalty.redeem_reward(ctx, second, "mug")
+    assert await count(ctx, CouponRow) == 1
+
+
 async def test_out_of_stock_takes_nothing_and_not_enough_points_takes_no_stock(
     ctx: Context,
 ) -> None:
