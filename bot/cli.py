@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from aiohttp import ClientError, web
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot import event_loop
 from bot.bootstrap import SchemaOutdated, bootstrap
@@ -52,6 +53,7 @@ from core.events import event_stats
 from core.shop import Shop, ShopFileError
 from core.staff import add_staff, list_staff
 from core.winback import WinbackResults, winback_results
+from storage.migrate import UnknownSchema
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -131,6 +133,18 @@ def _run(
         message = str(exc)
     except SchemaOutdated:
         message = gettext(locale, "The database schema is out of date: run `memberbot db upgrade`.")
+    except UnknownSchema as exc:
+        message = gettext(
+            locale,
+            "This database was written by a newer memberbot ({error}): run that version, "
+            "or a backup of the database.",
+            error=exc,
+        )
+    except SQLAlchemyError as exc:  # no such folder, not a database, damaged, refused
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        message = gettext(
+            locale, "Cannot use the database: {error}", error=str(cause).split("\n")[0]
+        )
     except DomainError as exc:
         message = describe(exc, locale)
     except CannotListen as exc:

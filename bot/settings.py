@@ -125,7 +125,9 @@ class Settings(BaseSettings):
             ("postgres://", "postgresql+asyncpg://"),
         ):
             if value.startswith(plain):
-                return async_ + value.removeprefix(plain)
+                value = async_ + value.removeprefix(plain)
+        if not value.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+            raise ValueError("a sqlite:/// or postgresql:// URL (memberbot runs on those two)")
         return value
 
     def secrets(self) -> list[str]:

@@ -8,11 +8,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
 
 _INI = Path(__file__).with_name("alembic.ini")
+
+
+class UnknownSchema(Exception):
+    """The database is at a migration this memberbot does not have: a newer one wrote it."""
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -25,7 +30,10 @@ async def upgrade(database: Database) -> None:
     """Run every pending migration (idempotent)."""
 
     def _upgrade(connection: Connection) -> None:
-        command.upgrade(_config(connection), "head")
+        try:
+            command.upgrade(_config(connection), "head")
+        except CommandError as exc:  # "Can't locate revision identified by …"
+            raise UnknownSchema(str(exc)) from None
 
     async with database.engine.begin() as connection:
         await connection.run_sync(_upgrade)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,34 @@ async def test_wrong_setting_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
     result = await invoke("db", "upgrade")
     assert result.exit_code == 2
     assert "MEMBERBOT_TIMEZONE: unknown time zone 'Mars/Olympus'" in result.stderr
+
+
+async def test_a_database_that_cannot_be_used_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No such folder, a file that is no database, a schema from a newer memberbot, a URL
+    of another database: each said in one line, exit status 2, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEMBERBOT_LOCALE", "en")
+    (tmp_path / "notes.db").write_text("not a database\n", encoding="utf-8")
+    newer = tmp_path / "newer.db"
+    monkeypatch.setenv("MEMBERBOT_DATABASE_URL", f"sqlite:///{newer}")
+    assert (await invoke("db", "upgrade")).exit_code == 0
+    with sqlite3.connect(newer) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
+    cases = {
+        "sqlite:///no/such/folder/x.db": "Cannot use the database: unable to open database file",
+        "sqlite:///notes.db": "Cannot use the database: file is not a database",
+        f"sqlite:///{newer}": "This database was written by a newer memberbot (Can't locate "
+        "revision identified by 'ffffffffffff'): run that version, or a backup of the database.",
+        "mysql://shop@db/shop": "MEMBERBOT_DATABASE_URL: a sqlite:/// or postgresql:// URL "
+        "(memberbot runs on those two)",
+    }
+    for url, said in cases.items():
+        monkeypatch.setenv("MEMBERBOT_DATABASE_URL", url)
+        result = await invoke("stats")
+        assert (result.exit_code, result.stderr.strip()) == (2, f"memberbot: {said}"), url
+    assert (tmp_path / "notes.db").read_text(encoding="utf-8") == "not a database\n"
 
 
 @pytest.mark.parametrize(
