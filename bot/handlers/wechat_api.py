@@ -36,8 +36,11 @@ REFRESH_MARGIN = timedelta(minutes=5)
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
+BUSY = -1  # WeChat's "system busy": also what an answer we cannot read counts as
+
+
 class WeChatAPIError(Exception):
-    """An answer with a non-zero errcode."""
+    """An answer with a non-zero errcode (or one that cannot be read: ``BUSY``)."""
 
     def __init__(self, errcode: int, errmsg: str) -> None:
         super().__init__(f"WeChat errcode {errcode}: {errmsg}")
@@ -107,7 +110,7 @@ class WeChatAPI:
         answer = await self._call(
             "/cgi-bin/media/upload", params={"type": "image"}, media=(png, filename)
         )
-        return str(answer["media_id"])
+        return _field("/cgi-bin/media/upload", answer, "media_id")
 
     async def send_template(
         self, openid: str, template_id: str, data: dict[str, str], url: str | None = None
@@ -118,14 +121,14 @@ class WeChatAPI:
             body["url"] = url
         body["data"] = {key: {"value": value} for key, value in data.items()}
         answer = await self._call("/cgi-bin/message/template/send", body=body)
-        return int(answer["msgid"])
+        return _number("/cgi-bin/message/template/send", answer, "msgid")
 
     async def create_menu(self, menu: dict[str, Any]) -> None:
         await self._call("/cgi-bin/menu/create", body=menu)
 
     async def add_conditional_menu(self, menu: dict[str, Any]) -> str:
         answer = await self._call("/cgi-bin/menu/addconditional", body=menu)
-        return str(answer["menuid"])
+        return _field("/cgi-bin/menu/addconditional", answer, "menuid")
 
     async def create_qrcode(self, scene: str) -> str:
         """A permanent QR code for ``scene``; its content (a URL) to render as an image."""
@@ -134,7 +137,7 @@ class WeChatAPI:
             "action_info": {"scene": {"scene_str": scene}},
         }
         answer = await self._call("/cgi-bin/qrcode/create", body=body)
-        return str(answer["url"])
+        return _field("/cgi-bin/qrcode/create", answer, "url")
 
     def _usable(self, token: tuple[str, datetime] | None) -> str | None:
         if token is None or token[1] - self._clock.now() < REFRESH_MARGIN:
@@ -152,8 +155,8 @@ class WeChatAPI:
         }
         answer = await self._post("/cgi-bin/stable_token", body=body)
         _check("/cgi-bin/stable_token", answer)
-        token = str(answer["access_token"])
-        expires_at = now + timedelta(seconds=int(answer["expires_in"]))
+        token = _field("/cgi-bin/stable_token", answer, "access_token")
+        expires_at = now + timedelta(seconds=_number("/cgi-bin/stable_token", answer, "expires_in"))
         await save_token(self._db, self._token_name, token, expires_at)
         self._token = (token, expires_at)
         return token
@@ -215,7 +218,9 @@ class WeChatAPI:
                 self._base_url + path, params=query, json=body, data=data
             ) as response:
                 # WeChat sends JSON as text/plain on some endpoints (media upload).
-                return await response.json(content_type=None)
+                answer = await response.json(content_type=None)
+        except ValueError:  # not JSON: a proxy's or a gateway's page
+            raise WeChatAPIError(BUSY, f"{path} answered something other than JSON") from None
         except aiohttp.ClientResponseError as exc:
             # The URL carries the access token: keep it out of messages that end up in logs.
             info = exc.request_info
@@ -233,6 +238,9 @@ class WeChatAPI:
             ) from None
         except aiohttp.ServerTimeoutError as exc:  # same reason: its message may hold the URL
             raise type(exc)(f"Timeout on {self._base_url}{path}") from None
+        if not isinstance(answer, dict):
+            raise WeChatAPIError(BUSY, f"{path} answered JSON that is no object")
+        return answer
 
     def _client(self) -> aiohttp.ClientSession:
         """Created on first use, inside the running event loop."""
@@ -252,3 +260,18 @@ def _check(path: str, answer: dict[str, Any]) -> None:
         errmsg = str(answer.get("errmsg", ""))
         log.warning("WeChat %s answered %s %s", path, errcode, errmsg)
         raise WeChatAPIError(errcode, errmsg)
+
+
+def _field(path: str, answer: dict[str, Any], key: str) -> str:
+    """A value WeChat's answer must carry; an answer without it is one we cannot read."""
+    value = answer.get(key)
+    if value is None or isinstance(value, dict | list) or not str(value).strip():
+        raise WeChatAPIError(BUSY, f"{path} answered no {key}")
+    return str(value)
+
+
+def _number(path: str, answer: dict[str, Any], key: str) -> int:
+    text = _field(path, answer, key)
+    if not text.isascii() or not text.isdigit():
+        raise WeChatAPIError(BUSY, f"{path} answered {key} that is no number")
+    return int(text)

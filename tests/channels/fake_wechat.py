@@ -65,6 +65,7 @@ class FakeWeChat:
         self._valid: dict[str, datetime] = {}  # token → expiry
         self._current: str | None = None
         self._failures: dict[str, deque[tuple[int, int]]] = defaultdict(deque)
+        self._raw: dict[str, deque[str]] = defaultdict(deque)
         self._ids = itertools.count(1)
         self._media_ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -89,6 +90,11 @@ class FakeWeChat:
     def fail_next_http(self, path: str, status: int) -> None:
         """The next call to ``path`` gets this HTTP error status, as from a broken gateway."""
         self._failures[path].append((status, 0))
+
+    def answer_next_raw(self, path: str, text: str) -> None:
+        """The next call to ``path`` gets ``text`` with status 200, whatever it is (a
+        gateway's HTML page, JSON of another shape)."""
+        self._raw[path].append(text)
 
     def calls_to(self, path: str) -> list[Call]:
         return [call for call in self.calls if call.path == path]
@@ -116,6 +122,12 @@ class FakeWeChat:
 
     async def _handle(self, request: web.Request) -> web.Response:
         call = await self._parse(request)
+        if self._raw[call.path]:
+            text = self._raw[call.path].popleft()
+            async with self._changed:
+                self.calls.append(call)
+                self._changed.notify_all()
+            return web.Response(text=text, content_type="text/html")
         status, answer = self._respond(call)
         async with self._changed:
             self.calls.append(replace(call, answer=answer))

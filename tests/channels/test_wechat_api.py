@@ -224,6 +224,30 @@ async def test_our_logs_never_show_the_secret_or_the_token(
 # Request shapes
 
 
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (STABLE_TOKEN, "<html><body>502 Bad Gateway</body></html>"),
+        (STABLE_TOKEN, '["not", "an", "object"]'),
+        (STABLE_TOKEN, '{"expires_in": 7200}'),
+        (STABLE_TOKEN, '{"access_token": "t", "expires_in": "soon"}'),
+        ("/cgi-bin/qrcode/create", '{"errcode": 0}'),
+    ],
+)
+async def test_an_answer_that_cannot_be_read_is_a_busy_error(
+    api: WeChatAPI, fake_wechat: FakeWeChat, db: Database, path: str, text: str
+) -> None:
+    """A gateway's page, JSON of another shape, a missing token or URL: WeChatAPIError
+    with errcode -1 ("system busy", retried later by the pushes), nothing stored."""
+    fake_wechat.answer_next_raw(path, text)
+    with pytest.raises(WeChatAPIError) as caught:
+        await api.create_qrcode("store-main")
+    assert caught.value.errcode == -1
+    if path == STABLE_TOKEN:
+        assert await load_token(db, TOKEN_NAME) is None
+    assert await api.create_qrcode("store-main")  # the next answer is read as usual
+
+
 async def test_send_text_sends_utf8_json(api: WeChatAPI, fake_wechat: FakeWeChat) -> None:
     sending = asyncio.create_task(api.send_text("openid-1", "会员卡已激活"))
     [call] = await fake_wechat.wait_for_calls(SEND)
