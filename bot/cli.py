@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot import event_loop
 from bot.bootstrap import SchemaOutdated, bootstrap
-from bot.demo import load_demo
+from bot.demo import ShopInUse, load_demo
 from bot.dialogs.setup import FLOWS, create_dialogs
 from bot.dialogs.types import Sender
 from bot.dispatcher import Dispatcher, PushChannel
@@ -154,6 +154,12 @@ def _run(
             locale,
             "No console staff account yet: add one with "
             "`memberbot staff add --channel console --user-id NAME`.",
+        )
+    except ShopInUse:
+        message = gettext(
+            locale,
+            "This database already has members or staff: the demo shop is loaded only into an "
+            "empty one (point MEMBERBOT_DATABASE_URL at another file).",
         )
     except NoTelegramBot:
         message = gettext(locale, "Set MEMBERBOT_TELEGRAM_TOKEN first.")

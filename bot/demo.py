@@ -54,6 +54,7 @@ from storage.models import (
     MemberRow,
     RefundRow,
     SaleRow,
+    StaffRow,
 )
 
 SEED = 20240601
@@ -732,14 +733,22 @@ async def _loaded(ctx: Context) -> bool:
         return await s.scalar(select(AuditRow.id).where(AuditRow.action == LOADED)) is not None
 
 
+class ShopInUse(Exception):
+    """The database holds a shop's own members or staff: the demo would mix into them."""
+
+
 async def _end_of_history(ctx: Context) -> datetime:
-    """When the first run started: a resumed run keeps that end, hence the same plan."""
+    """When the first run started: a resumed run keeps that end, hence the same plan. A
+    first run needs a database without members and staff (ShopInUse otherwise)."""
     async with ctx.db.transaction() as s:
         details = await s.scalar(
             select(AuditRow.details).where(AuditRow.action == STARTED).order_by(AuditRow.id)
         )
         if details:
             return datetime.fromisoformat(details["until"]).astimezone(ctx.zone)
+        for table in (MemberRow, StaffRow):
+            if await s.scalar(select(table.id).limit(1)) is not None:
+                raise ShopInUse()
         until = ctx.now().astimezone(ctx.zone).replace(microsecond=0)
         audit.record(s, ctx.now(), audit.SYSTEM, STARTED, None, until=until.isoformat())
         return until

@@ -6,9 +6,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from core.context import Context
+from core.members import register_member
 from core.staff import Role, list_staff
+from storage.models import AuditRow, MemberRow, SaleRow
 from tests.cli import invoke
 
 
@@ -34,6 +37,27 @@ async def test_wrong_setting_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
     result = await invoke("db", "upgrade")
     assert result.exit_code == 2
     assert "MEMBERBOT_TIMEZONE: unknown time zone 'Mars/Olympus'" in result.stderr
+
+
+async def test_the_demo_is_not_mixed_into_a_shop_with_members(cli_env: Context) -> None:
+    """A shop's own member on file: ``demo`` refuses and adds nothing (its fake sales
+    would otherwise land on a real member whose phone is in the demo's block)."""
+    await register_member(cli_env, name="Real Customer", phone="13800139922")
+    result = await invoke("demo")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "memberbot: This database already has members or staff: the demo shop is loaded only "
+        "into an empty one (point MEMBERBOT_DATABASE_URL at another file)."
+    )
+    async with cli_env.db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(MemberRow)) == 1
+        assert await s.scalar(select(func.count()).select_from(SaleRow)) == 0
+        assert (
+            await s.scalar(
+                select(func.count()).select_from(AuditRow).where(AuditRow.action.like("demo%"))
+            )
+            == 0
+        )
 
 
 async def test_a_database_that_cannot_be_used_is_one_line(
