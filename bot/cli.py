@@ -478,9 +478,7 @@ def _days(ctx: Context, period: str, first: str | None, last: str | None) -> tup
         end = date.fromisoformat(last) if last else today
     except ValueError:
         raise InvalidInput(field="period", value=f"{first}..{last or ''}") from None
-    if end < start:
-        raise InvalidInput(field="period", value=f"{start}..{end}")
-    return start, end
+    return stats.days_between(start, end)
 
 
 @app.command("stats")

@@ -95,6 +95,18 @@ def period_days(spec: str, today: date) -> tuple[date, date]:
     return named[spec]
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def days_between(start: date, end: date) -> tuple[date, date]:
+    """Days given by their dates (``--from``/``--to``): in order, at most as many as a
+    named period may have, and inside years 1900–2999, so that the period before them (the
+    comparison) and their midnights exist on the calendar."""
+    if end < start or (end - start).days >= 10_000 or start < EARLIEST or end > LATEST:
+        raise InvalidInput(field="period", value=f"{start}..{end}")
+    return start, end
+
+
 def local_midnight(ctx: Context, day: date) -> datetime:
     """The UTC instant at which ``day`` begins in the shop's time zone."""
     return datetime.combine(day, time(0), tzinfo=ctx.zone).astimezone(UTC)

@@ -102,6 +102,9 @@ async def test_stats_in_chinese_and_with_a_chart(
         ("--from", "2026-13-01"),
         ("--to", "2026-01-05"),
         ("--from", "2026-01-05", "--to", "2026-01-01"),
+        ("--from", "0001-01-01"),  # the period before it, the comparison, is before year 1
+        ("--from", "1000-01-01"),
+        ("--from", "2020-01-01", "--to", "9999-12-31"),
     ],
 )
 async def test_stats_refuses_a_bad_period(cli_env: Context, args: tuple[str, ...]) -> None:
