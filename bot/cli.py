@@ -97,6 +97,14 @@ class TelegramRefused(Exception):
     is imported only where Telegram is used)."""
 
 
+class CannotWrite(Exception):
+    """A file named on the command line cannot be written."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(f"cannot write {path}")
+        self.path, self.error = path, error
+
+
 class NoWeChatAccount(Exception):
     """A ``wechat`` command without the official account's app id and secret."""
 
@@ -175,6 +183,8 @@ def _run(
         )
     except (ClientError, TimeoutError) as exc:
         message = gettext(locale, "Cannot reach WeChat: {error}", error=exc or type(exc).__name__)
+    except CannotWrite as exc:
+        message = _cannot_write(exc, locale)
     except BrokenPipeError:  # the output was piped into e.g. `head`, which has had enough
         raise typer.Exit(0) from None
     except OSError as exc:
@@ -186,7 +196,7 @@ def _run(
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
     telegram_polling: Annotated[
         bool, typer.Option(help="Fetch Telegram updates by long polling (no public URL needed).")
     ] = False,
@@ -449,7 +459,11 @@ def members_export(
     async def work(ctx: Context) -> int:
         if output is None:
             return await member_csv.export_members(ctx, sys.stdout)
-        with output.open("w", encoding="utf-8", newline="") as out:
+        try:
+            out = output.open("w", encoding="utf-8", newline="")
+        except OSError as exc:  # not the database's fault: say which file
+            raise CannotWrite(output, exc) from None
+        with out:
             return await member_csv.export_members(ctx, out)
 
     count = _run(settings, work)
@@ -460,11 +474,13 @@ def _write(path: Path, data: bytes, locale: str) -> None:
     try:
         path.write_bytes(data)
     except OSError as exc:
-        message = gettext(
-            locale, "Cannot write {path}: {error}", path=path, error=exc.strerror or exc
-        )
-        typer.echo(f"memberbot: {message}", err=True)
+        typer.echo(f"memberbot: {_cannot_write(CannotWrite(path, exc), locale)}", err=True)
         raise typer.Exit(2) from None
+
+
+def _cannot_write(exc: CannotWrite, locale: str) -> str:
+    error = exc.error.strerror or exc.error
+    return gettext(locale, "Cannot write {path}: {error}", path=exc.path, error=error)
 
 
 def _days(ctx: Context, period: str, first: str | None, last: str | None) -> tuple[date, date]:
@@ -560,7 +576,9 @@ STATUS_NAMES = {  # the columns of `memberbot outbox`, in the life of a push
 @outbox_app.callback()
 def outbox_status(
     command: typer.Context,
-    errors: Annotated[int, typer.Option(help="How many of the latest errors to list.")] = 10,
+    errors: Annotated[
+        int, typer.Option(help="How many of the latest errors to list.", min=0, max=1000)
+    ] = 10,
 ) -> None:
     """Pushes by kind: queued, sending, waiting (for the member's next message), sent,
     failed and skipped; then the latest errors and reasons."""

@@ -17,6 +17,7 @@ SQLAlchemy's dialect and its error handling stay as they are.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -82,6 +83,18 @@ class FewTripsConnection(aiosqlite.Connection):
 
     def cursor(self) -> FewTripsCursor:  # type: ignore[override]
         return FewTripsCursor(self)
+
+    async def _connect(self) -> FewTripsConnection:
+        """aiosqlite's, waiting for its thread to end when the file cannot be opened: it
+        stops the thread without waiting, and the thread's last answer then reached an
+        event loop that had closed meanwhile ("Event loop is closed" on standard error,
+        after the one line that says what is wrong with the database)."""
+        try:
+            await super()._connect()
+        except BaseException:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 5)
+            raise
+        return self
 
     def begin_on_next(self, sql: str) -> None:
         """Run ``sql`` (a BEGIN) on the thread just before the next statement, in its trip.

@@ -60,6 +60,26 @@ async def test_the_demo_is_not_mixed_into_a_shop_with_members(cli_env: Context) 
         )
 
 
+async def test_an_export_file_that_cannot_be_written_is_named(
+    cli_env: Context, tmp_path: Path
+) -> None:
+    for path in (tmp_path, tmp_path / "no" / "such" / "folder.csv"):
+        result = await invoke("members", "export", "-o", str(path))
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"memberbot: Cannot write {path}: ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("serve", "--port", "70000"), ("serve", "--port", "0"), ("outbox", "--errors", "-1")],
+)
+async def test_numbers_out_of_range_are_refused(cli_env: Context, args: tuple[str, ...]) -> None:
+    """Port 70000 listened on 4464 (70000 - 65536) while the log said 70000."""
+    result = await invoke(*args)
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output and "Traceback" not in result.output
+
+
 async def test_a_database_that_cannot_be_used_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
