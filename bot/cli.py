@@ -456,7 +456,7 @@ def members_export(
     """Export all members as CSV, in the format `members import` reads."""
     settings = _settings()
 
-    async def work(ctx: Context) -> int:
+    async def work(ctx: Context) -> member_csv.ExportReport:
         if output is None:
             return await member_csv.export_members(ctx, sys.stdout)
         try:
@@ -466,8 +466,16 @@ def members_export(
         with out:
             return await member_csv.export_members(ctx, out)
 
-    count = _run(settings, work)
-    typer.echo(gettext(settings.locale, "{count} members exported.", count=count), err=True)
+    report = _run(settings, work)
+    locale = settings.locale
+    typer.echo(gettext(locale, "{count} members exported.", count=report.written), err=True)
+    if report.without_phone:
+        left_out = gettext(
+            locale,
+            "{count} members without a mobile number were left out: the import needs one.",
+            count=report.without_phone,
+        )
+        typer.echo(left_out, err=True)
 
 
 def _write(path: Path, data: bytes, locale: str) -> None:

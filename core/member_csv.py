@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TextIO
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, csv_import
@@ -142,9 +142,16 @@ async def import_members(
             attempt += 1
 
 
-async def export_members(ctx: Context, out: TextIO) -> int:
-    """Write every member as CSV in the import's format (plus member number, tier and
-    registration time, which the import ignores); returns the number of members written.
+@dataclass(frozen=True)
+class ExportReport:
+    written: int
+    without_phone: int  # left out: the phone is the import's key (and deleted data has none)
+
+
+async def export_members(ctx: Context, out: TextIO) -> ExportReport:
+    """Write every member with a phone number as CSV in the import's format (plus member
+    number, tier and registration time, which the import ignores), so the file imports
+    again without a refused line.
 
     Members are read in id order, a chunk at a time, so memory stays flat for any count.
     """
@@ -158,7 +165,7 @@ async def export_members(ctx: Context, out: TextIO) -> int:
             chunk = list(
                 await s.scalars(
                     select(MemberRow)
-                    .where(MemberRow.id > last_id)
+                    .where(MemberRow.id > last_id, MemberRow.phone.is_not(None))
                     .order_by(MemberRow.id)
                     .limit(CHUNK)
                 )
@@ -169,7 +176,7 @@ async def export_members(ctx: Context, out: TextIO) -> int:
             writer.writerows(
                 (
                     format_member_no(m.id),
-                    m.phone or "",
+                    m.phone,
                     _spreadsheet_safe(m.name),
                     m.birthday.isoformat() if m.birthday else "",
                     m.gender or "",
@@ -185,7 +192,10 @@ async def export_members(ctx: Context, out: TextIO) -> int:
             s.expunge_all()  # keep the identity map from growing with the export
             count += len(chunk)
             last_id = chunk[-1].id
-    return count
+        without_phone = await s.scalar(
+            select(func.count()).select_from(MemberRow).where(MemberRow.phone.is_(None))
+        )
+    return ExportReport(count, int(without_phone or 0))
 
 
 # -- reading ------------------------------------------------------------------------------
