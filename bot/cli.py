@@ -120,6 +120,9 @@ def _settings() -> Settings:
         )
         typer.echo(f"memberbot: {problems}", err=True)
         raise typer.Exit(2) from None
+    except UnicodeDecodeError:  # the only file read here: Notepad saved it in GBK
+        typer.echo("memberbot: .env: not UTF-8 text (save it as UTF-8)", err=True)
+        raise typer.Exit(2) from None
 
 
 def _run(

@@ -31,7 +31,8 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Yuan = Annotated[Decimal, Field(ge=0, decimal_places=2)]
+# Up to ¥10 million: as fen it still fits the database's 32-bit integers.
+Yuan = Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2)]
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 
 
@@ -103,7 +104,7 @@ class Reward(_Model):
     code: Code
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
-    points: int = Field(gt=0)
+    points: int = Field(gt=0, le=10_000_000)
     coupon_value_yuan: Yuan = Field(default=Decimal(0), ge=0)
     valid_days: int = Field(gt=0, le=3660)
     goods: Code | None = None
@@ -577,6 +578,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ShopFileError(f"shop file {path}: not found") from None
+    except IsADirectoryError:
+        raise ShopFileError(f"shop file {path}: a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise ShopFileError(f"shop file {path}: not UTF-8 text (save it as UTF-8)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ShopFileError(f"shop file {path}: not valid TOML ({exc})") from None
 

@@ -108,6 +108,16 @@ async def test_a_database_that_cannot_be_used_is_one_line(
     assert (tmp_path / "notes.db").read_text(encoding="utf-8") == "not a database\n"
 
 
+async def test_a_dotenv_file_not_in_utf8_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_bytes("MEMBERBOT_WECHAT_APP_ID=你好\n".encode("gbk"))
+    result = await invoke("stats")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "memberbot: .env: not UTF-8 text (save it as UTF-8)"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "said"),
     [

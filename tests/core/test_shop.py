@@ -61,6 +61,16 @@ def test_shop_file_overrides_only_what_it_names(tmp_path: Path) -> None:
             'stores[0].hours.mon: expected "HH:MM-HH:MM" or "closed"',
         ),
         ("[points\n", "not valid TOML"),
+        (  # a number SQLite's integers cannot hold
+            "[[rewards]]\ncode='big'\nname='大'\nname_en='Big'\npoints=99999999999999999999\n"
+            "coupon_value_yuan=10\nvalid_days=30\n",
+            "rewards[0].points: Input should be less than or equal to 10000000",
+        ),
+        (
+            "[[rewards]]\ncode='big'\nname='大'\nname_en='Big'\npoints=10\n"
+            "coupon_value_yuan=1e30\nvalid_days=30\n",
+            "rewards[0].coupon_value_yuan: Input should be less than or equal to 10000000",
+        ),
         (
             "[wechat.templates.birthday]\nid='T1'\n",
             "wechat.templates: templates are for service messages only, not birthday",
@@ -88,3 +98,12 @@ def test_a_wrong_file_names_the_key_and_the_problem(
 def test_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ShopFileError, match="not found"):
         load_shop(tmp_path / "nope.toml")
+
+
+def test_a_file_not_in_utf8_or_a_folder_is_reported(tmp_path: Path) -> None:
+    saved_in_gbk = tmp_path / "gbk.toml"
+    saved_in_gbk.write_bytes("[shop]\nname = '旗舰店'\n".encode("gbk"))
+    with pytest.raises(ShopFileError, match="not UTF-8 text"):
+        load_shop(saved_in_gbk)
+    with pytest.raises(ShopFileError, match="a folder, not a file"):
+        load_shop(tmp_path)
