@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, select, update
 from core import audit
 from core.context import Context
 from core.errors import InvalidInput, InviteInvalid, NotAllowed, UnknownStaff
-from core.members import LINK_CODE_ALPHABET, MemberView, identity_row, store_id
+from core.members import LINK_CODE_ALPHABET, MemberView, clean_name, identity_row, store_id
 from storage.db import Session
 from storage.models import IdentityRow, StaffInviteRow, StaffRow, StoreRow
 
@@ -50,6 +51,15 @@ class StaffView:
         return audit.staff_actor(self.id)
 
 
+# What an account id looks like on each channel: Telegram's user ids are numbers, WeChat's
+# openids letters, digits, - and _ (28 of them); the terminal's are a word.
+_ACCOUNT_IDS = {
+    "telegram": re.compile(r"[0-9]{1,20}"),
+    "wechat": re.compile(r"[A-Za-z0-9_-]{1,64}"),
+    "console": re.compile(r"[^\s\x00-\x1f]{1,64}"),
+}
+
+
 async def add_staff(
     ctx: Context,
     *,
@@ -61,10 +71,12 @@ async def add_staff(
     actor: str = audit.SYSTEM,
 ) -> StaffView:
     """Give a chat account a staff role (or change it, when it already has one).
-    A store is required for clerks and managers; an owner without one sees every store."""
+    A store is required for clerks and managers; an owner without one sees every store.
+    The account id is typed by a person: it must look like the channel's ids."""
     external_id = external_id.strip()
-    if not external_id:
-        raise InvalidInput(field="external_id")
+    form = _ACCOUNT_IDS.get(channel)
+    if form is None or not form.fullmatch(external_id):
+        raise InvalidInput(field="external_id", value=external_id[:40])
     try:
         staff_role = Role(role)
     except ValueError:
@@ -79,7 +91,8 @@ async def add_staff(
         if row is None:
             row = StaffRow(identity_id=identity.id, created_at=now)
             s.add(row)
-        row.role, row.store_id, row.name = staff_role.value, sid, name.strip()
+        row.role, row.store_id = staff_role.value, sid
+        row.name = clean_name(name) if name.strip() else ""
         row.removed_at = None
         await s.flush()
         audit.record(

@@ -154,6 +154,18 @@ async def test_staff_add_gives_a_role(cli_env: Context) -> None:
     assert "The value for store is not valid." in refused.stderr
     assert len(await list_staff(cli_env)) == 1
 
+    # A Telegram id is a number ("@name" would be a staff account nobody can use); a name
+    # has the members' limit.
+    for args in (
+        ("--user-id", "@lily", "--role", "owner"),
+        ("--channel", "console", "--user-id", "two words", "--role", "owner"),
+        ("--user-id", "77", "--role", "owner", "--name", "x" * 51),
+    ):
+        refused = await invoke("staff", "add", *args)
+        assert refused.exit_code == 2, args
+        assert "is not valid." in refused.stderr
+    assert len(await list_staff(cli_env)) == 1
+
 
 async def test_members_import_reports_bad_lines_and_keeps_good_rows(
     cli_env: Context, tmp_path: Path

@@ -322,7 +322,7 @@ async def test_staff_mark_attendance_once_the_slot_has_begun(
     bctx: Context, clock: FixedClock
 ) -> None:
     staff = await add_staff(
-        bctx, channel="telegram", external_id="staff-1", role="clerk", store="main"
+        bctx, channel="telegram", external_id="9001", role="clerk", store="main"
     )
     alice = await new_member(bctx)
     booking = await bookings.book(bctx, alice, "main", local(5, 11))

@@ -92,7 +92,7 @@ async def new_member(ctx: Context, phone: str = "13800000001", **kw: object) -> 
     return member.id
 
 
-async def new_staff(ctx: Context, external_id: str = "staff-1") -> int:
+async def new_staff(ctx: Context, external_id: str = "9001") -> int:
     staff = await add_staff(
         ctx, channel="telegram", external_id=external_id, role="clerk", store="main"
     )
@@ -344,7 +344,7 @@ async def test_a_follow_up_answer_is_pushed_and_replaces_the_shown_one(
 ) -> None:
     member_id = await new_member(ctx)
     staff_id = await new_staff(ctx)
-    other_staff = await new_staff(ctx, "staff-2")
+    other_staff = await new_staff(ctx, "9002")
     submitted = await feedback.submit_feedback(ctx, member_id, 2, "stale bread")
     await feedback.answer_feedback(ctx, submitted.id, "Sorry, checking", staff_id=staff_id)
     clock.advance(timedelta(hours=1))
