@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import typer
 from aiohttp import ClientError, web
@@ -340,7 +340,9 @@ def demo() -> None:
 @app.command()
 def chat(
     user: Annotated[str, typer.Option(help="Who you are in this chat (a console user id).")] = "me",
-    lang: Annotated[str | None, typer.Option(help="zh_CN or en, for a first contact.")] = None,
+    lang: Annotated[
+        Literal["zh_CN", "en"] | None, typer.Option(help="zh_CN or en, for a first contact.")
+    ] = None,
     staff: Annotated[
         bool, typer.Option("--staff", help="Chat as the first console staff account.")
     ] = False,

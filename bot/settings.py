@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -29,7 +30,9 @@ class Settings(BaseSettings):
     shop_file: Path | None = Field(
         default=None, description="The shop's TOML file; the shipped defaults when unset."
     )
-    locale: str = Field(default="zh_CN", description="Language of the command-line output.")
+    locale: Literal["zh_CN", "en"] = Field(
+        default="zh_CN", description="Language of the command-line output."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = Field(

@@ -37,6 +37,13 @@ async def test_wrong_setting_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
     result = await invoke("db", "upgrade")
     assert result.exit_code == 2
     assert "MEMBERBOT_TIMEZONE: unknown time zone 'Mars/Olympus'" in result.stderr
+    monkeypatch.setenv("MEMBERBOT_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setenv("MEMBERBOT_LOCALE", "fr")  # was English without a word
+    result = await invoke("db", "upgrade")
+    assert (result.exit_code, result.stderr.strip()) == (
+        2,
+        "memberbot: MEMBERBOT_LOCALE: Input should be 'zh_CN' or 'en'",
+    )
 
 
 async def test_the_demo_is_not_mixed_into_a_shop_with_members(cli_env: Context) -> None:
