@@ -26,7 +26,7 @@ from core.errors import (
     UnknownMember,
     UnknownStore,
 )
-from core.text import blank
+from core.text import blank, has_controls
 from storage.db import Session
 from storage.models import (
     BookingRow,
@@ -110,7 +110,7 @@ def parse_member_no(text: str) -> int | None:
 def clean_name(name: str) -> str:
     """One rule for names wherever they come from (chat, staff, CSV import)."""
     name = " ".join(name.split())
-    if blank(name) or len(name) > NAME_MAX:
+    if blank(name) or len(name) > NAME_MAX or has_controls(name):
         raise InvalidInput(field="name", max=NAME_MAX)
     return name
 

@@ -10,3 +10,9 @@ def blank(text: str) -> bool:
     characters. ``strip()`` keeps a zero-width space (U+200B), so a "feedback" or a name of
     one would pass it and show as nothing."""
     return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
+
+def has_controls(text: str) -> bool:
+    """Control characters other than line breaks and tabs: no person types them (NUL, the
+    terminal's escapes), and PostgreSQL cannot store NUL."""
+    return any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in text)

@@ -96,6 +96,8 @@ async def test_registration_links_the_chat_account(ctx: Context) -> None:
         await register_member(ctx, name="Someone", phone="+86 138 0013 8000")
     with pytest.raises(InvalidInput):  # a name that shows as nothing
         await register_member(ctx, name="\u200b\u200b", phone="13900139001")
+    with pytest.raises(InvalidInput):  # a terminal escape, a NUL
+        await register_member(ctx, name="Bad\x1b[2J\x00name", phone="13900139001")
     with pytest.raises(PhoneTaken):  # the same phone, partly in full-width digits
         await register_member(ctx, name="Someone", phone="13８0013８000")
     with pytest.raises(IdentityTaken):
