@@ -30,6 +30,7 @@ ERROR_TEXTS: dict[str, str] = {
     "duplicate_row": N_("The phone number {phone} appears more than once in the file."),
     "unknown_column": N_("Unknown column {column}."),
     "missing_column": N_("The required column {column} is missing."),
+    "missing_value": N_("The {field} is missing."),
     "unknown_product": N_("There is no product with the code {product}."),
     "lines_exceed_total": N_("The products add up to {lines}, more than the sale's {amount}."),
     "product_in_shop_file": N_(

@@ -116,6 +116,12 @@ class MissingColumn(InvalidInput):
     code = "missing_column"
 
 
+class MissingValue(InvalidInput):
+    """A row of an import file leaves a cell empty that every row needs."""
+
+    code = "missing_value"
+
+
 class UnknownFeedback(NotFound):
     code = "unknown_feedback"
 

@@ -26,6 +26,7 @@ from core.errors import (
     DomainError,
     DuplicateRow,
     InvalidInput,
+    MissingValue,
     UnknownStore,
 )
 from core.members import (
@@ -225,6 +226,9 @@ def _parse_rows(
         try:
             if len(cells) > width and any(cell.strip() for cell in cells[width:]):
                 raise InvalidInput(field="columns", value=len(cells))
+            for required in REQUIRED_COLUMNS:
+                if not values[required]:
+                    raise MissingValue(field=required)
             phone = normalize_phone(values["phone"])
             if phone in first_line:
                 raise DuplicateRow(

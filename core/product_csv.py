@@ -27,6 +27,7 @@ from core.errors import (
     DomainError,
     DuplicateProductRow,
     InvalidInput,
+    MissingValue,
     ProductInShopFile,
 )
 from core.products import IMPORT
@@ -132,6 +133,9 @@ def _parse(
         try:
             if len(cells) > width and any(cell.strip() for cell in cells[width:]):
                 raise InvalidInput(field="columns", value=len(cells))
+            for required in REQUIRED:
+                if not values[required]:
+                    raise MissingValue(field=required)
             product = _product(values)
             if product.code in first_line:
                 raise DuplicateProductRow(product=product.code, first_line=first_line[product.code])

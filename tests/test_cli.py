@@ -183,14 +183,16 @@ async def test_members_import_reports_bad_lines_and_keeps_good_rows(
         "13800138001,张三,1990-01-01\n"
         "12345,李四,\n"
         "13800138003,王五,2999-01-01\n"
-        "13800138004,赵六,\n",
+        "13800138004,赵六,\n"
+        ",孙七,\n",
         encoding="utf-8",
     )
     result = await invoke("members", "import", str(source))
     assert result.exit_code == 1
-    assert "Imported: 2 new, 0 updated, 2 refused." in result.output
+    assert "Imported: 2 new, 0 updated, 3 refused." in result.output
     assert "line 3: 12345 is not a valid mobile phone number." in result.stderr
     assert "line 4: 2999-01-01 is not a valid birthday" in result.stderr
+    assert "line 6: The phone is missing." in result.stderr
 
     exported = tmp_path / "out.csv"
     result = await invoke("members", "export", "-o", str(exported))

@@ -22,6 +22,7 @@ from core.errors import (
     InvalidInput,
     InvalidPhone,
     MissingColumn,
+    MissingValue,
     UnknownColumn,
     UnknownStore,
 )
@@ -52,7 +53,7 @@ EXPECTED_ERRORS = [
     (12, InvalidPhone, None),
     (152, InvalidBirthday, None),
     (302, UnknownStore, None),
-    (452, InvalidInput, "name"),
+    (452, MissingValue, "name"),
     (602, InvalidInput, "gender"),
     (752, DuplicateRow, "phone"),
     (902, InvalidInput, "marketing_consent"),
