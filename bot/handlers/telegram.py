@@ -56,6 +56,7 @@ from pydantic import ValidationError
 from bot import dispatcher, push_channels, pushes
 from bot.dialogs.engine import Dialogs
 from bot.dialogs.types import Event, Reply, Sender
+from bot.handlers import long_text
 from bot.i18n import LOCALES, N_, gettext, locale_for_hint
 from bot.settings import Settings
 from core import conversations
@@ -67,6 +68,7 @@ CHANNEL = "telegram"
 CALLBACK_MAX_BYTES = 64
 KEY_PREFIX = "k:"  # callback data that names a stored payload
 CAPTION_MAX = 1024
+TEXT_MAX = 4096  # Telegram's limit for a message's text
 COMMANDS = (  # the command menu, in the order Telegram shows it
     ("start", N_("Start, or show the menu")),
     ("points", N_("My points and tier")),
@@ -219,9 +221,17 @@ class TelegramChannel:
                 return
 
     async def _send(self, chat_id: int, reply: Reply, *, edit: int | None = None) -> bool:
-        """One reply as one message (a photo with its caption, or text); False once the
-        chat cannot be reached."""
-        text = html.escape(reply.text, quote=False)
+        """One reply as one message (a photo with its caption, or text), or a text too
+        long for one as several, the buttons under the last; False once the chat cannot be
+        reached."""
+        *before, last = long_text.split(reply.text, TEXT_MAX, long_text.utf16_units)
+        if before:
+            edit = None  # one message cannot be edited into several
+        for part in before:
+            escaped = html.escape(part, quote=False)
+            if not await self._call(chat_id, self.bot.send_message(chat_id, escaped)):
+                return False
+        text = html.escape(last, quote=False)
         markup = await self._markup(reply)
         if edit is not None:
             assert markup is None or isinstance(markup, InlineKeyboardMarkup)
@@ -246,7 +256,10 @@ class TelegramChannel:
 
     async def push(self, chat_id: int, reply: Reply) -> None:
         """A message nobody asked for (the dispatcher's): API errors are the caller's."""
-        text = html.escape(reply.text, quote=False)
+        *before, last = long_text.split(reply.text, TEXT_MAX, long_text.utf16_units)
+        for part in before:
+            await self.bot.send_message(chat_id, html.escape(part, quote=False))
+        text = html.escape(last, quote=False)
         await self.bot.send_message(chat_id, text, reply_markup=await self._markup(reply))
 
     async def _markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:

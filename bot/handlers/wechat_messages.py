@@ -16,9 +16,11 @@ from wechatpy import events, messages
 from wechatpy.replies import ImageReply, TextReply
 
 from bot.dialogs.types import Event, Reply, Sender
+from bot.handlers import long_text
 from core.shop import Shop
 
 CHANNEL = "wechat"
+TEXT_MAX_BYTES = 2048  # WeChat's limit for a text message, passive or customer-service
 MEDIA_TYPES = ("image", "voice", "video", "shortvideo", "location", "link", "file")
 
 Choice = tuple[str, str]  # (label, payload)
@@ -95,7 +97,20 @@ def render(replies: list[Reply]) -> tuple[list[Part], list[Choice]]:
             parts.append(Part(image=reply.image, image_name=reply.image_name))
             blocks = []
     parts.append(Part(text="\n\n".join(filter(None, blocks))))
-    return [part for part in parts if part.image is not None or part.text], choices
+    return [
+        piece
+        for part in parts
+        for piece in _within_limit(part)
+        if piece.image is not None or piece.text
+    ], choices
+
+
+def _within_limit(part: Part) -> list[Part]:
+    """A text part over WeChat's limit as several (the first is the passive reply, the
+    rest go as customer-service messages)."""
+    if part.image is not None:
+        return [part]
+    return [Part(text=t) for t in long_text.split(part.text, TEXT_MAX_BYTES, long_text.utf8_bytes)]
 
 
 def _choice_line(number: int, label: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import html
 import inspect
 import itertools
 import json
@@ -642,6 +643,7 @@ class FakeTelegram:
         text = call.params.get("text")
         if not text:
             raise TelegramError(400, "Bad Request: message text is empty")
+        _check_length(str(text))
         return self._new_message(call, text=text)
 
     def _m_sendphoto(self, call: Call) -> dict[str, Any]:
@@ -673,6 +675,7 @@ class FakeTelegram:
     def _m_editmessagetext(self, call: Call) -> dict[str, Any] | bool:
         if not call.params.get("text"):
             raise TelegramError(400, "Bad Request: message text is empty")
+        _check_length(str(call.params["text"]))
         return self._edited(call, text=call.params.get("text"))
 
     def _m_editmessagereplymarkup(self, call: Call) -> dict[str, Any] | bool:
@@ -741,3 +744,13 @@ class FakeTelegram:
 
     def _m_logout(self, call: Call) -> bool:
         return True
+
+
+TEXT_MAX = 4096
+
+
+def _check_length(text: str) -> None:
+    """Telegram counts the text as shown (entities parsed), in UTF-16 code units."""
+    shown = html.unescape(re.sub(r"<[^>]*>", "", text))
+    if len(shown.encode("utf-16-le")) // 2 > TEXT_MAX:
+        raise TelegramError(400, "Bad Request: message is too long")

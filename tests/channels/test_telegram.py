@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,12 +19,13 @@ from bot.handlers.telegram import SECRET_HEADER, TelegramChannel, Webhook, creat
 from bot.i18n import LOCALES, gettext
 from bot.settings import Settings
 from bot.web import create_app
-from core import loyalty
+from core import bookings, loyalty
 from core.context import Context
 from core.members import create_link_code, member_for_identity, register_member
 from core.staff import add_staff
 from storage.models import IdentityRow
 from tests.channels.fake_telegram import Call, FakeTelegram
+from tests.conftest import START
 
 SECRET = "webhook-secret_1"
 USER = 4242
@@ -327,3 +329,27 @@ async def test_clerk_records_a_sale_and_undoes_it_from_telegram(ctx: Context, ch
     undone = await chat.press("Undo (within 5 min)")
     assert methods(undone) == ["answerCallbackQuery", "sendMessage"]
     assert texts(undone).startswith("Undone:")
+
+
+async def test_a_reply_too_long_for_one_message_arrives_in_several(
+    ctx: Context, chat: Chat
+) -> None:
+    """60 bookings of members with long names: today's list is over Telegram's 4 096
+    characters, which it refuses in one message; it arrives whole, in parts cut between
+    lines, the mark buttons under the last."""
+    await add_staff(ctx, channel="telegram", external_id=str(USER), role="manager", store="main")
+    names = []
+    for n in range(60):
+        names.append(f"{'很长的名字' * 9}{n:02d}")
+        member = await register_member(ctx, name=names[-1], phone=f"1380000{n:04d}")
+        slot = START + timedelta(minutes=30 * (1 + n // 4))  # 10:30 on, four to a slot
+        await bookings.book(ctx, member.id, "main", slot, 1)
+
+    calls = await chat.say("/bookings main")
+
+    sent = [c for c in calls if c.method == "sendMessage"]
+    assert len(sent) >= 2
+    assert all(c.status == 200 for c in sent)
+    text = texts(sent)
+    assert all(name in text for name in names)
+    assert all("reply_markup" not in c.params for c in sent[:-1])

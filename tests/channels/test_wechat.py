@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,14 +20,15 @@ from bot.handlers.wechat import WeChatEndpoint
 from bot.i18n import gettext
 from bot.settings import Settings
 from bot.web import create_app
-from core import loyalty
+from core import bookings, loyalty
 from core.context import Context
-from core.members import member_for_identity
+from core.members import member_for_identity, register_member
 from core.staff import add_staff
 from storage.db import Database
 from storage.models import CheckinRow, CouponRow, DeliveryRow, IdentityRow
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.wechat_sim import AES_KEY, APP_ID, TOKEN, WeChatSimulator, choices, signature
+from tests.conftest import START
 
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 PHONES = itertools.count(1)
@@ -396,3 +398,26 @@ async def test_clerk_records_a_sale_from_wechat(ctx: Context, wechat: WeChatSimu
     assert (await loyalty.points_summary(ctx, member.id)).balance == 30
     refused = await wechat.text("o-member", "/sale 13800138000 300")
     assert refused.content == zh("Sorry, this is only for {needed}.", needed=zh("shop staff"))
+
+
+async def test_a_reply_too_long_for_one_message_arrives_in_several(
+    ctx: Context, wechat: WeChatSimulator, fake_wechat: FakeWeChat
+) -> None:
+    """Today's 30 bookings of members with long names pass WeChat's 2 048 bytes: the
+    passive reply takes what fits, cut between lines, and the rest follows as
+    customer-service messages, each within the limit."""
+    await add_staff(ctx, channel="wechat", external_id="o-manager", role="manager", store="main")
+    names = []
+    for n in range(30):
+        names.append(f"{'很长的名字' * 4}{n:02d}")
+        member = await register_member(ctx, name=names[-1], phone=f"1380000{n:04d}")
+        slot = START + timedelta(minutes=30 * (1 + n // 4))  # 10:30 on, four to a slot
+        await bookings.book(ctx, member.id, "main", slot, 1)
+
+    answer = await wechat.text("o-manager", "/bookings main")
+    rest = await fake_wechat.wait_for_calls(CUSTOM_SEND)
+
+    parts = [answer.content, *(call.json["text"]["content"] for call in rest)]
+    assert len(parts) == 2  # about 2.9 kB: the passive reply and one message more
+    assert all(len(part.encode()) <= 2048 for part in parts)
+    assert all(name in "\n".join(parts) for name in names)
