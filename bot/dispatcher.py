@@ -25,7 +25,7 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import pushes
-from core import push_queue
+from core import push_queue, reminders
 from core.context import Context
 from core.errors import DomainError
 from core.push_queue import Push, Recipient
@@ -221,6 +221,10 @@ class Dispatcher:
 
     async def _route_and_send(self, push: Push) -> None:
         ctx = self.ctx
+        if not await reminders.still_ahead(ctx, push.kind, push.params):
+            # Queued in time, then waited (WeChat's window, quiet hours, retries).
+            await push_queue.give_up(ctx, push.id, "outdated: cancelled, begun or past its day")
+            return
         while True:
             decision = route(
                 push,

@@ -67,13 +67,14 @@ def translations(locale: str) -> NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
-def gettext(locale: str, message: str, **params: object) -> str:
-    """Translate ``message`` into ``locale`` and fill in ``{named}`` parameters."""
+def gettext(locale: str, message: str, /, **params: object) -> str:
+    """Translate ``message`` into ``locale`` and fill in ``{named}`` parameters (any names:
+    a campaign's ``{message}`` too, hence the positional-only arguments)."""
     text = translations(locale).gettext(message)
     return text.format(**params) if params else text
 
 
-def ngettext(locale: str, singular: str, plural: str, n: int, **params: object) -> str:
+def ngettext(locale: str, singular: str, plural: str, n: int, /, **params: object) -> str:
     text = translations(locale).ngettext(singular, plural, n)
     return text.format(n=n, **params)
 

@@ -589,8 +589,9 @@ def reminder_moment(ctx: Context, starts_at: datetime) -> datetime:
 
 async def remind_events(ctx: Context) -> int:
     """Queue the day-before reminders due now (a service push, one per sign-up); returns how
-    many. Due from the reminder moment until the event begins; a sign-up made after that
-    moment gets none (the member has just read the details)."""
+    many. Due from the reminder moment until the day of the event begins (it says
+    "tomorrow"); a sign-up made after that moment gets none (the member has just read the
+    details)."""
     now = ctx.now()
     horizon = local_midnight(ctx, ctx.today() + timedelta(days=2))
     async with ctx.db.read() as s:
@@ -610,7 +611,8 @@ async def remind_events(ctx: Context) -> int:
     planned = []
     for signup, event, code, _name in rows:
         moment = reminder_moment(ctx, event.starts_at)
-        if now < moment or signup.created_at >= moment:
+        event_day = local_midnight(ctx, event.starts_at.astimezone(ctx.zone).date())
+        if now < moment or now >= event_day or signup.created_at >= moment:
             continue
         params = {
             "event_id": event.id,

@@ -42,6 +42,20 @@ def is_marketing(kind: str) -> bool:
     return kind not in SERVICE_KINDS | STAFF_KINDS
 
 
+async def skip_unsent(
+    session: Session, reason: str, *where: ColumnElement[bool], marketing: bool = False
+) -> None:
+    """Rows not sent yet and no longer wanted (``where``: whose, which), skipped with the
+    reason: the member withdrew consent (``marketing``: only marketing rows), cancelled the
+    booking a reminder is about. A row a dispatcher is sending right now stays its."""
+    condition = [OutboxRow.status.in_((PENDING, WAITING)), *where]
+    if marketing:
+        condition.append(OutboxRow.kind.not_in(SERVICE_KINDS | STAFF_KINDS))
+    await session.execute(
+        update(OutboxRow).where(*condition).values(status=SKIPPED, last_error=reason)
+    )
+
+
 async def enqueue(
     session: Session,
     *,

@@ -17,6 +17,10 @@ Booking reminders (the job runs every few minutes; both are only sent before the
 Points: for each ``points_days_before`` (e.g. 30 and 7), members whose points expire on
 the shop day that many days ahead get the points expiring that day and their balance.
 Coupons: unused coupons expiring on the shop day ``coupon_days_before`` ahead (0: none).
+
+A reminder queued is checked again when it is sent (``still_ahead``): one that waited for
+WeChat's reply window must not remind of a visit cancelled or begun meanwhile, nor say
+"tomorrow" on the day itself.
 """
 
 from __future__ import annotations
@@ -25,12 +29,22 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, func, select
 
+from core import events
 from core.audience import reachable
 from core.context import Context
 from core.loyalty import live_lot
 from core.scheduled import Planned, queue
 from core.stats import local_midnight
-from storage.models import BookingRow, CouponRow, LedgerRow, MemberRow, RewardRow, StoreRow
+from storage.models import (
+    BookingRow,
+    CouponRow,
+    EventRow,
+    EventSignupRow,
+    LedgerRow,
+    MemberRow,
+    RewardRow,
+    StoreRow,
+)
 
 BOOKING = "booking_reminder"
 POINTS = "points_expiring"
@@ -59,9 +73,49 @@ def booking_reminder_due(
     if now >= hours_before:
         return HOURS_BEFORE if created_at < hours_before else None
     day_before = day_before_moment(ctx, starts_at)
-    if now >= day_before and created_at < day_before:
-        return DAY_BEFORE
+    if day_before <= now < _day_of(ctx, starts_at) and created_at < day_before:
+        return DAY_BEFORE  # it says "tomorrow": not on the day itself
     return None
+
+
+def _day_of(ctx: Context, starts_at: datetime) -> datetime:
+    """The midnight (shop time) that begins the day of ``starts_at``."""
+    return local_midnight(ctx, starts_at.astimezone(ctx.zone).date())
+
+
+async def still_ahead(ctx: Context, kind: str, params: dict[str, object]) -> bool:
+    """Whether a queued booking or event reminder still holds at ``ctx.now()``: the booking
+    or place still taken, the visit not begun, a day-before one not yet on the day. Other
+    kinds always do."""
+    now = ctx.now()
+    async with ctx.db.read() as s:
+        if kind == BOOKING:
+            found = (
+                await s.execute(
+                    select(BookingRow.status, BookingRow.starts_at).where(
+                        BookingRow.id == int(str(params["booking_id"]))
+                    )
+                )
+            ).first()
+            if found is None or found.status != "booked":
+                return False
+            day_before = params.get("when") == DAY_BEFORE
+        elif kind == events.REMINDER:
+            found = (
+                await s.execute(
+                    select(EventSignupRow.status, EventRow.starts_at, EventRow.active)
+                    .join(EventRow, EventRow.id == EventSignupRow.event_id)
+                    .where(EventSignupRow.id == int(str(params["signup_id"])))
+                )
+            ).first()
+            if found is None or found.status != events.JOINED or not found.active:
+                return False
+            day_before = True
+        else:
+            return True
+    if now >= found.starts_at:
+        return False
+    return not day_before or now < _day_of(ctx, found.starts_at)
 
 
 async def remind_bookings(ctx: Context) -> int:

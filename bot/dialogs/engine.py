@@ -62,7 +62,7 @@ class Turn:
     def text(self) -> str:
         return self.event.text.strip()[:TEXT_MAX]
 
-    def _(self, message: str, **params: object) -> str:
+    def _(self, message: str, /, **params: object) -> str:
         return gettext(self.locale, message, **params)
 
     def money(self, fen: int) -> str:

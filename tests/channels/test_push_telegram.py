@@ -16,12 +16,14 @@ from bot import pushes
 from bot.dialogs.setup import create_dialogs
 from bot.dispatcher import Dispatcher
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
-from core import birthdays, loyalty, winback
+from core import birthdays, bookings, campaigns, loyalty, reminders, winback
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
+from core.members import register_member, update_member
 from core.outbox import enqueue
 from core.push_queue import Push, Recipient
+from core.segments import Segment
+from core.staff import add_staff
 from storage.db import Session
 from tests.channels.fake_telegram import Call, FakeTelegram
 from tests.channels.pushing import dispatcher, outbox
@@ -320,3 +322,86 @@ async def test_opted_out_members_get_the_receipt_but_no_birthday_or_winback(
     assert won_back.startswith("Member 9101, we miss you! It has been 200 days")
     (receipt,) = by_chat[9102]
     assert receipt.startswith("Thank you for your purchase at Flagship store: CN¥5.00")
+
+
+async def test_a_campaign_with_a_coupon_reaches_its_members(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    """The campaign's text travels as the push's ``message``: it once clashed with
+    gettext's own argument of that name, and every campaign with a coupon failed."""
+    await member(ctx, 9201, consent=True)
+    owner = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    await campaigns.create_and_send(
+        ctx,
+        staff=owner,
+        segment=Segment(),
+        message="Spring tasting on Saturday!",
+        reward="coupon10",
+        store=None,
+        holdout_percent=0,
+    )
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    (call,) = sent(fake_telegram)
+    text = call.params["text"]
+    assert text.startswith("Spring tasting on Saturday!\nYour coupon: ¥10 voucher (CN¥10.00)")
+    assert [row.status for row in await outbox(ctx, "campaign")] == ["sent"]
+
+
+async def test_marketing_queued_before_consent_was_withdrawn_is_not_sent(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    """Queued at 22:00 (quiet hours: it waits for 09:00); at 23:00 the member turns offers
+    off. At 09:00 nothing goes, and the row says why."""
+    who = await member(ctx, 9202, consent=True)
+    owner = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    clock.set(clock.now().astimezone(ctx.zone).replace(hour=22))
+    await campaigns.create_and_send(
+        ctx,
+        staff=owner,
+        segment=Segment(),
+        message="Big sale!",
+        reward=None,
+        store=None,
+        holdout_percent=0,
+    )
+    await dispatcher(ctx, clock, {"telegram": sender}).round()  # waits for the morning
+    clock.advance(timedelta(hours=1))
+    await update_member(ctx, who, actor="member", marketing_consent=False)
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    assert sent(fake_telegram) == []
+    (row,) = await outbox(ctx, "campaign")
+    assert (row.status, row.last_error) == ("skipped", "marketing consent withdrawn")
+
+
+async def test_a_reminder_that_waited_is_not_sent_once_it_no_longer_holds(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    """Day-before reminders queued on Monday and sent only on Tuesday at 11:30 (as after
+    waiting for WeChat's window): one booking was cancelled meanwhile, one visit has begun,
+    and the others' day has come ("tomorrow" would be wrong). None of them goes; the
+    hours-before reminder queued then does."""
+    monday = clock.now().astimezone(ctx.zone).replace(hour=9)
+    tuesday = monday + timedelta(days=1)
+    clock.set(monday)
+    plans = {}
+    for chat, hour in ((9301, 15), (9302, 11), (9303, 20), (9304, 13)):
+        who = await member(ctx, chat)
+        plans[chat] = await bookings.book(ctx, who, "main", tuesday.replace(hour=hour), 1)
+    clock.set(monday.replace(hour=10, minute=30))  # after the day-before moment (10:00)
+    assert await reminders.remind_bookings(ctx) == 4
+    await bookings.cancel(ctx, plans[9301].member_id, plans[9301].id)
+
+    clock.set(tuesday.replace(hour=11, minute=30))
+    assert await reminders.remind_bookings(ctx) == 1  # 13:00's, two hours before
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+
+    (call,) = sent(fake_telegram)
+    assert call.params["chat_id"] == 9304
+    rows = {
+        (r.dedup_key.split(":")[2], r.status, r.last_error)
+        for r in await outbox(ctx, "booking_reminder")
+    }
+    assert rows == {
+        ("day_before", "skipped", "outdated: cancelled, begun or past its day"),
+        ("hours_before", "sent", None),
+    }

@@ -97,6 +97,16 @@ async def test_after_a_pause_one_reminder_not_two(ctx: Context, clock: FixedCloc
     assert await reminders_at(ctx, clock, at(7, 9, 30)) == [f"booking:{booking.id}:hours_before"]
 
 
+async def test_no_day_before_reminder_on_the_day_itself(ctx: Context, clock: FixedClock) -> None:
+    """The scheduler was down from Tuesday 9:00 to Wednesday 8:00: the day-before reminder
+    of a visit on Wednesday at 18:00 would say "tomorrow" on Wednesday, so none goes; the
+    hours-before one still does."""
+    who = await member(ctx)
+    booking = await bookings.book(ctx, who, "main", at(7, 18))
+    assert await reminders_at(ctx, clock, at(7, 8, 0)) == []
+    assert await reminders_at(ctx, clock, at(7, 16, 0)) == [f"booking:{booking.id}:hours_before"]
+
+
 async def test_no_booking_reminder_when_cancelled_left_or_blocked(
     ctx: Context, clock: FixedClock
 ) -> None:
