@@ -41,10 +41,12 @@ def dedup_key(message: messages.BaseMessage) -> str | None:
     """WeChat's retries carry the same MsgId; events have none, so the sender and
     CreateTime (and the event) identify them. None for what we do not take."""
     if isinstance(message, events.BaseEvent):
-        return f"event:{message.source}:{message.create_time.timestamp():.0f}:{message.event}"
-    if isinstance(message, messages.UnknownMessage) or not message.id:
-        return None
-    return f"msg:{message.id}"
+        # Two menu clicks in one second are two events; a retry repeats the key too.
+        key = f"event:{message.source}:{message.create_time.timestamp():.0f}:{message.event}"
+        return f"{key}:{message._data['EventKey']}" if message._data.get("EventKey") else key
+    if isinstance(message, messages.UnknownMessage) and _type(message) not in MEDIA_TYPES:
+        return None  # a "file" is unknown to wechatpy, but a member sent it: it is answered
+    return f"msg:{message.id}" if message.id else None
 
 
 def event_for(message: messages.BaseMessage, choices: list[Choice]) -> Event | None:
@@ -54,16 +56,24 @@ def event_for(message: messages.BaseMessage, choices: list[Choice]) -> Event | N
     if isinstance(message, messages.TextMessage):
         return _text_event(sender, message, choices)
     if isinstance(message, messages.VoiceMessage) and message.recognition:
-        return _text_event(sender, message, choices, text=message.recognition)
+        # WeChat's speech recognition ends a sentence with "。": "同意。" means "同意".
+        said = message.recognition.strip().rstrip("。.！!？?，,")
+        if said:
+            return _text_event(sender, message, choices, text=said)
     if isinstance(message, (events.SubscribeScanEvent, events.ScanEvent)):
         return Event(sender, start=message.scene_id or "")
-    if isinstance(message, events.SubscribeEvent):
-        return Event(sender, start="")
+    if isinstance(message, (events.SubscribeEvent, events.SubscribeScanProductEvent)):
+        return Event(sender, start="")  # a product scan's follow is a follow
     if isinstance(message, events.ClickEvent):
         return Event(sender, menu=message.key)
-    if message.type in MEDIA_TYPES:
-        return Event(sender, media=message.type)
+    if _type(message) in MEDIA_TYPES:  # a voice WeChat could not recognise too
+        return Event(sender, media=_type(message))
     return None
+
+
+def _type(message: messages.BaseMessage) -> str:
+    """The MsgType as sent: wechatpy calls the types it has no class for "unknown"."""
+    return str(message._data.get("MsgType") or message.type).lower()
 
 
 def _text_event(
@@ -72,9 +82,14 @@ def _text_event(
     text = text or message.content or ""
     picked = str(message._data.get("bizmsgmenuid") or "").strip()
     typed = text.strip()
-    number = picked if picked.isdigit() else typed
-    if number.isdigit() and 1 <= int(number) <= len(choices):
-        return Event(sender, payload=choices[int(number) - 1][1])
+    if picked.isdigit():
+        # A tapped link: its number counts only if its label is that choice's. Older
+        # messages stay tappable, and their "1" is another choice than the newest "1".
+        number = int(picked)
+        if 1 <= number <= len(choices) and choices[number - 1][0].casefold() == typed.casefold():
+            return Event(sender, payload=choices[number - 1][1])
+    elif typed.isdigit() and 1 <= int(typed) <= len(choices):
+        return Event(sender, payload=choices[int(typed) - 1][1])
     for label, payload in choices:
         if typed and typed.casefold() == label.casefold():
             return Event(sender, payload=payload)

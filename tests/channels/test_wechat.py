@@ -421,3 +421,72 @@ async def test_a_reply_too_long_for_one_message_arrives_in_several(
     assert len(parts) == 2  # about 2.9 kB: the passive reply and one message more
     assert all(len(part.encode()) <= 2048 for part in parts)
     assert all(name in "\n".join(parts) for name in names)
+
+
+async def test_a_link_of_an_older_message_does_what_it_says(
+    ctx: Context, wechat: WeChatSimulator
+) -> None:
+    """The help menu's first link, tapped after the redemption's "1) 确认" was shown: WeChat
+    sends the old link's number, but its label is not the newest 1's, so it is read as its
+    label, typed — and never as "确认", which spent the points."""
+    await register(wechat, "o-scroll")
+    member = await member_for_identity(ctx, "wechat", "o-scroll")
+    assert member is not None
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="W-S", member_id=member.id, amount_fen=150_000
+    )
+    menu = await wechat.text("o-scroll", "帮助")
+    (label, number), *_ = choices(menu.content).items()
+    catalogue = await wechat.text("o-scroll", "兑换")
+    confirm = await wechat.text("o-scroll", str(next(iter(choices(catalogue.content).values()))))
+    assert choices(confirm.content)[zh("Confirm")] == number  # the same number, newest
+
+    old_tap = await wechat.text("o-scroll", label, bizmsgmenuid=str(number))
+
+    assert zh("Done! Your coupon code: {code}", code="")[:4] not in old_tap.content
+    assert await loyalty.member_coupons(ctx, member.id) == []
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 150
+
+
+async def test_voice_recognised_with_a_full_stop_is_read_without_it(
+    ctx: Context, wechat: WeChatSimulator
+) -> None:
+    """WeChat's speech recognition writes "同意。": the consent is taken, the name has no "。"."""
+    welcome = await wechat.event("o-voice", "subscribe")
+    assert zh("Do you agree?") in welcome.content
+    voice = {"MediaId": "m1", "Format": "amr", "MsgId": "9001"}
+    ask_name = await wechat.post(wechat.xml("o-voice", "voice", Recognition="同意。", **voice))
+    assert ask_name.content == zh("What is your name?")
+    named = await wechat.post(
+        wechat.xml("o-voice", "voice", Recognition="李雷。", **voice | {"MsgId": "9002"})
+    )
+    assert (
+        zh(
+            "Thank you, {name}. What is your mobile number? (You can also share your contact.)",
+            name="李雷",
+        )
+        == named.content
+    )
+
+
+async def test_two_menu_clicks_in_one_second_are_two_events(
+    ctx: Context, wechat: WeChatSimulator
+) -> None:
+    await register(wechat, "o-clicks")
+    points = wechat.xml("o-clicks", "event", Event="CLICK", EventKey="points")
+    wechat.create_time -= 1  # the next one in the same second
+    menu = wechat.xml("o-clicks", "event", Event="CLICK", EventKey="help")
+    assert "<CreateTime>" + str(wechat.create_time) in points  # really the same second
+    answers = [await wechat.post(xml) for xml in (points, menu)]
+    assert zh("Points: {balance}", balance=0) in answers[0].content
+    assert zh("Points: {balance}", balance=0) not in answers[1].content
+
+
+async def test_a_file_gets_the_text_only_answer(ctx: Context, wechat: WeChatSimulator) -> None:
+    """wechatpy has no class for "file" messages; a member who sent one hears why nothing
+    happens, as for pictures."""
+    picture = await wechat.post(
+        wechat.xml("o-file", "image", PicUrl="http://x/p.jpg", MediaId="m", MsgId="9101")
+    )
+    sent_file = await wechat.post(wechat.xml("o-file", "file", Title="a.pdf", MsgId="9102"))
+    assert sent_file.content and sent_file.content == picture.content
