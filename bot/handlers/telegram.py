@@ -341,8 +341,17 @@ def _event(sender: Sender, message: Message) -> Event:
             return Event(sender, phone=message.contact.phone_number)
         return Event(sender, media="contact")  # someone else's: refused
     if message.text is not None:
-        return Event(sender, text=message.text)
+        return Event(sender, text=_without_bot_name(message.text))
     return Event(sender, media=str(message.content_type))
+
+
+def _without_bot_name(text: str) -> str:
+    """A command addressed to the bot ("/points@shop_bot", as Telegram writes one picked
+    from a menu) is the command."""
+    command, space, rest = text.partition(" ")
+    if command.startswith("/") and "@" in command:
+        command = command.split("@", 1)[0]
+    return command + space + rest
 
 
 def _edits_in_place(reply: Reply) -> bool:

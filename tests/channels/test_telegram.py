@@ -353,3 +353,17 @@ async def test_a_reply_too_long_for_one_message_arrives_in_several(
     text = texts(sent)
     assert all(name in text for name in names)
     assert all("reply_markup" not in c.params for c in sent[:-1])
+
+
+async def test_a_command_with_the_bot_name_is_the_command(ctx: Context, chat: Chat) -> None:
+    member = await register_member(
+        ctx,
+        name="Lily",
+        phone="13600136001",
+        locale="en",
+        channel="telegram",
+        external_id=str(USER),
+    )
+    await loyalty.adjust_points(ctx, member.id, 42, "welcome", actor="staff:1")
+    assert "Points: 42" in texts(await chat.say("/points@memberbot_test_bot"))
+    assert texts(await chat.say("/points@memberbot_test_bot")) == texts(await chat.say("/points"))
