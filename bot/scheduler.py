@@ -1,11 +1,6 @@
 """Periodic jobs (APScheduler 3): cron in the shop's time zone, coalesced, with a misfire
 grace so a restart shortly after the planned time still runs the job once. Each job calls
-one core use case that is safe to run twice.
-
-APScheduler's own grace only covers a scheduler that was running but late: one started after
-a planned time (a deploy at 09:35, birthdays at 09:30) would wait for the next day, and that
-day's wishes and expiry reminders would never be sent. So a job whose planned time passed
-within the grace runs once at start."""
+one core use case that is safe to run twice."""
 
 from __future__ import annotations
 
@@ -118,11 +113,7 @@ def _on_threads(job: Job) -> Job:
 def create_scheduler(ctx: Context) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=ctx.zone)
     options = {"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1}
-    now = ctx.now()
-    since = now - timedelta(seconds=MISFIRE_GRACE_SECONDS)
     for job_id, job, when in JOBS:
         trigger = CronTrigger(timezone=ctx.zone, **when)
-        missed = trigger.get_next_fire_time(None, since)
-        first = {"next_run_time": now} if missed is not None and missed <= now else {}
-        scheduler.add_job(_on_threads(job), trigger, args=[ctx], id=job_id, **options, **first)
+        scheduler.add_job(_on_threads(job), trigger, args=[ctx], id=job_id, **options)
     return scheduler

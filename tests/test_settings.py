@@ -71,16 +71,3 @@ async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> Non
     assert next_run("event_reminders", after.replace(minute=1)) == "2026-04-01T01:10:00+08:00"
     for job in jobs.values():
         assert (job.coalesce, job.misfire_grace_time) == (True, MISFIRE_GRACE_SECONDS)
-
-
-async def test_jobs_missed_while_stopped_run_once_at_start(ctx: Context) -> None:
-    """Started on Monday at 10:00 (a deploy): the birthdays of 09:30 and Monday's digest
-    and win-back run now instead of tomorrow or next week; the points expiry of 00:30 is
-    beyond the grace and the expiry reminders of 10:15 are still ahead."""
-    jobs = {job.id: job for job in create_scheduler(ctx).get_jobs()}
-    now = ctx.now()
-    assert now.astimezone(ctx.zone).strftime("%a %H:%M") == "Mon 10:00"
-    at_start = {job_id for job_id, job in jobs.items() if getattr(job, "next_run_time", None)}
-    assert {"birthdays", "digest", "winback"} <= at_start
-    assert all(jobs[job_id].next_run_time == now for job_id in at_start)
-    assert not {"expire_points", "expiry_reminders", "review_tiers"} & at_start
