@@ -58,7 +58,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, distinct, func, select
 
 from core import audit, digests, outbox
-from core.audience import is_deleted
+from core.audience import reachable
 from core.context import Context
 from core.errors import InvalidInput, NotAllowed, UnknownReward
 from core.loyalty import give_coupon
@@ -128,8 +128,10 @@ def _for_store(segment: Segment, store: str | None) -> Segment:
 
 
 def _reachable() -> ColumnElement[bool]:
-    """Members who may get marketing: consented, and not deleted (name and phone gone)."""
-    return and_(MemberRow.marketing_consent.is_(True), ~is_deleted())
+    """Members the campaign can reach: consented, not deleted, with a chat account that
+    has not blocked or unfollowed us. Others would be gifted a coupon and counted as
+    reached, and the A/B results would measure people who never saw the message."""
+    return reachable(marketing=True)
 
 
 async def _reachable_ids(s: Session, ids: Sequence[int]) -> list[int]:

@@ -30,6 +30,7 @@ from storage.models import (
     CampaignMemberRow,
     CampaignRow,
     CouponRow,
+    IdentityRow,
     MemberRow,
     OutboxRow,
 )
@@ -39,8 +40,14 @@ receipts = iter(range(1, 1_000_000))
 
 
 async def member(ctx: Context, phone: str, store: str | None = "main", consent: bool = True) -> int:
-    found = await register_member(
-        ctx, name="测试会员", phone=phone, home_store=store, marketing_consent=consent
+    found = await register_member(  # with a chat account: campaigns reach only those
+        ctx,
+        name="测试会员",
+        phone=phone,
+        home_store=store,
+        marketing_consent=consent,
+        channel="console",
+        external_id=f"c-{phone}",
     )
     return found.id
 
@@ -151,6 +158,34 @@ async def test_reaches_exactly_the_segment_less_opt_outs_and_deleted(
             update(MemberRow).where(MemberRow.id == gone).values(marketing_consent=True)
         )
     assert await reached_members(ctx, DORMANT) == [a, b, elsewhere]
+
+
+async def test_members_no_chat_reaches_are_neither_counted_nor_gifted(
+    ctx: Context, clock: FixedClock
+) -> None:
+    """One member blocked the bot, one was imported and never wrote: the campaign reaches
+    the third only, and only the third gets the coupon (the others would be counted as
+    reached, and the A/B results would measure people who never saw it)."""
+    kept = await dormant(ctx, clock, "13800000011")
+    blocked = await dormant(ctx, clock, "13800000012")
+    async with ctx.db.transaction() as s:
+        await s.execute(
+            update(IdentityRow).where(IdentityRow.member_id == blocked).values(reachable=False)
+        )
+    imported = await register_member(ctx, name="导入", phone="13800000013", marketing_consent=True)
+    assert imported.id not in await reached_members(ctx, Segment())
+    assert await preview(ctx, DORMANT) == 1
+
+    sent = await create_and_send(
+        ctx,
+        staff=await owner(ctx),
+        segment=DORMANT,
+        message="回来看看",
+        reward="coupon10",
+        store=None,
+    )
+    assert (sent.reached, sent.coupons) == (1, 1)
+    assert [m for m, _, _ in await campaign_outbox(ctx)] == [kept]
 
 
 async def test_sending_again_at_once_sends_once(ctx: Context, clock: FixedClock) -> None:

@@ -27,12 +27,15 @@ phones = iter(range(1, 1_000_000))
 
 
 async def member(ctx: Context, store: str | None = "main", consent: bool = True) -> int:
-    found = await register_member(
+    phone = f"137{next(phones):08d}"
+    found = await register_member(  # with a chat account: campaigns reach only those
         ctx,
         name="会员",
-        phone=f"137{next(phones):08d}",
+        phone=phone,
         home_store=store,
         marketing_consent=consent,
+        channel="console",
+        external_id=f"c-{phone}",
     )
     return found.id
 

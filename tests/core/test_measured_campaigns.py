@@ -27,7 +27,7 @@ from core.errors import InvalidInput
 from core.members import store_id
 from core.segments import Segment
 from core.staff import StaffView, add_staff
-from storage.models import CampaignMemberRow, CouponRow, MemberRow, OutboxRow
+from storage.models import CampaignMemberRow, CouponRow, IdentityRow, MemberRow, OutboxRow
 
 EVERYONE = Segment()
 receipts = iter(range(1, 1_000_000))
@@ -52,6 +52,18 @@ async def many_members(ctx: Context, n: int, *, consent: bool = True) -> list[in
             for i in range(n)
         ]
         s.add_all(rows)
+        await s.flush()
+        # Each with a chat account: a campaign reaches only members it can write to.
+        s.add_all(
+            IdentityRow(
+                channel="console",
+                external_id=f"c-{row.id}",
+                member_id=row.id,
+                created_at=now,
+                reachable=True,
+            )
+            for row in rows
+        )
         await s.flush()
         return [row.id for row in rows]
 

@@ -46,8 +46,14 @@ async def dormant(
     ctx: Context, clock: FixedClock, phone: str, store: str = "main", consent: bool = True
 ) -> int:
     """A member whose only purchase was 200 days ago."""
-    member = await register_member(
-        ctx, name="会员", phone=phone, home_store=store, marketing_consent=consent
+    member = await register_member(  # with a chat account: campaigns reach only those
+        ctx,
+        name="会员",
+        phone=phone,
+        home_store=store,
+        marketing_consent=consent,
+        channel="console",
+        external_id=f"c-{phone}",
     )
     now = clock.now()
     clock.set(now - timedelta(days=200))
