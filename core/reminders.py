@@ -87,6 +87,8 @@ async def still_ahead(ctx: Context, kind: str, params: dict[str, object]) -> boo
     """Whether a queued booking or event reminder still holds at ``ctx.now()``: the booking
     or place still taken, the visit not begun, a day-before one not yet on the day. Other
     kinds always do."""
+    if kind not in (BOOKING, events.REMINDER):
+        return True  # no read for the pushes that are not reminders of a visit
     now = ctx.now()
     async with ctx.db.read() as s:
         if kind == BOOKING:
@@ -100,7 +102,7 @@ async def still_ahead(ctx: Context, kind: str, params: dict[str, object]) -> boo
             if found is None or found.status != "booked":
                 return False
             day_before = params.get("when") == DAY_BEFORE
-        elif kind == events.REMINDER:
+        else:  # an event's reminder, the day before
             found = (
                 await s.execute(
                     select(EventSignupRow.status, EventRow.starts_at, EventRow.active)
@@ -111,8 +113,6 @@ async def still_ahead(ctx: Context, kind: str, params: dict[str, object]) -> boo
             if found is None or found.status != events.JOINED or not found.active:
                 return False
             day_before = True
-        else:
-            return True
     if now >= found.starts_at:
         return False
     return not day_before or now < _day_of(ctx, found.starts_at)
