@@ -31,6 +31,7 @@ SERVICE_KINDS = frozenset(
     }
 )
 STAFF_KINDS = frozenset({"staff_alert", "staff_digest"})  # to staff: never marketing
+NOT_MARKETING = SERVICE_KINDS | STAFF_KINDS  # every other kind is marketing
 
 # The life of an outbox row (see storage.models.OutboxRow).
 PENDING, SENDING, WAITING = "pending", "sending", "waiting"
@@ -39,20 +40,20 @@ UNSENT = (PENDING, SENDING, WAITING)
 
 
 def is_marketing(kind: str) -> bool:
-    return kind not in SERVICE_KINDS | STAFF_KINDS
+    return kind not in NOT_MARKETING
 
 
-async def skip_unsent(
-    session: Session, reason: str, *where: ColumnElement[bool], marketing: bool = False
-) -> None:
-    """Rows not sent yet and no longer wanted (``where``: whose, which), skipped with the
-    reason: the member withdrew consent (``marketing``: only marketing rows), cancelled the
-    booking a reminder is about. A row a dispatcher is sending right now stays its."""
-    condition = [OutboxRow.status.in_((PENDING, WAITING)), *where]
-    if marketing:
-        condition.append(OutboxRow.kind.not_in(SERVICE_KINDS | STAFF_KINDS))
+async def skip_unsent_marketing(session: Session, member_id: int, reason: str) -> None:
+    """The member's marketing not sent yet, skipped with the reason (consent withdrawn:
+    each row was queued with it). A row a dispatcher is sending right now stays its."""
     await session.execute(
-        update(OutboxRow).where(*condition).values(status=SKIPPED, last_error=reason)
+        update(OutboxRow)
+        .where(
+            OutboxRow.member_id == member_id,
+            OutboxRow.status.in_((PENDING, WAITING)),
+            OutboxRow.kind.not_in(NOT_MARKETING),
+        )
+        .values(status=SKIPPED, last_error=reason)
     )
 
 
