@@ -224,14 +224,12 @@ class TelegramChannel:
         """One reply as one message (a photo with its caption, or text), or a text too
         long for one as several, the buttons under the last; False once the chat cannot be
         reached."""
-        *before, last = long_text.split(reply.text, TEXT_MAX, long_text.utf16_units)
+        *before, text = _texts(reply)
         if before:
             edit = None  # one message cannot be edited into several
         for part in before:
-            escaped = html.escape(part, quote=False)
-            if not await self._call(chat_id, self.bot.send_message(chat_id, escaped)):
+            if not await self._call(chat_id, self.bot.send_message(chat_id, part)):
                 return False
-        text = html.escape(last, quote=False)
         markup = await self._markup(reply)
         if edit is not None:
             assert markup is None or isinstance(markup, InlineKeyboardMarkup)
@@ -256,10 +254,9 @@ class TelegramChannel:
 
     async def push(self, chat_id: int, reply: Reply) -> None:
         """A message nobody asked for (the dispatcher's): API errors are the caller's."""
-        *before, last = long_text.split(reply.text, TEXT_MAX, long_text.utf16_units)
+        *before, text = _texts(reply)
         for part in before:
-            await self.bot.send_message(chat_id, html.escape(part, quote=False))
-        text = html.escape(last, quote=False)
+            await self.bot.send_message(chat_id, part)
         await self.bot.send_message(chat_id, text, reply_markup=await self._markup(reply))
 
     async def _markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
@@ -343,6 +340,13 @@ def _event(sender: Sender, message: Message) -> Event:
     if message.text is not None:
         return Event(sender, text=_without_bot_name(message.text))
     return Event(sender, media=str(message.content_type))
+
+
+def _texts(reply: Reply) -> list[str]:
+    """The reply's text as the messages it takes (Telegram's limit counts the text shown,
+    so it is cut before HTML-escaping), escaped for HTML."""
+    parts = long_text.split(reply.text, TEXT_MAX, long_text.utf16_units)
+    return [html.escape(part, quote=False) for part in parts]
 
 
 def _without_bot_name(text: str) -> str:
