@@ -187,7 +187,7 @@ def _run(
     except (ClientError, TimeoutError) as exc:
         message = gettext(locale, "Cannot reach WeChat: {error}", error=exc or type(exc).__name__)
     except CannotWrite as exc:
-        message = _cannot_write(exc, locale)
+        message = _cannot_write(exc.path, exc.error, locale)
     except BrokenPipeError:  # the output was piped into e.g. `head`, which has had enough
         raise typer.Exit(0) from None
     except OSError as exc:
@@ -487,13 +487,13 @@ def _write(path: Path, data: bytes, locale: str) -> None:
     try:
         path.write_bytes(data)
     except OSError as exc:
-        typer.echo(f"memberbot: {_cannot_write(CannotWrite(path, exc), locale)}", err=True)
+        typer.echo(f"memberbot: {_cannot_write(path, exc, locale)}", err=True)
         raise typer.Exit(2) from None
 
 
-def _cannot_write(exc: CannotWrite, locale: str) -> str:
-    error = exc.error.strerror or exc.error
-    return gettext(locale, "Cannot write {path}: {error}", path=exc.path, error=error)
+def _cannot_write(path: Path, error: OSError, locale: str) -> str:
+    reason = error.strerror or error
+    return gettext(locale, "Cannot write {path}: {error}", path=path, error=reason)
 
 
 def _days(ctx: Context, period: str, first: str | None, last: str | None) -> tuple[date, date]:
