@@ -20,17 +20,23 @@ _receipts = numbers(1)
 
 
 async def member(
-    ctx: Context, *, consent: bool = True, birthday: str | None = None, chat: bool = True
+    ctx: Context,
+    *,
+    consent: bool = True,
+    birthday: str | None = None,
+    chat: bool = True,
+    store: str | None = "main",
+    phone: str | None = None,
 ) -> int:
-    """A member registered from a chat account (so a push can reach them), or with
-    ``chat`` off one registered by staff, who never wrote."""
+    """A member registered from a chat account (so a push or a campaign can reach them),
+    or with ``chat`` off one registered by staff, who never wrote."""
     n = next(_phones)
     found = await register_member(
         ctx,
         name="测试会员",
-        phone=f"139{n:08d}",
+        phone=phone or f"139{n:08d}",
         birthday=birthday,
-        home_store="main",
+        home_store=store,
         marketing_consent=consent,
         channel="telegram" if chat else None,
         external_id=f"tg-{n}" if chat else None,

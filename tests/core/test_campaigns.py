@@ -34,22 +34,14 @@ from storage.models import (
     MemberRow,
     OutboxRow,
 )
+from tests.core import pushes
 
 DORMANT = Segment(stages={Stage.DORMANT})
 receipts = iter(range(1, 1_000_000))
 
 
 async def member(ctx: Context, phone: str, store: str | None = "main", consent: bool = True) -> int:
-    found = await register_member(  # with a chat account: campaigns reach only those
-        ctx,
-        name="测试会员",
-        phone=phone,
-        home_store=store,
-        marketing_consent=consent,
-        channel="console",
-        external_id=f"c-{phone}",
-    )
-    return found.id
+    return await pushes.member(ctx, phone=phone, store=store, consent=consent)
 
 
 async def buy(

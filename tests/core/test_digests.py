@@ -17,27 +17,16 @@ from core.clock import FixedClock
 from core.context import Context
 from core.digests import BEST_STORE, DORMANT, STORE_REPEAT, URGENT_FEEDBACK, WORST_STORE
 from core.errors import NotAllowed, UnknownDigest
-from core.members import register_member
 from core.segments import Segment, Stage
 from core.staff import StaffView, add_staff
 from storage.models import DigestItemRow, DigestRow, MemberRow, OutboxRow
+from tests.core import pushes
 
 receipts = iter(range(1, 1_000_000))
-phones = iter(range(1, 1_000_000))
 
 
 async def member(ctx: Context, store: str | None = "main", consent: bool = True) -> int:
-    phone = f"137{next(phones):08d}"
-    found = await register_member(  # with a chat account: campaigns reach only those
-        ctx,
-        name="会员",
-        phone=phone,
-        home_store=store,
-        marketing_consent=consent,
-        channel="console",
-        external_id=f"c-{phone}",
-    )
-    return found.id
+    return await pushes.member(ctx, store=store, consent=consent)
 
 
 async def buy(

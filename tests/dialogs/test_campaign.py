@@ -24,6 +24,7 @@ from core.members import register_member
 from core.segments import Segment, Stage
 from core.staff import add_staff, owners
 from storage.models import AuditRow, CampaignRow, OutboxRow
+from tests.core import pushes
 from tests.dialogs.conftest import say
 
 STORE_NAMES = {"zh_CN": ("旗舰店", "滨江店"), "en": ("Flagship store", "Riverside store")}
@@ -46,27 +47,19 @@ async def dormant(
     ctx: Context, clock: FixedClock, phone: str, store: str = "main", consent: bool = True
 ) -> int:
     """A member whose only purchase was 200 days ago."""
-    member = await register_member(  # with a chat account: campaigns reach only those
-        ctx,
-        name="会员",
-        phone=phone,
-        home_store=store,
-        marketing_consent=consent,
-        channel="console",
-        external_id=f"c-{phone}",
-    )
+    member_id = await pushes.member(ctx, phone=phone, store=store, consent=consent)
     now = clock.now()
     clock.set(now - timedelta(days=200))
     await loyalty.record_sale(
         ctx,
         store="main",
         receipt_no=f"R-{next(receipts)}",
-        member_id=member.id,
+        member_id=member_id,
         amount_fen=10_000,
         notify=False,
     )
     clock.set(now)
-    return member.id
+    return member_id
 
 
 async def shop(ctx: Context, clock: FixedClock) -> tuple[int, int, int]:
