@@ -60,7 +60,9 @@ class Turn:
 
     @property
     def text(self) -> str:
-        return self.event.text.strip()[:TEXT_MAX]
+        """What was typed, as the steps read it. NUL is dropped: no person types it, and
+        PostgreSQL refuses it in any statement (a member search for it failed)."""
+        return self.event.text.replace("\x00", "").strip()[:TEXT_MAX]
 
     def _(self, message: str, /, **params: object) -> str:
         return gettext(self.locale, message, **params)

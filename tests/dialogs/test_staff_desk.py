@@ -320,3 +320,15 @@ async def test_staff_who_are_not_members_get_their_commands_not_registration(
     assert "/alerts — alerts to approve" in owner.text
     (plain,) = await say(dialogs, "/help", user="lilei")
     assert "/sale" not in plain.text  # members see no staff commands
+
+
+@pytest.mark.usefixtures("team")
+async def test_a_nul_typed_with_a_command_is_dropped(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    """The fuzzer's find on PostgreSQL, which refuses NUL in any statement: a member search
+    for it failed. Dropped, the search is for what is left."""
+    (found,) = await say(dialogs, "/member 138001\x0038000", user="cleo", lang="en")
+    assert "李雷 (M000001" in found.text
+    (nothing,) = await say(dialogs, "/member \x00", user="cleo", lang="en")
+    assert nothing.text
