@@ -7,17 +7,22 @@ link, QR scan) is ``/start``; a menu click names its flow. Someone not yet a mem
 taken through registration first. Domain errors become a translated reply and the flow
 stays on its step, so bad input never loses the conversation. Every refusal — a command
 beyond the sender's role, or a step of one (another store's campaign) — is audited.
+
+A command that was tapped, not typed (a WeChat link that is not one of memberbot's, say in
+a member's text shown to a clerk), is shown and asked about first: it runs only when the
+person confirms, so one tap never records a sale or changes points. Anything else tapped
+that is not ours is no longer valid.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from bot.dialogs.types import Event, Payload, Reply, Step
+from bot.dialogs.types import Event, Payload, Reply, Step, buttons
 from bot.i18n import (
     LOCALES,
     N_,
@@ -37,6 +42,8 @@ from core.staff import Role, StaffView, record_refusal
 
 log = logging.getLogger(__name__)
 START = "start"
+TAPPED, CONFIRM, YES = "tapped", "confirm", "yes"  # the question of a tapped command
+NO_LONGER_VALID = N_("This button is no longer valid; nothing more was done.")
 TEXT_MAX = 2000  # longer messages are cut before any flow sees them
 MEDIA_REPLY = N_("Sorry, I can only read text. Please type, or use the menu.")
 MEDIA_REPLIES = {
@@ -145,10 +152,18 @@ class Dialogs:
             payload=payload,
             staff=staff,
         )
+        flows = (payload.flow if payload else "", current.flow if current else "")
+        if event.tapped or TAPPED in flows:
+            outcome = await self._tapped(turn, current)
+            if isinstance(outcome, Event):  # confirmed: run as if typed, in no conversation
+                return await self.handle(outcome, replace(sender, conversation=None))
+            if outcome is not None:
+                return outcome
+            current, turn.data = None, {}  # the question was left: this event goes on as usual
         if member is None and staff is not None and self._is_spent(turn, current):
             # A confirm button tapped again after its conversation ended: a member gets the
             # menu (below), but staff who are no members must not land in registration.
-            return [Reply(turn._("This button is no longer valid; nothing more was done."))]
+            return [Reply(turn._(NO_LONGER_VALID))]
         flow, step_name = self._route(turn, current)
         if flow.role is not None and (staff is None or not staff.role.allows(flow.role)):
             await self._audit_refusal(turn, flow)
@@ -183,6 +198,37 @@ class Dialogs:
                 ctx, identity.id, flow.name, result.next, turn.data
             )
         return result.replies
+
+    async def _tapped(
+        self, turn: Turn, current: conversations.Conversation | None
+    ) -> list[Reply] | Event | None:
+        """A tapped command's question, its answer (the command to run: an Event), or
+        None when the question is left for something else."""
+        ctx, identity = self.ctx, turn.identity
+        if turn.event.tapped:
+            if not turn.text.startswith("/"):
+                return [Reply(turn._(NO_LONGER_VALID))]
+            data = {"command": turn.text}
+            await conversations.save_conversation(ctx, identity.id, TAPPED, CONFIRM, data)
+            text = turn._(
+                "A link you tapped sends this command:\n{command}\nRun it?", command=turn.text
+            )
+            answers = [
+                Payload(TAPPED, CONFIRM, YES).button(turn._("Run it")),
+                Payload(TAPPED, CONFIRM).button(turn._("Cancel")),
+            ]
+            return [Reply(text, buttons(answers))]
+        if turn.payload is None or turn.payload.flow != TAPPED:
+            await conversations.end_conversation(ctx, identity.id)
+            return None
+        # Once, however often it is tapped; and only while the question is open.
+        if not await conversations.claim_step(ctx, identity.id, TAPPED, CONFIRM):
+            return [Reply(turn._(NO_LONGER_VALID))]
+        await conversations.end_conversation(ctx, identity.id)
+        command = str(current.data.get("command", "")) if current else ""
+        if turn.payload.value != YES or not command:
+            return [Reply(turn._("Cancelled; nothing was changed."))]
+        return Event(turn.event.sender, text=command)
 
     async def _audit_refusal(self, turn: Turn, flow: Flow) -> None:
         """Every refusal is audited: the command refused outright, or a step of it."""

@@ -29,6 +29,9 @@ class Event:
     phone: str | None = None  # a contact shared by the channel: the sender's own, verified
     start: str | None = None  # first contact (follow, deep link, QR scan), with its parameter
     media: str | None = None  # a message this channel cannot read (image, voice, …): its kind
+    # ``text`` was sent by tapping a link or button that is not one of ours (a WeChat link
+    # in someone's text, an old one): a command in it runs only once confirmed.
+    tapped: bool = False
 
 
 @dataclass(frozen=True)

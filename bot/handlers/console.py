@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import TextIO
 
@@ -25,15 +26,24 @@ def render(replies: list[Reply], image_dir: Path) -> tuple[str, list[Button]]:
     lines: list[str] = []
     choices: list[Button] = []
     for reply in replies:
-        lines.append(reply.text)
+        lines.append(_plain(reply.text))
         if reply.image is not None:
             path = image_dir / reply.image_name
             path.write_bytes(reply.image)
             lines.append(f"[{path}]")
         for button in reply.choices:
             choices.append(button)
-            lines.append(f"  {len(choices)}) {button.label}")
+            lines.append(f"  {len(choices)}) {_plain(button.label)}")
     return "\n".join(lines), choices
+
+
+def _plain(text: str) -> str:
+    """What people typed, shown and not obeyed by the terminal: control characters (an
+    escape sequence in a member's feedback) are written out as ``\\x1b``."""
+    return "".join(
+        f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" and c not in "\n\t" else c
+        for c in text
+    )
 
 
 def event_for(line: str, sender: Sender, choices: list[Button]) -> Event:
@@ -75,5 +85,5 @@ class ConsolePushes:
         self, recipient: Recipient, message: pushes.Message, via: str, push: Push
     ) -> None:
         for reply in message.replies:
-            self.stdout.write(f"\n[{recipient.external_id}] \U0001f4e3 {reply.text}\n> ")
+            self.stdout.write(f"\n[{recipient.external_id}] \U0001f4e3 {_plain(reply.text)}\n> ")
         self.stdout.flush()

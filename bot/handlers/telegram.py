@@ -55,7 +55,7 @@ from pydantic import ValidationError
 
 from bot import dispatcher, push_channels, pushes
 from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Event, Reply, Sender
+from bot.dialogs.types import Event, Payload, Reply, Sender
 from bot.handlers import long_text
 from bot.i18n import LOCALES, N_, gettext, locale_for_hint
 from bot.settings import Settings
@@ -187,7 +187,11 @@ class TelegramChannel:
         if payload.startswith(KEY_PREFIX):
             payload = await buttons.find(self.ctx.db, payload[len(KEY_PREFIX) :]) or ""
         sender = Sender(CHANNEL, str(query.from_user.id), query.from_user.language_code)
-        replies = await self.dialogs.handle(Event(sender, payload=payload))
+        if Payload.unpack(payload) is None:  # not a button we made: a command is confirmed
+            event = Event(sender, text=payload, tapped=True)
+        else:
+            event = Event(sender, payload=payload)
+        replies = await self.dialogs.handle(event)
         message = query.message
         if not isinstance(message, Message):  # too old for Telegram to show us: answer anew
             await self._answer(query.from_user.id, replies)
