@@ -19,7 +19,7 @@ from core.context import Context
 from core.errors import InvalidInput
 from core.members import MemberView, identity_row, view_of
 from core.staff import StaffView, is_current, staff_view
-from storage import deliveries
+from storage import buttons, deliveries
 from storage.db import Session, run, upsert
 from storage.models import (
     ChoicesRow,
@@ -305,10 +305,18 @@ async def _store_choices(
     now: datetime,
     identity_id: int | None = None,
 ) -> None:
+    """The choices, for numbers typed next; and each choice under its link's key, for a link
+    tapped in this or any older message (``storage.buttons.link_key``)."""
     if identity_id is None:
         identity_id = (await identity_row(s, channel, external_id, now)).id
     values = {"identity_id": identity_id, "choices": [list(c) for c in choices], "updated_at": now}
     await upsert(s, ChoicesRow.__table__, values, conflict=["identity_id"])
+    await buttons.keep_links(s, link_scope(channel, external_id), [p for _, p in choices], now)
+
+
+def link_scope(channel: str, external_id: str) -> str:
+    """Whose links: a link's key is made for the chat account it is shown to."""
+    return f"{channel}:{external_id}"
 
 
 def _shown(choices: list[list[str]] | None, at: datetime | None, now: datetime) -> Shown:

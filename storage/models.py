@@ -449,8 +449,9 @@ class DeliveryRow(Base):
 
 
 class ButtonRow(Base):
-    """A button payload too long for a channel's callback data (Telegram: 64 bytes), kept
-    under a key derived from it; buttons in old messages keep working."""
+    """A button payload kept under a key derived from it, for a channel whose buttons carry
+    too little (Telegram: 64 bytes; a WeChat link: a number); buttons in old messages keep
+    working, each meaning its own choice."""
 
     __tablename__ = "button_payloads"
     key: Mapped[str] = mapped_column(String(32), primary_key=True)

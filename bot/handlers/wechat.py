@@ -39,6 +39,7 @@ from bot.handlers.wechat_messages import (
     Part,
     dedup_key,
     event_for,
+    link_of,
     passive_xml,
     render,
 )
@@ -46,7 +47,7 @@ from bot.handlers.wechat_push import WeChatPushes
 from bot.settings import Settings
 from core import conversations
 from core.context import Context
-from storage import deliveries
+from storage import buttons, deliveries
 
 BODY_MAX = 64 * 1024  # WeChat's messages are a few hundred bytes
 XML_TYPES = frozenset({"text/xml", "application/xml"})  # WeChat posts text/xml
@@ -268,13 +269,17 @@ class WeChatEndpoint:
         typed message, its sender, read before the dialog for the choices it numbers."""
         sender = None
         shown = conversations.Shown([])
+        scope = conversations.link_scope(CHANNEL, message.source)
         if message.type in ("text", "voice"):
             sender = await conversations.arrival(self.ctx, CHANNEL, message.source, defer=True)
             shown = sender.shown
-        event = event_for(message, shown.choices)
+        linked = None
+        if (link := link_of(message)) is not None:
+            linked = await buttons.find_link(self.ctx.db, scope, link)
+        event = event_for(message, shown.choices, linked)
         if event is None:
             return [], None, sender
-        parts, choices = render(await self.dialogs.handle(event, sender))
+        parts, choices = render(await self.dialogs.handle(event, sender), scope)
         if not (choices or shown.choices) or shown.unchanged(choices, self.ctx.now()):
             return parts, None, sender
         return parts, choices, sender

@@ -1,9 +1,16 @@
 """Translation between WeChat messages and dialog events and replies — no HTTP, no state.
 
 Dialog buttons become numbered choices, each a ``weixin://bizmsgmenu`` link: tapping one
-sends its label back as a text message carrying ``bizmsgmenuid`` (the number), and typing
-the number or the label works too. Consecutive text replies are joined into one message,
-since WeChat allows one passive reply and extra messages cost customer-service quota.
+sends its label back as a text message carrying ``bizmsgmenuid``, the link's key
+(``storage.buttons.link_key``), so a link of an older message does its own choice, not the
+newest message's; typing the number or the label picks from the newest message's choices.
+Consecutive text replies are joined into one message, since WeChat allows one passive reply
+and extra messages cost customer-service quota.
+
+WeChat reads ``<a …>`` in a text as a link (to a page, a mini program, or a message to send
+as the reader), and documents no way to escape it. Replies are plain text, with what people
+typed in them (feedback, names, answers), so their angle brackets go out as the full-width
+``＜ ＞``, which read alike and are never markup: the only links are the choices' own.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from wechatpy.replies import ImageReply, TextReply
 from bot.dialogs.types import Event, Reply, Sender
 from bot.handlers import long_text
 from core.shop import Shop
+from storage import buttons
 
 CHANNEL = "wechat"
 TEXT_MAX_BYTES = 2048  # WeChat's limit for a text message, passive or customer-service
@@ -49,12 +57,21 @@ def dedup_key(message: messages.BaseMessage) -> str | None:
     return f"msg:{message.id}" if message.id else None
 
 
-def event_for(message: messages.BaseMessage, choices: list[Choice]) -> Event | None:
+def link_of(message: messages.BaseMessage) -> str | None:
+    """The key of the link whose tap sent this message; None for a typed one."""
+    picked = str(message._data.get("bizmsgmenuid") or "").strip()
+    return picked or None
+
+
+def event_for(
+    message: messages.BaseMessage, choices: list[Choice], linked: str | None = None
+) -> Event | None:
     """The dialog event of a message, or None when there is nothing to answer (menu links
-    opened, location reports, unsubscribes — handled by the caller — unknown types)."""
+    opened, location reports, unsubscribes — handled by the caller — unknown types).
+    ``linked`` is the payload of the tapped link (``link_of``), when it is one of ours."""
     sender = Sender(CHANNEL, message.source)
     if isinstance(message, messages.TextMessage):
-        return _text_event(sender, message, choices)
+        return _text_event(sender, message, choices, linked=linked)
     if isinstance(message, messages.VoiceMessage) and message.recognition:
         # WeChat's speech recognition ends a sentence with "。": "同意。" means "同意".
         said = message.recognition.strip().rstrip("。.！!？?，,")
@@ -77,18 +94,21 @@ def _type(message: messages.BaseMessage) -> str:
 
 
 def _text_event(
-    sender: Sender, message: messages.BaseMessage, choices: list[Choice], text: str = ""
+    sender: Sender,
+    message: messages.BaseMessage,
+    choices: list[Choice],
+    text: str = "",
+    linked: str | None = None,
 ) -> Event:
     text = text or message.content or ""
-    picked = str(message._data.get("bizmsgmenuid") or "").strip()
     typed = text.strip()
-    if picked.isdigit():
-        # A tapped link: its number counts only if its label is that choice's. Older
-        # messages stay tappable, and their "1" is another choice than the newest "1".
-        number = int(picked)
-        if 1 <= number <= len(choices) and choices[number - 1][0].casefold() == typed.casefold():
-            return Event(sender, payload=choices[number - 1][1])
-    elif typed.isdigit() and 1 <= int(typed) <= len(choices):
+    if link_of(message) is not None:
+        # A tapped link means its own choice; one that is not ours (forged, or from before
+        # links had keys) is said to be no longer valid, and a command in it is confirmed.
+        if linked is not None:
+            return Event(sender, payload=linked)
+        return Event(sender, text=text, tapped=True)
+    if typed.isdigit() and 1 <= int(typed) <= len(choices):
         return Event(sender, payload=choices[int(typed) - 1][1])
     for label, payload in choices:
         if typed and typed.casefold() == label.casefold():
@@ -96,16 +116,18 @@ def _text_event(
     return Event(sender, text=text)
 
 
-def render(replies: list[Reply]) -> tuple[list[Part], list[Choice]]:
-    """The messages to send, and the choices they number (in order, from 1)."""
+def render(replies: list[Reply], scope: str) -> tuple[list[Part], list[Choice]]:
+    """The messages to send to the chat account ``scope`` (``conversations.link_scope``),
+    and the choices they number (in order, from 1)."""
     parts: list[Part] = []
     choices: list[Choice] = []
     blocks: list[str] = []
     for reply in replies:
-        lines = [reply.text] if reply.text else []
+        lines = [plain(reply.text)] if reply.text else []
         for button in reply.choices:
             choices.append((button.label, button.payload))
-            lines.append(_choice_line(len(choices), button.label))
+            key = buttons.link_key(scope, button.payload)
+            lines.append(_choice_line(len(choices), button.label, key))
         blocks.append("\n".join(lines))
         if reply.image is not None:
             parts.append(Part(text="\n\n".join(filter(None, blocks))))
@@ -128,9 +150,17 @@ def _within_limit(part: Part) -> list[Part]:
     return [Part(text=t) for t in long_text.split(part.text, TEXT_MAX_BYTES, long_text.utf8_bytes)]
 
 
-def _choice_line(number: int, label: str) -> str:
+def plain(text: str) -> str:
+    """``text`` as WeChat shows it, never as markup (see the module's docstring)."""
+    return text.translate(_PLAIN)
+
+
+_PLAIN = str.maketrans({"<": "＜", ">": "＞"})
+
+
+def _choice_line(number: int, label: str, key: str) -> str:
     quoted = html.escape(label, quote=True)
-    link = f"weixin://bizmsgmenu?msgmenucontent={quoted}&msgmenuid={number}"
+    link = f"weixin://bizmsgmenu?msgmenucontent={quoted}&msgmenuid={key}"
     return f'{number}) <a href="{link}">{quoted}</a>'
 
 

@@ -36,8 +36,10 @@ class WeChatPushes:
                     openid, template.template_id, template.data, template.url
                 )
                 return
-            parts, choices = render(message.replies)
-            if choices:  # typed numbers answer this message's choices from now on
+            parts, choices = render(message.replies, conversations.link_scope(CHANNEL, openid))
+            if (
+                choices
+            ):  # typed numbers answer this message's choices from now on; its links, always
                 await conversations.save_choices(self.ctx, CHANNEL, openid, choices)
             for part in parts:
                 if part.image is not None:

@@ -70,8 +70,7 @@ async def register(wechat: WeChatSimulator, openid: str, scene: str = "") -> Non
     tapping the menu links."""
     welcome = await wechat.event(openid, "subscribe", key=scene and f"qrscene_{scene}")
     assert zh("Do you agree?") in welcome.content
-    agree = choices(welcome.content)[zh("Agree")]
-    await wechat.text(openid, zh("Agree"), bizmsgmenuid=str(agree))
+    await wechat.tap(openid, welcome, zh("Agree"))
     await wechat.text(openid, "李雷")
     ask_birthday = await wechat.text(openid, f"139{next(PHONES):08d}")
     summary = await wechat.text(openid, str(choices(ask_birthday.content)[zh("Skip")]))
@@ -143,8 +142,7 @@ async def test_conversation_subscribe_register_points_redeem(
     welcome = await wechat.event("o-lilei", "subscribe")
     assert zh("Do you agree?") in welcome.content
     assert welcome.message is not None and welcome.message["ToUserName"] == "o-lilei"
-    agree = choices(welcome.content)[zh("Agree")]
-    ask_name = await wechat.text("o-lilei", zh("Agree"), bizmsgmenuid=str(agree))
+    ask_name = await wechat.tap("o-lilei", welcome, zh("Agree"))
     assert ask_name.content == zh("What is your name?")
     await wechat.text("o-lilei", "李雷")
     ask_birthday = await wechat.text("o-lilei", "138 0013 8000")
@@ -426,9 +424,10 @@ async def test_a_reply_too_long_for_one_message_arrives_in_several(
 async def test_a_link_of_an_older_message_does_what_it_says(
     ctx: Context, wechat: WeChatSimulator
 ) -> None:
-    """The help menu's first link, tapped after the redemption's "1) 确认" was shown: WeChat
-    sends the old link's number, but its label is not the newest 1's, so it is read as its
-    label, typed — and never as "确认", which spent the points."""
+    """The help menu's first link, tapped after the redemption's "1) 确认" was shown: it
+    shows the points, as it says, and never confirms the redemption, which spent the
+    points; a link with a bare number (forged, or from before links had keys) is no longer
+    valid; the number typed still means the newest message's choice."""
     await register(wechat, "o-scroll")
     member = await member_for_identity(ctx, "wechat", "o-scroll")
     assert member is not None
@@ -441,9 +440,11 @@ async def test_a_link_of_an_older_message_does_what_it_says(
     confirm = await wechat.text("o-scroll", str(next(iter(choices(catalogue.content).values()))))
     assert choices(confirm.content)[zh("Confirm")] == number  # the same number, newest
 
-    old_tap = await wechat.text("o-scroll", label, bizmsgmenuid=str(number))
+    old_tap = await wechat.tap("o-scroll", menu, label)
+    bare_tap = await wechat.text("o-scroll", zh("Confirm"), bizmsgmenuid=str(number))
 
-    assert zh("Done! Your coupon code: {code}", code="")[:4] not in old_tap.content
+    assert label == zh("My points") and "150" in old_tap.content
+    assert bare_tap.content == zh("This button is no longer valid; nothing more was done.")
     assert await loyalty.member_coupons(ctx, member.id) == []
     assert (await loyalty.points_summary(ctx, member.id)).balance == 150
 

@@ -76,6 +76,10 @@ class WeChatSimulator:
     async def text(self, openid: str, content: str, **extra: Any) -> Answer:
         return await self.post(self.text_xml(openid, content, **extra))
 
+    async def tap(self, openid: str, reply: Answer, label: str) -> Answer:
+        """Tap the link of ``label`` in ``reply``: WeChat sends the label, with the link's key."""
+        return await self.text(openid, label, bizmsgmenuid=links(reply.content)[label])
+
     async def event(self, openid: str, event: str, key: str = "") -> Answer:
         fields = {"Event": event, **({"EventKey": key} if key else {})}
         return await self.post(self.xml(openid, "event", **fields))
@@ -135,12 +139,21 @@ _CHOICE = re.compile(
 
 
 def choices(content: str) -> dict[str, int]:
-    """The numbered choices of a reply, label → number, checking each link's form."""
+    """The numbered choices of a reply, label → number (to type), checking each link's form."""
+    return {label: number for label, (number, _key) in _links(content).items()}
+
+
+def links(content: str) -> dict[str, str]:
+    """The links of a reply's choices, label → the link's key (what a tap sends back)."""
+    return {label: key for label, (_number, key) in _links(content).items()}
+
+
+def _links(content: str) -> dict[str, tuple[int, str]]:
     found = {}
     for line in content.splitlines():
         match = _CHOICE.match(line)
         if match:
             number, content_label, menu_id, label = match.groups()
-            assert number == menu_id and content_label == label
-            found[html.unescape(label)] = int(number)
+            assert content_label == label
+            found[html.unescape(label)] = (int(number), menu_id)
     return found

@@ -1,0 +1,71 @@
+"""Telegram over real HTTP, for issue 21.1: what a member typed reaches a clerk escaped
+(the markup shows as the text it is), and a button whose data is a command, not one of
+memberbot's, asks before it runs it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from bot.i18n import gettext
+from bot.web import create_app
+from core import feedback
+from core.context import Context
+from core.members import register_member
+from core.staff import add_staff
+from storage.models import SaleRow
+from tests.channels.fake_telegram import FakeTelegram
+from tests.channels.test_telegram import USER, Chat, telegram_settings, texts
+from tests.channels.test_wechat_links import HOSTILE, SALE
+
+
+@pytest.fixture
+async def chat(
+    ctx: Context, fake_telegram: FakeTelegram, session: ClientSession
+) -> AsyncIterator[Chat]:
+    async with TestServer(create_app(ctx, telegram_settings(fake_telegram))) as server:
+        yield Chat(fake_telegram, session, str(server.make_url("/telegram")), USER, "zh_CN")
+
+
+def zh(message: str, **params: object) -> str:
+    return gettext("zh_CN", message, **params)
+
+
+async def sale_count(ctx: Context) -> int:
+    async with ctx.db.read() as s:
+        return len(list(await s.scalars(select(SaleRow))))
+
+
+async def test_a_members_link_reaches_a_telegram_clerk_escaped(ctx: Context, chat: Chat) -> None:
+    member = await register_member(ctx, name="李雷", phone="13800138000")
+    await feedback.submit_feedback(ctx, member.id, 1, HOSTILE)
+    await add_staff(ctx, channel="telegram", external_id=str(USER), role="clerk", store="main")
+
+    await chat.say("/feedback")
+    full = await chat.press("#1 李雷")
+
+    sent = [c for c in full if c.method in ("sendMessage", "editMessageText")]
+    assert sent and all(c.params.get("parse_mode") in (None, "HTML") for c in sent)
+    assert "<a" not in texts(full)
+    assert HOSTILE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in texts(full)
+
+
+async def test_a_button_carrying_a_command_asks_first(
+    ctx: Context, chat: Chat, fake_telegram: FakeTelegram
+) -> None:
+    await register_member(ctx, name="王芳", phone="13800138555")
+    await add_staff(ctx, channel="telegram", external_id=str(USER), role="clerk", store="main")
+
+    update = fake_telegram.callback_update(USER, SALE, message_id=77, language_code="zh-hans")
+    asked = await chat._exchange(update)
+
+    assert texts(asked).startswith(
+        zh("A link you tapped sends this command:\n{command}\nRun it?", command=SALE)
+    )
+    assert await sale_count(ctx) == 0
+    await chat.press(zh("Run it"))
+    assert await sale_count(ctx) == 1
