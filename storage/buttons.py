@@ -37,11 +37,10 @@ async def keep(db: Database, payload: str, now: datetime) -> str:
 
 async def keep_links(s: Session, scope: str, payloads: list[str], now: datetime) -> None:
     """Keep the payloads of links shown to ``scope``, in the caller's transaction (the one
-    that stores the reply showing them, so a link is found as soon as it can be tapped)."""
-    rows = [
-        {"key": link_key(scope, payload), "payload": payload, "created_at": now}
-        for payload in dict.fromkeys(payloads)
-    ]
+    that stores the reply showing them, so a link is found as soon as it can be tapped).
+    In the order of their keys, so two transactions never wait on each other's rows."""
+    keys = {link_key(scope, payload): payload for payload in payloads}
+    rows = [{"key": key, "payload": keys[key], "created_at": now} for key in sorted(keys)]
     await insert_ignore_many(s, ButtonRow.__table__, rows, conflict=["key"], key="key")
 
 
