@@ -19,12 +19,14 @@ from core.context import Context
 from core.errors import InvalidInput
 from core.members import MemberView, identity_row, view_of
 from core.staff import StaffView, is_current, staff_view
-from storage import deliveries
+from storage import deliveries, service_messages
 from storage.db import Session, run, upsert
+from storage.erasure import mentioning
 from storage.models import (
     ChoicesRow,
     ConversationRow,
     IdentityRow,
+    LinkCodeRow,
     MemberRow,
     MemberTagRow,
     StaffRow,
@@ -290,11 +292,29 @@ async def answered(
     ``arrival(defer=True)`` left unrecorded. ``identity_id``, when known, saves looking the
     chat account up again."""
     async with ctx.db.transaction() as s:
+        account = await _account(s, channel, external_id, identity_id)
+        if account is None:
+            # The person erased themselves with this message (``forget_accounts``): their
+            # reply names them, so it is not kept, nor anything else of theirs.
+            await deliveries.settle(s, channel, delivery, status, None)
+            return
         if recording is not None:
             await record(s, recording)
         if choices is not None:
-            await _store_choices(s, channel, external_id, choices, ctx.now(), identity_id)
+            await _store_choices(s, channel, external_id, choices, ctx.now(), account)
         await deliveries.settle(s, channel, delivery, status, reply)
+
+
+async def _account(
+    s: Session, channel: str, external_id: str, identity_id: int | None
+) -> int | None:
+    """The chat account's id, if it (still) exists."""
+    found = select(IdentityRow.id)
+    if identity_id is not None:
+        return await s.scalar(found.where(IdentityRow.id == identity_id))
+    return await s.scalar(
+        found.where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
+    )
 
 
 async def _store_choices(
@@ -364,3 +384,31 @@ async def claim_step(ctx: Context, identity_id: int, flow: str, step: str) -> bo
             .values(step=f"{step}:claimed", updated_at=ctx.now())
         )
         return bool(result.rowcount)
+
+
+async def forget_accounts(s: Session, identity_ids: list[int]) -> None:
+    """Erasing a person (``core.erasure``): their chat accounts go, with their
+    conversations, choices and message counts, so no chat id of theirs stays; a message
+    from one of them later is a stranger's first contact. An account that is also a staff
+    member's (theirs to keep while they work here) is only detached from the member."""
+    await s.execute(delete(ConversationRow).where(ConversationRow.identity_id.in_(identity_ids)))
+    await s.execute(delete(ChoicesRow).where(ChoicesRow.identity_id.in_(identity_ids)))
+    await service_messages.forget(s, identity_ids)
+    await outbox.forget_accounts(s, identity_ids)
+    await s.execute(
+        update(LinkCodeRow)
+        .where(LinkCodeRow.used_by_identity_id.in_(identity_ids))
+        .values(used_by_identity_id=None),
+    )
+    staffed = select(StaffRow.identity_id).where(StaffRow.identity_id.in_(identity_ids))
+    await s.execute(update(IdentityRow).where(IdentityRow.id.in_(staffed)).values(member_id=None))
+    await s.execute(
+        delete(IdentityRow).where(IdentityRow.id.in_(identity_ids), IdentityRow.id.not_in(staffed)),
+    )
+
+
+async def forget_mentioning(s: Session, needles: list[str]) -> None:
+    """Erasing a person (``core.erasure``): other people's conversations and choices that
+    mention them (a clerk half-way through a sale to them, their name as a choice) end."""
+    await s.execute(delete(ConversationRow).where(mentioning(ConversationRow.data, needles)))
+    await s.execute(delete(ChoicesRow).where(mentioning(ChoicesRow.choices, needles)))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from storage.db import Database, insert_ignore
+from storage.db import Database, Session, insert_ignore
+from storage.erasure import mentioning
 from storage.models import ButtonRow
 
 
@@ -27,3 +28,9 @@ async def keep(db: Database, payload: str, now: datetime) -> str:
 async def find(db: Database, key: str) -> str | None:
     async with db.read() as s:
         return await s.scalar(select(ButtonRow.payload).where(ButtonRow.key == key))
+
+
+async def forget(session: Session, needles: list[str]) -> None:
+    """Erasing a person (``core.erasure``): payloads that mention them are dropped; their
+    buttons then answer that they are no longer valid."""
+    await session.execute(delete(ButtonRow).where(mentioning(ButtonRow.payload, needles)))

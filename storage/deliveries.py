@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, update
 
 from storage.db import Database, Session, insert_ignore, run
+from storage.erasure import mentioning
 from storage.models import DeliveryRow
 
 PROCESSING, ANSWERED, LATE = "processing", "answered", "late"
@@ -68,3 +69,12 @@ async def release(db: Database, channel: str, key: str) -> None:
         await s.execute(
             delete(DeliveryRow).where(DeliveryRow.channel == channel, DeliveryRow.key == key)
         )
+
+
+async def forget_replies(session: Session, needles: list[str]) -> None:
+    """Erasing a person (``core.erasure``): stored replies that mention them are dropped.
+    The deliveries stay, so a retry is still not processed again; it is answered with
+    nothing, as one answered late is."""
+    await session.execute(
+        update(DeliveryRow).where(mentioning(DeliveryRow.reply, needles)).values(reply=None)
+    )
