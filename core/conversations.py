@@ -370,6 +370,16 @@ async def end_conversation(ctx: Context, identity_id: int) -> None:
         await s.execute(delete(ConversationRow).where(ConversationRow.identity_id == identity_id))
 
 
+async def prune(ctx: Context) -> int:
+    """Forget conversations and shown choices older than the timeout (run daily): they
+    are no longer continued, and a registration left half-way holds a name and a phone."""
+    before = ctx.now() - TIMEOUT
+    async with ctx.db.transaction() as s:
+        ended = await s.execute(delete(ConversationRow).where(ConversationRow.updated_at < before))
+        await s.execute(delete(ChoicesRow).where(ChoicesRow.updated_at < before))
+        return ended.rowcount or 0
+
+
 async def claim_step(ctx: Context, identity_id: int, flow: str, step: str) -> bool:
     """Move the conversation off ``step`` atomically; only one caller can win. This is how a
     double tap on "confirm" redeems, books or registers once."""

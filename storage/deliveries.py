@@ -63,6 +63,18 @@ async def prune(db: Database, before: datetime) -> int:
         return result.rowcount or 0
 
 
+async def forget_old_replies(db: Database, before: datetime) -> int:
+    """Drop the replies stored before ``before`` (run daily): a retry comes within
+    seconds, and a reply may name a person; the delivery itself is kept until ``prune``."""
+    async with db.transaction() as s:
+        result = await s.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.created_at < before, DeliveryRow.reply.is_not(None))
+            .values(reply=None)
+        )
+        return result.rowcount or 0
+
+
 async def release(db: Database, channel: str, key: str) -> None:
     """Give the update back after a failure, so the platform's retry is processed anew."""
     async with db.transaction() as s:

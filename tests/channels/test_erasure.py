@@ -21,6 +21,7 @@ from bot.dialogs.types import Reply
 from bot.handlers.wechat_api import WeChatAPI
 from bot.handlers.wechat_push import WeChatPushes
 from bot.i18n import LOCALES, format_day, gettext
+from bot.scheduler import prune_job
 from bot.web import create_app
 from core import bookings, loyalty, referrals
 from core.alerts import request_adjustment
@@ -248,3 +249,18 @@ async def test_declining_registration_keeps_nothing(ctx: Context, wechat: WeChat
     assert mentions(await dump(ctx.db), [OPENID, TELEGRAM_ID]) == []
     async with ctx.db.read() as s:
         assert await s.scalar(select(func.count()).select_from(IdentityRow)) == 0
+
+
+async def test_a_registration_left_half_way_is_forgotten_the_next_night(
+    ctx: Context, clock: FixedClock, wechat: WeChatSimulator
+) -> None:
+    welcome = (await wechat.event(OPENID, "subscribe")).content
+    await tap(wechat, OPENID, welcome, zh("Agree"))
+    await wechat.text(OPENID, NAME)
+    await wechat.text(OPENID, PHONE)
+    await prune_job(ctx)
+    assert mentions(await dump(ctx.db), [NAME, PHONE])  # kept while the person may go on
+
+    clock.advance(timedelta(days=1))
+    await prune_job(ctx)
+    assert mentions(await dump(ctx.db), [NAME, PHONE]) == []
