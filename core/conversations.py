@@ -29,6 +29,7 @@ from storage.models import (
     LinkCodeRow,
     MemberRow,
     MemberTagRow,
+    StaffInviteRow,
     StaffRow,
     StoreRow,
 )
@@ -399,22 +400,28 @@ async def claim_step(ctx: Context, identity_id: int, flow: str, step: str) -> bo
 async def forget_accounts(s: Session, identity_ids: list[int]) -> None:
     """Erasing a person (``core.erasure``): their chat accounts go, with their
     conversations, choices and message counts, so no chat id of theirs stays; a message
-    from one of them later is a stranger's first contact. An account that is also a staff
-    member's (theirs to keep while they work here) is only detached from the member."""
+    from one of them later is a stranger's first contact. An account of a current staff
+    member (theirs to keep while they work here) is only detached from the member; rows
+    that keep a past (a removed staff member's, an invite or link code used) keep no
+    account."""
+    working = set(
+        await s.scalars(
+            select(StaffRow.identity_id).where(StaffRow.identity_id.in_(identity_ids), is_current())
+        )
+    )
+    await s.execute(update(IdentityRow).where(IdentityRow.id.in_(working)).values(member_id=None))
     await s.execute(delete(ConversationRow).where(ConversationRow.identity_id.in_(identity_ids)))
     await s.execute(delete(ChoicesRow).where(ChoicesRow.identity_id.in_(identity_ids)))
-    await service_messages.forget(s, identity_ids)
-    await outbox.forget_accounts(s, identity_ids)
-    await s.execute(
-        update(LinkCodeRow)
-        .where(LinkCodeRow.used_by_identity_id.in_(identity_ids))
-        .values(used_by_identity_id=None),
-    )
-    staffed = select(StaffRow.identity_id).where(StaffRow.identity_id.in_(identity_ids))
-    await s.execute(update(IdentityRow).where(IdentityRow.id.in_(staffed)).values(member_id=None))
-    await s.execute(
-        delete(IdentityRow).where(IdentityRow.id.in_(identity_ids), IdentityRow.id.not_in(staffed)),
-    )
+    gone = [i for i in identity_ids if i not in working]
+    await service_messages.forget(s, gone)
+    await outbox.forget_accounts(s, gone)
+    for column in (
+        LinkCodeRow.used_by_identity_id,
+        StaffInviteRow.used_by_identity_id,
+        StaffRow.identity_id,
+    ):
+        await s.execute(update(column.class_).where(column.in_(gone)).values({column: None}))
+    await s.execute(delete(IdentityRow).where(IdentityRow.id.in_(gone)))
 
 
 async def forget_mentioning(s: Session, needles: list[str]) -> None:

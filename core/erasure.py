@@ -21,12 +21,14 @@ from core import (
     loyalty,
     outbox,
     referrals,
+    staff,
 )
 from core.context import Context
 from core.members import DELETED_NAME, erase_member, lock_member
+from core.staff import StaffView
 from storage import buttons, deliveries
 from storage.db import Session
-from storage.models import IdentityRow, StaffRow
+from storage.models import IdentityRow
 
 
 async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
@@ -64,22 +66,41 @@ async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
 
 
 async def forget_account(ctx: Context, channel: str, external_id: str) -> None:
-    """Forget a chat account that is no member's and no staff member's (someone who
-    declined to register): nothing about them is kept, as the reply promises them."""
+    """Forget a chat account that is no member's (someone who declined to register):
+    nothing about them is kept, as the reply promises them (a current staff member's
+    account stays, ``conversations.forget_accounts``)."""
     async with ctx.db.transaction() as s:
         account = await s.scalar(
             select(IdentityRow.id).where(
                 IdentityRow.channel == channel,
                 IdentityRow.external_id == external_id,
                 IdentityRow.member_id.is_(None),
-                IdentityRow.id.not_in(select(StaffRow.identity_id)),
             )
         )
         if account is not None:
             await _forget(s, [account], [external_id])
 
 
+async def remove_staff(ctx: Context, by: StaffView, staff_id: int) -> None:
+    """Owners remove staff (``staff.check_removal``): the staff row stays, with the name
+    that sales and the audit log show, and their chat account is forgotten like a member's
+    who deletes their data, unless it is also a member's."""
+    await staff.check_removal(ctx, by, staff_id)
+    async with ctx.db.transaction() as s:
+        account = await staff.mark_removed(s, by, staff_id, ctx.now())
+        found = (
+            await s.execute(
+                select(IdentityRow.id, IdentityRow.external_id).where(
+                    IdentityRow.id == account, IdentityRow.member_id.is_(None)
+                )
+            )
+        ).first()
+        if found is not None:
+            await _forget(s, [found.id], [found.external_id])
+
+
 async def _forget(s: Session, accounts: list[int], needles: list[str]) -> None:
+    """The person's chat accounts, and what other people's rows say of them."""
     await conversations.forget_accounts(s, accounts)
     await conversations.forget_mentioning(s, needles)
     await deliveries.forget_replies(s, needles)

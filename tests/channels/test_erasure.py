@@ -28,9 +28,11 @@ from core.alerts import request_adjustment
 from core.checkins import check_in
 from core.clock import FixedClock
 from core.context import Context
+from core.erasure import remove_staff
 from core.feedback import answer_feedback, submit_feedback
 from core.members import create_link_code, link_identity, member_for_identity, register_member
 from core.staff import add_staff
+from core.stats import shop_stats
 from storage.db import Database
 from storage.models import Base, IdentityRow, MemberRow, OutboxRow, SaleRow
 from tests.channels.fake_wechat import FakeWeChat
@@ -199,6 +201,8 @@ async def test_a_deleted_member_leaves_nothing_personal_in_any_table(
     assert unseen == {format_day(date.fromisoformat(BIRTHDAY), "en")}  # all else was stored
     async with ctx.db.read() as s:
         sales_before = list(await s.execute(select(SaleRow.amount_fen, SaleRow.member_id)))
+    today = START.date()
+    stats_before = await shop_stats(ctx, store=None, start=today, end=today)
 
     goodbye = await delete_on_wechat(wechat, OPENID)
     assert zh("Your data has been deleted.").split("。")[0] in goodbye or goodbye
@@ -210,6 +214,7 @@ async def test_a_deleted_member_leaves_nothing_personal_in_any_table(
     async with ctx.db.read() as s:
         assert list(await s.execute(select(SaleRow.amount_fen, SaleRow.member_id))) == sales_before
         assert await s.scalar(select(func.count()).select_from(MemberRow)) == 2
+    assert await shop_stats(ctx, store=None, start=today, end=today) == stats_before
     assert (await member_for_identity(ctx, "telegram", "7700999888")) is not None
     assert owner.id != clerk.id
 
@@ -264,3 +269,37 @@ async def test_a_registration_left_half_way_is_forgotten_the_next_night(
     clock.advance(timedelta(days=1))
     await prune_job(ctx)
     assert mentions(await dump(ctx.db), [NAME, PHONE]) == []
+
+
+async def test_a_removed_staff_members_chat_account_is_forgotten(
+    ctx: Context, wechat: WeChatSimulator
+) -> None:
+    owner = await add_staff(
+        ctx, channel="telegram", external_id=OWNER_TELEGRAM, role="owner", store=None
+    )
+    clerk = await add_staff(
+        ctx, channel="wechat", external_id=CLERK_OPENID, role="clerk", store="main", name="小王"
+    )
+    member = await register_member(ctx, name=NAME, phone=PHONE)
+    await loyalty.record_sale(
+        ctx,
+        store="main",
+        receipt_no="S-1",
+        member_id=member.id,
+        amount_fen=8_800,
+        staff_id=clerk.id,
+    )
+    await wechat.text(CLERK_OPENID, "/sale")  # half-way through a sale when removed
+    assert mentions(await dump(ctx.db), [CLERK_OPENID])
+
+    await remove_staff(ctx, owner, clerk.id)
+
+    assert mentions(await dump(ctx.db), [CLERK_OPENID]) == []
+    async with ctx.db.read() as s:  # the sale still names who recorded it
+        sale = await s.scalar(select(SaleRow).where(SaleRow.receipt_no == "S-1"))
+        assert sale is not None and sale.staff_id == clerk.id
+    assert (await wechat.text(CLERK_OPENID, "/sale")).content  # a stranger now: answered
+    again = await add_staff(
+        ctx, channel="wechat", external_id=CLERK_OPENID, role="clerk", store="main"
+    )
+    assert again.id != clerk.id
