@@ -30,7 +30,7 @@ from core.clock import FixedClock
 from core.context import Context
 from core.erasure import remove_staff
 from core.feedback import answer_feedback, submit_feedback
-from core.members import create_link_code, link_identity, member_for_identity, register_member
+from core.members import create_link_code, member_for_identity, register_member
 from core.staff import add_staff
 from core.stats import shop_stats
 from storage.db import Database
@@ -142,7 +142,8 @@ async def test_a_deleted_member_leaves_nothing_personal_in_any_table(
     member = await member_for_identity(ctx, "wechat", OPENID)
     assert member is not None
     code = await create_link_code(ctx, member.id)
-    await link_identity(ctx, code.code, "telegram", TELEGRAM_ID)
+    (linked,) = await say(dialogs, user=TELEGRAM_ID, channel="telegram", start=f"link-{code.code}")
+    assert NAME in linked.text
     (points,) = await say(dialogs, "/points", user=TELEGRAM_ID, channel="telegram")
     assert points.text
     profile = (await wechat.text(OPENID, "/profile")).content
