@@ -12,13 +12,24 @@ from functools import wraps
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from core import birthdays, bookings, digests, events, loyalty, push_queue, reminders, winback
+from core import (
+    birthdays,
+    bookings,
+    conversations,
+    digests,
+    events,
+    loyalty,
+    push_queue,
+    reminders,
+    winback,
+)
 from core.context import Context
 from storage import deliveries, service_messages
 
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 3 * 3600
 DELIVERIES_KEPT = timedelta(days=2)  # platforms retry for minutes, not days
+REPLIES_KEPT = timedelta(hours=1)  # a stored reply answers retries, which come in seconds
 SERVICE_MESSAGES_KEPT = timedelta(days=2)  # counted in WeChat's reply window: 48 hours
 
 
@@ -40,8 +51,12 @@ async def close_past_bookings_job(ctx: Context) -> None:
 async def prune_job(ctx: Context) -> None:
     forgotten = await deliveries.prune(ctx.db, ctx.now() - DELIVERIES_KEPT)
     log.info("deliveries: %d old ones forgotten", forgotten)
+    dropped = await deliveries.forget_old_replies(ctx.db, ctx.now() - REPLIES_KEPT)
+    log.info("deliveries: %d stored replies dropped", dropped)
     counted = await service_messages.prune(ctx.db, ctx.now() - SERVICE_MESSAGES_KEPT)
     log.info("wechat: %d customer-service messages of closed windows forgotten", counted)
+    ended = await conversations.prune(ctx)
+    log.info("conversations: %d left silent forgotten", ended)
 
 
 async def birthday_job(ctx: Context) -> None:

@@ -34,6 +34,7 @@ from core.errors import AlertDecided, InvalidAmount, NotEnoughPoints, UnknownAle
 from core.members import format_member_no, mask_phone
 from core.staff import Role, StaffView
 from storage.db import Session
+from storage.erasure import figures
 from storage.models import AlertRow, MemberRow, RefundRow, SaleRow, StaffRow, StoreRow
 
 ADJUSTMENT = "adjustment"
@@ -374,3 +375,15 @@ async def _views(session: Session, condition: Any, limit: int | None = None) -> 
         )
         for row, member_name, staff_name in await session.execute(query)
     ]
+
+
+async def erase_member(session: Session, member_id: int) -> None:
+    """Erasing a member (``core.erasure``): alerts about them keep their kind and figures
+    (points, amounts), not a reason typed or a phone."""
+    rows = await session.execute(
+        select(AlertRow.id, AlertRow.details).where(AlertRow.member_id == member_id)
+    )
+    for row_id, details in rows.all():
+        await session.execute(
+            update(AlertRow).where(AlertRow.id == row_id).values(details=figures(details))
+        )

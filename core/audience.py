@@ -15,7 +15,7 @@ from storage.models import IdentityRow, MemberRow
 
 def is_deleted() -> ColumnElement[bool]:
     """A member who deleted their data: no column marks it, the name and the empty phone
-    do (see ``core.members.delete_member``)."""
+    do (see ``core.members.erase_member``)."""
     return and_(MemberRow.name == DELETED_NAME, MemberRow.phone.is_(None))
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, insert, literal, select
+from sqlalchemy import String, cast, insert, literal, select, update
 
 from storage.db import Session
+from storage.erasure import figures
 from storage.models import AuditRow, IdentityRow, StaffRow
 
 if TYPE_CHECKING:
@@ -84,3 +85,15 @@ async def recent(ctx: Context, member_id: int, limit: int = 5) -> list[Entry]:
             .limit(limit)
         )
         return [Entry(r.at, r.actor, channel, r.action, dict(r.details)) for r, channel in rows]
+
+
+async def erase_member(session: Session, member_id: int) -> None:
+    """Erasing a member (``core.erasure``): their entries keep who did what and when, and
+    the figures (an answer's number, points), not the words (an answer, a reason)."""
+    rows = await session.execute(
+        select(AuditRow.id, AuditRow.details).where(AuditRow.member_id == member_id)
+    )
+    for row_id, details in rows.all():
+        await session.execute(
+            update(AuditRow).where(AuditRow.id == row_id).values(details=figures(details))
+        )

@@ -517,3 +517,19 @@ async def close_past_bookings(ctx: Context) -> int:
                     s, now, audit.SYSTEM, "booking.no_show", member_id, booking_id=booking_id
                 )
     return closed
+
+
+async def erase_member(session: Session, member_id: int, now: datetime) -> list[str]:
+    """Erasing a member (``core.erasure``): their bookings to come are cancelled, so the
+    places go to others, and every note is blanked; returns the notes, to find them
+    elsewhere."""
+    rows = await session.scalars(select(BookingRow).where(BookingRow.member_id == member_id))
+    notes = []
+    for booking in rows:
+        if booking.note:
+            notes.append(booking.note)
+            booking.note = ""
+        if booking.status == "booked" and booking.starts_at > now:
+            booking.status, booking.cancelled_at = "cancelled", now
+            await _give_back(session, booking.store_id, booking.starts_at, booking.party_size)
+    return notes

@@ -19,14 +19,17 @@ from core.context import Context
 from core.errors import InvalidInput
 from core.members import MemberView, identity_row, view_of
 from core.staff import StaffView, is_current, staff_view
-from storage import buttons, deliveries
+from storage import buttons, deliveries, service_messages
 from storage.db import Session, run, upsert
+from storage.erasure import mentioning
 from storage.models import (
     ChoicesRow,
     ConversationRow,
     IdentityRow,
+    LinkCodeRow,
     MemberRow,
     MemberTagRow,
+    StaffInviteRow,
     StaffRow,
     StoreRow,
 )
@@ -290,11 +293,29 @@ async def answered(
     ``arrival(defer=True)`` left unrecorded. ``identity_id``, when known, saves looking the
     chat account up again."""
     async with ctx.db.transaction() as s:
+        account = await _account(s, channel, external_id, identity_id)
+        if account is None:
+            # The person erased themselves with this message (``forget_accounts``): their
+            # reply names them, so it is not kept, nor anything else of theirs.
+            await deliveries.settle(s, channel, delivery, status, None)
+            return
         if recording is not None:
             await record(s, recording)
         if choices is not None:
-            await _store_choices(s, channel, external_id, choices, ctx.now(), identity_id)
+            await _store_choices(s, channel, external_id, choices, ctx.now(), account)
         await deliveries.settle(s, channel, delivery, status, reply)
+
+
+async def _account(
+    s: Session, channel: str, external_id: str, identity_id: int | None
+) -> int | None:
+    """The chat account's id, if it (still) exists."""
+    found = select(IdentityRow.id)
+    if identity_id is not None:
+        return await s.scalar(found.where(IdentityRow.id == identity_id))
+    return await s.scalar(
+        found.where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
+    )
 
 
 async def _store_choices(
@@ -358,6 +379,16 @@ async def end_conversation(ctx: Context, identity_id: int) -> None:
         await s.execute(delete(ConversationRow).where(ConversationRow.identity_id == identity_id))
 
 
+async def prune(ctx: Context) -> int:
+    """Forget conversations and shown choices older than the timeout (run daily): they
+    are no longer continued, and a registration left half-way holds a name and a phone."""
+    before = ctx.now() - TIMEOUT
+    async with ctx.db.transaction() as s:
+        ended = await s.execute(delete(ConversationRow).where(ConversationRow.updated_at < before))
+        await s.execute(delete(ChoicesRow).where(ChoicesRow.updated_at < before))
+        return ended.rowcount or 0
+
+
 async def claim_step(ctx: Context, identity_id: int, flow: str, step: str) -> bool:
     """Move the conversation off ``step`` atomically; only one caller can win. This is how a
     double tap on "confirm" redeems, books or registers once."""
@@ -372,3 +403,37 @@ async def claim_step(ctx: Context, identity_id: int, flow: str, step: str) -> bo
             .values(step=f"{step}:claimed", updated_at=ctx.now())
         )
         return bool(result.rowcount)
+
+
+async def forget_accounts(s: Session, identity_ids: list[int]) -> None:
+    """Erasing a person (``core.erasure``): their chat accounts go, with their
+    conversations, choices and message counts, so no chat id of theirs stays; a message
+    from one of them later is a stranger's first contact. An account of a current staff
+    member (theirs to keep while they work here) is only detached from the member; rows
+    that keep a past (a removed staff member's, an invite or link code used) keep no
+    account."""
+    working = set(
+        await s.scalars(
+            select(StaffRow.identity_id).where(StaffRow.identity_id.in_(identity_ids), is_current())
+        )
+    )
+    await s.execute(update(IdentityRow).where(IdentityRow.id.in_(working)).values(member_id=None))
+    await s.execute(delete(ConversationRow).where(ConversationRow.identity_id.in_(identity_ids)))
+    await s.execute(delete(ChoicesRow).where(ChoicesRow.identity_id.in_(identity_ids)))
+    gone = [i for i in identity_ids if i not in working]
+    await service_messages.forget(s, gone)
+    await outbox.forget_accounts(s, gone)
+    for column in (
+        LinkCodeRow.used_by_identity_id,
+        StaffInviteRow.used_by_identity_id,
+        StaffRow.identity_id,
+    ):
+        await s.execute(update(column.class_).where(column.in_(gone)).values({column: None}))
+    await s.execute(delete(IdentityRow).where(IdentityRow.id.in_(gone)))
+
+
+async def forget_mentioning(s: Session, needles: list[str]) -> None:
+    """Erasing a person (``core.erasure``): other people's conversations and choices that
+    mention them (a clerk half-way through a sale to them, their name as a choice) end."""
+    await s.execute(delete(ConversationRow).where(mentioning(ConversationRow.data, needles)))
+    await s.execute(delete(ChoicesRow).where(mentioning(ChoicesRow.choices, needles)))

@@ -677,3 +677,23 @@ async def event_stats(ctx: Context, *, store: str | None, start: date, end: date
         cancelled=int(cancelled),
         points_spent=int(points),
     )
+
+
+async def erase_member(session: Session, member_id: int, now: datetime) -> None:
+    """Erasing a member (``core.erasure``): their places at events to come go to others."""
+    places = await session.scalars(
+        select(EventSignupRow)
+        .join(EventRow, EventRow.id == EventSignupRow.event_id)
+        .where(
+            EventSignupRow.member_id == member_id,
+            EventSignupRow.status == JOINED,
+            EventRow.starts_at > now,
+        )
+    )
+    for place in places:
+        place.status, place.cancelled_at = CANCELLED, now
+        await session.execute(
+            update(EventRow.__table__)
+            .where(EventRow.id == place.event_id, EventRow.joined > 0)
+            .values(joined=EventRow.joined - 1)
+        )

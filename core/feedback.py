@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 
 from core import audit, outbox
 from core.context import Context
@@ -442,3 +442,16 @@ async def member_feedback(ctx: Context, member_id: int, limit: int = 20) -> list
             .limit(limit)
         )
         return [_view(*found) for found in rows]
+
+
+async def erase_member(session: Session, member_id: int) -> list[str]:
+    """Erasing a member (``core.erasure``): their feedback keeps its rating, category and
+    dates, not the words or the answers; returns the words, to find them elsewhere."""
+    rows = await session.execute(
+        select(FeedbackRow.text, FeedbackRow.answer).where(FeedbackRow.member_id == member_id)
+    )
+    words = [word for row in rows.all() for word in row if word]
+    await session.execute(
+        update(FeedbackRow).where(FeedbackRow.member_id == member_id).values(text="", answer=None)
+    )
+    return words

@@ -1260,3 +1260,17 @@ async def recent_sales(ctx: Context, member_id: int, limit: int = 5) -> list[Sal
             )
             for r, code in rows
         ]
+
+
+async def erase_member(session: Session, member_id: int) -> list[str]:
+    """Erasing a member (``core.erasure``): the ledger keeps every points row (its detail
+    holds ids, codes and figures), but no adjustment's reason; returns the reasons, to find
+    them elsewhere."""
+    rows = await session.scalars(
+        select(LedgerRow.reason).where(LedgerRow.member_id == member_id, LedgerRow.reason != "")
+    )
+    reasons = list(rows)
+    await session.execute(
+        update(LedgerRow).where(LedgerRow.member_id == member_id).values(reason="")
+    )
+    return reasons

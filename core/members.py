@@ -29,17 +29,10 @@ from core.errors import (
 from core.text import blank, has_controls
 from storage.db import Session
 from storage.models import (
-    BookingRow,
-    ConversationRow,
-    EventRow,
-    EventSignupRow,
-    FeedbackRow,
     IdentityRow,
     LinkCodeRow,
     MemberRow,
     MemberTagRow,
-    OutboxRow,
-    SlotRow,
     StoreRow,
 )
 
@@ -518,82 +511,30 @@ async def link_identity(ctx: Context, code: str, channel: str, external_id: str)
         return await member_view(s, await lock_member(s, member_id))
 
 
-async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
-    """Erase a member's personal data at their request, keeping the anonymous figures.
+async def erase_member(session: Session, row: MemberRow) -> list[str]:
+    """Erasing a member (``core.erasure``): the row stays (sales, points and coupons point
+    to it, so the shop's statistics stay right) but holds nothing personal any more: the
+    name becomes ``DELETED_NAME``, phone, birthday and gender are cleared, tags, marketing
+    consent and link codes removed. A deleted member is told apart by this name and an
+    empty phone; no column marks it. Returns what named them (name, phone as stored and
+    as typed, birthday), to find it elsewhere."""
+    named = [row.name, *_phone_forms(row.phone)]
+    if row.birthday is not None:
+        named.append(row.birthday.isoformat())
+    row.name = DELETED_NAME
+    row.phone = None
+    row.birthday = None
+    row.birthday_changed_at = None
+    row.gender = None
+    row.marketing_consent = False
+    row.home_store_id = None
+    await session.execute(delete(MemberTagRow).where(MemberTagRow.member_id == row.id))
+    await session.execute(delete(LinkCodeRow).where(LinkCodeRow.member_id == row.id))
+    return named
 
-    The member row stays (sales, points and coupons point to it, so the shop's statistics
-    stay right) but holds nothing personal any more: the name becomes ``DELETED_NAME``,
-    phone, birthday and gender are cleared, tags and marketing consent removed. Chat
-    accounts are detached (the next message starts a new registration), conversations,
-    unused link codes and pending pushes are dropped, feedback words and answers and
-    booking notes are blanked, and upcoming bookings and places at events are cancelled so
-    their places free up. A deleted member is told apart by this name and an empty phone;
-    no column marks it.
-    """
-    now = ctx.now()
-    async with ctx.db.transaction() as s:
-        row = await lock_member(s, member_id)
-        row.name = DELETED_NAME
-        row.phone = None
-        row.birthday = None
-        row.birthday_changed_at = None
-        row.gender = None
-        row.marketing_consent = False
-        row.home_store_id = None
-        await s.execute(delete(MemberTagRow).where(MemberTagRow.member_id == member_id))
-        identities = select(IdentityRow.id).where(IdentityRow.member_id == member_id)
-        await s.execute(delete(ConversationRow).where(ConversationRow.identity_id.in_(identities)))
-        await s.execute(
-            update(IdentityRow).where(IdentityRow.member_id == member_id).values(member_id=None)
-        )
-        await s.execute(
-            delete(LinkCodeRow).where(
-                LinkCodeRow.member_id == member_id, LinkCodeRow.used_at.is_(None)
-            )
-        )
-        await s.execute(
-            delete(OutboxRow).where(
-                OutboxRow.member_id == member_id, OutboxRow.status.in_(outbox.UNSENT)
-            )
-        )
-        await s.execute(
-            update(FeedbackRow)
-            .where(FeedbackRow.member_id == member_id)
-            .values(text="", answer=None)
-        )
-        upcoming = await s.scalars(
-            select(BookingRow).where(
-                BookingRow.member_id == member_id,
-                BookingRow.status == "booked",
-                BookingRow.starts_at > now,
-            )
-        )
-        for booking in upcoming:
-            booking.status, booking.cancelled_at = "cancelled", now
-            await s.execute(
-                update(SlotRow.__table__)
-                .where(
-                    SlotRow.store_id == booking.store_id,
-                    SlotRow.starts_at == booking.starts_at,
-                    SlotRow.booked >= booking.party_size,
-                )
-                .values(booked=SlotRow.booked - booking.party_size)
-            )
-        await s.execute(update(BookingRow).where(BookingRow.member_id == member_id).values(note=""))
-        places = await s.scalars(
-            select(EventSignupRow)
-            .join(EventRow, EventRow.id == EventSignupRow.event_id)
-            .where(
-                EventSignupRow.member_id == member_id,
-                EventSignupRow.status == "joined",
-                EventRow.starts_at > now,
-            )
-        )
-        for place in places:  # their places at events to come go to others
-            place.status, place.cancelled_at = "cancelled", now
-            await s.execute(
-                update(EventRow.__table__)
-                .where(EventRow.id == place.event_id, EventRow.joined > 0)
-                .values(joined=EventRow.joined - 1)
-            )
-        audit.record(s, now, actor, "member.deleted", member_id)
+
+def _phone_forms(phone: str | None) -> list[str]:
+    """A phone as stored (+8613912345678) and as a mainland member types it."""
+    if phone is None:
+        return []
+    return [phone, phone.removeprefix("+86")]

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
 
 from storage.db import Session, insert_ignore, insert_ignore_many
+from storage.erasure import figures
 from storage.models import OutboxRow
 
 # Service messages: the member needs them whatever their marketing choice.
@@ -157,3 +158,27 @@ async def wake(session: Session, member_id: int, now: datetime) -> None:
     """The member just wrote: what waited for their next message (WeChat's reply window)
     may go now."""
     await session.execute(_WAKE, {"p_member": member_id, "p_now": now})
+
+
+async def erase_member(session: Session, member_id: int) -> None:
+    """Erasing a member (``core.erasure``): what was not sent yet is dropped; what was sent
+    keeps its kind and figures (campaign results count it), not its words."""
+    await session.execute(
+        delete(OutboxRow).where(OutboxRow.member_id == member_id, OutboxRow.status.in_(UNSENT))
+    )
+    rows = await session.execute(
+        select(OutboxRow.id, OutboxRow.params).where(OutboxRow.member_id == member_id)
+    )
+    for row_id, params in rows.all():
+        await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row_id)
+            .values(params=figures(params), last_error=None)
+        )
+
+
+async def forget_accounts(session: Session, identity_ids: list[int]) -> None:
+    """Erasing chat accounts (``core.erasure``): pushes no longer say where they went."""
+    await session.execute(
+        update(OutboxRow).where(OutboxRow.identity_id.in_(identity_ids)).values(identity_id=None)
+    )

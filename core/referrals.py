@@ -27,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from core import audit, outbox
 from core.context import Context
@@ -312,3 +312,9 @@ def _referred(referral: ReferralRow, who: MemberRow) -> Referred:
         registered_at=referral.created_at,
         rewarded_at=referral.rewarded_at,
     )
+
+
+async def erase_member(session: Session, member_id: int) -> None:
+    """Erasing a member (``core.erasure``): their invite code stops working (nobody is
+    brought to a member who is gone); who brought whom stays, for the figures."""
+    await session.execute(delete(InviteCodeRow).where(InviteCodeRow.member_id == member_id))

@@ -245,16 +245,27 @@ async def accept_invite(ctx: Context, code: str, channel: str, external_id: str)
         return StaffView(row.id, channel, external_id, Role(role), store, row.name)
 
 
-async def remove_staff(ctx: Context, by: StaffView, staff_id: int) -> None:
-    """Owners remove staff; the last owner cannot remove themselves."""
+async def check_removal(ctx: Context, by: StaffView, staff_id: int) -> StaffView:
+    """Owners remove staff; the last owner cannot remove themselves. The one to remove.
+    (``core.erasure.remove_staff`` removes them.)"""
     by.require(Role.OWNER)
     target = await get_staff(ctx, staff_id)
     if target.role is Role.OWNER and len(await owners(ctx)) == 1:
         raise NotAllowed(needed=Role.OWNER.value)
-    now = ctx.now()
-    async with ctx.db.transaction() as s:
-        await s.execute(update(StaffRow).where(StaffRow.id == staff_id).values(removed_at=now))
-        audit.record(s, now, by.actor, "staff.removed", None, staff_id=staff_id)
+    return target
+
+
+async def mark_removed(session: Session, by: StaffView, staff_id: int, now: datetime) -> int | None:
+    """The staff row stays (sales and the audit log name them) but no longer counts;
+    returns its chat account."""
+    account = await session.scalar(
+        update(StaffRow)
+        .where(StaffRow.id == staff_id)
+        .values(removed_at=now)
+        .returning(StaffRow.identity_id)
+    )
+    audit.record(session, now, by.actor, "staff.removed", None, staff_id=staff_id)
+    return account
 
 
 async def record_refusal(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from storage.db import Database, Session, insert_ignore, insert_ignore_many
+from storage.erasure import mentioning
 from storage.models import ButtonRow
 
 LINK_BITS = 52  # a link key fits an int64 and a JavaScript number alike
@@ -54,3 +55,9 @@ async def find_link(db: Database, scope: str, key: str) -> str | None:
     forged link, one from before links had keys, or another account's)."""
     payload = await find(db, key)
     return payload if payload is not None and link_key(scope, payload) == key else None
+
+
+async def forget(session: Session, needles: list[str]) -> None:
+    """Erasing a person (``core.erasure``): payloads that mention them are dropped; their
+    buttons then answer that they are no longer valid."""
+    await session.execute(delete(ButtonRow).where(mentioning(ButtonRow.payload, needles)))

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, update
 
 from storage.db import Database, Session, insert_ignore, run
+from storage.erasure import mentioning
 from storage.models import DeliveryRow
 
 PROCESSING, ANSWERED, LATE = "processing", "answered", "late"
@@ -62,9 +63,30 @@ async def prune(db: Database, before: datetime) -> int:
         return result.rowcount or 0
 
 
+async def forget_old_replies(db: Database, before: datetime) -> int:
+    """Drop the replies stored before ``before`` (run daily): a retry comes within
+    seconds, and a reply may name a person; the delivery itself is kept until ``prune``."""
+    async with db.transaction() as s:
+        result = await s.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.created_at < before, DeliveryRow.reply.is_not(None))
+            .values(reply=None)
+        )
+        return result.rowcount or 0
+
+
 async def release(db: Database, channel: str, key: str) -> None:
     """Give the update back after a failure, so the platform's retry is processed anew."""
     async with db.transaction() as s:
         await s.execute(
             delete(DeliveryRow).where(DeliveryRow.channel == channel, DeliveryRow.key == key)
         )
+
+
+async def forget_replies(session: Session, needles: list[str]) -> None:
+    """Erasing a person (``core.erasure``): stored replies that mention them are dropped.
+    The deliveries stay, so a retry is still not processed again; it is answered with
+    nothing, as one answered late is."""
+    await session.execute(
+        update(DeliveryRow).where(mentioning(DeliveryRow.reply, needles)).values(reply=None)
+    )

@@ -152,7 +152,10 @@ class LinkCodeRow(Base):
 class StaffRow(Base):
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(primary_key=True)
-    identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id"), unique=True)
+    # None once a removed staff member's chat account is forgotten (core.erasure).
+    identity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_identities.id"), unique=True
+    )
     role: Mapped[str] = mapped_column(String(16))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     name: Mapped[str] = mapped_column(String(100), default="")

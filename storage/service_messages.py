@@ -57,3 +57,10 @@ async def prune(db: Database, before: datetime) -> int:
     async with db.transaction() as s:
         result = await run(s, delete(ServiceMessageRow).where(ServiceMessageRow.sent_at < before))
         return result.rowcount or 0
+
+
+async def forget(session: Session, identity_ids: list[int]) -> None:
+    """Erasing chat accounts (``core.erasure``): what was sent to them is no longer counted."""
+    await session.execute(
+        delete(ServiceMessageRow).where(ServiceMessageRow.identity_id.in_(identity_ids))
+    )

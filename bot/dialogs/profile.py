@@ -14,11 +14,11 @@ from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import LOCALES
 from bot.messages import describe
 from core import audit
+from core.erasure import delete_member
 from core.errors import BirthdayLocked
 from core.members import (
     MemberView,
     create_link_code,
-    delete_member,
     mask_phone,
     update_member,
 )

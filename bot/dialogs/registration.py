@@ -20,6 +20,7 @@ from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import LOCALES, localized
 from bot.messages import describe
 from core import referrals
+from core.erasure import forget_account
 from core.errors import (
     AlreadyReferred,
     InvalidBirthday,
@@ -146,6 +147,7 @@ async def consent(turn: Turn) -> Step:
         turn.data["locale"] = turn.locale = choice
         return Step([_welcome(turn)], next=CONSENT)
     if choice == DECLINE:
+        await forget_account(turn.ctx, turn.identity.channel, turn.identity.external_id)
         text = turn._(
             "No problem — nothing about you was stored. If you change your mind, just send "
             "us a message. Goodbye!"

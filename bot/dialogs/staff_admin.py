@@ -8,6 +8,7 @@ from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.i18n import N_
 from core import staff as team
+from core.erasure import remove_staff
 from core.staff import Role, StaffView
 
 NAME = "staff"
@@ -122,7 +123,7 @@ async def remove(turn: Turn) -> Step:
     if not value.isdigit():
         return await start(turn)
     person = await team.get_staff(turn.ctx, int(value))
-    await team.remove_staff(turn.ctx, me, person.id)
+    await remove_staff(turn.ctx, me, person.id)
     return Step([Reply(turn._("Removed: {who}", who=_describe(turn, person)))])
 
 

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from core import alerts, loyalty
 from core.clock import FixedClock
 from core.context import Context
+from core.erasure import remove_staff
 from core.errors import AlertDecided, NotAllowed, NotEnoughPoints, PhoneTaken, UnknownAlert
 from core.members import register_member
-from core.staff import StaffView, add_staff, remove_staff
+from core.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
 
 

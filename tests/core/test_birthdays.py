@@ -10,7 +10,8 @@ from core import audit
 from core.birthdays import KIND, birthdays_on, wish_birthdays
 from core.clock import FixedClock
 from core.context import Context
-from core.members import delete_member, update_member
+from core.erasure import delete_member
+from core.members import update_member
 from core.shop import load_shop
 from storage.models import AuditRow, CouponRow
 from tests.conftest import ZONE

@@ -21,8 +21,9 @@ from core.campaigns import (
 )
 from core.clock import FixedClock
 from core.context import Context
+from core.erasure import delete_member
 from core.errors import InvalidInput, NotAllowed, UnknownReward
-from core.members import delete_member, register_member
+from core.members import register_member
 from core.segments import Segment, Stage, select_members
 from core.staff import StaffView, add_staff
 from storage.models import (

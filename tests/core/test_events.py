@@ -19,6 +19,7 @@ from core import events, loyalty
 from core.catalog import sync_shop
 from core.clock import FixedClock
 from core.context import Context
+from core.erasure import delete_member
 from core.errors import (
     AlreadySignedUp,
     EventCancelTooLate,
@@ -33,7 +34,7 @@ from core.errors import (
     UnknownEvent,
 )
 from core.events import EventDraft
-from core.members import delete_member, register_member
+from core.members import register_member
 from core.outbox import SERVICE_KINDS
 from core.segments import Stage, member_segments, member_stage
 from core.shop import load_shop

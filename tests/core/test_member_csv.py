@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select
 from core import csv_import, member_csv
 from core.clock import FixedClock
 from core.context import Context
+from core.erasure import delete_member
 from core.errors import (
     DuplicateRow,
     InvalidBirthday,
@@ -28,7 +29,6 @@ from core.errors import (
 )
 from core.members import (
     MemberView,
-    delete_member,
     member_view,
     register_member,
     update_member,

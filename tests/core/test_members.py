@@ -11,6 +11,7 @@ from core import audit, loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.conversations import arrive, load_conversation, save_conversation
+from core.erasure import delete_member
 from core.errors import (
     BirthdayLocked,
     IdentityTaken,
@@ -24,7 +25,6 @@ from core.feedback import submit_feedback
 from core.members import (
     DELETED_NAME,
     create_link_code,
-    delete_member,
     find_members,
     link_identity,
     mask_phone,

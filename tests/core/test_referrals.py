@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from core import loyalty, referrals
 from core.clock import FixedClock
 from core.context import Context
+from core.erasure import delete_member
 from core.errors import AlreadyReferred, InviteCodeInvalid, SelfReferral
-from core.members import delete_member, register_member
+from core.members import register_member
 from core.outbox import SERVICE_KINDS
 from storage.db import Database
 from storage.models import LedgerRow, OutboxRow, ReferralRow

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from core import audit, bookings, loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import delete_member
+from core.erasure import delete_member
 from core.reminders import (
     BOOKING,
     COUPON,

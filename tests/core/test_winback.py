@@ -11,8 +11,8 @@ from sqlalchemy import update
 from core import audit
 from core.clock import FixedClock
 from core.context import Context
+from core.erasure import delete_member
 from core.errors import InvalidInput
-from core.members import delete_member
 from core.winback import KIND, win_back, winback_results
 from storage.models import CouponRow, OutboxRow
 from tests.conftest import ZONE

@@ -18,7 +18,8 @@ from bot.i18n import gettext
 from core import loyalty, push_queue, referrals
 from core.clock import FixedClock
 from core.context import Context
-from core.members import MemberView, delete_member, member_for_identity, register_member
+from core.erasure import delete_member
+from core.members import MemberView, member_for_identity, register_member
 from core.staff import add_staff
 from storage.db import Database
 from storage.models import ReferralRow
