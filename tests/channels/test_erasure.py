@@ -38,7 +38,7 @@ from storage.models import Base, IdentityRow, MemberRow, OutboxRow, SaleRow
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.pushing import dispatcher
 from tests.channels.test_wechat import wechat_settings
-from tests.channels.wechat_sim import WeChatSimulator, choices
+from tests.channels.wechat_sim import WeChatSimulator, links
 from tests.conftest import START
 from tests.dialogs.conftest import say
 
@@ -67,8 +67,7 @@ async def wechat(
 
 async def tap(wechat: WeChatSimulator, openid: str, content: str, label: str) -> str:
     """Tap the numbered link ``label`` of a reply, as WeChat sends it; the next reply."""
-    number = choices(content)[label]
-    return (await wechat.text(openid, label, bizmsgmenuid=str(number))).content
+    return (await wechat.text(openid, label, bizmsgmenuid=links(content)[label])).content
 
 
 async def register_on_wechat(wechat: WeChatSimulator, openid: str, name: str, phone: str) -> str:
