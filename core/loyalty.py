@@ -78,22 +78,35 @@ class EarnRule:
     multiplier: str
     points: int
 
+    def at(self, amount_fen: int) -> EarnRule:
+        """This rule over another amount: what a sale keeps after refunds is what its net
+        amount earns at the rule it was sold at, whatever the member's tier is now."""
+        return _earn(
+            amount_fen, self.step_fen, self.points_per_step, self.tier, Decimal(self.multiplier)
+        )
+
+
+def _earn(
+    amount_fen: int, step_fen: int, points_per_step: int, tier: str, multiplier: Decimal
+) -> EarnRule:
+    base = amount_fen // step_fen * points_per_step
+    points = int((Decimal(base) * multiplier).to_integral_value(rounding=ROUND_FLOOR))
+    return EarnRule(
+        amount_fen=amount_fen,
+        step_fen=step_fen,
+        points_per_step=points_per_step,
+        base_points=base,
+        tier=tier,
+        multiplier=str(multiplier),
+        points=points,
+    )
+
 
 def points_for(shop: Shop, amount_fen: int, tier_code: str) -> EarnRule:
     """``points_per_step`` for every full step spent, times the tier multiplier, rounded down."""
     rules = shop.points
     tier = shop.tier(tier_code)
-    base = amount_fen // rules.step_fen * rules.points_per_step
-    points = int((Decimal(base) * tier.multiplier).to_integral_value(rounding=ROUND_FLOOR))
-    return EarnRule(
-        amount_fen=amount_fen,
-        step_fen=rules.step_fen,
-        points_per_step=rules.points_per_step,
-        base_points=base,
-        tier=tier.code,
-        multiplier=str(tier.multiplier),
-        points=points,
-    )
+    return _earn(amount_fen, rules.step_fen, rules.points_per_step, tier.code, tier.multiplier)
 
 
 def new_coupon_code() -> str:
@@ -477,6 +490,15 @@ async def _record_sale(
         )
 
 
+def points_kept(earned: dict[str, Any] | None, net_fen: int) -> int:
+    """The one refund rule: after any refunds a sale keeps exactly the points its net amount
+    earns at the rule it was sold at (``earned``: its earn lot's detail, an
+    :class:`EarnRule`; none when the sale earned nothing)."""
+    if not earned:
+        return 0
+    return EarnRule(**earned).at(net_fen).points
+
+
 @dataclass(frozen=True)
 class RefundResult:
     refund_id: int
@@ -496,10 +518,10 @@ async def refund_sale(
     staff_id: int | None = None,
     notify: bool = True,
 ) -> RefundResult:
-    """Refund a sale in full (no amount) or in part, and take back the points it earned in
-    proportion. Points already spent cannot be taken back: the balance stops at zero and
-    the missing points are recorded as a shortfall for staff to see. ``notify`` off queues
-    no push (historical data)."""
+    """Refund a sale in full (no amount) or in part, and take back the points it earned
+    beyond what its net amount earns (:func:`points_kept`). Points already spent cannot be
+    taken back: the balance stops at zero and the missing points are recorded as a shortfall
+    for staff to see. ``notify`` off queues no push (historical data)."""
     if amount_fen is not None:
         _check_amount(amount_fen)
     receipt_no = _check_receipt(receipt_no)
@@ -523,13 +545,15 @@ async def refund_sale(
         if refundable == 0 or amount > refundable:
             raise RefundTooLarge(refundable_fen=refundable)
         sale.refunded_fen += amount
-        owed = sale.points_earned * sale.refunded_fen // sale.amount_fen - sale.points_reversed
-        sale.points_reversed += owed
-        # The sale's own lot first, then the other live lots, soonest to expire first.
-        taken = 0
         own_lot = await s.scalar(
             select(LedgerRow).where(LedgerRow.sale_id == sale.id, LedgerRow.kind == "earn")
         )
+        net = sale.amount_fen - sale.refunded_fen
+        kept = points_kept(own_lot.detail if own_lot else None, net)
+        owed = max(sale.points_earned - sale.points_reversed - kept, 0)
+        sale.points_reversed += owed
+        # The sale's own lot first, then the other live lots, soonest to expire first.
+        taken = 0
         if own_lot is not None and own_lot.expires_at > now and own_lot.remaining:
             taken = min(own_lot.remaining, owed)
             own_lot.remaining -= taken
@@ -553,7 +577,13 @@ async def refund_sale(
                 sale_id=sale.id,
                 refund_id=refund.id,
                 shortfall=owed - taken,
-                detail={"amount_fen": amount, "owed": owed},
+                detail={
+                    "amount_fen": amount,
+                    "sale_fen": sale.amount_fen,
+                    "net_fen": net,
+                    "kept": kept,
+                    "owed": owed,
+                },
             )
         )
         await s.flush()
@@ -1212,7 +1242,13 @@ class SaleView:
     amount_fen: int
     refunded_fen: int
     points_earned: int
+    points_reversed: int
     sold_at: datetime
+
+    @property
+    def points_held(self) -> int:
+        """What the sale still gives the member, after its refunds."""
+        return self.points_earned - self.points_reversed
 
 
 async def find_sale(ctx: Context, *, store: str, receipt_no: str) -> SaleView:
@@ -1233,6 +1269,7 @@ async def find_sale(ctx: Context, *, store: str, receipt_no: str) -> SaleView:
             row.amount_fen,
             row.refunded_fen,
             row.points_earned,
+            row.points_reversed,
             row.sold_at,
         )
 
@@ -1256,6 +1293,7 @@ async def recent_sales(ctx: Context, member_id: int, limit: int = 5) -> list[Sal
                 r.amount_fen,
                 r.refunded_fen,
                 r.points_earned,
+                r.points_reversed,
                 r.sold_at,
             )
             for r, code in rows

@@ -233,6 +233,29 @@ async def test_manager_refunds_after_confirming_once(
 
 
 @pytest.mark.usefixtures("team")
+async def test_a_second_refund_shows_what_is_still_refundable(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    """¥238 (20 points), ¥100 refunded: the next refund offers ¥138 and the 10 points ¥138
+    earns, not the ¥238 and 20 points of the sale."""
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="R-238", member_id=member.id, amount_fen=23_800
+    )
+    (check,) = await say(dialogs, "/refund R-238 100", user="mia", lang="en")
+    (done,) = await say(dialogs, payload=press(check, "Refund"), user="mia", lang="en")
+    assert done.text == "Refunded CN¥100.00; 10 points taken back, balance 10."
+
+    (check,) = await say(dialogs, "/refund R-238", user="mia", lang="en")
+    assert check.text == (
+        "Refund CN¥138.00 of receipt R-238 (Flagship store, CN¥138.00 of CN¥238.00 still "
+        "refundable) for 李雷 (M000001, +8613800138000)?\n"
+        "Points this sale still holds: 10"
+    )
+    (done,) = await say(dialogs, payload=press(check, "Refund"), user="mia", lang="en")
+    assert done.text == "Refunded CN¥138.00; 10 points taken back, balance 0."
+
+
+@pytest.mark.usefixtures("team")
 async def test_use_refuses_used_expired_and_unknown_codes_with_the_reason(
     ctx: Context, clock: FixedClock, dialogs: Dialogs, member: MemberView
 ) -> None:
