@@ -38,7 +38,7 @@ async def _next(turn: Turn) -> Step:
     amount = data.get("amount_fen") or refundable
     params = {
         "amount": turn.money(amount),
-        "receipt": data["receipt"],
+        "receipt": sale.receipt_no,
         "store": store_name(turn, data["store"]),
         "total": turn.money(sale.amount_fen),
         "member": member_line(turn, member),
