@@ -223,6 +223,7 @@ async def _change_tier(
     reason: str,
     spend_fen: int,
     notify: bool = True,
+    sale_id: int | None = None,
 ) -> TierChangeRow:
     now = ctx.now()
     change = TierChangeRow(
@@ -232,6 +233,7 @@ async def _change_tier(
         reason=reason,
         spend_fen=spend_fen,
         created_at=now,
+        sale_id=sale_id,
     )
     s.add(change)
     await s.flush()
@@ -457,7 +459,7 @@ async def _record_sale(
         upgraded_from = None
         if ctx.shop.tier_rank(reached.code) > ctx.shop.tier_rank(member.tier):
             upgraded_from = member.tier
-            await _change_tier(s, ctx, member, reached.code, "sale", spend, notify)
+            await _change_tier(s, ctx, member, reached.code, "sale", spend, notify, sale.id)
         await s.flush()
         balance = await _balance(s, member_id, now)
         if notify:
@@ -498,6 +500,21 @@ async def _record_sale(
             upgraded_from=upgraded_from,
             rule=rule,
         )
+
+
+async def _undo_upgrade(s: Session, ctx: Context, member: MemberRow, sale: SaleRow) -> None:
+    """An undone sale never happened, so neither did the upgrade it made: the member goes
+    back to the tier they had, or the one their spending without it reaches (a tier that
+    moved on since is left alone)."""
+    change = await s.scalar(select(TierChangeRow).where(TierChangeRow.sale_id == sale.id))
+    if change is None or member.tier != change.to_tier:
+        return
+    await s.flush()  # the refunded amount, for the window spend
+    spend = await _window_spend(s, ctx, member.id)
+    reached = ctx.shop.tier_for_spend(spend).code
+    back = max(change.from_tier, reached, key=ctx.shop.tier_rank)
+    if back != member.tier:
+        await _change_tier(s, ctx, member, back, "undo", spend)
 
 
 def points_kept(earned: dict[str, Any] | None, net_fen: int) -> int:
@@ -578,6 +595,7 @@ async def _refund(
     sale.refunded_fen += amount
     if undo:
         sale.undone_at = now
+        await _undo_upgrade(s, ctx, member, sale)
     own_lot = await s.scalar(
         select(LedgerRow).where(LedgerRow.sale_id == sale.id, LedgerRow.kind == "earn")
     )

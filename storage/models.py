@@ -338,6 +338,7 @@ class TierChangeRow(Base):
     reason: Mapped[str] = mapped_column(String(16))
     spend_fen: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))  # the upgrading sale
 
 
 class RewardRow(Base):

@@ -99,3 +99,17 @@ async def test_after_undo_the_same_receipt_number_is_entered_again(ctx: Context)
         (5_000, 5_000, False),
         (50_000, 50_000, True),
     ]
+
+
+async def test_undoing_a_sale_takes_back_the_upgrade_it_made(ctx: Context) -> None:
+    """¥5 000 typed for ¥50 lifted the member to Gold: undone, they are a Member again, and
+    the right sale earns at 1×."""
+    member_id = await new_member(ctx)
+    clerk = await add_staff(ctx, channel="console", external_id="cleo", role="clerk", store="main")
+    sale = dict(store="main", member_id=member_id, staff_id=clerk.id)
+    slip = await loyalty.record_sale(ctx, **sale, receipt_no="S-1", amount_fen=500_000)
+    assert slip.upgraded_from == "member"
+    await loyalty.undo_sale(ctx, sale_id=slip.sale_id, staff_id=clerk.id)
+    assert (await loyalty.points_summary(ctx, member_id)).tier == "member"
+    right = await loyalty.record_sale(ctx, **sale, receipt_no="S-1", amount_fen=23_800)
+    assert (right.points, right.tier) == (20, "member")

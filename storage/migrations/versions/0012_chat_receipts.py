@@ -1,4 +1,4 @@
-"""chat receipt numbers, undone sales, entry keys
+"""chat receipt numbers, undone sales, entry keys, the sale of an upgrade
 
 Revision ID: 0012
 Revises: 0010
@@ -40,9 +40,17 @@ def upgrade() -> None:
             sqlite_where=LIVE_SALE,
             postgresql_where=LIVE_SALE,
         )
+    # An upgrade names the sale that made it, so undoing that sale takes the upgrade back.
+    with op.batch_alter_table('tier_changes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sale_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_tier_changes_sale_id_sales'), 'sales', ['sale_id'], ['id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('tier_changes', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_tier_changes_sale_id_sales'), type_='foreignkey')
+        batch_op.drop_column('sale_id')
+
     with op.batch_alter_table('sales', schema=None) as batch_op:
         batch_op.drop_index('uq_sales_store_receipt_live')
         batch_op.create_unique_constraint('uq_sales_store_id', ['store_id', 'receipt_no'])
