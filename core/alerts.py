@@ -32,6 +32,7 @@ from core import audit, outbox
 from core.context import Context
 from core.errors import AlertDecided, InvalidAmount, NotEnoughPoints, UnknownAlert
 from core.members import format_member_no, mask_phone
+from core.segments import happened
 from core.staff import Role, StaffView
 from storage.db import Session
 from storage.erasure import figures
@@ -127,14 +128,15 @@ async def raise_alert(
 
 async def check_sales_burst(session: Session, ctx: Context, sale: SaleRow) -> int | None:
     """After a sale (flushed, member locked): alert when the member now has
-    ``burst_sales`` sales within ``burst_minutes``. A burst alerts once: no new alert while
-    the member already had one within the window, so the next sales of the same burst are
-    quiet. Returns the alert's id, if one was raised."""
+    ``burst_sales`` sales within ``burst_minutes`` (a slip undone and typed again is one).
+    A burst alerts once: no new alert while the member already had one within the window,
+    so the next sales of the same burst are quiet. Returns the alert's id, if one was
+    raised."""
     rules = ctx.shop.staff
     since = sale.sold_at - timedelta(minutes=rules.burst_minutes)
     count = await session.scalar(
         select(func.count(SaleRow.id)).where(
-            SaleRow.member_id == sale.member_id, SaleRow.sold_at > since
+            SaleRow.member_id == sale.member_id, SaleRow.sold_at > since, happened()
         )
     )
     if (count or 0) < rules.burst_sales:

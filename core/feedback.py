@@ -25,10 +25,9 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, update
 
-from core import audit, outbox
+from core import audit, outbox, receipts
 from core.context import Context
 from core.errors import FeedbackClosed, InvalidInput, UnknownFeedback, UnknownMember, UnknownSale
-from core.loyalty import RECEIPT_MAX
 from core.members import lock_member, store_id
 from core.text import blank
 from storage.db import Session
@@ -241,9 +240,7 @@ async def submit_feedback(
     rating = _check_rating(rating)
     text = _check_text(text, "text")
     if receipt_no is not None:
-        receipt_no = receipt_no.strip()
-        if not receipt_no or len(receipt_no) > RECEIPT_MAX:
-            raise InvalidInput(field="receipt_no", max=RECEIPT_MAX)
+        receipt_no = receipts.check(receipt_no)
         if store is None:
             raise InvalidInput(field="store")
     now = ctx.now()
@@ -254,9 +251,7 @@ async def submit_feedback(
         if receipt_no is not None:
             sale_id = await s.scalar(
                 select(SaleRow.id).where(
-                    SaleRow.store_id == sid,
-                    SaleRow.receipt_no == receipt_no,
-                    SaleRow.member_id == member_id,
+                    receipts.live(sid, receipt_no), SaleRow.member_id == member_id
                 )
             )
             if sale_id is None:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import alerts, audit, outbox, products, referrals
+from core import alerts, audit, outbox, products, receipts, referrals
 from core.clock import add_months
 from core.context import Context
 from core.errors import (
@@ -57,7 +57,6 @@ from storage.models import (
 
 COUPON_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 COUPON_CODE_LENGTH = 10  # 31**10 ≈ 8·10**14 codes: not guessable at the counter or online
-RECEIPT_MAX = 64
 REASON_MAX = 200  # an adjustment's reason
 LOT_KINDS = ("earn", "adjust", "checkin")
 EXPIRY_BATCH = 200
@@ -78,22 +77,35 @@ class EarnRule:
     multiplier: str
     points: int
 
+    def at(self, amount_fen: int) -> EarnRule:
+        """This rule over another amount: what a sale keeps after refunds is what its net
+        amount earns at the rule it was sold at, whatever the member's tier is now."""
+        return _earn(
+            amount_fen, self.step_fen, self.points_per_step, self.tier, Decimal(self.multiplier)
+        )
+
+
+def _earn(
+    amount_fen: int, step_fen: int, points_per_step: int, tier: str, multiplier: Decimal
+) -> EarnRule:
+    base = amount_fen // step_fen * points_per_step
+    points = int((Decimal(base) * multiplier).to_integral_value(rounding=ROUND_FLOOR))
+    return EarnRule(
+        amount_fen=amount_fen,
+        step_fen=step_fen,
+        points_per_step=points_per_step,
+        base_points=base,
+        tier=tier,
+        multiplier=str(multiplier),
+        points=points,
+    )
+
 
 def points_for(shop: Shop, amount_fen: int, tier_code: str) -> EarnRule:
     """``points_per_step`` for every full step spent, times the tier multiplier, rounded down."""
     rules = shop.points
     tier = shop.tier(tier_code)
-    base = amount_fen // rules.step_fen * rules.points_per_step
-    points = int((Decimal(base) * tier.multiplier).to_integral_value(rounding=ROUND_FLOOR))
-    return EarnRule(
-        amount_fen=amount_fen,
-        step_fen=rules.step_fen,
-        points_per_step=rules.points_per_step,
-        base_points=base,
-        tier=tier.code,
-        multiplier=str(tier.multiplier),
-        points=points,
-    )
+    return _earn(amount_fen, rules.step_fen, rules.points_per_step, tier.code, tier.multiplier)
 
 
 def new_coupon_code() -> str:
@@ -211,6 +223,7 @@ async def _change_tier(
     reason: str,
     spend_fen: int,
     notify: bool = True,
+    sale_id: int | None = None,
 ) -> TierChangeRow:
     now = ctx.now()
     change = TierChangeRow(
@@ -220,6 +233,7 @@ async def _change_tier(
         reason=reason,
         spend_fen=spend_fen,
         created_at=now,
+        sale_id=sale_id,
     )
     s.add(change)
     await s.flush()
@@ -316,6 +330,7 @@ async def return_points(
 @dataclass(frozen=True)
 class SaleResult:
     sale_id: int
+    receipt_no: str
     duplicate: bool
     points: int
     balance: int
@@ -344,40 +359,39 @@ def _check_amount(amount_fen: int) -> None:
         raise InvalidAmount(value=amount_fen)
 
 
-def _check_receipt(receipt_no: str) -> str:
-    receipt_no = receipt_no.strip()
-    if not receipt_no or len(receipt_no) > RECEIPT_MAX:
-        raise InvalidInput(field="receipt_no", max=RECEIPT_MAX)
-    return receipt_no
-
-
 async def record_sale(
     ctx: Context,
     *,
     store: str,
-    receipt_no: str,
+    receipt_no: str | None,
     member_id: int,
     amount_fen: int,
     staff_id: int | None = None,
     notify: bool = True,
     lines: Sequence[products.SaleLine] | None = None,
+    entry_key: str | None = None,
 ) -> SaleResult:
     """Record a purchase and award its points; the same (store, receipt) earns only once.
 
-    A sale that lifts the member's window spending over a threshold upgrades them at once.
-    The receipt push (and an upgrade's push) is queued in the same transaction, unless
-    ``notify`` is off, e.g. for historical data. ``lines`` optionally say which products
-    were bought (:func:`core.products.check_lines`: they add up to the amount or less).
-    A member's first purchase earns their inviter's reward (core.referrals), once.
+    Without a receipt number the sale gets the store's next chat number of the shop day
+    (core.receipts). ``entry_key`` (at most 32 characters) names what entered it, a chat
+    conversation: the same key twice, even at once, is one sale — a double tap — while
+    identical sales entered apart are as many sales. A sale that lifts the member's window
+    spending over a threshold upgrades them at once. The receipt push (and an upgrade's
+    push) is queued in the same transaction, unless ``notify`` is off, e.g. for historical
+    data. ``lines`` optionally say which products were bought
+    (:func:`core.products.check_lines`: they add up to the amount or less). A member's first
+    purchase earns their inviter's reward (core.referrals), once.
     """
     _check_amount(amount_fen)
-    receipt_no = _check_receipt(receipt_no)
+    if receipt_no is not None:
+        receipt_no = receipts.check(receipt_no)
     items = products.check_lines(lines or (), amount_fen)
-    args = (ctx, store, receipt_no, member_id, amount_fen, staff_id, notify, items)
+    args = (ctx, store, receipt_no, member_id, amount_fen, staff_id, notify, items, entry_key)
     try:
         return await _record_sale(*args)
     except IntegrityError:
-        # Another process inserted this receipt between our check and our insert
+        # Another process inserted this receipt (or entry) between our check and our insert
         # (PostgreSQL, different members). Looking again tells whether it is a duplicate.
         return await _record_sale(*args)
 
@@ -385,25 +399,33 @@ async def record_sale(
 async def _record_sale(
     ctx: Context,
     store: str,
-    receipt_no: str,
+    receipt_no: str | None,
     member_id: int,
     amount_fen: int,
     staff_id: int | None,
     notify: bool,
     lines: Sequence[products.SaleLine] = (),
+    entry_key: str | None = None,
 ) -> SaleResult:
     now = ctx.now()
     async with ctx.db.transaction() as s:
         sid = await store_id(s, store)
+        entered = None
+        if entry_key is not None:
+            entered = await s.scalar(select(SaleRow).where(SaleRow.entry_key == entry_key))
+        if entered is None and receipt_no is None:
+            # Before the member's lock, as every chat sale takes it: none waits on another.
+            receipt_no = await receipts.allocate(s, ctx, sid)
         member = await lock_member(s, member_id)
-        existing = await s.scalar(
-            select(SaleRow).where(SaleRow.store_id == sid, SaleRow.receipt_no == receipt_no)
-        )
+        existing = entered
+        if existing is None and receipt_no is not None:
+            existing = await s.scalar(select(SaleRow).where(receipts.live(sid, receipt_no)))
         if existing is not None:
             if existing.member_id != member_id:
-                raise ReceiptTaken(store=store, receipt_no=receipt_no)
+                raise ReceiptTaken(store=store, receipt_no=existing.receipt_no)
             return SaleResult(
                 sale_id=existing.id,
+                receipt_no=existing.receipt_no,
                 duplicate=True,
                 points=existing.points_earned,
                 balance=await _balance(s, member_id, now),
@@ -411,6 +433,7 @@ async def _record_sale(
                 upgraded_from=None,
                 rule=None,
             )
+        assert receipt_no is not None
         rule = points_for(ctx.shop, amount_fen, member.tier)
         sale = SaleRow(
             store_id=sid,
@@ -420,6 +443,7 @@ async def _record_sale(
             points_earned=rule.points,
             sold_at=now,
             staff_id=staff_id,
+            entry_key=entry_key,
         )
         s.add(sale)
         await s.flush()
@@ -435,7 +459,7 @@ async def _record_sale(
         upgraded_from = None
         if ctx.shop.tier_rank(reached.code) > ctx.shop.tier_rank(member.tier):
             upgraded_from = member.tier
-            await _change_tier(s, ctx, member, reached.code, "sale", spend, notify)
+            await _change_tier(s, ctx, member, reached.code, "sale", spend, notify, sale.id)
         await s.flush()
         balance = await _balance(s, member_id, now)
         if notify:
@@ -468,6 +492,7 @@ async def _record_sale(
         )
         return SaleResult(
             sale_id=sale.id,
+            receipt_no=receipt_no,
             duplicate=False,
             points=rule.points,
             balance=balance,
@@ -475,6 +500,30 @@ async def _record_sale(
             upgraded_from=upgraded_from,
             rule=rule,
         )
+
+
+async def _undo_upgrade(s: Session, ctx: Context, member: MemberRow, sale: SaleRow) -> None:
+    """An undone sale never happened, so neither did the upgrade it made: the member goes
+    back to the tier they had, or the one their spending without it reaches (a tier that
+    moved on since is left alone)."""
+    change = await s.scalar(select(TierChangeRow).where(TierChangeRow.sale_id == sale.id))
+    if change is None or member.tier != change.to_tier:
+        return
+    await s.flush()  # the refunded amount, for the window spend
+    spend = await _window_spend(s, ctx, member.id)
+    reached = ctx.shop.tier_for_spend(spend).code
+    back = max(change.from_tier, reached, key=ctx.shop.tier_rank)
+    if back != member.tier:
+        await _change_tier(s, ctx, member, back, "undo", spend)
+
+
+def points_kept(earned: dict[str, Any] | None, net_fen: int) -> int:
+    """The one refund rule: after any refunds a sale keeps exactly the points its net amount
+    earns at the rule it was sold at (``earned``: its earn lot's detail, an
+    :class:`EarnRule`; none when the sale earned nothing)."""
+    if not earned:
+        return 0
+    return EarnRule(**earned).at(net_fen).points
 
 
 @dataclass(frozen=True)
@@ -496,105 +545,137 @@ async def refund_sale(
     staff_id: int | None = None,
     notify: bool = True,
 ) -> RefundResult:
-    """Refund a sale in full (no amount) or in part, and take back the points it earned in
-    proportion. Points already spent cannot be taken back: the balance stops at zero and
-    the missing points are recorded as a shortfall for staff to see. ``notify`` off queues
-    no push (historical data)."""
+    """Refund a sale in full (no amount) or in part, and take back the points it earned
+    beyond what its net amount earns (:func:`points_kept`). Points already spent cannot be
+    taken back: the balance stops at zero and the missing points are recorded as a shortfall
+    for staff to see. ``notify`` off queues no push (historical data)."""
     if amount_fen is not None:
         _check_amount(amount_fen)
-    receipt_no = _check_receipt(receipt_no)
-    now = ctx.now()
+    receipt_no = receipts.check(receipt_no)
     async with ctx.db.transaction() as s:
         sid = await store_id(s, store)
-        sale_member = await s.scalar(
-            select(SaleRow.member_id).where(
-                SaleRow.store_id == sid, SaleRow.receipt_no == receipt_no
-            )
-        )
-        if sale_member is None:
+        sale_id = await s.scalar(select(SaleRow.id).where(receipts.live(sid, receipt_no)))
+        if sale_id is None:
             raise UnknownSale(store=store, receipt_no=receipt_no)
-        member = await lock_member(s, sale_member)
-        sale = await s.scalar(
-            select(SaleRow).where(SaleRow.store_id == sid, SaleRow.receipt_no == receipt_no)
-        )
-        assert sale is not None
-        refundable = sale.amount_fen - sale.refunded_fen
-        amount = refundable if amount_fen is None else amount_fen
-        if refundable == 0 or amount > refundable:
-            raise RefundTooLarge(refundable_fen=refundable)
-        sale.refunded_fen += amount
-        owed = sale.points_earned * sale.refunded_fen // sale.amount_fen - sale.points_reversed
-        sale.points_reversed += owed
-        # The sale's own lot first, then the other live lots, soonest to expire first.
-        taken = 0
-        own_lot = await s.scalar(
-            select(LedgerRow).where(LedgerRow.sale_id == sale.id, LedgerRow.kind == "earn")
-        )
-        if own_lot is not None and own_lot.expires_at > now and own_lot.remaining:
-            taken = min(own_lot.remaining, owed)
-            own_lot.remaining -= taken
-        taken += await _consume(s, member.id, owed - taken, now)
-        refund = RefundRow(
-            sale_id=sale.id,
-            amount_fen=amount,
-            points_reversed=taken,
-            shortfall=owed - taken,
-            created_at=now,
-            staff_id=staff_id,
-        )
-        s.add(refund)
-        await s.flush()
-        s.add(
-            LedgerRow(
-                member_id=member.id,
-                kind="refund",
-                points=-taken,
-                created_at=now,
-                sale_id=sale.id,
-                refund_id=refund.id,
-                shortfall=owed - taken,
-                detail={"amount_fen": amount, "owed": owed},
-            )
-        )
-        await s.flush()
-        if notify:  # historical data alerts nobody
-            await alerts.check_refund(s, ctx, refund, member.id, store, receipt_no)
-        balance = await _balance(s, member.id, now)
-        if notify:
-            await outbox.enqueue(
-                s,
-                now=now,
-                member_id=member.id,
-                marketing_consent=member.marketing_consent,
-                kind="refund",
-                dedup_key=f"refund:{refund.id}",
-                params={
-                    "store": store,
-                    "receipt_no": receipt_no,
-                    "amount_fen": amount,
-                    "points": taken,
-                    "balance": balance,
-                },
-            )
-        audit.record(
-            s,
-            now,
-            audit.staff_actor(staff_id),
-            "sale.refunded",
-            member.id,
-            sale_id=sale.id,
-            amount_fen=amount,
-            points=taken,
-            shortfall=owed - taken,
-        )
-        return RefundResult(
-            refund_id=refund.id,
+        member, sale = await _locked_sale(s, sale_id)
+        return await _refund(s, ctx, member, sale, store, amount_fen, staff_id, notify)
+
+
+async def _locked_sale(s: Session, sale_id: int) -> tuple[MemberRow, SaleRow]:
+    """The sale, read after its member is locked: what it looks like to this refund only."""
+    member_id = await s.scalar(select(SaleRow.member_id).where(SaleRow.id == sale_id))
+    if member_id is None:
+        raise UnknownSale(store="", receipt_no="")
+    member = await lock_member(s, member_id)
+    sale = await s.get(SaleRow, sale_id, populate_existing=True)
+    assert sale is not None
+    return member, sale
+
+
+async def _refund(
+    s: Session,
+    ctx: Context,
+    member: MemberRow,
+    sale: SaleRow,
+    store: str,
+    amount_fen: int | None,
+    staff_id: int | None,
+    notify: bool,
+    *,
+    undo: bool = False,
+) -> RefundResult:
+    """:func:`refund_sale` of a locked sale; ``undo`` marks it undone, which frees its
+    receipt number and leaves it out of the figures (it never happened)."""
+    now = ctx.now()
+    receipt_no = sale.receipt_no
+    refundable = sale.amount_fen - sale.refunded_fen
+    amount = refundable if amount_fen is None else amount_fen
+    if refundable == 0 or amount > refundable:
+        raise RefundTooLarge(refundable_fen=refundable)
+    sale.refunded_fen += amount
+    if undo:
+        sale.undone_at = now
+        await _undo_upgrade(s, ctx, member, sale)
+    own_lot = await s.scalar(
+        select(LedgerRow).where(LedgerRow.sale_id == sale.id, LedgerRow.kind == "earn")
+    )
+    net = sale.amount_fen - sale.refunded_fen
+    kept = points_kept(own_lot.detail if own_lot else None, net)
+    owed = max(sale.points_earned - sale.points_reversed - kept, 0)
+    sale.points_reversed += owed
+    # The sale's own lot first, then the other live lots, soonest to expire first.
+    taken = 0
+    if own_lot is not None and own_lot.expires_at > now and own_lot.remaining:
+        taken = min(own_lot.remaining, owed)
+        own_lot.remaining -= taken
+    taken += await _consume(s, member.id, owed - taken, now)
+    refund = RefundRow(
+        sale_id=sale.id,
+        amount_fen=amount,
+        points_reversed=taken,
+        shortfall=owed - taken,
+        created_at=now,
+        staff_id=staff_id,
+    )
+    s.add(refund)
+    await s.flush()
+    s.add(
+        LedgerRow(
             member_id=member.id,
-            amount_fen=amount,
-            points_reversed=taken,
+            kind="refund",
+            points=-taken,
+            created_at=now,
+            sale_id=sale.id,
+            refund_id=refund.id,
             shortfall=owed - taken,
-            balance=balance,
+            detail={
+                "amount_fen": amount,
+                "sale_fen": sale.amount_fen,
+                "net_fen": net,
+                "kept": kept,
+                "owed": owed,
+            },
         )
+    )
+    await s.flush()
+    if notify:  # historical data alerts nobody
+        await alerts.check_refund(s, ctx, refund, member.id, store, receipt_no)
+    balance = await _balance(s, member.id, now)
+    if notify:
+        await outbox.enqueue(
+            s,
+            now=now,
+            member_id=member.id,
+            marketing_consent=member.marketing_consent,
+            kind="refund",
+            dedup_key=f"refund:{refund.id}",
+            params={
+                "store": store,
+                "receipt_no": receipt_no,
+                "amount_fen": amount,
+                "points": taken,
+                "balance": balance,
+            },
+        )
+    audit.record(
+        s,
+        now,
+        audit.staff_actor(staff_id),
+        "sale.undone" if undo else "sale.refunded",
+        member.id,
+        sale_id=sale.id,
+        amount_fen=amount,
+        points=taken,
+        shortfall=owed - taken,
+    )
+    return RefundResult(
+        refund_id=refund.id,
+        member_id=member.id,
+        amount_fen=amount,
+        points_reversed=taken,
+        shortfall=owed - taken,
+        balance=balance,
+    )
 
 
 @dataclass(frozen=True)
@@ -1183,24 +1264,17 @@ async def undo_sale(ctx: Context, *, sale_id: int, staff_id: int) -> RefundResul
     """A clerk's slip: take back a sale they recorded, in full, within the shop's
     ``staff.undo_minutes``. After that (or once refunded) it is a refund for a manager.
     The sale is named by its id, so an Undo tapped under an older sale (or on another
-    counter's screen) never takes back a newer one."""
+    counter's screen) never takes back a newer one. An undone sale never happened: its
+    receipt number can be entered again, and the figures leave it out."""
     window = timedelta(minutes=ctx.shop.staff.undo_minutes)
-    async with ctx.db.read() as s:
-        found = (
-            await s.execute(
-                select(SaleRow, StoreRow.code)
-                .join(StoreRow, StoreRow.id == SaleRow.store_id)
-                .where(SaleRow.id == sale_id)
-            )
-        ).first()
-    if found is None:
-        raise UnknownSale(store="", receipt_no="")
-    sale, store = found
-    if sale.staff_id != staff_id:  # a colleague's sale: refunding it is a manager's
-        raise NotAllowed(needed=Role.MANAGER.value)
-    if sale.refunded_fen or ctx.now() - sale.sold_at > window:
-        raise UndoTooLate(receipt_no=sale.receipt_no)
-    return await refund_sale(ctx, store=store, receipt_no=sale.receipt_no, staff_id=staff_id)
+    async with ctx.db.transaction() as s:
+        member, sale = await _locked_sale(s, sale_id)
+        if sale.staff_id != staff_id:  # a colleague's sale: refunding it is a manager's
+            raise NotAllowed(needed=Role.MANAGER.value)
+        if sale.refunded_fen or ctx.now() - sale.sold_at > window:
+            raise UndoTooLate(receipt_no=sale.receipt_no)
+        store = await s.scalar(select(StoreRow.code).where(StoreRow.id == sale.store_id))
+        return await _refund(s, ctx, member, sale, str(store), None, staff_id, True, undo=True)
 
 
 @dataclass(frozen=True)
@@ -1212,33 +1286,44 @@ class SaleView:
     amount_fen: int
     refunded_fen: int
     points_earned: int
+    points_reversed: int
     sold_at: datetime
+    undone: bool  # a clerk's slip taken back with Undo: it never happened
+
+    @property
+    def points_held(self) -> int:
+        """What the sale still gives the member, after its refunds."""
+        return self.points_earned - self.points_reversed
+
+
+def _sale_view(row: SaleRow, store: str) -> SaleView:
+    return SaleView(
+        row.id,
+        store,
+        row.receipt_no,
+        row.member_id,
+        row.amount_fen,
+        row.refunded_fen,
+        row.points_earned,
+        row.points_reversed,
+        row.sold_at,
+        row.undone_at is not None,
+    )
 
 
 async def find_sale(ctx: Context, *, store: str, receipt_no: str) -> SaleView:
     """A sale by its store and receipt number (what staff see before a refund)."""
-    receipt_no = _check_receipt(receipt_no)
+    receipt_no = receipts.check(receipt_no)
     async with ctx.db.read() as s:
         sid = await store_id(s, store)
-        row = await s.scalar(
-            select(SaleRow).where(SaleRow.store_id == sid, SaleRow.receipt_no == receipt_no)
-        )
+        row = await s.scalar(select(SaleRow).where(receipts.live(sid, receipt_no)))
         if row is None:
             raise UnknownSale(store=store, receipt_no=receipt_no)
-        return SaleView(
-            row.id,
-            store,
-            row.receipt_no,
-            row.member_id,
-            row.amount_fen,
-            row.refunded_fen,
-            row.points_earned,
-            row.sold_at,
-        )
+        return _sale_view(row, store)
 
 
 async def recent_sales(ctx: Context, member_id: int, limit: int = 5) -> list[SaleView]:
-    """The member's last visits, newest first."""
+    """The member's last sales, newest first, refunded and undone ones too (marked)."""
     async with ctx.db.read() as s:
         rows = await s.execute(
             select(SaleRow, StoreRow.code)
@@ -1247,19 +1332,7 @@ async def recent_sales(ctx: Context, member_id: int, limit: int = 5) -> list[Sal
             .order_by(SaleRow.sold_at.desc(), SaleRow.id.desc())
             .limit(limit)
         )
-        return [
-            SaleView(
-                r.id,
-                code,
-                r.receipt_no,
-                r.member_id,
-                r.amount_fen,
-                r.refunded_fen,
-                r.points_earned,
-                r.sold_at,
-            )
-            for r, code in rows
-        ]
+        return [_sale_view(r, code) for r, code in rows]
 
 
 async def erase_member(session: Session, member_id: int) -> list[str]:

@@ -156,8 +156,15 @@ class MemberSegment:
 
 
 def is_purchase() -> ColumnElement[bool]:
-    """A sale counts as a purchase unless it was refunded in full (shared with stats)."""
+    """A sale counts as a purchase unless it was refunded in full (shared with stats); an
+    undone sale was refunded in full too."""
     return SaleRow.refunded_fen < SaleRow.amount_fen
+
+
+def happened() -> ColumnElement[bool]:
+    """A sale that took place, refunded or not: not a clerk's slip taken back with Undo,
+    which counts in no figure (shared with stats)."""
+    return SaleRow.undone_at.is_(None)
 
 
 def net_amount() -> ColumnElement[int]:

@@ -47,7 +47,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from core.context import Context
 from core.errors import InvalidInput
 from core.members import store_id
-from core.segments import Stage, compute_segments, is_purchase, net_amount
+from core.segments import Stage, compute_segments, happened, is_purchase, net_amount
 from storage.db import Session
 from storage.models import (
     BookingRow,
@@ -269,7 +269,7 @@ async def shop_stats(ctx: Context, *, store: str | None, start: date, end: date)
             .where(_within(SaleRow.sold_at, period), is_purchase(), home()),
         )
 
-        sold_here = _within(SaleRow.sold_at, period) & here(SaleRow.store_id)
+        sold_here = _within(SaleRow.sold_at, period) & here(SaleRow.store_id) & happened()
         count, gross, refunded, net = (
             await s.execute(
                 select(
@@ -306,7 +306,8 @@ async def shop_stats(ctx: Context, *, store: str | None, start: date, end: date)
                     func.sum(case((LedgerRow.points < 0, -LedgerRow.points), else_=0)),
                 )
                 .join(MemberRow, MemberRow.id == LedgerRow.member_id)
-                .where(_within(LedgerRow.created_at, period), home())
+                .outerjoin(SaleRow, SaleRow.id == LedgerRow.sale_id)  # an undone one's: none
+                .where(_within(LedgerRow.created_at, period), home(), happened())
                 .group_by(LedgerRow.kind)
             )
         }

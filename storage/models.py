@@ -254,10 +254,24 @@ class AlertRow(Base):
     decided_at: Mapped[datetime | None]
 
 
+LIVE_SALE = "undone_at IS NULL"
+
+
 class SaleRow(Base):
+    """A purchase. Its receipt number is unique in its store among sales not undone: a
+    clerk's slip taken back with Undo never happened, and its number can be entered again.
+    ``entry_key`` is the chat conversation that entered it, so a double tap records once."""
+
     __tablename__ = "sales"
     __table_args__ = (
-        UniqueConstraint("store_id", "receipt_no"),
+        Index(
+            "uq_sales_store_receipt_live",
+            "store_id",
+            "receipt_no",
+            unique=True,
+            sqlite_where=text(LIVE_SALE),
+            postgresql_where=text(LIVE_SALE),
+        ),
         Index("ix_sales_member_sold", "member_id", "sold_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -270,6 +284,18 @@ class SaleRow(Base):
     points_reversed: Mapped[int] = mapped_column(Integer, default=0)
     sold_at: Mapped[datetime]
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    undone_at: Mapped[datetime | None]
+    entry_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+
+
+class ReceiptCounterRow(Base):
+    """The last receipt number given to a chat sale in a store on a shop day: taken with
+    the sale, in its transaction, so numbers are unique and follow each other."""
+
+    __tablename__ = "receipt_counters"
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class RefundRow(Base):
@@ -315,6 +341,7 @@ class TierChangeRow(Base):
     reason: Mapped[str] = mapped_column(String(16))
     spend_fen: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))  # the upgrading sale
 
 
 class RewardRow(Base):

@@ -1,7 +1,7 @@
 """``/member <phone | member number | name>``: what staff need at the counter about one
-member — profile, tier, balance, stage, preference tags, last visits, unused coupons, open
-feedback, who invited them and whom they invited; phone masked for clerks; recent audit
-entries for managers."""
+member — profile, tier, balance, stage, preference tags, recent sales (refunds and undone
+ones marked), unused coupons, open feedback, who invited them and whom they invited; phone
+masked for clerks; recent audit entries for managers."""
 
 from __future__ import annotations
 
@@ -71,12 +71,9 @@ async def _card(turn: Turn, member: MemberView) -> list[str]:
     tags = await preference_tags(turn, member, segment.rfm if segment else None)
     if tags:
         lines.append(turn._("Tags: {tags}", tags=", ".join(tags)))
-    visits = await loyalty.recent_sales(ctx, member.id)
-    lines.append(turn._("Last visits:") if visits else turn._("No visits yet."))
-    lines += [
-        f"  {turn.day(v.sold_at)} {store_name(turn, v.store)} {turn.money(v.amount_fen)}"
-        for v in visits
-    ]
+    sales = await loyalty.recent_sales(ctx, member.id)
+    lines.append(turn._("Recent sales:") if sales else turn._("No sales yet."))
+    lines += [_sale_line(turn, sale) for sale in sales]
     coupons = await loyalty.member_coupons(ctx, member.id)
     if coupons:
         lines.append(turn._("Unused coupons:"))
@@ -97,6 +94,22 @@ async def _card(turn: Turn, member: MemberView) -> list[str]:
                 for e in entries
             ]
     return lines
+
+
+def _sale_line(turn: Turn, sale: loyalty.SaleView) -> str:
+    """A sale with its receipt number, marked when undone (a slip that never happened) or
+    refunded, so it does not read as a visit that counted."""
+    line = (
+        f"  {turn.day(sale.sold_at)} {store_name(turn, sale.store)} "
+        f"{turn.money(sale.amount_fen)} {sale.receipt_no}"
+    )
+    if sale.undone:
+        mark = turn._("undone")
+    elif sale.refunded_fen:
+        mark = turn._("refunded {amount}", amount=turn.money(sale.refunded_fen))
+    else:
+        return line
+    return f"{line} — {mark}"
 
 
 async def preference_tags(turn: Turn, member: MemberView, rfm: Rfm | None) -> list[str]:

@@ -130,11 +130,28 @@ def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
             points=entry.points,
         )
     if entry.kind == "refund":
-        return turn._(
-            "A purchase of {amount} was refunded, so its points were taken back.",
-            amount=turn.money(int(detail.get("amount_fen", 0))),
-        )
+        return _explain_refund(turn, entry)
     return turn._("Adjusted by the shop: {reason}", reason=entry.reason)
+
+
+def _explain_refund(turn: Turn, entry: loyalty.LedgerEntry) -> str:
+    """What the sale keeps after it (core.loyalty.points_kept), when part of it is kept."""
+    detail = entry.detail
+    refunded = int(detail.get("amount_fen", 0))
+    if int(detail.get("net_fen", 0)) > 0:
+        return turn._(
+            "{refunded} of a purchase of {amount} was refunded: the {net} kept earns {kept} "
+            "points, so {points} points were taken back.",
+            refunded=turn.money(refunded),
+            amount=turn.money(int(detail["sale_fen"])),
+            net=turn.money(int(detail["net_fen"])),
+            kept=detail.get("kept", 0),
+            points=-entry.points,
+        )
+    return turn._(
+        "A purchase of {amount} was refunded, so its points were taken back.",
+        amount=turn.money(int(detail.get("sale_fen", refunded))),
+    )
 
 
 def _explain_checkin(turn: Turn, entry: loyalty.LedgerEntry) -> str:

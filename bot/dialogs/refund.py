@@ -1,6 +1,7 @@
 """``/refund <receipt no> [amount]``: a manager takes back a sale, in full or in part, after
-seeing what it was; the points it earned go back in proportion (what was already spent is
-recorded as a shortfall) and the member is told through the outbox."""
+seeing what it was (or, after a first refund, what is left of it); the sale keeps the
+points its net amount earns and the rest go back (what was already spent is recorded as a
+shortfall) and the member is told through the outbox."""
 
 from __future__ import annotations
 
@@ -35,19 +36,31 @@ async def _next(turn: Turn) -> Step:
     member = await get_member(turn.ctx, sale.member_id)
     refundable = sale.amount_fen - sale.refunded_fen
     amount = data.get("amount_fen") or refundable
-    text = "\n".join(
-        (
+    params = {
+        "amount": turn.money(amount),
+        "receipt": sale.receipt_no,
+        "store": store_name(turn, data["store"]),
+        "total": turn.money(sale.amount_fen),
+        "member": member_line(turn, member),
+    }
+    if sale.refunded_fen:  # a second refund: what is left of the sale, not what it was
+        lines = (
             turn._(
-                "Refund {amount} of receipt {receipt} ({store}, {total}) for {member}?",
-                amount=turn.money(amount),
-                receipt=data["receipt"],
-                store=store_name(turn, data["store"]),
-                total=turn.money(sale.amount_fen),
-                member=member_line(turn, member),
+                "Refund {amount} of receipt {receipt} ({store}, {refundable} of {total} still "
+                "refundable) for {member}?",
+                refundable=turn.money(refundable),
+                **params,
+            ),
+            turn._("Points this sale still holds: {points}", points=sale.points_held),
+        )
+    else:
+        lines = (
+            turn._(
+                "Refund {amount} of receipt {receipt} ({store}, {total}) for {member}?", **params
             ),
             turn._("Points earned by this sale: {points}", points=sale.points_earned),
         )
-    )
+    text = "\n".join(lines)
     answers = buttons(
         [
             Payload(NAME, CONFIRM, YES).button(turn._("Refund")),

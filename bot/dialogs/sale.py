@@ -1,6 +1,7 @@
 """Staff at the counter: ``/sale <member> <amount> [receipt no]`` records a purchase (or, bare,
-asks for each), shows the points earned, the new balance and tier, and offers to undo it
-for a few minutes. The member gets the receipt push through the outbox.
+asks for each), shows its receipt number (without one typed, the store's next of the day),
+the points earned, the new balance and tier, and offers to undo it for a few minutes. The
+member gets the receipt push through the outbox.
 
 What was bought may follow as ``code=amount`` or ``code*quantity=amount`` words (``latte*2=56
 cheesecake=30``): the sale's product lines (core.products), adding up to the amount or less.
@@ -9,6 +10,7 @@ cheesecake=30``): the sale's product lines (core.products), adding up to the amo
 from __future__ import annotations
 
 import re
+import secrets
 
 from bot.dialogs.counter import (
     begin,
@@ -39,6 +41,8 @@ async def start(turn: Turn) -> Step:
     spaces (``/sale Li Lei 238``): the amount is the first word after it that starts like
     money; a typo in it is asked again."""
     begin(turn, ())
+    # What a double tap of this conversation's buttons shares, and identical sales do not.
+    turn.data["entry"] = secrets.token_hex(8)
     words = turn.text.split()[1:]
     reference, rest = split_reference([w for w in words if "=" not in w], _like_money)
     if reference:
@@ -110,25 +114,22 @@ async def _record(turn: Turn, amount_fen: int) -> Step:
     data = turn.data
     store = str(data["store"])
     member = await get_member(turn.ctx, int(data["member_id"]))
-    # Without a receipt number, the same sale to the same member within the minute is a
-    # repeat (a double tap); the same amount for another member is another sale.
-    receipt = data.get("receipt") or (
-        f"chat-{turn.staff.id}-{member.id}-{turn.ctx.now():%Y%m%d%H%M}-{amount_fen}"
-    )
     lines = [SaleLine(str(c), int(q), int(f)) for c, q, f in data.get("lines", [])]
+    receipt = data.get("receipt")  # else the store's next number of the day
     result = await loyalty.record_sale(
         turn.ctx,
         store=store,
-        receipt_no=str(receipt),
+        receipt_no=None if receipt is None else str(receipt),
         member_id=member.id,
         amount_fen=amount_fen,
         staff_id=turn.staff.id,
         lines=lines,
+        entry_key=data.get("entry"),
     )
     if result.duplicate:
         text = turn._(
             "Receipt {receipt} in {store} is already recorded; nothing was added.",
-            receipt=receipt,
+            receipt=result.receipt_no,
             store=store_name(turn, store),
         )
         return Step([Reply(text)])
@@ -154,6 +155,7 @@ def _recorded(turn: Turn, member: MemberView, amount_fen: int, result: loyalty.S
             amount=turn.money(amount_fen),
             member=member_line(turn, member),
         ),
+        turn._("Receipt number: {receipt}", receipt=result.receipt_no),
         turn._(
             "+{points} points; balance {balance}; tier {tier}.",
             points=result.points,

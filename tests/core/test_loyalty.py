@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core import loyalty
 from core.clock import FixedClock
@@ -22,7 +22,7 @@ from core.errors import (
 )
 from core.members import register_member
 from core.shop import load_shop
-from storage.models import AuditRow, LedgerRow, OutboxRow, SaleRow, TierChangeRow
+from storage.models import AuditRow, LedgerRow, MemberRow, OutboxRow, SaleRow, TierChangeRow
 
 
 async def new_member(ctx: Context, phone: str = "13800000001", **kw: object) -> int:
@@ -278,3 +278,39 @@ async def test_adjustment_cannot_overdraw_and_is_audited(ctx: Context) -> None:
     with pytest.raises(NotEnoughPoints):
         await loyalty.adjust_points(ctx, member_id, -41, "typo", actor="staff:1")
     assert await count(ctx, AuditRow, AuditRow.action == "points.adjusted") == 1
+
+
+async def _tier(ctx: Context, member_id: int, tier: str) -> None:
+    async with ctx.db.transaction() as s:
+        await s.execute(update(MemberRow).where(MemberRow.id == member_id).values(tier=tier))
+
+
+async def test_a_refunded_sale_keeps_the_points_its_net_amount_earns(ctx: Context) -> None:
+    """¥238 earned 20; ¥100 back leaves ¥138, which earns 10: 10 go back, not 8."""
+    member_id = await new_member(ctx)
+    sale = dict(store="main", receipt_no="R238")
+    await loyalty.record_sale(ctx, **sale, member_id=member_id, amount_fen=23_800)
+
+    first = await loyalty.refund_sale(ctx, **sale, amount_fen=10_000)
+    assert (first.points_reversed, first.balance) == (10, 10)
+    second = await loyalty.refund_sale(ctx, **sale, amount_fen=3_800)  # ¥100 left: still 10
+    assert (second.points_reversed, second.balance) == (0, 10)
+    last = await loyalty.refund_sale(ctx, **sale)
+    assert (last.amount_fen, last.points_reversed, last.balance) == (10_000, 10, 0)
+    async with ctx.db.read() as s:
+        kept = await s.scalar(select(SaleRow.points_earned - SaleRow.points_reversed))
+    assert kept == 0
+
+
+async def test_a_refund_keeps_the_multiplier_the_sale_was_made_at(ctx: Context) -> None:
+    member_id = await new_member(ctx)
+    await _tier(ctx, member_id, "gold")  # 1.2×: ¥238 earns 24
+    sale = await loyalty.record_sale(
+        ctx, store="main", receipt_no="G1", member_id=member_id, amount_fen=23_800
+    )
+    assert sale.points == 24
+    await _tier(ctx, member_id, "member")  # moved down since: the sale's rule still holds
+
+    refund = await loyalty.refund_sale(ctx, store="main", receipt_no="G1", amount_fen=10_000)
+
+    assert (refund.points_reversed, refund.balance) == (12, 12)  # ¥138 at 1.2× earns 12

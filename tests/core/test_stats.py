@@ -18,6 +18,7 @@ from core.context import Context
 from core.errors import InvalidInput, UnknownStore
 from core.members import register_member
 from core.segments import Stage, member_segments
+from core.staff import add_staff
 from core.stats import period_days, shop_stats, trend, trend_periods
 from storage.models import (
     BookingRow,
@@ -426,3 +427,24 @@ async def test_demo_shop_figures_match_the_raw_rows(ctx: Context) -> None:
     assert sum(p.net_fen for p in months) == whole.net_fen
     assert sum(p.sales_count for p in months) == whole.sales_count
     assert sum(p.new_members for p in months) == whole.new_members == 300
+
+
+async def test_an_undone_sale_counts_in_no_figure(ctx: Context) -> None:
+    """A clerk typed ¥5 000 for ¥50 and undid it: the figures are those of the ¥50 sale, as
+    if the slip had never been typed (it was counted as ¥5 000 sold and refunded)."""
+    clerk = await add_staff(ctx, channel="console", external_id="cleo", role="clerk", store="main")
+    member = await register_member(ctx, name="王芳", phone="13800138000", home_store="main")
+    sale = dict(store="main", member_id=member.id, staff_id=clerk.id)
+    slip = await loyalty.record_sale(ctx, **sale, receipt_no="S-1", amount_fen=500_000)
+    await loyalty.undo_sale(ctx, sale_id=slip.sale_id, staff_id=clerk.id)
+    await loyalty.record_sale(ctx, **sale, receipt_no="S-1", amount_fen=23_800)
+    await loyalty.refund_sale(ctx, store="main", receipt_no="S-1", amount_fen=10_000)
+
+    report = await shop_stats(ctx, store="main", start=TODAY, end=TODAY)
+    assert (report.sales_count, report.gross_fen, report.refunded_fen, report.net_fen) == (
+        1,
+        23_800,
+        10_000,
+        13_800,
+    )
+    assert (report.points_issued, report.points_reversed) == (20, 10)

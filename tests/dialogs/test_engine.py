@@ -104,3 +104,16 @@ def test_payloads_round_trip_and_reject_strangers() -> None:
     assert Payload.unpack("no separators") is None
     with pytest.raises(ValueError, match="512 bytes"):
         Payload("points", "why", "9" * 600).pack()
+
+
+async def test_why_explains_a_partial_refund_by_what_the_sale_keeps(ctx: Context) -> None:
+    """¥238 at Gold earned 24; ¥100 back leaves ¥138, which earns 12 at 1.2×."""
+    await member_with_gold_sale(ctx, "u1", "en")
+    await loyalty.refund_sale(ctx, store="main", receipt_no="G2", amount_fen=10_000)
+    (reply,) = await say(ctx, "u1", text="/points")
+    assert "Points: 612" in reply.text
+    (why,) = await say(ctx, "u1", payload=reply.choices[0].payload)
+    assert why.text == (
+        "CN¥100.00 of a purchase of CN¥238.00 was refunded: the CN¥138.00 kept earns 12 "
+        "points, so 12 points were taken back."
+    )

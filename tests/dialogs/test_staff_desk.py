@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -148,11 +149,12 @@ async def test_clerk_undoes_own_last_sale_within_minutes_only(
 
 
 @pytest.mark.usefixtures("team")
-async def test_sales_without_receipt_numbers_are_kept_apart_by_member(
+async def test_identical_sales_without_receipt_numbers_each_get_their_number(
     ctx: Context, dialogs: Dialogs, member: MemberView
 ) -> None:
-    """The same amount for two members in one minute is two sales; for one member, typed
-    twice, it is a repeat."""
+    """The same amount for the same member twice in a minute is two genuine sales (it was
+    refused as "already recorded"): each gets the store's next number of the day, shown to
+    the clerk and on the member's receipt, and a refund finds it however it is typed."""
     other = await register_member(
         ctx, name="韩梅梅", phone="13900139000", channel="console", external_id="hanmeimei"
     )
@@ -160,10 +162,76 @@ async def test_sales_without_receipt_numbers_are_kept_apart_by_member(
     (second,) = await say(dialogs, "/sale 13900139000 100", user="cleo", lang="en")
     (again,) = await say(dialogs, "/sale 13900139000 100", user="cleo", lang="en")
     assert first.text.startswith("Recorded CN¥100.00 for 李雷")
+    assert "Receipt number: C-260105-001" in first.text.splitlines()
     assert second.text.startswith("Recorded CN¥100.00 for 韩梅梅")
-    assert again.text.endswith("is already recorded; nothing was added.")
+    assert "Receipt number: C-260105-002" in second.text.splitlines()
+    assert again.text.startswith("Recorded CN¥100.00 for 韩梅梅")
+    assert "Receipt number: C-260105-003" in again.text.splitlines()
     assert (await loyalty.points_summary(ctx, member.id)).balance == 10
+    assert (await loyalty.points_summary(ctx, other.id)).balance == 20
+    async with ctx.db.read() as s:
+        pushed = list(await s.scalars(select(OutboxRow).where(OutboxRow.kind == "receipt")))
+    assert sorted(p.params["receipt_no"] for p in pushed) == [
+        "C-260105-001",
+        "C-260105-002",
+        "C-260105-003",
+    ]
+
+    (check,) = await say(dialogs, "/refund c-260105-003", user="mia", lang="en")
+    assert check.text.startswith("Refund CN¥100.00 of receipt C-260105-003")
+    await say(dialogs, payload=press(check, "Refund"), user="mia", lang="en")
     assert (await loyalty.points_summary(ctx, other.id)).balance == 10
+
+
+@pytest.mark.usefixtures("team")
+async def test_a_double_tap_records_one_sale(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    """The member's button tapped twice at once (two workers) is one sale: the conversation
+    that entered it is its key, not the minute it was entered in."""
+    (which,) = await say(dialogs, "/sale 1380013800 100", user="cleo", lang="en")
+    tap = which.choices[0].payload
+    replies = await asyncio.gather(
+        *(say(dialogs, payload=tap, user="cleo", lang="en") for _ in range(2))
+    )
+    recorded = [r for (r,) in replies if r.text.startswith("Recorded")]
+    assert len(recorded) == 1
+    assert (await loyalty.points_summary(ctx, member.id)).balance == 10
+    async with ctx.db.read() as s:
+        assert len(list(await s.scalars(select(SaleRow)))) == 1
+
+
+@pytest.mark.usefixtures("team")
+async def test_after_undo_the_receipt_is_entered_again_with_the_right_amount(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    (typo,) = await say(dialogs, "/sale 13800138000 500 U-7", user="cleo", lang="en")
+    await say(dialogs, payload=press(typo, "Undo (within 5 min)"), user="cleo", lang="en")
+    (right,) = await say(dialogs, "/sale 13800138000 50 U-7", user="cleo", lang="en")
+    assert right.text.startswith("Recorded CN¥50.00 for 李雷")
+    assert "Receipt number: U-7" in right.text.splitlines()
+    (check,) = await say(dialogs, "/refund U-7", user="mia", lang="en")
+    assert check.text.startswith("Refund CN¥50.00 of receipt U-7")
+
+
+@pytest.mark.usefixtures("team")
+async def test_member_card_marks_refunded_and_undone_sales(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    await say(dialogs, "/sale 13800138000 238 V-1", user="cleo", lang="en")
+    await loyalty.refund_sale(ctx, store="main", receipt_no="V-1", amount_fen=10_000)
+    (slip,) = await say(dialogs, "/sale 13800138000 50", user="cleo", lang="en")
+    await say(dialogs, payload=press(slip, "Undo (within 5 min)"), user="cleo", lang="en")
+    await say(dialogs, "/sale 13800138000 30", user="cleo", lang="en")
+
+    (card,) = await say(dialogs, "/member 李雷", user="cleo", lang="en")
+    lines = card.text.splitlines()
+    at = lines.index("Recent sales:")
+    assert lines[at + 1 : at + 4] == [
+        "  Jan 5, 2026 Flagship store CN¥30.00 C-260105-002",
+        "  Jan 5, 2026 Flagship store CN¥50.00 C-260105-001 — undone",
+        "  Jan 5, 2026 Flagship store CN¥238.00 V-1 — refunded CN¥100.00",
+    ]
 
 
 @pytest.mark.usefixtures("team")
@@ -233,6 +301,29 @@ async def test_manager_refunds_after_confirming_once(
 
 
 @pytest.mark.usefixtures("team")
+async def test_a_second_refund_shows_what_is_still_refundable(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    """¥238 (20 points), ¥100 refunded: the next refund offers ¥138 and the 10 points ¥138
+    earns, not the ¥238 and 20 points of the sale."""
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="R-238", member_id=member.id, amount_fen=23_800
+    )
+    (check,) = await say(dialogs, "/refund R-238 100", user="mia", lang="en")
+    (done,) = await say(dialogs, payload=press(check, "Refund"), user="mia", lang="en")
+    assert done.text == "Refunded CN¥100.00; 10 points taken back, balance 10."
+
+    (check,) = await say(dialogs, "/refund R-238", user="mia", lang="en")
+    assert check.text == (
+        "Refund CN¥138.00 of receipt R-238 (Flagship store, CN¥138.00 of CN¥238.00 still "
+        "refundable) for 李雷 (M000001, +8613800138000)?\n"
+        "Points this sale still holds: 10"
+    )
+    (done,) = await say(dialogs, payload=press(check, "Refund"), user="mia", lang="en")
+    assert done.text == "Refunded CN¥138.00; 10 points taken back, balance 0."
+
+
+@pytest.mark.usefixtures("team")
 async def test_use_refuses_used_expired_and_unknown_codes_with_the_reason(
     ctx: Context, clock: FixedClock, dialogs: Dialogs, member: MemberView
 ) -> None:
@@ -260,7 +351,7 @@ async def test_member_card_masks_phone_for_clerks_and_shows_audit_to_managers(
     await say(dialogs, "/sale 13800138000 238 V-1", user="cleo", lang="en")
     (for_clerk,) = await say(dialogs, "/member 李雷", user="cleo", lang="en")
     assert "+86138****8000" in for_clerk.text and "Recent changes:" not in for_clerk.text
-    assert "Last visits:" in for_clerk.text
+    assert "Recent sales:" in for_clerk.text
     (for_manager,) = await say(dialogs, "/member M000001", user="mia", lang="en")
     assert "+8613800138000" in for_manager.text
     assert "sale.recorded — staff:3 (console)" in for_manager.text
