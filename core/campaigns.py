@@ -61,7 +61,7 @@ from core import audit, digests, outbox
 from core.audience import reachable
 from core.context import Context
 from core.errors import InvalidInput, NotAllowed, UnknownReward
-from core.loyalty import give_coupon
+from core.loyalty import IssuedCoupon, hand_out
 from core.members import store_id
 from core.segments import Segment, Stage, is_purchase, net_amount, select_members
 from core.staff import Role, StaffView
@@ -294,7 +294,11 @@ async def create_and_send(
         )
         s.add(campaign)
         await s.flush()
-        coupons = 0
+        gifts: dict[int, IssuedCoupon] = {}
+        if reward_row is not None:  # a goods gift takes a piece for each, or none at all
+            sent = [(m, {"campaign_id": campaign.id}) for m in members if groups[m] != HOLDOUT]
+            coupons = await hand_out(s, reward_row, sent, now, actor=staff.actor)
+            gifts = {coupon.member_id: coupon for coupon in coupons}
         for member_id in members:
             group = groups[member_id]
             if group == HOLDOUT:  # kept aside: recorded, never sent anything
@@ -310,10 +314,8 @@ async def create_and_send(
                 params["store"] = store
             coupon_id = None
             if reward_row is not None:
-                coupon = await give_coupon(
-                    s, member_id, reward_row, now, actor=staff.actor, campaign_id=campaign.id
-                )
-                coupon_id, coupons = coupon.id, coupons + 1
+                coupon = gifts[member_id]
+                coupon_id = coupon.id
                 params |= {
                     "coupon": coupon.code,
                     "reward": reward_row.code,
@@ -353,7 +355,7 @@ async def create_and_send(
         return CampaignResult(
             campaign_id=campaign.id,
             reached=campaign.reached,
-            coupons=coupons,
+            coupons=len(gifts),
             sent_at=now,
             holdout=holdout,
             variant_b=sum(1 for group in groups.values() if group == B),
