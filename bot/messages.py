@@ -41,8 +41,7 @@ ERROR_TEXTS: dict[str, str] = {
     ),
     "out_of_stock": N_("Sorry, this reward is out of stock; no points were taken."),
     "not_enough_stock": N_(
-        "Only {left} of this reward are left, not enough for {needed} members; nothing was "
-        "given."
+        "Only {left} of this reward are left, not enough for {needed} members; nothing was given."
     ),
     "invite_code_invalid": N_("{code} is not a valid invite code."),
     "self_referral": N_("This is the inviter's own phone number, so the invite cannot count."),

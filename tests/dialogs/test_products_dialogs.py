@@ -269,14 +269,15 @@ async def test_a_campaign_gift_of_goods_shows_its_price_and_what_is_left(
     await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
     mug = "定制马克杯" if lang == "zh_CN" else "Shop mug"
     (ask,) = await say(dialogs, "/campaign potential all Hello", user="boss", lang=lang)
-    label = t(lang, "{reward} (worth {value}, {left} left)", reward=mug, value=format_money(5_900, lang), left=1)
+    price = format_money(5_900, lang)
+    label = t(lang, "{reward} (worth {value}, {left} left)", reward=mug, value=price, left=1)
     (summary,) = await say(dialogs, payload=press(ask, label), user="boss", lang=lang)
     assert (
         t(
             lang,
             "Coupon for each: {reward}, worth {value}, valid for {days} days.",
             reward=mug,
-            value=format_money(5_900, lang),
+            value=price,
             days=30,
         )
         in summary.text
@@ -288,8 +289,7 @@ async def test_a_campaign_gift_of_goods_shows_its_price_and_what_is_left(
     (refused,) = await say(dialogs, payload=press(summary, t(lang, "Send")), user="boss")
     assert refused.text == t(
         lang,
-        "Only {left} of this reward are left, not enough for {needed} members; nothing was "
-        "given.",
+        "Only {left} of this reward are left, not enough for {needed} members; nothing was given.",
         left=1,
         needed=2,
     )
