@@ -26,7 +26,8 @@ campaign, and results only read the draw, so nobody is ever drawn again.
 Figures per group *g* (A, B, holdout), over the window of N (``came_back_days``) days
 after ``sent_at`` (after it, up to and including ``sent_at + N days``):
 
-- ``members`` n_g: members drawn into the group (for A and B: sent the message);
+- ``members`` n_g: members drawn into the group (for A and B: sent the message — a member
+  whose message was given up, skipped or failed, counts nowhere and keeps no coupon);
 - ``came_back`` b_g: of them, members with at least one purchase in the window;
 - ``sales`` S_g: those purchases' amounts, net of refunds;
 - ``coupons used`` U_g, worth V_g: the campaign's coupons of the group used in the window;
@@ -547,7 +548,10 @@ async def _groups(
 ) -> tuple[dict[str, GroupResult], int]:
     """Each group's figures over the window ``since`` < t ≤ ``until``, and the coupons the
     campaign issued."""
-    of_campaign = CampaignMemberRow.campaign_id == campaign_id
+    # Members whose message was given up were not reached: in no group (core.gifts).
+    of_campaign = and_(
+        CampaignMemberRow.campaign_id == campaign_id, CampaignMemberRow.given_up_at.is_(None)
+    )
     members = {
         variant: int(n)
         for variant, n in await s.execute(

@@ -7,8 +7,10 @@ than the sale's amount — items outside the catalogue, a service — but never 
 amount is what the member paid and what earns points; lines only tell preferences apart.
 
 A goods reward has a stock: how many pieces it has in all, and ``taken``, the pieces
-redeemed, which only a conditional UPDATE (``taken < stock``) raises — the same way booking
-slots count places — so stock never goes below zero, also under concurrent redemptions.
+handed out, which only a conditional UPDATE (``taken + pieces <= stock``) raises — the same
+way booking slots count places — so stock never goes below zero, also under concurrent
+redemptions. Pickup codes taken back (their message never went) return their pieces
+(``core.gifts``).
 """
 
 from __future__ import annotations
@@ -203,16 +205,6 @@ async def take_stock(s: Session, reward: RewardRow, pieces: int = 1) -> None:
     if pieces == 1:
         raise OutOfStock(reward=reward.code)
     raise NotEnoughStock(reward=reward.code, left=max(int(left), 0), needed=pieces)
-
-
-async def return_stock(s: Session, reward_id: int, pieces: int) -> None:
-    """Put back ``pieces`` of a goods reward whose pickup codes were taken back (their
-    message never reached the member); nothing for a coupon reward."""
-    await s.execute(
-        update(RewardStockRow)
-        .where(RewardStockRow.reward_id == reward_id, RewardStockRow.taken >= pieces)
-        .values(taken=RewardStockRow.taken - pieces)
-    )
 
 
 async def reward_values(ctx: Context) -> dict[str, int]:

@@ -27,7 +27,7 @@ from core.errors import (
     UnknownColumn,
     UnknownProduct,
 )
-from core.members import register_member
+from core.members import register_member, update_member
 from core.product_csv import import_products
 from core.products import SaleLine
 from core.scheduled import Planned, queue
@@ -359,3 +359,25 @@ async def test_every_gift_path_takes_goods_stock(ctx: Context) -> None:
     assert await count(ctx, OutboxRow) == 0
     assert await queue(ctx, planned[:1], gift="mug") == 1
     assert await products.stock_left(ctx) == {"mug": 0}
+
+
+async def test_a_gift_whose_message_is_given_up_returns_its_piece(ctx: Context) -> None:
+    """The only mug goes with a campaign to a member who then turns offers off before it
+    is sent: the pickup code is void and the mug back in stock."""
+    boss = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    member_id = await pushes.member(ctx)
+    await create_and_send(
+        ctx,
+        staff=boss,
+        segment=Segment(stages={Stage.POTENTIAL}),
+        message="送杯子",
+        reward="mug",
+        store=None,
+    )
+    assert await products.stock_left(ctx) == {"mug": 0}
+    await update_member(ctx, member_id, actor="member", marketing_consent=False)
+    assert await products.stock_left(ctx) == {"mug": 1}
+    assert await loyalty.member_coupons(ctx, member_id) == []
+    async with ctx.db.read() as s:
+        (reached,) = await s.scalars(select(CampaignRow.reached))
+    assert reached == 0
