@@ -64,6 +64,7 @@ from core.context import Context
 from core.errors import InvalidInput, NotAllowed, UnknownReward
 from core.loyalty import IssuedCoupon, hand_out
 from core.members import store_id
+from core.push_routes import marketing_waits_until
 from core.segments import Segment, Stage, is_purchase, net_amount, select_members
 from core.staff import Role, StaffView
 from core.stats import local_midnight
@@ -200,6 +201,7 @@ class CampaignResult:
     repeated: bool = False  # the same campaign was already sent moments ago: not sent again
     holdout: int = 0  # members kept aside, sent nothing
     variant_b: int = 0  # of ``reached``, members sent message B
+    waits_until: datetime | None = None  # quiet hours: the messages go then, not now
 
 
 def _check_message(message: str) -> str:
@@ -360,6 +362,7 @@ async def create_and_send(
             sent_at=now,
             holdout=holdout,
             variant_b=sum(1 for group in groups.values() if group == B),
+            waits_until=marketing_waits_until(now, ctx.shop.pushes, ctx.zone),
         )
 
 

@@ -22,11 +22,11 @@ from bot.dialogs.counter import own_store, store_name
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.rewards import reward_name
 from bot.dialogs.types import Payload, Reply, Step, buttons
-from bot.i18n import localized
+from bot.i18n import format_time, localized
 from bot.messages import STAGE_NAMES
 from bot.reports import campaign_group_rows, campaign_roi_rows
 from core import campaigns, digests, products
-from core.campaigns import MESSAGE_MAX, CampaignStats
+from core.campaigns import MESSAGE_MAX, CampaignResult, CampaignStats
 from core.errors import InvalidInput, NotAllowed, UnknownDigest, UnknownReward
 from core.segments import Segment, Stage
 from core.shop import Reward
@@ -438,7 +438,7 @@ async def confirm(turn: Turn) -> Step:
             count=result.reached,
         )
         return Step([Reply(text)])
-    lines = [turn._("Sent to {count} members.", count=result.reached)]
+    lines = [_sent_line(turn, result)]
     if result.variant_b:
         lines.append(
             turn._(
@@ -454,6 +454,20 @@ async def confirm(turn: Turn) -> Step:
     if result.coupons:
         lines.append(turn._("Each of them got a coupon ({count} in all).", count=result.coupons))
     return Step([Reply("\n".join(lines))])
+
+
+def _sent_line(turn: Turn, result: CampaignResult) -> str:
+    """Sent, or — in the quiet hours — queued, with when it goes (another day's: with it)."""
+    if result.waits_until is None:
+        return turn._("Sent to {count} members.", count=result.reached)
+    goes = format_time(result.waits_until, turn.locale, turn.ctx.zone)
+    if turn.day(result.waits_until) != turn.day(turn.ctx.now()):
+        goes = turn._("{day} {time}", day=turn.day(result.waits_until), time=goes)
+    return turn._(
+        "Queued for {count} members: it goes at {time}, after the quiet hours.",
+        count=result.reached,
+        time=goes,
+    )
 
 
 def campaign_lines(turn: Turn, results: Sequence[CampaignStats]) -> list[str]:
