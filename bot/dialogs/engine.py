@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot.dialogs.types import Event, Payload, Reply, Step
+from bot.dialogs.types import Button, Event, Payload, Reply, Step
 from bot.i18n import (
     LOCALES,
     N_,
@@ -95,6 +95,7 @@ class Flow:
     commands: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     once: frozenset[str] = frozenset()
+    shown_again: frozenset[str] = frozenset()  # once steps whose answer a repeated tap gets
     stateless: frozenset[str] = frozenset()
     needs_member: bool = True
     role: Role | None = None  # staff flows: the lowest role allowed (and no membership needed)
@@ -130,6 +131,9 @@ class Dialogs:
             sender.conversation,
             sender.staff,
         )
+        finished = current if current is not None and current.done else None
+        if finished is not None:  # over: only its answer is kept, for a repeated tap
+            current = None
         if event.media is not None:
             # Leave any conversation where it is: the next text continues it.
             locale = self._locale(member, current, event)
@@ -145,6 +149,8 @@ class Dialogs:
             payload=payload,
             staff=staff,
         )
+        if finished is not None and _repeats(payload, finished):
+            return _answer(finished.data)
         if member is None and staff is not None and self._is_spent(turn, current):
             # A confirm button tapped again after its conversation ended: a member gets the
             # menu (below), but staff who are no members must not land in registration.
@@ -175,7 +181,10 @@ class Dialogs:
                 return result.replies
             if step_name == START or step_name in flow.once:
                 result.next = None
-        if result.next is None:
+        kept = _kept(result.replies) if claimed and step_name in flow.shown_again else None
+        if result.next is None and kept is not None:
+            await conversations.finish_step(ctx, identity.id, flow.name, step_name, kept)
+        elif result.next is None:
             if current is not None or claimed:  # a write only when there is one to end
                 await conversations.end_conversation(ctx, identity.id)
         else:
@@ -247,3 +256,38 @@ class Dialogs:
                 if any(keyword in lowered for keyword in flow.keywords):
                     return flow, START
         return self.help, START
+
+
+def _kept(replies: list[Reply]) -> dict[str, Any] | None:
+    """Replies as a conversation keeps them (texts and buttons; None with an image)."""
+    if any(reply.image is not None or reply.phone_button for reply in replies):
+        return None
+    return {
+        "replies": [
+            {"text": r.text, "buttons": [[[b.label, b.payload] for b in row] for row in r.buttons]}
+            for r in replies
+        ]
+    }
+
+
+def _repeats(payload: Payload | None, finished: conversations.Conversation) -> bool:
+    """The button of the step that ``finished`` the conversation, tapped again."""
+    return (
+        payload is not None
+        and finished.flow == payload.flow
+        and finished.step == payload.action + conversations.DONE
+    )
+
+
+def _answer(kept: dict[str, Any]) -> list[Reply]:
+    """The replies ``_kept`` kept."""
+    return [
+        Reply(
+            str(reply["text"]),
+            tuple(
+                tuple(Button(str(label), str(payload)) for label, payload in row)
+                for row in reply["buttons"]
+            ),
+        )
+        for reply in kept.get("replies", [])
+    ]

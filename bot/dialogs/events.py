@@ -301,6 +301,7 @@ flow = Flow(
         CANCEL: cancel,
     },
     once=frozenset({CONFIRM, CANCEL}),
+    shown_again=frozenset({CONFIRM, CANCEL}),
     stateless=frozenset({ASK, MINE, ASK_CANCEL}),
     commands=("/events",),
     keywords=("活动", "event"),
