@@ -43,6 +43,7 @@ class Identity:
     member_id: int | None
 
 
+CLAIMED = ":claimed"  # a ``once`` step being done (``claim_step``)
 DONE = ":done"  # the step of a conversation over, kept with its answer (``finish_step``)
 
 
@@ -379,6 +380,6 @@ async def claim_step(ctx: Context, identity_id: int, flow: str, step: str) -> bo
                 ConversationRow.flow == flow,
                 ConversationRow.step == step,
             )
-            .values(step=f"{step}:claimed", updated_at=ctx.now())
+            .values(step=step + CLAIMED, updated_at=ctx.now())
         )
         return bool(result.rowcount)

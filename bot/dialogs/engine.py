@@ -244,8 +244,16 @@ class Dialogs:
                 return flow, START
             if payload.action in flow.stateless:
                 return flow, payload.action
-            if current and current.flow == flow.name and payload.action == current.step:
-                return flow, current.step
+            if (
+                current
+                and current.flow == flow.name
+                and current.step
+                in (
+                    payload.action,
+                    payload.action + conversations.CLAIMED,  # being done: "already done"
+                )
+            ):
+                return flow, payload.action
             log.info("stale button %s:%s", payload.flow, payload.action)
             return self.help, START
         if current is not None:
