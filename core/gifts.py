@@ -23,8 +23,9 @@ from storage.db import Session
 from storage.models import CampaignMemberRow, CampaignRow, CouponRow, RewardStockRow
 
 CAMPAIGN = "campaign"  # core.campaigns.KIND (which imports the outbox, and so this module)
-# Where a push's parameters carry its gift's code: a campaign's, a birthday or win-back gift.
-CODE_KEYS = ("coupon", "coupon_code")
+# The pushes that bring a gift, and where their parameters carry its code. Only these: a
+# coupon reminder carries the code of a coupon the member already had (perhaps paid for).
+GIFT_CODES = {CAMPAIGN: "coupon", "birthday": "coupon_code", "winback": "coupon_code"}
 
 GivenUp = tuple[int | None, str, dict[str, Any]]  # an outbox row's member, kind and params
 
@@ -33,7 +34,7 @@ async def take_back(s: Session, given_up: Iterable[GivenUp], now: datetime, reas
     """The gifts of these pushes, given up now, taken back: unused coupons deleted (a goods
     reward's pieces returned to its stock), campaign members no longer reached."""
     rows = [(member, kind, params) for member, kind, params in given_up if member is not None]
-    codes = [str(p[key]) for _, _, p in rows for key in CODE_KEYS if p.get(key)]
+    codes = [str(p[GIFT_CODES[kind]]) for _, kind, p in rows if p.get(GIFT_CODES.get(kind, ""))]
     if codes:
         await _void(s, codes, now, reason)
     campaign_members = [

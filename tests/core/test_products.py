@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from core import loyalty, products
+from core import loyalty, products, push_queue
 from core.campaigns import create_and_send
 from core.catalog import sync_shop
 from core.clock import FixedClock
@@ -28,6 +28,7 @@ from core.errors import (
     UnknownProduct,
 )
 from core.members import register_member, update_member
+from core.outbox import enqueue
 from core.product_csv import import_products
 from core.products import SaleLine
 from core.scheduled import Planned, queue
@@ -381,3 +382,24 @@ async def test_a_gift_whose_message_is_given_up_returns_its_piece(ctx: Context) 
     async with ctx.db.read() as s:
         (reached,) = await s.scalars(select(CampaignRow.reached))
     assert reached == 0
+
+
+async def test_a_reminder_given_up_takes_back_no_coupon(ctx: Context) -> None:
+    """Only gifts follow their message: a coupon reminder carries the code of a coupon the
+    member paid for, and giving the reminder up leaves that coupon alone."""
+    member_id = await pushes.member(ctx)
+    await give_points(ctx, member_id, 100)
+    coupon = await loyalty.redeem_reward(ctx, member_id, "coupon10")
+    async with ctx.db.transaction() as s:
+        await enqueue(
+            s,
+            now=ctx.now(),
+            member_id=member_id,
+            marketing_consent=True,
+            kind="coupon_expiring",
+            dedup_key="coupon_expiring:1",
+            params={"coupon_code": coupon.code},
+        )
+    (push,) = await push_queue.claim(ctx, 10)
+    await push_queue.give_up(ctx, push.id, "no reachable chat account")
+    assert [c.code for c in await loyalty.member_coupons(ctx, member_id)] == [coupon.code]
