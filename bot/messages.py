@@ -40,6 +40,9 @@ ERROR_TEXTS: dict[str, str] = {
         "The product {product} appears more than once in the file (first on line {first_line})."
     ),
     "out_of_stock": N_("Sorry, this reward is out of stock; no points were taken."),
+    "not_enough_stock": N_(
+        "Only {left} of this reward are left, not enough for {needed} members; nothing was given."
+    ),
     "invite_code_invalid": N_("{code} is not a valid invite code."),
     "self_referral": N_("This is the inviter's own phone number, so the invite cannot count."),
     "already_referred": N_(

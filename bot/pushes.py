@@ -61,6 +61,10 @@ TEXTS: dict[str, str] = {
         "Reminder: {title} is tomorrow, {starts_at}, at {store}. To give up your place, open "
         "\u201cEvents\u201d \u2192 \u201cMy events\u201d."
     ),
+    "event_news": N_(
+        "New for members like you: {title}, {starts_at}, at {store}. To sign up, open "
+        "\u201cEvents\u201d."
+    ),
     "birthday": N_("Happy birthday, {name}! Thank you for being with us."),
     "winback_dormant": N_("{name}, we miss you! It has been {days_silent} days since your visit."),
     "winback_lost": N_("{name}, we would love to see you again."),
@@ -168,7 +172,7 @@ def _text(ctx: Context, push: Push, values: dict[str, str], locale: str) -> str:
         values = values | {"starts": values.get("starts_at", "")}
     elif kind == "winback":
         kind = "winback_" + str(params.get("stage", "dormant"))
-    elif kind == "event_reminder":
+    elif kind in ("event_reminder", "event_news"):
         values = values | _event_values(params, values, locale)
     elif kind == "referral_reward":
         kind = "referral_" + str(params.get("role", "referrer"))

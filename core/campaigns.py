@@ -26,7 +26,8 @@ campaign, and results only read the draw, so nobody is ever drawn again.
 Figures per group *g* (A, B, holdout), over the window of N (``came_back_days``) days
 after ``sent_at`` (after it, up to and including ``sent_at + N days``):
 
-- ``members`` n_g: members drawn into the group (for A and B: sent the message);
+- ``members`` n_g: members drawn into the group (for A and B: sent the message — a member
+  whose message was given up, skipped or failed, counts nowhere and keeps no coupon);
 - ``came_back`` b_g: of them, members with at least one purchase in the window;
 - ``sales`` S_g: those purchases' amounts, net of refunds;
 - ``coupons used`` U_g, worth V_g: the campaign's coupons of the group used in the window;
@@ -61,8 +62,9 @@ from core import audit, digests, outbox
 from core.audience import reachable
 from core.context import Context
 from core.errors import InvalidInput, NotAllowed, UnknownReward
-from core.loyalty import give_coupon
+from core.loyalty import IssuedCoupon, hand_out
 from core.members import store_id
+from core.push_routes import marketing_waits_until
 from core.segments import Segment, Stage, is_purchase, net_amount, select_members
 from core.staff import Role, StaffView
 from core.stats import local_midnight
@@ -199,6 +201,7 @@ class CampaignResult:
     repeated: bool = False  # the same campaign was already sent moments ago: not sent again
     holdout: int = 0  # members kept aside, sent nothing
     variant_b: int = 0  # of ``reached``, members sent message B
+    waits_until: datetime | None = None  # quiet hours: the messages go then, not now
 
 
 def _check_message(message: str) -> str:
@@ -294,7 +297,11 @@ async def create_and_send(
         )
         s.add(campaign)
         await s.flush()
-        coupons = 0
+        gifts: dict[int, IssuedCoupon] = {}
+        if reward_row is not None:  # a goods gift takes a piece for each, or none at all
+            sent = [(m, {"campaign_id": campaign.id}) for m in members if groups[m] != HOLDOUT]
+            coupons = await hand_out(s, reward_row, sent, now, actor=staff.actor)
+            gifts = {coupon.member_id: coupon for coupon in coupons}
         for member_id in members:
             group = groups[member_id]
             if group == HOLDOUT:  # kept aside: recorded, never sent anything
@@ -310,10 +317,8 @@ async def create_and_send(
                 params["store"] = store
             coupon_id = None
             if reward_row is not None:
-                coupon = await give_coupon(
-                    s, member_id, reward_row, now, actor=staff.actor, campaign_id=campaign.id
-                )
-                coupon_id, coupons = coupon.id, coupons + 1
+                coupon = gifts[member_id]
+                coupon_id = coupon.id
                 params |= {
                     "coupon": coupon.code,
                     "reward": reward_row.code,
@@ -353,10 +358,11 @@ async def create_and_send(
         return CampaignResult(
             campaign_id=campaign.id,
             reached=campaign.reached,
-            coupons=coupons,
+            coupons=len(gifts),
             sent_at=now,
             holdout=holdout,
             variant_b=sum(1 for group in groups.values() if group == B),
+            waits_until=marketing_waits_until(now, ctx.shop.pushes, ctx.zone),
         )
 
 
@@ -545,7 +551,10 @@ async def _groups(
 ) -> tuple[dict[str, GroupResult], int]:
     """Each group's figures over the window ``since`` < t ≤ ``until``, and the coupons the
     campaign issued."""
-    of_campaign = CampaignMemberRow.campaign_id == campaign_id
+    # Members whose message was given up were not reached: in no group (core.gifts).
+    of_campaign = and_(
+        CampaignMemberRow.campaign_id == campaign_id, CampaignMemberRow.given_up_at.is_(None)
+    )
     members = {
         variant: int(n)
         for variant, n in await s.execute(

@@ -46,11 +46,20 @@ class Identity:
     member_id: int | None
 
 
+CLAIMED = ":claimed"  # a ``once`` step being done (``claim_step``)
+DONE = ":done"  # the step of a conversation over, kept with its answer (``finish_step``)
+
+
 @dataclass(frozen=True)
 class Conversation:
     flow: str
     step: str
     data: dict[str, Any]
+
+    @property
+    def done(self) -> bool:
+        """Over: no step waits; ``data`` holds what its last step answered."""
+        return self.step.endswith(DONE)
 
 
 @dataclass(frozen=True)
@@ -374,6 +383,16 @@ async def save_conversation(
         )
 
 
+async def finish_step(
+    ctx: Context, identity_id: int, flow: str, step: str, answer: dict[str, Any]
+) -> None:
+    """End the conversation after its ``once`` step, keeping what that step answered: a
+    second tap of its button (a double tap, an old WeChat link) is shown the same answer —
+    the coupon code — instead of the menu over it, until the next conversation begins or
+    the timeout."""
+    await save_conversation(ctx, identity_id, flow, step + DONE, answer)
+
+
 async def end_conversation(ctx: Context, identity_id: int) -> None:
     async with ctx.db.transaction() as s:
         await s.execute(delete(ConversationRow).where(ConversationRow.identity_id == identity_id))
@@ -400,7 +419,7 @@ async def claim_step(ctx: Context, identity_id: int, flow: str, step: str) -> bo
                 ConversationRow.flow == flow,
                 ConversationRow.step == step,
             )
-            .values(step=f"{step}:claimed", updated_at=ctx.now())
+            .values(step=step + CLAIMED, updated_at=ctx.now())
         )
         return bool(result.rowcount)
 

@@ -283,6 +283,13 @@ class OutOfStock(DomainError):
     code = "out_of_stock"
 
 
+class NotEnoughStock(OutOfStock):
+    """Fewer pieces of this goods reward are ``left`` than ``needed`` (a campaign's or a
+    job's gifts); nothing was given to anyone."""
+
+    code = "not_enough_stock"
+
+
 class InviteCodeInvalid(DomainError):
     code = "invite_code_invalid"
 

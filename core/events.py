@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, loyalty
+from core import audit, loyalty, outbox
 from core.audience import reachable
 from core.context import Context
 from core.errors import (
@@ -46,7 +46,7 @@ from core.errors import (
 )
 from core.members import lock_member, store_id
 from core.scheduled import Planned, queue
-from core.segments import Stage, member_stage
+from core.segments import Segment, Stage, member_stage, select_members
 from core.staff import Role, StaffView
 from core.stats import local_midnight
 from storage.db import Session
@@ -59,6 +59,8 @@ SPEND_KIND, RETURN_KIND = "event", "event_return"
 JOINED, CANCELLED = "joined", "cancelled"
 MARKS = ("attended", "no_show")
 REMINDER = "event_reminder"
+NEWS = "event_news"  # a new event, to the members who may join it (marketing)
+CHUNK = 500  # member ids per IN (…) list
 RECENT = timedelta(days=7)  # staff still see an event this long after it ended (attendance)
 
 
@@ -213,6 +215,7 @@ async def create_event(ctx: Context, staff: StaffView, draft: EventDraft) -> Eve
     draft = check_draft(ctx, draft)
     if staff.role is not Role.OWNER and staff.store is not None and draft.store != staff.store:
         raise NotAllowed(needed=Role.OWNER.value)
+    news = await select_members(ctx, _audience(ctx, draft))
     now = ctx.now()
     async with ctx.db.transaction() as s:
         row = EventRow(
@@ -233,7 +236,43 @@ async def create_event(ctx: Context, staff: StaffView, draft: EventDraft) -> Eve
         s.add(row)
         await s.flush()
         audit.record(s, now, staff.actor, "event.created", None, event_id=row.id, title=draft.title)
-        return await _load(s, row.id)
+        event = await _load(s, row.id)
+        await _announce(s, now, row, event.store, news)
+        return event
+
+
+def _audience(ctx: Context, draft: EventDraft) -> Segment:
+    """Who may join the event and accepted offers and news: those it is announced to."""
+    tiers: list[str] = []
+    if draft.min_tier:
+        lowest = ctx.shop.tier_rank(draft.min_tier)
+        tiers = [t.code for t in ctx.shop.tiers.levels if ctx.shop.tier_rank(t.code) >= lowest]
+    return Segment(stages=draft.stages, tiers=tiers, marketing_consent_only=True)
+
+
+async def _announce(
+    s: Session, now: datetime, row: EventRow, store: str | None, members: list[int]
+) -> None:
+    """Tell ``members`` of the new event (kind ``NEWS``, marketing: quiet hours and consent
+    hold, checked again here), in the event's transaction: members with no event for them
+    were promised to hear of the next one."""
+    params = {
+        "event_id": row.id,
+        **_titles(row),
+        "store": store,
+        "starts_at": row.starts_at.isoformat(),
+    }
+    for start in range(0, len(members), CHUNK):
+        reached = await s.scalars(
+            select(MemberRow.id)
+            .where(MemberRow.id.in_(members[start : start + CHUNK]), reachable(marketing=True))
+            .order_by(MemberRow.id)
+        )
+        await outbox.enqueue_many(
+            s,
+            now=now,
+            pushes=[(m, True, NEWS, f"{NEWS}:{row.id}:{m}", params) for m in reached],
+        )
 
 
 async def sync_events(s: Session, ctx: Context) -> int:

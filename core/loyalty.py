@@ -30,7 +30,6 @@ from core.errors import (
     InvalidInput,
     NotAllowed,
     NotEnoughPoints,
-    OutOfStock,
     ReceiptTaken,
     RefundTooLarge,
     UndoTooLate,
@@ -749,17 +748,7 @@ def _coupon_view(row: CouponRow, reward_code: str) -> CouponView:
     )
 
 
-async def issue_coupon(
-    s: Session, member_id: int, reward: RewardRow, now: datetime, *, points: int
-) -> IssuedCoupon:
-    """Issue a coupon for ``reward`` inside the caller's transaction: a unique code, the
-    reward's value and validity. ``points`` is what the member paid (0 for a gift, e.g. a
-    campaign's coupon); spending them and the audit entry are the caller's."""
-    (coupon,) = await issue_coupons(s, [member_id], reward, now, points=points)
-    return coupon
-
-
-async def issue_coupons(
+async def _issue_coupons(
     s: Session,
     member_ids: Sequence[int],
     reward: RewardRow,
@@ -769,9 +758,7 @@ async def issue_coupons(
     codes: Sequence[str] | None = None,
 ) -> list[IssuedCoupon]:
     """A coupon of ``reward`` for each of ``member_ids`` (in that order), written together —
-    a job's batch of gifts costs a few statements, not a few per member. ``codes``: drawn
-    beforehand with ``fresh_coupon_codes`` (a job that words its messages first), else
-    drawn here."""
+    a job's batch of gifts costs a few statements, not a few per member (``hand_out``'s)."""
     if codes is None:
         codes = await fresh_coupon_codes(s, len(member_ids))
     expires_at = coupon_expires_at(reward, now)
@@ -824,35 +811,28 @@ async def fresh_coupon_codes(s: Session, count: int) -> list[str]:
     return sorted(codes)
 
 
-async def give_coupon(
+async def hand_out(
     s: Session,
-    member_id: int,
     reward: RewardRow,
-    now: datetime,
-    *,
-    actor: str,
-    **details: object,
-) -> IssuedCoupon:
-    """A coupon the shop gives away (a campaign's, a birthday or win-back gift) inside the
-    caller's transaction: no points paid, audited as ``coupon.issued`` with ``details``
-    saying what it came with."""
-    (coupon,) = await give_coupons(s, [(member_id, details)], reward, now, actor=actor)
-    return coupon
-
-
-async def give_coupons(
-    s: Session,
     gifts: Sequence[tuple[int, dict[str, object]]],
-    reward: RewardRow,
     now: datetime,
     *,
     actor: str,
+    points: int = 0,
     codes: Sequence[str] | None = None,
 ) -> list[IssuedCoupon]:
-    """``give_coupon`` for many at once: (member, details) each, the coupons in that order
-    (``codes`` as for ``issue_coupons``)."""
+    """The one way a reward reaches members (a redemption, a campaign's, a birthday or
+    win-back gift), inside the caller's transaction: a goods reward's pieces are taken
+    first, all or none (OutOfStock, NotEnoughStock: nothing issued), then a coupon — for
+    goods, the pickup code — for each of ``gifts`` (member, audit details), worth the
+    reward's value (goods: the product's price), audited as ``coupon.issued``.
+
+    ``points``: what each member paid (0 for a gift); spending them is the caller's.
+    ``codes``: drawn beforehand with ``fresh_coupon_codes`` (a job that words its messages
+    first), else drawn here."""
+    await products.take_stock(s, reward, len(gifts))
     members = [member for member, _ in gifts]
-    coupons = await issue_coupons(s, members, reward, now, points=0, codes=codes)
+    coupons = await _issue_coupons(s, members, reward, now, points=points, codes=codes)
     await audit.record_many(
         s,
         now,
@@ -861,7 +841,7 @@ async def give_coupons(
         [
             (
                 coupon.member_id,
-                {"coupon_id": coupon.id, "reward": reward.code, "points": 0} | details,
+                {"coupon_id": coupon.id, "reward": reward.code, "points": points} | details,
             )
             for coupon, (_, details) in zip(coupons, gifts, strict=True)
         ],
@@ -884,10 +864,15 @@ async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> Coupo
         balance = await _balance(s, member_id, now)
         if balance < reward.points:
             raise NotEnoughPoints(balance=balance, needed=reward.points)
-        if await products.take_stock(s, reward.id) is False:  # goods, none left
-            raise OutOfStock(reward=reward.code)
+        (coupon,) = await hand_out(
+            s,
+            reward,
+            [(member_id, {})],
+            now,
+            actor=audit.member_actor(member_id),
+            points=reward.points,
+        )
         await _consume(s, member_id, reward.points, now)
-        coupon = await issue_coupon(s, member_id, reward, now, points=reward.points)
         s.add(
             LedgerRow(
                 member_id=member_id,
@@ -897,16 +882,6 @@ async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> Coupo
                 coupon_id=coupon.id,
                 detail={"reward": reward.code},
             )
-        )
-        audit.record(
-            s,
-            now,
-            audit.member_actor(member_id),
-            "coupon.issued",
-            member_id,
-            coupon_id=coupon.id,
-            reward=reward.code,
-            points=reward.points,
         )
         return coupon
 

@@ -351,7 +351,9 @@ async def update_member(
                 changed.append("home_store")
             if marketing_consent is not None:
                 if row.marketing_consent and not marketing_consent:  # queued with consent
-                    await outbox.skip_unsent_marketing(s, row.id, "marketing consent withdrawn")
+                    await outbox.skip_unsent_marketing(
+                        s, row.id, "marketing consent withdrawn", now=now
+                    )
                 row.marketing_consent = marketing_consent
                 changed.append("marketing_consent")
             if tags is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
 
+from core import gifts
 from storage.db import Session, insert_ignore, insert_ignore_many
 from storage.erasure import figures
 from storage.models import OutboxRow
@@ -44,10 +45,13 @@ def is_marketing(kind: str) -> bool:
     return kind not in NOT_MARKETING
 
 
-async def skip_unsent_marketing(session: Session, member_id: int, reason: str) -> None:
+async def skip_unsent_marketing(
+    session: Session, member_id: int, reason: str, *, now: datetime
+) -> None:
     """The member's marketing not sent yet, skipped with the reason (consent withdrawn:
-    each row was queued with it). A row a dispatcher is sending right now stays its."""
-    await session.execute(
+    each row was queued with it), and what it gave taken back (``core.gifts``). A row a
+    dispatcher is sending right now stays its."""
+    skipped = await session.execute(
         update(OutboxRow)
         .where(
             OutboxRow.member_id == member_id,
@@ -55,7 +59,9 @@ async def skip_unsent_marketing(session: Session, member_id: int, reason: str) -
             OutboxRow.kind.not_in(NOT_MARKETING),
         )
         .values(status=SKIPPED, last_error=reason)
+        .returning(OutboxRow.member_id, OutboxRow.kind, OutboxRow.params)
     )
+    await gifts.take_back(session, skipped.all(), now, reason)
 
 
 async def enqueue(

@@ -7,8 +7,10 @@ than the sale's amount — items outside the catalogue, a service — but never 
 amount is what the member paid and what earns points; lines only tell preferences apart.
 
 A goods reward has a stock: how many pieces it has in all, and ``taken``, the pieces
-redeemed, which only a conditional UPDATE (``taken < stock``) raises — the same way booking
-slots count places — so stock never goes below zero, also under concurrent redemptions.
+handed out, which only a conditional UPDATE (``taken + pieces <= stock``) raises — the same
+way booking slots count places — so stock never goes below zero, also under concurrent
+redemptions. Pickup codes taken back (their message never went) return their pieces
+(``core.gifts``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from core.context import Context
-from core.errors import InvalidInput, LinesExceedTotal, UnknownProduct
+from core.errors import (
+    InvalidInput,
+    LinesExceedTotal,
+    NotEnoughStock,
+    OutOfStock,
+    UnknownProduct,
+)
 from core.shop import ShopFileError
 from storage.db import Session
 from storage.models import ProductRow, RewardRow, RewardStockRow, SaleLineRow
@@ -173,20 +181,38 @@ async def sync_goods(s: Session, ctx: Context) -> None:
 # --- goods rewards ------------------------------------------------------------------------
 
 
-async def take_stock(s: Session, reward_id: int) -> bool | None:
-    """Take one piece of a goods reward inside the redemption's transaction: True if taken,
-    False if none is left, None if the reward is no goods (a coupon has no stock)."""
+async def take_stock(s: Session, reward: RewardRow, pieces: int = 1) -> None:
+    """Take ``pieces`` of a goods reward inside the transaction that hands them out, all
+    or none: OutOfStock for one piece, NotEnoughStock (with what is left) for several. A
+    coupon reward has no stock: nothing to take."""
     taken = await s.execute(
         update(RewardStockRow)
-        .where(RewardStockRow.reward_id == reward_id, RewardStockRow.taken < RewardStockRow.stock)
-        .values(taken=RewardStockRow.taken + 1)
+        .where(
+            RewardStockRow.reward_id == reward.id,
+            RewardStockRow.taken + pieces <= RewardStockRow.stock,
+        )
+        .values(taken=RewardStockRow.taken + pieces)
     )
-    if taken.rowcount:
-        return True
-    found = await s.scalar(
-        select(RewardStockRow.reward_id).where(RewardStockRow.reward_id == reward_id)
+    if taken.rowcount or not pieces:
+        return
+    left = await s.scalar(
+        select(RewardStockRow.stock - RewardStockRow.taken).where(
+            RewardStockRow.reward_id == reward.id
+        )
     )
-    return None if found is None else False
+    if left is None:  # no goods
+        return
+    if pieces == 1:
+        raise OutOfStock(reward=reward.code)
+    raise NotEnoughStock(reward=reward.code, left=max(int(left), 0), needed=pieces)
+
+
+async def reward_values(ctx: Context) -> dict[str, int]:
+    """What a coupon of each reward is worth (fen), by code, as it is handed out: a goods
+    reward's is its product's price — the shop file's reward has no value of its own."""
+    async with ctx.db.read() as s:
+        rows = await s.execute(select(RewardRow.code, RewardRow.coupon_value_fen))
+        return {code: int(value) for code, value in rows}
 
 
 async def stock_left(ctx: Context) -> dict[str, int]:

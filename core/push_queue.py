@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select, update
 
+from core import gifts
 from core.context import Context
 from core.members import format_member_no
 from core.outbox import FAILED, PENDING, SENDING, SENT, SKIPPED, WAITING
@@ -284,8 +285,16 @@ async def wait_for_member(ctx: Context, push_id: int, reason: str) -> None:
 
 
 async def give_up(ctx: Context, push_id: int, reason: str, *, failed: bool = False) -> None:
-    """Never sent: skipped on purpose (reason recorded), or failed for good."""
-    await _settle(ctx, push_id, {"status": FAILED if failed else SKIPPED, "last_error": reason})
+    """Never sent: skipped on purpose (reason recorded), or failed for good; what the push
+    gave (a gift coupon, a campaign's reach) is taken back with it (``core.gifts``)."""
+    async with ctx.db.transaction() as s:
+        given_up = await s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == push_id, OutboxRow.status == SENDING)
+            .values(status=FAILED if failed else SKIPPED, last_error=reason)
+            .returning(OutboxRow.member_id, OutboxRow.kind, OutboxRow.params)
+        )
+        await gifts.take_back(s, given_up.all(), ctx.now(), reason)
 
 
 async def _settle(ctx: Context, push_id: int, values: dict[str, Any]) -> None:
@@ -308,13 +317,17 @@ async def mark_unreachable(ctx: Context, identity_id: int) -> None:
 async def skip_stale(ctx: Context) -> int:
     """Waiting rows older than the shop's ``fresh_hours`` are no longer worth sending."""
     oldest = ctx.now() - timedelta(hours=ctx.shop.pushes.fresh_hours)
+    reason = "stale: the member did not write again in time"
     async with ctx.db.transaction() as s:
         result = await s.execute(
             update(OutboxRow)
             .where(OutboxRow.status == WAITING, OutboxRow.created_at < oldest)
-            .values(status=SKIPPED, last_error="stale: the member did not write again in time")
+            .values(status=SKIPPED, last_error=reason)
+            .returning(OutboxRow.member_id, OutboxRow.kind, OutboxRow.params)
         )
-        return int(result.rowcount or 0)
+        stale = result.all()
+        await gifts.take_back(s, stale, ctx.now(), reason)
+        return len(stale)
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,8 @@ def route(
     if now - push.created_at > timedelta(hours=rules.fresh_hours):
         return Skip("stale: not sendable in time")
     marketing = is_marketing(push.kind)
-    if marketing and rules.is_quiet(now.astimezone(zone).time()):
-        return Later(_quiet_end(now, rules, zone), "quiet hours")
+    if marketing and (quiet_until := marketing_waits_until(now, rules, zone)) is not None:
+        return Later(quiet_until, "quiet hours")
     if not push.recipients:
         return Skip("no reachable chat account")
     accounts = [r for r in push.recipients if r.channel in channels]
@@ -94,6 +94,14 @@ def _window_open(account: Recipient, now: datetime, rules: PushRules) -> bool:
         and now < event + timedelta(seconds=rules.wechat_event_window_seconds)
         and account.cs_since_event < rules.wechat_event_window_messages
     )
+
+
+def marketing_waits_until(now: datetime, rules: PushRules, zone: ZoneInfo) -> datetime | None:
+    """When marketing queued ``now`` may go: None at once, else the end of the quiet hours
+    (what staff who send a campaign are told)."""
+    if not rules.is_quiet(now.astimezone(zone).time()):
+        return None
+    return _quiet_end(now, rules, zone)
 
 
 def _quiet_end(now: datetime, rules: PushRules, zone: ZoneInfo) -> datetime:

@@ -27,7 +27,7 @@ from core import audit, outbox
 from core.audience import reachable
 from core.context import Context
 from core.errors import UnknownReward
-from core.loyalty import coupon_expires_at, fresh_coupon_codes, give_coupons
+from core.loyalty import coupon_expires_at, fresh_coupon_codes, hand_out
 from storage.db import Session
 from storage.models import MemberRow, OutboxRow, RewardRow
 
@@ -110,10 +110,10 @@ async def _queue_batch(s: Session, ctx: Context, batch: Sequence[Planned], gift:
     )  # without those who declined marketing, or queued by someone else meanwhile
     gifted = [p for p in wanted if p.dedup_key in queued]
     if reward is not None and gifted:
-        await give_coupons(
+        await hand_out(
             s,
-            [(p.member_id, {"push": p.dedup_key}) for p in gifted],
             reward,
+            [(p.member_id, {"push": p.dedup_key}) for p in gifted],
             now,
             actor=audit.SYSTEM,
             codes=[codes[p.dedup_key] for p in gifted],

@@ -206,6 +206,9 @@ class CampaignMemberRow(Base):
     coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
     # The group the member was drawn into, once: "a", "b", or "holdout" (sent nothing).
     variant: Mapped[str] = mapped_column(String(8), default="a", server_default="a")
+    # When the member's message was given up (skipped, failed): not reached after all, and
+    # the coupon taken back (core.gifts).
+    given_up_at: Mapped[datetime | None]
 
 
 class DigestRow(Base):

@@ -341,6 +341,7 @@ flow = Flow(
         CANCEL: cancel,
     },
     once=frozenset({CONFIRM, CANCEL}),
+    shown_again=frozenset({CONFIRM, CANCEL}),
     stateless=frozenset({MINE, ASK_CANCEL}),
     commands=("/book", "/bookings"),
     keywords=("预约", "book", "booking", "reserve"),

@@ -22,13 +22,14 @@ from bot.dialogs.counter import own_store, store_name
 from bot.dialogs.engine import Flow, Turn
 from bot.dialogs.rewards import reward_name
 from bot.dialogs.types import Payload, Reply, Step, buttons
-from bot.i18n import localized
+from bot.i18n import format_time, localized
 from bot.messages import STAGE_NAMES
 from bot.reports import campaign_group_rows, campaign_roi_rows
-from core import campaigns, digests
-from core.campaigns import MESSAGE_MAX, CampaignStats
+from core import campaigns, digests, products
+from core.campaigns import MESSAGE_MAX, CampaignResult, CampaignStats
 from core.errors import InvalidInput, NotAllowed, UnknownDigest, UnknownReward
 from core.segments import Segment, Stage
+from core.shop import Reward
 from core.staff import Role
 
 NAME = "campaign"
@@ -141,7 +142,7 @@ async def _next(turn: Turn) -> Step:
         return _ask_message(turn)
     if "reward" not in data:
         if turn.ctx.shop.rewards:
-            return _ask_reward(turn)
+            return await _ask_reward(turn)
         data["reward"] = NONE
     return await _summary(turn)
 
@@ -176,20 +177,46 @@ def _ask_message(turn: Turn, *, again: bool = False) -> Step:
     return Step([Reply(text)], next=MESSAGE)
 
 
-def _ask_reward(turn: Turn) -> Step:
-    choices = [
-        Payload(NAME, REWARD, reward.code).button(
-            turn._(
-                "{reward} (worth {value})",
-                reward=reward_name(turn, reward),
-                value=turn.money(reward.coupon_value_fen),
+async def _ask_reward(turn: Turn) -> Step:
+    values = await products.reward_values(turn.ctx)
+    stock = await products.stock_left(turn.ctx)
+    choices = []
+    for reward in turn.ctx.shop.rewards:
+        name, value = reward_name(turn, reward), turn.money(values.get(reward.code, 0))
+        label = (
+            turn._("{reward} (worth {value})", reward=name, value=value)
+            if reward.goods is None
+            else turn._(
+                "{reward} (worth {value}, {left} left)",
+                reward=name,
+                value=value,
+                left=stock.get(reward.code, 0),
             )
         )
-        for reward in turn.ctx.shop.rewards
-    ]
+        choices.append(Payload(NAME, REWARD, reward.code).button(label))
     none = Payload(NAME, REWARD, NONE).button(turn._("No coupon"))
     text = turn._("Give each member a coupon with the message?")
     return Step([Reply(text, buttons(*([c] for c in choices), [none]))], next=REWARD)
+
+
+async def _reward_lines(turn: Turn, reward: Reward, members: int) -> list[str]:
+    """The gift as the summary shows it: its value (goods: the product's price) and, for
+    goods, a warning when fewer pieces are left than members to get one."""
+    value = (await products.reward_values(turn.ctx)).get(reward.code, 0)
+    lines = [
+        turn._(
+            "Coupon for each: {reward}, worth {value}, valid for {days} days.",
+            reward=reward_name(turn, reward),
+            value=turn.money(value),
+            days=reward.valid_days,
+        )
+    ]
+    left = (await products.stock_left(turn.ctx)).get(reward.code)
+    if reward.goods is not None and left is not None and left < members:
+        lines.append(
+            turn._("Only {left} of them are left for {count} members.", left=left, count=members)
+        )
+    return lines
 
 
 async def _summary(turn: Turn) -> Step:
@@ -221,14 +248,8 @@ async def _summary(turn: Turn) -> Step:
     if reward is None:
         lines.append(turn._("No coupon."))
     else:
-        lines.append(
-            turn._(
-                "Coupon for each: {reward}, worth {value}, valid for {days} days.",
-                reward=reward_name(turn, reward),
-                value=turn.money(reward.coupon_value_fen),
-                days=reward.valid_days,
-            )
-        )
+        held = campaigns.holdout_size(turn.ctx, reached, _holdout_percent(turn))
+        lines += await _reward_lines(turn, reward, reached - held)
     lines.append(
         turn._(
             "This reaches {count} members (members who declined marketing are left out).",
@@ -312,7 +333,7 @@ async def write_message(turn: Turn) -> Step:
 
 async def choose_reward(turn: Turn) -> Step:
     if turn.payload is None:
-        return _ask_reward(turn)
+        return await _ask_reward(turn)
     value = turn.payload.value
     if value != NONE and turn.ctx.shop.reward(value) is None:
         raise UnknownReward(reward=value)
@@ -417,7 +438,7 @@ async def confirm(turn: Turn) -> Step:
             count=result.reached,
         )
         return Step([Reply(text)])
-    lines = [turn._("Sent to {count} members.", count=result.reached)]
+    lines = [_sent_line(turn, result)]
     if result.variant_b:
         lines.append(
             turn._(
@@ -433,6 +454,20 @@ async def confirm(turn: Turn) -> Step:
     if result.coupons:
         lines.append(turn._("Each of them got a coupon ({count} in all).", count=result.coupons))
     return Step([Reply("\n".join(lines))])
+
+
+def _sent_line(turn: Turn, result: CampaignResult) -> str:
+    """Sent, or — in the quiet hours — queued, with when it goes (another day's: with it)."""
+    if result.waits_until is None:
+        return turn._("Sent to {count} members.", count=result.reached)
+    goes = format_time(result.waits_until, turn.locale, turn.ctx.zone)
+    if turn.day(result.waits_until) != turn.day(turn.ctx.now()):
+        goes = turn._("{day} {time}", day=turn.day(result.waits_until), time=goes)
+    return turn._(
+        "Queued for {count} members: it goes at {time}, after the quiet hours.",
+        count=result.reached,
+        time=goes,
+    )
 
 
 def campaign_lines(turn: Turn, results: Sequence[CampaignStats]) -> list[str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from bot.dialogs.types import Event, Payload, Reply, Step, buttons
+from bot.dialogs.types import Button, Event, Payload, Reply, Step, buttons
 from bot.i18n import (
     LOCALES,
     N_,
@@ -102,6 +102,7 @@ class Flow:
     commands: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     once: frozenset[str] = frozenset()
+    shown_again: frozenset[str] = frozenset()  # once steps whose answer a repeated tap gets
     stateless: frozenset[str] = frozenset()
     needs_member: bool = True
     role: Role | None = None  # staff flows: the lowest role allowed (and no membership needed)
@@ -137,6 +138,9 @@ class Dialogs:
             sender.conversation,
             sender.staff,
         )
+        finished = current if current is not None and current.done else None
+        if finished is not None:  # over: only its answer is kept, for a repeated tap
+            current = None
         if event.media is not None:
             # Leave any conversation where it is: the next text continues it.
             locale = self._locale(member, current, event)
@@ -152,6 +156,8 @@ class Dialogs:
             payload=payload,
             staff=staff,
         )
+        if finished is not None and _repeats(payload, finished):
+            return _answer(finished.data)
         flows = (payload.flow if payload else "", current.flow if current else "")
         if event.tapped or TAPPED in flows:
             outcome = await self._tapped(turn, current)
@@ -190,7 +196,10 @@ class Dialogs:
                 return result.replies
             if step_name == START or step_name in flow.once:
                 result.next = None
-        if result.next is None:
+        kept = _kept(result.replies) if claimed and step_name in flow.shown_again else None
+        if result.next is None and kept is not None:
+            await conversations.finish_step(ctx, identity.id, flow.name, step_name, kept)
+        elif result.next is None:
             if current is not None or claimed:  # a write only when there is one to end
                 await conversations.end_conversation(ctx, identity.id)
         else:
@@ -281,8 +290,16 @@ class Dialogs:
                 return flow, START
             if payload.action in flow.stateless:
                 return flow, payload.action
-            if current and current.flow == flow.name and payload.action == current.step:
-                return flow, current.step
+            if (
+                current
+                and current.flow == flow.name
+                and current.step
+                in (
+                    payload.action,
+                    payload.action + conversations.CLAIMED,  # being done: "already done"
+                )
+            ):
+                return flow, payload.action
             log.info("stale button %s:%s", payload.flow, payload.action)
             return self.help, START
         if current is not None:
@@ -293,3 +310,38 @@ class Dialogs:
                 if any(keyword in lowered for keyword in flow.keywords):
                     return flow, START
         return self.help, START
+
+
+def _kept(replies: list[Reply]) -> dict[str, Any] | None:
+    """Replies as a conversation keeps them (texts and buttons; None with an image)."""
+    if any(reply.image is not None or reply.phone_button for reply in replies):
+        return None
+    return {
+        "replies": [
+            {"text": r.text, "buttons": [[[b.label, b.payload] for b in row] for row in r.buttons]}
+            for r in replies
+        ]
+    }
+
+
+def _repeats(payload: Payload | None, finished: conversations.Conversation) -> bool:
+    """The button of the step that ``finished`` the conversation, tapped again."""
+    return (
+        payload is not None
+        and finished.flow == payload.flow
+        and finished.step == payload.action + conversations.DONE
+    )
+
+
+def _answer(kept: dict[str, Any]) -> list[Reply]:
+    """The replies ``_kept`` kept."""
+    return [
+        Reply(
+            str(reply["text"]),
+            tuple(
+                tuple(Button(str(label), str(payload)) for label, payload in row)
+                for row in reply["buttons"]
+            ),
+        )
+        for reply in kept.get("replies", [])
+    ]

@@ -97,7 +97,15 @@ async def show(turn: Turn) -> Step:
         return await mine(turn)
     found = await events.open_events(turn.ctx, turn.member.id)
     if not found:
-        text = turn._("There are no events for you at the moment. We will let you know!")
+        # The promise holds for members who accept news: a new event tells them (core.events).
+        text = (
+            turn._("There are no events for you at the moment. We will let you know!")
+            if turn.member.marketing_consent
+            else turn._(
+                "There are no events for you at the moment. To hear of new ones, turn on "
+                "offers and news under \u201cMy profile\u201d."
+            )
+        )
         return Step([Reply(text, buttons([_mine_button(turn)]))])
     lines = [turn._("Events for you:")]
     choices = []
@@ -293,6 +301,7 @@ flow = Flow(
         CANCEL: cancel,
     },
     once=frozenset({CONFIRM, CANCEL}),
+    shown_again=frozenset({CONFIRM, CANCEL}),
     stateless=frozenset({ASK, MINE, ASK_CANCEL}),
     commands=("/events",),
     keywords=("活动", "event"),

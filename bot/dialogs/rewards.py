@@ -197,6 +197,7 @@ flow = Flow(
     start=show,
     steps={CHOOSE: choose, CONFIRM: confirm},
     once=frozenset({CONFIRM}),
+    shown_again=frozenset({CONFIRM}),
     commands=("/rewards",),
     keywords=("兑换", "礼品", "reward", "redeem"),
 )

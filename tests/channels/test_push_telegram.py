@@ -16,7 +16,7 @@ from bot import pushes
 from bot.dialogs.setup import create_dialogs
 from bot.dispatcher import Dispatcher
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
-from core import birthdays, bookings, campaigns, loyalty, reminders, winback
+from core import birthdays, bookings, campaigns, events, loyalty, reminders, winback
 from core.clock import FixedClock
 from core.context import Context
 from core.members import register_member, update_member
@@ -405,3 +405,70 @@ async def test_a_reminder_that_waited_is_not_sent_once_it_no_longer_holds(
         ("day_before", "skipped", "outdated: cancelled, begun or past its day"),
         ("hours_before", "sent", None),
     }
+
+
+async def test_campaign_results_and_coupons_follow_what_was_delivered(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    """Seen: members skipped after queueing (opted out, blocked) were counted as reached
+    and kept the coupon; /stats said "reached 24" where 21 got it. Now a member whose
+    campaign message was given up has no coupon and is not counted as reached."""
+    kept, opted_out, blocked = [await member(ctx, chat, consent=True) for chat in (71, 72, 73)]
+    owner = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    clock.set(clock.now().astimezone(ctx.zone).replace(hour=22))  # waits for the morning
+    result = await campaigns.create_and_send(
+        ctx,
+        staff=owner,
+        segment=Segment(),
+        message="Big sale!",
+        reward="coupon10",
+        store=None,
+        holdout_percent=0,
+    )
+    assert (result.reached, result.coupons) == (3, 3)
+    await update_member(ctx, opted_out, actor="member", marketing_consent=False)
+    fake_telegram.block(73)
+    clock.advance(timedelta(hours=12))
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+
+    assert [int(c.params["chat_id"]) for c in sent(fake_telegram)] == [71]
+    assert [len(await loyalty.member_coupons(ctx, m)) for m in (kept, opted_out, blocked)] == [
+        1,
+        0,
+        0,
+    ]
+    day = clock.now().astimezone(ctx.zone).date()
+    (figures,) = await campaigns.campaign_results(
+        ctx, store=None, start=day - timedelta(days=1), end=day
+    )
+    assert (figures.reached, figures.coupons_issued) == (1, 1)
+    assert [(g.group, g.members) for g in figures.groups] == [("a", 1)]
+
+
+async def test_a_new_event_is_news_to_the_members_who_may_join(
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
+) -> None:
+    """ "We will let you know!" holds: a member who accepted offers and news hears of the
+    new event; one who did not hears nothing."""
+    await member(ctx, 9301, consent=True)
+    await member(ctx, 9302, consent=False)
+    owner = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    starts = clock.now().astimezone(ctx.zone).replace(hour=19, minute=0) + timedelta(days=3)
+    await events.create_event(
+        ctx,
+        owner,
+        events.EventDraft(
+            title="品鉴会",
+            title_en="Tasting evening",
+            store="main",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            capacity=8,
+            points=0,
+        ),
+    )
+    clock.set(clock.now().astimezone(ctx.zone).replace(hour=12))
+    await dispatcher(ctx, clock, {"telegram": sender}).drain()
+    (call,) = sent(fake_telegram)
+    assert call.params["chat_id"] in (9301, "9301")
+    assert call.params["text"].startswith("New for members like you: Tasting evening, ")

@@ -13,6 +13,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from bot.dialogs.coupons import format_coupon_code
 from bot.dialogs.engine import Dialogs, Flow, Turn
 from bot.dialogs.types import Payload, Reply, Step, buttons
 from bot.handlers.telegram import SECRET_HEADER, TelegramChannel, Webhook, create_bot
@@ -189,6 +190,28 @@ async def test_a_redelivered_confirm_redeems_once(
     assert len(await loyalty.member_coupons(ctx, member.id)) == 1
     calls = fake_telegram.calls[seen:]
     assert methods(calls) == ["answerCallbackQuery", "editMessageText"]  # one processing
+
+
+async def test_a_second_tap_on_confirm_shows_the_coupon_code_again(
+    ctx: Context, chat: Chat, fake_telegram: FakeTelegram
+) -> None:
+    """Seen: the second tap on Confirm edited the coupon code away into the menu. The
+    second tap (its own update, sent before the first one's edit reached the phone) now
+    shows the same result, the code, again."""
+    member = await register_member(
+        ctx, name="Lee", phone="13900000078", locale="en", channel="telegram", external_id=str(USER)
+    )
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="T-10", member_id=member.id, amount_fen=150_000
+    )
+    (menu,) = [c for c in await chat.say("/rewards") if "reply_markup" in c.params]
+    await chat.press(menu.params["reply_markup"]["inline_keyboard"][0][0]["text"])
+    first, second = chat.tap(gettext("en", "Confirm")), chat.tap(gettext("en", "Confirm"))
+    assert await chat.post(first) == 200
+    assert await chat.post(second) == 200
+    (coupon,) = await loyalty.member_coupons(ctx, member.id)
+    shown = fake_telegram.message(USER, second["callback_query"]["message"]["message_id"])
+    assert shown is not None and format_coupon_code(coupon.code) in shown["text"]
 
 
 async def test_someone_elses_contact_is_refused(

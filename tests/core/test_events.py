@@ -495,3 +495,22 @@ async def test_a_member_who_deletes_their_data_frees_their_places(ctx: Context) 
     assert (await events.get_event(ctx, event.id)).joined == 0
     assert await events.event_signups(ctx, event.id) == []
     await events.sign_up(ctx, await member(ctx), event.id)
+
+
+async def test_a_new_event_tells_the_members_who_may_join_and_accept_news(
+    ctx: Context,
+) -> None:
+    """Members with no event are promised "We will let you know!": a new event now queues
+    a marketing push to each member who may join it and accepted offers and news, once."""
+    gold = await member(ctx, tier="gold")
+    diamond = await member(ctx, tier="diamond")
+    await member(ctx, tier="member")  # below the event's tier
+    await member(ctx, tier="gold", consent=False)  # declined offers and news
+    event = await new_event(ctx, min_tier="gold")
+    rows = await queued(ctx, events.NEWS)
+    assert [(m, key) for m, key, _ in rows] == [
+        (gold, f"{events.NEWS}:{event.id}:{gold}"),
+        (diamond, f"{events.NEWS}:{event.id}:{diamond}"),
+    ]
+    assert rows[0][2]["event_id"] == event.id
+    assert rows[0][2]["title_en"] == "Tasting evening"

@@ -8,9 +8,10 @@ import io
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from core import loyalty, products
+from core import loyalty, products, push_queue
+from core.campaigns import create_and_send
 from core.catalog import sync_shop
 from core.clock import FixedClock
 from core.context import Context
@@ -20,18 +21,32 @@ from core.errors import (
     LinesExceedTotal,
     MissingColumn,
     NotEnoughPoints,
+    NotEnoughStock,
     OutOfStock,
     ProductInShopFile,
     UnknownColumn,
     UnknownProduct,
 )
-from core.members import register_member
+from core.members import register_member, update_member
+from core.outbox import enqueue
 from core.product_csv import import_products
 from core.products import SaleLine
+from core.scheduled import Planned, queue
+from core.segments import Segment, Stage
 from core.shop import ShopFileError, load_shop
+from core.staff import add_staff
 from storage.db import Database
-from storage.models import CouponRow, LedgerRow, SaleLineRow, SaleRow
+from storage.models import (
+    CampaignRow,
+    CouponRow,
+    LedgerRow,
+    MemberRow,
+    OutboxRow,
+    SaleLineRow,
+    SaleRow,
+)
 from tests.conftest import ZONE
+from tests.core import pushes
 from tests.shop_with_products import SHOP_FILE, product_context
 
 
@@ -303,3 +318,88 @@ async def test_out_of_stock_takes_nothing_and_not_enough_points_takes_no_stock(
     # Coupons have no stock: they are redeemed as before.
     coupon = await loyalty.redeem_reward(ctx, rich, "coupon10")
     assert coupon.value_fen == 1_000
+
+
+async def test_a_campaign_gift_of_goods_takes_its_stock_or_is_refused(ctx: Context) -> None:
+    """Seen: a campaign gave a mug (stock 5, all taken) to 126 members. Now a campaign
+    whose members outnumber the pieces left is refused with how many are left, nothing
+    given; one that fits takes a piece per member, worth the product's price."""
+    boss = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    members = [await pushes.member(ctx) for _ in range(3)]
+    everyone = Segment(stages={Stage.POTENTIAL})
+    with pytest.raises(NotEnoughStock) as refused:
+        await create_and_send(
+            ctx, staff=boss, segment=everyone, message="送杯子", reward="mug", store=None
+        )
+    assert refused.value.params == {"reward": "mug", "left": 1, "needed": 3}
+    assert await count(ctx, CouponRow) == 0
+    assert await count(ctx, CampaignRow) == 0
+    assert await products.stock_left(ctx) == {"mug": 1}
+
+    async with ctx.db.transaction() as s:  # two of them decline marketing
+        await s.execute(
+            update(MemberRow).where(MemberRow.id.in_(members[1:])).values(marketing_consent=False)
+        )
+    sent = await create_and_send(
+        ctx, staff=boss, segment=everyone, message="送杯子", reward="mug", store=None
+    )
+    assert (sent.reached, sent.coupons) == (1, 1)
+    assert await products.stock_left(ctx) == {"mug": 0}
+    async with ctx.db.read() as s:
+        assert list(await s.scalars(select(CouponRow.value_fen))) == [5_900]
+
+
+async def test_every_gift_path_takes_goods_stock(ctx: Context) -> None:
+    """Birthday and win-back gifts go through the same hand-out: a goods gift takes its
+    pieces, and a batch larger than what is left is refused, with nothing queued."""
+    first, second = await pushes.member(ctx), await pushes.member(ctx)
+    planned = [Planned(m, "birthday", f"birthday:2026:{m}", {"name": "x"}) for m in (first, second)]
+    with pytest.raises(OutOfStock):
+        await queue(ctx, planned, gift="mug")
+    assert await count(ctx, CouponRow) == 0
+    assert await count(ctx, OutboxRow) == 0
+    assert await queue(ctx, planned[:1], gift="mug") == 1
+    assert await products.stock_left(ctx) == {"mug": 0}
+
+
+async def test_a_gift_whose_message_is_given_up_returns_its_piece(ctx: Context) -> None:
+    """The only mug goes with a campaign to a member who then turns offers off before it
+    is sent: the pickup code is void and the mug back in stock."""
+    boss = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    member_id = await pushes.member(ctx)
+    await create_and_send(
+        ctx,
+        staff=boss,
+        segment=Segment(stages={Stage.POTENTIAL}),
+        message="送杯子",
+        reward="mug",
+        store=None,
+    )
+    assert await products.stock_left(ctx) == {"mug": 0}
+    await update_member(ctx, member_id, actor="member", marketing_consent=False)
+    assert await products.stock_left(ctx) == {"mug": 1}
+    assert await loyalty.member_coupons(ctx, member_id) == []
+    async with ctx.db.read() as s:
+        (reached,) = await s.scalars(select(CampaignRow.reached))
+    assert reached == 0
+
+
+async def test_a_reminder_given_up_takes_back_no_coupon(ctx: Context) -> None:
+    """Only gifts follow their message: a coupon reminder carries the code of a coupon the
+    member paid for, and giving the reminder up leaves that coupon alone."""
+    member_id = await pushes.member(ctx)
+    await give_points(ctx, member_id, 100)
+    coupon = await loyalty.redeem_reward(ctx, member_id, "coupon10")
+    async with ctx.db.transaction() as s:
+        await enqueue(
+            s,
+            now=ctx.now(),
+            member_id=member_id,
+            marketing_consent=True,
+            kind="coupon_expiring",
+            dedup_key="coupon_expiring:1",
+            params={"coupon_code": coupon.code},
+        )
+    (push,) = await push_queue.claim(ctx, 10)
+    await push_queue.give_up(ctx, push.id, "no reachable chat account")
+    assert [c.code for c in await loyalty.member_coupons(ctx, member_id)] == [coupon.code]

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bot.dialogs import campaign
 from bot.dialogs.engine import Dialogs, Turn
 from bot.dialogs.types import Event, Payload, Sender
-from bot.i18n import LOCALES, format_day, format_money, gettext
+from bot.i18n import LOCALES, format_day, format_money, format_time, gettext
 from bot.messages import STAGE_NAMES, describe
 from core import conversations, loyalty
 from core.campaigns import campaign_results, create_and_send
@@ -312,3 +312,22 @@ async def test_campaign_lines_for_stats(ctx: Context, clock: FixedClock, locale:
         t(line, store=STORE_NAMES[locale][0], reached=2, **common)
         + t("; coupons used: {used} of {issued}", used=1, issued=2),
     ]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_a_campaign_held_by_quiet_hours_says_when_it_goes(
+    ctx: Context, dialogs: Dialogs, clock: FixedClock, locale: str
+) -> None:
+    """Seen: "Sent to 21 members" at 06:40, while the messages waited until 09:00."""
+    await shop(ctx, clock)
+    clock.set(clock.now().astimezone(ctx.zone).replace(hour=6, minute=40))
+    await say(dialogs, "/campaign dormant all 早上好", user="boss", lang=locale)
+    await say(dialogs, payload=NO_COUPON, user="boss")
+    (done,) = await say(dialogs, payload=SEND, user="boss")
+    nine = clock.now().astimezone(ctx.zone).replace(hour=9, minute=0)
+    assert done.text == gettext(
+        locale,
+        "Queued for {count} members: it goes at {time}, after the quiet hours.",
+        count=3,
+        time=format_time(nine, locale, ctx.zone),
+    )

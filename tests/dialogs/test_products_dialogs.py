@@ -247,3 +247,50 @@ async def test_sale_at_the_counter_may_carry_lines(
         amount=format_money(5_000, lang),
     )
     assert len(await loyalty.recent_sales(ctx, ann.id)) == 1
+
+
+@LOCALES
+async def test_a_campaign_gift_of_goods_shows_its_price_and_what_is_left(
+    ctx: Context, dialogs: Dialogs, lang: str
+) -> None:
+    """Seen: the campaign summary showed the mug as worth ¥0.00 and sent 126 pickup codes
+    for 5 mugs. Now it shows the product's price and the pieces left, and sending to more
+    members than pieces is refused with nothing given."""
+    for n, user in enumerate(("ann", "bob")):
+        await register_member(
+            ctx,
+            name=user,
+            phone=f"1380000000{n}",
+            locale=lang,
+            channel="telegram",
+            external_id=user,
+            marketing_consent=True,
+        )
+    await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    mug = "定制马克杯" if lang == "zh_CN" else "Shop mug"
+    (ask,) = await say(dialogs, "/campaign potential all Hello", user="boss", lang=lang)
+    price = format_money(5_900, lang)
+    label = t(lang, "{reward} (worth {value}, {left} left)", reward=mug, value=price, left=1)
+    (summary,) = await say(dialogs, payload=press(ask, label), user="boss", lang=lang)
+    assert (
+        t(
+            lang,
+            "Coupon for each: {reward}, worth {value}, valid for {days} days.",
+            reward=mug,
+            value=price,
+            days=30,
+        )
+        in summary.text
+    )
+    assert (
+        t(lang, "Only {left} of them are left for {count} members.", left=1, count=2)
+        in summary.text
+    )
+    (refused,) = await say(dialogs, payload=press(summary, t(lang, "Send")), user="boss")
+    assert refused.text == t(
+        lang,
+        "Only {left} of this reward are left, not enough for {needed} members; nothing was given.",
+        left=1,
+        needed=2,
+    )
+    assert await products.stock_left(ctx) == {"mug": 1}
