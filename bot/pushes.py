@@ -138,8 +138,7 @@ def push_values(
 
 
 async def render(ctx: Context, push: Push, recipient: Recipient) -> Message:
-    """The push in its reader's language (a staff member's: their member profile's, else the
-    shop's first language)."""
+    """The push in its reader's language (a staff member's: the one they chat in)."""
     reader = push.reader
     locale = reader.locale if reader else LOCALES[0]
     values = push_values(ctx, push.params, reader, ctx.now())

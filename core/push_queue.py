@@ -41,8 +41,8 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Reader:
-    """Who reads a push, as far as its wording needs: the member (for staff, the member
-    profile of their chat account, if any)."""
+    """Who reads a push, as far as its wording needs: the member, or the staff member (in
+    the language they chat in; named as in their member profile, if they have one)."""
 
     name: str
     member_no: str
@@ -133,10 +133,10 @@ async def next_due(ctx: Context) -> datetime | None:
 _MEMBER_READERS = select(MemberRow.id, MemberRow.name, MemberRow.locale).where(
     MemberRow.id.in_(bindparam("ids", expanding=True))
 )
-_STAFF_READERS = (
-    select(StaffRow.id, MemberRow.id, MemberRow.name, MemberRow.locale)
+_STAFF_READERS = (  # in the staff member's own language, member profile or not
+    select(StaffRow.id, MemberRow.id, MemberRow.name, StaffRow.name, StaffRow.locale)
     .join(IdentityRow, IdentityRow.id == StaffRow.identity_id)
-    .join(MemberRow, MemberRow.id == IdentityRow.member_id)
+    .outerjoin(MemberRow, MemberRow.id == IdentityRow.member_id)
     .where(StaffRow.id.in_(bindparam("ids", expanding=True)))
 )
 
@@ -150,8 +150,11 @@ async def _readers(s: Session, rows: Sequence[Row[Any]]) -> dict[Whom, Reader]:
         for member_id, name, locale in await run(s, _MEMBER_READERS, {"ids": list(members)}):
             found[("member", member_id)] = Reader(name, format_member_no(member_id), locale)
     if staff:
-        for staff_id, member_id, name, locale in await run(s, _STAFF_READERS, {"ids": list(staff)}):
-            found[("staff", staff_id)] = Reader(name, format_member_no(member_id), locale)
+        for staff_id, member_id, name, staff_name, locale in await run(
+            s, _STAFF_READERS, {"ids": list(staff)}
+        ):
+            member_no = format_member_no(member_id) if member_id is not None else ""
+            found[("staff", staff_id)] = Reader(name or staff_name, member_no, locale)
     return found
 
 

@@ -156,6 +156,9 @@ class StaffRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     name: Mapped[str] = mapped_column(String(100), default="")
+    # The language the staff member reads the chat in (recorded as they write): their
+    # pushes (alerts, digests) are worded in it.
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN", server_default="zh_CN")
     created_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]  # kept, not deleted: sales and audit name staff
 

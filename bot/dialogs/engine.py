@@ -33,7 +33,7 @@ from core.audit import member_actor
 from core.context import Context
 from core.errors import DomainError, NotAllowed
 from core.members import MemberView
-from core.staff import Role, StaffView, record_refusal
+from core.staff import Role, StaffView, record_refusal, set_locale
 
 log = logging.getLogger(__name__)
 START = "start"
@@ -145,6 +145,15 @@ class Dialogs:
             payload=payload,
             staff=staff,
         )
+        replies = await self._turn(turn, current)
+        if staff is not None and turn.locale != staff.locale:
+            # What they read now is what their alerts and digests are worded in.
+            await set_locale(ctx, staff.id, turn.locale)
+        return replies
+
+    async def _turn(self, turn: Turn, current: conversations.Conversation | None) -> list[Reply]:
+        """The replies of a turn: its flow and step, run; the conversation saved or ended."""
+        ctx, identity, member, staff = self.ctx, turn.identity, turn.member, turn.staff
         if member is None and staff is not None and self._is_spent(turn, current):
             # A confirm button tapped again after its conversation ended: a member gets the
             # menu (below), but staff who are no members must not land in registration.
