@@ -150,7 +150,7 @@ class Dispatcher:
                 rules.telegram_chat_seconds if telegram_limit else 0,
             )
         }
-        self._members: dict[tuple[int | None, int | None], asyncio.Lock] = {}
+        self._members: dict[push_queue.Whom, asyncio.Lock] = {}
         self._unmarked: list[tuple[int, Recipient, str, asyncio.Future[None]]] = []
         self._templates = frozenset(k for k, t in ctx.shop.wechat.templates.items() if t.id)
 
@@ -210,14 +210,14 @@ class Dispatcher:
             await self._route_and_send(push)
             return
         # WeChat's quota per window: one push at a time per member, counted afresh.
-        lock = self._members.setdefault((push.member_id, push.staff_id), asyncio.Lock())
+        lock = self._members.setdefault(push.whom, asyncio.Lock())
         try:
             async with lock:
                 push = replace(push, recipients=await push_queue.fresh_recipients(self.ctx, push))
                 await self._route_and_send(push)
         finally:
             if not lock.locked():
-                self._members.pop((push.member_id, push.staff_id), None)
+                self._members.pop(push.whom, None)
 
     async def _route_and_send(self, push: Push) -> None:
         ctx = self.ctx

@@ -60,6 +60,11 @@ class Push:
     staff_id: int | None
     recipients: tuple[Recipient, ...]  # reachable accounts, the most recently used first
     reader: Reader | None = None
+    account_id: int | None = None  # a reply's: the one chat account it goes to
+
+    @property
+    def whom(self) -> Whom:
+        return _whom(self.member_id, self.staff_id, self.account_id)
 
 
 _DUE = (  # the statements of a claim, built once
@@ -85,6 +90,7 @@ _TAKEN = (
         OutboxRow.attempts,
         OutboxRow.member_id,
         OutboxRow.staff_id,
+        OutboxRow.identity_id,  # set before sending only for replies (core.late_replies)
     )
     .where(OutboxRow.id.in_(bindparam("ids", expanding=True)))
     .order_by(OutboxRow.id)
@@ -103,7 +109,8 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
             return []
         await run(s, _TAKE, {"ids": ids, "held_until": held_until})
         rows = (await run(s, _TAKEN, {"ids": ids})).all()
-        recipients = await _recipients(s, {_whom(row.member_id, row.staff_id) for row in rows})
+        whoms = {row.id: _whom(row.member_id, row.staff_id, row.identity_id) for row in rows}
+        recipients = await _recipients(s, set(whoms.values()))
         readers = await _readers(s, rows)
         return [
             Push(
@@ -114,8 +121,9 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
                 attempts=row.attempts,
                 member_id=row.member_id,
                 staff_id=row.staff_id,
-                recipients=recipients.get(_whom(row.member_id, row.staff_id), ()),
-                reader=readers.get(_whom(row.member_id, row.staff_id)),
+                recipients=recipients.get(whoms[row.id], ()),
+                reader=readers.get(whoms[row.id]),
+                account_id=row.identity_id,
             )
             for row in rows
         ]
@@ -143,7 +151,11 @@ _STAFF_READERS = (  # in the staff member's own language, member profile or not
 
 async def _readers(s: Session, rows: Sequence[Row[Any]]) -> dict[Whom, Reader]:
     """The readers of a batch in two queries, so wording a push needs no more."""
-    members = {r.member_id for r in rows if r.staff_id is None and r.member_id is not None}
+    members = {
+        r.member_id
+        for r in rows
+        if r.staff_id is None and r.member_id is not None and r.identity_id is None
+    }
     staff = {r.staff_id for r in rows if r.staff_id is not None}
     found: dict[Whom, Reader] = {}
     if members:
@@ -162,14 +174,15 @@ async def fresh_recipients(ctx: Context, push: Push) -> tuple[Recipient, ...]:
     """The push's accounts as they are now: WeChat's quota counts the messages sent since
     the claim, e.g. earlier pushes of the same batch."""
     async with ctx.db.read() as s:
-        whom = _whom(push.member_id, push.staff_id)
-        return (await _recipients(s, {whom})).get(whom, ())
+        return (await _recipients(s, {push.whom})).get(push.whom, ())
 
 
 Whom = tuple[str, int]
 
 
-def _whom(member_id: int | None, staff_id: int | None) -> Whom:
+def _whom(member_id: int | None, staff_id: int | None, account_id: int | None = None) -> Whom:
+    if account_id is not None:
+        return ("account", account_id)
     return ("staff", staff_id) if staff_id is not None else ("member", member_id or 0)
 
 
@@ -180,6 +193,9 @@ _ACCOUNT = (  # what a Recipient needs of a chat account
     IdentityRow.external_id,
     IdentityRow.last_message_at,
     IdentityRow.last_event_at,
+)
+_ACCOUNTS = select(*_ACCOUNT).where(
+    IdentityRow.id.in_(bindparam("ids", expanding=True)), IdentityRow.reachable.is_(True)
 )
 _MEMBER_ACCOUNTS = select(*_ACCOUNT).where(
     IdentityRow.member_id.in_(bindparam("ids", expanding=True)), IdentityRow.reachable.is_(True)
@@ -199,7 +215,11 @@ async def _recipients(s: Session, whoms: set[Whom]) -> dict[Whom, tuple[Recipien
     """Reachable accounts of these members and staff, newest contact first."""
     member_ids = [n for kind, n in whoms if kind == "member"]
     staff_ids = [n for kind, n in whoms if kind == "staff"]
+    account_ids = [n for kind, n in whoms if kind == "account"]
     found: list[tuple[Whom, Row[Any]]] = []
+    if account_ids:
+        for account in await run(s, _ACCOUNTS, {"ids": account_ids}):
+            found.append((("account", account.id), account))
     if member_ids:
         for account in await run(s, _MEMBER_ACCOUNTS, {"ids": member_ids}):
             found.append((("member", account.member_id or 0), account))
