@@ -134,6 +134,9 @@ class IdentityRow(Base):
     # WeChat's reply windows: a message opens 48 hours, a menu click, follow or scan a minute.
     last_message_at: Mapped[datetime | None]
     last_event_at: Mapped[datetime | None]
+    # When this chat may get its next push (Telegram: one a second per chat), reserved by
+    # whichever dispatcher sends to it (core.push_pace).
+    next_push_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -500,6 +503,17 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class PacingRow(Base):
+    """A channel's sending pace, shared by every dispatcher of the deployment (core.push_pace):
+    the next free send slot, and after a 429 the pause asked for and the slower minute."""
+
+    __tablename__ = "push_pacing"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_at: Mapped[datetime]
+    paused_until: Mapped[datetime | None]
+    slow_until: Mapped[datetime | None]
 
 
 class ServiceMessageRow(Base):

@@ -31,6 +31,22 @@ def upgrade() -> None:
     )
 
 
+    # Telegram's limits (30 messages a second, one a second per chat) hold for every
+    # dispatcher of the deployment together: the slots are reserved in the database.
+    op.create_table('push_pacing',
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('next_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('paused_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('slow_until', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('channel', name=op.f('pk_push_pacing'))
+    )
+    with op.batch_alter_table('channel_identities', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('next_push_at', sa.DateTime(timezone=True), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('channel_identities', schema=None) as batch_op:
+        batch_op.drop_column('next_push_at')
+    op.drop_table('push_pacing')
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.drop_column('locale')
