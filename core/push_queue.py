@@ -18,7 +18,7 @@ from sqlalchemy import Row, bindparam, func, select, update
 
 from core.context import Context
 from core.members import format_member_no
-from core.outbox import FAILED, PENDING, SENDING, SENT, SKIPPED, WAITING
+from core.outbox import FAILED, PENDING, REPLY, SENDING, SENT, SKIPPED, WAITING
 from storage import service_messages
 from storage.db import Session, run
 from storage.models import IdentityRow, MemberRow, OutboxRow, StaffRow
@@ -288,6 +288,7 @@ async def mark_sent(ctx: Context, sent: list[tuple[int, Recipient, str]]) -> Non
     ]
     async with ctx.db.transaction() as s:
         await run(s, _MARK_SENT, rows)
+        await _forget_replies(s, [p for p, _, _ in sent])
 
 
 async def retry(
@@ -308,16 +309,38 @@ async def wait_for_member(ctx: Context, push_id: int, reason: str) -> None:
 
 async def give_up(ctx: Context, push_id: int, reason: str, *, failed: bool = False) -> None:
     """Never sent: skipped on purpose (reason recorded), or failed for good."""
-    await _settle(ctx, push_id, {"status": FAILED if failed else SKIPPED, "last_error": reason})
+    values = {"status": FAILED if failed else SKIPPED, "last_error": reason}
+    await _settle(ctx, push_id, values, final=True)
 
 
-async def _settle(ctx: Context, push_id: int, values: dict[str, Any]) -> None:
+async def _settle(
+    ctx: Context, push_id: int, values: dict[str, Any], *, final: bool = False
+) -> None:
     async with ctx.db.transaction() as s:
         await s.execute(
             update(OutboxRow)
             .where(OutboxRow.id == push_id, OutboxRow.status == SENDING)
             .values(**values)
         )
+        if final:
+            await _forget_replies(s, [push_id])
+
+
+_FORGET_REPLIES = (
+    update(OutboxRow.__table__)
+    .where(
+        OutboxRow.id.in_(bindparam("ids", expanding=True)),
+        OutboxRow.kind == REPLY,
+        OutboxRow.status.in_((SENT, FAILED, SKIPPED)),
+    )
+    .values(params={})
+)
+
+
+async def _forget_replies(s: Session, push_ids: list[int]) -> None:
+    """A reply's words are kept only until it is settled: they may name members (a
+    clerk's sale confirmation), and nothing needs them afterwards."""
+    await run(s, _FORGET_REPLIES, {"ids": push_ids})
 
 
 async def mark_unreachable(ctx: Context, identity_id: int) -> None:
