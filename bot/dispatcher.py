@@ -88,6 +88,10 @@ class Dispatcher:
             if telegram_limit
             else {}
         )
+        # One slot waited for at a time per channel here: the reservations then come one by
+        # one as slots pass, instead of all workers' at once holding up the first sends (on
+        # SQLite the loop runs the statements) until they reach the platform bunched.
+        self._turns = {channel: asyncio.Lock() for channel in self._limits}
         self._members: dict[push_queue.Whom, asyncio.Lock] = {}
         self._unmarked: list[tuple[int, Recipient, str, asyncio.Future[None]]] = []
         self._templates = frozenset(k for k, t in ctx.shop.wechat.templates.items() if t.id)
@@ -227,21 +231,22 @@ class Dispatcher:
         machine): sent late, it would crowd the slots after it. The next one is taken."""
         ctx, channel = self.ctx, recipient.channel
         limits, held = self._limits[channel], False
-        while True:
-            slot = await push_pace.reserve(
-                ctx, channel, recipient.identity_id, limits, chat_held=held
-            )
-            if slot.busy:
-                await push_queue.retry(ctx, push.id, slot.at, "paced", counts=False)
-                return False
-            held = True
-            wait = (slot.at - ctx.now()).total_seconds()
-            if wait > 0:
-                await self.sleep(wait)
-                if await push_pace.paused_until(ctx, channel) is not None:
-                    continue
-            if ctx.now() - slot.at <= push_pace.LATE:
-                return True
+        async with self._turns[channel]:
+            while True:
+                slot = await push_pace.reserve(
+                    ctx, channel, recipient.identity_id, limits, chat_held=held
+                )
+                if slot.busy:
+                    await push_queue.retry(ctx, push.id, slot.at, "paced", counts=False)
+                    return False
+                held = True
+                wait = (slot.at - ctx.now()).total_seconds()
+                if wait > 0:
+                    await self.sleep(wait)
+                    if await push_pace.paused_until(ctx, channel) is not None:
+                        continue
+                if ctx.now() - slot.at <= push_pace.LATE:
+                    return True
 
     async def _marked_sent(self, push_id: int, recipient: Recipient, via: str) -> None:
         """Group commit: the rows sent while the last marks were being written are marked
