@@ -377,13 +377,23 @@ def staff_add(
     role: Annotated[str, typer.Option(help="clerk, manager or owner.")] = "owner",
     store: Annotated[str | None, typer.Option(help="Store code (required below owner).")] = None,
     name: Annotated[str, typer.Option(help="How colleagues call this person.")] = "",
+    lang: Annotated[
+        str | None,
+        typer.Option(help="zh_CN or en: their alerts and digests until they write to the bot."),
+    ] = None,
 ) -> None:
     """Give a chat account a staff role (the first owner is added this way)."""
     settings = _settings()
 
     async def work(ctx: Context) -> None:
         staff = await add_staff(
-            ctx, channel=channel, external_id=user_id, role=role, store=store, name=name
+            ctx,
+            channel=channel,
+            external_id=user_id,
+            role=role,
+            store=store,
+            name=name,
+            locale=lang,
         )
         typer.echo(
             gettext(

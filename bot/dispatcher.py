@@ -2,9 +2,10 @@
 
 Each round claims due rows (``core.push_queue``), asks ``core.push_routes`` where each goes,
 renders it in the reader's language (``bot.pushes``) and hands it to the channel's sender.
-Telegram is paced: at most ``telegram_per_second`` messages in any one second, evenly
-spaced, and one per chat every ``telegram_chat_seconds``; a 429 pauses the channel for its
-``retry_after`` and halves the rate for a minute. Temporary errors are retried with a
+Telegram is paced for the whole deployment (``core.push_pace``): at most
+``telegram_per_second`` messages in any one second, evenly spaced, and one per chat every
+``telegram_chat_seconds``, whichever dispatcher sends them; a 429 pauses the channel for
+its ``retry_after`` and halves the rate for a minute. Temporary errors are retried with a
 doubling wait, permanent ones are not; an account the platform refuses (blocked,
 unfollowed) is marked unreachable and the push tries the member's next account.
 
@@ -16,16 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import pushes
-from core import push_queue, reminders
+from core import push_pace, push_queue, reminders
 from core.context import Context
 from core.errors import DomainError
 from core.push_queue import Push, Recipient
@@ -33,13 +33,6 @@ from core.push_routes import Later, Send, Skip, route
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
-SLOW_FOR = timedelta(minutes=1)  # after a 429, the rate stays halved this long
-# The one-second window, with a margin: a request reaches the platform a little after we
-# count it, and two that left 0.99 s apart may arrive 1.01 s apart — or the other way round.
-# With sends evenly spaced, 2% was enough for no 429 from a fake Bot API in a process of
-# its own, even with both cores busy (`bench pushes`: 29.4/s); 5% held the rate at 28.6/s.
-WINDOW = timedelta(seconds=1.02)
-SECOND = timedelta(seconds=1)
 
 
 class Unreachable(Exception):
@@ -74,60 +67,6 @@ class PushChannel(Protocol):
     ) -> None: ...
 
 
-class Pace:
-    """Sliding one-second window over a channel's sends, plus spacing per chat."""
-
-    def __init__(self, per_second: float | None, chat_seconds: float) -> None:
-        self.per_second = per_second
-        self.chat_gap = timedelta(seconds=chat_seconds)
-        self._sent: deque[datetime] = deque()
-        self._last_in_chat: dict[str, datetime] = {}
-        self._paused_until: datetime | None = None
-        self._slow_until: datetime | None = None
-
-    def chat_free_at(self, chat: str, now: datetime) -> datetime | None:
-        """When ``chat`` may get its next message, or None if now."""
-        last = self._last_in_chat.get(chat)
-        if last is None or now >= last + self.chat_gap:
-            return None
-        return last + self.chat_gap
-
-    def wait(self, now: datetime) -> float:
-        """Seconds until the channel may send again (0: now)."""
-        if self._paused_until is not None and now < self._paused_until:
-            return (self._paused_until - now).total_seconds()
-        if self.per_second is None:
-            return 0.0
-        limit = self.per_second
-        if self._slow_until is not None and now < self._slow_until:
-            limit /= 2
-        budget = max(1, int(limit))
-        while self._sent and self._sent[0] <= now - WINDOW:
-            self._sent.popleft()
-        waits = [0.0]
-        if len(self._sent) >= budget:
-            waits.append((self._sent[-budget] + WINDOW - now).total_seconds())
-        if self._sent:
-            # Evenly spaced, not in bursts: a burst reaches the platform spread out, and
-            # its last calls then share a second with the next burst's first (429s seen
-            # at 30/s against a fake Bot API in another process). A second's share, not
-            # the window's: a late wake-up then costs no rate, the window still binds.
-            waits.append((self._sent[-1] + SECOND / budget - now).total_seconds())
-        return max(waits)
-
-    def record(self, chat: str, now: datetime) -> None:
-        self._sent.append(now)
-        self._last_in_chat[chat] = now
-        if len(self._last_in_chat) > 100_000:  # forget chats long quiet
-            self._last_in_chat = {
-                c: t for c, t in self._last_in_chat.items() if now - t < self.chat_gap
-            }
-
-    def pause(self, seconds: float, now: datetime) -> None:
-        self._paused_until = now + timedelta(seconds=seconds)
-        self._slow_until = self._paused_until + SLOW_FOR
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -144,13 +83,16 @@ class Dispatcher:
         self.batch, self.idle_seconds = batch, idle_seconds
         self._workers = asyncio.Semaphore(concurrency)
         rules = ctx.shop.pushes
-        self._paces = {
-            "telegram": Pace(
-                rules.telegram_per_second if telegram_limit else None,
-                rules.telegram_chat_seconds if telegram_limit else 0,
-            )
-        }
-        self._members: dict[tuple[int | None, int | None], asyncio.Lock] = {}
+        self._limits = (
+            {"telegram": push_pace.Limits(rules.telegram_per_second, rules.telegram_chat_seconds)}
+            if telegram_limit
+            else {}
+        )
+        # One slot waited for at a time per channel here: the reservations then come one by
+        # one as slots pass, instead of all workers' at once holding up the first sends (on
+        # SQLite the loop runs the statements) until they reach the platform bunched.
+        self._turns = {channel: asyncio.Lock() for channel in self._limits}
+        self._members: dict[push_queue.Whom, asyncio.Lock] = {}
         self._unmarked: list[tuple[int, Recipient, str, asyncio.Future[None]]] = []
         self._templates = frozenset(k for k, t in ctx.shop.wechat.templates.items() if t.id)
 
@@ -210,14 +152,14 @@ class Dispatcher:
             await self._route_and_send(push)
             return
         # WeChat's quota per window: one push at a time per member, counted afresh.
-        lock = self._members.setdefault((push.member_id, push.staff_id), asyncio.Lock())
+        lock = self._members.setdefault(push.whom, asyncio.Lock())
         try:
             async with lock:
                 push = replace(push, recipients=await push_queue.fresh_recipients(self.ctx, push))
                 await self._route_and_send(push)
         finally:
             if not lock.locked():
-                self._members.pop((push.member_id, push.staff_id), None)
+                self._members.pop(push.whom, None)
 
     async def _route_and_send(self, push: Push) -> None:
         ctx = self.ctx
@@ -255,15 +197,9 @@ class Dispatcher:
 
     async def _send(self, push: Push, decision: Send) -> None:
         ctx, recipient = self.ctx, decision.recipient
-        pace = self._paces.get(recipient.channel)
-        if pace is not None:
-            free_at = pace.chat_free_at(recipient.external_id, ctx.now())
-            if free_at is not None:  # not this chat's turn yet: others go first
-                await push_queue.retry(ctx, push.id, free_at, "paced", counts=False)
-                return
-            while (wait := pace.wait(ctx.now())) > 0:
-                await self.sleep(wait)
-            pace.record(recipient.external_id, ctx.now())
+        paced = recipient.channel in self._limits
+        if paced and not await self._slot(push, recipient):
+            return
         try:
             message = await pushes.render(ctx, push, recipient)
         except (pushes.UnknownKind, DomainError, KeyError, ValueError) as exc:
@@ -272,8 +208,8 @@ class Dispatcher:
         try:
             await self.channels[recipient.channel].send(recipient, message, decision.via, push)
         except RetryAfter as exc:
-            if pace is not None:
-                pace.pause(exc.seconds, ctx.now())
+            if paced:
+                await push_pace.pause(ctx, recipient.channel, exc.seconds)
             at = ctx.now() + timedelta(seconds=exc.seconds)
             await push_queue.retry(ctx, push.id, at, str(exc), counts=False)
             return
@@ -287,6 +223,30 @@ class Dispatcher:
             await self._retry(push, str(exc))
             return
         await self._marked_sent(push.id, recipient, decision.via)
+
+    async def _slot(self, push: Push, recipient: Recipient) -> bool:
+        """Wait for the channel's next send slot (False: not this chat's turn yet, the push
+        is put back until it is, and others go first). A pause that began while waiting
+        voids the slot, and so does waking up more than ``push_pace.LATE`` after it (a busy
+        machine): sent late, it would crowd the slots after it. The next one is taken."""
+        ctx, channel = self.ctx, recipient.channel
+        limits, held = self._limits[channel], False
+        async with self._turns[channel]:
+            while True:
+                slot = await push_pace.reserve(
+                    ctx, channel, recipient.identity_id, limits, chat_held=held
+                )
+                if slot.busy:
+                    await push_queue.retry(ctx, push.id, slot.at, "paced", counts=False)
+                    return False
+                held = True
+                wait = (slot.at - ctx.now()).total_seconds()
+                if wait > 0:
+                    await self.sleep(wait)
+                    if await push_pace.paused_until(ctx, channel) is not None:
+                        continue
+                if ctx.now() - slot.at <= push_pace.LATE:
+                    return True
 
     async def _marked_sent(self, push_id: int, recipient: Recipient, via: str) -> None:
         """Group commit: the rows sent while the last marks were being written are marked

@@ -4,6 +4,7 @@ template fields and chat messages alike — so an amount or a tier reads the sam
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -11,11 +12,11 @@ from typing import Any, Protocol
 from bot.dialogs.alerts import alert_reply
 from bot.dialogs.digest import digest_reply
 from bot.dialogs.engine import Turn
-from bot.dialogs.types import Event, Reply, Sender
+from bot.dialogs.types import Button, Event, Reply, Sender
 from bot.i18n import LOCALES, N_, format_day, format_moment, format_money, gettext, localized
 from core import alerts, conversations, digests
 from core.context import Context
-from core.outbox import is_marketing
+from core.outbox import REPLY, is_marketing
 from core.push_queue import Push, Recipient
 
 # Message texts by kind; ``{placeholders}`` are the values of ``push_values``.
@@ -142,10 +143,11 @@ def push_values(
 
 
 async def render(ctx: Context, push: Push, recipient: Recipient) -> Message:
-    """The push in its reader's language (a staff member's: their member profile's, else the
-    shop's first language)."""
+    """The push in its reader's language (a staff member's: the one they chat in)."""
     reader = push.reader
     locale = reader.locale if reader else LOCALES[0]
+    if push.kind == REPLY:  # worded already, when it was answered
+        return Message(replies_of(push.params), {}, locale)
     values = push_values(ctx, push.params, reader, ctx.now())
     if push.kind in (alerts.OUTBOX_KIND, digests.OUTBOX_KIND):
         return Message([await _staff_reply(ctx, push, recipient, locale)], values, locale)
@@ -153,6 +155,36 @@ async def render(ctx: Context, push: Push, recipient: Recipient) -> Message:
     if is_marketing(push.kind):
         text += "\n\n" + gettext(locale, OPT_OUT)
     return Message([Reply(text)], values, locale)
+
+
+def reply_params(replies: list[Reply]) -> list[dict[str, Any]]:
+    """Replies as an outbox row keeps them (``core.late_replies``): plain JSON values."""
+    return [
+        {
+            "text": reply.text,
+            "buttons": [[[b.label, b.payload] for b in row] for row in reply.buttons],
+            "image": base64.b64encode(reply.image).decode() if reply.image else None,
+            "image_name": reply.image_name,
+            "phone_button": reply.phone_button,
+        }
+        for reply in replies
+    ]
+
+
+def replies_of(params: dict[str, Any]) -> list[Reply]:
+    """The replies ``reply_params`` kept."""
+    return [
+        Reply(
+            str(kept["text"]),
+            tuple(
+                tuple(Button(label, payload) for label, payload in row) for row in kept["buttons"]
+            ),
+            base64.b64decode(kept["image"]) if kept.get("image") else None,
+            str(kept.get("image_name") or "image.png"),
+            kept.get("phone_button"),
+        )
+        for kept in params["replies"]
+    ]
 
 
 def _text(ctx: Context, push: Push, values: dict[str, str], locale: str) -> str:

@@ -198,6 +198,7 @@ _SENDER = (
         StaffRow.role.label("staff_role"),
         _desk.code.label("staff_store"),
         StaffRow.name.label("staff_name"),
+        StaffRow.locale.label("staff_locale"),
         ChoicesRow.choices,
         ChoicesRow.updated_at.label("choices_at"),
         MemberTagRow.tag,
@@ -232,7 +233,13 @@ async def _sender(s: Session, channel: str, external_id: str, now: datetime) -> 
     staff = None
     if row.staff_id is not None:
         staff = staff_view(
-            row.staff_id, channel, external_id, row.staff_role, row.staff_store, row.staff_name
+            row.staff_id,
+            channel,
+            external_id,
+            row.staff_role,
+            row.staff_store,
+            row.staff_name,
+            row.staff_locale,
         )
     arrival = Arrival(
         identity=Identity(row.account_id, channel, external_id, row.account_member_id),

@@ -33,7 +33,10 @@ SERVICE_KINDS = frozenset(
     }
 )
 STAFF_KINDS = frozenset({"staff_alert", "staff_digest"})  # to staff: never marketing
-NOT_MARKETING = SERVICE_KINDS | STAFF_KINDS  # every other kind is marketing
+# The rest of an answer that could not go with it (core.late_replies): to the chat account
+# that wrote (``identity_id`` set when queued), whoever it is.
+REPLY = "reply"
+NOT_MARKETING = SERVICE_KINDS | STAFF_KINDS | {REPLY}  # every other kind is marketing
 
 # The life of an outbox row (see storage.models.OutboxRow).
 PENDING, SENDING, WAITING = "pending", "sending", "waiting"

@@ -19,7 +19,7 @@ from sqlalchemy import Row, bindparam, func, select, update
 from core import gifts
 from core.context import Context
 from core.members import format_member_no
-from core.outbox import FAILED, PENDING, SENDING, SENT, SKIPPED, WAITING
+from core.outbox import FAILED, PENDING, REPLY, SENDING, SENT, SKIPPED, WAITING
 from storage import service_messages
 from storage.db import Session, run
 from storage.models import IdentityRow, MemberRow, OutboxRow, StaffRow
@@ -42,8 +42,8 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Reader:
-    """Who reads a push, as far as its wording needs: the member (for staff, the member
-    profile of their chat account, if any)."""
+    """Who reads a push, as far as its wording needs: the member, or the staff member (in
+    the language they chat in; named as in their member profile, if they have one)."""
 
     name: str
     member_no: str
@@ -61,6 +61,11 @@ class Push:
     staff_id: int | None
     recipients: tuple[Recipient, ...]  # reachable accounts, the most recently used first
     reader: Reader | None = None
+    account_id: int | None = None  # a reply's: the one chat account it goes to
+
+    @property
+    def whom(self) -> Whom:
+        return _whom(self.member_id, self.staff_id, self.account_id)
 
 
 _DUE = (  # the statements of a claim, built once
@@ -86,6 +91,7 @@ _TAKEN = (
         OutboxRow.attempts,
         OutboxRow.member_id,
         OutboxRow.staff_id,
+        OutboxRow.identity_id,  # set before sending only for replies (core.late_replies)
     )
     .where(OutboxRow.id.in_(bindparam("ids", expanding=True)))
     .order_by(OutboxRow.id)
@@ -104,7 +110,8 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
             return []
         await run(s, _TAKE, {"ids": ids, "held_until": held_until})
         rows = (await run(s, _TAKEN, {"ids": ids})).all()
-        recipients = await _recipients(s, {_whom(row.member_id, row.staff_id) for row in rows})
+        whoms = {row.id: _whom(row.member_id, row.staff_id, row.identity_id) for row in rows}
+        recipients = await _recipients(s, set(whoms.values()))
         readers = await _readers(s, rows)
         return [
             Push(
@@ -115,8 +122,9 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
                 attempts=row.attempts,
                 member_id=row.member_id,
                 staff_id=row.staff_id,
-                recipients=recipients.get(_whom(row.member_id, row.staff_id), ()),
-                reader=readers.get(_whom(row.member_id, row.staff_id)),
+                recipients=recipients.get(whoms[row.id], ()),
+                reader=readers.get(whoms[row.id]),
+                account_id=row.identity_id,
             )
             for row in rows
         ]
@@ -134,25 +142,32 @@ async def next_due(ctx: Context) -> datetime | None:
 _MEMBER_READERS = select(MemberRow.id, MemberRow.name, MemberRow.locale).where(
     MemberRow.id.in_(bindparam("ids", expanding=True))
 )
-_STAFF_READERS = (
-    select(StaffRow.id, MemberRow.id, MemberRow.name, MemberRow.locale)
+_STAFF_READERS = (  # in the staff member's own language, member profile or not
+    select(StaffRow.id, MemberRow.id, MemberRow.name, StaffRow.name, StaffRow.locale)
     .join(IdentityRow, IdentityRow.id == StaffRow.identity_id)
-    .join(MemberRow, MemberRow.id == IdentityRow.member_id)
+    .outerjoin(MemberRow, MemberRow.id == IdentityRow.member_id)
     .where(StaffRow.id.in_(bindparam("ids", expanding=True)))
 )
 
 
 async def _readers(s: Session, rows: Sequence[Row[Any]]) -> dict[Whom, Reader]:
     """The readers of a batch in two queries, so wording a push needs no more."""
-    members = {r.member_id for r in rows if r.staff_id is None and r.member_id is not None}
+    members = {
+        r.member_id
+        for r in rows
+        if r.staff_id is None and r.member_id is not None and r.identity_id is None
+    }
     staff = {r.staff_id for r in rows if r.staff_id is not None}
     found: dict[Whom, Reader] = {}
     if members:
         for member_id, name, locale in await run(s, _MEMBER_READERS, {"ids": list(members)}):
             found[("member", member_id)] = Reader(name, format_member_no(member_id), locale)
     if staff:
-        for staff_id, member_id, name, locale in await run(s, _STAFF_READERS, {"ids": list(staff)}):
-            found[("staff", staff_id)] = Reader(name, format_member_no(member_id), locale)
+        for staff_id, member_id, name, staff_name, locale in await run(
+            s, _STAFF_READERS, {"ids": list(staff)}
+        ):
+            member_no = format_member_no(member_id) if member_id is not None else ""
+            found[("staff", staff_id)] = Reader(name or staff_name, member_no, locale)
     return found
 
 
@@ -160,14 +175,15 @@ async def fresh_recipients(ctx: Context, push: Push) -> tuple[Recipient, ...]:
     """The push's accounts as they are now: WeChat's quota counts the messages sent since
     the claim, e.g. earlier pushes of the same batch."""
     async with ctx.db.read() as s:
-        whom = _whom(push.member_id, push.staff_id)
-        return (await _recipients(s, {whom})).get(whom, ())
+        return (await _recipients(s, {push.whom})).get(push.whom, ())
 
 
 Whom = tuple[str, int]
 
 
-def _whom(member_id: int | None, staff_id: int | None) -> Whom:
+def _whom(member_id: int | None, staff_id: int | None, account_id: int | None = None) -> Whom:
+    if account_id is not None:
+        return ("account", account_id)
     return ("staff", staff_id) if staff_id is not None else ("member", member_id or 0)
 
 
@@ -178,6 +194,9 @@ _ACCOUNT = (  # what a Recipient needs of a chat account
     IdentityRow.external_id,
     IdentityRow.last_message_at,
     IdentityRow.last_event_at,
+)
+_ACCOUNTS = select(*_ACCOUNT).where(
+    IdentityRow.id.in_(bindparam("ids", expanding=True)), IdentityRow.reachable.is_(True)
 )
 _MEMBER_ACCOUNTS = select(*_ACCOUNT).where(
     IdentityRow.member_id.in_(bindparam("ids", expanding=True)), IdentityRow.reachable.is_(True)
@@ -197,7 +216,11 @@ async def _recipients(s: Session, whoms: set[Whom]) -> dict[Whom, tuple[Recipien
     """Reachable accounts of these members and staff, newest contact first."""
     member_ids = [n for kind, n in whoms if kind == "member"]
     staff_ids = [n for kind, n in whoms if kind == "staff"]
+    account_ids = [n for kind, n in whoms if kind == "account"]
     found: list[tuple[Whom, Row[Any]]] = []
+    if account_ids:
+        for account in await run(s, _ACCOUNTS, {"ids": account_ids}):
+            found.append((("account", account.id), account))
     if member_ids:
         for account in await run(s, _MEMBER_ACCOUNTS, {"ids": member_ids}):
             found.append((("member", account.member_id or 0), account))
@@ -266,6 +289,7 @@ async def mark_sent(ctx: Context, sent: list[tuple[int, Recipient, str]]) -> Non
     ]
     async with ctx.db.transaction() as s:
         await run(s, _MARK_SENT, rows)
+        await _forget_replies(s, [p for p, _, _ in sent])
 
 
 async def retry(
@@ -295,15 +319,37 @@ async def give_up(ctx: Context, push_id: int, reason: str, *, failed: bool = Fal
             .returning(OutboxRow.member_id, OutboxRow.kind, OutboxRow.params)
         )
         await gifts.take_back(s, given_up.all(), ctx.now(), reason)
+        await _forget_replies(s, [push_id])
 
 
-async def _settle(ctx: Context, push_id: int, values: dict[str, Any]) -> None:
+async def _settle(
+    ctx: Context, push_id: int, values: dict[str, Any], *, final: bool = False
+) -> None:
     async with ctx.db.transaction() as s:
         await s.execute(
             update(OutboxRow)
             .where(OutboxRow.id == push_id, OutboxRow.status == SENDING)
             .values(**values)
         )
+        if final:
+            await _forget_replies(s, [push_id])
+
+
+_FORGET_REPLIES = (
+    update(OutboxRow.__table__)
+    .where(
+        OutboxRow.id.in_(bindparam("ids", expanding=True)),
+        OutboxRow.kind == REPLY,
+        OutboxRow.status.in_((SENT, FAILED, SKIPPED)),
+    )
+    .values(params={})
+)
+
+
+async def _forget_replies(s: Session, push_ids: list[int]) -> None:
+    """A reply's words are kept only until it is settled: they may name members (a
+    clerk's sale confirmation), and nothing needs them afterwards."""
+    await run(s, _FORGET_REPLIES, {"ids": push_ids})
 
 
 async def mark_unreachable(ctx: Context, identity_id: int) -> None:

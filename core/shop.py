@@ -340,6 +340,7 @@ class PushRules(_Model):
     fresh_hours: int = Field(gt=0, le=24 * 30)
     telegram_per_second: float = Field(ge=1)
     telegram_chat_seconds: float = Field(ge=0)
+    reply_wait_seconds: float = Field(default=10, ge=0, le=60)
     wechat_window_hours: int = Field(gt=0, le=48)
     wechat_window_messages: int = Field(ge=0)
     wechat_event_window_seconds: int = Field(ge=0)

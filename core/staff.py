@@ -13,7 +13,14 @@ from sqlalchemy import ColumnElement, Select, select, update
 from core import audit
 from core.context import Context
 from core.errors import InvalidInput, InviteInvalid, NotAllowed, UnknownStaff
-from core.members import LINK_CODE_ALPHABET, MemberView, clean_name, identity_row, store_id
+from core.members import (
+    LINK_CODE_ALPHABET,
+    LOCALES,
+    MemberView,
+    clean_name,
+    identity_row,
+    store_id,
+)
 from storage.db import Session
 from storage.models import IdentityRow, StaffInviteRow, StaffRow, StoreRow
 
@@ -41,6 +48,7 @@ class StaffView:
     role: Role
     store: str | None
     name: str
+    locale: str  # the language their chat and their pushes are in
 
     def require(self, needed: Role) -> None:
         if not self.role.allows(needed):
@@ -68,12 +76,16 @@ async def add_staff(
     role: str,
     store: str | None,
     name: str = "",
+    locale: str | None = None,
     actor: str = audit.SYSTEM,
 ) -> StaffView:
     """Give a chat account a staff role (or change it, when it already has one).
     A store is required for clerks and managers; an owner without one sees every store.
-    The account id is typed by a person: it must look like the channel's ids."""
+    The account id is typed by a person: it must look like the channel's ids. ``locale``
+    is the language of their pushes until they write (None: as it was, or the shop's first)."""
     external_id = external_id.strip()
+    if locale is not None and locale not in LOCALES:
+        raise InvalidInput(field="locale", value=locale)
     form = _ACCOUNT_IDS.get(channel)
     if form is None or not form.fullmatch(external_id):
         raise InvalidInput(field="external_id", value=external_id[:40])
@@ -93,6 +105,7 @@ async def add_staff(
             s.add(row)
         row.role, row.store_id = staff_role.value, sid
         row.name = clean_name(name) if name.strip() else ""
+        row.locale = locale or row.locale or LOCALES[0]
         row.removed_at = None
         await s.flush()
         audit.record(
@@ -106,7 +119,7 @@ async def add_staff(
             store=store,
             channel=channel,
         )
-        return StaffView(row.id, channel, external_id, staff_role, store, row.name)
+        return StaffView(row.id, channel, external_id, staff_role, store, row.name, row.locale)
 
 
 async def list_staff(ctx: Context) -> list[StaffView]:
@@ -116,10 +129,16 @@ async def list_staff(ctx: Context) -> list[StaffView]:
 
 
 def staff_view(
-    staff_id: int, channel: str, external_id: str, role: str, store: str | None, name: str
+    staff_id: int,
+    channel: str,
+    external_id: str,
+    role: str,
+    store: str | None,
+    name: str,
+    locale: str,
 ) -> StaffView:
     """A staff role as callers see it, from the columns of ``_with_identity``."""
-    return StaffView(staff_id, channel, external_id, Role(role), store, name)
+    return StaffView(staff_id, channel, external_id, Role(role), store, name, locale)
 
 
 def is_current() -> ColumnElement[bool]:
@@ -127,7 +146,7 @@ def is_current() -> ColumnElement[bool]:
     return StaffRow.removed_at.is_(None)
 
 
-def _with_identity() -> Select[tuple[int, str, str, str, str | None, str]]:
+def _with_identity() -> Select[tuple[int, str, str, str, str | None, str, str]]:
     """Current staff: the columns of ``staff_view``, with the chat account and store code."""
     return (
         select(
@@ -137,6 +156,7 @@ def _with_identity() -> Select[tuple[int, str, str, str, str | None, str]]:
             StaffRow.role,
             StoreRow.code,
             StaffRow.name,
+            StaffRow.locale,
         )
         .join(IdentityRow, IdentityRow.id == StaffRow.identity_id)
         .outerjoin(StoreRow, StoreRow.id == StaffRow.store_id)
@@ -212,8 +232,11 @@ async def create_invite(ctx: Context, by: StaffView, role: str, store: str | Non
     return Invite(code, wanted, store, expires)
 
 
-async def accept_invite(ctx: Context, code: str, channel: str, external_id: str) -> StaffView:
-    """Join as staff with an invite code; the code works once, before it expires."""
+async def accept_invite(
+    ctx: Context, code: str, channel: str, external_id: str, locale: str
+) -> StaffView:
+    """Join as staff with an invite code (in the language of the chat it was sent from);
+    the code works once, before it expires."""
     now = ctx.now()
     code = code.strip().upper()
     async with ctx.db.transaction() as s:
@@ -236,13 +259,19 @@ async def accept_invite(ctx: Context, code: str, channel: str, external_id: str)
         if row is None:
             row = StaffRow(identity_id=identity.id, created_at=now, name="")
             s.add(row)
-        row.role, row.store_id, row.removed_at = role, sid, None
+        row.role, row.store_id, row.removed_at, row.locale = role, sid, None, locale
         await s.flush()
         audit.record(
             s, now, audit.staff_actor(inviter), "staff.joined", None, staff_id=row.id, role=role
         )
         store = await s.scalar(select(StoreRow.code).where(StoreRow.id == sid)) if sid else None
-        return StaffView(row.id, channel, external_id, Role(role), store, row.name)
+        return StaffView(row.id, channel, external_id, Role(role), store, row.name, locale)
+
+
+async def set_locale(ctx: Context, staff_id: int, locale: str) -> None:
+    """The staff member now reads the chat in ``locale``: their next pushes are in it."""
+    async with ctx.db.transaction() as s:
+        await s.execute(update(StaffRow).where(StaffRow.id == staff_id).values(locale=locale))
 
 
 async def check_removal(ctx: Context, by: StaffView, staff_id: int) -> StaffView:

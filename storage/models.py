@@ -134,6 +134,9 @@ class IdentityRow(Base):
     # WeChat's reply windows: a message opens 48 hours, a menu click, follow or scan a minute.
     last_message_at: Mapped[datetime | None]
     last_event_at: Mapped[datetime | None]
+    # When this chat may get its next push (Telegram: one a second per chat), reserved by
+    # whichever dispatcher sends to it (core.push_pace).
+    next_push_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -159,6 +162,9 @@ class StaffRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     name: Mapped[str] = mapped_column(String(100), default="")
+    # The language the staff member reads the chat in (recorded as they write): their
+    # pushes (alerts, digests) are worded in it.
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN", server_default="zh_CN")
     created_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]  # kept, not deleted: sales and audit name staff
 
@@ -531,6 +537,17 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class PacingRow(Base):
+    """A channel's sending pace, shared by every dispatcher of the deployment (core.push_pace):
+    the next free send slot, and after a 429 the pause asked for and the slower minute."""
+
+    __tablename__ = "push_pacing"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_at: Mapped[datetime]
+    paused_until: Mapped[datetime | None]
+    slow_until: Mapped[datetime | None]
 
 
 class ServiceMessageRow(Base):

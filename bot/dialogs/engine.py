@@ -38,7 +38,7 @@ from core.audit import member_actor
 from core.context import Context
 from core.errors import DomainError, NotAllowed
 from core.members import MemberView
-from core.staff import Role, StaffView, record_refusal
+from core.staff import Role, StaffView, record_refusal, set_locale
 
 log = logging.getLogger(__name__)
 START = "start"
@@ -156,16 +156,36 @@ class Dialogs:
             payload=payload,
             staff=staff,
         )
+        replies = await self._replies(turn, sender, current, finished)
+        if staff is not None and turn.locale != staff.locale:
+            # What they read now is what their alerts and digests are worded in.
+            await set_locale(ctx, staff.id, turn.locale)
+        return replies
+
+    async def _replies(
+        self,
+        turn: Turn,
+        sender: conversations.Arrival,
+        current: conversations.Conversation | None,
+        finished: conversations.Conversation | None,
+    ) -> list[Reply]:
+        """A repeated tap's kept answer, a tapped command's question, or the turn itself."""
+        payload = turn.payload
         if finished is not None and _repeats(payload, finished):
             return _answer(finished.data)
         flows = (payload.flow if payload else "", current.flow if current else "")
-        if event.tapped or TAPPED in flows:
+        if turn.event.tapped or TAPPED in flows:
             outcome = await self._tapped(turn, current)
             if isinstance(outcome, Event):  # confirmed: run as if typed, in no conversation
                 return await self.handle(outcome, replace(sender, conversation=None))
             if outcome is not None:
                 return outcome
             current, turn.data = None, {}  # the question was left: this event goes on as usual
+        return await self._turn(turn, current)
+
+    async def _turn(self, turn: Turn, current: conversations.Conversation | None) -> list[Reply]:
+        """The replies of a turn: its flow and step, run; the conversation saved or ended."""
+        ctx, identity, member, staff = self.ctx, turn.identity, turn.member, turn.staff
         if member is None and staff is not None and self._is_spent(turn, current):
             # A confirm button tapped again after its conversation ended: a member gets the
             # menu (below), but staff who are no members must not land in registration.

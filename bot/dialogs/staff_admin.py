@@ -133,7 +133,7 @@ async def join(turn: Turn) -> Step:
     if not code:
         return Step([Reply(turn._("Send /join followed by your invite code."))])
     joined = await team.accept_invite(
-        turn.ctx, code, turn.identity.channel, turn.identity.external_id
+        turn.ctx, code, turn.identity.channel, turn.identity.external_id, turn.locale
     )
     text = turn._("Welcome to the team! You are now {who}.", who=_describe(turn, joined))
     return Step([Reply(text + "\n" + turn._("Send /help to see your commands."))])

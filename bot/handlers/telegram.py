@@ -14,6 +14,8 @@ import hmac
 import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher, Router
@@ -59,7 +61,7 @@ from bot.dialogs.types import Event, Payload, Reply, Sender
 from bot.handlers import long_text
 from bot.i18n import LOCALES, N_, gettext, locale_for_hint
 from bot.settings import Settings
-from core import conversations
+from core import conversations, late_replies
 from core.context import Context
 from core.push_queue import Push, Recipient
 from storage import buttons, deliveries
@@ -127,11 +129,28 @@ async def _in_group(message: Message) -> bool:
     return message.chat.type != ChatType.PRIVATE
 
 
-class TelegramChannel:
-    """One bot: its dispatcher, and how it talks to the dialogs."""
+Call = Callable[[int, Callable[[], Awaitable[Any]]], Awaitable[bool]]
 
-    def __init__(self, ctx: Context, dialogs: Dialogs, bot: Bot) -> None:
-        self.ctx, self.dialogs, self.bot = ctx, dialogs, bot
+
+async def _raw(_chat_id: int, make: Callable[[], Awaitable[Any]]) -> bool:
+    """A push's Bot API call: its errors are the dispatcher's to judge."""
+    await make()
+    return True
+
+
+class TelegramChannel:
+    """One bot: its dispatcher, and how it talks to the dialogs. ``sleep`` is how a reply
+    waits out flood control (injected: tests move a clock instead)."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        dialogs: Dialogs,
+        bot: Bot,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.ctx, self.dialogs, self.bot, self.sleep = ctx, dialogs, bot, sleep
         router = Router(name="memberbot")
         router.message.register(self.on_group_message, _in_group)
         router.message.register(self.on_message)
@@ -196,10 +215,8 @@ class TelegramChannel:
         if not isinstance(message, Message):  # too old for Telegram to show us: answer anew
             await self._answer(query.from_user.id, replies)
             return
-        if len(replies) == 1 and _edits_in_place(replies[0]):
-            await self._send(message.chat.id, replies[0], edit=message.message_id)
-            return
-        await self._answer(message.chat.id, replies)
+        edits = len(replies) == 1 and _edits_in_place(replies[0])
+        await self._answer(message.chat.id, replies, edit=message.message_id if edits else None)
 
     async def on_membership(self, update: ChatMemberUpdated) -> None:
         """Blocking the bot arrives as our membership turning "kicked"."""
@@ -215,53 +232,84 @@ class TelegramChannel:
         text = gettext(
             locale_for_hint(hint), "I only chat in private: please write to me directly."
         )
-        await self._call(message.chat.id, self.bot.send_message(message.chat.id, text))
+        await self._answer(message.chat.id, [Reply(text)])
 
     # -- replies ----------------------------------------------------------------------
 
-    async def _answer(self, chat_id: int, replies: list[Reply]) -> None:
-        for reply in replies:
-            if not await self._send(chat_id, reply):
+    async def _answer(self, chat_id: int, replies: list[Reply], *, edit: int | None = None) -> None:
+        """The replies in order (the first one edited into message ``edit``, if given).
+        What Telegram will not take now (flood control beyond ``reply_wait_seconds``, a
+        server or network failure) goes through the outbox with the replies after it, so
+        it still arrives, in order; a reply cut there arrives whole."""
+        for index, reply in enumerate(replies):
+            try:
+                if not await self._send(chat_id, reply, edit=edit if index == 0 else None):
+                    return
+            except TelegramRetryAfter as exc:
+                reason = f"telegram: retry after {exc.retry_after} s"
+                await self._send_later(chat_id, replies[index:], exc.retry_after, reason)
+                return
+            except (TelegramServerError, TelegramNetworkError, ClientError, TimeoutError) as exc:
+                await self._send_later(chat_id, replies[index:], 0, f"telegram: {exc}")
                 return
 
-    async def _send(self, chat_id: int, reply: Reply, *, edit: int | None = None) -> bool:
+    async def _send_later(
+        self, chat_id: int, replies: list[Reply], after: float, reason: str
+    ) -> None:
+        at = self.ctx.now() + timedelta(seconds=after)
+        kept = pushes.reply_params(replies)
+        if await late_replies.send_later(
+            self.ctx, CHANNEL, str(chat_id), kept, at=at, reason=reason
+        ):
+            log.warning(
+                "telegram chat %d: %d replies go as pushes (%s)", chat_id, len(kept), reason
+            )
+        else:  # a group's notice: no chat account to address it to
+            log.warning("telegram chat %d: reply not sent (%s)", chat_id, reason)
+
+    async def _send(
+        self, chat_id: int, reply: Reply, *, edit: int | None = None, call: Call | None = None
+    ) -> bool:
         """One reply as one message (a photo with its caption, or text), or a text too
         long for one as several, the buttons under the last; False once the chat cannot be
-        reached."""
+        reached. Each Bot API call goes through ``call`` (a reply's ``_call`` by default)."""
+        call = call or self._call
         *before, text = _texts(reply)
         if before:
             edit = None  # one message cannot be edited into several
         for part in before:
-            if not await self._call(chat_id, self.bot.send_message(chat_id, part)):
+            if not await call(chat_id, partial(self.bot.send_message, chat_id, part)):
                 return False
         markup = await self._markup(reply)
         if edit is not None:
             assert markup is None or isinstance(markup, InlineKeyboardMarkup)
-            return await self._call(
+            return await call(
                 chat_id,
-                self.bot.edit_message_text(
-                    text, chat_id=chat_id, message_id=edit, reply_markup=markup
+                partial(
+                    self.bot.edit_message_text,
+                    text,
+                    chat_id=chat_id,
+                    message_id=edit,
+                    reply_markup=markup,
                 ),
             )
         if reply.image is None:
-            return await self._call(
-                chat_id, self.bot.send_message(chat_id, text, reply_markup=markup)
+            return await call(
+                chat_id, partial(self.bot.send_message, chat_id, text, reply_markup=markup)
             )
         photo = BufferedInputFile(reply.image, filename=reply.image_name)
         if len(text) > CAPTION_MAX:
-            if not await self._call(chat_id, self.bot.send_message(chat_id, text)):
+            if not await call(chat_id, partial(self.bot.send_message, chat_id, text)):
                 return False
             text = ""
-        return await self._call(
-            chat_id, self.bot.send_photo(chat_id, photo, caption=text or None, reply_markup=markup)
+        return await call(
+            chat_id,
+            partial(self.bot.send_photo, chat_id, photo, caption=text or None, reply_markup=markup),
         )
 
     async def push(self, chat_id: int, reply: Reply) -> None:
         """A message nobody asked for (the dispatcher's): API errors are the caller's."""
-        *before, text = _texts(reply)
-        for part in before:
-            await self.bot.send_message(chat_id, part)
-        await self.bot.send_message(chat_id, text, reply_markup=await self._markup(reply))
+        await self._send(chat_id, reply, call=_raw)
 
     async def _markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
         if reply.phone_button is not None:
@@ -287,26 +335,37 @@ class TelegramChannel:
             return payload
         return KEY_PREFIX + await buttons.keep(self.ctx.db, payload, self.ctx.now())
 
-    async def _call(self, chat_id: int, method: Awaitable[Any]) -> bool:
-        """Run one Bot API call; a blocked bot or a vanished chat makes the account
-        unreachable, other errors are logged (aiogram's messages carry no token)."""
-        try:
-            await method
-        except TelegramForbiddenError as exc:
-            log.info("telegram chat %d unreachable: %s", chat_id, exc.message)
-            await conversations.leave(self.ctx, CHANNEL, str(chat_id))
-            return False
-        except TelegramBadRequest as exc:
-            if "chat not found" in exc.message.lower():
+    async def _call(self, chat_id: int, make: Callable[[], Awaitable[Any]]) -> bool:
+        """Run one Bot API call of a reply; a blocked bot or a vanished chat makes the
+        account unreachable, a message refused is logged (aiogram's messages carry no
+        token). Flood control is waited out, as asked, up to ``reply_wait_seconds`` in all;
+        beyond that, and on a server or network failure, the error is the caller's."""
+        waited = 0.0
+        while True:
+            try:
+                await make()
+            except TelegramRetryAfter as exc:
+                waited += exc.retry_after
+                if waited > self.ctx.shop.pushes.reply_wait_seconds:
+                    raise
+                log.info("telegram rate limit: reply waits %d s", exc.retry_after)
+                await self.sleep(exc.retry_after)
+                continue
+            except (TelegramServerError, TelegramNetworkError):
+                raise
+            except TelegramForbiddenError as exc:
+                log.info("telegram chat %d unreachable: %s", chat_id, exc.message)
                 await conversations.leave(self.ctx, CHANNEL, str(chat_id))
                 return False
-            if "message is not modified" not in exc.message.lower():
-                log.warning("telegram refused a message: %s", exc.message)
-        except TelegramRetryAfter as exc:
-            log.warning("telegram rate limit: retry after %d s", exc.retry_after)
-        except TelegramAPIError as exc:
-            log.warning("telegram error: %s", exc.message)
-        return True
+            except TelegramBadRequest as exc:
+                if "chat not found" in exc.message.lower():
+                    await conversations.leave(self.ctx, CHANNEL, str(chat_id))
+                    return False
+                if "message is not modified" not in exc.message.lower():
+                    log.warning("telegram refused a message: %s", exc.message)
+            except TelegramAPIError as exc:
+                log.warning("telegram error: %s", exc.message)
+            return True
 
 
 class TelegramPushes:

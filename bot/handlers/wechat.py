@@ -30,8 +30,9 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.parser import parse_message
 from wechatpy.utils import check_signature
 
-from bot import push_channels
+from bot import push_channels, pushes
 from bot.dialogs.engine import Dialogs
+from bot.dialogs.types import Reply
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_messages import (
     CHANNEL,
@@ -45,7 +46,7 @@ from bot.handlers.wechat_messages import (
 )
 from bot.handlers.wechat_push import WeChatPushes
 from bot.settings import Settings
-from core import conversations
+from core import conversations, late_replies
 from core.context import Context
 from storage import buttons, deliveries
 
@@ -302,8 +303,10 @@ class WeChatEndpoint:
         return ready
 
     async def _send(self, openid: str, parts: list[Part]) -> None:
-        """Customer-service messages, in order; a failure is logged and the rest still go."""
-        for part in parts:
+        """Customer-service messages, in order. One WeChat refuses (busy, rate limited,
+        window closed) goes through the outbox with the ones after it, so they still
+        arrive, in order, when the dispatcher may send them."""
+        for index, part in enumerate(parts):
             if self.api is None:
                 log.warning("wechat reply dropped: no app secret for customer-service messages")
                 return
@@ -313,7 +316,18 @@ class WeChatEndpoint:
                 else:
                     await self.api.send_image(openid, part.media_id)
             except (WeChatAPIError, ClientError, TimeoutError) as exc:
-                log.warning("wechat customer-service message failed: %s", exc)
+                await self._send_later(openid, parts[index:], f"wechat: {exc}")
+                return
+
+    async def _send_later(self, openid: str, parts: list[Part], reason: str) -> None:
+        replies = [Reply(part.text, image=part.image, image_name=part.image_name) for part in parts]
+        kept = pushes.reply_params(replies)
+        await late_replies.send_later(
+            self.ctx, CHANNEL, openid, kept, at=self.ctx.now(), reason=reason
+        )
+        log.warning(
+            "wechat customer-service message failed (%s): %d go as pushes", reason, len(kept)
+        )
 
     def _track(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)

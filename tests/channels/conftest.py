@@ -7,7 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import ClientSession
 
+from bot.dialogs.setup import create_dialogs
+from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
 from core.clock import FixedClock
+from core.context import Context
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
 
@@ -24,6 +27,16 @@ async def fake_telegram(clock: FixedClock) -> AsyncIterator[FakeTelegram]:
     """A fake Telegram Bot API whose message dates follow the test's clock."""
     async with FakeTelegram(clock) as server:
         yield server
+
+
+@pytest.fixture
+async def sender(ctx: Context, fake_telegram: FakeTelegram) -> AsyncIterator[TelegramPushes]:
+    """The dispatcher's Telegram sender, talking to the fake Bot API."""
+    channel = TelegramChannel(
+        ctx, create_dialogs(ctx), create_bot(fake_telegram.token, fake_telegram.base_url)
+    )
+    yield TelegramPushes(channel)
+    await channel.close()
 
 
 @pytest.fixture

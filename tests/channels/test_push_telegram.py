@@ -6,16 +6,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-import pytest
-
 from bot import pushes
-from bot.dialogs.setup import create_dialogs
 from bot.dispatcher import Dispatcher
-from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
+from bot.handlers.telegram import TelegramPushes
 from core import birthdays, bookings, campaigns, events, loyalty, reminders, winback
 from core.clock import FixedClock
 from core.context import Context
@@ -29,15 +25,6 @@ from tests.channels.fake_telegram import Call, FakeTelegram
 from tests.channels.pushing import dispatcher, outbox
 
 WINDOW = timedelta(seconds=1)
-
-
-@pytest.fixture
-async def sender(ctx: Context, fake_telegram: FakeTelegram) -> AsyncIterator[TelegramPushes]:
-    channel = TelegramChannel(
-        ctx, create_dialogs(ctx), create_bot(fake_telegram.token, fake_telegram.base_url)
-    )
-    yield TelegramPushes(channel)
-    await channel.close()
 
 
 async def member(ctx: Context, chat: int, *, locale: str = "en", consent: bool = False) -> int:

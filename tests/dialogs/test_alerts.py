@@ -8,15 +8,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot import pushes
 from bot.dialogs.alerts import alert_text
 from bot.dialogs.engine import Dialogs, Turn
 from bot.dialogs.types import Event, Reply, Sender
 from bot.i18n import LOCALES, format_money, gettext
 from bot.messages import describe
-from core import alerts, loyalty
+from core import alerts, loyalty, push_queue
 from core.clock import FixedClock
 from core.context import Context
-from core.errors import AlertDecided, NotAllowed, PhoneTaken
+from core.errors import AlertDecided, InvalidInput, NotAllowed, PhoneTaken
 from core.members import MemberView, register_member
 from core.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow
@@ -253,3 +254,46 @@ async def test_every_kind_reads_well_and_is_checked_or_flagged(
     (heading, *shown) = await say(dialogs, "/alerts", user="boss", lang=lang)
     assert heading.text == t("Open alerts: {count}", count=2)
     assert [r.text for r in shown] == [alert_text(turn, elsewhere), alert_text(turn, adjustment)]
+
+
+async def pushed_alert(ctx: Context, owner: StaffView, alert_id: int) -> tuple[str, str]:
+    """The language and text of the alert's push to ``owner``, as the dispatcher words it."""
+    claimed = [p for p in await push_queue.claim(ctx, 50) if p.staff_id == owner.id]
+    (push,) = [p for p in claimed if p.params["alert_id"] == alert_id]
+    message = await pushes.render(ctx, push, push.recipients[0])
+    return message.locale, message.replies[0].text
+
+
+async def test_a_pushed_alert_is_in_the_language_the_owner_chats_in(
+    ctx: Context, dialogs: Dialogs, manager: StaffView, member: MemberView
+) -> None:
+    """An owner who is no member and chats in English got alerts in Chinese."""
+    owner = await add_staff(
+        ctx, channel="telegram", external_id="7007", role="owner", store=None, name="Ann"
+    )
+    await say(dialogs, "/alerts", user="7007", channel="telegram", lang="en")
+    first = await held_adjustment(ctx, manager, member)
+    locale, text = await pushed_alert(ctx, owner, first)
+    assert locale == "en"
+    assert text == alert_text(turn_for(ctx, "en"), await alerts.get_alert(ctx, first))
+
+    await say(dialogs, "/help", user="7007", channel="telegram", lang="zh-hans")  # now Chinese
+    second = await held_adjustment(ctx, manager, member)
+    locale, text = await pushed_alert(ctx, owner, second)
+    assert locale == "zh_CN"
+    assert text == alert_text(turn_for(ctx, "zh_CN"), await alerts.get_alert(ctx, second))
+
+
+async def test_staff_added_from_the_command_line_get_alerts_in_their_language(
+    ctx: Context, manager: StaffView, member: MemberView
+) -> None:
+    """Before they ever write: the language given with ``staff add --lang``."""
+    owner = await add_staff(
+        ctx, channel="telegram", external_id="7008", role="owner", store=None, locale="en"
+    )
+    alert_id = await held_adjustment(ctx, manager, member)
+    assert (await pushed_alert(ctx, owner, alert_id))[0] == "en"
+    with pytest.raises(InvalidInput):
+        await add_staff(
+            ctx, channel="telegram", external_id="7009", role="owner", store=None, locale="fr"
+        )

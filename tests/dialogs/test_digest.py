@@ -142,6 +142,20 @@ async def test_the_push_renders_the_stored_digest(ctx: Context, clock: FixedCloc
     assert len(reply.choices) == 6
 
 
+async def test_the_digest_is_pushed_in_the_language_the_owner_chats_in(
+    ctx: Context, dialogs: Dialogs, clock: FixedClock
+) -> None:
+    """The owner (no member) wrote in English: the digest is English, not the shop's first."""
+    shop = await fixture(ctx, clock)
+    await say(dialogs, "/help", user="boss", lang="en")
+    await digests.weekly_digests(ctx)
+    claimed = [p for p in await push_queue.claim(ctx, 50) if p.kind == digests.OUTBOX_KIND]
+    (push,) = [p for p in claimed if p.staff_id == shop.boss.id]
+    message = await render(ctx, push, push.recipients[0])
+    assert message.locale == "en"
+    assert message.replies[0].text.splitlines() == expected_owner_text("en")
+
+
 async def campaign_members_sent(ctx: Context) -> list[int | None]:
     async with ctx.db.read() as s:
         return list(

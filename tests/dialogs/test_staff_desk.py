@@ -371,11 +371,9 @@ async def test_owner_invites_and_the_colleague_joins_once(ctx: Context, dialogs:
     assert joined.text.startswith("Welcome to the team! You are now #4 newbie — clerk")
     (again,) = await say(dialogs, f"/join {code}", user="other", lang="en")
     assert again.text == "This invite code is not valid, already used or expired."
-    assert [(s.external_id, s.role.value, s.store) for s in await list_staff(ctx)][-1] == (
-        "newbie",
-        "clerk",
-        "riverside",
-    )
+    assert [(s.external_id, s.role.value, s.store, s.locale) for s in await list_staff(ctx)][
+        -1
+    ] == ("newbie", "clerk", "riverside", "en")  # their pushes in the language they joined in
     (mgr,) = await say(dialogs, "/staff", user="mia", lang="en")
     assert [b.label for b in mgr.choices] == ["Invite"]  # managers invite, owners manage
     assert "staff.invited" in await audit_actions(ctx)
