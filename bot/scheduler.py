@@ -14,11 +14,10 @@ from apscheduler.triggers.cron import CronTrigger
 
 from core import birthdays, bookings, digests, events, loyalty, push_queue, reminders, winback
 from core.context import Context
-from storage import deliveries, service_messages
+from storage import deliveries, service_messages, workers
 
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 3 * 3600
-DELIVERIES_KEPT = timedelta(days=2)  # platforms retry for minutes, not days
 SERVICE_MESSAGES_KEPT = timedelta(days=2)  # counted in WeChat's reply window: 48 hours
 
 
@@ -38,8 +37,11 @@ async def close_past_bookings_job(ctx: Context) -> None:
 
 
 async def prune_job(ctx: Context) -> None:
-    forgotten = await deliveries.prune(ctx.db, ctx.now() - DELIVERIES_KEPT)
+    # Kept longer than the replay window: a replay is refused, or found, never processed.
+    forgotten = await deliveries.prune(ctx.db, ctx.now() - deliveries.KEPT)
     log.info("deliveries: %d old ones forgotten", forgotten)
+    gone = await workers.prune(ctx.db, ctx.now() - deliveries.KEPT)
+    log.info("workers: %d long gone forgotten", gone)
     counted = await service_messages.prune(ctx.db, ctx.now() - SERVICE_MESSAGES_KEPT)
     log.info("wechat: %d customer-service messages of closed windows forgotten", counted)
 

@@ -14,6 +14,7 @@ import hmac
 import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher, Router
@@ -110,15 +111,25 @@ class _Once(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Update)
+        now = self.ctx.now()
+        written = getattr(event.event, "date", None)  # a message's, a membership change's
+        if isinstance(written, datetime) and now - written > deliveries.KEPT:
+            # Older than any delivery we remember: Telegram keeps an update a day, so this
+            # is a replay whose first delivery's record is gone.
+            log.warning("telegram update %d is too old: skipped", event.update_id)
+            return None
         key = f"update:{event.update_id}"
-        if await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now()) is not None:
+        if await deliveries.claim(self.ctx.db, CHANNEL, key, now) is not None:
             log.info("telegram update %d delivered again: skipped", event.update_id)
             return None
         try:
-            return await handler(event, data)
+            result = await handler(event, data)
         except BaseException:
             await deliveries.release(self.ctx.db, CHANNEL, key)  # let a redelivery try again
             raise
+        # Done: a redelivery is skipped even once this worker is gone.
+        await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, None)
+        return result
 
 
 async def _in_group(message: Message) -> bool:
@@ -207,6 +218,7 @@ class TelegramChannel:
         key = f"group:{message.chat.id}"
         if await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now()) is not None:
             return
+        await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, None)
         hint = message.from_user.language_code if message.from_user else None
         text = gettext(
             locale_for_hint(hint), "I only chat in private: please write to me directly."

@@ -2,14 +2,17 @@
 
 WeChat signs every request with the account's token (and, in safe mode, encrypts the body
 with the EncodingAESKey); anything unsigned is refused with 403 before it is read further,
-a body whose content type is not XML with 415. XML is checked with defusedxml first (no
-DTDs, so no entity expansion) and only then handed to wechatpy.
+and so is a signed one whose timestamp is further than ``window`` from our clock (a
+recorded request replayed later); a body whose content type is not XML with 415. XML is
+checked with defusedxml first (no DTDs, so no entity expansion) and only then handed to
+wechatpy.
 
 WeChat waits 5 seconds for an answer and retries the same message three times. Each
 message is claimed once by its MsgId (``storage.deliveries``); a retry gets the answer of
-the first delivery. A dialog not done within ``reply_seconds`` is answered "success" and
-its reply goes out as customer-service messages when ready; so do the messages after the
-first, since WeChat takes one passive reply.
+the first delivery, or, if the worker processing it died, is processed itself. A dialog
+not done within ``reply_seconds`` is answered "success" and its reply goes out as
+customer-service messages when ready; so do the messages after the first, since WeChat
+takes one passive reply.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -80,6 +84,7 @@ class WeChatEndpoint:
     app_id: str
     aes_key: str = ""
     reply_seconds: float = 4.0
+    window: timedelta = timedelta(minutes=5)
     _jobs: dict[str, _Job] = field(default_factory=dict)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -99,6 +104,7 @@ class WeChatEndpoint:
         deadline = asyncio.get_running_loop().time() + self.reply_seconds
         try:
             self._check_signature(request)
+            self._check_fresh(request)
             if request.content_type not in XML_TYPES:
                 raise Refused(415, f"not XML: {request.content_type}")
             body = await _read_body(request)
@@ -134,6 +140,19 @@ class WeChatEndpoint:
             )
         except (InvalidSignatureException, KeyError):
             raise Refused(403, "bad signature") from None
+
+    def _check_fresh(self, request: web.Request) -> None:
+        """The signed timestamp within ``window`` of now: a delivery is remembered longer
+        than that (``storage.deliveries.KEPT``), so a replay is refused here or answered
+        from its record, never processed again. (The URL check, ``verify``, changes
+        nothing and is not held to it.)"""
+        stamp = request.query["timestamp"]
+        try:
+            sent = datetime.fromtimestamp(int(stamp), UTC)
+        except (ValueError, OverflowError, OSError):
+            raise Refused(403, "bad timestamp") from None
+        if abs(self.ctx.now() - sent) > self.window:
+            raise Refused(403, f"timestamp outside the {self.window} window")
 
     def _open(self, request: web.Request, body: bytes) -> messages.BaseMessage:
         """The message in the body, decrypted in safe mode (``encrypt_type=aes``)."""
@@ -371,6 +390,7 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
         app_id=settings.wechat_app_id,
         aes_key=settings.wechat_encoding_aes_key.get_secret_value(),
         reply_seconds=settings.wechat_reply_seconds,
+        window=timedelta(seconds=settings.replay_window_seconds),
     )
     if api is not None:
         push_channels.offer(app, CHANNEL, WeChatPushes(ctx, api))
