@@ -99,7 +99,9 @@ def create_bot(token: str, api_base: str) -> Bot:
 
 
 class _Once(BaseMiddleware):
-    """Skips an update whose id was seen before (Telegram redelivers what it is unsure of)."""
+    """Skips an update whose id was seen before (Telegram redelivers what it is unsure of),
+    unless the worker processing it died (``storage.deliveries``), and one too old to be
+    remembered (a replay)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
