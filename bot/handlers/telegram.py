@@ -14,7 +14,6 @@ import hmac
 import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher, Router
@@ -114,8 +113,8 @@ class _Once(BaseMiddleware):
     ) -> Any:
         assert isinstance(event, Update)
         now = self.ctx.now()
-        written = getattr(event.event, "date", None)  # a message's, a membership change's
-        if isinstance(written, datetime) and now - written > deliveries.KEPT:
+        dated = event.message or event.my_chat_member  # a button press carries no date
+        if dated is not None and now - dated.date > deliveries.KEPT:
             # Older than any delivery we remember: Telegram keeps an update a day, so this
             # is a replay whose first delivery's record is gone.
             log.warning("telegram update %d is too old: skipped", event.update_id)
