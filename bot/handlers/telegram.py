@@ -97,10 +97,14 @@ def create_bot(token: str, api_base: str) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
+class InProgress(Exception):
+    """The update is being processed by another worker right now."""
+
+
 class _Once(BaseMiddleware):
-    """Skips an update whose id was seen before (Telegram redelivers what it is unsure of),
-    unless the worker processing it died (``storage.deliveries``), and one too old to be
-    remembered (a replay)."""
+    """Skips an update whose id was seen before (Telegram redelivers what it is unsure of)
+    and one too old to be remembered (a replay); one being processed by another worker is
+    refused for now (``InProgress``), and one whose worker died is processed."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -120,7 +124,12 @@ class _Once(BaseMiddleware):
             log.warning("telegram update %d is too old: skipped", event.update_id)
             return None
         key = f"update:{event.update_id}"
-        if await deliveries.claim(self.ctx.db, CHANNEL, key, now) is not None:
+        earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, now)
+        if earlier is not None and earlier.status == deliveries.PROCESSING:
+            # Another worker is at it. Telegram is told to deliver it again later: by then
+            # it is done (and skipped), or its worker died and the update is ours.
+            raise InProgress(event.update_id)
+        if earlier is not None:
             log.info("telegram update %d delivered again: skipped", event.update_id)
             return None
         try:
@@ -400,6 +409,8 @@ class Webhook:
             return web.Response(status=400, text="not a Telegram update")
         try:
             await self.channel.dispatcher.feed_update(self.channel.bot, update)
+        except InProgress:
+            return web.Response(status=503, text="in progress")  # Telegram delivers it again
         except Exception:
             log.exception("telegram update %d failed", update.update_id)
             return web.Response(status=500, text="try again")  # Telegram delivers it again

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,12 +51,14 @@ from bot.handlers.wechat_push import WeChatPushes
 from bot.settings import Settings
 from core import conversations
 from core.context import Context
-from storage import deliveries
+from storage import deliveries, workers
 
 BODY_MAX = 64 * 1024  # WeChat's messages are a few hundred bytes
 XML_TYPES = frozenset({"text/xml", "application/xml"})  # WeChat posts text/xml
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 SUCCESS = "success"  # "received, no reply" in WeChat's protocol
+WATCH_SECONDS = 0.5  # a message another worker is processing is looked at this often…
+WATCH_TURNS = int((workers.LEASE + workers.BEAT).total_seconds() / WATCH_SECONDS)  # …this long
 log = logging.getLogger(__name__)
 
 
@@ -85,6 +88,7 @@ class WeChatEndpoint:
     aes_key: str = ""
     reply_seconds: float = 4.0
     window: timedelta = timedelta(minutes=5)
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep  # tests move their clock
     _jobs: dict[str, _Job] = field(default_factory=dict)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -212,6 +216,8 @@ class WeChatEndpoint:
     async def _process(self, key: str, message: messages.BaseMessage, job: _Job) -> None:
         try:
             earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now())
+            if earlier is not None and earlier.status == deliveries.PROCESSING:
+                earlier = await self._watch(key)
             if earlier is not None:
                 # A retry of a message this or another process has taken.
                 job.answer.set_result(
@@ -251,6 +257,19 @@ class WeChatEndpoint:
             log.exception("wechat message %s failed", key)
         finally:
             self._jobs.pop(key, None)
+
+    async def _watch(self, key: str) -> deliveries.Delivery | None:
+        """A retry of a message another worker is processing: watched for as long as a
+        lease, until it is answered (its answer is this retry's too) or its worker is
+        found gone (None: the message is ours now). A "success" told to WeChat meanwhile
+        ends its retries, so this retry is the last chance to see the message through."""
+        earlier = None
+        for _ in range(WATCH_TURNS):
+            await self.sleep(WATCH_SECONDS)
+            earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now())
+            if earlier is None or earlier.status != deliveries.PROCESSING:
+                return earlier
+        return earlier
 
     async def _store(
         self,

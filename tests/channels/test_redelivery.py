@@ -5,16 +5,19 @@ delivery record was pruned."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from bot.dialogs.setup import create_dialogs
+from bot.handlers.wechat import WeChatEndpoint
 from bot.scheduler import prune_job
 from bot.web import create_app
 from core.clock import FixedClock
@@ -28,7 +31,8 @@ from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.test_telegram import SECRET, telegram_settings
 from tests.channels.test_wechat import wechat_settings
-from tests.channels.wechat_sim import WeChatSimulator
+from tests.channels.wechat_sim import AES_KEY, APP_ID, TOKEN, WeChatSimulator
+from tests.conftest import START
 
 PHONE = "13800138001"
 CLERK = 5151  # the clerk's Telegram id
@@ -95,17 +99,62 @@ async def test_wechat_a_retry_after_its_worker_died_is_processed_once(
     assert await sales(shop) == 1
 
 
-async def test_wechat_a_retry_while_its_worker_lives_is_not_processed(
-    shop: Context, clock: FixedClock, wechat_url: str, session: ClientSession
-) -> None:
-    wechat = WeChatSimulator(session, wechat_url, clock=clock)
-    message = wechat.text_xml("o-clerk", f"/sale {PHONE} 300 WX-9", msg_id=4712)
-    await claimed_by_another_worker(shop, "wechat", "msg:4712")
-    clock.advance(workers.LEASE / 2)  # still within its lease: it is at work
+@asynccontextmanager
+async def endpoint_url(
+    ctx: Context, sleep: Callable[[float], Awaitable[None]]
+) -> AsyncIterator[str]:
+    """The WeChat endpoint alone, waiting with ``sleep``."""
+    endpoint = WeChatEndpoint(
+        ctx, create_dialogs(ctx), None, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY, sleep=sleep
+    )
+    app = web.Application()
+    app.router.add_post("/wechat", endpoint.receive)
+    async with TestServer(app) as server:
+        yield str(server.make_url("/wechat"))
+    await endpoint.close()
 
-    answer = await wechat.post(message)
-    assert (answer.status, answer.body) == (200, "success")  # it answers when done
+
+async def test_wechat_a_retry_while_its_worker_lives_is_not_processed(
+    shop: Context, clock: FixedClock, session: ClientSession
+) -> None:
+    """The retry watches the claim for a lease while its worker, alive, renews it: the
+    worker answers in the end, not the retry."""
+    other = Database(shop.db.url.render_as_string(hide_password=False))
+
+    async def a_living_worker_beats(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+        await workers.me(other, clock.now())  # renews its lease
+
+    try:
+        assert await deliveries.claim(other, "wechat", "msg:4712", clock.now()) is None
+        async with endpoint_url(shop, a_living_worker_beats) as url:
+            wechat = WeChatSimulator(session, url, clock=clock)
+            message = wechat.text_xml("o-clerk", f"/sale {PHONE} 300 WX-9", msg_id=4712)
+            answer = await wechat.post(message)
+    finally:
+        await other.dispose()
+    assert (answer.status, answer.body) == (200, "success")
+    assert clock.now() - START >= workers.LEASE  # it watched for a whole lease
     assert await sales(shop) == 0
+
+
+async def test_wechat_a_retry_takes_over_when_the_worker_dies_while_it_watches(
+    shop: Context, clock: FixedClock, session: ClientSession
+) -> None:
+    """A worker on another machine, killed: no pid to check, its lease runs out while
+    WeChat's retry waits on it — which then records the sale and answers it."""
+    await claimed_by_another_worker(shop, "wechat", "msg:4714")
+
+    async def time_passes(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    async with endpoint_url(shop, time_passes) as url:
+        wechat = WeChatSimulator(session, url, clock=FixedClock(clock.now()))
+        answer = await wechat.post(
+            wechat.text_xml("o-clerk", f"/sale {PHONE} 300 WX-9", msg_id=4714)
+        )
+    assert "¥300.00" in answer.content
+    assert await sales(shop) == 1
 
 
 async def test_telegram_a_redelivery_after_its_worker_died_is_processed_once(
@@ -124,6 +173,25 @@ async def test_telegram_a_redelivery_after_its_worker_died_is_processed_once(
     assert await sales(shop) == 1
     replies = [c for c in fake_telegram.calls_to("sendMessage") if "¥300.00" in c.params["text"]]
     assert len(replies) == 1
+
+
+async def test_telegram_a_redelivery_while_its_worker_lives_is_asked_again_later(
+    shop: Context,
+    clock: FixedClock,
+    fake_telegram: FakeTelegram,
+    telegram_url: str,
+    session: ClientSession,
+) -> None:
+    """Not skipped with a 200 (Telegram would then never deliver it again, and the update
+    would be lost if that worker died): 503, so Telegram tries again later."""
+    update = fake_telegram.message_update(CLERK, f"/sale {PHONE} 300 TG-9")
+    await claimed_by_another_worker(shop, "telegram", f"update:{update['update_id']}")
+
+    assert await post_update(session, telegram_url, update) == 503
+    assert await sales(shop) == 0
+    clock.advance(workers.LEASE)  # that worker never finished: gone
+    assert await post_update(session, telegram_url, update) == 200
+    assert await sales(shop) == 1
 
 
 async def test_telegram_an_update_done_is_not_processed_again_once_its_worker_is_gone(
