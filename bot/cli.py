@@ -53,6 +53,7 @@ from core.events import event_stats
 from core.shop import Shop, ShopFileError
 from core.staff import add_staff, list_staff
 from core.winback import WinbackResults, winback_results
+from storage import workers
 from storage.migrate import UnknownSchema
 
 if TYPE_CHECKING:
@@ -217,6 +218,12 @@ def serve(
     _log_to_terminal(settings)
 
     async def work(ctx: Context) -> None:
+        # The lease under which this process claims messages and pushes, given up only
+        # once the server's cleanup has finished or given back what it was processing.
+        async with workers.kept(ctx.db, ctx.now):
+            await _serve(ctx)
+
+    async def _serve(ctx: Context) -> None:
         app = create_app(ctx, settings)
         if telegram_polling and not settings.telegram_token.get_secret_value():
             raise NoTelegramBot()
@@ -256,7 +263,8 @@ def scheduler_command() -> None:
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         try:
-            await _until_stopped(ctx, from_app(app))
+            async with workers.kept(ctx.db, ctx.now):
+                await _until_stopped(ctx, from_app(app))
         finally:
             await runner.cleanup()
 
@@ -360,12 +368,13 @@ def chat(
             who = console_staff[0].external_id
         # Pushes to console accounts (receipts, alerts) appear between the prompts.
         dispatcher = Dispatcher(ctx, {console.CHANNEL: console.ConsolePushes()})
-        dispatching = asyncio.create_task(dispatcher.run())
-        try:
-            await console.chat(create_dialogs(ctx), Sender(console.CHANNEL, who, lang))
-        finally:
-            dispatching.cancel()
-            await asyncio.gather(dispatching, return_exceptions=True)
+        async with workers.kept(ctx.db, ctx.now):
+            dispatching = asyncio.create_task(dispatcher.run())
+            try:
+                await console.chat(create_dialogs(ctx), Sender(console.CHANNEL, who, lang))
+            finally:
+                dispatching.cancel()
+                await asyncio.gather(dispatching, return_exceptions=True)
 
     _run(settings, work)
 
@@ -648,23 +657,31 @@ def outbox_send() -> None:
         try:
             dispatcher = Dispatcher(ctx, from_app(app))
             before = await push_queue.summary(ctx, 0)
-            while await dispatcher.round():
-                now = await push_queue.summary(ctx, 0)
-                typer.echo(
-                    gettext(
-                        locale,
-                        "sent {sent}, still queued {queued}, waiting {waiting}, failed {failed}",
-                        sent=now.total(outbox.SENT) - before.total(outbox.SENT),
-                        queued=now.total(outbox.PENDING),
-                        waiting=now.total(outbox.WAITING),
-                        failed=now.total(outbox.FAILED) - before.total(outbox.FAILED),
-                    ),
-                    err=True,
-                )
+            async with workers.kept(ctx.db, ctx.now):
+                await _send_due(dispatcher, ctx, before, locale)
         finally:
             await runner.cleanup()
 
     _run(settings, work)
+
+
+async def _send_due(
+    dispatcher: Dispatcher, ctx: Context, before: push_queue.QueueSummary, locale: str
+) -> None:
+    """Rounds of the dispatcher until nothing is due, a line of progress after each."""
+    while await dispatcher.round():
+        now = await push_queue.summary(ctx, 0)
+        typer.echo(
+            gettext(
+                locale,
+                "sent {sent}, still queued {queued}, waiting {waiting}, failed {failed}",
+                sent=now.total(outbox.SENT) - before.total(outbox.SENT),
+                queued=now.total(outbox.PENDING),
+                waiting=now.total(outbox.WAITING),
+                failed=now.total(outbox.FAILED) - before.total(outbox.FAILED),
+            ),
+            err=True,
+        )
 
 
 def _with_wechat(settings: Settings, work: Callable[[Context, WeChatAPI], Awaitable[T]]) -> T:

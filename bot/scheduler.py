@@ -24,11 +24,10 @@ from core import (
     winback,
 )
 from core.context import Context
-from storage import deliveries, service_messages
+from storage import deliveries, service_messages, workers
 
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 3 * 3600
-DELIVERIES_KEPT = timedelta(days=2)  # platforms retry for minutes, not days
 REPLIES_KEPT = timedelta(hours=1)  # a stored reply answers retries, which come in seconds
 SERVICE_MESSAGES_KEPT = timedelta(days=2)  # counted in WeChat's reply window: 48 hours
 
@@ -49,10 +48,13 @@ async def close_past_bookings_job(ctx: Context) -> None:
 
 
 async def prune_job(ctx: Context) -> None:
-    forgotten = await deliveries.prune(ctx.db, ctx.now() - DELIVERIES_KEPT)
+    # Kept longer than the replay window: a replay is refused, or found, never processed.
+    forgotten = await deliveries.prune(ctx.db, ctx.now() - deliveries.KEPT)
     log.info("deliveries: %d old ones forgotten", forgotten)
     dropped = await deliveries.forget_old_replies(ctx.db, ctx.now() - REPLIES_KEPT)
     log.info("deliveries: %d stored replies dropped", dropped)
+    gone = await workers.prune(ctx.db, ctx.now() - deliveries.KEPT)
+    log.info("workers: %d long gone forgotten", gone)
     counted = await service_messages.prune(ctx.db, ctx.now() - SERVICE_MESSAGES_KEPT)
     log.info("wechat: %d customer-service messages of closed windows forgotten", counted)
     ended = await conversations.prune(ctx)

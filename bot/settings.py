@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage import deliveries
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -39,6 +41,14 @@ class Settings(BaseSettings):
         default="INFO",
         description="What the server logs: DEBUG (also every request answered), INFO, "
         "WARNING or ERROR.",
+    )
+
+    replay_window_seconds: int = Field(
+        default=300,
+        gt=0,
+        le=int(deliveries.KEPT.total_seconds()) // 2,
+        description="Signed requests (WeChat's) whose timestamp is further than this from "
+        "the server's clock are refused: a recorded request replayed later is not processed.",
     )
 
     # WeChat Official Account (公众号). The endpoint is served when a token is set.

@@ -1,9 +1,10 @@
 """The outbox as a work queue for dispatchers: claim what is due, then settle each row.
 
-A claim marks rows ``sending`` for the shop's ``claim_seconds``, in one transaction; on
-PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so several dispatchers take disjoint rows. A dispatcher
-that dies leaves its rows to be claimed again when the claim runs out: at most the messages
-it had in flight go out again, never one already marked sent.
+A claim marks rows ``sending`` in the name of the dispatcher's worker (``storage.workers``),
+in one transaction; on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so several dispatchers
+take disjoint rows. A living dispatcher keeps its rows however long they take; one that
+dies leaves them to be claimed again as soon as its lease has run out (at once on the same
+machine): at most the messages it had in flight go out again, never one already marked sent.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 
 from core import gifts
 from core.context import Context
 from core.members import format_member_no
 from core.outbox import FAILED, PENDING, REPLY, SENDING, SENT, SKIPPED, WAITING
-from storage import service_messages
+from storage import service_messages, workers
 from storage.db import Session, run
 from storage.models import IdentityRow, MemberRow, OutboxRow, StaffRow
 
@@ -70,7 +71,15 @@ class Push:
 
 _DUE = (  # the statements of a claim, built once
     select(OutboxRow.id)
-    .where(OutboxRow.status.in_((PENDING, SENDING)), OutboxRow.next_attempt_at <= bindparam("now"))
+    .where(
+        or_(
+            and_(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= bindparam("now")),
+            and_(
+                OutboxRow.status == SENDING,
+                ~workers.alive(OutboxRow.worker_id, bindparam("now")),
+            ),
+        )
+    )
     .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
@@ -78,9 +87,7 @@ _DUE = (  # the statements of a claim, built once
 _TAKE = (
     update(OutboxRow.__table__)
     .where(OutboxRow.id.in_(bindparam("ids", expanding=True)))
-    .values(
-        status=SENDING, next_attempt_at=bindparam("held_until"), attempts=OutboxRow.attempts + 1
-    )
+    .values(status=SENDING, worker_id=bindparam("worker"), attempts=OutboxRow.attempts + 1)
 )
 _TAKEN = (
     select(
@@ -103,12 +110,12 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
     Read as columns, not ORM objects: loading a batch of rows and their accounts as
     objects was a tenth of the dispatcher's CPU."""
     now = ctx.now()
-    held_until = now + timedelta(seconds=ctx.shop.pushes.claim_seconds)
+    worker = await workers.me(ctx.db, now)
     async with ctx.db.transaction() as s:
         ids = list((await run(s, _DUE, {"now": now, "limit": limit})).scalars())
         if not ids:
             return []
-        await run(s, _TAKE, {"ids": ids, "held_until": held_until})
+        await run(s, _TAKE, {"ids": ids, "worker": worker})
         rows = (await run(s, _TAKEN, {"ids": ids})).all()
         whoms = {row.id: _whom(row.member_id, row.staff_id, row.identity_id) for row in rows}
         recipients = await _recipients(s, set(whoms.values()))

@@ -347,7 +347,6 @@ class PushRules(_Model):
     wechat_event_window_messages: int = Field(ge=0)
     max_attempts: int = Field(gt=0, le=50)
     retry_seconds: int = Field(gt=0)
-    claim_seconds: int = Field(default=300, gt=0)
 
     _times = field_validator("quiet_start", "quiet_end", mode="before")(_clock_time)
 

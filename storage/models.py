@@ -485,6 +485,22 @@ class DeliveryRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # processing, answered, late
     reply: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # The worker processing it (``storage.workers``): taken over once that one is gone.
+    worker_id: Mapped[int | None]
+
+
+class WorkerRow(Base):
+    """A running memberbot process that claims work (inbound messages, pushes), with the
+    lease it renews while it lives (``storage.workers``). Ids are never reused: a claim
+    names its worker for good."""
+
+    __tablename__ = "workers"
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(128))  # the machine (and its process namespace)
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    alive_until: Mapped[datetime] = mapped_column(index=True)
 
 
 class ButtonRow(Base):
@@ -510,9 +526,9 @@ class ApiTokenRow(Base):
 class OutboxRow(Base):
     """One message to push; the dedup key makes enqueueing idempotent.
 
-    ``status``: pending → sending (claimed; ``next_attempt_at`` is then the end of the claim,
-    so a crashed dispatcher's rows are taken up again) → sent, or failed / skipped with the
-    reason in ``last_error``; waiting = for the member's next message (WeChat's window).
+    ``status``: pending → sending (claimed by ``worker_id``, whose rows are taken up again
+    once that dispatcher is gone) → sent, or failed / skipped with the reason in
+    ``last_error``; waiting = for the member's next message (WeChat's window).
     """
 
     __tablename__ = "outbox"
@@ -537,6 +553,7 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    worker_id: Mapped[int | None]  # the dispatcher sending it (``storage.workers``)
 
 
 class PacingRow(Base):

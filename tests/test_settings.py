@@ -71,3 +71,17 @@ async def test_jobs_run_in_shop_time_coalesced_with_a_grace(ctx: Context) -> Non
     assert next_run("event_reminders", after.replace(minute=1)) == "2026-04-01T01:10:00+08:00"
     for job in jobs.values():
         assert (job.coalesce, job.misfire_grace_time) == (True, MISFIRE_GRACE_SECONDS)
+
+
+@pytest.mark.parametrize("seconds", ["0", "86401", "five minutes"])
+def test_a_replay_window_longer_than_deliveries_are_remembered_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seconds: str
+) -> None:
+    """A replay must meet its delivery's record (kept two days) or the window: a window
+    over a day (timestamps may run ahead as much as behind) would let one through."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEMBERBOT_REPLAY_WINDOW_SECONDS", seconds)
+    with pytest.raises(ValueError, match="replay_window_seconds"):
+        Settings()
+    monkeypatch.setenv("MEMBERBOT_REPLAY_WINDOW_SECONDS", "600")
+    assert Settings().replay_window_seconds == 600

@@ -99,8 +99,14 @@ def create_bot(token: str, api_base: str) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
+class InProgress(Exception):
+    """The update is being processed by another worker right now."""
+
+
 class _Once(BaseMiddleware):
-    """Skips an update whose id was seen before (Telegram redelivers what it is unsure of)."""
+    """Skips an update whose id was seen before (Telegram redelivers what it is unsure of)
+    and one too old to be remembered (a replay); one being processed by another worker is
+    refused for now (``InProgress``), and one whose worker died is processed."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -112,15 +118,30 @@ class _Once(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Update)
+        now = self.ctx.now()
+        dated = event.message or event.my_chat_member  # a button press carries no date
+        if dated is not None and now - dated.date > deliveries.KEPT:
+            # Older than any delivery we remember: Telegram keeps an update a day, so this
+            # is a replay whose first delivery's record is gone.
+            log.warning("telegram update %d is too old: skipped", event.update_id)
+            return None
         key = f"update:{event.update_id}"
-        if await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now()) is not None:
+        earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, now)
+        if earlier is not None and earlier.status == deliveries.PROCESSING:
+            # Another worker is at it. Telegram is told to deliver it again later: by then
+            # it is done (and skipped), or its worker died and the update is ours.
+            raise InProgress(event.update_id)
+        if earlier is not None:
             log.info("telegram update %d delivered again: skipped", event.update_id)
             return None
         try:
-            return await handler(event, data)
+            result = await handler(event, data)
         except BaseException:
             await deliveries.release(self.ctx.db, CHANNEL, key)  # let a redelivery try again
             raise
+        # Done: a redelivery is skipped even once this worker is gone.
+        await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, None)
+        return result
 
 
 async def _in_group(message: Message) -> bool:
@@ -228,6 +249,7 @@ class TelegramChannel:
         key = f"group:{message.chat.id}"
         if await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now()) is not None:
             return
+        await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, None)
         hint = message.from_user.language_code if message.from_user else None
         text = gettext(
             locale_for_hint(hint), "I only chat in private: please write to me directly."
@@ -450,6 +472,8 @@ class Webhook:
             return web.Response(status=400, text="not a Telegram update")
         try:
             await self.channel.dispatcher.feed_update(self.channel.bot, update)
+        except InProgress:
+            return web.Response(status=503, text="in progress")  # Telegram delivers it again
         except Exception:
             log.exception("telegram update %d failed", update.update_id)
             return web.Response(status=500, text="try again")  # Telegram delivers it again

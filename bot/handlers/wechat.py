@@ -2,21 +2,26 @@
 
 WeChat signs every request with the account's token (and, in safe mode, encrypts the body
 with the EncodingAESKey); anything unsigned is refused with 403 before it is read further,
-a body whose content type is not XML with 415. XML is checked with defusedxml first (no
-DTDs, so no entity expansion) and only then handed to wechatpy.
+and so is a signed one whose timestamp is further than ``window`` from our clock (a
+recorded request replayed later); a body whose content type is not XML with 415. XML is
+checked with defusedxml first (no DTDs, so no entity expansion) and only then handed to
+wechatpy.
 
 WeChat waits 5 seconds for an answer and retries the same message three times. Each
 message is claimed once by its MsgId (``storage.deliveries``); a retry gets the answer of
-the first delivery. A dialog not done within ``reply_seconds`` is answered "success" and
-its reply goes out as customer-service messages when ready; so do the messages after the
-first, since WeChat takes one passive reply.
+the first delivery, or, if the worker processing it died, is processed itself. A dialog
+not done within ``reply_seconds`` is answered "success" and its reply goes out as
+customer-service messages when ready; so do the messages after the first, since WeChat
+takes one passive reply.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -48,12 +53,14 @@ from bot.handlers.wechat_push import WeChatPushes
 from bot.settings import Settings
 from core import conversations, late_replies
 from core.context import Context
-from storage import buttons, deliveries
+from storage import buttons, deliveries, workers
 
 BODY_MAX = 64 * 1024  # WeChat's messages are a few hundred bytes
 XML_TYPES = frozenset({"text/xml", "application/xml"})  # WeChat posts text/xml
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 SUCCESS = "success"  # "received, no reply" in WeChat's protocol
+WATCH_SECONDS = 0.5  # a message another worker is processing is looked at this often…
+WATCH_TURNS = int((workers.LEASE + workers.BEAT).total_seconds() / WATCH_SECONDS)  # …this long
 log = logging.getLogger(__name__)
 
 
@@ -82,6 +89,8 @@ class WeChatEndpoint:
     app_id: str
     aes_key: str = ""
     reply_seconds: float = 4.0
+    window: timedelta = timedelta(minutes=5)
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep  # tests move their clock
     _jobs: dict[str, _Job] = field(default_factory=dict)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -101,6 +110,7 @@ class WeChatEndpoint:
         deadline = asyncio.get_running_loop().time() + self.reply_seconds
         try:
             self._check_signature(request)
+            self._check_fresh(request)
             if request.content_type not in XML_TYPES:
                 raise Refused(415, f"not XML: {request.content_type}")
             body = await _read_body(request)
@@ -136,6 +146,19 @@ class WeChatEndpoint:
             )
         except (InvalidSignatureException, KeyError):
             raise Refused(403, "bad signature") from None
+
+    def _check_fresh(self, request: web.Request) -> None:
+        """The signed timestamp within ``window`` of now: a delivery is remembered longer
+        than that (``storage.deliveries.KEPT``), so a replay is refused here or answered
+        from its record, never processed again. (The URL check, ``verify``, changes
+        nothing and is not held to it.)"""
+        stamp = request.query["timestamp"]
+        try:
+            sent = datetime.fromtimestamp(int(stamp), UTC)
+        except (ValueError, OverflowError, OSError):
+            raise Refused(403, "bad timestamp") from None
+        if abs(self.ctx.now() - sent) > self.window:
+            raise Refused(403, f"timestamp outside the {self.window} window")
 
     def _open(self, request: web.Request, body: bytes) -> messages.BaseMessage:
         """The message in the body, decrypted in safe mode (``encrypt_type=aes``)."""
@@ -195,6 +218,8 @@ class WeChatEndpoint:
     async def _process(self, key: str, message: messages.BaseMessage, job: _Job) -> None:
         try:
             earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now())
+            if earlier is not None and earlier.status == deliveries.PROCESSING:
+                earlier = await self._watch(key)
             if earlier is not None:
                 # A retry of a message this or another process has taken.
                 job.answer.set_result(
@@ -234,6 +259,19 @@ class WeChatEndpoint:
             log.exception("wechat message %s failed", key)
         finally:
             self._jobs.pop(key, None)
+
+    async def _watch(self, key: str) -> deliveries.Delivery | None:
+        """A retry of a message another worker is processing: watched for as long as a
+        lease, until it is answered (its answer is this retry's too) or its worker is
+        found gone (None: the message is ours now). A "success" told to WeChat meanwhile
+        ends its retries, so this retry is the last chance to see the message through."""
+        earlier = None
+        for _ in range(WATCH_TURNS):
+            await self.sleep(WATCH_SECONDS)
+            earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now())
+            if earlier is None or earlier.status != deliveries.PROCESSING:
+                return earlier
+        return earlier
 
     async def _store(
         self,
@@ -390,6 +428,7 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
         app_id=settings.wechat_app_id,
         aes_key=settings.wechat_encoding_aes_key.get_secret_value(),
         reply_seconds=settings.wechat_reply_seconds,
+        window=timedelta(seconds=settings.replay_window_seconds),
     )
     if api is not None:
         push_channels.offer(app, CHANNEL, WeChatPushes(ctx, api))

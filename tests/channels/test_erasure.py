@@ -62,7 +62,7 @@ async def wechat(
     ctx: Context, fake_wechat: FakeWeChat, session: ClientSession
 ) -> AsyncIterator[WeChatSimulator]:
     async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as server:
-        yield WeChatSimulator(session, str(server.make_url("/wechat")))
+        yield WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
 
 
 async def tap(wechat: WeChatSimulator, openid: str, content: str, label: str) -> str:

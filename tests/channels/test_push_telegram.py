@@ -20,6 +20,7 @@ from core.outbox import enqueue
 from core.push_queue import Push, Recipient
 from core.segments import Segment
 from core.staff import add_staff
+from storage import workers
 from storage.db import Session
 from tests.channels.fake_telegram import Call, FakeTelegram
 from tests.channels.pushing import dispatcher, outbox
@@ -196,21 +197,32 @@ class Stalling:
             await asyncio.Event().wait()  # the process dies here
 
 
-async def test_a_crash_between_claim_and_sent_loses_nothing_and_resends_at_most_one(
+async def test_a_dead_dispatchers_claims_are_taken_over_within_seconds_resending_only_one(
     ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
 ) -> None:
+    """The first dispatcher (another process: its own engine, its own worker) claims all
+    ten, sends three and dies sending the fourth. Once its lease has run out — seconds, not
+    the minutes a claim used to be held — the next one sends the other seven, and only the
+    one that was in flight goes twice."""
     for chat in range(7000, 7010):
         await sale(ctx, await member(ctx, chat), f"R-{chat}", fen=1_000)
-    stalling = Stalling(sender, after=4)
-    first = dispatcher(ctx, clock, {"telegram": stalling})
-    task = asyncio.create_task(first.run())
-    await stalling.stalled.wait()
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    other = replace(ctx, db=type(ctx.db)(ctx.db.url.render_as_string(hide_password=False)))
+    try:
+        stalling = Stalling(sender, after=4)
+        first = dispatcher(other, clock, {"telegram": stalling})
+        task = asyncio.create_task(first.run())
+        await stalling.stalled.wait()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        await other.db.dispose()
     sent_before = [row.id for row in await outbox(ctx) if row.status == "sent"]
     assert len(sent_before) == 3
 
-    clock.advance(timedelta(seconds=ctx.shop.pushes.claim_seconds))  # the dead one's claim
+    await dispatcher(ctx, clock, {"telegram": sender}).round()
+    assert len(sent(fake_telegram)) == 4  # its lease still runs: its claims are its own
+
+    clock.advance(workers.LEASE)  # the dead one's lease has run out
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
     chats = Counter(c.params["chat_id"] for c in sent(fake_telegram))
     assert set(chats) == set(range(7000, 7010))

@@ -207,7 +207,7 @@ async def test_what_a_conversation_sent_as_customer_service_counts_in_the_window
     ctx = shop_ctx
     member_id = await follower(ctx, clock, "o-card", timedelta(hours=1))
     async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as server:
-        chat = WeChatSimulator(session, str(server.make_url("/wechat")))
+        chat = WeChatSimulator(session, str(server.make_url("/wechat")), clock=clock)
         await chat.event("o-card", "CLICK", key="card")
     # Leaving the server waited for the image it sends after the reply.
     assert [c.json["msgtype"] for c in fake_wechat.calls_to(CS) if c.json] == ["image"]

@@ -186,7 +186,9 @@ async def test_a_redelivered_confirm_redeems_once(
     seen = len(fake_telegram.calls)
     statuses = await asyncio.gather(*(chat.post(confirm) for _ in range(3)))
     statuses.append(await chat.post(confirm))  # and once more, after the first was answered
-    assert statuses == [200] * 4
+    # One processes it; one arriving meanwhile is asked again later (503), one after is
+    # skipped (200).
+    assert 200 in statuses[:3] and set(statuses) <= {200, 503} and statuses[3] == 200
     assert len(await loyalty.member_coupons(ctx, member.id)) == 1
     calls = fake_telegram.calls[seen:]
     assert methods(calls) == ["answerCallbackQuery", "editMessageText"]  # one processing

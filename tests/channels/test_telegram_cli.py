@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from core.clock import FixedClock
 from core.context import Context
 from core.members import member_for_identity
 from tests.channels.fake_telegram import FakeTelegram
@@ -56,8 +58,9 @@ async def test_telegram_commands_need_the_token(cli_env: Context) -> None:
 
 
 async def test_serve_with_long_polling_answers_and_stops(
-    ctx: Context, fake_telegram: FakeTelegram, tmp_path: Path
+    ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
+    clock.set(datetime.now(UTC))  # the fake dates its updates by it; serve runs on real time
     env = process_env(ctx) | {
         "MEMBERBOT_TELEGRAM_TOKEN": fake_telegram.token,
         "MEMBERBOT_TELEGRAM_API_BASE": fake_telegram.base_url,

@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import itertools
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from bot.i18n import gettext
 from bot.settings import Settings
 from bot.web import create_app
 from core import bookings, loyalty
+from core.clock import FixedClock
 from core.context import Context
 from core.members import member_for_identity, register_member
 from core.staff import add_staff
@@ -57,8 +58,8 @@ async def server(ctx: Context, fake_wechat: FakeWeChat) -> AsyncIterator[TestSer
 
 
 @pytest.fixture
-def wechat(server: TestServer, session: ClientSession) -> WeChatSimulator:
-    return WeChatSimulator(session, str(server.make_url("/wechat")))
+def wechat(ctx: Context, server: TestServer, session: ClientSession) -> WeChatSimulator:
+    return WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
 
 
 async def count(db: Database, model: Any) -> int:
@@ -79,7 +80,7 @@ async def register(wechat: WeChatSimulator, openid: str, scene: str = "") -> Non
 
 
 async def test_official_sample_message_decrypts_and_our_reply_verifies(
-    ctx: Context, fake_wechat: FakeWeChat, session: ClientSession
+    ctx: Context, clock: FixedClock, fake_wechat: FakeWeChat, session: ClientSession
 ) -> None:
     # WeChat's published sample (WXBizMsgCrypt demo): token, key, app id and ciphertext.
     token, key, app_id = (
@@ -95,12 +96,15 @@ async def test_official_sample_message_decrypts_and_our_reply_verifies(
         "usjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE="
     )
     timestamp, nonce = "1409735669", "1320562132"
+    clock.set(datetime.fromtimestamp(int(timestamp), UTC))  # the sample's own moment
     settings = wechat_settings(
         fake_wechat, wechat_token=token, wechat_encoding_aes_key=key, wechat_app_id=app_id
     )
     async with TestServer(create_app(ctx, settings)) as test_server:
         url = str(test_server.make_url("/wechat"))
-        sim = WeChatSimulator(session, url, aes_key=key, token=token, app_id=app_id)
+        sim = WeChatSimulator(
+            session, url, clock=ctx.clock, aes_key=key, token=token, app_id=app_id
+        )
         body = f"<xml><ToUserName>gh_10f6c3c3ac5a</ToUserName><Encrypt>{encrypted}</Encrypt></xml>"
         query = {
             "timestamp": timestamp,
@@ -139,7 +143,7 @@ async def test_url_verification_echoes_only_when_signed(
 async def test_conversation_subscribe_register_points_redeem(
     ctx: Context, server: TestServer, session: ClientSession, safe: bool
 ) -> None:
-    wechat = WeChatSimulator(session, str(server.make_url("/wechat")), safe=safe)
+    wechat = WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock, safe=safe)
     welcome = await wechat.event("o-lilei", "subscribe")
     assert zh("Do you agree?") in welcome.content
     assert welcome.message is not None and welcome.message["ToUserName"] == "o-lilei"
@@ -224,7 +228,7 @@ async def test_slow_dialog_answers_success_then_customer_service_message(
 ) -> None:
     settings = wechat_settings(fake_wechat, wechat_reply_seconds=0.3)
     async with TestServer(create_app(ctx, settings)) as test_server:
-        wechat = WeChatSimulator(session, str(test_server.make_url("/wechat")))
+        wechat = WeChatSimulator(session, str(test_server.make_url("/wechat")), clock=ctx.clock)
         await wechat.event("o-slow", "subscribe")  # the chat account exists
         blocker = Database(ctx.db.url.render_as_string(hide_password=False))
         try:
@@ -339,13 +343,14 @@ async def test_hostile_requests_are_refused_and_nothing_is_stored(
     ctx: Context, server: TestServer, session: ClientSession, case: str, status: int
 ) -> None:
     url = str(server.make_url("/wechat"))
-    wechat = WeChatSimulator(session, url, safe=False)
+    wechat = WeChatSimulator(session, url, clock=ctx.clock, safe=False)
     message = wechat.text_xml("o-evil", "积分")
     if case == "bad signature":
         answer = await wechat.post(message, query={"signature": "0" * 40})
     elif case == "wrong AES key":
         other_key = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
-        answer = await WeChatSimulator(session, url, aes_key=other_key).post(message)
+        other = WeChatSimulator(session, url, clock=ctx.clock, aes_key=other_key)
+        answer = await other.post(message)
     elif case == "malformed XML":
         answer = await wechat.post(message[:-9])
     elif case == "billion laughs":
@@ -379,7 +384,7 @@ async def test_a_failed_message_is_answered_503_and_its_retry_processed(
     app = web.Application()
     app.router.add_post("/wechat", endpoint.receive)
     async with TestServer(app) as test_server:
-        wechat = WeChatSimulator(session, str(test_server.make_url("/wechat")))
+        wechat = WeChatSimulator(session, str(test_server.make_url("/wechat")), clock=ctx.clock)
         message = wechat.text_xml("o-retry", "fragile", msg_id=777)
         first = await wechat.post(message)
         retry = await wechat.post(message)

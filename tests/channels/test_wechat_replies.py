@@ -23,7 +23,7 @@ async def test_a_follow_up_wechat_refuses_for_now_still_arrives(
     """The member card's image follows its text as a customer-service message; WeChat
     answered -1 (system busy) and the card never arrived."""
     async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as server:
-        wechat = WeChatSimulator(session, str(server.make_url("/wechat")))
+        wechat = WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
         await register(wechat, "o-busy")
         fake_wechat.fail_next(CUSTOM_SEND, -1)
         answer = await wechat.event("o-busy", "CLICK", key="card")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import itertools
 import re
-import time
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -15,6 +14,8 @@ import xmltodict
 from aiohttp import ClientSession
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
+
+from core.clock import Clock
 
 TOKEN = "test-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -50,12 +51,16 @@ class WeChatSimulator:
         session: ClientSession,
         url: str,
         *,
+        clock: Clock,
         safe: bool = True,
         aes_key: str = AES_KEY,
         token: str = TOKEN,
         app_id: str = APP_ID,
     ) -> None:
+        """``clock`` is the server's: WeChat stamps each request with its time, and the
+        server refuses one too far from its own."""
         self.session, self.url, self.safe, self.token = session, url, safe, token
+        self.clock = clock
         self.crypto = WeChatCrypto(token, aes_key, app_id)
         self.create_time = 1_767_580_000
 
@@ -92,7 +97,8 @@ class WeChatSimulator:
         content_type: str = "text/xml",
     ) -> Answer:
         """``xml`` posted as WeChat posts it; ``query`` adds parameters, or (None) drops them."""
-        timestamp, nonce = str(int(time.time())), "nonce" + str(next(self._ids))[-6:]
+        timestamp = str(int(self.clock.now().timestamp()))
+        nonce = "nonce" + str(next(self._ids))[-6:]
         params = {
             "timestamp": timestamp,
             "nonce": nonce,

@@ -35,7 +35,6 @@ SHOP = """
 [pushes]
 telegram_per_second = 1000
 telegram_chat_seconds = 0
-claim_seconds = 2
 quiet_start = "00:00"
 quiet_end = "00:00"
 """

@@ -78,8 +78,8 @@ async def test_wechat_refuses_and_stores_nothing(
     ctx: Context, server: TestServer, session: ClientSession, case: str, status: int
 ) -> None:
     url = str(server.make_url("/wechat"))
-    plain = WeChatSimulator(session, url, safe=False)
-    safe = WeChatSimulator(session, url)
+    plain = WeChatSimulator(session, url, clock=ctx.clock, safe=False)
+    safe = WeChatSimulator(session, url, clock=ctx.clock)
     before = await rows(ctx)
     message = plain.text_xml("o-evil", "积分")
     if case == "5 MB body":
