@@ -257,7 +257,7 @@ class Dialogs:
         command = str(current.data.get("command", "")) if current else ""
         if turn.payload.value != YES or not command:
             return [Reply(turn._("Cancelled; nothing was changed."))]
-        return Event(turn.event.sender, text=command)
+        return Event(turn.event.sender, text=command, delivery=turn.event.delivery)
 
     async def _audit_refusal(self, turn: Turn, flow: Flow) -> None:
         """Every refusal is audited: the command refused outright, or a step of it."""

@@ -10,7 +10,6 @@ cheesecake=30``): the sale's product lines (core.products), adding up to the amo
 from __future__ import annotations
 
 import re
-import secrets
 
 from bot.dialogs.counter import (
     begin,
@@ -41,8 +40,9 @@ async def start(turn: Turn) -> Step:
     spaces (``/sale Li Lei 238``): the amount is the first word after it that starts like
     money; a typo in it is asked again."""
     begin(turn, ())
-    # What a double tap of this conversation's buttons shares, and identical sales do not.
-    turn.data["entry"] = secrets.token_hex(8)
+    # What a double tap of this conversation's buttons shares, and a retry of this message
+    # after a crash too, while identical sales entered apart do not.
+    turn.data["entry"] = turn.event.once_key()
     words = turn.text.split()[1:]
     reference, rest = split_reference([w for w in words if "=" not in w], _like_money)
     if reference:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 
 PAYLOAD_MAX_BYTES = 512  # a sanity bound; channels with less room (Telegram) store a key
@@ -32,6 +34,17 @@ class Event:
     # ``text`` was sent by tapping a link or button that is not one of ours (a WeChat link
     # in someone's text, an old one): a command in it runs only once confirmed.
     tapped: bool = False
+    # The platform's id of the message (MsgId, update_id): the same in a retry of it, so
+    # what a retry after a crash records is what the first attempt did, not a second one.
+    delivery: str | None = None
+
+    def once_key(self) -> str:
+        """A key for what this message starts (at most 32 characters): a retry of the same
+        delivery gets the same key, anything else a new one."""
+        if self.delivery is None:
+            return secrets.token_hex(8)
+        named = f"{self.sender.channel}\n{self.sender.user_id}\n{self.delivery}"
+        return hashlib.sha256(named.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import hmac
 import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -135,7 +136,7 @@ class _Once(BaseMiddleware):
             log.info("telegram update %d delivered again: skipped", event.update_id)
             return None
         try:
-            result = await handler(event, data)
+            result = await handler(event, data | {"delivery": key})
         except BaseException:
             await deliveries.release(self.ctx.db, CHANNEL, key)  # let a redelivery try again
             raise
@@ -214,23 +215,25 @@ class TelegramChannel:
 
     # -- updates ----------------------------------------------------------------------
 
-    async def on_message(self, message: Message) -> None:
+    async def on_message(self, message: Message, delivery: str | None = None) -> None:
+        """``delivery`` is the update's key, from ``_Once``: a redelivery has the same."""
         user = message.from_user
         if user is None:
             return
         sender = Sender(CHANNEL, str(user.id), user.language_code)
-        await self._answer(message.chat.id, await self.dialogs.handle(_event(sender, message)))
+        event = replace(_event(sender, message), delivery=delivery)
+        await self._answer(message.chat.id, await self.dialogs.handle(event))
 
-    async def on_button(self, query: CallbackQuery) -> None:
+    async def on_button(self, query: CallbackQuery, delivery: str | None = None) -> None:
         await query.answer()  # first: the button stops spinning whatever happens next
         payload = query.data or ""
         if payload.startswith(KEY_PREFIX):
             payload = await buttons.find(self.ctx.db, payload[len(KEY_PREFIX) :]) or ""
         sender = Sender(CHANNEL, str(query.from_user.id), query.from_user.language_code)
         if Payload.unpack(payload) is None:  # not a button we made: a command is confirmed
-            event = Event(sender, text=payload, tapped=True)
+            event = Event(sender, text=payload, tapped=True, delivery=delivery)
         else:
-            event = Event(sender, payload=payload)
+            event = Event(sender, payload=payload, delivery=delivery)
         replies = await self.dialogs.handle(event)
         message = query.message
         if not isinstance(message, Message):  # too old for Telegram to show us: answer anew

@@ -227,7 +227,7 @@ class WeChatEndpoint:
                 )
                 return
             try:
-                parts, choices, sender = await self._reply_parts(message)
+                parts, choices, sender = await self._reply_parts(message, key)
                 parts = await self._upload(parts)
             except BaseException:
                 await deliveries.release(self.ctx.db, CHANNEL, key)
@@ -302,7 +302,7 @@ class WeChatEndpoint:
             log.exception("wechat message %s: its outcome could not be stored", key)
 
     async def _reply_parts(
-        self, message: messages.BaseMessage
+        self, message: messages.BaseMessage, key: str
     ) -> tuple[list[Part], list[Choice] | None, conversations.Arrival | None]:
         """The reply's parts, the choices to store (None: the stored ones stand) and, for a
         typed message, its sender, read before the dialog for the choices it numbers."""
@@ -318,6 +318,7 @@ class WeChatEndpoint:
         event = event_for(message, shown.choices, linked)
         if event is None:
             return [], None, sender
+        event = replace(event, delivery=key)
         parts, choices = render(await self.dialogs.handle(event, sender), scope)
         if not (choices or shown.choices) or shown.unchanged(choices, self.ctx.now()):
             return parts, None, sender

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.dialogs.setup import create_dialogs
 from bot.handlers.wechat import WeChatEndpoint
@@ -26,7 +26,7 @@ from core.members import register_member
 from core.staff import add_staff
 from storage import deliveries, workers
 from storage.db import Database
-from storage.models import SaleRow
+from storage.models import DeliveryRow, SaleRow
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.test_telegram import SECRET, telegram_settings
@@ -96,6 +96,59 @@ async def test_wechat_a_retry_after_its_worker_died_is_processed_once(
     assert await sales(shop) == 1
     again = await wechat.post(message)  # WeChat's next retry: the first answer, again
     assert again.content == answer.content
+    assert await sales(shop) == 1
+
+
+async def died_after_its_work(ctx: Context, channel: str, key: str) -> None:
+    """The state a worker killed between its work's commit and the delivery's settling
+    leaves: the work done, the claim still "processing" in the name of a worker that is
+    then heard of no more."""
+    other = Database(ctx.db.url.render_as_string(hide_password=False))
+    try:
+        dead = await workers.me(other, ctx.now())
+    finally:
+        await other.dispose()
+    async with ctx.db.transaction() as s:
+        await s.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.channel == channel, DeliveryRow.key == key)
+            .values(status=deliveries.PROCESSING, reply=None, worker_id=dead)
+        )
+
+
+async def test_wechat_a_retry_after_a_crash_past_the_work_records_no_second_sale(
+    shop: Context, clock: FixedClock, wechat_url: str, session: ClientSession
+) -> None:
+    """A sale without a receipt number has no key of the till's: the retry knows it by
+    the message, so it finds the sale its first attempt recorded."""
+    wechat = WeChatSimulator(session, wechat_url, clock=clock)
+    message = wechat.text_xml("o-clerk", f"/sale {PHONE} 300", msg_id=4712)
+    first = await wechat.post(message)
+    assert "¥300.00" in first.content
+    await died_after_its_work(shop, "wechat", "msg:4712")
+    clock.advance(workers.LEASE)
+
+    await wechat.post(message)
+    assert await sales(shop) == 1
+    other = await wechat.text("o-clerk", f"/sale {PHONE} 300")  # a genuine second sale
+    assert "¥300.00" in other.content
+    assert await sales(shop) == 2
+
+
+async def test_telegram_a_redelivery_after_a_crash_past_the_work_records_no_second_sale(
+    shop: Context,
+    clock: FixedClock,
+    fake_telegram: FakeTelegram,
+    telegram_url: str,
+    session: ClientSession,
+) -> None:
+    update_ = fake_telegram.message_update(CLERK, f"/sale {PHONE} 300")
+    assert await post_update(session, telegram_url, update_) == 200
+    assert await sales(shop) == 1
+    await died_after_its_work(shop, "telegram", f"update:{update_['update_id']}")
+    clock.advance(workers.LEASE)
+
+    assert await post_update(session, telegram_url, update_) == 200
     assert await sales(shop) == 1
 
 
