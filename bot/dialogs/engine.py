@@ -16,6 +16,8 @@ that is not ours is no longer valid.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,6 +45,7 @@ from core.staff import Role, StaffView, record_refusal, set_locale
 log = logging.getLogger(__name__)
 START = "start"
 TAPPED, CONFIRM, YES = "tapped", "confirm", "yes"  # the question of a tapped command
+STAMP = "_stamp"  # in a conversation's data: the turn that showed its buttons (Payload.stamp)
 NO_LONGER_VALID = N_("This button is no longer valid; nothing more was done.")
 TEXT_MAX = 2000  # longer messages are cut before any flow sees them
 MEDIA_REPLY = N_("Sorry, I can only read text. Please type, or use the menu.")
@@ -173,6 +176,8 @@ class Dialogs:
         payload = turn.payload
         if finished is not None and _repeats(payload, finished):
             return _answer(finished.data)
+        if self._outdated(payload, current):
+            return [Reply(turn._(NO_LONGER_VALID))]
         flows = (payload.flow if payload else "", current.flow if current else "")
         if turn.event.tapped or TAPPED in flows:
             outcome = await self._tapped(turn, current)
@@ -217,16 +222,35 @@ class Dialogs:
             if step_name == START or step_name in flow.once:
                 result.next = None
         kept = _kept(result.replies) if claimed and step_name in flow.shown_again else None
+        if kept is not None:  # a repeat of the tap that finished it shows this answer
+            kept[STAMP] = turn.data.get(STAMP, "")
         if result.next is None and kept is not None:
             await conversations.finish_step(ctx, identity.id, flow.name, step_name, kept)
         elif result.next is None:
             if current is not None or claimed:  # a write only when there is one to end
                 await conversations.end_conversation(ctx, identity.id)
         else:
+            if _stateful(result.replies, flow):  # buttons of another state are outdated
+                turn.data[STAMP] = _stamp(flow.name, result.next, turn.data)
+                result.replies = _stamped(result.replies, flow, turn.data[STAMP])
             await conversations.save_conversation(
                 ctx, identity.id, flow.name, result.next, turn.data
             )
         return result.replies
+
+    def _outdated(
+        self, payload: Payload | None, current: conversations.Conversation | None
+    ) -> bool:
+        """A button acting on the conversation's state, shown under an older message than
+        its newest buttons: it must not act on what the newest ones show."""
+        flow = self.flows.get(payload.flow) if payload else None
+        if payload is None or flow is None or not _acts_on_state(payload, flow):
+            return False
+        return (
+            current is not None
+            and current.flow == flow.name
+            and payload.stamp != current.data.get(STAMP, "")
+        )
 
     async def _tapped(
         self, turn: Turn, current: conversations.Conversation | None
@@ -237,20 +261,24 @@ class Dialogs:
         if turn.event.tapped:
             if not turn.text.startswith("/"):
                 return [Reply(turn._(NO_LONGER_VALID))]
-            data = {"command": turn.text}
+            stamp = _stamp(TAPPED, CONFIRM, {"command": turn.text})
+            data = {"command": turn.text, STAMP: stamp}
             await conversations.save_conversation(ctx, identity.id, TAPPED, CONFIRM, data)
             text = turn._(
                 "A link you tapped sends this command:\n{command}\nRun it?", command=turn.text
             )
             answers = [
-                Payload(TAPPED, CONFIRM, YES).button(turn._("Run it")),
-                Payload(TAPPED, CONFIRM).button(turn._("Cancel")),
+                Payload(TAPPED, CONFIRM, YES, stamp).button(turn._("Run it")),
+                Payload(TAPPED, CONFIRM, stamp=stamp).button(turn._("Cancel")),
             ]
             return [Reply(text, buttons(answers))]
         if turn.payload is None or turn.payload.flow != TAPPED:
             await conversations.end_conversation(ctx, identity.id)
             return None
-        # Once, however often it is tapped; and only while the question is open.
+        # Once, however often it is tapped; and only while its own question is open.
+        asked = current.data.get(STAMP) if current and current.flow == TAPPED else None
+        if turn.payload.stamp != asked:
+            return [Reply(turn._(NO_LONGER_VALID))]
         if not await conversations.claim_step(ctx, identity.id, TAPPED, CONFIRM):
             return [Reply(turn._(NO_LONGER_VALID))]
         await conversations.end_conversation(ctx, identity.id)
@@ -345,12 +373,53 @@ def _kept(replies: list[Reply]) -> dict[str, Any] | None:
 
 
 def _repeats(payload: Payload | None, finished: conversations.Conversation) -> bool:
-    """The button of the step that ``finished`` the conversation, tapped again."""
+    """The button of the step that ``finished`` the conversation, tapped again (under the
+    same message: the same stamp)."""
     return (
         payload is not None
         and finished.flow == payload.flow
         and finished.step == payload.action + conversations.DONE
+        and payload.stamp == finished.data.get(STAMP, "")
     )
+
+
+def _stamp(flow: str, step: str, data: dict[str, Any]) -> str:
+    """The stamp of a conversation's state: the same question about the same things, shown
+    again, keeps its older buttons valid; any other state outdates them."""
+    state = {k: v for k, v in data.items() if k != STAMP}
+    named = json.dumps([flow, step, state], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(named.encode()).hexdigest()[:8]
+
+
+def _acts_on_state(payload: Payload, flow: Flow) -> bool:
+    """Whether a button's step reads the conversation's state (stateless steps and starts
+    carry all they act on in their value)."""
+    return payload.action != START and payload.action not in flow.stateless
+
+
+def _stateful(replies: list[Reply], flow: Flow) -> bool:
+    return any(
+        (p := Payload.unpack(b.payload)) is not None
+        and p.flow == flow.name
+        and _acts_on_state(p, flow)
+        for reply in replies
+        for b in reply.choices
+    )
+
+
+def _stamped(replies: list[Reply], flow: Flow, stamp: str) -> list[Reply]:
+    """The replies, their buttons acting on ``flow``'s state stamped with this turn."""
+
+    def one(button: Button) -> Button:
+        p = Payload.unpack(button.payload)
+        if p is None or p.flow != flow.name or not _acts_on_state(p, flow):
+            return button
+        return Button(button.label, replace(p, stamp=stamp).pack())
+
+    return [
+        replace(reply, buttons=tuple(tuple(one(b) for b in row) for row in reply.buttons))
+        for reply in replies
+    ]
 
 
 def _answer(kept: dict[str, Any]) -> list[Reply]:

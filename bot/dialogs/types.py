@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 PAYLOAD_MAX_BYTES = 512  # a sanity bound; channels with less room (Telegram) store a key
 _SEPARATOR = "|"
+_STAMP = "#"  # flow names are words: what follows it is the stamp
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,18 @@ class Event:
 
 @dataclass(frozen=True)
 class Payload:
-    """What a button does: which flow, which action, with which value."""
+    """What a button does: which flow, which action, with which value. ``stamp`` names the
+    conversation turn that showed a button acting on the conversation's state (set by the
+    engine), so one under an older message never acts on the newest one's."""
 
     flow: str
     action: str
     value: str = ""
+    stamp: str = ""
 
     def pack(self) -> str:
-        packed = _SEPARATOR.join((self.flow, self.action, self.value))
+        flow = f"{self.flow}{_STAMP}{self.stamp}" if self.stamp else self.flow
+        packed = _SEPARATOR.join((flow, self.action, self.value))
         if len(packed.encode()) > PAYLOAD_MAX_BYTES:
             raise ValueError(f"button payload longer than {PAYLOAD_MAX_BYTES} bytes: {packed!r}")
         return packed
@@ -71,7 +76,8 @@ class Payload:
         parts = packed.split(_SEPARATOR, 2)
         if len(parts) != 3 or not parts[0] or not parts[1]:
             return None
-        return cls(*parts)
+        flow, _, stamp = parts[0].partition(_STAMP)
+        return cls(flow, parts[1], parts[2], stamp) if flow else None
 
 
 @dataclass(frozen=True)

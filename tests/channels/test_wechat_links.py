@@ -204,3 +204,46 @@ async def test_a_link_shown_to_another_account_means_nothing_here(
 
     assert borrowed.content == NO_LONGER_VALID
     assert [s.refunded_fen for s in await sales(ctx)] == [0]
+
+
+async def test_refund_under_an_older_confirmation_never_refunds_the_newer_one(
+    ctx: Context, wechat: WeChatSimulator
+) -> None:
+    """Issue 21.2, its twin in confirmations: two /refund questions with the same labels;
+    the first's Refund, tapped after the second was asked, is no longer valid (the
+    conversation now holds the second's receipt) and refunds nothing."""
+    await register_member(ctx, name="李雷", phone="13800138001")
+    await add_staff(ctx, channel="wechat", external_id="o-boss", role="manager", store="main")
+    for receipt in ("R-1", "R-2"):
+        await wechat.text("o-boss", f"/sale 13800138001 238 {receipt}")
+    refund = zh("Refund")
+
+    first = await wechat.text("o-boss", "/refund R-1 10")
+    second = await wechat.text("o-boss", "/refund R-2 20")
+    assert links(first.content)[refund] != links(second.content)[refund]
+    stale = await wechat.tap("o-boss", first, refund)
+    assert stale.content == NO_LONGER_VALID
+    assert [s.refunded_fen for s in await sales(ctx)] == [0, 0]
+
+    await wechat.tap("o-boss", second, refund)
+    assert [s.refunded_fen for s in await sales(ctx)] == [0, 2_000]
+
+
+async def test_run_it_under_an_older_tapped_command_runs_nothing(
+    ctx: Context, wechat: WeChatSimulator
+) -> None:
+    """Two tapped commands asked about in turn: the first question's Run it is no longer
+    valid (it would have run the second's command); the second's runs its own."""
+    await register_member(ctx, name="王芳", phone="13800138555")
+    await register_member(ctx, name="李雷", phone="13800138001")
+    await add_staff(ctx, channel="wechat", external_id="o-clerk", role="clerk", store="main")
+    run_it = zh("Run it")
+
+    first = await wechat.text("o-clerk", SALE, bizmsgmenuid="1")
+    second = await wechat.text("o-clerk", "/sale 13800138001 1", bizmsgmenuid="2")
+    stale = await wechat.tap("o-clerk", first, run_it)
+    assert stale.content == NO_LONGER_VALID
+    assert await sales(ctx) == []
+
+    await wechat.tap("o-clerk", second, run_it)
+    assert [s.amount_fen for s in await sales(ctx)] == [100]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
 
-from bot.dialogs.engine import Dialogs
+import pytest
+from sqlalchemy import select
+
+from bot.dialogs.engine import STAMP, Dialogs
 from bot.dialogs.setup import create_dialogs
-from bot.dialogs.types import Event, Reply, Sender
+from bot.dialogs.types import Event, Payload, Reply, Sender
 from core.context import Context
+from storage.models import ConversationRow, IdentityRow
 
 
 @pytest.fixture
@@ -25,6 +29,30 @@ async def say(
     channel: str = "console",
     **event: str,
 ) -> list[Reply]:
-    """What the bot answers when ``user`` sends ``text`` (or presses ``payload``)."""
+    """What the bot answers when ``user`` sends ``text`` (or presses ``payload``: a button
+    written without a stamp is the one under the newest message, as a person taps it)."""
     sender = Sender(channel, user, locale_hint=lang)
+    if payload is not None:
+        payload = await newest(dialogs.ctx, channel, user, payload)
     return await dialogs.handle(Event(sender, text=text, payload=payload, **event))
+
+
+async def newest(ctx: Context, channel: str, user: str, packed: str) -> str:
+    """``packed`` as the newest message of ``user``'s conversation shows it (stamped)."""
+    payload = Payload.unpack(packed)
+    if payload is None or payload.stamp:
+        return packed
+    async with ctx.db.read() as s:
+        data = await s.scalar(
+            select(ConversationRow.data)
+            .join(IdentityRow, IdentityRow.id == ConversationRow.identity_id)
+            .where(IdentityRow.channel == channel, IdentityRow.external_id == user)
+        )
+    stamp = (data or {}).get(STAMP, "")
+    return replace(payload, stamp=stamp).pack() if stamp else packed
+
+
+def unstamped(packed: str) -> str:
+    """A shown button's payload without the stamp of the message that showed it."""
+    payload = Payload.unpack(packed)
+    return replace(payload, stamp="").pack() if payload else packed

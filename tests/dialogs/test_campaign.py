@@ -25,7 +25,7 @@ from core.segments import Segment, Stage
 from core.staff import add_staff, owners
 from storage.models import AuditRow, CampaignRow, OutboxRow
 from tests.core import pushes
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import say, unstamped
 
 STORE_NAMES = {"zh_CN": ("旗舰店", "滨江店"), "en": ("Flagship store", "Riverside store")}
 TEN = {"zh_CN": "10 元代金券", "en": "¥10 voucher"}
@@ -105,7 +105,7 @@ async def test_owner_is_guided_to_a_campaign_with_a_coupon(
 
     stages = await owner_says("/campaign")
     assert stages.text == t("Which members should the campaign go to?")
-    assert [(b.label, b.payload) for b in stages.choices] == [
+    assert [(b.label, unstamped(b.payload)) for b in stages.choices] == [
         (t(STAGE_NAMES[stage.value]), button(campaign.STAGE, stage.value)) for stage in Stage
     ]
     stores = await owner_says(payload=DORMANT)
@@ -120,7 +120,10 @@ async def test_owner_is_guided_to_a_campaign_with_a_coupon(
     assert rewards.choices[0].label == t(
         "{reward} (worth {value})", reward=TEN[locale], value=format_money(1_000, locale)
     )
-    assert (rewards.choices[-1].label, rewards.choices[-1].payload) == (t("No coupon"), NO_COUPON)
+    assert (rewards.choices[-1].label, unstamped(rewards.choices[-1].payload)) == (
+        t("No coupon"),
+        NO_COUPON,
+    )
     summary = await owner_says(payload=COUPON10)
     assert summary.text == "\n".join(
         (
@@ -142,7 +145,7 @@ async def test_owner_is_guided_to_a_campaign_with_a_coupon(
             ),
         )
     )
-    assert [(b.label, b.payload) for b in summary.choices] == [
+    assert [(b.label, unstamped(b.payload)) for b in summary.choices] == [
         (t("Send"), SEND),
         (t("Cancel"), CANCEL),
     ]

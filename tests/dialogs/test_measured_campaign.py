@@ -25,7 +25,7 @@ from core.staff import StaffView, add_staff
 from storage.models import CampaignMemberRow, OutboxRow
 from tests.cli import invoke
 from tests.core.test_measured_campaigns import many_members
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import say, unstamped
 from tests.test_cli_stats import parse
 
 NO_COUPON = Payload(campaign.NAME, campaign.REWARD, campaign.NONE).pack()
@@ -63,7 +63,7 @@ async def test_staff_add_a_second_message_and_set_the_holdout(
 
     async def boss(text: str = "", payload: str | None = None) -> tuple[str, list[str]]:
         (reply,) = await say(dialogs, text, payload=payload, user="boss", lang=locale)
-        return reply.text, [b.payload for b in reply.choices]
+        return reply.text, [unstamped(b.payload) for b in reply.choices]
 
     await boss("/campaign potential main 第一版")
     text, choices = await boss(payload=NO_COUPON)

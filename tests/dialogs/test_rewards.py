@@ -23,7 +23,7 @@ from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotEnoughPoints
 from core.members import MemberView, register_member
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import say, unstamped
 
 LOCALES = ("zh_CN", "en")
 CODE = re.compile(r"\b[A-Z2-9]{5}-[A-Z2-9]{5}\b")
@@ -81,7 +81,7 @@ async def test_catalogue_shows_costs_balance_and_what_can_be_afforded(
         days=60,
     )
     # 100 and 280 points are within reach, 900 is not.
-    assert [b.payload for b in reply.choices] == [
+    assert [unstamped(b.payload) for b in reply.choices] == [
         "rewards|choose|coupon10",
         "rewards|choose|coupon30",
     ]
@@ -109,7 +109,7 @@ async def test_choose_confirm_and_get_a_coupon(ctx: Context, dialogs: Dialogs, l
             ),
         )
     )
-    assert [(b.label, b.payload) for b in screen.choices] == [
+    assert [(b.label, unstamped(b.payload)) for b in screen.choices] == [
         (t(locale, "Confirm"), CONFIRM),
         (t(locale, "Cancel"), CANCEL),
     ]
@@ -309,7 +309,7 @@ async def test_no_coupons_points_to_the_rewards(
     await member(ctx, locale)
     (reply,) = await say(dialogs, "/coupons")
     assert reply.text == t(locale, "You have no coupons to use right now. Redeem points for one:")
-    assert [b.payload for b in reply.choices] == ["rewards|start|", "coupons|closed|"]
+    assert [unstamped(b.payload) for b in reply.choices] == ["rewards|start|", "coupons|closed|"]
     (closed,) = await say(dialogs, payload="coupons|closed|")
     assert closed.text == t(locale, "You have no used or expired coupons.")
 
