@@ -105,3 +105,4 @@ async def _forget(s: Session, accounts: list[int], needles: list[str]) -> None:
     await conversations.forget_mentioning(s, needles)
     await deliveries.forget_replies(s, needles)
     await buttons.forget(s, needles)
+    await outbox.forget_mentioning(s, needles)

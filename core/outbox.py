@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
 
 from core import gifts
 from storage.db import Session, insert_ignore, insert_ignore_many
-from storage.erasure import figures
+from storage.erasure import figures, mentioning
 from storage.models import OutboxRow
 
 # Service messages: the member needs them whatever their marketing choice.
@@ -183,6 +183,19 @@ async def erase_member(session: Session, member_id: int) -> None:
             update(OutboxRow)
             .where(OutboxRow.id == row_id)
             .values(params=figures(params), last_error=None)
+        )
+
+
+async def forget_mentioning(session: Session, needles: list[str]) -> None:
+    """Erasing a person (``core.erasure``): other people's pushes that name them (a
+    clerk's sale confirmation waiting out flood control) are dropped while unsent, and keep
+    only their figures once sent."""
+    named = mentioning(OutboxRow.params, needles)
+    await session.execute(delete(OutboxRow).where(named, OutboxRow.status.in_(UNSENT)))
+    rows = await session.execute(select(OutboxRow.id, OutboxRow.params).where(named))
+    for row_id, params in rows.all():
+        await session.execute(
+            update(OutboxRow).where(OutboxRow.id == row_id).values(params=figures(params))
         )
 
 

@@ -28,8 +28,9 @@ from core.alerts import request_adjustment
 from core.checkins import check_in
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import remove_staff
+from core.erasure import delete_member, remove_staff
 from core.feedback import answer_feedback, submit_feedback
+from core.late_replies import send_later
 from core.members import create_link_code, member_for_identity, register_member
 from core.staff import add_staff
 from core.stats import shop_stats
@@ -304,3 +305,20 @@ async def test_a_removed_staff_members_chat_account_is_forgotten(
         ctx, channel="wechat", external_id=CLERK_OPENID, role="clerk", store="main"
     )
     assert again.id != clerk.id
+
+
+async def test_a_clerks_parked_confirmation_naming_a_deleted_member_is_dropped(
+    ctx: Context,
+) -> None:
+    """A clerk's sale confirmation waiting out flood control names the member; the member
+    deletes their data meanwhile: the waiting reply goes with it, in no table after."""
+    member = await register_member(ctx, name=NAME, phone=PHONE)
+    await add_staff(ctx, channel="telegram", external_id="5151", role="clerk", store="main")
+    await say(create_dialogs(ctx), "/help", user="5151", channel="telegram")
+    text = f"Recorded ¥320.00 for {NAME} (M000001, +86139****5678)"
+    queued = await send_later(
+        ctx, "telegram", "5151", [{"text": text}], at=ctx.now(), reason="telegram: retry after 60 s"
+    )
+    assert queued
+    await delete_member(ctx, member.id, actor="member")
+    assert mentions(await dump(ctx.db), [NAME, PHONE]) == []
