@@ -16,7 +16,6 @@ typed in them (feedback, names, answers), so their angle brackets go out as the 
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 from dataclasses import dataclass
 
@@ -161,10 +160,16 @@ def plain(text: str) -> str:
 _PLAIN = str.maketrans({"<": "＜", ">": "＞"})
 
 
+_IN_LINK = str.maketrans({"<": "＜", ">": "＞", "&": "＆", '"': "＂"})
+
+
 def _choice_line(number: int, label: str, key: str) -> str:
-    quoted = html.escape(label, quote=True)
-    link = f"weixin://bizmsgmenu?msgmenucontent={quoted}&msgmenuid={key}"
-    return f'{number}) <a href="{link}">{quoted}</a>'
+    """A numbered link. Its label may hold what someone typed (a member's name among
+    candidates): with no character of markup or of the link's own syntax in it, it can
+    neither end the link early nor add a second ``msgmenuid``."""
+    shown = label.translate(_IN_LINK)
+    link = f"weixin://bizmsgmenu?msgmenucontent={shown}&msgmenuid={key}"
+    return f'{number}) <a href="{link}">{shown}</a>'
 
 
 def passive_xml(message: messages.BaseMessage, part: Part) -> str:

@@ -4,6 +4,7 @@ means the choice of the message it was shown under, however many messages came a
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 
 import pytest
@@ -247,3 +248,20 @@ async def test_run_it_under_an_older_tapped_command_runs_nothing(
 
     await wechat.tap("o-clerk", second, run_it)
     assert [s.amount_fen for s in await sales(ctx)] == [100]
+
+
+async def test_a_name_in_a_link_cannot_add_to_the_link(
+    ctx: Context, wechat: WeChatSimulator
+) -> None:
+    """A member's name among a clerk's candidates is a link's label: its ``&``, quotes and
+    angle brackets cannot end the link early or give it a second ``msgmenuid``."""
+    await register_member(ctx, name='李&msgmenuid=1"><a', phone="13800138001")
+    await register_member(ctx, name="李雷", phone="13800138002")
+    await add_staff(ctx, channel="wechat", external_id="o-clerk", role="clerk", store="main")
+
+    found = await wechat.text("o-clerk", "/member 李")
+    lines = live_links(found.content)
+    assert len(lines) == len(choices(found.content)) >= 2
+    for line in lines:  # as a browser reads the link, its entities decoded
+        assert html.unescape(line).count("&msgmenuid=") == 1 and line.count("<a ") == 1
+        assert line.count('"') == 2  # the href's own quotes
