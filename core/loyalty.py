@@ -571,6 +571,16 @@ async def _locked_sale(s: Session, sale_id: int) -> tuple[MemberRow, SaleRow]:
     return member, sale
 
 
+def refund_amount(refundable_fen: int, amount_fen: int | None) -> int:
+    """What a refund of ``amount_fen`` (None: all that is left) takes from a sale with
+    ``refundable_fen`` left: refused above it, and when nothing is left (asked before the
+    confirmation, and checked again under the sale's lock)."""
+    amount = refundable_fen if amount_fen is None else amount_fen
+    if refundable_fen == 0 or amount > refundable_fen:
+        raise RefundTooLarge(refundable_fen=refundable_fen)
+    return amount
+
+
 async def _refund(
     s: Session,
     ctx: Context,
@@ -587,10 +597,7 @@ async def _refund(
     receipt number and leaves it out of the figures (it never happened)."""
     now = ctx.now()
     receipt_no = sale.receipt_no
-    refundable = sale.amount_fen - sale.refunded_fen
-    amount = refundable if amount_fen is None else amount_fen
-    if refundable == 0 or amount > refundable:
-        raise RefundTooLarge(refundable_fen=refundable)
+    amount = refund_amount(sale.amount_fen - sale.refunded_fen, amount_fen)
     sale.refunded_fen += amount
     if undo:
         sale.undone_at = now

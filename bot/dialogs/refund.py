@@ -35,7 +35,7 @@ async def _next(turn: Turn) -> Step:
     sale = await loyalty.find_sale(turn.ctx, store=data["store"], receipt_no=data["receipt"])
     member = await get_member(turn.ctx, sale.member_id)
     refundable = sale.amount_fen - sale.refunded_fen
-    amount = data.get("amount_fen") or refundable
+    amount = loyalty.refund_amount(refundable, data.get("amount_fen"))
     params = {
         "amount": turn.money(amount),
         "receipt": sale.receipt_no,

@@ -324,6 +324,25 @@ async def test_a_second_refund_shows_what_is_still_refundable(
 
 
 @pytest.mark.usefixtures("team")
+async def test_a_refund_beyond_what_is_left_is_refused_before_the_confirmation(
+    ctx: Context, dialogs: Dialogs, member: MemberView
+) -> None:
+    """¥100 asked with ¥38 left, or anything once all is refunded: refused at once with
+    what is left, instead of a confirmation whose tap is then refused."""
+    await loyalty.record_sale(
+        ctx, store="main", receipt_no="R-238", member_id=member.id, amount_fen=23_800
+    )
+    await loyalty.refund_sale(ctx, store="main", receipt_no="R-238", amount_fen=20_000)
+    (check,) = await say(dialogs, "/refund R-238 100", user="mia", lang="en")
+    assert check.text == "At most CN¥38.00 can still be refunded for this sale."
+    assert check.choices == []
+    await loyalty.refund_sale(ctx, store="main", receipt_no="R-238", amount_fen=None)
+    (check,) = await say(dialogs, "/refund R-238", user="mia", lang="en")
+    assert check.text == "At most CN¥0.00 can still be refunded for this sale."
+    assert check.choices == []
+
+
+@pytest.mark.usefixtures("team")
 async def test_use_refuses_used_expired_and_unknown_codes_with_the_reason(
     ctx: Context, clock: FixedClock, dialogs: Dialogs, member: MemberView
 ) -> None:
