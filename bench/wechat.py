@@ -88,15 +88,18 @@ async def main(requests: int, concurrency: int, members: int) -> None:
         print(base[mode].line(f"baseline {mode}"))
         print(floor[mode].line(f"floor {mode}"))
         ratio = stack[mode].rate / base[mode].rate
-        print(f"{'ratio full / baseline':28} {ratio:8.2f}  (target ≥ 0.33)")
+        print(f"{'ratio full / baseline':28} {ratio:8.2f}")
         reachable = floor[mode].rate / base[mode].rate
         print(f"{'ratio floor / baseline':28} {reachable:8.2f}  (upper bound)")
+        of_floor = stack[mode].rate / floor[mode].rate
+        print(f"{'ratio full / floor':28} {of_floor:8.2f}  (target ≥ 0.8)")
         figures[mode] = {
             "memberbot": stack[mode].figures(),
             "baseline": base[mode].figures(),
             "floor": floor[mode].figures(),
             "ratio": round(ratio, 3),
             "floor_ratio": round(reachable, 3),
+            "of_floor": round(of_floor, 3),
         }
     print(f"{'peak RSS of memberbot serve':28} {peak:8.1f} MB  (target < 250 MB)")
     figures["peak_rss_mb"] = round(peak, 1)
@@ -104,8 +107,10 @@ async def main(requests: int, concurrency: int, members: int) -> None:
     write_results(
         "wechat",
         figures,
-        f"wechat: {aes['requests_per_s']} req/s AES, p99 {aes['p99_ms']} ms (target < 200), "
-        f"ratio {figures['aes']['ratio']} (plaintext {figures['plaintext']['ratio']}; "  # type: ignore[index]
+        f"wechat: {aes['requests_per_s']} req/s AES, p99 {aes['p99_ms']} ms (target < 100), "
+        f"of the floor {figures['aes']['of_floor']} / {figures['plaintext']['of_floor']} "  # type: ignore[index]
+        f"(target ≥ 0.8); ratio to the echo {figures['aes']['ratio']} "  # type: ignore[index]
+        f"(plaintext {figures['plaintext']['ratio']}; "  # type: ignore[index]
         f"floor {figures['aes']['floor_ratio']} / {figures['plaintext']['floor_ratio']}), "  # type: ignore[index]
         f"peak RSS {peak:.0f} MB",
     )
