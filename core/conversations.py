@@ -322,16 +322,22 @@ async def answered(
         await deliveries.settle(s, channel, delivery, status, reply)
 
 
+_ACCOUNT_BY_ID = select(IdentityRow.id).where(IdentityRow.id == bindparam("p_id"))
+_ACCOUNT = select(IdentityRow.id).where(
+    IdentityRow.channel == bindparam("p_channel"),
+    IdentityRow.external_id == bindparam("p_external_id"),
+)
+
+
 async def _account(
     s: Session, channel: str, external_id: str, identity_id: int | None
 ) -> int | None:
-    """The chat account's id, if it (still) exists."""
-    found = select(IdentityRow.id)
+    """The chat account's id, if it (still) exists (statements built once: every message
+    asks)."""
     if identity_id is not None:
-        return await s.scalar(found.where(IdentityRow.id == identity_id))
-    return await s.scalar(
-        found.where(IdentityRow.channel == channel, IdentityRow.external_id == external_id)
-    )
+        return (await run(s, _ACCOUNT_BY_ID, {"p_id": identity_id})).scalar()
+    params = {"p_channel": channel, "p_external_id": external_id}
+    return (await run(s, _ACCOUNT, params)).scalar()
 
 
 async def _store_choices(
