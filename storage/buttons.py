@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from storage.db import Database, Session, insert_ignore, insert_ignore_many
+from storage.db import Database, Session, insert_ignore, insert_ignore_all
 from storage.erasure import mentioning
 from storage.models import ButtonRow
 
@@ -42,7 +42,7 @@ async def keep_links(s: Session, scope: str, payloads: list[str], now: datetime)
     In the order of their keys, so two transactions never wait on each other's rows."""
     keys = {link_key(scope, payload): payload for payload in payloads}
     rows = [{"key": key, "payload": keys[key], "created_at": now} for key in sorted(keys)]
-    await insert_ignore_many(s, ButtonRow.__table__, rows, conflict=["key"], key="key")
+    await insert_ignore_all(s, ButtonRow.__table__, rows, conflict=["key"])
 
 
 async def find(db: Database, key: str) -> str | None:

@@ -319,6 +319,15 @@ async def insert_ignore_many(
     return set((await run(session, stmt, rows)).scalars())
 
 
+async def insert_ignore_all(
+    session: Session, table: Table, rows: list[dict[str, Any]], conflict: list[str]
+) -> None:
+    """``insert_ignore_many`` without saying which rows were new: one executemany, without
+    the RETURNING it would not need (for rows written with every reply)."""
+    if rows:
+        await run(session, _insert_ignore(session.bind.dialect.name, table, tuple(conflict)), rows)
+
+
 @cache
 def _insert_ignore_returning(
     dialect: str, table: Table, conflict: tuple[str, ...], key: str
