@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.i18n import gettext
 from bot.web import create_app
-from core import feedback
+from core import feedback, loyalty
 from core.context import Context
 from core.members import register_member
 from core.staff import add_staff
@@ -69,3 +69,32 @@ async def test_a_button_carrying_a_command_asks_first(
     assert await sale_count(ctx) == 0
     await chat.press(zh("Run it"))
     assert await sale_count(ctx) == 1
+
+
+async def test_refund_under_an_older_question_never_refunds_the_newer_one(
+    ctx: Context, chat: Chat
+) -> None:
+    """Issue 21.2 on Telegram: the Refund of the first of two /refund questions, tapped on
+    its own message after the second was asked, is no longer valid and refunds nothing."""
+    member = await register_member(ctx, name="李雷", phone="13800138001")
+    await add_staff(ctx, channel="telegram", external_id=str(USER), role="manager", store="main")
+    for receipt in ("R-1", "R-2"):
+        await loyalty.record_sale(
+            ctx, store="main", receipt_no=receipt, member_id=member.id, amount_fen=23_800
+        )
+
+    await chat.say("/refund R-1 10")
+    first = chat.tap(zh("Refund"))
+    await chat.say("/refund R-2 20")
+    second = chat.tap(zh("Refund"))
+    stale = await chat._exchange(first)
+    assert texts(stale) == zh("This button is no longer valid; nothing more was done.")
+    assert await refunded(ctx) == [0, 0]
+
+    await chat._exchange(second)
+    assert await refunded(ctx) == [0, 2_000]
+
+
+async def refunded(ctx: Context) -> list[int]:
+    async with ctx.db.read() as s:
+        return [s.refunded_fen for s in await s.scalars(select(SaleRow).order_by(SaleRow.id))]
