@@ -391,19 +391,20 @@ def _stamp(flow: str, step: str, data: dict[str, Any]) -> str:
     return hashlib.sha256(named.encode()).hexdigest()[:8]
 
 
-def _acts_on_state(payload: Payload, flow: Flow) -> bool:
-    """Whether a button's step reads the conversation's state (stateless steps and starts
-    carry all they act on in their value)."""
-    return payload.action != START and payload.action not in flow.stateless
+def _acts_on_state(payload: Payload | None, flow: Flow) -> bool:
+    """Whether a button is one of ``flow``'s whose step reads the conversation's state
+    (stateless steps and starts carry all they act on in their value)."""
+    return (
+        payload is not None
+        and payload.flow == flow.name
+        and payload.action != START
+        and payload.action not in flow.stateless
+    )
 
 
 def _stateful(replies: list[Reply], flow: Flow) -> bool:
     return any(
-        (p := Payload.unpack(b.payload)) is not None
-        and p.flow == flow.name
-        and _acts_on_state(p, flow)
-        for reply in replies
-        for b in reply.choices
+        _acts_on_state(Payload.unpack(b.payload), flow) for reply in replies for b in reply.choices
     )
 
 
@@ -412,7 +413,7 @@ def _stamped(replies: list[Reply], flow: Flow, stamp: str) -> list[Reply]:
 
     def one(button: Button) -> Button:
         p = Payload.unpack(button.payload)
-        if p is None or p.flow != flow.name or not _acts_on_state(p, flow):
+        if p is None or not _acts_on_state(p, flow):
             return button
         return Button(button.label, replace(p, stamp=stamp).pack())
 

@@ -157,10 +157,9 @@ def plain(text: str) -> str:
     return text.translate(_PLAIN)
 
 
-_PLAIN = str.maketrans({"<": "＜", ">": "＞"})
-
-
-_IN_LINK = str.maketrans({"<": "＜", ">": "＞", "&": "＆", '"': "＂"})
+_MARKUP = {"<": "＜", ">": "＞"}
+_PLAIN = str.maketrans(_MARKUP)
+_IN_LINK = str.maketrans(_MARKUP | {"&": "＆", '"': "＂"})  # nor the link's own syntax
 
 
 def _choice_line(number: int, label: str, key: str) -> str:
