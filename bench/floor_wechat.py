@@ -23,8 +23,9 @@ from sqlalchemy.dialects import sqlite
 from wechatpy.messages import BaseMessage
 
 from bench.baseline_wechat import app
-from core import conversations, loyalty
-from storage import deliveries
+from core import loyalty
+from core.people import conversations
+from storage import inbound_deliveries
 from storage.db import _insert_ignore, _upsert
 from storage.models import ChoicesRow, DeliveryRow
 from storage.prepared import prepared
@@ -68,7 +69,7 @@ def answer(db: sqlite3.Connection, source: str, key: str) -> str:
     choices = {"identity_id": sender.account_id, "choices": [["1", "why"]], "updated_at": now}
     _run(db, CHOICES, choices)
     outcome = {"p_channel": "wechat", "p_key": key, "p_status": "answered", "p_reply": text}
-    _run(db, deliveries._SETTLE, outcome)
+    _run(db, inbound_deliveries._SETTLE, outcome)
     db.execute("COMMIT")
     return text
 

@@ -30,14 +30,14 @@ from bench.common import (
 )
 from bench.fake_bot_api import TOKEN
 from bot import event_loop
-from bot.dialogs.setup import create_dialogs
-from bot.dispatcher import Dispatcher
+from bot.dialogs.registry import create_dialogs
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
-from core.birthdays import wish_birthdays
+from bot.pushes.dispatcher import PushDispatcher
 from core.clock import SystemClock
 from core.context import Context
-from core.reminders import remind_bookings, remind_expiring_coupons, remind_expiring_points
-from core.winback import win_back
+from core.pushes.birthdays import wish_birthdays
+from core.pushes.reminders import remind_bookings, remind_expiring_coupons, remind_expiring_points
+from core.pushes.winback import win_back
 from storage.models import OutboxRow
 
 
@@ -77,7 +77,7 @@ async def _queue_receipts(ctx: Context, count: int, members: int, tag: str) -> N
 
 async def _drain(ctx: Context, api_url: str, *, limit: bool, seconds: float | None) -> float:
     channel = TelegramChannel(ctx, create_dialogs(ctx), create_bot(TOKEN, api_url))
-    dispatcher = Dispatcher(
+    dispatcher = PushDispatcher(
         ctx, {"telegram": TelegramPushes(channel)}, telegram_limit=limit, concurrency=16
     )
     began = time.perf_counter()

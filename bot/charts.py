@@ -20,7 +20,7 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import FuncFormatter
 
 from bot.i18n import gettext
-from core.stats import TrendPoint
+from core.insights.stats import TrendPoint
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100  # 800 × 450 pixels: readable on a phone
 BASE_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there
@@ -88,7 +88,7 @@ def _texts(locale: str, points: Sequence[TrendPoint], currency: str) -> tuple[st
 
 
 def render_trend_png(points: Sequence[TrendPoint], locale: str, *, currency: str = "CNY") -> bytes:
-    """A bar chart of net sales per period (``core.stats.trend``) as PNG bytes."""
+    """A bar chart of net sales per period (``core.insights.stats.trend``) as PNG bytes."""
     texts = _texts(locale, points, currency)
     families = font_families(texts)
     if families is None:

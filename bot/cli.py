@@ -22,15 +22,15 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from bot import event_loop
 from bot.bootstrap import SchemaOutdated, bootstrap
 from bot.demo import ShopInUse, load_demo
-from bot.dialogs.setup import FLOWS, create_dialogs
-from bot.dialogs.types import Sender
-from bot.dispatcher import Dispatcher, PushChannel
+from bot.dialogs.engine.types import Sender
+from bot.dialogs.registry import FLOWS, create_dialogs
+from bot.error_texts import describe
 from bot.handlers import console
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import N_, format_day, format_moment, gettext, localized
-from bot.messages import describe
-from bot.push_channels import from_app
+from bot.pushes.channels import from_app
+from bot.pushes.dispatcher import PushDispatcher, PushChannel
 from bot.redaction import RedactingFilter, redact
 from bot.reports import (
     campaign_rows,
@@ -44,15 +44,19 @@ from bot.reports import (
 from bot.scheduler import create_scheduler
 from bot.settings import Settings
 from bot.web import AccessLog, create_app
-from core import csv_import, member_csv, outbox, product_csv, push_queue, stats
-from core.campaigns import campaign_results
-from core.checkins import checkin_stats
+from core import csv_import
 from core.context import Context
+from core.engagement import product_csv
+from core.engagement.checkins import checkin_stats
+from core.engagement.shop_events import event_stats
 from core.errors import DomainError, InvalidInput
-from core.events import event_stats
+from core.insights import stats
+from core.insights.campaigns import campaign_results
+from core.people import member_csv
+from core.people.staff import add_staff, list_staff
+from core.pushes import outbox, work_queue
+from core.pushes.winback import WinbackResults, winback_results
 from core.shop import Shop, ShopFileError
-from core.staff import add_staff, list_staff
-from core.winback import WinbackResults, winback_results
 from storage import workers
 from storage.migrate import UnknownSchema
 
@@ -301,7 +305,7 @@ async def _until_stopped(ctx: Context, channels: dict[str, PushChannel] | None) 
     try:
         if scheduler is not None and channels is not None:
             scheduler.start()
-            dispatching = asyncio.create_task(Dispatcher(ctx, channels).run())
+            dispatching = asyncio.create_task(PushDispatcher(ctx, channels).run())
         await stop.wait()
         log.info("shutting down")
     finally:
@@ -367,7 +371,7 @@ def chat(
                 raise NoConsoleStaff()
             who = console_staff[0].external_id
         # Pushes to console accounts (receipts, alerts) appear between the prompts.
-        dispatcher = Dispatcher(ctx, {console.CHANNEL: console.ConsolePushes()})
+        dispatcher = PushDispatcher(ctx, {console.CHANNEL: console.ConsolePushes()})
         async with workers.kept(ctx.db, ctx.now):
             dispatching = asyncio.create_task(dispatcher.run())
             try:
@@ -619,8 +623,8 @@ def outbox_status(
     settings = _settings()
     locale = settings.locale
 
-    async def work(ctx: Context) -> push_queue.QueueSummary:
-        return await push_queue.summary(ctx, errors)
+    async def work(ctx: Context) -> work_queue.QueueSummary:
+        return await work_queue.summary(ctx, errors)
 
     report = _run(settings, work)
     kinds = sorted({kind for kind, _ in report.counts})
@@ -655,8 +659,8 @@ def outbox_send() -> None:
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         try:
-            dispatcher = Dispatcher(ctx, from_app(app))
-            before = await push_queue.summary(ctx, 0)
+            dispatcher = PushDispatcher(ctx, from_app(app))
+            before = await work_queue.summary(ctx, 0)
             async with workers.kept(ctx.db, ctx.now):
                 await _send_due(dispatcher, ctx, before, locale)
         finally:
@@ -666,11 +670,11 @@ def outbox_send() -> None:
 
 
 async def _send_due(
-    dispatcher: Dispatcher, ctx: Context, before: push_queue.QueueSummary, locale: str
+    dispatcher: PushDispatcher, ctx: Context, before: work_queue.QueueSummary, locale: str
 ) -> None:
     """Rounds of the dispatcher until nothing is due, a line of progress after each."""
     while await dispatcher.round():
-        now = await push_queue.summary(ctx, 0)
+        now = await work_queue.summary(ctx, 0)
         typer.echo(
             gettext(
                 locale,

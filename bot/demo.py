@@ -31,8 +31,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
 
-from core import audit, bookings, feedback, loyalty
-from core.bookings import slots_for
+from core import audit, loyalty
 from core.clock import FixedClock, add_months
 from core.context import Context
 from core.errors import (
@@ -43,9 +42,11 @@ from core.errors import (
     RefundTooLarge,
     SlotFull,
 )
-from core.members import find_members, normalize_phone, register_member
+from core.people.members import find_members, normalize_phone, register_member
+from core.people.staff import Role, add_staff, list_staff
+from core.service import bookings, feedback
+from core.service.bookings import slots_for
 from core.shop import Shop
-from core.staff import Role, add_staff, list_staff
 from storage.models import (
     AuditRow,
     BookingRow,
@@ -184,7 +185,7 @@ NOTES = {
 }
 
 # Feedback texts by (topic, praise?): Chinese, then English. Each is sorted into its topic
-# by core/feedback.py's keyword list (tests/test_demo.py checks it); "other" is plain praise.
+# by core/service/feedback.py's keywords (tests/test_demo.py checks it); "other" is plain praise.
 FEEDBACK_TEXTS: dict[tuple[str, bool], tuple[tuple[str, ...], tuple[str, ...]]] = {
     ("waiting", False): (
         (

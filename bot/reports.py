@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal, format_percent
 
+from bot.error_texts import FEEDBACK_CATEGORY_NAMES, STAGE_NAMES
 from bot.i18n import N_, format_day, format_money, gettext, localized
-from bot.messages import FEEDBACK_CATEGORY_NAMES, STAGE_NAMES
-from core import stats
-from core.campaigns import HOLDOUT, A, B, CampaignStats, Uplift, campaigns_roi
-from core.checkins import CheckinStats
-from core.events import EventStats
+from core.engagement.checkins import CheckinStats
+from core.engagement.shop_events import EventStats
+from core.insights import stats
+from core.insights.campaigns import HOLDOUT, A, B, CampaignStats, Uplift, campaigns_roi
+from core.pushes.winback import WinbackResults
 from core.shop import Shop
-from core.winback import WinbackResults
 
 # --- stats --------------------------------------------------------------------------------
 
@@ -213,7 +213,7 @@ def _uplift_text(uplift: Uplift, shop: Shop, locale: str) -> str:
 def campaign_group_rows(result: CampaignStats, shop: Shop, locale: str) -> list[tuple[str, str]]:
     """A measured campaign's groups (A, B, the holdout) and each variant's uplift over the
     holdout, as indented (label, value) rows; none for a campaign without a holdout or a
-    second message. The figures are defined in ``core.campaigns``."""
+    second message. The figures are defined in ``core.insights.campaigns``."""
     if not result.measured and result.message_b is None:
         return []
 

@@ -12,19 +12,14 @@ from functools import wraps
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from core import (
-    birthdays,
-    bookings,
-    conversations,
-    digests,
-    events,
-    loyalty,
-    push_queue,
-    reminders,
-    winback,
-)
+from core import loyalty
 from core.context import Context
-from storage import deliveries, service_messages, workers
+from core.engagement import shop_events
+from core.insights import digests
+from core.people import conversations
+from core.pushes import birthdays, reminders, winback, work_queue
+from core.service import bookings
+from storage import inbound_deliveries, service_messages, workers
 
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 3 * 3600
@@ -49,11 +44,11 @@ async def close_past_bookings_job(ctx: Context) -> None:
 
 async def prune_job(ctx: Context) -> None:
     # Kept longer than the replay window: a replay is refused, or found, never processed.
-    forgotten = await deliveries.prune(ctx.db, ctx.now() - deliveries.KEPT)
+    forgotten = await inbound_deliveries.prune(ctx.db, ctx.now() - inbound_deliveries.KEPT)
     log.info("deliveries: %d old ones forgotten", forgotten)
-    dropped = await deliveries.forget_old_replies(ctx.db, ctx.now() - REPLIES_KEPT)
+    dropped = await inbound_deliveries.forget_old_replies(ctx.db, ctx.now() - REPLIES_KEPT)
     log.info("deliveries: %d stored replies dropped", dropped)
-    gone = await workers.prune(ctx.db, ctx.now() - deliveries.KEPT)
+    gone = await workers.prune(ctx.db, ctx.now() - inbound_deliveries.KEPT)
     log.info("workers: %d long gone forgotten", gone)
     counted = await service_messages.prune(ctx.db, ctx.now() - SERVICE_MESSAGES_KEPT)
     log.info("wechat: %d customer-service messages of closed windows forgotten", counted)
@@ -88,12 +83,12 @@ async def expiry_reminders_job(ctx: Context) -> None:
 
 
 async def event_reminders_job(ctx: Context) -> None:
-    queued = await events.remind_events(ctx)
+    queued = await shop_events.remind_events(ctx)
     log.info("event reminders: %d queued", queued)
 
 
 async def stale_pushes_job(ctx: Context) -> None:
-    skipped = await push_queue.skip_stale(ctx)
+    skipped = await work_queue.skip_stale(ctx)
     log.info("outbox: %d waiting pushes too old to send, skipped", skipped)
 
 

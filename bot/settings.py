@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from storage import deliveries
+from storage import inbound_deliveries
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     replay_window_seconds: int = Field(
         default=300,
         gt=0,
-        le=int(deliveries.KEPT.total_seconds()) // 2,
+        le=int(inbound_deliveries.KEPT.total_seconds()) // 2,
         description="Signed requests (WeChat's) whose timestamp is further than this from "
         "the server's clock are refused: a recorded request replayed later is not processed.",
     )

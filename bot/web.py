@@ -9,7 +9,7 @@ from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.dialogs.setup import create_dialogs
+from bot.dialogs.registry import create_dialogs
 from bot.handlers import wechat
 from bot.settings import Settings
 from core.context import Context

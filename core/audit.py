@@ -88,7 +88,7 @@ async def recent(ctx: Context, member_id: int, limit: int = 5) -> list[Entry]:
 
 
 async def erase_member(session: Session, member_id: int) -> None:
-    """Erasing a member (``core.erasure``): their entries keep who did what and when, and
+    """Erasing a member (``core.people.erasure``): their entries keep who did what and when, and
     the figures (an answer's number, points), not the words (an answer, a reason)."""
     rows = await session.execute(
         select(AuditRow.id, AuditRow.details).where(AuditRow.member_id == member_id)

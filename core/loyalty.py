@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import alerts, audit, outbox, products, receipts, referrals
+from core import audit
 from core.clock import add_months
 from core.context import Context
+from core.engagement import products, referrals
 from core.errors import (
     CouponExpired,
     CouponUsed,
@@ -38,9 +39,12 @@ from core.errors import (
     UnknownReward,
     UnknownSale,
 )
-from core.members import lock_member, store_id
+from core.ledger import receipts
+from core.oversight import alerts
+from core.people.members import lock_member, store_id
+from core.people.staff import Role
+from core.pushes import outbox
 from core.shop import Shop
-from core.staff import Role
 from core.text import blank
 from storage.db import Session, run
 from storage.models import (
@@ -373,14 +377,15 @@ async def record_sale(
     """Record a purchase and award its points; the same (store, receipt) earns only once.
 
     Without a receipt number the sale gets the store's next chat number of the shop day
-    (core.receipts). ``entry_key`` (at most 32 characters) names what entered it, a chat
+    (core.ledger.receipts). ``entry_key`` (at most 32 characters) names what entered it, a chat
     conversation: the same key twice, even at once, is one sale — a double tap — while
     identical sales entered apart are as many sales. A sale that lifts the member's window
     spending over a threshold upgrades them at once. The receipt push (and an upgrade's
     push) is queued in the same transaction, unless ``notify`` is off, e.g. for historical
     data. ``lines`` optionally say which products were bought
-    (:func:`core.products.check_lines`: they add up to the amount or less). A member's first
-    purchase earns their inviter's reward (core.referrals), once.
+    (:func:`core.engagement.products.check_lines`: they add up to the amount or less).
+    A member's first
+    purchase earns their inviter's reward (core.engagement.referrals), once.
     """
     _check_amount(amount_fen)
     if receipt_no is not None:
@@ -1318,7 +1323,7 @@ async def recent_sales(ctx: Context, member_id: int, limit: int = 5) -> list[Sal
 
 
 async def erase_member(session: Session, member_id: int) -> list[str]:
-    """Erasing a member (``core.erasure``): the ledger keeps every points row (its detail
+    """Erasing a member (``core.people.erasure``): the ledger keeps every points row (its detail
     holds ids, codes and figures), but no adjustment's reason; returns the reasons, to find
     them elsewhere."""
     rows = await session.scalars(

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from core.outbox import SERVICE_KINDS
+from core.pushes.outbox import SERVICE_KINDS
 
 DEFAULT_SHOP_FILE = Path(__file__).with_name("shop_default.toml")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -376,7 +376,7 @@ class WinbackRules(_Model):
 
 
 class CampaignRules(_Model):
-    """Measured campaigns (core.campaigns): ``holdout_percent`` of a campaign's members,
+    """Measured campaigns (core.insights.campaigns): ``holdout_percent`` of a campaign's members,
     drawn at random, get nothing, so that what the others did can be compared with them;
     a campaign reaching fewer than ``min_members`` goes to all of them with one message
     (groups that small measure nothing). A member who buys within ``came_back_days``
@@ -393,7 +393,7 @@ class CampaignRules(_Model):
 
 
 class DigestRules(_Model):
-    """The weekly digest to owners and managers (core.digests): best and worst store by
+    """The weekly digest to owners and managers (core.insights.digests): best and worst store by
     repeat rate over the last ``repeat_days`` days."""
 
     repeat_days: int = Field(default=30, gt=0, le=366)
@@ -412,7 +412,8 @@ class ReminderRules(_Model):
     _times = field_validator("booking_day_before_at", mode="before")(_clock_time)
 
 
-# Lifecycle stages an event may be open to (core.segments.Stage, which imports this module).
+# Lifecycle stages an event may be open to (core.insights.segments.Stage, which imports
+# this module).
 EventStage = Literal["potential", "new", "active", "loyal", "at_risk", "dormant", "lost"]
 
 

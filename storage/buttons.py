@@ -58,6 +58,6 @@ async def find_link(db: Database, scope: str, key: str) -> str | None:
 
 
 async def forget(session: Session, needles: list[str]) -> None:
-    """Erasing a person (``core.erasure``): payloads that mention them are dropped; their
+    """Erasing a person (``core.people.erasure``): payloads that mention them are dropped; their
     buttons then answer that they are no longer valid."""
     await session.execute(delete(ButtonRow).where(mentioning(ButtonRow.payload, needles)))

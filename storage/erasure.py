@@ -1,4 +1,4 @@
-"""The two tools of erasing a person (``core.erasure``): finding the rows that mention them,
+"""The two tools of erasing a person (``core.people.erasure``): finding the rows that mention them,
 and keeping of a row's details the figures only.
 
 Each module that owns a table erases its own rows with these; what counts as personal is

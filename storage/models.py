@@ -135,7 +135,7 @@ class IdentityRow(Base):
     last_message_at: Mapped[datetime | None]
     last_event_at: Mapped[datetime | None]
     # When this chat may get its next push (Telegram: one a second per chat), reserved by
-    # whichever dispatcher sends to it (core.push_pace).
+    # whichever dispatcher sends to it (core.pushes.pacing).
     next_push_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
@@ -155,7 +155,7 @@ class LinkCodeRow(Base):
 class StaffRow(Base):
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(primary_key=True)
-    # None once a removed staff member's chat account is forgotten (core.erasure).
+    # None once a removed staff member's chat account is forgotten (core.people.erasure).
     identity_id: Mapped[int | None] = mapped_column(
         ForeignKey("channel_identities.id"), unique=True
     )
@@ -190,7 +190,7 @@ class CampaignRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
-    segment: Mapped[dict[str, Any]] = mapped_column(default=dict)  # core.segments.Segment
+    segment: Mapped[dict[str, Any]] = mapped_column(default=dict)  # core.insights.segments.Segment
     message: Mapped[str] = mapped_column(Text)
     reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
     created_at: Mapped[datetime]
@@ -213,12 +213,12 @@ class CampaignMemberRow(Base):
     # The group the member was drawn into, once: "a", "b", or "holdout" (sent nothing).
     variant: Mapped[str] = mapped_column(String(8), default="a", server_default="a")
     # When the member's message was given up (skipped, failed): not reached after all, and
-    # the coupon taken back (core.gifts).
+    # the coupon taken back (core.pushes.gifts).
     given_up_at: Mapped[datetime | None]
 
 
 class DigestRow(Base):
-    """A staff member's weekly digest (core.digests), one per week: kept so that its
+    """A staff member's weekly digest (core.insights.digests), one per week: kept so that its
     buttons still start their actions days later."""
 
     __tablename__ = "digests"
@@ -557,7 +557,7 @@ class OutboxRow(Base):
 
 
 class PacingRow(Base):
-    """A channel's sending pace, shared by every dispatcher of the deployment (core.push_pace):
+    """A channel's sending pace, shared by every dispatcher of the deployment (core.pushes.pacing):
     the next free send slot, and after a 429 the pause asked for and the slower minute."""
 
     __tablename__ = "push_pacing"
@@ -666,7 +666,7 @@ class EventRow(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     joined: Mapped[int] = mapped_column(Integer, default=0)
     min_tier: Mapped[str | None] = mapped_column(String(32))  # None: every tier
-    stages: Mapped[list[Any]] = mapped_column(default=list)  # core.segments.Stage values
+    stages: Mapped[list[Any]] = mapped_column(default=list)  # core.insights.segments.Stage values
     points: Mapped[int] = mapped_column(Integer, default=0)  # the price of a sign-up
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))

@@ -1,6 +1,6 @@
 """WeChat customer-service messages sent, for the quota of the window they were sent in.
 
-WeChat takes a few customer-service messages per reply window (``core.push_routes``), and
+WeChat takes a few customer-service messages per reply window (``core.pushes.routes``), and
 counts every one: a push's, a conversation's (a reply's parts after the first, a reply after
 the deadline), the operator's test message. So ``bot.handlers.wechat_api`` records each one
 it sends, and the dispatcher counts them here before it sends another.
@@ -60,7 +60,7 @@ async def prune(db: Database, before: datetime) -> int:
 
 
 async def forget(session: Session, identity_ids: list[int]) -> None:
-    """Erasing chat accounts (``core.erasure``): what was sent to them is no longer counted."""
+    """Erasing chat accounts (``core.people.erasure``): what was sent to them no longer counts."""
     await session.execute(
         delete(ServiceMessageRow).where(ServiceMessageRow.identity_id.in_(identity_ids))
     )

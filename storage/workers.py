@@ -1,7 +1,7 @@
 """Leases of the processes that claim work: one mechanism for every claim.
 
-A process that claims something to do — an inbound message (``storage.deliveries``), pushes
-of the outbox (``core.push_queue``) — claims it in the name of its worker row, whose lease
+A process that claims something to do — an inbound message (``storage.inbound_deliveries``), pushes
+of the outbox (``core.pushes.work_queue``) — claims it in the name of its worker row, whose lease
 it renews every ``BEAT`` while it lives. A claim whose worker's lease has run out is
 anyone's to take over: a process killed mid-work loses nothing, and a living one's claims
 are never taken from it, however long its work takes.

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 from bot import charts
-from core.stats import TrendPoint
+from core.insights.stats import TrendPoint
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import products
 from core.context import Context
+from core.engagement import products
 from tests.cli import invoke
 
 

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import format_money
-from core import loyalty, winback
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
+from core.people.members import register_member
+from core.pushes import winback
 from tests.cli import invoke
 
 ZONE = ZoneInfo("Asia/Shanghai")

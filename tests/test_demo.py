@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import distinct, func, select
 
 from bot import demo
-from core import bookings, feedback, loyalty
+from core import loyalty
 from core.clock import FixedClock, add_months
 from core.context import Context
-from core.staff import Role, list_staff
+from core.people.staff import Role, list_staff
+from core.service import bookings, feedback
 from storage.models import (
     AuditRow,
     BookingRow,

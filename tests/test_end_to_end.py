@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 
 from core.context import Context
-from core.members import find_members
+from core.people.members import find_members
 
 MEMBERBOT = str(Path(sys.executable).with_name("memberbot"))
 STARTUP_TIMEOUT = 60
@@ -202,7 +202,7 @@ LOADS_WECHAT_ONLY = """
 import asyncio, sys
 from bot.bootstrap import bootstrap
 from bot.cli import app
-from bot.push_channels import from_app
+from bot.pushes.channels import from_app
 from bot.settings import Settings
 from bot.web import create_app
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.messages.pofile import read_po
 
+from bot.error_texts import ERROR_TEXTS, FIELD_NAMES, describe
 from bot.i18n import (
     LOCALES,
     LOCALES_DIR,
@@ -19,7 +20,6 @@ from bot.i18n import (
     format_money,
     gettext,
 )
-from bot.messages import ERROR_TEXTS, FIELD_NAMES, describe
 from core import errors
 
 ROOT = Path(__file__).resolve().parents[1]

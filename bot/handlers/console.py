@@ -13,10 +13,10 @@ import unicodedata
 from pathlib import Path
 from typing import TextIO
 
-from bot import pushes
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Button, Event, Reply, Sender
-from core.push_queue import Push, Recipient
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Button, Event, Reply, Sender
+from bot.pushes import texts
+from core.pushes.work_queue import Push, Recipient
 
 CHANNEL = "console"
 
@@ -82,7 +82,7 @@ class ConsolePushes:
         self.stdout = stdout
 
     async def send(
-        self, recipient: Recipient, message: pushes.Message, via: str, push: Push
+        self, recipient: Recipient, message: texts.Message, via: str, push: Push
     ) -> None:
         for reply in message.replies:
             self.stdout.write(f"\n[{recipient.external_id}] \U0001f4e3 {_plain(reply.text)}\n> ")

@@ -4,7 +4,7 @@ Buttons become inline keyboards; a payload longer than Telegram's 64 bytes of ca
 travels as a key to the stored payload. Texts are sent as HTML with everything escaped, so
 a member called ``<b>*_`` is shown as written. A button press is answered at once (no
 spinning button) and edits its own message when the answer is another menu. Each update is
-processed once (``storage.deliveries``), whether it came by webhook or by long polling.
+processed once (``storage.inbound_deliveries``), whether it came by webhook or by long polling.
 """
 
 from __future__ import annotations
@@ -56,16 +56,17 @@ from aiogram.types import (
 from aiohttp import ClientError, web
 from pydantic import ValidationError
 
-from bot import dispatcher, push_channels, pushes
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Event, Payload, Reply, Sender
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Event, Payload, Reply, Sender
 from bot.handlers import long_text
 from bot.i18n import LOCALES, N_, gettext, locale_for_hint
+from bot.pushes import channels, dispatcher, texts
 from bot.settings import Settings
-from core import conversations, late_replies
 from core.context import Context
-from core.push_queue import Push, Recipient
-from storage import buttons, deliveries
+from core.people import conversations
+from core.pushes import late_replies
+from core.pushes.work_queue import Push, Recipient
+from storage import buttons, inbound_deliveries
 
 CHANNEL = "telegram"
 CALLBACK_MAX_BYTES = 64
@@ -121,14 +122,14 @@ class _Once(BaseMiddleware):
         assert isinstance(event, Update)
         now = self.ctx.now()
         dated = event.message or event.my_chat_member  # a button press carries no date
-        if dated is not None and now - dated.date > deliveries.KEPT:
+        if dated is not None and now - dated.date > inbound_deliveries.KEPT:
             # Older than any delivery we remember: Telegram keeps an update a day, so this
             # is a replay whose first delivery's record is gone.
             log.warning("telegram update %d is too old: skipped", event.update_id)
             return None
         key = f"update:{event.update_id}"
-        earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, now)
-        if earlier is not None and earlier.status == deliveries.PROCESSING:
+        earlier = await inbound_deliveries.claim(self.ctx.db, CHANNEL, key, now)
+        if earlier is not None and earlier.status == inbound_deliveries.PROCESSING:
             # Another worker is at it. Telegram is told to deliver it again later: by then
             # it is done (and skipped), or its worker died and the update is ours.
             raise InProgress(event.update_id)
@@ -138,10 +139,14 @@ class _Once(BaseMiddleware):
         try:
             result = await handler(event, data | {"delivery": key})
         except BaseException:
-            await deliveries.release(self.ctx.db, CHANNEL, key)  # let a redelivery try again
+            await inbound_deliveries.release(
+                self.ctx.db, CHANNEL, key
+            )  # let a redelivery try again
             raise
         # Done: a redelivery is skipped even once this worker is gone.
-        await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, None)
+        await inbound_deliveries.finish(
+            self.ctx.db, CHANNEL, key, inbound_deliveries.ANSWERED, None
+        )
         return result
 
 
@@ -250,9 +255,11 @@ class TelegramChannel:
     async def on_group_message(self, message: Message) -> None:
         """Members' data stays out of groups: say so once per group, then stay silent."""
         key = f"group:{message.chat.id}"
-        if await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now()) is not None:
+        if await inbound_deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now()) is not None:
             return
-        await deliveries.finish(self.ctx.db, CHANNEL, key, deliveries.ANSWERED, None)
+        await inbound_deliveries.finish(
+            self.ctx.db, CHANNEL, key, inbound_deliveries.ANSWERED, None
+        )
         hint = message.from_user.language_code if message.from_user else None
         text = gettext(
             locale_for_hint(hint), "I only chat in private: please write to me directly."
@@ -282,7 +289,7 @@ class TelegramChannel:
         self, chat_id: int, replies: list[Reply], after: float, reason: str
     ) -> None:
         at = self.ctx.now() + timedelta(seconds=after)
-        kept = pushes.reply_params(replies)
+        kept = texts.reply_params(replies)
         if await late_replies.send_later(
             self.ctx, CHANNEL, str(chat_id), kept, at=at, reason=reason
         ):
@@ -400,7 +407,7 @@ class TelegramPushes:
         self.channel = channel
 
     async def send(
-        self, recipient: Recipient, message: pushes.Message, via: str, push: Push
+        self, recipient: Recipient, message: texts.Message, via: str, push: Push
     ) -> None:
         for reply in message.replies:
             try:
@@ -489,7 +496,7 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
     bot = create_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_base)
     channel = TelegramChannel(ctx, dialogs, bot)
     app[TELEGRAM] = channel
-    push_channels.offer(app, CHANNEL, TelegramPushes(channel))
+    channels.offer(app, CHANNEL, TelegramPushes(channel))
     secret = settings.telegram_webhook_secret.get_secret_value()
     if secret:
         app.router.add_post(settings.telegram_path, Webhook(channel, secret).receive)

@@ -8,7 +8,7 @@ checked with defusedxml first (no DTDs, so no entity expansion) and only then ha
 wechatpy.
 
 WeChat waits 5 seconds for an answer and retries the same message three times. Each
-message is claimed once by its MsgId (``storage.deliveries``); a retry gets the answer of
+message is claimed once by its MsgId (``storage.inbound_deliveries``); a retry gets the answer of
 the first delivery, or, if the worker processing it died, is processed itself. A dialog
 not done within ``reply_seconds`` is answered "success" and its reply goes out as
 customer-service messages when ready; so do the messages after the first, since WeChat
@@ -35,9 +35,8 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.parser import parse_message
 from wechatpy.utils import check_signature
 
-from bot import push_channels, pushes
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_messages import (
     CHANNEL,
@@ -49,11 +48,13 @@ from bot.handlers.wechat_messages import (
     passive_xml,
     render,
 )
-from bot.handlers.wechat_push import WeChatPushes
+from bot.pushes import channels, texts
+from bot.pushes.wechat import WeChatPushes
 from bot.settings import Settings
-from core import conversations, late_replies
 from core.context import Context
-from storage import buttons, deliveries, workers
+from core.people import conversations
+from core.pushes import late_replies
+from storage import buttons, inbound_deliveries, workers
 
 BODY_MAX = 64 * 1024  # WeChat's messages are a few hundred bytes
 XML_TYPES = frozenset({"text/xml", "application/xml"})  # WeChat posts text/xml
@@ -149,7 +150,7 @@ class WeChatEndpoint:
 
     def _check_fresh(self, request: web.Request) -> None:
         """The signed timestamp within ``window`` of now: a delivery is remembered longer
-        than that (``storage.deliveries.KEPT``), so a replay is refused here or answered
+        than that (``storage.inbound_deliveries.KEPT``), so a replay is refused here or answered
         from its record, never processed again. (The URL check, ``verify``, changes
         nothing and is not held to it.)"""
         stamp = request.query["timestamp"]
@@ -217,39 +218,39 @@ class WeChatEndpoint:
 
     async def _process(self, key: str, message: messages.BaseMessage, job: _Job) -> None:
         try:
-            earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now())
-            if earlier is not None and earlier.status == deliveries.PROCESSING:
+            earlier = await inbound_deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now())
+            if earlier is not None and earlier.status == inbound_deliveries.PROCESSING:
                 earlier = await self._watch(key)
             if earlier is not None:
                 # A retry of a message this or another process has taken.
                 job.answer.set_result(
-                    earlier.reply if earlier.status == deliveries.ANSWERED else None
+                    earlier.reply if earlier.status == inbound_deliveries.ANSWERED else None
                 )
                 return
             try:
                 parts, choices, sender = await self._reply_parts(message, key)
                 parts = await self._upload(parts)
             except BaseException:
-                await deliveries.release(self.ctx.db, CHANNEL, key)
+                await inbound_deliveries.release(self.ctx.db, CHANNEL, key)
                 raise
             if not parts:
-                status, xml = deliveries.ANSWERED, None  # nothing to say
+                status, xml = inbound_deliveries.ANSWERED, None  # nothing to say
             elif job.waiting:  # someone still waits: the first part is the passive reply
-                status, xml = deliveries.ANSWERED, passive_xml(message, parts[0])
+                status, xml = inbound_deliveries.ANSWERED, passive_xml(message, parts[0])
             else:
-                status, xml = deliveries.LATE, None
+                status, xml = inbound_deliveries.LATE, None
             # Stored before anyone sees the reply: a retry then finds its answer, and a
             # number typed back finds its choice. One write for both.
             await self._store(message.source, key, status, xml, choices, sender)
             if xml is not None and not job.waiting:
                 # The deadline passed while it was stored: it goes as customer-service
                 # messages after all, and a retry must not show it again.
-                status, xml = deliveries.LATE, None
+                status, xml = inbound_deliveries.LATE, None
                 await self._store(message.source, key, status, xml, None, None)
             job.answer.set_result(xml)
             if xml is not None:
                 await self._send(message.source, parts[1:])
-            elif status == deliveries.LATE:
+            elif status == inbound_deliveries.LATE:
                 log.info("wechat reply after the deadline: sent as customer-service messages")
                 await self._send(message.source, parts)
         except Exception as exc:
@@ -260,7 +261,7 @@ class WeChatEndpoint:
         finally:
             self._jobs.pop(key, None)
 
-    async def _watch(self, key: str) -> deliveries.Delivery | None:
+    async def _watch(self, key: str) -> inbound_deliveries.Delivery | None:
         """A retry of a message another worker is processing: watched for as long as a
         lease, until it is answered (its answer is this retry's too) or its worker is
         found gone (None: the message is ours now). A "success" told to WeChat meanwhile
@@ -268,8 +269,8 @@ class WeChatEndpoint:
         earlier = None
         for _ in range(WATCH_TURNS):
             await self.sleep(WATCH_SECONDS)
-            earlier = await deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now())
-            if earlier is None or earlier.status != deliveries.PROCESSING:
+            earlier = await inbound_deliveries.claim(self.ctx.db, CHANNEL, key, self.ctx.now())
+            if earlier is None or earlier.status != inbound_deliveries.PROCESSING:
                 return earlier
         return earlier
 
@@ -360,7 +361,7 @@ class WeChatEndpoint:
 
     async def _send_later(self, openid: str, parts: list[Part], reason: str) -> None:
         replies = [Reply(part.text, image=part.image, image_name=part.image_name) for part in parts]
-        kept = pushes.reply_params(replies)
+        kept = texts.reply_params(replies)
         await late_replies.send_later(
             self.ctx, CHANNEL, openid, kept, at=self.ctx.now(), reason=reason
         )
@@ -432,7 +433,7 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
         window=timedelta(seconds=settings.replay_window_seconds),
     )
     if api is not None:
-        push_channels.offer(app, CHANNEL, WeChatPushes(ctx, api))
+        channels.offer(app, CHANNEL, WeChatPushes(ctx, api))
     app.router.add_get(settings.wechat_path, endpoint.verify)
     app.router.add_post(settings.wechat_path, endpoint.receive)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from wechatpy import events, messages
 from wechatpy.replies import ImageReply, TextReply
 
-from bot.dialogs.types import Event, Reply, Sender
+from bot.dialogs.engine.types import Event, Reply, Sender
 from bot.handlers import long_text
 from core.shop import Shop
 from storage import buttons

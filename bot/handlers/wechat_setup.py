@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialogs.card import qr_png
-from bot.dialogs.deeplinks import STORE_PREFIX
+from bot.dialogs.engine.deeplinks import STORE_PREFIX
+from bot.dialogs.member.card import qr_png
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.i18n import LOCALES, gettext, localized
 from core.errors import UnknownStore

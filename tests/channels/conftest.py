@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import ClientSession
 
-from bot.dialogs.setup import create_dialogs
+from bot.dialogs.registry import create_dialogs
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
 from core.clock import FixedClock
 from core.context import Context

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.dispatcher import Dispatcher, PushChannel
+from bot.pushes.dispatcher import PushDispatcher, PushChannel
 from core.clock import FixedClock
 from core.context import Context
 from storage.models import OutboxRow
@@ -29,11 +29,11 @@ def dispatcher(
     clock: FixedClock,
     channels: Mapping[str, PushChannel],
     **options: Any,
-) -> Dispatcher:
+) -> PushDispatcher:
     """One send at a time unless told otherwise: then the fake server sees each call at the
     moment the dispatcher made it, and pacing is measured exactly."""
     options.setdefault("concurrency", 1)
-    return Dispatcher(ctx, channels, sleep=virtual_sleep(clock), **options)
+    return PushDispatcher(ctx, channels, sleep=virtual_sleep(clock), **options)
 
 
 async def outbox(ctx: Context, kind: str | None = None) -> list[OutboxRow]:

@@ -15,25 +15,27 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.setup import create_dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
+from bot.dialogs.registry import create_dialogs
 from bot.handlers.wechat_api import WeChatAPI
-from bot.handlers.wechat_push import WeChatPushes
 from bot.i18n import LOCALES, format_day, gettext
+from bot.pushes.wechat import WeChatPushes
 from bot.scheduler import prune_job
 from bot.web import create_app
-from core import bookings, loyalty, referrals
-from core.alerts import request_adjustment
-from core.checkins import check_in
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import delete_member, remove_staff
-from core.feedback import answer_feedback, submit_feedback
-from core.late_replies import send_later
-from core.members import create_link_code, member_for_identity, register_member
-from core.staff import add_staff
-from core.stats import shop_stats
+from core.engagement import referrals
+from core.engagement.checkins import check_in
+from core.insights.stats import shop_stats
+from core.oversight.alerts import request_adjustment
+from core.people.erasure import delete_member, remove_staff
+from core.people.members import create_link_code, member_for_identity, register_member
+from core.people.staff import add_staff
+from core.pushes.late_replies import send_later
+from core.service import bookings
+from core.service.feedback import answer_feedback, submit_feedback
 from storage.db import Database
 from storage.models import Base, IdentityRow, MemberRow, OutboxRow, SaleRow
 from tests.channels.fake_wechat import FakeWeChat

@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.dispatcher import Dispatcher
 from bot.handlers.telegram import TelegramPushes
-from core import push_pace
+from bot.pushes.dispatcher import PushDispatcher
 from core.clock import FixedClock
 from core.context import Context
+from core.pushes import pacing
 from tests.channels.fake_telegram import Call, FakeTelegram
 from tests.channels.pushing import outbox
 from tests.channels.test_push_telegram import member, receipt_row
@@ -41,7 +41,7 @@ class SharedTime:
         self._advance()
         await woken
 
-    async def run(self, dispatcher: Dispatcher) -> int:
+    async def run(self, dispatcher: PushDispatcher) -> int:
         try:
             return await dispatcher.drain()
         finally:
@@ -73,7 +73,7 @@ async def test_two_dispatchers_keep_30_a_second_and_one_a_second_per_chat_togeth
     other = replace(ctx, db=type(ctx.db)(ctx.db.url.render_as_string(hide_password=False)))
     try:
         one, two = (
-            Dispatcher(c, {"telegram": sender}, sleep=time.sleep, concurrency=1, batch=10)
+            PushDispatcher(c, {"telegram": sender}, sleep=time.sleep, concurrency=1, batch=10)
             for c in (ctx, other)
         )
         handled = await asyncio.gather(time.run(one), time.run(two))
@@ -98,5 +98,5 @@ async def test_two_dispatchers_keep_30_a_second_and_one_a_second_per_chat_togeth
     assert refused.at is not None
     resumed = refused.at + timedelta(seconds=2)
     assert not [c for c in calls if c.at is not None and refused.at < c.at < resumed]
-    slower = [c for c in calls if c.at is not None and c.at < resumed + push_pace.SLOW_FOR]
+    slower = [c for c in calls if c.at is not None and c.at < resumed + pacing.SLOW_FOR]
     assert most_in_a_second(slower, start=resumed) <= 15  # the halved rate, for both

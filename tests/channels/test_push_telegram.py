@@ -9,17 +9,21 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import pushes
-from bot.dispatcher import Dispatcher
 from bot.handlers.telegram import TelegramPushes
-from core import birthdays, bookings, campaigns, events, loyalty, reminders, winback
+from bot.pushes import texts
+from bot.pushes.dispatcher import PushDispatcher
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member, update_member
-from core.outbox import enqueue
-from core.push_queue import Push, Recipient
-from core.segments import Segment
-from core.staff import add_staff
+from core.engagement import shop_events
+from core.insights import campaigns
+from core.insights.segments import Segment
+from core.people.members import register_member, update_member
+from core.people.staff import add_staff
+from core.pushes import birthdays, reminders, winback
+from core.pushes.outbox import enqueue
+from core.pushes.work_queue import Push, Recipient
+from core.service import bookings
 from storage import workers
 from storage.db import Session
 from tests.channels.fake_telegram import Call, FakeTelegram
@@ -188,7 +192,7 @@ class Stalling:
         self.stalled = asyncio.Event()
 
     async def send(
-        self, recipient: Recipient, message: pushes.Message, via: str, push: Push
+        self, recipient: Recipient, message: texts.Message, via: str, push: Push
     ) -> None:
         await self.inner.send(recipient, message, via, push)
         self.sends += 1
@@ -242,8 +246,8 @@ async def test_two_dispatchers_send_each_of_2000_rows_once(
             await receipt_row(s, ctx, members[n % 200], n)
     other = replace(ctx, db=type(ctx.db)(ctx.db.url.render_as_string(hide_password=False)))
     try:
-        one = Dispatcher(ctx, {"telegram": sender}, batch=50, telegram_limit=False)
-        two = Dispatcher(other, {"telegram": sender}, batch=50, telegram_limit=False)
+        one = PushDispatcher(ctx, {"telegram": sender}, batch=50, telegram_limit=False)
+        two = PushDispatcher(other, {"telegram": sender}, batch=50, telegram_limit=False)
         handled = await asyncio.gather(one.drain(), two.drain())
     finally:
         await other.db.dispose()
@@ -453,10 +457,10 @@ async def test_a_new_event_is_news_to_the_members_who_may_join(
     await member(ctx, 9302, consent=False)
     owner = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
     starts = clock.now().astimezone(ctx.zone).replace(hour=19, minute=0) + timedelta(days=3)
-    await events.create_event(
+    await shop_events.create_event(
         ctx,
         owner,
-        events.EventDraft(
+        shop_events.EventDraft(
             title="品鉴会",
             title_en="Tasting evening",
             store="main",

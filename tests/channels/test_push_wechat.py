@@ -14,16 +14,18 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from bot.dialogs.setup import create_dialogs
+from bot.dialogs.registry import create_dialogs
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
 from bot.handlers.wechat_api import WeChatAPI
-from bot.handlers.wechat_push import WeChatPushes
+from bot.pushes.wechat import WeChatPushes
 from bot.web import create_app
-from core import conversations, loyalty, push_queue
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import create_link_code, link_identity, register_member
-from core.outbox import enqueue
+from core.people import conversations
+from core.people.members import create_link_code, link_identity, register_member
+from core.pushes import work_queue
+from core.pushes.outbox import enqueue
 from core.shop import load_shop
 from storage import service_messages
 from storage.models import ServiceMessageRow
@@ -124,7 +126,7 @@ async def test_a_waiting_winback_is_given_up_when_stale(
     await winback(ctx, member_id)
     await dispatcher(ctx, clock, {"wechat": wechat}).drain()
     clock.advance(timedelta(hours=ctx.shop.pushes.fresh_hours + 1))
-    assert await push_queue.skip_stale(ctx) == 1
+    assert await work_queue.skip_stale(ctx) == 1
     await conversations.arrive(ctx, "wechat", "o-gone")
     await dispatcher(ctx, clock, {"wechat": wechat}).drain()
     assert fake_wechat.calls_to(CS) == []

@@ -16,15 +16,15 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select, update
 
-from bot.dialogs.setup import create_dialogs
+from bot.dialogs.registry import create_dialogs
 from bot.handlers.wechat import WeChatEndpoint
 from bot.scheduler import prune_job
 from bot.web import create_app
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
-from core.staff import add_staff
-from storage import deliveries, workers
+from core.people.members import register_member
+from core.people.staff import add_staff
+from storage import inbound_deliveries, workers
 from storage.db import Database
 from storage.models import DeliveryRow, SaleRow
 from tests.channels.fake_telegram import FakeTelegram
@@ -69,7 +69,7 @@ async def claimed_by_another_worker(ctx: Context, channel: str, key: str) -> Non
     heard of no more: killed, or still at work."""
     other = Database(ctx.db.url.render_as_string(hide_password=False))
     try:
-        assert await deliveries.claim(other, channel, key, ctx.now()) is None
+        assert await inbound_deliveries.claim(other, channel, key, ctx.now()) is None
     finally:
         await other.dispose()
 
@@ -112,7 +112,7 @@ async def died_after_its_work(ctx: Context, channel: str, key: str) -> None:
         await s.execute(
             update(DeliveryRow)
             .where(DeliveryRow.channel == channel, DeliveryRow.key == key)
-            .values(status=deliveries.PROCESSING, reply=None, worker_id=dead)
+            .values(status=inbound_deliveries.PROCESSING, reply=None, worker_id=dead)
         )
 
 
@@ -179,7 +179,7 @@ async def test_wechat_a_retry_while_its_worker_lives_is_not_processed(
         await workers.me(other, clock.now())  # renews its lease
 
     try:
-        assert await deliveries.claim(other, "wechat", "msg:4712", clock.now()) is None
+        assert await inbound_deliveries.claim(other, "wechat", "msg:4712", clock.now()) is None
         async with endpoint_url(shop, a_living_worker_beats) as url:
             wechat = WeChatSimulator(session, url, clock=clock)
             message = wechat.text_xml("o-clerk", f"/sale {PHONE} 300 WX-9", msg_id=4712)
@@ -298,7 +298,7 @@ async def test_wechat_a_sale_replayed_after_its_record_was_pruned_is_refused(
     recorded = WeChatSimulator(session, wechat_url, clock=FixedClock(clock.now()))
     message = recorded.text_xml("o-clerk", f"/sale {PHONE} 300", msg_id=4713)
     assert "¥300.00" in (await recorded.post(message)).content
-    clock.advance(deliveries.KEPT + timedelta(hours=1))
+    clock.advance(inbound_deliveries.KEPT + timedelta(hours=1))
     await prune_job(shop)  # the record of the delivery is gone
 
     replayed = await recorded.post(message)  # the same request, signed as it was then
@@ -317,7 +317,7 @@ async def test_telegram_an_update_older_than_the_records_is_skipped(
     memberbot remembers it two; older than that it can only be a replay."""
     update = fake_telegram.message_update(CLERK, f"/sale {PHONE} 300")
     assert await post_update(session, telegram_url, update) == 200
-    clock.advance(deliveries.KEPT + timedelta(hours=1))
+    clock.advance(inbound_deliveries.KEPT + timedelta(hours=1))
     await prune_job(shop)
     sent = len(fake_telegram.calls_to("sendMessage"))
 

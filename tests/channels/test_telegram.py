@@ -13,17 +13,18 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from bot.dialogs.coupons import format_coupon_code
-from bot.dialogs.engine import Dialogs, Flow, Turn
-from bot.dialogs.types import Payload, Reply, Step, buttons
+from bot.dialogs.engine.dialogs import Dialogs, Flow, Turn
+from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.member.coupons import format_coupon_code
 from bot.handlers.telegram import SECRET_HEADER, TelegramChannel, Webhook, create_bot
 from bot.i18n import LOCALES, gettext
 from bot.settings import Settings
 from bot.web import create_app
-from core import bookings, loyalty
+from core import loyalty
 from core.context import Context
-from core.members import create_link_code, member_for_identity, register_member
-from core.staff import add_staff
+from core.people.members import create_link_code, member_for_identity, register_member
+from core.people.staff import add_staff
+from core.service import bookings
 from storage.models import IdentityRow
 from tests.channels.fake_telegram import Call, FakeTelegram
 from tests.conftest import START

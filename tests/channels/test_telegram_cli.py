@@ -11,7 +11,7 @@ import pytest
 
 from core.clock import FixedClock
 from core.context import Context
-from core.members import member_for_identity
+from core.people.members import member_for_identity
 from tests.channels.fake_telegram import FakeTelegram
 from tests.cli import invoke
 from tests.test_end_to_end import MEMBERBOT, STARTUP_TIMEOUT, free_port, process_env

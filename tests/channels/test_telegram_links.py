@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from bot.i18n import gettext
 from bot.web import create_app
-from core import feedback, loyalty
+from core import loyalty
 from core.context import Context
-from core.members import register_member
-from core.staff import add_staff
+from core.people.members import register_member
+from core.people.staff import add_staff
+from core.service import feedback
 from storage.models import SaleRow
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.test_telegram import USER, Chat, telegram_settings, texts

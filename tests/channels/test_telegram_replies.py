@@ -11,13 +11,13 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
-from bot.dialogs.setup import create_dialogs
+from bot.dialogs.registry import create_dialogs
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, Webhook
-from core import push_queue
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
-from core.staff import add_staff
+from core.people.members import register_member
+from core.people.staff import add_staff
+from core.pushes import work_queue
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.pushing import dispatcher, outbox, virtual_sleep
 from tests.channels.test_telegram import SECRET, USER, Chat, create_bot, texts
@@ -95,7 +95,7 @@ async def test_a_reply_held_longer_than_a_member_should_wait_goes_as_a_push(
         ("pending", timedelta(seconds=40))
     ] * 2
     assert {row.last_error for row in held} == {"telegram: retry after 40 s"}  # `memberbot outbox`
-    summary = await push_queue.summary(ctx)
+    summary = await work_queue.summary(ctx)
     assert summary.counts[("reply", "pending")] == 2
 
     await dispatcher(ctx, clock, {"telegram": TelegramPushes(channel)}).drain()

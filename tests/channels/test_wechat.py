@@ -15,17 +15,18 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select, text
 
-from bot.dialogs.engine import Dialogs, Flow, Turn
-from bot.dialogs.types import Reply, Step
+from bot.dialogs.engine.dialogs import Dialogs, Flow, Turn
+from bot.dialogs.engine.types import Reply, Step
 from bot.handlers.wechat import WeChatEndpoint
 from bot.i18n import gettext
 from bot.settings import Settings
 from bot.web import create_app
-from core import bookings, loyalty
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import member_for_identity, register_member
-from core.staff import add_staff
+from core.people.members import member_for_identity, register_member
+from core.people.staff import add_staff
+from core.service import bookings
 from storage.db import Database
 from storage.models import CheckinRow, CouponRow, DeliveryRow, IdentityRow
 from tests.channels.fake_wechat import FakeWeChat

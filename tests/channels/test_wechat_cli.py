@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core import conversations
 from core.context import Context
+from core.people import conversations
 from storage.models import ServiceMessageRow
 from tests.channels.fake_wechat import FakeWeChat
 from tests.cli import invoke

@@ -13,13 +13,14 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.handlers.wechat_api import WeChatAPI
-from bot.handlers.wechat_push import WeChatPushes
+from bot.pushes.wechat import WeChatPushes
 from bot.web import create_app
-from core import alerts, loyalty
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import member_for_identity, register_member
-from core.staff import add_staff
+from core.oversight import alerts
+from core.people.members import member_for_identity, register_member
+from core.people.staff import add_staff
 from storage.models import AlertRow, SaleRow
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.pushing import dispatcher

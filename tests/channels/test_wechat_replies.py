@@ -7,7 +7,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from bot.handlers.wechat_api import WeChatAPI
-from bot.handlers.wechat_push import WeChatPushes
+from bot.pushes.wechat import WeChatPushes
 from bot.web import create_app
 from core.clock import FixedClock
 from core.context import Context

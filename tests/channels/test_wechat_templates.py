@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from bot.handlers.wechat_api import WeChatAPI
 from bot.handlers.wechat_messages import template_data
-from bot.pushes import push_values
+from bot.pushes.texts import push_values
 from core import loyalty
 from core.context import Context
-from core.members import get_member, register_member
+from core.people.members import get_member, register_member
 from core.shop import load_shop
 from storage.models import OutboxRow
 from tests.channels.fake_wechat import FakeWeChat

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from core import conversations, loyalty
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
+from core.people import conversations
+from core.people.members import register_member
 from storage.models import CouponRow, IdentityRow, OutboxRow
 
 _phones = numbers(1)

@@ -10,13 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import alerts, loyalty
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import remove_staff
 from core.errors import AlertDecided, NotAllowed, NotEnoughPoints, PhoneTaken, UnknownAlert
-from core.members import register_member
-from core.staff import StaffView, add_staff
+from core.oversight import alerts
+from core.people.erasure import remove_staff
+from core.people.members import register_member
+from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
 
 

@@ -7,11 +7,11 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from core import audit
-from core.birthdays import KIND, birthdays_on, wish_birthdays
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import delete_member
-from core.members import update_member
+from core.people.erasure import delete_member
+from core.people.members import update_member
+from core.pushes.birthdays import KIND, birthdays_on, wish_birthdays
 from core.shop import load_shop
 from storage.models import AuditRow, CouponRow
 from tests.conftest import ZONE

@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from core import bookings
-from core.bookings import BookingView
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import (
@@ -27,9 +25,11 @@ from core.errors import (
     UnknownBooking,
     UnknownStore,
 )
-from core.members import register_member
+from core.people.members import register_member
+from core.people.staff import add_staff
+from core.service import bookings
+from core.service.bookings import BookingView
 from core.shop import WEEKDAYS, OpeningHours, Shop, load_shop
-from core.staff import add_staff
 from storage.models import AuditRow, BookingRow, SlotRow
 
 ZONE = ZoneInfo("Asia/Shanghai")

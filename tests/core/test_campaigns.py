@@ -10,7 +10,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from core import audit, loyalty
-from core.campaigns import (
+from core.clock import FixedClock
+from core.context import Context
+from core.errors import InvalidInput, NotAllowed, UnknownReward
+from core.insights.campaigns import (
     KIND,
     REPEAT_MINUTES,
     CampaignResult,
@@ -19,13 +22,10 @@ from core.campaigns import (
     preview,
     reached_members,
 )
-from core.clock import FixedClock
-from core.context import Context
-from core.erasure import delete_member
-from core.errors import InvalidInput, NotAllowed, UnknownReward
-from core.members import register_member
-from core.segments import Segment, Stage, select_members
-from core.staff import StaffView, add_staff
+from core.insights.segments import Segment, Stage, select_members
+from core.people.erasure import delete_member
+from core.people.members import register_member
+from core.people.staff import StaffView, add_staff
 from storage.models import (
     AuditRow,
     CampaignMemberRow,

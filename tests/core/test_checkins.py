@@ -11,12 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core import checkins, loyalty, stats
-from core.checkins import award, days_to_bonus
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
+from core.engagement import checkins
+from core.engagement.checkins import award, days_to_bonus
 from core.errors import InvalidInput
-from core.members import register_member
+from core.insights import stats
+from core.people.members import register_member
 from core.shop import CheckinRules
 from storage.models import CheckinRow, LedgerRow
 from tests.conftest import ZONE

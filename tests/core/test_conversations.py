@@ -6,12 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from core import conversations, outbox
 from core.clock import FixedClock
 from core.context import Context
-from core.members import get_member, register_member
-from core.staff import add_staff
-from storage import deliveries
+from core.people import conversations
+from core.people.members import get_member, register_member
+from core.people.staff import add_staff
+from core.pushes import outbox
+from storage import inbound_deliveries
 from storage.models import IdentityRow, OutboxRow
 
 
@@ -110,7 +111,7 @@ async def test_choices_are_kept_with_the_outcome_of_their_delivery(
 ) -> None:
     identity = await conversations.arrive(ctx, "wechat", "o-1")
     assert (await conversations.arrival(ctx, "wechat", "o-1")).shown == conversations.Shown([])
-    assert await deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now()) is None
+    assert await inbound_deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now()) is None
     menu = [("My points", "points|start|"), ("Rewards", "rewards|start|")]
 
     await conversations.answered(
@@ -126,8 +127,8 @@ async def test_choices_are_kept_with_the_outcome_of_their_delivery(
 
     shown = (await conversations.arrival(ctx, "wechat", "o-1")).shown
     assert shown == conversations.Shown(menu, ctx.now())
-    earlier = await deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now())
-    assert earlier == deliveries.Delivery("answered", "<xml/>")
+    earlier = await inbound_deliveries.claim(ctx.db, "wechat", "msg:1", ctx.now())
+    assert earlier == inbound_deliveries.Delivery("answered", "<xml/>")
     clock.advance(timedelta(seconds=29))
     assert shown.unchanged(menu, ctx.now())  # showing them again now need not be stored
     assert not shown.unchanged(menu[:1], ctx.now())
@@ -147,7 +148,7 @@ async def test_a_deferred_arrival_is_recorded_with_the_answer(
     sender = await conversations.arrival(ctx, "wechat", "o-1", defer=True)
     assert sender.unrecorded is not None
     assert (await account(ctx, "o-1")).last_message_at == ctx.now() - timedelta(hours=1)
-    assert await deliveries.claim(ctx.db, "wechat", "msg:2", ctx.now()) is None
+    assert await inbound_deliveries.claim(ctx.db, "wechat", "msg:2", ctx.now()) is None
 
     await conversations.answered(
         ctx,

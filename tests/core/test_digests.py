@@ -11,14 +11,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from core import digests, feedback, loyalty
-from core.campaigns import KIND, create_and_send, preview
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.digests import BEST_STORE, DORMANT, STORE_REPEAT, URGENT_FEEDBACK, WORST_STORE
 from core.errors import NotAllowed, UnknownDigest
-from core.segments import Segment, Stage
-from core.staff import StaffView, add_staff
+from core.insights import digests
+from core.insights.campaigns import KIND, create_and_send, preview
+from core.insights.digests import BEST_STORE, DORMANT, STORE_REPEAT, URGENT_FEEDBACK, WORST_STORE
+from core.insights.segments import Segment, Stage
+from core.people.staff import StaffView, add_staff
+from core.service import feedback
 from storage.models import DigestItemRow, DigestRow, MemberRow, OutboxRow
 from tests.core import pushes
 

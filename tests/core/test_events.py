@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import events, loyalty
+from core import loyalty
 from core.catalog import sync_shop
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import delete_member
+from core.engagement import shop_events
+from core.engagement.shop_events import EventDraft
 from core.errors import (
     AlreadySignedUp,
     EventCancelTooLate,
@@ -33,12 +34,12 @@ from core.errors import (
     SignupNotActive,
     UnknownEvent,
 )
-from core.events import EventDraft
-from core.members import register_member
-from core.outbox import SERVICE_KINDS
-from core.segments import Stage, member_segments, member_stage
+from core.insights.segments import Stage, member_segments, member_stage
+from core.people.erasure import delete_member
+from core.people.members import register_member
+from core.people.staff import StaffView, add_staff
+from core.pushes.outbox import SERVICE_KINDS
 from core.shop import load_shop
-from core.staff import StaffView, add_staff
 from storage.models import EventRow, LedgerRow, MemberRow
 from tests.conftest import ZONE
 from tests.core.pushes import buy, count, queued
@@ -90,8 +91,8 @@ def draft(**changes: object) -> EventDraft:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-async def new_event(ctx: Context, **changes: object) -> events.EventView:
-    return await events.create_event(ctx, await owner(ctx), draft(**changes))
+async def new_event(ctx: Context, **changes: object) -> shop_events.EventView:
+    return await shop_events.create_event(ctx, await owner(ctx), draft(**changes))
 
 
 async def balance(ctx: Context, member_id: int) -> int:
@@ -108,11 +109,11 @@ async def test_twenty_concurrent_sign_ups_for_eight_places_take_eight_prices(
     members = [await member(ctx, 100) for _ in range(20)]
 
     results = await asyncio.gather(
-        *(events.sign_up(ctx, m, event.id) for m in members), return_exceptions=True
+        *(shop_events.sign_up(ctx, m, event.id) for m in members), return_exceptions=True
     )
 
-    placed = [r for r in results if isinstance(r, events.SignupView)]
-    refused = [r for r in results if not isinstance(r, events.SignupView)]
+    placed = [r for r in results if isinstance(r, shop_events.SignupView)]
+    refused = [r for r in results if not isinstance(r, shop_events.SignupView)]
     assert len(placed) == 8
     assert len(refused) == 12 and all(isinstance(r, EventFull) for r in refused), refused
     balances = {m: await balance(ctx, m) for m in members}
@@ -121,11 +122,11 @@ async def test_twenty_concurrent_sign_ups_for_eight_places_take_eight_prices(
     assert all(balances[m] == 100 for m in members if m not in winners)  # nothing taken
     async with ctx.db.read() as s:
         spent = await s.scalar(
-            select(func.sum(LedgerRow.points)).where(LedgerRow.kind == events.SPEND_KIND)
+            select(func.sum(LedgerRow.points)).where(LedgerRow.kind == shop_events.SPEND_KIND)
         )
     assert spent == -8 * 30
-    assert (await events.get_event(ctx, event.id)).joined == 8
-    assert len(await events.event_signups(ctx, event.id)) == 8
+    assert (await shop_events.get_event(ctx, event.id)).joined == 8
+    assert len(await shop_events.event_signups(ctx, event.id)) == 8
 
 
 async def test_one_member_gets_one_place_also_when_tapping_twice(ctx: Context) -> None:
@@ -133,13 +134,13 @@ async def test_one_member_gets_one_place_also_when_tapping_twice(ctx: Context) -
     who = await member(ctx, 100)
 
     results = await asyncio.gather(
-        *(events.sign_up(ctx, who, event.id) for _ in range(5)), return_exceptions=True
+        *(shop_events.sign_up(ctx, who, event.id) for _ in range(5)), return_exceptions=True
     )
 
-    assert sum(isinstance(r, events.SignupView) for r in results) == 1
+    assert sum(isinstance(r, shop_events.SignupView) for r in results) == 1
     assert all(isinstance(r, AlreadySignedUp) for r in results if isinstance(r, Exception))
     assert await balance(ctx, who) == 90
-    assert (await events.get_event(ctx, event.id)).joined == 1
+    assert (await shop_events.get_event(ctx, event.id)).joined == 1
 
 
 async def test_without_enough_points_nothing_is_taken(ctx: Context) -> None:
@@ -147,18 +148,18 @@ async def test_without_enough_points_nothing_is_taken(ctx: Context) -> None:
     poor = await member(ctx, 20)
 
     with pytest.raises(NotEnoughPoints) as refused:
-        await events.sign_up(ctx, poor, event.id)
+        await shop_events.sign_up(ctx, poor, event.id)
 
     assert refused.value.params == {"balance": 20, "needed": 30}
     assert await balance(ctx, poor) == 20
-    assert (await events.get_event(ctx, event.id)).joined == 0
+    assert (await shop_events.get_event(ctx, event.id)).joined == 0
 
 
 async def test_a_free_event_needs_no_points_and_writes_no_ledger_row(ctx: Context) -> None:
     event = await new_event(ctx, points=0)
     who = await member(ctx)
 
-    signup = await events.sign_up(ctx, who, event.id)
+    signup = await shop_events.sign_up(ctx, who, event.id)
 
     assert signup.points == 0
     assert await count(ctx, LedgerRow, LedgerRow.member_id == who) == 0
@@ -169,11 +170,11 @@ async def test_sign_ups_close_when_the_event_begins(ctx: Context, clock: FixedCl
     who = await member(ctx)
     clock.set(at(10, 19))
 
-    assert await events.open_events(ctx, who) == []
+    assert await shop_events.open_events(ctx, who) == []
     with pytest.raises(EventStarted):
-        await events.sign_up(ctx, who, event.id)
+        await shop_events.sign_up(ctx, who, event.id)
     with pytest.raises(UnknownEvent):
-        await events.event_for_member(ctx, who, event.id)
+        await shop_events.event_for_member(ctx, who, event.id)
 
 
 # --- who may join -------------------------------------------------------------------------
@@ -187,16 +188,16 @@ async def test_below_the_minimum_tier_the_event_is_neither_seen_nor_joinable(
     gold = await member(ctx, tier="gold")
     diamond = await member(ctx, tier="diamond")
 
-    assert await events.open_events(ctx, silver) == []
+    assert await shop_events.open_events(ctx, silver) == []
     with pytest.raises(EventNotOpen):
-        await events.event_for_member(ctx, silver, event.id)
+        await shop_events.event_for_member(ctx, silver, event.id)
     with pytest.raises(EventNotOpen):
-        await events.sign_up(ctx, silver, event.id)
-    assert (await events.get_event(ctx, event.id)).joined == 0
+        await shop_events.sign_up(ctx, silver, event.id)
+    assert (await shop_events.get_event(ctx, event.id)).joined == 0
 
     for who in (gold, diamond):
-        assert [e.event.id for e in await events.open_events(ctx, who)] == [event.id]
-        await events.sign_up(ctx, who, event.id)
+        assert [e.event.id for e in await shop_events.open_events(ctx, who)] == [event.id]
+        await shop_events.sign_up(ctx, who, event.id)
 
 
 async def test_stages_and_tier_must_both_hold(ctx: Context, clock: FixedClock) -> None:
@@ -208,14 +209,14 @@ async def test_stages_and_tier_must_both_hold(ctx: Context, clock: FixedClock) -
     newcomer = await member(ctx)
     await buy(ctx, clock, newcomer, days_ago=3)
 
-    assert await events.open_events(ctx, never_bought) == []
+    assert await shop_events.open_events(ctx, never_bought) == []
     with pytest.raises(EventNotOpen):
-        await events.sign_up(ctx, never_bought, for_newcomers.id)
-    seen = [e.event.id for e in await events.open_events(ctx, newcomer)]
+        await shop_events.sign_up(ctx, never_bought, for_newcomers.id)
+    seen = [e.event.id for e in await shop_events.open_events(ctx, newcomer)]
     assert seen == [for_newcomers.id]  # new, but not gold
     with pytest.raises(EventNotOpen):
-        await events.sign_up(ctx, newcomer, gold_new.id)
-    await events.sign_up(ctx, newcomer, for_newcomers.id)
+        await shop_events.sign_up(ctx, newcomer, gold_new.id)
+    await shop_events.sign_up(ctx, newcomer, for_newcomers.id)
 
 
 async def test_one_members_stage_is_the_stage_of_the_whole_shops_segments(
@@ -248,23 +249,23 @@ async def test_cancel_before_the_cut_off_returns_the_points_with_their_expiry(
     async with ctx.db.read() as s:
         lot = await s.scalar(select(LedgerRow).where(LedgerRow.member_id == who))
     assert lot is not None
-    signup = await events.sign_up(ctx, who, event.id)
+    signup = await shop_events.sign_up(ctx, who, event.id)
     clock.set(at(9, 19))  # exactly 24 hours before: still in time
 
-    cancelled = await events.cancel_signup(ctx, who, signup.id)
+    cancelled = await shop_events.cancel_signup(ctx, who, signup.id)
 
     assert cancelled.status == "cancelled"
     assert await balance(ctx, who) == 100
     async with ctx.db.read() as s:
-        back = await s.scalar(select(LedgerRow).where(LedgerRow.kind == events.RETURN_KIND))
+        back = await s.scalar(select(LedgerRow).where(LedgerRow.kind == shop_events.RETURN_KIND))
         again = await s.get(LedgerRow, lot.id)
     assert back is not None and back.points == 30 and back.remaining is None
     assert again is not None and (again.remaining, again.expires_at) == (100, lot.expires_at)
-    assert (await events.get_event(ctx, event.id)).joined == 0
+    assert (await shop_events.get_event(ctx, event.id)).joined == 0
     with pytest.raises(SignupNotActive):
-        await events.cancel_signup(ctx, who, signup.id)
+        await shop_events.cancel_signup(ctx, who, signup.id)
     other = await member(ctx, 30)
-    await events.sign_up(ctx, other, event.id)  # the place is free again
+    await shop_events.sign_up(ctx, other, event.id)  # the place is free again
 
 
 async def test_after_the_cut_off_the_place_and_the_points_stay(
@@ -272,48 +273,48 @@ async def test_after_the_cut_off_the_place_and_the_points_stay(
 ) -> None:
     event = await new_event(ctx, points=30)
     who = await member(ctx, 100)
-    signup = await events.sign_up(ctx, who, event.id)
+    signup = await shop_events.sign_up(ctx, who, event.id)
     clock.set(at(9, 19, 1))
 
     with pytest.raises(EventCancelTooLate) as late:
-        await events.cancel_signup(ctx, who, signup.id)
+        await shop_events.cancel_signup(ctx, who, signup.id)
 
     assert late.value.params["hours"] == 24
     assert await balance(ctx, who) == 70
-    assert [s.member_id for s in await events.member_signups(ctx, who)] == [who]
+    assert [s.member_id for s in await shop_events.member_signups(ctx, who)] == [who]
 
 
 async def test_nobody_cancels_someone_elses_place(ctx: Context) -> None:
     event = await new_event(ctx, points=0)
     who, other = await member(ctx), await member(ctx)
-    signup = await events.sign_up(ctx, who, event.id)
+    signup = await shop_events.sign_up(ctx, who, event.id)
 
     with pytest.raises(UnknownEvent):
-        await events.cancel_signup(ctx, other, signup.id)
+        await shop_events.cancel_signup(ctx, other, signup.id)
 
 
 # --- the reminder -------------------------------------------------------------------------
 
 
 async def test_reminder_the_day_before_once_per_sign_up(ctx: Context, clock: FixedClock) -> None:
-    assert events.REMINDER in SERVICE_KINDS
+    assert shop_events.REMINDER in SERVICE_KINDS
     event = await new_event(ctx, points=0)  # Saturday 10 January 19:00
     declined = await member(ctx, consent=False)  # a service message: consent does not matter
     leaving = await member(ctx)
-    first = await events.sign_up(ctx, declined, event.id)
-    gone = await events.sign_up(ctx, leaving, event.id)
-    await events.cancel_signup(ctx, leaving, gone.id)
+    first = await shop_events.sign_up(ctx, declined, event.id)
+    gone = await shop_events.sign_up(ctx, leaving, event.id)
+    await shop_events.cancel_signup(ctx, leaving, gone.id)
 
     clock.set(at(9, 9, 50))
-    assert await events.remind_events(ctx) == 0
+    assert await shop_events.remind_events(ctx) == 0
     clock.set(at(9, 10, 0))
     late = await member(ctx)
-    await events.sign_up(ctx, late, event.id)  # after the moment: just read the details
-    assert await events.remind_events(ctx) == 1
+    await shop_events.sign_up(ctx, late, event.id)  # after the moment: just read the details
+    assert await shop_events.remind_events(ctx) == 1
     clock.set(at(9, 10, 10))
-    assert await events.remind_events(ctx) == 0
+    assert await shop_events.remind_events(ctx) == 0
 
-    rows = await queued(ctx, events.REMINDER)
+    rows = await queued(ctx, shop_events.REMINDER)
     assert [(m, key) for m, key, _ in rows] == [(declined, f"event_reminder:{first.id}")]
     assert rows[0][2] == {
         "event_id": event.id,
@@ -334,33 +335,33 @@ async def test_staff_mark_attendance_once_it_began_and_the_figures_add_up(
 ) -> None:
     event = await new_event(ctx, points=30)
     came, missed, left = [await member(ctx, 100) for _ in range(3)]
-    signups = {who: await events.sign_up(ctx, who, event.id) for who in (came, missed, left)}
-    await events.cancel_signup(ctx, left, signups[left].id)
+    signups = {who: await shop_events.sign_up(ctx, who, event.id) for who in (came, missed, left)}
+    await shop_events.cancel_signup(ctx, left, signups[left].id)
 
     with pytest.raises(EventNotStarted):
-        await events.mark_signup(ctx, signups[came].id, "attended", None)
+        await shop_events.mark_signup(ctx, signups[came].id, "attended", None)
     clock.set(at(10, 19, 30))
-    await events.mark_signup(ctx, signups[came].id, "attended", None)
-    await events.mark_signup(ctx, signups[missed].id, "attended", None)
-    corrected = await events.mark_signup(ctx, signups[missed].id, "no_show", None)
+    await shop_events.mark_signup(ctx, signups[came].id, "attended", None)
+    await shop_events.mark_signup(ctx, signups[missed].id, "attended", None)
+    corrected = await shop_events.mark_signup(ctx, signups[missed].id, "no_show", None)
     assert corrected.status == "no_show"
     with pytest.raises(SignupNotActive):
-        await events.mark_signup(ctx, signups[left].id, "attended", None)
+        await shop_events.mark_signup(ctx, signups[left].id, "attended", None)
     with pytest.raises(InvalidInput):
-        await events.mark_signup(ctx, signups[came].id, "maybe", None)
+        await shop_events.mark_signup(ctx, signups[came].id, "maybe", None)
 
-    figures = await events.event_stats(
+    figures = await shop_events.event_stats(
         ctx, store=None, start=date(2026, 1, 1), end=date(2026, 1, 31)
     )
-    assert figures == events.EventStats(
+    assert figures == shop_events.EventStats(
         events=1, signups=2, attended=1, no_shows=1, cancelled=1, points_spent=60
     )
     assert figures.attendance_rate == 0.5
-    elsewhere = await events.event_stats(
+    elsewhere = await shop_events.event_stats(
         ctx, store="riverside", start=date(2026, 1, 1), end=date(2026, 1, 31)
     )
     assert elsewhere.events == elsewhere.signups == 0
-    before = await events.event_stats(
+    before = await shop_events.event_stats(
         ctx, store="main", start=date(2025, 12, 1), end=date(2026, 1, 9)
     )
     assert before.events == 0
@@ -375,14 +376,14 @@ async def test_only_managers_make_events_and_managers_only_for_their_store(
     clerk = await add_staff(ctx, channel="console", external_id="c", role="clerk", store="main")
     manager = await add_staff(ctx, channel="console", external_id="m", role="manager", store="main")
     with pytest.raises(NotAllowed):
-        await events.create_event(ctx, clerk, draft())
+        await shop_events.create_event(ctx, clerk, draft())
     with pytest.raises(NotAllowed):
-        await events.create_event(ctx, manager, draft(store="riverside"))
+        await shop_events.create_event(ctx, manager, draft(store="riverside"))
     with pytest.raises(NotAllowed):
-        await events.create_event(ctx, manager, draft(store=None))
-    made = await events.create_event(ctx, manager, draft())
+        await shop_events.create_event(ctx, manager, draft(store=None))
+    made = await shop_events.create_event(ctx, manager, draft())
     assert (made.store, made.capacity, made.points, made.joined) == ("main", 8, 30, 0)
-    every_store = await events.create_event(ctx, await owner(ctx), draft(store=None))
+    every_store = await shop_events.create_event(ctx, await owner(ctx), draft(store=None))
     assert every_store.store is None
 
 
@@ -442,7 +443,7 @@ capacity = 100
     async with ctx.db.read() as s:
         rows = {r.code: r for r in await s.scalars(select(EventRow))}
     assert set(rows) == {"wine", "open-day"}
-    wine = await events.get_event(ctx, rows["wine"].id)
+    wine = await shop_events.get_event(ctx, rows["wine"].id)
     assert (wine.store, wine.min_tier, wine.stages, wine.points) == (
         "main",
         "gold",
@@ -450,13 +451,13 @@ capacity = 100
         50,
     )
     assert wine.starts_at == at(20, 19) and wine.ends_at == at(20, 21)  # shop time
-    assert (await events.get_event(ctx, rows["open-day"].id)).store is None
+    assert (await shop_events.get_event(ctx, rows["open-day"].id)).store is None
 
     await sync_shop(replace(ctx, shop=load_shop()))  # gone from the file
     anyone = await member(ctx)
-    assert await events.open_events(ctx, anyone) == []
+    assert await shop_events.open_events(ctx, anyone) == []
     with pytest.raises(UnknownEvent):
-        await events.sign_up(ctx, anyone, rows["open-day"].id)
+        await shop_events.sign_up(ctx, anyone, rows["open-day"].id)
 
 
 def test_a_wrong_event_in_the_shop_file_names_the_key(tmp_path: Path) -> None:
@@ -488,13 +489,13 @@ def test_a_wrong_event_in_the_shop_file_names_the_key(tmp_path: Path) -> None:
 async def test_a_member_who_deletes_their_data_frees_their_places(ctx: Context) -> None:
     event = await new_event(ctx, points=0, capacity=1)
     leaving = await member(ctx)
-    await events.sign_up(ctx, leaving, event.id)
+    await shop_events.sign_up(ctx, leaving, event.id)
 
     await delete_member(ctx, leaving, actor="member:1")
 
-    assert (await events.get_event(ctx, event.id)).joined == 0
-    assert await events.event_signups(ctx, event.id) == []
-    await events.sign_up(ctx, await member(ctx), event.id)
+    assert (await shop_events.get_event(ctx, event.id)).joined == 0
+    assert await shop_events.event_signups(ctx, event.id) == []
+    await shop_events.sign_up(ctx, await member(ctx), event.id)
 
 
 async def test_a_new_event_tells_the_members_who_may_join_and_accept_news(
@@ -507,10 +508,10 @@ async def test_a_new_event_tells_the_members_who_may_join_and_accept_news(
     await member(ctx, tier="member")  # below the event's tier
     await member(ctx, tier="gold", consent=False)  # declined offers and news
     event = await new_event(ctx, min_tier="gold")
-    rows = await queued(ctx, events.NEWS)
+    rows = await queued(ctx, shop_events.NEWS)
     assert [(m, key) for m, key, _ in rows] == [
-        (gold, f"{events.NEWS}:{event.id}:{gold}"),
-        (diamond, f"{events.NEWS}:{event.id}:{diamond}"),
+        (gold, f"{shop_events.NEWS}:{event.id}:{gold}"),
+        (diamond, f"{shop_events.NEWS}:{event.id}:{diamond}"),
     ]
     assert rows[0][2]["event_id"] == event.id
     assert rows[0][2]["title_en"] == "Tasting evening"

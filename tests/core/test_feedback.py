@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import feedback, loyalty
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import FeedbackClosed, InvalidInput, UnknownFeedback, UnknownSale, UnknownStore
-from core.members import register_member
-from core.staff import add_staff
+from core.people.members import register_member
+from core.people.staff import add_staff
+from core.service import feedback
 from storage.models import AuditRow, FeedbackRow, OutboxRow
 
 # --- classifier ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from core.errors import (
     RefundTooLarge,
     UnknownCoupon,
 )
-from core.members import register_member
+from core.people.members import register_member
 from core.shop import load_shop
 from storage.models import AuditRow, LedgerRow, MemberRow, OutboxRow, SaleRow, TierChangeRow
 

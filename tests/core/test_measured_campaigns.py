@@ -11,7 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core import loyalty
-from core.campaigns import (
+from core.clock import FixedClock
+from core.context import Context
+from core.errors import InvalidInput
+from core.insights.campaigns import (
     HOLDOUT,
     KIND,
     A,
@@ -21,12 +24,9 @@ from core.campaigns import (
     create_and_send,
     holdout_size,
 )
-from core.clock import FixedClock
-from core.context import Context
-from core.errors import InvalidInput
-from core.members import store_id
-from core.segments import Segment
-from core.staff import StaffView, add_staff
+from core.insights.segments import Segment
+from core.people.members import store_id
+from core.people.staff import StaffView, add_staff
 from storage.models import CampaignMemberRow, CouponRow, IdentityRow, MemberRow, OutboxRow
 
 EVERYONE = Segment()

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from core import csv_import, member_csv
+from core import csv_import
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import delete_member
 from core.errors import (
     DuplicateRow,
     InvalidBirthday,
@@ -27,7 +26,9 @@ from core.errors import (
     UnknownColumn,
     UnknownStore,
 )
-from core.members import (
+from core.people import member_csv
+from core.people.erasure import delete_member
+from core.people.members import (
     MemberView,
     member_view,
     register_member,

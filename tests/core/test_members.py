@@ -10,8 +10,6 @@ from sqlalchemy import select
 from core import audit, loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.conversations import arrive, load_conversation, save_conversation
-from core.erasure import delete_member
 from core.errors import (
     BirthdayLocked,
     IdentityTaken,
@@ -21,8 +19,9 @@ from core.errors import (
     LinkCodeInvalid,
     PhoneTaken,
 )
-from core.feedback import submit_feedback
-from core.members import (
+from core.people.conversations import arrive, load_conversation, save_conversation
+from core.people.erasure import delete_member
+from core.people.members import (
     DELETED_NAME,
     create_link_code,
     find_members,
@@ -33,6 +32,7 @@ from core.members import (
     register_member,
     update_member,
 )
+from core.service.feedback import submit_feedback
 from storage.models import (
     AuditRow,
     CouponRow,
@@ -214,7 +214,7 @@ async def test_deleting_a_member_keeps_sales_but_no_personal_data(ctx: Context) 
 
 
 def test_a_phone_number_is_not_read_as_a_member_number() -> None:
-    from core.members import parse_member_no
+    from core.people.members import parse_member_no
 
     assert parse_member_no("M000042") == 42
     assert parse_member_no("13800138000") is None  # would overflow the id column

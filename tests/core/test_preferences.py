@@ -10,9 +10,9 @@ import pytest
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
-from core.preferences import Preferences, member_preferences, recommend, score_tag
-from core.products import SaleLine
+from core.engagement.preferences import Preferences, member_preferences, recommend, score_tag
+from core.engagement.products import SaleLine
+from core.people.members import register_member
 from core.shop import PreferenceRules
 from storage.db import Database
 from tests.shop_with_products import product_context

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from core import loyalty, products, push_queue
-from core.campaigns import create_and_send
+from core import loyalty
 from core.catalog import sync_shop
 from core.clock import FixedClock
 from core.context import Context
+from core.engagement import products
+from core.engagement.product_csv import import_products
+from core.engagement.products import SaleLine
 from core.errors import (
     DuplicateProductRow,
     InvalidInput,
@@ -27,14 +29,14 @@ from core.errors import (
     UnknownColumn,
     UnknownProduct,
 )
-from core.members import register_member, update_member
-from core.outbox import enqueue
-from core.product_csv import import_products
-from core.products import SaleLine
-from core.scheduled import Planned, queue
-from core.segments import Segment, Stage
+from core.insights.campaigns import create_and_send
+from core.insights.segments import Segment, Stage
+from core.people.members import register_member, update_member
+from core.people.staff import add_staff
+from core.pushes import work_queue
+from core.pushes.outbox import enqueue
+from core.pushes.scheduled import Planned, queue
 from core.shop import ShopFileError, load_shop
-from core.staff import add_staff
 from storage.db import Database
 from storage.models import (
     CampaignRow,
@@ -400,6 +402,6 @@ async def test_a_reminder_given_up_takes_back_no_coupon(ctx: Context) -> None:
             dedup_key="coupon_expiring:1",
             params={"coupon_code": coupon.code},
         )
-    (push,) = await push_queue.claim(ctx, 10)
-    await push_queue.give_up(ctx, push.id, "no reachable chat account")
+    (push,) = await work_queue.claim(ctx, 10)
+    await work_queue.give_up(ctx, push.id, "no reachable chat account")
     assert [c.code for c in await loyalty.member_coupons(ctx, member_id)] == [coupon.code]

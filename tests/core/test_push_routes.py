@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.push_queue import Push, Recipient
-from core.push_routes import Later, Send, Skip, route
+from core.pushes.routes import Later, Send, Skip, route
+from core.pushes.work_queue import Push, Recipient
 from core.shop import load_shop
 
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -10,7 +10,7 @@ from datetime import datetime
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.staff import add_staff
+from core.people.staff import add_staff
 from tests.conftest import ZONE
 from tests.core.test_loyalty import new_member
 

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import loyalty, referrals
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import delete_member
+from core.engagement import referrals
 from core.errors import AlreadyReferred, InviteCodeInvalid, SelfReferral
-from core.members import register_member
-from core.outbox import SERVICE_KINDS
+from core.people.erasure import delete_member
+from core.people.members import register_member
+from core.pushes.outbox import SERVICE_KINDS
 from storage.db import Database
 from storage.models import LedgerRow, OutboxRow, ReferralRow
 from tests.shop_with_products import product_context

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from core import audit, bookings, loyalty
+from core import audit, loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import delete_member
-from core.reminders import (
+from core.people.erasure import delete_member
+from core.pushes.reminders import (
     BOOKING,
     COUPON,
     POINTS,
@@ -19,6 +19,7 @@ from core.reminders import (
     remind_expiring_coupons,
     remind_expiring_points,
 )
+from core.service import bookings
 from tests.conftest import ZONE
 from tests.core.pushes import block, member, queued
 

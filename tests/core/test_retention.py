@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from core import loyalty, stats
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
+from core.insights import stats
+from core.people.members import register_member
 
 receipts = iter(range(1, 1_000_000))
 

@@ -10,8 +10,7 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import InvalidInput, UnknownStore
-from core.members import register_member, update_member
-from core.segments import (
+from core.insights.segments import (
     PurchaseFigures,
     Segment,
     Stage,
@@ -22,6 +21,7 @@ from core.segments import (
     rfm_scores,
     select_members,
 )
+from core.people.members import register_member, update_member
 from core.shop import load_shop
 
 RULES = load_shop().segments  # new 30, active 90, dormant 180, lost 365, loyal 4

@@ -12,14 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from bot import demo
-from core import loyalty, stats
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import InvalidInput, UnknownStore
-from core.members import register_member
-from core.segments import Stage, member_segments
-from core.staff import add_staff
-from core.stats import period_days, shop_stats, trend, trend_periods
+from core.insights import stats
+from core.insights.segments import Stage, member_segments
+from core.insights.stats import period_days, shop_stats, trend, trend_periods
+from core.people.members import register_member
+from core.people.staff import add_staff
 from storage.models import (
     BookingRow,
     CouponRow,

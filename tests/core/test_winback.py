@@ -11,9 +11,9 @@ from sqlalchemy import update
 from core import audit
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import delete_member
 from core.errors import InvalidInput
-from core.winback import KIND, win_back, winback_results
+from core.people.erasure import delete_member
+from core.pushes.winback import KIND, win_back, winback_results
 from storage.models import CouponRow, OutboxRow
 from tests.conftest import ZONE
 from tests.core.pushes import block, buy, count, coupons_of, member, queued

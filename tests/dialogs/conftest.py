@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs.engine import STAMP, Dialogs
-from bot.dialogs.setup import create_dialogs
-from bot.dialogs.types import Event, Payload, Reply, Sender
+from bot.dialogs.engine.dialogs import STAMP, Dialogs
+from bot.dialogs.engine.types import Event, Payload, Reply, Sender
+from bot.dialogs.registry import create_dialogs
 from core.context import Context
 from storage.models import ConversationRow, IdentityRow
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.dialogs.adjust import parse_points, split_arguments
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
+from bot.dialogs.staff.adjust import parse_points, split_arguments
+from bot.error_texts import describe
 from bot.i18n import LOCALES, gettext
-from bot.messages import describe
 from core import loyalty
 from core.context import Context
 from core.errors import InvalidAmount, NotAllowed
-from core.members import MemberView, register_member
-from core.staff import StaffView, add_staff
+from core.people.members import MemberView, register_member
+from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
 from tests.dialogs.conftest import say
 

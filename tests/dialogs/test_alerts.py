@@ -8,18 +8,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import pushes
-from bot.dialogs.alerts import alert_text
-from bot.dialogs.engine import Dialogs, Turn
-from bot.dialogs.types import Event, Reply, Sender
+from bot.dialogs.engine.dialogs import Dialogs, Turn
+from bot.dialogs.engine.types import Event, Reply, Sender
+from bot.dialogs.staff.alerts import alert_text
+from bot.error_texts import describe
 from bot.i18n import LOCALES, format_money, gettext
-from bot.messages import describe
-from core import alerts, loyalty, push_queue
+from bot.pushes import texts
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import AlertDecided, InvalidInput, NotAllowed, PhoneTaken
-from core.members import MemberView, register_member
-from core.staff import StaffView, add_staff
+from core.oversight import alerts
+from core.people.members import MemberView, register_member
+from core.people.staff import StaffView, add_staff
+from core.pushes import work_queue
 from storage.models import AlertRow, AuditRow
 from tests.dialogs.conftest import say
 
@@ -258,9 +260,9 @@ async def test_every_kind_reads_well_and_is_checked_or_flagged(
 
 async def pushed_alert(ctx: Context, owner: StaffView, alert_id: int) -> tuple[str, str]:
     """The language and text of the alert's push to ``owner``, as the dispatcher words it."""
-    claimed = [p for p in await push_queue.claim(ctx, 50) if p.staff_id == owner.id]
+    claimed = [p for p in await work_queue.claim(ctx, 50) if p.staff_id == owner.id]
     (push,) = [p for p in claimed if p.params["alert_id"] == alert_id]
-    message = await pushes.render(ctx, push, push.recipients[0])
+    message = await texts.render(ctx, push, push.recipients[0])
     return message.locale, message.replies[0].text
 
 

@@ -9,13 +9,13 @@ from datetime import datetime
 
 import pytest
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
 from bot.i18n import format_moment, format_time, gettext
-from core import bookings
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
+from core.people.members import register_member
+from core.service import bookings
 from tests.conftest import ZONE
 from tests.dialogs.conftest import say
 

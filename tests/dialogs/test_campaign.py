@@ -10,19 +10,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.dialogs import campaign
-from bot.dialogs.engine import Dialogs, Turn
-from bot.dialogs.types import Event, Payload, Sender
+from bot.dialogs.engine.dialogs import Dialogs, Turn
+from bot.dialogs.engine.types import Event, Payload, Sender
+from bot.dialogs.staff import campaign
+from bot.error_texts import STAGE_NAMES, describe
 from bot.i18n import LOCALES, format_day, format_money, format_time, gettext
-from bot.messages import STAGE_NAMES, describe
-from core import conversations, loyalty
-from core.campaigns import campaign_results, create_and_send
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotAllowed
-from core.members import register_member
-from core.segments import Segment, Stage
-from core.staff import add_staff, owners
+from core.insights.campaigns import campaign_results, create_and_send
+from core.insights.segments import Segment, Stage
+from core.people import conversations
+from core.people.members import register_member
+from core.people.staff import add_staff, owners
 from storage.models import AuditRow, CampaignRow, OutboxRow
 from tests.core import pushes
 from tests.dialogs.conftest import say, unstamped

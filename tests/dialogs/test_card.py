@@ -9,12 +9,12 @@ import zlib
 import pytest
 import segno
 
-from bot.dialogs import card
-from bot.dialogs.engine import Dialogs
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.member import card
 from bot.i18n import gettext
 from core import loyalty
 from core.context import Context
-from core.members import format_member_no, parse_member_no, register_member
+from core.people.members import format_member_no, parse_member_no, register_member
 from tests.dialogs.conftest import say
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

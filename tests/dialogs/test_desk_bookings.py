@@ -10,16 +10,16 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
+from bot.error_texts import describe
 from bot.i18n import format_time, gettext
-from bot.messages import describe
-from core import bookings
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import BookingNotStarted, UnknownBooking, UnknownStore
-from core.members import register_member
-from core.staff import StaffView, add_staff
+from core.people.members import register_member
+from core.people.staff import StaffView, add_staff
+from core.service import bookings
 from storage.models import AuditRow
 from tests.conftest import ZONE
 from tests.dialogs.conftest import say

@@ -9,17 +9,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
+from bot.error_texts import describe
 from bot.i18n import gettext
-from bot.messages import describe
-from core import feedback
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import UnknownFeedback
-from core.feedback import TEXT_MAX
-from core.members import register_member
-from core.staff import StaffView, add_staff
+from core.people.members import register_member
+from core.people.staff import StaffView, add_staff
+from core.service import feedback
+from core.service.feedback import TEXT_MAX
 from storage.models import AuditRow, OutboxRow
 from tests.dialogs.conftest import say
 

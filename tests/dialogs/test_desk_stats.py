@@ -9,17 +9,18 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
+from bot.error_texts import describe
 from bot.i18n import format_day, gettext
-from bot.messages import describe
 from bot.reports import stats_rows, text_table
-from core import loyalty, stats
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotAllowed, UnknownStore
-from core.members import register_member
-from core.staff import add_staff
+from core.insights import stats
+from core.people.members import register_member
+from core.people.staff import add_staff
 from storage.models import AuditRow
 from tests.dialogs.conftest import say
 

@@ -10,17 +10,18 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs import campaign
-from bot.dialogs.digest import digest_reply
-from bot.dialogs.engine import Dialogs, Turn
-from bot.dialogs.types import Event, Payload, Reply, Sender
+from bot.dialogs.engine.dialogs import Dialogs, Turn
+from bot.dialogs.engine.types import Event, Payload, Reply, Sender
+from bot.dialogs.staff import campaign
+from bot.dialogs.staff.digest import digest_reply
+from bot.error_texts import describe
 from bot.i18n import LOCALES, format_day, gettext
-from bot.messages import describe
-from bot.pushes import render
-from core import digests, push_queue
+from bot.pushes.texts import render
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotAllowed, UnknownDigest
+from core.insights import digests
+from core.pushes import work_queue
 from storage.models import OutboxRow
 from tests.core.test_digests import Shop, fixture
 from tests.dialogs.conftest import say
@@ -133,7 +134,7 @@ async def test_the_digest_reads_with_a_button_per_action(
 async def test_the_push_renders_the_stored_digest(ctx: Context, clock: FixedClock) -> None:
     shop = await fixture(ctx, clock)
     await digests.weekly_digests(ctx)
-    pushes = [p for p in await push_queue.claim(ctx, 50) if p.kind == digests.OUTBOX_KIND]
+    pushes = [p for p in await work_queue.claim(ctx, 50) if p.kind == digests.OUTBOX_KIND]
     (push,) = [p for p in pushes if p.staff_id == shop.boss.id]
     message = await render(ctx, push, push.recipients[0])
     (reply,) = message.replies
@@ -149,7 +150,7 @@ async def test_the_digest_is_pushed_in_the_language_the_owner_chats_in(
     shop = await fixture(ctx, clock)
     await say(dialogs, "/help", user="boss", lang="en")
     await digests.weekly_digests(ctx)
-    claimed = [p for p in await push_queue.claim(ctx, 50) if p.kind == digests.OUTBOX_KIND]
+    claimed = [p for p in await work_queue.claim(ctx, 50) if p.kind == digests.OUTBOX_KIND]
     (push,) = [p for p in claimed if p.staff_id == shop.boss.id]
     message = await render(ctx, push, push.recipients[0])
     assert message.locale == "en"

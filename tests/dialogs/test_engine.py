@@ -6,11 +6,11 @@ from contextlib import AbstractAsyncContextManager
 
 import pytest
 
-from bot.dialogs.setup import create_dialogs
-from bot.dialogs.types import Event, Payload, Reply, Sender
+from bot.dialogs.engine.types import Event, Payload, Reply, Sender
+from bot.dialogs.registry import create_dialogs
 from core import loyalty
 from core.context import Context
-from core.members import register_member
+from core.people.members import register_member
 from storage.db import Session
 
 

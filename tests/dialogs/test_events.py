@@ -12,19 +12,22 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from bot import pushes, reports
-from bot.dialogs import checkin, desk_events, events, points
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Payload, Reply
+from bot import reports
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Payload, Reply
+from bot.dialogs.member import checkin, events, points
+from bot.dialogs.staff import events as desk_events
+from bot.error_texts import describe
 from bot.i18n import format_day, format_moment, format_time, gettext
-from bot.messages import describe
-from core import events as core_events
-from core import loyalty, push_queue
+from bot.pushes import texts as pushes
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
+from core.engagement import shop_events as core_events
 from core.errors import EventCancelTooLate, EventNotOpen, NotAllowed
-from core.members import MemberView, register_member, update_member
-from core.staff import StaffView, add_staff
+from core.people.members import MemberView, register_member, update_member
+from core.people.staff import StaffView, add_staff
+from core.pushes import work_queue
 from storage.models import AuditRow, MemberRow
 from tests.conftest import ZONE
 from tests.dialogs.conftest import say
@@ -448,7 +451,7 @@ async def test_the_reminder_reads_in_the_members_language(
     await core_events.sign_up(ctx, me.id, event.id)
     clock.set(at(9, 10))
     assert await core_events.remind_events(ctx) == 1
-    pushed = [p for p in await push_queue.claim(ctx, 10) if p.kind == core_events.REMINDER]
+    pushed = [p for p in await work_queue.claim(ctx, 10) if p.kind == core_events.REMINDER]
     assert len(pushed) == 1
     message = await pushes.render(ctx, pushed[0], pushed[0].recipients[0])
 
@@ -465,7 +468,7 @@ async def test_the_reminder_reads_in_the_members_language(
 
 
 def test_every_flow_of_this_module_is_registered() -> None:
-    from bot.dialogs.setup import FLOWS
+    from bot.dialogs.registry import FLOWS
 
     names = {flow.name for flow in FLOWS}
     assert {events.NAME, checkin.NAME, desk_events.NAME} <= names

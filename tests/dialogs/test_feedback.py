@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogs.engine import Dialogs
+from bot.dialogs.engine.dialogs import Dialogs
 from bot.i18n import gettext
 from core.context import Context
-from core.feedback import TEXT_MAX, answer_feedback, member_feedback
-from core.members import register_member
-from core.staff import add_staff
+from core.people.members import register_member
+from core.people.staff import add_staff
+from core.service.feedback import TEXT_MAX, answer_feedback, member_feedback
 from tests.dialogs.conftest import say
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])

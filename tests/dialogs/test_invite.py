@@ -10,17 +10,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import pushes
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.setup import create_dialogs
-from bot.dialogs.types import Payload, Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Payload, Reply
+from bot.dialogs.registry import create_dialogs
 from bot.i18n import gettext
-from core import loyalty, push_queue, referrals
+from bot.pushes import texts as pushes
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.erasure import delete_member
-from core.members import MemberView, member_for_identity, register_member
-from core.staff import add_staff
+from core.engagement import referrals
+from core.people.erasure import delete_member
+from core.people.members import MemberView, member_for_identity, register_member
+from core.people.staff import add_staff
+from core.pushes import work_queue
 from storage.db import Database
 from storage.models import ReferralRow
 from tests.dialogs.conftest import say
@@ -135,7 +137,7 @@ async def test_a_telegram_link_counts_and_the_first_purchase_rewards_once(
     assert (await loyalty.points_summary(ctx, lei.id)).balance == 10 + 30  # ¥120 earns 10, ¥80 none
 
     # Both are told, each in their language, as a service push.
-    claimed = [p for p in await push_queue.claim(ctx, 20) if p.kind == referrals.PUSH_KIND]
+    claimed = [p for p in await work_queue.claim(ctx, 20) if p.kind == referrals.PUSH_KIND]
     texts = {
         p.member_id: (await pushes.render(ctx, p, p.recipients[0])).replies[0].text for p in claimed
     }

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
 from bot.i18n import LOCALES, format_money, gettext
-from core import bookings, loyalty
+from core import loyalty
 from core.context import Context
-from core.members import member_for_identity
+from core.people.members import member_for_identity
+from core.service import bookings
 from storage.models import FeedbackRow
 from tests.dialogs.conftest import say
 

@@ -10,18 +10,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs import campaign
-from bot.dialogs.engine import Dialogs, Turn
-from bot.dialogs.types import Event, Payload, Sender
+from bot.dialogs.engine.dialogs import Dialogs, Turn
+from bot.dialogs.engine.types import Event, Payload, Sender
+from bot.dialogs.staff import campaign
+from bot.error_texts import STAGE_NAMES
 from bot.i18n import LOCALES, format_money, gettext
-from bot.messages import STAGE_NAMES
 from bot.reports import campaign_group_rows
-from core import conversations, loyalty
-from core.campaigns import HOLDOUT, A, B, campaign_results, create_and_send
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.segments import Segment
-from core.staff import StaffView, add_staff
+from core.insights.campaigns import HOLDOUT, A, B, campaign_results, create_and_send
+from core.insights.segments import Segment
+from core.people import conversations
+from core.people.staff import StaffView, add_staff
 from storage.models import CampaignMemberRow, OutboxRow
 from tests.cli import invoke
 from tests.core.test_measured_campaigns import many_members

@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
 from bot.i18n import format_money, gettext
-from core import loyalty, products
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import MemberView, register_member
-from core.preferences import member_preferences
-from core.products import SaleLine
-from core.staff import add_staff
+from core.engagement import products
+from core.engagement.preferences import member_preferences
+from core.engagement.products import SaleLine
+from core.people.members import MemberView, register_member
+from core.people.staff import add_staff
 from storage.db import Database
 from tests.dialogs.conftest import say
 from tests.shop_with_products import product_context

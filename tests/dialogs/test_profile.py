@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
 from bot.i18n import gettext
 from core import loyalty
 from core.context import Context
-from core.members import DELETED_NAME, get_member, member_for_identity, register_member
+from core.people.members import DELETED_NAME, get_member, member_for_identity, register_member
 from storage.models import MemberRow, SaleRow
 from tests.dialogs.conftest import say
 

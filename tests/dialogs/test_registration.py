@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.setup import create_dialogs
-from bot.dialogs.types import Payload, Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Payload, Reply
+from bot.dialogs.registry import create_dialogs
 from bot.i18n import gettext
-from core import conversations
 from core.clock import FixedClock
 from core.context import Context
-from core.members import create_link_code, member_for_identity, register_member
+from core.people import conversations
+from core.people.members import create_link_code, member_for_identity, register_member
 from storage.models import MemberRow
 from tests.dialogs.conftest import say
 

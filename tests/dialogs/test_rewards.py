@@ -12,17 +12,17 @@ from datetime import timedelta
 
 import pytest
 
-from bot.dialogs import coupons, rewards
-from bot.dialogs.coupons import format_coupon_code
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Payload
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Payload
+from bot.dialogs.member import coupons, rewards
+from bot.dialogs.member.coupons import format_coupon_code
+from bot.error_texts import describe
 from bot.i18n import gettext
-from bot.messages import describe
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotEnoughPoints
-from core.members import MemberView, register_member
+from core.people.members import MemberView, register_member
 from tests.dialogs.conftest import say, unstamped
 
 LOCALES = ("zh_CN", "en")

@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
 from bot.i18n import LOCALES, format_money, gettext
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import MemberView, register_member
-from core.staff import add_staff, list_staff
+from core.people.members import MemberView, register_member
+from core.people.staff import add_staff, list_staff
 from storage.models import AuditRow, OutboxRow, SaleRow
 from tests.dialogs.conftest import say
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Event, Reply, Sender
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Event, Reply, Sender
 from bot.handlers import console
 from bot.i18n import LOCALES, gettext
 from core.context import Context
-from core.members import register_member
-from core.staff import add_staff
+from core.people.members import register_member
+from core.people.staff import add_staff
 from storage.models import SaleRow
 from tests.dialogs.conftest import say
 

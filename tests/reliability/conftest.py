@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.setup import create_dialogs
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.registry import create_dialogs
 from core.context import Context
 from tests.channels.conftest import fake_telegram, fake_wechat, session
 

@@ -14,17 +14,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.dialogs import campaign, staff_admin
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Payload
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Payload
+from bot.dialogs.staff import campaign
+from bot.dialogs.staff import team as staff_admin
+from bot.error_texts import NEEDED_ROLES, describe
 from bot.i18n import LOCALES, gettext
-from bot.messages import NEEDED_ROLES, describe
 from core import loyalty
 from core.audit import member_actor
 from core.context import Context
 from core.errors import NotAllowed
-from core.members import register_member
-from core.staff import Role, StaffView, add_staff
+from core.people.members import register_member
+from core.people.staff import Role, StaffView, add_staff
 from storage.models import AuditRow, Base, IdentityRow, StaffRow
 from tests.dialogs.conftest import say, unstamped
 

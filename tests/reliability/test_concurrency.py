@@ -11,14 +11,14 @@ import itertools
 
 from sqlalchemy import func, select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.types import Reply
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Reply
+from bot.error_texts import ERROR_TEXTS
 from bot.i18n import gettext
-from bot.messages import ERROR_TEXTS
 from core import loyalty
 from core.context import Context
-from core.members import register_member
-from core.staff import add_staff
+from core.people.members import register_member
+from core.people.staff import add_staff
 from storage.models import CouponRow, LedgerRow, SaleRow
 from tests.dialogs.conftest import say
 from tests.test_end_to_end import MEMBERBOT, process_env

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from core import campaigns
 from core.clock import FixedClock
 from core.context import Context
-from core.segments import Segment
-from core.staff import add_staff
+from core.insights import campaigns
+from core.insights.segments import Segment
+from core.people.staff import add_staff
 from storage.models import IdentityRow, MemberRow, OutboxRow
 from tests.channels.fake_telegram import FakeTelegram
 from tests.test_end_to_end import MEMBERBOT, free_port, process_env

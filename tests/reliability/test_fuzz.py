@@ -28,15 +28,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import ColumnElement, func, select
 
-from bot.dialogs.engine import Dialogs
-from bot.dialogs.setup import FLOWS, create_dialogs
-from bot.dialogs.types import Button, Event, Payload, Sender
-from core import events, loyalty
+from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.types import Button, Event, Payload, Sender
+from bot.dialogs.registry import FLOWS, create_dialogs
+from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.members import register_member
+from core.engagement import shop_events
+from core.people.members import register_member
+from core.people.staff import add_staff
 from core.shop import WEEKDAYS, OpeningHours
-from core.staff import add_staff
 from storage.models import (
     Base,
     BookingRow,
@@ -242,7 +243,7 @@ async def invariants(ctx: Context) -> None:
         places = await s.execute(select(EventRow.id, EventRow.joined, EventRow.capacity))
         taken = await s.execute(
             select(EventSignupRow.event_id, func.count())
-            .where(EventSignupRow.status != events.CANCELLED)
+            .where(EventSignupRow.status != shop_events.CANCELLED)
             .group_by(EventSignupRow.event_id)
         )
     assert lowest is None or lowest >= 0
@@ -300,7 +301,7 @@ async def fuzz_ctx(ctx: Context) -> Context:
     await loyalty.adjust_points(small, found["fuzz-modest"].id, 150, "fuzz", actor=owner.actor)
     await loyalty.adjust_points(small, found["fuzz-poor"].id, 40, "fuzz", actor=owner.actor)
     starts_at = small.now() + timedelta(days=20)
-    draft = events.EventDraft(
+    draft = shop_events.EventDraft(
         title="品鉴会",
         title_en="Tasting",
         store=None,
@@ -309,7 +310,7 @@ async def fuzz_ctx(ctx: Context) -> Context:
         capacity=CAPACITY,
         points=30,
     )
-    await events.create_event(small, owner, draft)
+    await shop_events.create_event(small, owner, draft)
     return small
 
 
@@ -369,7 +370,7 @@ async def test_taps_reach_the_effects(fuzz_ctx: Context, fuzz_dialogs: Dialogs) 
     )
     assert await count(fuzz_ctx, BookingRow, BookingRow.status == "booked") == 1
     assert await count(fuzz_ctx, CouponRow) == 1
-    assert await count(fuzz_ctx, EventSignupRow, EventSignupRow.status == events.JOINED) == 1
+    assert await count(fuzz_ctx, EventSignupRow, EventSignupRow.status == shop_events.JOINED) == 1
     assert await count(fuzz_ctx, CheckinRow) == 1
     assert await count(fuzz_ctx, RefundRow) == 1
     await invariants(fuzz_ctx)

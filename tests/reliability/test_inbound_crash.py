@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select
 
 from core.clock import FixedClock, SystemClock
 from core.context import Context
-from core.staff import add_staff
+from core.people.staff import add_staff
 from storage.models import DeliveryRow, LedgerRow, MemberRow, SaleRow, WorkerRow
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.wechat_sim import AES_KEY, APP_ID, TOKEN, WeChatSimulator

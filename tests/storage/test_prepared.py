@@ -11,10 +11,12 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
-from core import conversations, loyalty, push_queue
+from core import loyalty
 from core.context import Context
-from core.members import register_member
-from storage import deliveries, service_messages
+from core.people import conversations
+from core.people.members import register_member
+from core.pushes import work_queue
+from storage import inbound_deliveries, service_messages
 from storage.db import insert_ignore, run, upsert
 from storage.models import ChoicesRow, DeliveryRow, IdentityRow, MemberRow
 from storage.prepared import prepared
@@ -42,7 +44,7 @@ async def member_who_bought(ctx: Context) -> tuple[int, int]:
         "wechat",
         "o-1",
         delivery="m-1",
-        status=deliveries.ANSWERED,
+        status=inbound_deliveries.ANSWERED,
         reply="<xml/>",
         choices=[("1", "points:why:1")],
         identity_id=first.identity.id,
@@ -102,12 +104,12 @@ async def test_writes_count_their_rows_and_are_kept(ctx: Context) -> None:
         assert not await insert_ignore(s, DeliveryRow.__table__, values, ["channel", "key"])
         settled = await run(
             s,
-            deliveries._SETTLE,
+            inbound_deliveries._SETTLE,
             {"p_channel": "wechat", "p_key": "m-9", "p_status": "answered", "p_reply": "hi"},
         )
         assert settled.rowcount == 1
-    found = await deliveries.claim(ctx.db, "wechat", "m-9", ctx.now())
-    assert found == deliveries.Delivery(deliveries.ANSWERED, "hi")
+    found = await inbound_deliveries.claim(ctx.db, "wechat", "m-9", ctx.now())
+    assert found == inbound_deliveries.Delivery(inbound_deliveries.ANSWERED, "hi")
 
 
 async def test_errors_are_sqlalchemys_and_the_transaction_is_undone(ctx: Context) -> None:
@@ -118,7 +120,7 @@ async def test_errors_are_sqlalchemys_and_the_transaction_is_undone(ctx: Context
             await insert_ignore(s, DeliveryRow.__table__, values, ["channel", "key"])
             choices = {"identity_id": 999, "choices": [], "updated_at": ctx.now()}
             await upsert(s, ChoicesRow.__table__, choices, ["identity_id"])  # no such account
-    assert await deliveries.claim(ctx.db, "wechat", "m-7", ctx.now()) is None  # undone
+    assert await inbound_deliveries.claim(ctx.db, "wechat", "m-7", ctx.now()) is None  # undone
 
 
 async def test_what_sqlite3_cannot_run_as_it_is_goes_through_sqlalchemy(ctx: Context) -> None:
@@ -127,7 +129,7 @@ async def test_what_sqlite3_cannot_run_as_it_is_goes_through_sqlalchemy(ctx: Con
     listed = select(MemberRow.name).where(MemberRow.id.in_(bindparam("ids", expanding=True)))
     async with ctx.db.read() as s:
         assert prepared(listed, s.bind.dialect, {"ids": [1]}) is None
-        assert prepared(push_queue._TAKEN, s.bind.dialect, {"ids": [1]}) is None
+        assert prepared(work_queue._TAKEN, s.bind.dialect, {"ids": [1]}) is None
         assert list((await run(s, listed, {"ids": [1, 2]})).scalars()) == ["韩梅梅"]
 
 

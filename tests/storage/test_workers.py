@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert
 
 from core.clock import FixedClock
-from storage import deliveries, workers
+from storage import inbound_deliveries, workers
 from storage.db import Database
 from storage.models import WorkerRow
 
@@ -40,14 +40,16 @@ def gone_pid() -> int:
 async def test_a_claim_is_held_while_its_worker_renews_and_taken_over_after(
     db: Database, other: Database, clock: FixedClock
 ) -> None:
-    assert await deliveries.claim(other, "wechat", "msg:1", clock.now()) is None
+    assert await inbound_deliveries.claim(other, "wechat", "msg:1", clock.now()) is None
     for _ in range(30):  # five minutes of a worker that keeps claiming (and so renewing)
         clock.advance(workers.LEASE / 2)
-        await deliveries.claim(other, "wechat", f"msg:{_ + 2}", clock.now())
-        assert await deliveries.claim(db, "wechat", "msg:1", clock.now()) is not None
+        await inbound_deliveries.claim(other, "wechat", f"msg:{_ + 2}", clock.now())
+        assert await inbound_deliveries.claim(db, "wechat", "msg:1", clock.now()) is not None
     clock.advance(workers.LEASE)  # silent for a lease: gone
-    assert await deliveries.claim(db, "wechat", "msg:1", clock.now()) is None
-    assert await deliveries.claim(other, "wechat", "msg:1", clock.now()) is not None  # ours now
+    assert await inbound_deliveries.claim(db, "wechat", "msg:1", clock.now()) is None
+    assert (
+        await inbound_deliveries.claim(other, "wechat", "msg:1", clock.now()) is not None
+    )  # ours now
 
 
 async def test_a_worker_of_this_machine_whose_process_is_gone_is_ended_at_once(
@@ -77,7 +79,7 @@ async def test_a_worker_of_this_machine_whose_process_is_gone_is_ended_at_once(
                 },
             )
         ).scalar_one()
-    await deliveries.claim(db, "wechat", "warm-up", now)  # joins, and ends the gone one
+    await inbound_deliveries.claim(db, "wechat", "warm-up", now)  # joins, and ends the gone one
     assert await workers.reap(db, now) == 0  # nothing left: another machine's pid says
     async with db.read() as s:  # nothing here, so that one waits for its lease to run out
         assert (await s.get(WorkerRow, dead)).alive_until <= now
@@ -91,13 +93,13 @@ async def test_a_worker_that_stops_gives_its_claims_up_at_once(
         await asyncio.Event().wait()  # no beat needed: the block is short
 
     async with workers.kept(other, clock.now, no_wait):
-        assert await deliveries.claim(other, "telegram", "update:1", clock.now()) is None
-        assert await deliveries.claim(db, "telegram", "update:1", clock.now()) is not None
+        assert await inbound_deliveries.claim(other, "telegram", "update:1", clock.now()) is None
+        assert await inbound_deliveries.claim(db, "telegram", "update:1", clock.now()) is not None
     assert other.worker is None
-    assert await deliveries.claim(db, "telegram", "update:1", clock.now()) is None
+    assert await inbound_deliveries.claim(db, "telegram", "update:1", clock.now()) is None
 
 
 async def test_long_gone_workers_are_forgotten(db: Database, clock: FixedClock) -> None:
-    await deliveries.claim(db, "wechat", "msg:1", clock.now())
-    clock.advance(deliveries.KEPT + timedelta(days=1))
-    assert await workers.prune(db, clock.now() - deliveries.KEPT) == 1
+    await inbound_deliveries.claim(db, "wechat", "msg:1", clock.now())
+    clock.advance(inbound_deliveries.KEPT + timedelta(days=1))
+    assert await workers.prune(db, clock.now() - inbound_deliveries.KEPT) == 1

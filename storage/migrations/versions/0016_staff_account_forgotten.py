@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # A removed staff member's row stays (sales and the audit log name them), but their
-    # chat account is forgotten (core.erasure): the row then points to none.
+    # chat account is forgotten (core.people.erasure): the row then points to none.
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.alter_column('identity_id', existing_type=sa.Integer(), nullable=True)
 

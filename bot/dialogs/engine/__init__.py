@@ -1,0 +1,1 @@
+"""The dialog engine: the vocabulary between channels and flows, and the routing of events."""

@@ -1,0 +1,1 @@
+"""What members do in chat: one module per flow."""

@@ -1,0 +1,348 @@
+"""Book a store visit: store → day → free time → party size → confirm; and my bookings,
+each cancellable (after asking) up to the cut-off.
+
+Nothing is booked before Confirm, and Confirm is a ``once`` step: a double tap books once.
+The choices travel in the conversation's data; buttons carry only compact values (store
+code, ISO date, slot start in epoch minutes) so payloads stay far below 64 bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
+from bot.error_texts import describe
+from bot.i18n import format_time, localized
+from core.errors import CancelTooLate, DomainError, SlotFull, UnknownBooking
+from core.service import bookings
+from core.shop import Store
+
+NAME = "booking"
+STORE, DAY, SLOT, PARTY, CONFIRM, ALTERNATIVE = "store", "day", "slot", "party", "confirm", "alt"
+MINE, ASK_CANCEL, CANCEL = "mine", "ask", "cancel"
+YES, NO = "yes", "no"
+DAYS_MAX = 15  # day buttons at most: today and two weeks (the soonest days with room)
+PARTY_BUTTONS_MAX = 10  # larger parties (if the shop allows them) are typed as a number
+PER_ROW = 3
+MINE_WORDS = ("我的预约", "my booking", "/bookings")
+
+
+# --- compact values -----------------------------------------------------------------------
+
+
+def _minutes(at: datetime) -> int:
+    return int(at.timestamp()) // 60
+
+
+def _instant(minutes: int) -> datetime:
+    return datetime.fromtimestamp(minutes * 60, UTC)
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 12 else None
+
+
+def _rows(items: list[Button]) -> tuple[tuple[Button, ...], ...]:
+    return buttons(*(items[i : i + PER_ROW] for i in range(0, len(items), PER_ROW)))
+
+
+# --- what a step shows --------------------------------------------------------------------
+
+
+def _time(turn: Turn, at: datetime) -> str:
+    return format_time(at, turn.locale, turn.ctx.zone)
+
+
+def _store_name(turn: Turn, code: str) -> str:
+    store = turn.ctx.shop.store(code)
+    return localized(store.name, store.name_en, turn.locale) if store else code
+
+
+def _choose_again(turn: Turn) -> str:
+    return turn._("Please choose one of the buttons, or send /help to leave.")
+
+
+def _store_choice(turn: Turn) -> Step:
+    stores = [
+        Payload(NAME, STORE, s.code).button(localized(s.name, s.name_en, turn.locale))
+        for s in turn.ctx.shop.stores
+    ]
+    mine = [Payload(NAME, MINE).button(turn._("My bookings"))]
+    text = turn._("Which store would you like to visit?")
+    return Step([Reply(text, _rows(stores) + buttons(mine))], next=STORE)
+
+
+async def _day_choice(turn: Turn, store: Store) -> Step:
+    first, last = bookings.bookable_days(turn.ctx)
+    days: list[date] = []
+    day = first
+    while day <= last and len(days) < DAYS_MAX:
+        if await bookings.free_slots(turn.ctx, store.code, day):
+            days.append(day)
+        day += timedelta(days=1)
+    name = localized(store.name, store.name_en, turn.locale)
+    if not days:
+        text = turn._(
+            "{store} has no free times in the next {days} days. Please try again later.",
+            store=name,
+            days=(last - first).days,
+        )
+        return Step([Reply(text)])
+    turn.data["store"] = store.code
+    items = [Payload(NAME, DAY, d.isoformat()).button(turn.day(d)) for d in days]
+    return Step([Reply(turn._("{store}: which day?", store=name), _rows(items))], next=DAY)
+
+
+async def _slot_choice(turn: Turn, day: date, note: str = "") -> Step:
+    store = str(turn.data["store"])
+    slots = await bookings.free_slots(turn.ctx, store, day)
+    if not slots:
+        text = turn._("There are no free times left on {day}.", day=turn.day(day))
+        return await _with_note(turn, text, _current_store(turn))
+    turn.data["day"] = day.isoformat()
+    items = [
+        Payload(NAME, SLOT, str(_minutes(v.starts_at))).button(
+            turn._("{time} ({free} free)", time=_time(turn, v.starts_at), free=v.free)
+        )
+        for v in slots
+    ]
+    text = turn._("{store}, {day}: which time?", store=_store_name(turn, store), day=turn.day(day))
+    return Step([Reply("\n".join(filter(None, (note, text))), _rows(items))], next=SLOT)
+
+
+def _current_store(turn: Turn) -> Store | None:
+    return turn.ctx.shop.store(str(turn.data.get("store", "")))
+
+
+async def _with_note(turn: Turn, note: str, store: Store | None) -> Step:
+    """``note`` above the day choice of ``store`` (or alone when the store is gone)."""
+    if store is None:
+        return Step([Reply(note)])
+    step = await _day_choice(turn, store)
+    first = step.replies[0]
+    step.replies[0] = Reply(f"{note}\n{first.text}", first.buttons)
+    return step
+
+
+def _party_choice(turn: Turn, bound: int, note: str = "") -> Step:
+    items = [
+        Payload(NAME, PARTY, str(n)).button(str(n))
+        for n in range(1, min(bound, PARTY_BUTTONS_MAX) + 1)
+    ]
+    text = turn._("How many people are coming? (1 to {max})", max=bound)
+    return Step([Reply("\n".join(filter(None, (note, text))), _rows(items))], next=PARTY)
+
+
+def _summary(turn: Turn) -> Step:
+    store = str(turn.data["store"])
+    starts_at = _instant(int(turn.data["slot"]))
+    text = "\n".join(
+        (
+            turn._("Please check your booking:"),
+            turn._("Store: {store}", store=_store_name(turn, store)),
+            turn._("Day: {day}", day=turn.day(starts_at)),
+            turn._("Time: {time}", time=_time(turn, starts_at)),
+            turn._("People: {people}", people=turn.data["party"]),
+        )
+    )
+    choices = [
+        Payload(NAME, CONFIRM, YES).button(turn._("Confirm")),
+        Payload(NAME, CONFIRM, NO).button(turn._("Cancel")),
+    ]
+    return Step([Reply(text, buttons(choices))], next=CONFIRM)
+
+
+def _booking_line(turn: Turn, view: bookings.BookingView) -> str:
+    return turn._(
+        "{store}, {day} {time}, people: {people}",
+        store=_store_name(turn, view.store),
+        day=turn.day(view.starts_at),
+        time=_time(turn, view.starts_at),
+        people=view.party_size,
+    )
+
+
+# --- what a step does ---------------------------------------------------------------------
+
+
+async def start(turn: Turn) -> Step:
+    lowered = turn.text.lower()
+    if any(word in lowered for word in MINE_WORDS):
+        return await mine(turn)
+    stores = turn.ctx.shop.stores
+    if len(stores) == 1:
+        return await _day_choice(turn, stores[0])
+    return _store_choice(turn)
+
+
+async def choose_store(turn: Turn) -> Step:
+    store = turn.ctx.shop.store(turn.payload.value) if turn.payload else None
+    if store is None:
+        step = _store_choice(turn)
+        step.replies.insert(0, Reply(_choose_again(turn)))
+        return step
+    return await _day_choice(turn, store)
+
+
+async def choose_day(turn: Turn) -> Step:
+    try:
+        day = date.fromisoformat(turn.payload.value) if turn.payload else None
+    except ValueError:
+        day = None
+    if day is None:
+        return await _with_note(turn, _choose_again(turn), _current_store(turn))
+    return await _slot_choice(turn, day)
+
+
+async def choose_slot(turn: Turn) -> Step:
+    minutes = _int(turn.payload.value) if turn.payload else None
+    day = date.fromisoformat(str(turn.data["day"]))
+    if minutes is None:
+        return await _slot_choice(turn, day, _choose_again(turn))
+    starts_at = _instant(minutes)
+    slots = await bookings.free_slots(turn.ctx, str(turn.data["store"]), day)
+    slot = next((v for v in slots if v.starts_at == starts_at), None)
+    if slot is None:
+        note = turn._("This time is no longer free; please choose another one.")
+        return await _slot_choice(turn, day, note)
+    turn.data["slot"] = minutes
+    turn.data["bound"] = min(slot.free, turn.ctx.shop.bookings.max_party)
+    return _party_choice(turn, int(turn.data["bound"]))
+
+
+async def choose_party(turn: Turn) -> Step:
+    bound = int(turn.data["bound"])
+    party = _int(turn.payload.value if turn.payload else turn.text)
+    if party is None or not 1 <= party <= bound:
+        note = turn._("Please choose a number from 1 to {max}.", max=bound)
+        return _party_choice(turn, bound, note)
+    turn.data["party"] = party
+    return _summary(turn)
+
+
+async def confirm(turn: Turn) -> Step:
+    """The one step that books. A ``once`` step: a second tap is told it was done."""
+    assert turn.member is not None
+    if turn.payload is None:
+        step = _summary(turn)  # typed text: ask again (the step is open again)
+        step.replies.insert(0, Reply(_choose_again(turn)))
+        return step
+    if turn.payload.value != YES:
+        return Step([Reply(turn._("All right, nothing was booked."))])
+    store = str(turn.data["store"])
+    starts_at = _instant(int(turn.data["slot"]))
+    try:
+        view = await bookings.book(
+            turn.ctx, turn.member.id, store, starts_at, int(turn.data["party"])
+        )
+    except SlotFull as full:
+        return _full(turn, full)
+    cutoff = bookings.cancel_cutoff(turn.ctx, view.starts_at)
+    if cutoff > turn.ctx.now():
+        cancel = turn._("You can cancel here until {cutoff}.", cutoff=turn.moment(cutoff))
+    else:  # booked inside the notice the shop asks for: no deadline to promise
+        cancel = turn._("This booking can no longer be cancelled here; please call the store.")
+    text = "\n".join((turn._("Booked! See you soon."), _booking_line(turn, view), cancel))
+    return Step([Reply(text, buttons([Payload(NAME, MINE).button(turn._("My bookings"))]))])
+
+
+def _full(turn: Turn, full: SlotFull) -> Step:
+    text = turn._("Sorry, this time has just been fully booked.")
+    later = full.next_free
+    if not isinstance(later, datetime):
+        more = turn._("There is no other free time in the coming days.")
+        return Step([Reply(f"{text}\n{more}")])
+    label = f"{turn.day(later)} {_time(turn, later)}"
+    offer = turn._("The next free time is {time}. Would you like that instead?", time=label)
+    choice = [
+        Payload(NAME, ALTERNATIVE, str(_minutes(later))).button(turn._("Take {time}", time=label))
+    ]
+    return Step([Reply(f"{text}\n{offer}", buttons(choice))], next=ALTERNATIVE)
+
+
+async def alternative(turn: Turn) -> Step:
+    """The offered next free time: straight to the summary with the same party."""
+    minutes = _int(turn.payload.value) if turn.payload else None
+    if minutes is None:
+        return Step([Reply(turn._("All right, nothing was booked."))])
+    turn.data["slot"] = minutes
+    return _summary(turn)
+
+
+async def mine(turn: Turn) -> Step:
+    """The member's upcoming bookings, each with a cancel button while still cancellable."""
+    assert turn.member is not None
+    upcoming = await bookings.upcoming_bookings(turn.ctx, turn.member.id)
+    book_again = Payload(NAME, START).button(turn._("Book a visit"))
+    if not upcoming:
+        return Step([Reply(turn._("You have no upcoming bookings."), buttons([book_again]))])
+    lines = [turn._("Your bookings:")]
+    cancels = []
+    now = turn.ctx.now()
+    for number, view in enumerate(upcoming, start=1):
+        lines.append(f"{number}. {_booking_line(turn, view)}")
+        if now <= bookings.cancel_cutoff(turn.ctx, view.starts_at):
+            label = turn._("Cancel #{number}", number=number)
+            cancels.append(Payload(NAME, ASK_CANCEL, str(view.id)).button(label))
+        else:
+            lines.append(turn._("   (too late to cancel here; please call the store)"))
+    return Step([Reply("\n".join(lines), _rows(cancels) + buttons([book_again]))])
+
+
+async def ask_cancel(turn: Turn) -> Step:
+    """Which booking, and are you sure? Nothing is cancelled yet."""
+    assert turn.member is not None
+    booking_id = _int(turn.payload.value) if turn.payload else None
+    upcoming = await bookings.upcoming_bookings(turn.ctx, turn.member.id)
+    view = next((v for v in upcoming if v.id == booking_id), None)
+    turn.data.clear()  # a button from an old list may arrive inside another conversation
+    try:
+        if view is None:
+            raise UnknownBooking(booking=booking_id)
+        if turn.ctx.now() > bookings.cancel_cutoff(turn.ctx, view.starts_at):
+            raise CancelTooLate(booking=view.id, hours=turn.ctx.shop.bookings.cancel_cutoff_hours)
+    except DomainError as error:
+        return Step([Reply(describe(error, turn.locale))])
+    turn.data["booking"] = view.id
+    text = "\n".join((turn._("Cancel this booking?"), _booking_line(turn, view)))
+    choices = [
+        Payload(NAME, CANCEL, YES).button(turn._("Yes, cancel it")),
+        Payload(NAME, CANCEL, NO).button(turn._("No, keep it")),
+    ]
+    return Step([Reply(text, buttons(choices))], next=CANCEL)
+
+
+async def cancel(turn: Turn) -> Step:
+    """A ``once`` step: cancels in core, which refuses after the cut-off."""
+    assert turn.member is not None
+    if turn.payload is None:
+        return Step([Reply(_choose_again(turn))], next=CANCEL)
+    if turn.payload.value != YES:
+        return Step([Reply(turn._("All right, the booking stays."))])
+    view = await bookings.cancel(turn.ctx, turn.member.id, int(turn.data["booking"]))
+    text = turn._("Cancelled: {booking}", booking=_booking_line(turn, view))
+    return Step([Reply(text)])
+
+
+flow = Flow(
+    name=NAME,
+    start=start,
+    steps={
+        STORE: choose_store,
+        DAY: choose_day,
+        SLOT: choose_slot,
+        PARTY: choose_party,
+        CONFIRM: confirm,
+        ALTERNATIVE: alternative,
+        MINE: mine,
+        ASK_CANCEL: ask_cancel,
+        CANCEL: cancel,
+    },
+    once=frozenset({CONFIRM, CANCEL}),
+    shown_again=frozenset({CONFIRM, CANCEL}),
+    stateless=frozenset({MINE, ASK_CANCEL}),
+    commands=("/book", "/bookings"),
+    keywords=("预约", "book", "booking", "reserve"),
+)

@@ -1,0 +1,1 @@
+"""Insights for the owner: segments, statistics, campaigns and their results, weekly digests."""

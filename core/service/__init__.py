@@ -1,0 +1,1 @@
+"""Service to members in person: booked store visits and feedback."""
