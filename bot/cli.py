@@ -30,7 +30,7 @@ from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.handlers.wechat_setup import create_menus, send_test, store_qrcode
 from bot.i18n import N_, format_day, format_moment, gettext, localized
 from bot.pushes.channels import from_app
-from bot.pushes.dispatcher import PushDispatcher, PushChannel
+from bot.pushes.dispatcher import PushChannel, PushDispatcher
 from bot.redaction import RedactingFilter, redact
 from bot.reports import (
     campaign_rows,

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.pushes.dispatcher import PushDispatcher, PushChannel
+from bot.pushes.dispatcher import PushChannel, PushDispatcher
 from core.clock import FixedClock
 from core.context import Context
 from storage.models import OutboxRow
