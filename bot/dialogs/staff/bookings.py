@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import store_name
 from bot.error_texts import describe
@@ -286,4 +286,6 @@ flow = Flow(
     stateless=frozenset({MARK}),
     commands=("/bookings",),
     role=Role.CLERK,
+    staff_help=StaffHelp(N_("today's bookings"), order=40),
 )
+FLOWS = (flow,)

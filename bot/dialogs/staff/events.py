@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.dialogs.member.events import event_line, event_price, event_title, event_when, event_where
 from bot.dialogs.staff.bookings import arguments, choose_again, find_store
@@ -612,4 +612,6 @@ flow = Flow(
     once=frozenset({CONFIRM}),
     stateless=frozenset({NEW, PICK, MARK}),
     role=Role.CLERK,
+    staff_help=StaffHelp(N_("events: sign-ups, attendance, new events"), order=60),
 )
+FLOWS = (flow,)
