@@ -18,10 +18,11 @@ member's reach and the sign-up one of its own before it is marked.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
-from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.member.events import event_line, event_price, event_title, event_when, event_where
 from bot.dialogs.staff.bookings import arguments, choose_again, find_store
 from bot.dialogs.staff.references import own_store, store_name
@@ -125,9 +126,21 @@ def _status(turn: Turn, status: str) -> str:
     return turn._(STATUS_NAMES.get(status, status))
 
 
+@dataclass(frozen=True)
+class SignupMark(ButtonValue):
+    """A mark button's value: the sign-up, the mark, and the event it is a sign-up of."""
+
+    signup_id: int
+    status: str
+    event_id: int
+
+    def __post_init__(self) -> None:
+        if self.status not in shop_events.MARKS:
+            raise ValueError(self.status)
+
+
 def _mark_button(turn: Turn, signup: shop_events.SignupView, status: str, label: str) -> Button:
-    value = f"{signup.id} {status} {signup.event.id}"
-    return Payload(NAME, MARK, value).button(label)
+    return Payload(NAME, MARK, SignupMark(signup.id, status, signup.event.id).pack()).button(label)
 
 
 async def _signups(turn: Turn, event: shop_events.EventView, note: str = "") -> Step:
@@ -178,38 +191,30 @@ async def pick(turn: Turn) -> Step:
     return refused or await _signups(turn, event)
 
 
-def _parse_mark(value: str) -> tuple[int, str, int] | None:
-    parts = value.split()
-    if len(parts) != 3 or not (parts[0].isdigit() and parts[2].isdigit()):
-        return None
-    if parts[1] not in shop_events.MARKS:
-        return None
-    return int(parts[0]), parts[1], int(parts[2])
-
-
 async def mark(turn: Turn) -> Step:
     """A mark button, also long after the list was sent (a stateless step)."""
     assert turn.staff is not None
-    parsed = _parse_mark(turn.payload.value) if turn.payload else None
+    tapped = turn.payload.read(SignupMark) if turn.payload else None
     try:
-        if parsed is None:
+        if tapped is None:
             raise UnknownEvent(signup=turn.payload.value[:40] if turn.payload else "")
-        signup_id, status, event_id = parsed
-        event = await shop_events.get_event(turn.ctx, event_id)
+        event = await shop_events.get_event(turn.ctx, tapped.event_id)
         refused = await _reachable(turn, event)
         if refused is not None:
             return refused
-        listed = await shop_events.event_signups(turn.ctx, event_id)
-        if not any(s.id == signup_id for s in listed):
-            raise UnknownEvent(signup=signup_id)
-        marked = await shop_events.mark_signup(turn.ctx, signup_id, status, turn.staff.id)
+        listed = await shop_events.event_signups(turn.ctx, tapped.event_id)
+        if not any(s.id == tapped.signup_id for s in listed):
+            raise UnknownEvent(signup=tapped.signup_id)
+        marked = await shop_events.mark_signup(
+            turn.ctx, tapped.signup_id, tapped.status, turn.staff.id
+        )
     except DomainError as error:
         return Step([Reply(describe(error, turn.locale))])
     note = turn._(
-        "Marked: {name} — {status}", name=marked.member_name, status=_status(turn, status)
+        "Marked: {name} — {status}", name=marked.member_name, status=_status(turn, tapped.status)
     )
     step = await _signups(turn, marked.event, note)
-    other = NO_SHOW if status == ATTENDED else ATTENDED
+    other = NO_SHOW if tapped.status == ATTENDED else ATTENDED
     label = turn._("Change to {status}", status=_status(turn, other))
     reply = step.replies[0]
     correction = (_mark_button(turn, marked, other, label),)
