@@ -23,7 +23,7 @@ from bot import event_loop
 from bot.bootstrap import SchemaOutdated, bootstrap
 from bot.demo import ShopInUse, load_demo
 from bot.dialogs.engine.types import Sender
-from bot.dialogs.registry import FLOWS, create_dialogs
+from bot.dialogs.registry import create_dialogs
 from bot.error_texts import describe
 from bot.handlers import console
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
@@ -715,8 +715,7 @@ def wechat_menu() -> None:
     """Create the official account's custom menu from the shop file (zh, and en where
     WeChat allows a menu by language)."""
     settings = _settings()
-    flows = {flow.name for flow in FLOWS}
-    refused = _with_wechat(settings, lambda ctx, api: create_menus(api, ctx.shop, flows))
+    refused = _with_wechat(settings, lambda ctx, api: create_menus(api, ctx.shop))
     typer.echo(gettext(settings.locale, "The WeChat menu is created."))
     for locale in refused:
         typer.echo(

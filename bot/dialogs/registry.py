@@ -1,70 +1,36 @@
-"""The flows memberbot serves, in one list, and the engine over them."""
+"""The flows memberbot serves, found in their modules, and the engine over them.
+
+Every module of ``bot.dialogs.member`` and ``bot.dialogs.staff`` that holds flows names
+them in a module-level ``FLOWS`` tuple; a module without one (shared helpers) holds none.
+Adding a flow is adding its module: its declaration (``Flow``) says everything the menus,
+help and channels need. The order is the flows' ``precedence``, then their names, never
+the files'.
+"""
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.member import (
-    booking,
-    card,
-    checkin,
-    coupons,
-    events,
-    feedback,
-    for_you,
-    help,
-    invite,
-    points,
-    profile,
-    registration,
-    rewards,
-)
-from bot.dialogs.staff import (
-    adjust,
-    alerts,
-    bookings,
-    campaign,
-    coupon_use,
-    digest,
-    member_lookup,
-    refund,
-    sale,
-    stats,
-    team,
-)
-from bot.dialogs.staff import events as desk_events
-from bot.dialogs.staff import feedback as desk_feedback
+import importlib
+import pkgutil
+from types import ModuleType
+
+from bot.dialogs import member, staff
+from bot.dialogs.engine.dialogs import Dialogs, Flow
+from bot.dialogs.member import help, registration
 from core.context import Context
 
-FLOWS = (
-    help.flow,
-    points.flow,
-    rewards.flow,
-    coupons.flow,
-    card.flow,
-    booking.flow,
-    feedback.flow,
-    registration.flow,
-    profile.flow,
-    profile.language_flow,
-    sale.flow,
-    refund.flow,
-    coupon_use.flow,
-    member_lookup.flow,
-    team.flow,
-    team.join_flow,
-    adjust.flow,
-    alerts.flow,
-    campaign.flow,
-    bookings.flow,
-    desk_feedback.flow,
-    stats.flow,
-    digest.flow,
-    events.flow,
-    checkin.flow,
-    desk_events.flow,
-    invite.flow,
-    for_you.flow,
-)
+
+def discover(*packages: ModuleType) -> tuple[Flow, ...]:
+    """The flows the modules of ``packages`` name in their ``FLOWS``, in routing order."""
+    found: dict[str, Flow] = {}
+    for package in packages:
+        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            for flow in getattr(importlib.import_module(module.name), "FLOWS", ()):
+                if found.setdefault(flow.name, flow) is not flow:
+                    raise ValueError(f"two flows are named {flow.name!r}")
+    return tuple(sorted(found.values(), key=lambda flow: (flow.precedence, flow.name)))
+
+
+FLOWS = discover(member, staff)
 
 
 def create_dialogs(ctx: Context) -> Dialogs:

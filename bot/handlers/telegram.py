@@ -13,7 +13,7 @@ import asyncio
 import hmac
 import html
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -56,10 +56,10 @@ from aiogram.types import (
 from aiohttp import ClientError, web
 from pydantic import ValidationError
 
-from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.dialogs import Dialogs, Flow, MenuCommand
 from bot.dialogs.engine.types import Event, Payload, Reply, Sender
 from bot.handlers import long_text
-from bot.i18n import LOCALES, N_, gettext, locale_for_hint
+from bot.i18n import LOCALES, gettext, locale_for_hint
 from bot.pushes import channels, dispatcher, texts
 from bot.settings import Settings
 from core.context import Context
@@ -73,18 +73,6 @@ CALLBACK_MAX_BYTES = 64
 KEY_PREFIX = "k:"  # callback data that names a stored payload
 CAPTION_MAX = 1024
 TEXT_MAX = 4096  # Telegram's limit for a message's text
-COMMANDS = (  # the command menu, in the order Telegram shows it
-    ("start", N_("Start, or show the menu")),
-    ("points", N_("My points and tier")),
-    ("rewards", N_("Redeem points for coupons")),
-    ("coupons", N_("My coupons")),
-    ("card", N_("Member card")),
-    ("book", N_("Book a visit")),
-    ("feedback", N_("Send feedback")),
-    ("profile", N_("My profile")),
-    ("lang", N_("Language")),
-    ("help", N_("Help")),
-)
 log = logging.getLogger(__name__)
 # pydantic caches a parametrized generic model only weakly, and aiogram writes
 # ``Response[<the method's result>]`` for every call it answers: whenever the garbage
@@ -94,6 +82,12 @@ _RESPONSE_TYPES = tuple(
     Response[m.__returning__]
     for m in (SendMessage, SendPhoto, EditMessageText, AnswerCallbackQuery, GetUpdates)
 )
+
+
+def command_menu(flows: Iterable[Flow]) -> list[MenuCommand]:
+    """The bot's command menu: the entries the flows declare, in the order Telegram shows."""
+    entries = (entry for flow in flows for entry in flow.command_menu)
+    return sorted(entries, key=lambda entry: entry.order)
 
 
 def create_bot(token: str, api_base: str) -> Bot:
@@ -213,7 +207,10 @@ class TelegramChannel:
     async def set_commands(self) -> None:
         """The command menu in each language (and the shop's first one for all others)."""
         for index, locale in enumerate(LOCALES):
-            commands = [BotCommand(command=c, description=gettext(locale, d)) for c, d in COMMANDS]
+            commands = [
+                BotCommand(command=entry.command, description=gettext(locale, entry.description))
+                for entry in command_menu(self.dialogs.served)
+            ]
             await self.bot.set_my_commands(commands, language_code=locale.split("_")[0])
             if index == 0:
                 await self.bot.set_my_commands(commands)

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.dialogs.engine.deeplinks import STORE_PREFIX
 from bot.dialogs.member.card import qr_png
+from bot.dialogs.registry import FLOWS
 from bot.handlers.wechat_api import WeChatAPI, WeChatAPIError
 from bot.i18n import LOCALES, gettext, localized
 from core.errors import UnknownStore
@@ -17,33 +18,37 @@ from core.shop import MenuButton, Shop, ShopFileError
 CONDITIONAL_LANGUAGES = {"en": "en"}
 
 
-def menu_body(shop: Shop, locale: str, flows: set[str]) -> dict[str, Any]:
-    """The menu in WeChat's JSON; ``flows`` are the keys a CLICK may name."""
-    return {"button": [_button(button, locale, flows) for button in shop.wechat.menu]}
+# A CLICK's key names the flow it starts (the engine's ``Event.menu``).
+MENU_KEYS = frozenset(flow.name for flow in FLOWS)
 
 
-def _button(button: MenuButton, locale: str, flows: set[str]) -> dict[str, Any]:
+def menu_body(shop: Shop, locale: str) -> dict[str, Any]:
+    """The menu in WeChat's JSON; a CLICK's key must be one of ``MENU_KEYS``."""
+    return {"button": [_button(button, locale) for button in shop.wechat.menu]}
+
+
+def _button(button: MenuButton, locale: str) -> dict[str, Any]:
     name = localized(button.name, button.name_en, locale)
     if button.items:
-        return {"name": name, "sub_button": [_button(i, locale, flows) for i in button.items]}
+        return {"name": name, "sub_button": [_button(i, locale) for i in button.items]}
     if button.url is not None:
         return {"type": "view", "name": name, "url": button.url}
-    if button.key not in flows:
-        known = ", ".join(sorted(flows))
+    if button.key not in MENU_KEYS:
+        known = ", ".join(sorted(MENU_KEYS))
         raise ShopFileError(f"wechat.menu: unknown key {button.key!r} (known: {known})")
     return {"type": "click", "name": name, "key": button.key}
 
 
-async def create_menus(api: WeChatAPI, shop: Shop, flows: set[str]) -> list[str]:
+async def create_menus(api: WeChatAPI, shop: Shop) -> list[str]:
     """The default menu in the shop's first language, then one per other language where
     WeChat takes it; returns the languages it refused."""
     if not shop.wechat.menu:
         raise ShopFileError("wechat.menu: the shop file has no menu entries")
     first, *others = LOCALES
-    await api.create_menu(menu_body(shop, first, flows))
+    await api.create_menu(menu_body(shop, first))
     refused = []
     for locale in others:
-        body = menu_body(shop, locale, flows)
+        body = menu_body(shop, locale)
         body["matchrule"] = {"language": CONDITIONAL_LANGUAGES.get(locale, locale)}
         try:
             await api.add_conditional_menu(body)

@@ -431,6 +431,19 @@ async def test_staff_who_are_not_members_get_their_commands_not_registration(
 
 
 @pytest.mark.usefixtures("team")
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_the_digest_is_in_the_help_of_managers_and_up(
+    dialogs: Dialogs, member: MemberView, lang: str
+) -> None:
+    line = f"/digest — {gettext(lang, 'the weekly digest')}"
+    for user in ("mia", "boss"):
+        (shown,) = await say(dialogs, "/help", user=user, lang=lang)
+        assert line in shown.text.splitlines()
+    (clerk,) = await say(dialogs, "/help", user="cleo", lang=lang)
+    assert "/digest" not in clerk.text
+
+
+@pytest.mark.usefixtures("team")
 async def test_a_nul_typed_with_a_command_is_dropped(
     ctx: Context, dialogs: Dialogs, member: MemberView
 ) -> None:

@@ -67,6 +67,7 @@ class Turn:
     data: dict[str, Any] = field(default_factory=dict)
     payload: Payload | None = None
     staff: StaffView | None = None  # the staff role of this chat account, if it has one
+    flows: tuple[Flow, ...] = ()  # every flow served, for the menus made of them
 
     @property
     def text(self) -> str:
@@ -93,11 +94,42 @@ Handler = Callable[[Turn], Awaitable[Step]]
 
 
 @dataclass(frozen=True)
+class Menu:
+    """A flow's button in the member menu (help): its label and its place, lower first."""
+
+    label: str
+    order: int
+
+
+@dataclass(frozen=True)
+class StaffHelp:
+    """A staff flow's line in help: what its first command does, and its place, lower
+    first. Shown to the roles the flow allows."""
+
+    line: str
+    order: int
+
+
+@dataclass(frozen=True)
+class MenuCommand:
+    """An entry of a channel's command menu (Telegram's): one of the flow's commands
+    without its slash, what it does, and its place, lower first."""
+
+    command: str
+    description: str
+    order: int
+
+
+@dataclass(frozen=True)
 class Flow:
-    """One user journey. ``steps`` are entered by a button or by the next message while
-    the conversation waits in them; ``once`` steps act (redeem, book, …) and run at most
-    once per conversation step, however often the button is tapped; ``stateless`` steps
-    may be run by a button long after the conversation moved on (e.g. "why?")."""
+    """One user journey, declared once: everything about it is here, and the menus, help
+    and channels' command menus are made from the flows (a WeChat menu click names a flow).
+
+    ``steps`` are entered by a button or by the next message while the conversation waits
+    in them; ``once`` steps act (redeem, book, …) and run at most once per conversation
+    step, however often the button is tapped; ``stateless`` steps may be run by a button
+    long after the conversation moved on (e.g. "why?"). A text with keywords of several
+    flows starts the one of lowest ``precedence``."""
 
     name: str
     start: Handler
@@ -109,6 +141,10 @@ class Flow:
     stateless: frozenset[str] = frozenset()
     needs_member: bool = True
     role: Role | None = None  # staff flows: the lowest role allowed (and no membership needed)
+    precedence: int = 0
+    menu: Menu | None = None
+    staff_help: StaffHelp | None = None
+    command_menu: tuple[MenuCommand, ...] = ()
 
 
 class Dialogs:
@@ -119,6 +155,7 @@ class Dialogs:
         self, ctx: Context, flows: Sequence[Flow], *, registration: str, help: str
     ) -> None:
         self.ctx = ctx
+        self.served = tuple(flows)
         self.flows = {flow.name: flow for flow in flows}
         self.registration = self.flows[registration]
         self.help = self.flows[help]
@@ -158,6 +195,7 @@ class Dialogs:
             data=dict(current.data) if current else {},
             payload=payload,
             staff=staff,
+            flows=self.served,
         )
         replies = await self._replies(turn, sender, current, finished)
         if staff is not None and turn.locale != staff.locale:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar, Self, TypeVar, get_type_hints
 
 PAYLOAD_MAX_BYTES = 512  # a sanity bound; channels with less room (Telegram) store a key
 _SEPARATOR = "|"
 _STAMP = "#"  # flow names are words: what follows it is the stamp
+_WORD = " "  # between the fields of a ButtonValue
+_INT_DIGITS_MAX = 12  # an id beyond this is no id of ours (and would overflow the database's)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,59 @@ class Event:
 
 
 @dataclass(frozen=True)
+class ButtonValue:
+    """What a kind of button carries, typed: subclasses are frozen dataclasses of ``int``,
+    ``str`` and ``date`` fields, packed here into a payload's value (the fields in order,
+    after the class's ``prefix``) and read back here by their types; a ``__post_init__``
+    may refuse what makes no sense (ValueError). So no flow parses a value by hand."""
+
+    prefix: ClassVar[str] = ""
+
+    def pack(self) -> str:
+        words = [_word(getattr(self, f.name)) for f in dataclasses.fields(self)]
+        return self.prefix + _WORD.join(words)
+
+    @classmethod
+    def unpack(cls, value: str) -> Self | None:
+        """None for a value that is not one of this kind (another button's, an old one's)."""
+        if not value.startswith(cls.prefix):
+            return None
+        fields = dataclasses.fields(cls)
+        words = value.removeprefix(cls.prefix).split(_WORD)
+        if len(words) != len(fields):
+            return None
+        types = get_type_hints(cls)
+        try:
+            return cls(
+                **{f.name: _read(types[f.name], w) for f, w in zip(fields, words, strict=True)}
+            )
+        except ValueError:
+            return None
+
+
+def _word(value: object) -> str:
+    word = value.isoformat() if isinstance(value, date) else str(value)
+    if not word or _WORD in word:
+        raise ValueError(f"a button value's field must be one word: {value!r}")
+    return word
+
+
+def _read(kind: Any, word: str) -> object:
+    if kind is int:
+        if not (word.isascii() and word.isdigit() and len(word) <= _INT_DIGITS_MAX):
+            raise ValueError(word)
+        return int(word)
+    if kind is date:
+        return date.fromisoformat(word)
+    if not word:
+        raise ValueError(word)
+    return word
+
+
+V = TypeVar("V", bound=ButtonValue)
+
+
+@dataclass(frozen=True)
 class Payload:
     """What a button does: which flow, which action, with which value. ``stamp`` names the
     conversation turn that showed a button acting on the conversation's state (set by the
@@ -65,6 +123,10 @@ class Payload:
         if len(packed.encode()) > PAYLOAD_MAX_BYTES:
             raise ValueError(f"button payload longer than {PAYLOAD_MAX_BYTES} bytes: {packed!r}")
         return packed
+
+    def read(self, kind: type[V]) -> V | None:
+        """The typed value this button carries, or None when it carries no ``kind``."""
+        return kind.unpack(self.value)
 
     def button(self, label: str) -> Button:
         """A button that sends this payload."""

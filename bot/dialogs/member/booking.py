@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.error_texts import describe
-from bot.i18n import format_time, localized
+from bot.i18n import N_, format_time, localized
 from core.errors import CancelTooLate, DomainError, SlotFull, UnknownBooking
 from core.service import bookings
 from core.shop import Store
@@ -345,4 +345,8 @@ flow = Flow(
     stateless=frozenset({MINE, ASK_CANCEL}),
     commands=("/book", "/bookings"),
     keywords=("预约", "book", "booking", "reserve"),
+    precedence=60,
+    menu=Menu(N_("Book a visit"), order=60),
+    command_menu=(MenuCommand("book", N_("Book a visit"), order=60),),
 )
+FLOWS = (flow,)

@@ -7,9 +7,9 @@ from io import BytesIO
 
 import segno
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Reply, Step
-from bot.i18n import localized
+from bot.i18n import N_, localized
 
 NAME = "card"
 QR_ERROR = "m"  # survives a scratched phone screen; segno raises it further when room allows
@@ -47,4 +47,8 @@ flow = Flow(
     start=show,
     commands=("/card",),
     keywords=("会员卡", "card", "二维码", "qr"),
+    precedence=50,
+    menu=Menu(N_("Member card"), order=50),
+    command_menu=(MenuCommand("card", N_("Member card"), order=50),),
 )
+FLOWS = (flow,)

@@ -3,8 +3,9 @@ streak, the bonus it brought or how far the next one is, and the monthly cap whe
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.i18n import N_
 from core.engagement import checkins
 
 NAME = "checkin"
@@ -58,4 +59,7 @@ flow = Flow(
     start=check_in,
     commands=("/checkin",),
     keywords=("签到", "打卡", "check in", "check-in", "checkin"),
+    precedence=110,
+    menu=Menu(N_("Check in"), order=80),
 )
+FLOWS = (flow,)

@@ -3,9 +3,9 @@ request the used and expired ones."""
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
-from bot.i18n import localized
+from bot.i18n import N_, localized
 from core import loyalty
 
 NAME = "coupons"
@@ -92,4 +92,8 @@ flow = Flow(
     stateless=frozenset({CLOSED}),
     commands=("/coupons",),
     keywords=("优惠券", "券", "coupon"),
+    precedence=40,
+    menu=Menu(N_("My coupons"), order=40),
+    command_menu=(MenuCommand("coupons", N_("My coupons"), order=40),),
 )
+FLOWS = (flow,)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.error_texts import describe
-from bot.i18n import format_time, localized
+from bot.i18n import N_, format_time, localized
 from core import loyalty
 from core.engagement import shop_events
 from core.errors import (
@@ -308,4 +308,7 @@ flow = Flow(
     stateless=frozenset({ASK, MINE, ASK_CANCEL}),
     commands=("/events",),
     keywords=("活动", "event"),
+    precedence=100,
+    menu=Menu(N_("Events"), order=70),
 )
+FLOWS = (flow,)

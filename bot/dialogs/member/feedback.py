@@ -8,8 +8,9 @@ escape it where they show it).
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.i18n import N_
 from core.service import feedback
 from core.service.feedback import RATING_MAX, RATING_MIN, TEXT_MAX, URGENT_MAX_RATING
 from core.text import blank
@@ -126,4 +127,8 @@ flow = Flow(
     stateless=frozenset({MINE}),
     commands=("/feedback",),
     keywords=("反馈", "意见", "投诉", "feedback", "complain"),
+    precedence=70,
+    menu=Menu(N_("Feedback"), order=90),
+    command_menu=(MenuCommand("feedback", N_("Send feedback"), order=70),),
 )
+FLOWS = (flow,)

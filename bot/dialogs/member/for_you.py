@@ -4,9 +4,9 @@ have not bought lately, or the shop's best sellers for a member without purchase
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
-from bot.i18n import localized
+from bot.i18n import N_, localized
 from core.engagement.preferences import recommend
 from core.engagement.products import ProductView
 
@@ -46,4 +46,7 @@ flow = Flow(
     start=show,
     commands=("/foryou", "/for_you", "/recommend"),
     keywords=("为你推荐", "推荐", "for you", "recommend"),
+    precedence=130,
+    menu=Menu(N_("For you"), order=30),
 )
+FLOWS = (flow,)

@@ -3,48 +3,19 @@
 from __future__ import annotations
 
 from bot.dialogs.engine import deeplinks
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, MenuCommand, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.i18n import N_
 from core.audit import member_actor
 from core.people.members import update_member
-from core.people.staff import Role
 
 NAME = "help"
-# (flow, label) in menu order; each flow module registers itself under its name.
-MENU = (
-    ("points", N_("My points")),
-    ("rewards", N_("Rewards")),
-    ("for_you", N_("For you")),
-    ("coupons", N_("My coupons")),
-    ("card", N_("Member card")),
-    ("booking", N_("Book a visit")),
-    ("events", N_("Events")),
-    ("checkin", N_("Check in")),
-    ("feedback", N_("Feedback")),
-    ("profile", N_("My profile")),
-)
-
-
-# (command, what it does, lowest role) for the staff part of the help.
-STAFF_COMMANDS = (
-    ("/sale", N_("record a purchase"), Role.CLERK),
-    ("/use", N_("mark a coupon used"), Role.CLERK),
-    ("/member", N_("look up a member"), Role.CLERK),
-    ("/bookings", N_("today's bookings"), Role.CLERK),
-    ("/feedback", N_("answer feedback"), Role.CLERK),
-    ("/event", N_("events: sign-ups, attendance, new events"), Role.CLERK),
-    ("/refund", N_("refund a sale"), Role.MANAGER),
-    ("/adjust", N_("adjust points by hand"), Role.MANAGER),
-    ("/stats", N_("figures and chart"), Role.MANAGER),
-    ("/campaign", N_("send a campaign"), Role.MANAGER),
-    ("/staff", N_("the team and invites"), Role.MANAGER),
-    ("/alerts", N_("alerts to approve"), Role.OWNER),
-)
 
 
 def menu_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
-    items = [Payload(flow, START).button(turn._(label)) for flow, label in MENU]
+    """The member menu: a button for each flow with a ``Menu``, in its order, two a row."""
+    entries = sorted((f.menu.order, f.name, f.menu.label) for f in turn.flows if f.menu)
+    items = [Payload(name, START).button(turn._(label)) for _, name, label in entries]
     return buttons(*(items[i : i + 2] for i in range(0, len(items), 2)))
 
 
@@ -64,15 +35,18 @@ async def show_menu(turn: Turn) -> Step:
 
 
 def _staff_help(turn: Turn) -> str:
-    """The staff commands this person's role allows, one per line; empty for members."""
+    """The commands of the staff flows this person's role allows, one per line, in their
+    ``StaffHelp`` order; empty for members."""
     if turn.staff is None:
         return ""
+    role = turn.staff.role
+    entries = sorted(
+        (f.staff_help.order, f.commands[0], f.staff_help.line)
+        for f in turn.flows
+        if f.staff_help and f.role and role.allows(f.role)
+    )
     lines = [turn._("Staff commands:")]
-    lines += [
-        f"{command} — {turn._(what)}"
-        for command, what, role in STAFF_COMMANDS
-        if turn.staff.role.allows(role)
-    ]
+    lines += [f"{command} — {turn._(line)}" for _, command, line in entries]
     return "\n".join(lines)
 
 
@@ -81,4 +55,10 @@ flow = Flow(
     start=show_menu,
     commands=("/help", "/start", "/menu"),
     keywords=("help", "帮助", "菜单", "menu"),
+    precedence=10,
+    command_menu=(
+        MenuCommand("start", N_("Start, or show the menu"), order=10),
+        MenuCommand("help", N_("Help"), order=100),
+    ),
 )
+FLOWS = (flow,)

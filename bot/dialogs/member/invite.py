@@ -59,4 +59,6 @@ flow = Flow(
     start=show,
     commands=("/invite",),
     keywords=("邀请", "老带新", "invite"),
+    precedence=120,
 )
+FLOWS = (flow,)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.i18n import N_, localized
 from core import loyalty
@@ -180,4 +180,8 @@ flow = Flow(
     stateless=frozenset({WHY}),
     commands=("/points",),
     keywords=("积分", "points", "point", "余额", "balance", "等级", "tier"),
+    precedence=20,
+    menu=Menu(N_("My points"), order=10),
+    command_menu=(MenuCommand("points", N_("My points and tier"), order=20),),
 )
+FLOWS = (flow,)

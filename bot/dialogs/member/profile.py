@@ -8,11 +8,11 @@ a ``once`` step.
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member.registration import LANGUAGE_NAMES, typed_birthday, typed_phone
 from bot.error_texts import describe
-from bot.i18n import LOCALES
+from bot.i18n import LOCALES, N_
 from core import audit
 from core.errors import BirthdayLocked
 from core.people.erasure import delete_member
@@ -229,6 +229,9 @@ flow = Flow(
     once=frozenset({DELETE_FINAL}),
     commands=("/profile",),
     keywords=("资料", "profile", "我的信息"),
+    precedence=80,
+    menu=Menu(N_("My profile"), order=100),
+    command_menu=(MenuCommand("profile", N_("My profile"), order=80),),
 )
 
 # "/lang" (or "语言") offers the languages; the choice is saved by the profile flow.
@@ -237,4 +240,7 @@ language_flow = Flow(
     start=language,
     commands=("/lang", "/language"),
     keywords=("语言", "language"),
+    precedence=90,
+    command_menu=(MenuCommand("lang", N_("Language"), order=90),),
 )
+FLOWS = (flow, language_flow)

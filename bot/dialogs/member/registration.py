@@ -314,3 +314,4 @@ flow = Flow(
     once=frozenset({CONFIRM}),
     needs_member=False,
 )
+FLOWS = (flow,)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member.coupons import format_coupon_code
-from bot.i18n import localized
+from bot.i18n import N_, localized
 from core import loyalty
 from core.engagement import products
 from core.errors import NotEnoughPoints, OutOfStock, UnknownReward
@@ -201,4 +201,8 @@ flow = Flow(
     shown_again=frozenset({CONFIRM}),
     commands=("/rewards",),
     keywords=("兑换", "礼品", "reward", "redeem"),
+    precedence=30,
+    menu=Menu(N_("Rewards"), order=20),
+    command_menu=(MenuCommand("rewards", N_("Redeem points for coupons"), order=30),),
 )
+FLOWS = (flow,)

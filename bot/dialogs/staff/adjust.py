@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member.feedback import too_long
 from bot.dialogs.staff.references import find_member, member_line, split_reference
+from bot.i18n import N_
 from core.errors import InvalidAmount
 from core.loyalty import REASON_MAX
 from core.oversight import alerts
@@ -161,4 +162,6 @@ flow = Flow(
     commands=("/adjust",),
     once=frozenset({CONFIRM}),
     role=Role.MANAGER,
+    staff_help=StaffHelp(N_("adjust points by hand"), order=80),
 )
+FLOWS = (flow,)

@@ -7,9 +7,9 @@ or a second owner, is told the alert was already decided; nothing happens twice.
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
-from bot.i18n import localized
+from bot.i18n import N_, localized
 from core import loyalty
 from core.errors import UnknownAlert
 from core.oversight import alerts
@@ -162,4 +162,6 @@ flow = Flow(
     commands=("/alerts",),
     stateless=frozenset({APPROVE, REJECT}),
     role=Role.OWNER,
+    staff_help=StaffHelp(N_("alerts to approve"), order=130),
 )
+FLOWS = (flow,)

@@ -14,10 +14,11 @@ mark, the store and the day, and the booking must be in that store's list of tha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.dialogs.engine.dialogs import Flow, Turn
-from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
+from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import store_name
 from bot.error_texts import describe
 from bot.i18n import N_, format_time
@@ -144,6 +145,20 @@ def _usage(turn: Turn) -> Step:
     return Step([Reply(text)])
 
 
+@dataclass(frozen=True)
+class BookingMark(ButtonValue):
+    """A mark button's value: the booking, the mark, and the store and day of the list."""
+
+    booking_id: int
+    status: str
+    store: str
+    day: date
+
+    def __post_init__(self) -> None:
+        if self.status not in bookings.MARKS:
+            raise ValueError(self.status)
+
+
 # --- what a step shows ----------------------------------------------------------------------
 
 
@@ -157,14 +172,10 @@ def _line(turn: Turn, view: bookings.BookingView) -> str:
     )
 
 
-def _mark_value(view: bookings.BookingView, status: str, day: date) -> str:
-    return f"{view.id} {status} {view.store} {day.isoformat()}"
-
-
 def _mark_button(
     turn: Turn, view: bookings.BookingView, status: str, day: date, label: str
 ) -> Button:
-    return Payload(NAME, MARK, _mark_value(view, status, day)).button(label)
+    return Payload(NAME, MARK, BookingMark(view.id, status, view.store, day).pack()).button(label)
 
 
 async def _listing(turn: Turn, day: date, codes: list[str], note: str = "") -> Step:
@@ -242,39 +253,30 @@ async def choose_store(turn: Turn) -> Step:
     return await _listing(turn, date.fromisoformat(str(turn.data["day"])), codes)
 
 
-def _parse_mark(value: str) -> tuple[int, str, str, date] | None:
-    parts = value.split()
-    if len(parts) != 4 or not parts[0].isdigit() or parts[1] not in bookings.MARKS:
-        return None
-    try:
-        return int(parts[0]), parts[1], parts[2], date.fromisoformat(parts[3])
-    except ValueError:
-        return None
-
-
 async def mark(turn: Turn) -> Step:
     """A mark button, also long after the list was sent (a stateless step)."""
     assert turn.staff is not None
-    parsed = _parse_mark(turn.payload.value) if turn.payload else None
+    tapped = turn.payload.read(BookingMark) if turn.payload else None
     try:
-        if parsed is None:
+        if tapped is None:
             raise UnknownBooking(booking=turn.payload.value[:40] if turn.payload else "")
-        booking_id, status, code, day = parsed
-        codes = await stores_in_reach(turn, NAME, code)
+        codes = await stores_in_reach(turn, NAME, tapped.store)
         if isinstance(codes, Step):
             return codes
-        listed = await bookings.store_bookings(turn.ctx, code, day)
-        if not any(view.id == booking_id for view in listed):
-            raise UnknownBooking(booking=booking_id)
-        view = await bookings.mark_booking(turn.ctx, booking_id, status, turn.staff.id)
+        listed = await bookings.store_bookings(turn.ctx, tapped.store, tapped.day)
+        if not any(view.id == tapped.booking_id for view in listed):
+            raise UnknownBooking(booking=tapped.booking_id)
+        view = await bookings.mark_booking(
+            turn.ctx, tapped.booking_id, tapped.status, turn.staff.id
+        )
     except DomainError as error:
         return Step([Reply(describe(error, turn.locale))])
-    other = NO_SHOW if status == ATTENDED else ATTENDED
+    other = NO_SHOW if tapped.status == ATTENDED else ATTENDED
     note = turn._("Marked: {booking}", booking=_line(turn, view))
-    step = await _listing(turn, day, [code], note)
+    step = await _listing(turn, tapped.day, [tapped.store], note)
     label = turn._("Change to {status}", status=turn._(STATUS_NAMES[other]))
     reply = step.replies[0]
-    correction = (_mark_button(turn, view, other, day, label),)
+    correction = (_mark_button(turn, view, other, tapped.day, label),)
     step.replies[0] = Reply(reply.text, (correction, *reply.buttons))
     return step
 
@@ -286,4 +288,6 @@ flow = Flow(
     stateless=frozenset({MARK}),
     commands=("/bookings",),
     role=Role.CLERK,
+    staff_help=StaffHelp(N_("today's bookings"), order=40),
 )
+FLOWS = (flow,)

@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member.rewards import reward_name
 from bot.dialogs.staff.references import own_store, store_name
 from bot.error_texts import STAGE_NAMES
-from bot.i18n import format_time, localized
+from bot.i18n import N_, format_time, localized
 from bot.reports import campaign_group_rows, campaign_roi_rows
 from core.engagement import products
 from core.errors import InvalidInput, NotAllowed, UnknownDigest, UnknownReward
@@ -523,4 +523,6 @@ flow = Flow(
     once=frozenset({CONFIRM}),
     stateless=frozenset({DIGEST}),
     role=Role.MANAGER,
+    staff_help=StaffHelp(N_("send a campaign"), order=110),
 )
+FLOWS = (flow,)

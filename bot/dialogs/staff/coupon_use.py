@@ -4,11 +4,11 @@ expired or unknown code is refused with the reason."""
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Reply, Step
 from bot.dialogs.member.rewards import reward_name
 from bot.dialogs.staff.references import member_line, own_store
-from bot.i18n import localized
+from bot.i18n import N_, localized
 from core import loyalty
 from core.engagement import products
 from core.people.members import get_member
@@ -53,4 +53,12 @@ async def _use(turn: Turn, code: str) -> Step:
     return Step([Reply(text)])
 
 
-flow = Flow(name=NAME, start=start, steps={ASK: ask}, commands=("/use",), role=Role.CLERK)
+flow = Flow(
+    name=NAME,
+    start=start,
+    steps={ASK: ask},
+    commands=("/use",),
+    role=Role.CLERK,
+    staff_help=StaffHelp(N_("mark a coupon used"), order=20),
+)
+FLOWS = (flow,)

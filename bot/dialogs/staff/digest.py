@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from babel.numbers import format_percent
 
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.dialogs.staff import campaign
 from bot.dialogs.staff import feedback as desk_feedback
 from bot.dialogs.staff.references import store_name
-from bot.i18n import localized
+from bot.i18n import N_, localized
 from core.insights import digests
 from core.insights.digests import Digest, DigestItem
 from core.people.staff import Role
@@ -109,4 +109,11 @@ async def show(turn: Turn) -> Step:
     return Step([digest_reply(turn, latest)])
 
 
-flow = Flow(name=NAME, start=show, commands=("/digest",), role=Role.MANAGER)
+flow = Flow(
+    name=NAME,
+    start=show,
+    commands=("/digest",),
+    role=Role.MANAGER,
+    staff_help=StaffHelp(N_("the weekly digest"), order=100),
+)
+FLOWS = (flow,)

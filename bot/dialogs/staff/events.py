@@ -17,13 +17,23 @@ member's reach and the sign-up one of its own before it is marked.
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import datetime
 
-from bot.dialogs.engine.dialogs import Flow, Turn
-from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
+from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.member.events import event_line, event_price, event_title, event_when, event_where
 from bot.dialogs.staff.bookings import arguments, choose_again, find_store
+from bot.dialogs.staff.event_input import (
+    ANY,
+    SPAN,
+    find_stages,
+    find_tier,
+    minutes,
+    read_day,
+    read_moment,
+    read_whole,
+)
 from bot.dialogs.staff.references import own_store, store_name
 from bot.error_texts import STAGE_NAMES, describe
 from bot.i18n import N_, localized
@@ -38,7 +48,6 @@ NEW, PICK, MARK = "new", "pick", "mark"
 TITLE, TITLE_EN, STORE, STARTS, ENDS = "title", "title_en", "store", "starts", "ends"
 CAPACITY, TIER, STAGES, POINTS, CONFIRM = "capacity", "tier", "stages", "points", "confirm"
 YES, NO = "yes", "no"
-ANY = "*"  # every store, every tier or every stage
 NEW_WORDS = ("new", "新建", "创建")
 SAME = "-"  # the English title: the same as the Chinese one
 ATTENDED, NO_SHOW = shop_events.MARKS
@@ -48,8 +57,6 @@ STATUS_NAMES = {
     NO_SHOW: N_("no-show"),
 }
 MARK_ROWS_MAX = 20
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-_SPAN = re.compile(r"^(\d{1,2}:\d{2})-(\d{1,2}:\d{2})$")
 
 
 # --- reach ---------------------------------------------------------------------------------
@@ -125,9 +132,21 @@ def _status(turn: Turn, status: str) -> str:
     return turn._(STATUS_NAMES.get(status, status))
 
 
+@dataclass(frozen=True)
+class SignupMark(ButtonValue):
+    """A mark button's value: the sign-up, the mark, and the event it is a sign-up of."""
+
+    signup_id: int
+    status: str
+    event_id: int
+
+    def __post_init__(self) -> None:
+        if self.status not in shop_events.MARKS:
+            raise ValueError(self.status)
+
+
 def _mark_button(turn: Turn, signup: shop_events.SignupView, status: str, label: str) -> Button:
-    value = f"{signup.id} {status} {signup.event.id}"
-    return Payload(NAME, MARK, value).button(label)
+    return Payload(NAME, MARK, SignupMark(signup.id, status, signup.event.id).pack()).button(label)
 
 
 async def _signups(turn: Turn, event: shop_events.EventView, note: str = "") -> Step:
@@ -178,38 +197,30 @@ async def pick(turn: Turn) -> Step:
     return refused or await _signups(turn, event)
 
 
-def _parse_mark(value: str) -> tuple[int, str, int] | None:
-    parts = value.split()
-    if len(parts) != 3 or not (parts[0].isdigit() and parts[2].isdigit()):
-        return None
-    if parts[1] not in shop_events.MARKS:
-        return None
-    return int(parts[0]), parts[1], int(parts[2])
-
-
 async def mark(turn: Turn) -> Step:
     """A mark button, also long after the list was sent (a stateless step)."""
     assert turn.staff is not None
-    parsed = _parse_mark(turn.payload.value) if turn.payload else None
+    tapped = turn.payload.read(SignupMark) if turn.payload else None
     try:
-        if parsed is None:
+        if tapped is None:
             raise UnknownEvent(signup=turn.payload.value[:40] if turn.payload else "")
-        signup_id, status, event_id = parsed
-        event = await shop_events.get_event(turn.ctx, event_id)
+        event = await shop_events.get_event(turn.ctx, tapped.event_id)
         refused = await _reachable(turn, event)
         if refused is not None:
             return refused
-        listed = await shop_events.event_signups(turn.ctx, event_id)
-        if not any(s.id == signup_id for s in listed):
-            raise UnknownEvent(signup=signup_id)
-        marked = await shop_events.mark_signup(turn.ctx, signup_id, status, turn.staff.id)
+        listed = await shop_events.event_signups(turn.ctx, tapped.event_id)
+        if not any(s.id == tapped.signup_id for s in listed):
+            raise UnknownEvent(signup=tapped.signup_id)
+        marked = await shop_events.mark_signup(
+            turn.ctx, tapped.signup_id, tapped.status, turn.staff.id
+        )
     except DomainError as error:
         return Step([Reply(describe(error, turn.locale))])
     note = turn._(
-        "Marked: {name} — {status}", name=marked.member_name, status=_status(turn, status)
+        "Marked: {name} — {status}", name=marked.member_name, status=_status(turn, tapped.status)
     )
     step = await _signups(turn, marked.event, note)
-    other = NO_SHOW if status == ATTENDED else ATTENDED
+    other = NO_SHOW if tapped.status == ATTENDED else ATTENDED
     label = turn._("Change to {status}", status=_status(turn, other))
     reply = step.replies[0]
     correction = (_mark_button(turn, marked, other, label),)
@@ -217,94 +228,11 @@ async def mark(turn: Turn) -> Step:
     return step
 
 
-# --- a new event: parsing what staff type --------------------------------------------------
-
-
-def _clock(text: str) -> time | None:
-    match = _TIME.match(text.strip())
-    if match is None:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2))
-    return time(hour, minute) if hour < 24 and minute < 60 else None
-
-
-def _day(text: str) -> date | None:
-    text = text.strip()
-    if len(text) != len("2026-01-20"):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _moment(turn: Turn, text: str, day: date | None = None) -> datetime | None:
-    """``YYYY-MM-DD HH:MM`` in shop time; with ``day``, ``HH:MM`` alone is on that day."""
-    parts = text.split()
-    if len(parts) == 1 and day is not None:
-        found_day, at = day, _clock(parts[0])
-    elif len(parts) == 2:
-        found_day, at = _day(parts[0]), _clock(parts[1])
-    else:
-        return None
-    if found_day is None or at is None:
-        return None
-    return datetime.combine(found_day, at, tzinfo=turn.ctx.zone)
-
-
-def _minutes(at: datetime) -> int:
-    return int(at.timestamp()) // 60
+# --- a new event: the one-line form ------------------------------------------------------
 
 
 def _instant(turn: Turn, key: str) -> datetime:
     return datetime.fromtimestamp(int(turn.data[key]) * 60, turn.ctx.zone)
-
-
-def _whole(text: str, low: int, high: int) -> int | None:
-    text = text.strip()
-    if not text.isdigit() or len(text) > 9:
-        return None
-    value = int(text)
-    return value if low <= value <= high else None
-
-
-def _find_tier(turn: Turn, text: str) -> str | None:
-    typed = text.strip().casefold()
-    if typed in (ANY, "all", "全部", turn._("All members").casefold()):
-        return ANY
-    for tier in turn.ctx.shop.tiers.levels:
-        if typed in (tier.code.casefold(), tier.name.casefold(), tier.name_en.casefold()):
-            return tier.code
-    return None
-
-
-def _find_stages(turn: Turn, text: str) -> list[str] | None:
-    """Stages typed by code or name, separated by commas or spaces; ``[]`` for any."""
-    typed = text.strip().casefold()
-    if typed in (ANY, "all", "全部", turn._("Any stage").casefold()):
-        return []
-    found = []
-    for word in re.split(r"[,，、\s]+", typed):
-        if not word:
-            continue
-        word = word.replace("-", "_")
-        match = next(
-            (
-                stage.value
-                for stage in Stage
-                if word
-                in (
-                    stage.value,
-                    turn._(STAGE_NAMES[stage.value]).casefold(),
-                    STAGE_NAMES[stage.value].casefold(),
-                )
-            ),
-            None,
-        )
-        if match is None:
-            return None
-        found.append(match)
-    return sorted(set(found), key=[s.value for s in Stage].index) or None
 
 
 def _slash_form(turn: Turn, words: list[str]) -> bool:
@@ -312,11 +240,11 @@ def _slash_form(turn: Turn, words: list[str]) -> bool:
     draft; False when it does not read so."""
     if len(words) < 5:
         return False
-    day, span = _day(words[0]), _SPAN.match(words[1])
-    capacity, points = _whole(words[2], 1, CAPACITY_MAX), _whole(words[3], 0, POINTS_MAX)
+    day, span = read_day(words[0]), SPAN.match(words[1])
+    capacity, points = read_whole(words[2], 1, CAPACITY_MAX), read_whole(words[3], 0, POINTS_MAX)
     if day is None or span is None or capacity is None or points is None:
         return False
-    starts, ends = _moment(turn, span.group(1), day), _moment(turn, span.group(2), day)
+    starts, ends = read_moment(turn, span.group(1), day), read_moment(turn, span.group(2), day)
     zh, _slash, en = " ".join(words[4:]).partition("/")
     if starts is None or ends is None or ends <= starts or starts <= turn.ctx.now():
         return False
@@ -325,8 +253,8 @@ def _slash_form(turn: Turn, words: list[str]) -> bool:
     turn.data.update(
         title=zh.strip(),
         title_en=en.strip() or zh.strip(),
-        starts=_minutes(starts),
-        ends=_minutes(ends),
+        starts=minutes(starts),
+        ends=minutes(ends),
         capacity=capacity,
         points=points,
     )
@@ -516,28 +444,28 @@ def _bad_time(turn: Turn, text: str) -> str:
 
 
 async def starts(turn: Turn) -> Step:
-    at = _moment(turn, turn.text)
+    at = read_moment(turn, turn.text)
     if at is None:
         return _again(turn, STARTS, _bad_time(turn, turn.text))
     if at <= turn.ctx.now():
         return _again(turn, STARTS, turn._("That time has passed."))
-    turn.data[STARTS] = _minutes(at)
+    turn.data[STARTS] = minutes(at)
     return await _next(turn)
 
 
 async def ends(turn: Turn) -> Step:
     begins = _instant(turn, STARTS)
-    at = _moment(turn, turn.text, begins.astimezone(turn.ctx.zone).date())
+    at = read_moment(turn, turn.text, begins.astimezone(turn.ctx.zone).date())
     if at is None:
         return _again(turn, ENDS, _bad_time(turn, turn.text))
     if at <= begins:
         return _again(turn, ENDS, turn._("The end must be after the start."))
-    turn.data[ENDS] = _minutes(at)
+    turn.data[ENDS] = minutes(at)
     return await _next(turn)
 
 
 async def capacity(turn: Turn) -> Step:
-    places = _whole(turn.text, 1, CAPACITY_MAX)
+    places = read_whole(turn.text, 1, CAPACITY_MAX)
     if places is None:
         note = turn._("Please type a number from 1 to {max}.", max=CAPACITY_MAX)
         return _again(turn, CAPACITY, note)
@@ -546,7 +474,7 @@ async def capacity(turn: Turn) -> Step:
 
 
 async def choose_tier(turn: Turn) -> Step:
-    tier = _find_tier(turn, turn.payload.value if turn.payload else turn.text)
+    tier = find_tier(turn, turn.payload.value if turn.payload else turn.text)
     if tier is None:
         return _again(turn, TIER, choose_again(turn))
     turn.data[TIER] = tier
@@ -554,7 +482,7 @@ async def choose_tier(turn: Turn) -> Step:
 
 
 async def choose_stages(turn: Turn) -> Step:
-    stages = _find_stages(turn, turn.payload.value if turn.payload else turn.text)
+    stages = find_stages(turn, turn.payload.value if turn.payload else turn.text)
     if stages is None:
         return _again(turn, STAGES, choose_again(turn))
     turn.data[STAGES] = stages
@@ -562,7 +490,7 @@ async def choose_stages(turn: Turn) -> Step:
 
 
 async def points(turn: Turn) -> Step:
-    price = _whole(turn.payload.value if turn.payload else turn.text, 0, POINTS_MAX)
+    price = read_whole(turn.payload.value if turn.payload else turn.text, 0, POINTS_MAX)
     if price is None:
         note = turn._("Please type a number from 0 to {max}.", max=POINTS_MAX)
         return _again(turn, POINTS, note)
@@ -612,4 +540,6 @@ flow = Flow(
     once=frozenset({CONFIRM}),
     stateless=frozenset({NEW, PICK, MARK}),
     role=Role.CLERK,
+    staff_help=StaffHelp(N_("events: sign-ups, attendance, new events"), order=60),
 )
+FLOWS = (flow,)

@@ -13,11 +13,12 @@ each checks again that the feedback is within the staff member's reach.
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import START, Flow, Turn
+from bot.dialogs.engine.dialogs import START, Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.dialogs.member.feedback import too_long
 from bot.dialogs.staff.bookings import store_name
 from bot.error_texts import FEEDBACK_CATEGORY_NAMES, describe
+from bot.i18n import N_
 from core.errors import DomainError, UnknownFeedback
 from core.people.members import get_member, mask_phone
 from core.people.staff import Role
@@ -184,4 +185,6 @@ flow = Flow(
     stateless=frozenset({SHOW, CLOSE}),
     commands=("/feedback",),
     role=Role.CLERK,
+    staff_help=StaffHelp(N_("answer feedback"), order=50),
 )
+FLOWS = (flow,)

@@ -5,7 +5,7 @@ masked for clerks; recent audit entries for managers."""
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Reply, Step
 from bot.dialogs.member.for_you import category_name
 from bot.dialogs.staff.references import find_member, member_line, store_name
@@ -154,4 +154,6 @@ flow = Flow(
     steps={ASK: ask},
     commands=("/member",),
     role=Role.CLERK,
+    staff_help=StaffHelp(N_("look up a member"), order=30),
 )
+FLOWS = (flow,)

@@ -4,15 +4,23 @@ candidates instead of guessing), the store a command is for, and how a member is
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 from bot.dialogs.engine.dialogs import Turn
-from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
 from bot.i18n import localized
 from core.errors import UnknownMember
 from core.people.members import MemberView, get_member, mask_phone, parse_member_no, resolve_member
 from core.people.staff import Role
 
-PICK = "member:"  # a candidate button's value: PICK + member id
+
+@dataclass(frozen=True)
+class MemberPick(ButtonValue):
+    """A candidate button's value: the member it names."""
+
+    prefix: ClassVar[str] = "member:"
+    member_id: int
 
 
 def member_line(turn: Turn, member: MemberView) -> str:
@@ -27,15 +35,17 @@ def member_line(turn: Turn, member: MemberView) -> str:
 async def find_member(turn: Turn, flow: str, step: str, reference: str) -> MemberView | Step:
     """The member ``reference`` names, or a step offering the candidates it may mean (each
     a button that comes back to ``step``), or an error when it matches nobody."""
-    if turn.payload is not None and turn.payload.value.startswith(PICK):
-        return await get_member(turn.ctx, int(turn.payload.value.removeprefix(PICK)))
+    picked = turn.payload.read(MemberPick) if turn.payload else None
+    if picked is not None:
+        return await get_member(turn.ctx, picked.member_id)
     lookup = await resolve_member(turn.ctx, reference)
     if lookup.member is not None:
         return lookup.member
     if not lookup.candidates:
         raise UnknownMember(member=reference)
     choices = [
-        Payload(flow, step, f"{PICK}{m.id}").button(member_line(turn, m)) for m in lookup.candidates
+        Payload(flow, step, MemberPick(m.id).pack()).button(member_line(turn, m))
+        for m in lookup.candidates
     ]
     text = turn._("Which member do you mean by “{reference}”?", reference=reference[:40])
     return Step([Reply(text, buttons(*([c] for c in choices)))], next=step)

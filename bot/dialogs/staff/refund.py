@@ -5,9 +5,10 @@ shortfall) and the member is told through the outbox."""
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import begin, member_line, store_choice, store_name, take_store
+from bot.i18n import N_
 from core import loyalty
 from core.people.members import get_member
 from core.people.staff import Role
@@ -126,4 +127,6 @@ flow = Flow(
     commands=("/refund",),
     once=frozenset({CONFIRM}),
     role=Role.MANAGER,
+    staff_help=StaffHelp(N_("refund a sale"), order=70),
 )
+FLOWS = (flow,)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import (
     begin,
@@ -24,7 +24,7 @@ from bot.dialogs.staff.references import (
     take_store,
 )
 from bot.error_texts import describe
-from bot.i18n import localized
+from bot.i18n import N_, localized
 from core import loyalty
 from core.engagement import products
 from core.engagement.products import SaleLine
@@ -200,4 +200,6 @@ flow = Flow(
     commands=("/sale",),
     stateless=frozenset({UNDO}),  # a second tap finds the sale refunded and says so
     role=Role.CLERK,
+    staff_help=StaffHelp(N_("record a purchase"), order=10),
 )
+FLOWS = (flow,)

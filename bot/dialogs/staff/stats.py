@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.staff.bookings import (
     ALL,
@@ -183,4 +183,6 @@ flow = Flow(
     steps={STORE: choose_store, PERIOD: choose_period},
     commands=("/stats",),
     role=Role.MANAGER,
+    staff_help=StaffHelp(N_("figures and chart"), order=90),
 )
+FLOWS = (flow,)

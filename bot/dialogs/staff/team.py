@@ -3,7 +3,7 @@ of their store. A new colleague joins by sending ``/join CODE`` with the invite 
 
 from __future__ import annotations
 
-from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import store_name
 from bot.i18n import N_
@@ -153,6 +153,8 @@ flow = Flow(
     once=frozenset({REMOVE}),
     stateless=frozenset({INVITE, PICK}),
     role=Role.MANAGER,
+    staff_help=StaffHelp(N_("the team and invites"), order=120),
 )
 
 join_flow = Flow(name="join", start=join, commands=("/join",), needs_member=False)
+FLOWS = (flow, join_flow)
