@@ -3,11 +3,12 @@ the last ledger entries, and for each entry "why?" — the rule that produced it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from bot.dialogs.engine.dialogs import Flow, Menu, MenuCommand, Turn
-from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
 from bot.i18n import N_, localized
 from core import loyalty
 from core.errors import NotFound
@@ -27,6 +28,13 @@ KIND_NAMES = {
     "event_return": N_("returned (event cancelled)"),
     "referral": N_("invite reward"),
 }
+
+
+@dataclass(frozen=True)
+class EntryRef(ButtonValue):
+    """A "why?" button's value: the ledger entry it explains."""
+
+    entry_id: int
 
 
 async def show(turn: Turn) -> Step:
@@ -69,9 +77,8 @@ async def show(turn: Turn) -> Step:
         lines.append(
             f"{number}. {turn.day(entry.at)} {entry.points:+d} {turn._(KIND_NAMES[entry.kind])}"
         )
-        why_buttons.append(
-            Payload(NAME, WHY, str(entry.id)).button(turn._("Why #{number}?", number=number))
-        )
+        label = turn._("Why #{number}?", number=number)
+        why_buttons.append(Payload(NAME, WHY, EntryRef(entry.id).pack()).button(label))
     rows = [why_buttons[i : i + 3] for i in range(0, len(why_buttons), 3)]
     return Step([Reply("\n".join(lines), buttons(*rows))])
 
@@ -79,9 +86,10 @@ async def show(turn: Turn) -> Step:
 async def why(turn: Turn) -> Step:
     """Explain one ledger entry of this member (never anyone else's)."""
     assert turn.member is not None and turn.payload is not None
-    if not turn.payload.value.isdigit():
+    tapped = turn.payload.read(EntryRef)
+    if tapped is None:
         raise NotFound()
-    found = await loyalty.ledger(turn.ctx, turn.member.id, 1, entry_id=int(turn.payload.value))
+    found = await loyalty.ledger(turn.ctx, turn.member.id, 1, entry_id=tapped.entry_id)
     if not found:
         raise NotFound()
     return Step([Reply(explain(turn, found[0]))])
