@@ -8,10 +8,11 @@ code, ISO date, slot start in epoch minutes) so payloads stay far below 64 bytes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
-from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.error_texts import describe
 from bot.i18n import N_, format_time, localized
 from core.errors import CancelTooLate, DomainError, SlotFull, UnknownBooking
@@ -39,8 +40,37 @@ def _instant(minutes: int) -> datetime:
     return datetime.fromtimestamp(minutes * 60, UTC)
 
 
-def _int(value: str | None) -> int | None:
-    value = (value or "").strip()
+@dataclass(frozen=True)
+class SlotRef(ButtonValue):
+    """A time button's value: when the slot starts, in epoch minutes."""
+
+    minutes: int
+
+
+@dataclass(frozen=True)
+class DayRef(ButtonValue):
+    """A day button's value."""
+
+    day: date
+
+
+@dataclass(frozen=True)
+class PartyRef(ButtonValue):
+    """A party size button's value: how many people come."""
+
+    people: int
+
+
+@dataclass(frozen=True)
+class BookingRef(ButtonValue):
+    """A cancel button's value: the booking it cancels."""
+
+    booking_id: int
+
+
+def _int(value: str) -> int | None:
+    """A typed whole number."""
+    value = value.strip()
     return int(value) if value.isdigit() and len(value) <= 12 else None
 
 
@@ -91,7 +121,7 @@ async def _day_choice(turn: Turn, store: Store) -> Step:
         )
         return Step([Reply(text)])
     turn.data["store"] = store.code
-    items = [Payload(NAME, DAY, d.isoformat()).button(turn.day(d)) for d in days]
+    items = [Payload(NAME, DAY, DayRef(d).pack()).button(turn.day(d)) for d in days]
     return Step([Reply(turn._("{store}: which day?", store=name), _rows(items))], next=DAY)
 
 
@@ -103,7 +133,7 @@ async def _slot_choice(turn: Turn, day: date, note: str = "") -> Step:
         return await _with_note(turn, text, _current_store(turn))
     turn.data["day"] = day.isoformat()
     items = [
-        Payload(NAME, SLOT, str(_minutes(v.starts_at))).button(
+        Payload(NAME, SLOT, SlotRef(_minutes(v.starts_at)).pack()).button(
             turn._("{time} ({free} free)", time=_time(turn, v.starts_at), free=v.free)
         )
         for v in slots
@@ -128,7 +158,7 @@ async def _with_note(turn: Turn, note: str, store: Store | None) -> Step:
 
 def _party_choice(turn: Turn, bound: int, note: str = "") -> Step:
     items = [
-        Payload(NAME, PARTY, str(n)).button(str(n))
+        Payload(NAME, PARTY, PartyRef(n).pack()).button(str(n))
         for n in range(1, min(bound, PARTY_BUTTONS_MAX) + 1)
     ]
     text = turn._("How many people are coming? (1 to {max})", max=bound)
@@ -187,34 +217,35 @@ async def choose_store(turn: Turn) -> Step:
 
 
 async def choose_day(turn: Turn) -> Step:
-    try:
-        day = date.fromisoformat(turn.payload.value) if turn.payload else None
-    except ValueError:
-        day = None
-    if day is None:
+    tapped = turn.payload.read(DayRef) if turn.payload else None
+    if tapped is None:
         return await _with_note(turn, _choose_again(turn), _current_store(turn))
-    return await _slot_choice(turn, day)
+    return await _slot_choice(turn, tapped.day)
 
 
 async def choose_slot(turn: Turn) -> Step:
-    minutes = _int(turn.payload.value) if turn.payload else None
+    tapped = turn.payload.read(SlotRef) if turn.payload else None
     day = date.fromisoformat(str(turn.data["day"]))
-    if minutes is None:
+    if tapped is None:
         return await _slot_choice(turn, day, _choose_again(turn))
-    starts_at = _instant(minutes)
+    starts_at = _instant(tapped.minutes)
     slots = await bookings.free_slots(turn.ctx, str(turn.data["store"]), day)
     slot = next((v for v in slots if v.starts_at == starts_at), None)
     if slot is None:
         note = turn._("This time is no longer free; please choose another one.")
         return await _slot_choice(turn, day, note)
-    turn.data["slot"] = minutes
+    turn.data["slot"] = tapped.minutes
     turn.data["bound"] = min(slot.free, turn.ctx.shop.bookings.max_party)
     return _party_choice(turn, int(turn.data["bound"]))
 
 
 async def choose_party(turn: Turn) -> Step:
     bound = int(turn.data["bound"])
-    party = _int(turn.payload.value if turn.payload else turn.text)
+    if turn.payload is None:
+        party = _int(turn.text)
+    else:
+        tapped = turn.payload.read(PartyRef)
+        party = tapped.people if tapped else None
     if party is None or not 1 <= party <= bound:
         note = turn._("Please choose a number from 1 to {max}.", max=bound)
         return _party_choice(turn, bound, note)
@@ -257,17 +288,19 @@ def _full(turn: Turn, full: SlotFull) -> Step:
     label = f"{turn.day(later)} {_time(turn, later)}"
     offer = turn._("The next free time is {time}. Would you like that instead?", time=label)
     choice = [
-        Payload(NAME, ALTERNATIVE, str(_minutes(later))).button(turn._("Take {time}", time=label))
+        Payload(NAME, ALTERNATIVE, SlotRef(_minutes(later)).pack()).button(
+            turn._("Take {time}", time=label)
+        )
     ]
     return Step([Reply(f"{text}\n{offer}", buttons(choice))], next=ALTERNATIVE)
 
 
 async def alternative(turn: Turn) -> Step:
     """The offered next free time: straight to the summary with the same party."""
-    minutes = _int(turn.payload.value) if turn.payload else None
-    if minutes is None:
+    tapped = turn.payload.read(SlotRef) if turn.payload else None
+    if tapped is None:
         return Step([Reply(turn._("All right, nothing was booked."))])
-    turn.data["slot"] = minutes
+    turn.data["slot"] = tapped.minutes
     return _summary(turn)
 
 
@@ -285,7 +318,7 @@ async def mine(turn: Turn) -> Step:
         lines.append(f"{number}. {_booking_line(turn, view)}")
         if now <= bookings.cancel_cutoff(turn.ctx, view.starts_at):
             label = turn._("Cancel #{number}", number=number)
-            cancels.append(Payload(NAME, ASK_CANCEL, str(view.id)).button(label))
+            cancels.append(Payload(NAME, ASK_CANCEL, BookingRef(view.id).pack()).button(label))
         else:
             lines.append(turn._("   (too late to cancel here; please call the store)"))
     return Step([Reply("\n".join(lines), _rows(cancels) + buttons([book_again]))])
@@ -294,7 +327,8 @@ async def mine(turn: Turn) -> Step:
 async def ask_cancel(turn: Turn) -> Step:
     """Which booking, and are you sure? Nothing is cancelled yet."""
     assert turn.member is not None
-    booking_id = _int(turn.payload.value) if turn.payload else None
+    tapped = turn.payload.read(BookingRef) if turn.payload else None
+    booking_id = tapped.booking_id if tapped else None
     upcoming = await bookings.upcoming_bookings(turn.ctx, turn.member.id)
     view = next((v for v in upcoming if v.id == booking_id), None)
     turn.data.clear()  # a button from an old list may arrive inside another conversation
