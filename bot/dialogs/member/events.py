@@ -10,10 +10,11 @@ sign-up's id.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
-from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.error_texts import describe
 from bot.i18n import N_, format_time, localized
 from core import loyalty
@@ -78,9 +79,18 @@ def _mine_button(turn: Turn) -> Button:
     return Payload(NAME, MINE).button(turn._("My events"))
 
 
-def _id(turn: Turn) -> int | None:
-    value = turn.payload.value if turn.payload else ""
-    return int(value) if value.isdigit() and len(value) <= 12 else None
+@dataclass(frozen=True)
+class EventRef(ButtonValue):
+    """The value of a button about one event (the staff's /event lists use it too)."""
+
+    event_id: int
+
+
+@dataclass(frozen=True)
+class SignupRef(ButtonValue):
+    """A cancel button's value: the member's place at an event."""
+
+    signup_id: int
 
 
 async def _balance(turn: Turn) -> int:
@@ -122,7 +132,7 @@ async def show(turn: Turn) -> Step:
                 "{free} of {capacity} places left", free=event.free, capacity=event.capacity
             )
             label = turn._("Sign up #{number}", number=number)
-            choices.append(Payload(NAME, ASK, str(event.id)).button(label))
+            choices.append(Payload(NAME, ASK, EventRef(event.id).pack()).button(label))
         else:
             state = turn._("full")
         lines.append(f"   {event_price(turn, event.points)}; {state}")
@@ -180,11 +190,11 @@ async def ask(turn: Turn) -> Step:
     """A Sign up button, also from an old list: may this member join it? Nothing is taken
     yet."""
     turn.data.clear()  # a button from an old list may arrive inside another conversation
-    event_id = _id(turn)
+    tapped = turn.payload.read(EventRef) if turn.payload else None
     try:
-        if event_id is None:
+        if tapped is None:
             raise UnknownEvent(event=turn.payload.value[:20] if turn.payload else "")
-        return await _confirm_screen(turn, event_id)
+        return await _confirm_screen(turn, tapped.event_id)
     except DomainError as error:
         return Step([Reply(describe(error, turn.locale), buttons([_mine_button(turn)]))])
 
@@ -241,7 +251,7 @@ async def mine(turn: Turn) -> Step:
         lines.append(f"{number}. {event_line(turn, signup.event)}")
         if now <= shop_events.cancel_cutoff(turn.ctx, signup.event.starts_at):
             label = turn._("Cancel #{number}", number=number)
-            cancels.append(Payload(NAME, ASK_CANCEL, str(signup.id)).button(label))
+            cancels.append(Payload(NAME, ASK_CANCEL, SignupRef(signup.id).pack()).button(label))
         else:
             lines.append(turn._("   (too late to cancel; see you there!)"))
     return Step([Reply("\n".join(lines), _rows(cancels) + buttons([more]))])
@@ -250,7 +260,8 @@ async def mine(turn: Turn) -> Step:
 async def ask_cancel(turn: Turn) -> Step:
     """Which place, and are you sure? Nothing is cancelled yet."""
     assert turn.member is not None
-    signup_id = _id(turn)
+    tapped = turn.payload.read(SignupRef) if turn.payload else None
+    signup_id = tapped.signup_id if tapped else None
     signups = await shop_events.member_signups(turn.ctx, turn.member.id)
     signup = next((s for s in signups if s.id == signup_id), None)
     turn.data.clear()

@@ -22,7 +22,14 @@ from datetime import datetime
 
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
-from bot.dialogs.member.events import event_line, event_price, event_title, event_when, event_where
+from bot.dialogs.member.events import (
+    EventRef,
+    event_line,
+    event_price,
+    event_title,
+    event_when,
+    event_where,
+)
 from bot.dialogs.staff.bookings import arguments, choose_again, find_store
 from bot.dialogs.staff.event_input import (
     ANY,
@@ -112,7 +119,7 @@ async def _list(turn: Turn) -> Step:
                 price=event_price(turn, event.points),
             )
         )
-        picks.append(Payload(NAME, PICK, str(event.id)).button(f"#{number}"))
+        picks.append(Payload(NAME, PICK, EventRef(event.id).pack()).button(f"#{number}"))
     rows = [picks[i : i + 4] for i in range(0, len(picks), 4)]
     lines.append(turn._("Choose an event to see who signed up and who came."))
     return Step([Reply("\n".join(lines), buttons(*rows, _new_button(turn)))])
@@ -186,11 +193,11 @@ async def _signups(turn: Turn, event: shop_events.EventView, note: str = "") -> 
 
 async def pick(turn: Turn) -> Step:
     """An event of the list, also long after it was sent (a stateless step)."""
-    value = turn.payload.value if turn.payload else ""
+    tapped = turn.payload.read(EventRef) if turn.payload else None
     try:
-        if not value.isdigit():
-            raise UnknownEvent(event=value[:20])
-        event = await shop_events.get_event(turn.ctx, int(value))
+        if tapped is None:
+            raise UnknownEvent(event=turn.payload.value[:20] if turn.payload else "")
+        event = await shop_events.get_event(turn.ctx, tapped.event_id)
     except DomainError as error:
         return Step([Reply(describe(error, turn.locale))])
     refused = await _reachable(turn, event)
@@ -514,7 +521,7 @@ async def confirm(turn: Turn) -> Step:
             ),
         )
     )
-    listing = Payload(NAME, PICK, str(made.id)).button(event_title(turn, made))
+    listing = Payload(NAME, PICK, EventRef(made.id).pack()).button(event_title(turn, made))
     return Step([Reply(text, buttons([listing]))])
 
 
