@@ -7,8 +7,10 @@ or a second owner, is told the alert was already decided; nothing happens twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
-from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.i18n import N_, localized
 from core import loyalty
 from core.errors import UnknownAlert
@@ -19,6 +21,13 @@ from core.people.staff import Role
 NAME = "alerts"
 APPROVE, REJECT = "approve", "reject"
 SHOWN_MAX = 10  # alerts listed at once; the rest after deciding these
+
+
+@dataclass(frozen=True)
+class AlertRef(ButtonValue):
+    """An Approve or Reject button's value: the alert it decides."""
+
+    alert_id: int
 
 
 def _store(turn: Turn, code: object) -> str:
@@ -96,8 +105,8 @@ def alert_buttons(turn: Turn, alert: AlertView) -> tuple[tuple[Button, ...], ...
         return ()
     return buttons(
         [
-            Payload(NAME, APPROVE, str(alert.id)).button(turn._("Approve")),
-            Payload(NAME, REJECT, str(alert.id)).button(turn._("Reject")),
+            Payload(NAME, APPROVE, AlertRef(alert.id).pack()).button(turn._("Approve")),
+            Payload(NAME, REJECT, AlertRef(alert.id).pack()).button(turn._("Reject")),
         ]
     )
 
@@ -130,10 +139,10 @@ async def reject(turn: Turn) -> Step:
 
 async def _decide(turn: Turn, *, approve: bool) -> Step:
     assert turn.staff is not None and turn.payload is not None
-    value = turn.payload.value
-    if not value.isdigit() or len(value) > 12:
-        raise UnknownAlert(alert=value[:20])
-    alert = await alerts.decide(turn.ctx, int(value), owner=turn.staff, approve=approve)
+    tapped = turn.payload.read(AlertRef)
+    if tapped is None:
+        raise UnknownAlert(alert=turn.payload.value[:20])
+    alert = await alerts.decide(turn.ctx, tapped.alert_id, owner=turn.staff, approve=approve)
     return Step([Reply(await _outcome(turn, alert, approve=approve))])
 
 
