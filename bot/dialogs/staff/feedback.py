@@ -13,8 +13,10 @@ each checks again that the feedback is within the staff member's reach.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.dialogs.engine.dialogs import START, Flow, StaffHelp, Turn
-from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.member.feedback import too_long
 from bot.dialogs.staff.bookings import store_name
 from bot.error_texts import FEEDBACK_CATEGORY_NAMES, describe
@@ -32,6 +34,13 @@ STAR = "⭐"
 URGENT = "❗"
 LISTED = 10  # feedback shown in the queue at once (answered or closed ones make room)
 EXCERPT = 40  # characters of each text in the queue
+
+
+@dataclass(frozen=True)
+class FeedbackRef(ButtonValue):
+    """A Show or Close button's value: the feedback it is about."""
+
+    feedback_id: int
 
 
 def _in_reach(turn: Turn, item: FeedbackView) -> bool:
@@ -57,10 +66,10 @@ async def _reachable(turn: Turn, feedback_id: int) -> FeedbackView:
 
 
 def _feedback_id(turn: Turn) -> int:
-    value = turn.payload.value if turn.payload else ""
-    if not value.isdigit() or len(value) > 12:
-        raise UnknownFeedback(feedback=value[:40])
-    return int(value)
+    tapped = turn.payload.read(FeedbackRef) if turn.payload else None
+    if tapped is None:
+        raise UnknownFeedback(feedback=turn.payload.value[:40] if turn.payload else "")
+    return tapped.feedback_id
 
 
 async def start(turn: Turn) -> Step:
@@ -81,7 +90,7 @@ async def start(turn: Turn) -> Step:
             f"{turn.day(item.created_at)}: {_excerpt(item.text)}"
         )
         label = f"#{number} {item.member_name}"
-        choices.append([Payload(NAME, SHOW, str(item.id)).button(label)])
+        choices.append([Payload(NAME, SHOW, FeedbackRef(item.id).pack()).button(label)])
     lines.append(turn._("Choose one to read it in full and answer it."))
     return Step([Reply("\n".join(lines), buttons(*choices))])
 
@@ -134,7 +143,7 @@ async def show(turn: Turn) -> Step:
         )
     )
     choices = [
-        Payload(NAME, CLOSE, str(item.id)).button(turn._("Close without answering")),
+        Payload(NAME, CLOSE, FeedbackRef(item.id).pack()).button(turn._("Close without answering")),
         _to_queue(turn),
     ]
     turn.data.clear()  # the button may come from an old list, inside another conversation
@@ -160,7 +169,7 @@ async def answer(turn: Turn) -> Step:
         return Step([Reply(describe(error, turn.locale), buttons([_to_queue(turn)]))])
     reply = turn._("Your answer was sent to {name}.", name=item.member_name)
     choices = [
-        Payload(NAME, CLOSE, str(item.id)).button(turn._("Close the feedback")),
+        Payload(NAME, CLOSE, FeedbackRef(item.id).pack()).button(turn._("Close the feedback")),
         _to_queue(turn),
     ]
     return Step([Reply(reply, buttons(choices))])
