@@ -11,9 +11,10 @@ adding up to the amount or less.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
-from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import (
     begin,
     find_member,
@@ -35,6 +36,13 @@ from core.people.staff import Role
 NAME = "sale"
 STORE, MEMBER, AMOUNT, UNDO = "store", "member", "amount", "undo"
 _LINE = re.compile(r"^([a-z0-9][a-z0-9_-]{0,31})(?:[*x×](\d{1,5}))?=(.+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SaleRef(ButtonValue):
+    """An Undo button's value: the sale it undoes."""
+
+    sale_id: int
 
 
 async def start(turn: Turn) -> Step:
@@ -171,17 +179,17 @@ def _recorded(turn: Turn, member: MemberView, amount_fen: int, result: loyalty.S
     if not minutes:
         return Reply("\n".join(lines))
     label = turn._("Undo (within {minutes} min)", minutes=minutes)
-    undo = Payload(NAME, UNDO, str(result.sale_id)).button(label)
+    undo = Payload(NAME, UNDO, SaleRef(result.sale_id).pack()).button(label)
     return Reply("\n".join(lines), buttons([undo]))
 
 
 async def undo(turn: Turn) -> Step:
     """The sale the button was shown under, in full; the member is told through the outbox."""
     assert turn.staff is not None
-    value = turn.payload.value if turn.payload else ""
-    if not value.isascii() or not value.isdigit():  # a button from before sales were named
+    tapped = turn.payload.read(SaleRef) if turn.payload else None
+    if tapped is None:  # a button from before sales were named
         raise UndoTooLate(receipt_no="")
-    result = await loyalty.undo_sale(turn.ctx, sale_id=int(value), staff_id=turn.staff.id)
+    result = await loyalty.undo_sale(turn.ctx, sale_id=tapped.sale_id, staff_id=turn.staff.id)
     member = await get_member(turn.ctx, result.member_id)
     text = turn._(
         "Undone: {amount} for {member}; {points} points taken back, balance {balance}.",
