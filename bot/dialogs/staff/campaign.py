@@ -16,10 +16,10 @@ the members that line counted: only the message and coupon are asked.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
-from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.member.rewards import reward_name
 from bot.dialogs.staff.references import own_store, store_name
 from bot.error_texts import STAGE_NAMES
@@ -42,6 +42,13 @@ YES, NO = "yes", "no"
 ADD_B, DROP_B = "add_b", "drop_b"  # the summary's other buttons (values of CONFIRM)
 HOLDOUT_CHOICES = (0, 5, 10, 20)  # percent; any whole number 0–50 may be typed
 ALL_WORDS = (ALL, "全部")
+
+
+@dataclass(frozen=True)
+class DigestLineRef(ButtonValue):
+    """A digest's win-back button's value: the digest line whose members it reaches."""
+
+    item_id: int
 
 
 def _stage(turn: Turn, text: str) -> str | None:
@@ -387,10 +394,10 @@ async def choose_holdout(turn: Turn) -> Step:
 async def from_digest(turn: Turn) -> Step:
     """A digest's win-back button: a campaign to exactly the members its line counted."""
     assert turn.staff is not None
-    value = turn.payload.value if turn.payload else ""
-    if not value.isdigit() or len(value) > 12:
-        raise UnknownDigest(digest=value[:20])
-    item = await digests.winback_item(turn.ctx, int(value), turn.staff)
+    tapped = turn.payload.read(DigestLineRef) if turn.payload else None
+    if tapped is None:
+        raise UnknownDigest(digest=turn.payload.value[:20] if turn.payload else "")
+    item = await digests.winback_item(turn.ctx, tapped.item_id, turn.staff)
     data = turn.data
     data.clear()
     data["locale"] = turn.locale

@@ -75,7 +75,9 @@ def item_button(turn: Turn, item: DigestItem) -> Button | None:
             tier=_tier(turn, item.tier),
             store=where,
         )
-        return Payload(campaign.NAME, campaign.DIGEST, str(item.id)).button(label)
+        return Payload(
+            campaign.NAME, campaign.DIGEST, campaign.DigestLineRef(item.id).pack()
+        ).button(label)
     if item.kind == digests.URGENT_FEEDBACK:
         return Payload(desk_feedback.NAME, START).button(turn._("Open feedback"))
     return None
