@@ -3,8 +3,10 @@ of their store. A new colleague joins by sending ``/join CODE`` with the invite 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
-from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import store_name
 from bot.i18n import N_
 from core.people import staff as team
@@ -14,6 +16,13 @@ from core.people.staff import Role, StaffView
 NAME = "staff"
 INVITE, INVITE_STORE, PICK, SET_ROLE, REMOVE = "invite", "invite_store", "pick", "role", "remove"
 ROLE_NAMES = {Role.CLERK: N_("clerk"), Role.MANAGER: N_("manager"), Role.OWNER: N_("owner")}
+
+
+@dataclass(frozen=True)
+class ColleagueRef(ButtonValue):
+    """A colleague button's value (for a role change or removal): who."""
+
+    staff_id: int
 
 
 def _me(turn: Turn) -> StaffView:
@@ -87,7 +96,9 @@ async def pick(turn: Turn) -> Step:
     people = [p for p in await team.list_staff(turn.ctx) if p.id != me.id]
     if not people:
         return Step([Reply(turn._("There is nobody else on the staff yet."))])
-    choices = [Payload(NAME, action, str(p.id)).button(_describe(turn, p)) for p in people]
+    choices = [
+        Payload(NAME, action, ColleagueRef(p.id).pack()).button(_describe(turn, p)) for p in people
+    ]
     return Step([Reply(turn._("Who?"), buttons(*([c] for c in choices)))], next=action)
 
 
@@ -95,8 +106,9 @@ async def set_role(turn: Turn) -> Step:
     me = _me(turn)
     me.require(Role.OWNER)
     value = turn.payload.value if turn.payload else ""
-    if value.isdigit():
-        turn.data["who"] = int(value)
+    picked = turn.payload.read(ColleagueRef) if turn.payload else None
+    if picked is not None:
+        turn.data["who"] = picked.staff_id
     if "who" not in turn.data:  # text typed instead of picking a colleague
         return await start(turn)
     if value not in {r.value for r in Role}:  # the colleague just picked, or text typed
@@ -119,10 +131,10 @@ async def set_role(turn: Turn) -> Step:
 
 async def remove(turn: Turn) -> Step:
     me = _me(turn)
-    value = turn.payload.value if turn.payload else ""
-    if not value.isdigit():
+    picked = turn.payload.read(ColleagueRef) if turn.payload else None
+    if picked is None:
         return await start(turn)
-    person = await team.get_staff(turn.ctx, int(value))
+    person = await team.get_staff(turn.ctx, picked.staff_id)
     await remove_staff(turn.ctx, me, person.id)
     return Step([Reply(turn._("Removed: {who}", who=_describe(turn, person)))])
 
