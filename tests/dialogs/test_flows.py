@@ -1,5 +1,6 @@
 """The flows' declarations agree with each other and with what is made of them: every
-command routes to its flow, every menu button and WeChat key starts a flow that exists,
+command routes to its flow, every menu button, WeChat key and button naming a flow by a
+literal starts a flow that exists,
 Telegram's commands are commands of flows, every staff flow is in help, and no module
 defines a flow the registry does not serve. A flow added or changed in one place only
 cannot drift from the menus."""
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -23,6 +26,10 @@ from core.context import Context
 from core.people.staff import Role, StaffView
 
 NAMES = {flow.name for flow in FLOWS}
+DIALOGS = Path(member.__file__).parent.parent
+# A button naming the flow it starts by a literal, where importing the flow's NAME would make
+# an import cycle (coupons ↔ rewards).
+STARTED_BY_NAME = re.compile(r'Payload\(\s*"([^"]+)",\s*START\b')
 
 
 def turn(ctx: Context, text: str, role: Role | None = None) -> Turn:
@@ -80,6 +87,16 @@ def test_keywords_are_tried_in_a_declared_order() -> None:
 
 def test_wechat_menu_keys_are_the_flows() -> None:
     assert MENU_KEYS == NAMES
+
+
+def test_buttons_that_start_a_flow_by_its_name_start_one_that_exists() -> None:
+    named = {
+        (path.name, name)
+        for path in DIALOGS.rglob("*.py")
+        for name in STARTED_BY_NAME.findall(path.read_text(encoding="utf-8"))
+    }
+    assert named  # the pattern still finds them
+    assert all(name in NAMES for _, name in named), named
 
 
 @pytest.mark.parametrize("package", [member, staff], ids=lambda p: p.__name__)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.member import points
 from bot.i18n import N_
 from core.engagement import checkins
 
@@ -50,7 +51,7 @@ async def check_in(turn: Turn) -> Step:
             )
         )
     lines.append(turn._("Points: {balance}", balance=done.balance))
-    more = buttons([Payload("points", START).button(turn._("My points"))])
+    more = buttons([Payload(points.NAME, START).button(turn._("My points"))])
     return Step([Reply("\n".join(lines), more)])
 
 

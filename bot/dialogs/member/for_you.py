@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.member import rewards
 from bot.i18n import N_, localized
 from core.engagement.preferences import recommend
 from core.engagement.products import ProductView
@@ -37,7 +38,7 @@ async def show(turn: Turn) -> Step:
     lines = [head]
     lines += [product_line(turn, n, p) for n, p in enumerate(found.products, start=1)]
     lines.append(turn._("Ask for them at the counter."))
-    more = Payload("rewards", START).button(turn._("Rewards"))
+    more = Payload(rewards.NAME, START).button(turn._("Rewards"))
     return Step([Reply("\n".join(lines), buttons([more]))])
 
 

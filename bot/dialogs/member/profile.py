@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.member import invite
 from bot.dialogs.member.registration import LANGUAGE_NAMES, typed_birthday, typed_phone
 from bot.error_texts import describe
 from bot.i18n import LOCALES, N_
@@ -70,7 +71,7 @@ def _profile(turn: Turn, note: str = "") -> Reply:
         buttons(
             edits,
             [marketing, Payload(NAME, LANG).button(turn._("Language"))],
-            [Payload("invite", START).button(turn._("Invite friends"))],
+            [Payload(invite.NAME, START).button(turn._("Invite friends"))],
             [
                 Payload(NAME, LINK).button(turn._("Link another chat app")),
                 Payload(NAME, DELETE).button(turn._("Delete my data")),

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
-from bot.dialogs.member.coupons import format_coupon_code
+from bot.dialogs.member import coupons
 from bot.i18n import N_, localized
 from core import loyalty
 from core.engagement import products
@@ -162,7 +162,7 @@ async def confirm(turn: Turn) -> Step:
         (
             turn._(
                 "Done! Your coupon code: {code}",
-                code=format_coupon_code(coupon.code),
+                code=coupons.format_coupon_code(coupon.code),
             ),
             turn._(
                 "{reward}, worth {value}, valid until {day}.",
@@ -175,13 +175,13 @@ async def confirm(turn: Turn) -> Step:
             ),
         )
     )
-    return Step([Reply(text, buttons([Payload("coupons", START).button(turn._("My coupons"))]))])
+    return Step([Reply(text, buttons([Payload(coupons.NAME, START).button(turn._("My coupons"))]))])
 
 
 async def _picked(turn: Turn, reward: Reward, coupon: loyalty.CouponView) -> Reply:
     text = "\n".join(
         (
-            turn._("Done! Your pickup code: {code}", code=format_coupon_code(coupon.code)),
+            turn._("Done! Your pickup code: {code}", code=coupons.format_coupon_code(coupon.code)),
             turn._(
                 "Show it at the counter to get {reward}, until {day}.",
                 reward=reward_name(turn, reward),
@@ -190,7 +190,7 @@ async def _picked(turn: Turn, reward: Reward, coupon: loyalty.CouponView) -> Rep
             turn._("Points left: {balance}", balance=await balance(turn)),
         )
     )
-    return Reply(text, buttons([Payload("coupons", START).button(turn._("My coupons"))]))
+    return Reply(text, buttons([Payload(coupons.NAME, START).button(turn._("My coupons"))]))
 
 
 flow = Flow(
