@@ -1,9 +1,8 @@
 """The flows' declarations agree with each other and with what is made of them: every
 command routes to its flow, every menu button, WeChat key and button naming a flow by a
-literal starts a flow that exists,
-Telegram's commands are commands of flows, every staff flow is in help, and no module
-defines a flow the registry does not serve. A flow added or changed in one place only
-cannot drift from the menus."""
+literal starts a flow that exists, Telegram's commands are commands of flows, every staff
+flow is in help, and no module defines a flow the registry does not serve. A flow added or
+changed in one place only cannot drift from the menus."""
 
 from __future__ import annotations
 
