@@ -29,8 +29,8 @@ from core.errors import (
     UnknownProduct,
 )
 from core.shop import ShopFileError
-from storage.db import Session
 from storage.models import ProductRow, RewardRow, RewardStockRow, SaleLineRow
+from storage.session import Session
 
 LINES_MAX = 100  # lines on one receipt: more is a mistake (a pasted file), not a basket
 QUANTITY_MAX = 10_000

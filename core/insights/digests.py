@@ -44,8 +44,9 @@ from core.insights.segments import Stage, compute_segments, lifecycle_stage
 from core.people.staff import Role, StaffView, list_staff
 from core.pushes import outbox
 from core.service.feedback import OPEN
-from storage.db import Session, insert_ignore
+from storage.db import insert_ignore
 from storage.models import DigestItemRow, DigestRow, FeedbackRow, StoreRow
+from storage.session import Session
 
 OUTBOX_KIND = "staff_digest"
 DORMANT, URGENT_FEEDBACK = "dormant", "urgent_feedback"

@@ -37,8 +37,8 @@ from core.context import Context
 from core.errors import InvalidInput
 from core.people.members import store_id
 from core.shop import SegmentRules
-from storage.db import Session
 from storage.models import CouponRow, MemberRow, MemberTagRow, SaleRow, StoreRow
+from storage.session import Session
 
 RFM_WINDOW_MONTHS = 12
 SCORES = 5

@@ -20,7 +20,7 @@ from core.people.members import MemberView, identity_row, view_of
 from core.people.staff import StaffView, is_current, staff_view
 from core.pushes import outbox
 from storage import buttons, inbound_deliveries, service_messages
-from storage.db import Session, run, upsert
+from storage.db import run, upsert
 from storage.erasure import mentioning
 from storage.models import (
     ChoicesRow,
@@ -33,6 +33,7 @@ from storage.models import (
     StaffRow,
     StoreRow,
 )
+from storage.session import Session
 
 TIMEOUT = timedelta(minutes=15)
 RECORD_AFTER = timedelta(seconds=30)  # an arrival this soon after the last is not rewritten

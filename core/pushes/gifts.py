@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from core import audit
-from storage.db import Session
 from storage.models import CampaignMemberRow, CampaignRow, CouponRow, RewardStockRow
+from storage.session import Session
 
 CAMPAIGN = "campaign"  # core.insights.campaigns.KIND (which imports the outbox, and so this module)
 # The pushes that bring a gift, and where their parameters carry its code. Only these: a

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
 
 from core.pushes import gifts
-from storage.db import Session, insert_ignore, insert_ignore_many
+from storage.db import insert_ignore, insert_ignore_many
 from storage.erasure import figures, mentioning
 from storage.models import OutboxRow
+from storage.session import Session
 
 # Service messages: the member needs them whatever their marketing choice.
 # Reminders of points and coupons about to expire are about the member's own account.

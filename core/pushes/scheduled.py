@@ -29,8 +29,8 @@ from core.errors import UnknownReward
 from core.loyalty import coupon_expires_at, fresh_coupon_codes, hand_out
 from core.pushes import outbox
 from core.pushes.audience import reachable
-from storage.db import Session
 from storage.models import MemberRow, OutboxRow, RewardRow
+from storage.session import Session
 
 # Pushes per transaction, and ids per IN (…) list: a batch of gifts holds SQLite's write
 # lock about 80 ms, and win-back's first run on 100 000 members took a sixth longer in

@@ -22,8 +22,9 @@ from core.people.members import format_member_no
 from core.pushes import gifts
 from core.pushes.outbox import FAILED, PENDING, REPLY, SENDING, SENT, SKIPPED, WAITING
 from storage import service_messages, workers
-from storage.db import Session, run
+from storage.db import run
 from storage.models import IdentityRow, MemberRow, OutboxRow, StaffRow
+from storage.session import Session
 
 WECHAT_CS = "wechat_cs"  # how a WeChat customer-service message is recorded in ``via``
 

@@ -33,8 +33,9 @@ from core.errors import (
 )
 from core.people.members import lock_member, store_id
 from core.shop import Shop, Store
-from storage.db import Session, insert_ignore
+from storage.db import insert_ignore
 from storage.models import BookingRow, MemberRow, SlotRow, StoreRow
+from storage.session import Session
 
 NOTE_MAX = 200
 MARKS = ("attended", "no_show")

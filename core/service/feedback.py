@@ -32,8 +32,8 @@ from core.ledger import receipts
 from core.people.members import lock_member, store_id
 from core.pushes import outbox
 from core.text import blank
-from storage.db import Session
 from storage.models import AuditRow, FeedbackRow, MemberRow, SaleRow, StaffRow, StoreRow
+from storage.session import Session
 
 KEYWORDS_FILE = Path(__file__).with_name("feedback_keywords.toml")
 OTHER = "other"
