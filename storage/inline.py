@@ -23,12 +23,13 @@ PostgreSQL keeps ``AsyncSession`` over asyncpg: its statements cross a network.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Never, TypeVar, TypeVarTuple, cast, overload
 
 from sqlalchemy import Connection, CursorResult, Executable, Result, ScalarResult
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TypedReturnsRows
+from sqlalchemy.util import EMPTY_DICT
 
 from storage.prepared import Rows, prepared
 
@@ -112,14 +113,30 @@ class InlineSession:
 
     @overload
     async def execute(
-        self, statement: TypedReturnsRows[*_Ts], params: Any = None
+        self,
+        statement: TypedReturnsRows[*_Ts],
+        params: Any = None,
+        *,
+        execution_options: Mapping[str, Any] = EMPTY_DICT,
     ) -> Result[*_Ts]: ...
 
     @overload
-    async def execute(self, statement: Executable, params: Any = None) -> Result[*_TupleAny]: ...
+    async def execute(
+        self,
+        statement: Executable,
+        params: Any = None,
+        *,
+        execution_options: Mapping[str, Any] = EMPTY_DICT,
+    ) -> Result[*_TupleAny]: ...
 
-    async def execute(self, statement: Executable, params: Any = None) -> Result[*_TupleAny]:
-        return self.sync_session.execute(statement, params)
+    async def execute(
+        self,
+        statement: Executable,
+        params: Any = None,
+        *,
+        execution_options: Mapping[str, Any] = EMPTY_DICT,
+    ) -> Result[*_TupleAny]:
+        return self.sync_session.execute(statement, params, execution_options=execution_options)
 
     @overload
     async def scalar(

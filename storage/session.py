@@ -13,7 +13,7 @@ its ``execute`` may return ``storage.prepared.Rows`` instead of SQLAlchemy's res
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -28,6 +28,7 @@ from typing import (
 from sqlalchemy import Connection, CursorResult, Engine, Executable, Result, ScalarResult
 from sqlalchemy.engine.interfaces import _CoreAnyExecuteParams
 from sqlalchemy.sql.selectable import TypedReturnsRows
+from sqlalchemy.util import EMPTY_DICT
 
 from storage.prepared import Rows
 
@@ -62,12 +63,20 @@ class Session(Protocol):
 
     @overload
     async def execute(
-        self, statement: TypedReturnsRows[*_Ts], params: Params = None
+        self,
+        statement: TypedReturnsRows[*_Ts],
+        params: Params = None,
+        *,
+        execution_options: Mapping[str, Any] = EMPTY_DICT,
     ) -> Result[*_Ts]: ...
 
     @overload
     async def execute(
-        self, statement: Executable, params: Params = None
+        self,
+        statement: Executable,
+        params: Params = None,
+        *,
+        execution_options: Mapping[str, Any] = EMPTY_DICT,
     ) -> Result[*tuple[Any, ...]]: ...
 
     # The first overload is SQLAlchemy's work-around for mypy issue 20651.

@@ -327,7 +327,7 @@ def _as_set(values: Iterable[str] | str) -> frozenset[str]:
     return frozenset([values] if isinstance(values, str) else values)
 
 
-async def _member_query(s: Session, ctx: Context, segment: Segment) -> Select[tuple[int]]:
+async def _member_query(s: Session, ctx: Context, segment: Segment) -> Select[int]:
     query = select(MemberRow.id)
     if segment.tiers:
         query = query.where(MemberRow.tier.in_(sorted(segment.tiers)))

@@ -119,7 +119,8 @@ def _bounds(ctx: Context, start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def _within(
-    column: InstrumentedAttribute[datetime], bounds: tuple[datetime, datetime]
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    bounds: tuple[datetime, datetime],
 ) -> ColumnElement[bool]:
     return (column >= bounds[0]) & (column < bounds[1])
 

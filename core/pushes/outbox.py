@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    bindparam,
+    delete,
+    exists,
+    select,
+    update,
+)
 
 from core.pushes import gifts
 from storage.db import insert_ignore, insert_ignore_many
@@ -152,7 +160,7 @@ async def enqueue_for_staff(
     )
 
 
-def waiting_for(member_id: ColumnElement[int | None]) -> ColumnElement[bool]:
+def waiting_for(member_id: ColumnExpressionArgument[int | None]) -> ColumnElement[bool]:
     """Whether pushes of this member wait for their next message (see ``wake``)."""
     return exists().where(OutboxRow.member_id == member_id, OutboxRow.status == WAITING)
 

@@ -174,7 +174,7 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_MAX else text[: EXCERPT_MAX - 1] + "…"
 
 
-def _view_query() -> Select[tuple[FeedbackRow, str, str | None, str | None]]:
+def _view_query() -> Select[FeedbackRow, str, str | None, str | None]:
     return (
         select(FeedbackRow, MemberRow.name, StoreRow.code, SaleRow.receipt_no)
         .join(MemberRow, MemberRow.id == FeedbackRow.member_id)
