@@ -139,7 +139,7 @@ def describe(error: DomainError, locale: str) -> str:
     code = error.code
     if code not in ERROR_TEXTS:
         code = next(
-            (k.code for k in type(error).__mro__ if getattr(k, "code", None) in ERROR_TEXTS),
+            (c for k in type(error).__mro__ if (c := getattr(k, "code", None)) in ERROR_TEXTS),
             "error",
         )
     params = {key: "" if value is None else value for key, value in error.params.items()}

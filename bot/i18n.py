@@ -8,7 +8,7 @@ a person reads them.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache, lru_cache
 from io import BytesIO
@@ -120,16 +120,16 @@ def _format_day(day: date, locale: str) -> str:
     return _format_date(day, format="medium", locale=_babel_locale(locale))
 
 
-def format_moment(moment: datetime, locale: str, zone: object) -> str:
+def format_moment(moment: datetime, locale: str, zone: tzinfo) -> str:
     """Shown to the second, in ``zone``: equal instants are equal keys, rightly."""
     return _format_second(moment.replace(microsecond=0), locale, zone)
 
 
 @lru_cache(maxsize=1024)
-def _format_second(moment: datetime, locale: str, zone: object) -> str:
+def _format_second(moment: datetime, locale: str, zone: tzinfo) -> str:
     return _format_datetime(moment, format="medium", tzinfo=zone, locale=_babel_locale(locale))
 
 
-def format_time(moment: datetime, locale: str, zone: object) -> str:
+def format_time(moment: datetime, locale: str, zone: tzinfo) -> str:
     """The time of day of ``moment`` in ``zone``, short: 14:30 (zh_CN), 2:30 PM (en)."""
     return _format_time(moment, format="short", tzinfo=zone, locale=_babel_locale(locale))

@@ -243,8 +243,8 @@ def campaign_group_rows(result: CampaignStats, shop: Shop, locale: str) -> list[
     for name in sent:
         uplift = result.uplift_of(name)
         if uplift is not None:
-            group = gettext(locale, GROUP_NAMES[name])
-            label = "  " + gettext(locale, "{group} against the holdout", group=group)
+            group_name = gettext(locale, GROUP_NAMES[name])
+            label = "  " + gettext(locale, "{group} against the holdout", group=group_name)
             rows.append((label, _uplift_text(uplift, shop, locale)))
     together = result.uplift
     if len(sent) > 1 and together is not None:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, insert, literal, select, update
 
-from storage.db import Session
 from storage.erasure import figures
 from storage.models import AuditRow, IdentityRow, StaffRow
+from storage.session import Session
 
 if TYPE_CHECKING:
     from core.context import Context

@@ -34,16 +34,16 @@ async def sync_shop(ctx: Context) -> SyncReport:
             row.active = True
             s.add(row)
         rewards = {r.code: r for r in await s.scalars(select(RewardRow))}
-        for row in rewards.values():
-            row.active = False
+        for reward_row in rewards.values():
+            reward_row.active = False
         for reward in ctx.shop.rewards:
-            row = rewards.get(reward.code) or RewardRow(code=reward.code)
-            row.name, row.name_en = reward.name, reward.name_en
-            row.points = reward.points
-            row.coupon_value_fen = reward.coupon_value_fen
-            row.valid_days = reward.valid_days
-            row.active = True
-            s.add(row)
+            reward_row = rewards.get(reward.code) or RewardRow(code=reward.code)
+            reward_row.name, reward_row.name_en = reward.name, reward.name_en
+            reward_row.points = reward.points
+            reward_row.coupon_value_fen = reward.coupon_value_fen
+            reward_row.valid_days = reward.valid_days
+            reward_row.active = True
+            s.add(reward_row)
         await sync_products(s, ctx)
         await sync_goods(s, ctx)
         events = await sync_events(s, ctx)

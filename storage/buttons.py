@@ -8,9 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from storage.db import Database, Session, insert_ignore, insert_ignore_all
+from storage.db import Database, insert_ignore, insert_ignore_all
 from storage.erasure import mentioning
 from storage.models import ButtonRow
+from storage.session import Session
 
 LINK_BITS = 52  # a link key fits an int64 and a JavaScript number alike
 

@@ -15,23 +15,39 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
 from contextvars import ContextVar
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVarTuple, cast, overload
 
-from sqlalchemy import Connection, Engine, Result, RootTransaction, Table, create_engine, event
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    RootTransaction,
+    Table,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from storage import sqlite_driver
 from storage.inline import InlineSession
+from storage.prepared import Rows
+from storage.session import Params, Session
+
+if TYPE_CHECKING:
+    from storage.workers import Lease
 
 BUSY_TIMEOUT_MS = 30_000
 _FIRST_RETRY, _LONGEST_RETRY = 0.001, 0.05  # seconds between tries of SQLite's write lock
 _SPARE = 4  # idle inline connections kept, of each kind (see Database.__init__)
 
-Session = AsyncSession | InlineSession  # what a transaction or a read hands out
+_Ts = TypeVarTuple("_Ts")
 
 
 def _sqlite_setup(engine: Engine, *, inline: bool) -> None:
@@ -82,7 +98,8 @@ def _begin_inline(connection: Connection, mode: str) -> RootTransaction:
     "begin": any such listener makes SQLAlchemy dispatch events around every statement."""
     transaction = connection.begin()
     try:
-        connection.connection.driver_connection.execute(f"BEGIN {mode}")
+        driver = cast(sqlite3.Connection, connection.connection.driver_connection)
+        driver.execute(f"BEGIN {mode}")
     except BaseException:
         transaction.rollback()
         raise
@@ -101,7 +118,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = make_url(url)
-        self.worker: Any = None  # this process's lease (``storage.workers.Lease``), once taken
+        self.worker: Lease | None = None  # this process's lease, once taken
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
@@ -110,7 +127,9 @@ class Database:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
         self.engine = create_async_engine(self.url, **kwargs)
-        self._one_writer: asyncio.Lock | None = None
+        # SQLite has one writer at a time. Writers of this process queue here, on the event
+        # loop; other processes are met by ``_begin_write``.
+        self._one_writer: asyncio.Lock | nullcontext[None] = nullcontext()
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(
             self.engine.execution_options(readonly=True), expire_on_commit=False
@@ -126,8 +145,6 @@ class Database:
         self._inline_session = sessionmaker(
             expire_on_commit=False, join_transaction_mode="rollback_only"
         )
-        # SQLite has one writer at a time. Writers of this process queue here, on the event
-        # loop; other processes are met by ``_begin_write``.
         self._one_writer = asyncio.Lock()
         # Connections of inline units that ended well, for the next ones: checking one out
         # of SQLAlchemy's pool and back cost ~0.06 ms, as much as a unit's own statements.
@@ -147,8 +164,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[Session]:
         """A write transaction: committed when the block ends, rolled back on error."""
         if not self._inline():
-            lock = self._one_writer or nullcontext()
-            async with lock, self._writer() as session, session.begin():
+            async with self._one_writer, self._writer() as session, session.begin():
                 yield session
             return
         await asyncio.sleep(0)  # see read()
@@ -157,9 +173,9 @@ class Database:
             with (
                 self._kept(connection, self._spare_writers),
                 transaction,
-                self._inline_unit(connection) as session,
+                self._inline_unit(connection) as inline,
             ):
-                yield session
+                yield inline
 
     async def _begin_write(self) -> tuple[Connection, RootTransaction]:
         """A connection holding SQLite's write lock (``BEGIN IMMEDIATE``), tried until
@@ -221,9 +237,9 @@ class Database:
         with (
             self._kept(connection, self._spare_readers),
             _begin_inline(connection, "DEFERRED"),
-            self._inline_unit(connection) as session,
+            self._inline_unit(connection) as inline,
         ):
-            yield session
+            yield inline
 
     @contextmanager
     def threaded(self) -> Iterator[None]:
@@ -255,7 +271,21 @@ def _is_busy(exc: OperationalError | sqlite3.OperationalError) -> bool:
     )
 
 
-async def run(session: Session, statement: Any, params: Any = None) -> Result[Any]:
+@overload
+async def run(
+    session: Session, statement: TypedReturnsRows[*_Ts], params: Params = None
+) -> CursorResult[*_Ts] | Rows[*_Ts]: ...
+
+
+@overload
+async def run(
+    session: Session, statement: Executable, params: Params = None
+) -> CursorResult[*tuple[Any, ...]] | Rows[*tuple[Any, ...]]: ...
+
+
+async def run(
+    session: Session, statement: Executable, params: Params = None
+) -> CursorResult[*tuple[Any, ...]] | Rows[*tuple[Any, ...]]:
     """A statement of columns or DML (no ORM objects) on the session's connection.
 
     For the statements every message runs. Through the ORM session a statement written
@@ -268,12 +298,18 @@ async def run(session: Session, statement: Any, params: Any = None) -> Result[An
     return await connection.execute(statement, params)
 
 
-def dialect_of(session: Session) -> Any:
-    """The SQLAlchemy dialect module, for its INSERT … ON CONFLICT."""
-    return _dialect(session.bind.dialect.name)
+class ConflictInserts(Protocol):
+    """A SQLAlchemy dialect module (PostgreSQL's or SQLite's), for its INSERT … ON CONFLICT."""
+
+    def insert(self, table: Table | type[Any]) -> postgresql.Insert | sqlite.Insert: ...
 
 
-def _dialect(name: str) -> Any:
+def dialect_of(session: Session) -> ConflictInserts:
+    """The SQLAlchemy dialect module of the session's database."""
+    return _dialect(session.get_bind().dialect.name)
+
+
+def _dialect(name: str) -> ConflictInserts:
     return postgresql if name == "postgresql" else sqlite
 
 
@@ -282,12 +318,16 @@ def _dialect(name: str) -> Any:
 
 
 @cache
-def _insert_ignore(dialect: str, table: Table, conflict: tuple[str, ...]) -> Any:
+def _insert_ignore(
+    dialect: str, table: Table, conflict: tuple[str, ...]
+) -> postgresql.Insert | sqlite.Insert:
     return _dialect(dialect).insert(table).on_conflict_do_nothing(index_elements=conflict)
 
 
 @cache
-def _upsert(dialect: str, table: Table, conflict: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+def _upsert(
+    dialect: str, table: Table, conflict: tuple[str, ...], columns: tuple[str, ...]
+) -> postgresql.Insert | sqlite.Insert:
     stmt = _dialect(dialect).insert(table)
     changed = {name: stmt.excluded[name] for name in columns if name not in conflict}
     return stmt.on_conflict_do_update(index_elements=conflict, set_=changed)
@@ -297,7 +337,7 @@ async def insert_ignore(
     session: Session, table: Table, values: dict[str, Any], conflict: list[str]
 ) -> bool:
     """Insert a row unless one with the same ``conflict`` columns exists; True if inserted."""
-    stmt = _insert_ignore(session.bind.dialect.name, table, tuple(conflict))
+    stmt = _insert_ignore(session.get_bind().dialect.name, table, tuple(conflict))
     result = await run(session, stmt, values)
     return bool(result.rowcount)
 
@@ -315,7 +355,7 @@ async def insert_ignore_many(
     the values inside cost more than inserting them."""
     if not rows:
         return set()
-    stmt = _insert_ignore_returning(session.bind.dialect.name, table, tuple(conflict), key)
+    stmt = _insert_ignore_returning(session.get_bind().dialect.name, table, tuple(conflict), key)
     return set((await run(session, stmt, rows)).scalars())
 
 
@@ -325,13 +365,15 @@ async def insert_ignore_all(
     """``insert_ignore_many`` without saying which rows were new: one executemany, without
     the RETURNING it would not need (for rows written with every reply)."""
     if rows:
-        await run(session, _insert_ignore(session.bind.dialect.name, table, tuple(conflict)), rows)
+        await run(
+            session, _insert_ignore(session.get_bind().dialect.name, table, tuple(conflict)), rows
+        )
 
 
 @cache
 def _insert_ignore_returning(
     dialect: str, table: Table, conflict: tuple[str, ...], key: str
-) -> Any:
+) -> ReturningInsert[Any]:
     return _insert_ignore(dialect, table, conflict).returning(table.c[key])
 
 
@@ -340,5 +382,5 @@ async def upsert(
 ) -> None:
     """Insert a row, or give the one with the same ``conflict`` columns the other values:
     one statement, so a concurrent delete cannot make it fail half-way."""
-    stmt = _upsert(session.bind.dialect.name, table, tuple(conflict), tuple(sorted(values)))
+    stmt = _upsert(session.get_bind().dialect.name, table, tuple(conflict), tuple(sorted(values)))
     await run(session, stmt, values)

@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, select, update
 
 from storage import workers
-from storage.db import Database, Session, insert_ignore, run
+from storage.db import Database, insert_ignore, run
 from storage.erasure import mentioning
 from storage.models import DeliveryRow
+from storage.session import Session, rowcount
 
 PROCESSING, ANSWERED, LATE = "processing", "answered", "late"
 KEPT = timedelta(days=2)
@@ -91,7 +92,7 @@ async def prune(db: Database, before: datetime) -> int:
     """Forget deliveries claimed before ``before`` (run daily, ``KEPT`` ago)."""
     async with db.transaction() as s:
         result = await s.execute(delete(DeliveryRow).where(DeliveryRow.created_at < before))
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
 
 async def forget_old_replies(db: Database, before: datetime) -> int:
@@ -103,7 +104,7 @@ async def forget_old_replies(db: Database, before: datetime) -> int:
             .where(DeliveryRow.created_at < before, DeliveryRow.reply.is_not(None))
             .values(reply=None)
         )
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
 
 async def release(db: Database, channel: str, key: str) -> None:

@@ -22,13 +22,21 @@ PostgreSQL keeps ``AsyncSession`` over asyncpg: its statements cross a network.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+import sqlite3
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, Never, TypeVar, TypeVarTuple, cast, overload
 
-from sqlalchemy import Connection, Result
+from sqlalchemy import Connection, CursorResult, Executable, Result, ScalarResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TypedReturnsRows
+from sqlalchemy.util import EMPTY_DICT
 
-from storage.prepared import prepared
+from storage.prepared import Rows, prepared
+
+_T = TypeVar("_T")
+_O = TypeVar("_O")
+_Ts = TypeVarTuple("_Ts")
+_TupleAny = tuple[Any, ...]
 
 
 class InlineConnection:
@@ -38,16 +46,30 @@ class InlineConnection:
     def __init__(self, connection: Connection) -> None:
         self.sync_connection = connection
 
-    async def execute(self, statement: Any, parameters: Any = None, **kw: Any) -> Any:
-        if not kw and (parameters is None or isinstance(parameters, dict)):
+    @overload
+    async def execute(
+        self, statement: TypedReturnsRows[*_Ts], parameters: Any = None
+    ) -> CursorResult[*_Ts] | Rows[*_Ts]: ...
+
+    @overload
+    async def execute(
+        self, statement: Executable, parameters: Any = None
+    ) -> CursorResult[*_TupleAny] | Rows[*_TupleAny]: ...
+
+    async def execute(
+        self, statement: Executable, parameters: Any = None
+    ) -> CursorResult[*_TupleAny] | Rows[*_TupleAny]:
+        if parameters is None or isinstance(parameters, dict):
             fast = prepared(statement, self.sync_connection.dialect, parameters)
             if fast is not None:
-                return fast.run(self.sync_connection.connection.driver_connection, parameters)
-        return self.sync_connection.execute(statement, parameters, **kw)
+                driver = self.sync_connection.connection.driver_connection
+                return fast.run(cast(sqlite3.Connection, driver), parameters)
+        return self.sync_connection.execute(statement, parameters)
 
 
 class InlineSession:
-    """The ``AsyncSession`` methods memberbot uses, over a connection in a transaction.
+    """The ``AsyncSession`` methods memberbot uses (``storage.session.Session``), over a
+    connection in a transaction.
 
     The ORM ``Session`` is made on first use. A unit of work whose statements all go
     through ``storage.db.run`` (the ones every message runs) never makes one: a Session
@@ -65,20 +87,19 @@ class InlineSession:
             self._session = self._make_session(bind=self._connection)
         return self._session
 
-    @property
-    def bind(self) -> Connection:
+    def get_bind(self) -> Connection:
         return self._connection
 
     @property
-    def new(self) -> Any:
+    def new(self) -> Collection[object]:
         return self._session.new if self._session is not None else ()
 
     @property
-    def dirty(self) -> Any:
+    def dirty(self) -> Collection[object]:
         return self._session.dirty if self._session is not None else ()
 
     @property
-    def deleted(self) -> Any:
+    def deleted(self) -> Collection[object]:
         return self._session.deleted if self._session is not None else ()
 
     def finish(self) -> None:
@@ -90,31 +111,76 @@ class InlineSession:
         if self._session is not None:
             self._session.close()
 
-    async def execute(self, statement: Any, params: Any = None, **kw: Any) -> Result[Any]:
-        return self.sync_session.execute(statement, params, **kw)
+    @overload
+    async def execute(
+        self,
+        statement: TypedReturnsRows[*_Ts],
+        params: Any = None,
+        *,
+        execution_options: Mapping[str, Any] = EMPTY_DICT,
+    ) -> Result[*_Ts]: ...
 
-    async def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
-        return self.sync_session.scalar(statement, params, **kw)
+    @overload
+    async def execute(
+        self,
+        statement: Executable,
+        params: Any = None,
+        *,
+        execution_options: Mapping[str, Any] = EMPTY_DICT,
+    ) -> Result[*_TupleAny]: ...
 
-    async def scalars(self, statement: Any, params: Any = None, **kw: Any) -> Any:
-        return self.sync_session.scalars(statement, params, **kw)
+    async def execute(
+        self,
+        statement: Executable,
+        params: Any = None,
+        *,
+        execution_options: Mapping[str, Any] = EMPTY_DICT,
+    ) -> Result[*_TupleAny]:
+        return self.sync_session.execute(statement, params, execution_options=execution_options)
 
-    async def get(self, entity: Any, ident: Any, **kw: Any) -> Any:
-        return self.sync_session.get(entity, ident, **kw)
+    @overload
+    async def scalar(
+        self, statement: TypedReturnsRows[Never], params: Any = None
+    ) -> Any | None: ...
 
-    async def flush(self, objects: Iterable[Any] | None = None) -> None:
+    @overload
+    async def scalar(self, statement: TypedReturnsRows[_T], params: Any = None) -> _T | None: ...
+
+    @overload
+    async def scalar(self, statement: Executable, params: Any = None) -> Any: ...
+
+    async def scalar(self, statement: Executable, params: Any = None) -> Any:
+        return self.sync_session.scalar(statement, params)
+
+    @overload
+    async def scalars(
+        self, statement: TypedReturnsRows[_T], params: Any = None
+    ) -> ScalarResult[_T]: ...
+
+    @overload
+    async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]: ...
+
+    async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
+        return self.sync_session.scalars(statement, params)
+
+    async def get(
+        self, entity: type[_O], ident: Any, *, populate_existing: bool | None = None
+    ) -> _O | None:
+        return self.sync_session.get(entity, ident, populate_existing=populate_existing)
+
+    async def flush(self, objects: Sequence[Any] | None = None) -> None:
         self.sync_session.flush(objects)
 
-    async def delete(self, instance: Any) -> None:
+    async def delete(self, instance: object) -> None:
         self.sync_session.delete(instance)
 
-    async def connection(self, **kw: Any) -> InlineConnection:
+    async def connection(self) -> InlineConnection:
         return InlineConnection(self._connection)
 
-    def add(self, instance: Any) -> None:
+    def add(self, instance: object) -> None:
         self.sync_session.add(instance)
 
-    def add_all(self, instances: Iterable[Any]) -> None:
+    def add_all(self, instances: Iterable[object]) -> None:
         self.sync_session.add_all(instances)
 
     def expunge_all(self) -> None:

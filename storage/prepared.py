@@ -21,33 +21,38 @@ from __future__ import annotations
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar, TypeVarTuple
 
-from sqlalchemy import exc
+from sqlalchemy import Row, exc
 from sqlalchemy.engine import Dialect
 
 Processor = Callable[[Any], Any] | None
 
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
-class Rows:
-    """The part of SQLAlchemy's ``Result`` that memberbot's statements use."""
 
-    def __init__(self, rows: list[Any], rowcount: int) -> None:
+class Rows(Generic[*_Ts]):
+    """The part of SQLAlchemy's ``Result`` that memberbot's statements use, typed as
+    ``Result`` types it. The rows are named tuples standing in for ``Row``: the same
+    positions and attribute names (``tests/storage/test_prepared.py``)."""
+
+    def __init__(self, rows: list[Row[*_Ts]], rowcount: int) -> None:
         self._rows, self.rowcount = rows, rowcount
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Row[*_Ts]]:
         return iter(self._rows)
 
-    def all(self) -> list[Any]:
+    def all(self) -> list[Row[*_Ts]]:
         return self._rows
 
-    def first(self) -> Any:
+    def first(self) -> Row[*_Ts] | None:
         return self._rows[0] if self._rows else None
 
-    def scalar(self) -> Any:
+    def scalar(self: Rows[_T, *tuple[Any, ...]]) -> _T | None:
         return self._rows[0][0] if self._rows else None
 
-    def scalars(self) -> Iterator[Any]:
+    def scalars(self: Rows[_T, *tuple[Any, ...]]) -> Iterator[_T]:
         return (row[0] for row in self._rows)
 
 
@@ -67,13 +72,15 @@ class Prepared:
             (name, processors.get(name)) for name in compiled.positiontup
         ]
         columns = compiled._result_columns
-        self._row = namedtuple("Row", [c.keyname for c in columns]) if columns else None  # type: ignore[misc]
+        self._row = namedtuple("Row", [c.keyname for c in columns]) if columns else None
         self._results: list[Processor] = [
             c.type._cached_result_processor(dialect, None) for c in columns
         ]
         self._converts = any(self._results)  # else the rows are taken as sqlite3 gives them
 
-    def run(self, connection: sqlite3.Connection, params: dict[str, Any] | None) -> Rows:
+    def run(
+        self, connection: sqlite3.Connection, params: dict[str, Any] | None
+    ) -> Rows[*tuple[Any, ...]]:
         given = params or {}
         values = []
         for name, process in self._binds:

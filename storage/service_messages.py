@@ -13,8 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select
 
-from storage.db import Database, Session, run
+from storage.db import Database, run
 from storage.models import IdentityRow, ServiceMessageRow
+from storage.session import Session
 
 log = logging.getLogger(__name__)
 

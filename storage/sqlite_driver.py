@@ -121,7 +121,10 @@ class FewTripsConnection(aiosqlite.Connection):
         """``method`` of a fresh cursor with ``args`` on the connection's thread, the rows
         fetched and the cursor closed there: one round trip."""
         begin, self._begin = self._begin, None
-        fetched: Fetched = await self._execute(self._on_thread, begin, method, *args)
+        # aiosqlite leaves its _execute untyped.
+        fetched: Fetched = await self._execute(  # type: ignore[no-untyped-call]
+            self._on_thread, begin, method, *args
+        )
         return fetched
 
     def _on_thread(self, begin: str | None, method: Callable[..., Any], *args: Any) -> Fetched:

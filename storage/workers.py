@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage.db import Database
 from storage.models import WorkerRow
+from storage.session import rowcount
 
 LEASE = timedelta(seconds=10)  # a claim outlives its silent worker this long at most
 BEAT = timedelta(seconds=2)  # how often a living worker renews its lease
@@ -125,10 +126,10 @@ async def prune(db: Database, before: datetime) -> int:
     naming one is simply not held)."""
     async with db.transaction() as s:
         result = await s.execute(delete(WorkerRow).where(WorkerRow.alive_until < before))
-        return int(result.rowcount or 0)
+        return int(rowcount(result) or 0)
 
 
-def alive(holder: Any, now: datetime) -> ColumnElement[bool]:
+def alive(holder: Any, now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
     """SQL: the worker ``holder`` (a column of worker ids) still holds its lease at ``now``."""
     return exists().where(WorkerRow.id == holder, WorkerRow.alive_until > now)
 
@@ -143,12 +144,14 @@ async def kept(
     workers of the machine reaped); at its end the lease is given up, so that whatever
     it still held is taken over at once."""
     await me(db, now())
+    lease = db.worker
+    assert lease is not None  # taken by me(), held until the block ends
 
     async def beat() -> None:
         while True:
             await sleep(BEAT.total_seconds())
             try:
-                await _renew(db, db.worker, now())
+                await _renew(db, lease, now())
                 await reap(db, now())
             except (SQLAlchemyError, OSError):  # the database away: try at the next beat
                 log.exception("worker lease not renewed")
@@ -159,7 +162,6 @@ async def kept(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        lease: Lease = db.worker
         try:
             await _end(db, [lease.id], now())
         except (SQLAlchemyError, OSError):

@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 # collector has dropped the class, the next call builds it again (~10 ms of CPU; 120 times
 # in 2 000 pushes). Holding the ones of the calls we make keeps them built.
 _RESPONSE_TYPES = tuple(
-    Response[m.__returning__]
+    Response[m.__returning__]  # type: ignore[name-defined]  # built at run time, per method
     for m in (SendMessage, SendPhoto, EditMessageText, AnswerCallbackQuery, GetUpdates)
 )
 

@@ -6,13 +6,11 @@ aiogram alone takes ~130 MB and ~4 s to import, which a shop without Telegram ne
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from bot.pushes.dispatcher import PushChannel
 
-PUSH_CHANNELS = web.AppKey("push_channels", dict[str, Any])
+PUSH_CHANNELS = web.AppKey("push_channels", dict[str, PushChannel])
 
 
 def offer(app: web.Application, name: str, channel: PushChannel) -> None:
@@ -21,4 +19,5 @@ def offer(app: web.Application, name: str, channel: PushChannel) -> None:
 
 
 def from_app(app: web.Application) -> dict[str, PushChannel]:
-    return dict(app.get(PUSH_CHANNELS, {}))
+    offered: dict[str, PushChannel] = app.get(PUSH_CHANNELS, {})
+    return dict(offered)

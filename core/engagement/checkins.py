@@ -27,8 +27,9 @@ from core.context import Context
 from core.errors import InvalidInput
 from core.people.members import lock_member, store_id
 from core.shop import CheckinRules
-from storage.db import Session, insert_ignore
+from storage.db import insert_ignore
 from storage.models import CheckinRow, MemberRow
+from storage.session import Session
 
 KIND = "checkin"
 

@@ -26,8 +26,8 @@ from core.context import Context
 from core.engagement.products import ProductView
 from core.insights.segments import Rfm, compute_segments, is_purchase
 from core.shop import PreferenceRules
-from storage.db import Session
 from storage.models import ProductRow, SaleLineRow, SaleRow
+from storage.session import Session
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 

@@ -29,8 +29,8 @@ from core.errors import (
     UnknownProduct,
 )
 from core.shop import ShopFileError
-from storage.db import Session
 from storage.models import ProductRow, RewardRow, RewardStockRow, SaleLineRow
+from storage.session import Session, rowcount
 
 LINES_MAX = 100  # lines on one receipt: more is a mistake (a pasted file), not a basket
 QUANTITY_MAX = 10_000
@@ -193,7 +193,7 @@ async def take_stock(s: Session, reward: RewardRow, pieces: int = 1) -> None:
         )
         .values(taken=RewardStockRow.taken + pieces)
     )
-    if taken.rowcount or not pieces:
+    if rowcount(taken) or not pieces:
         return
     left = await s.scalar(
         select(RewardStockRow.stock - RewardStockRow.taken).where(

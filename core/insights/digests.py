@@ -44,8 +44,9 @@ from core.insights.segments import Stage, compute_segments, lifecycle_stage
 from core.people.staff import Role, StaffView, list_staff
 from core.pushes import outbox
 from core.service.feedback import OPEN
-from storage.db import Session, insert_ignore
+from storage.db import insert_ignore
 from storage.models import DigestItemRow, DigestRow, FeedbackRow, StoreRow
+from storage.session import Session
 
 OUTBOX_KIND = "staff_digest"
 DORMANT, URGENT_FEEDBACK = "dormant", "urgent_feedback"
@@ -183,17 +184,17 @@ async def weekly_digests(ctx: Context) -> int:
 
     queued = 0
     now = ctx.now()
-    for member in team:
-        lines = lines_for(member)
+    for staff in team:
+        lines = lines_for(staff)
         if not lines:
             continue
         async with ctx.db.transaction() as s:
-            scope = None if member.role is Role.OWNER else member.store
+            scope = None if staff.role is Role.OWNER else staff.store
             made = await insert_ignore(
                 s,
                 DigestRow.__table__,
                 {
-                    "staff_id": member.id,
+                    "staff_id": staff.id,
                     "week": week,
                     "first_day": first_day,
                     "last_day": last_day,
@@ -205,7 +206,7 @@ async def weekly_digests(ctx: Context) -> int:
             if not made:  # made already by an earlier run this week
                 continue
             digest_id = await s.scalar(
-                select(DigestRow.id).where(DigestRow.staff_id == member.id, DigestRow.week == week)
+                select(DigestRow.id).where(DigestRow.staff_id == staff.id, DigestRow.week == week)
             )
             for position, line in enumerate(lines):
                 s.add(
@@ -223,9 +224,9 @@ async def weekly_digests(ctx: Context) -> int:
             queued += await outbox.enqueue_for_staff(
                 s,
                 now=now,
-                staff_id=member.id,
+                staff_id=staff.id,
                 kind=OUTBOX_KIND,
-                dedup_key=f"digest:{week.isoformat()}:{member.id}",
+                dedup_key=f"digest:{week.isoformat()}:{staff.id}",
                 params={"digest_id": digest_id},
             )
     return queued

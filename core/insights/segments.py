@@ -37,8 +37,8 @@ from core.context import Context
 from core.errors import InvalidInput
 from core.people.members import store_id
 from core.shop import SegmentRules
-from storage.db import Session
 from storage.models import CouponRow, MemberRow, MemberTagRow, SaleRow, StoreRow
+from storage.session import Session
 
 RFM_WINDOW_MONTHS = 12
 SCORES = 5
@@ -327,7 +327,7 @@ def _as_set(values: Iterable[str] | str) -> frozenset[str]:
     return frozenset([values] if isinstance(values, str) else values)
 
 
-async def _member_query(s: Session, ctx: Context, segment: Segment) -> Select[tuple[int]]:
+async def _member_query(s: Session, ctx: Context, segment: Segment) -> Select[int]:
     query = select(MemberRow.id)
     if segment.tiers:
         query = query.where(MemberRow.tier.in_(sorted(segment.tiers)))

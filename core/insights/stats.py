@@ -48,7 +48,6 @@ from core.context import Context
 from core.errors import InvalidInput
 from core.insights.segments import Stage, compute_segments, happened, is_purchase, net_amount
 from core.people.members import store_id
-from storage.db import Session
 from storage.models import (
     BookingRow,
     CouponRow,
@@ -58,6 +57,7 @@ from storage.models import (
     SaleRow,
     StoreRow,
 )
+from storage.session import Session
 
 Every = Literal["day", "week", "month"]
 EVERY: tuple[Every, ...] = ("day", "week", "month")
@@ -119,7 +119,8 @@ def _bounds(ctx: Context, start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def _within(
-    column: InstrumentedAttribute[datetime], bounds: tuple[datetime, datetime]
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    bounds: tuple[datetime, datetime],
 ) -> ColumnElement[bool]:
     return (column >= bounds[0]) & (column < bounds[1])
 

@@ -11,8 +11,9 @@ from sqlalchemy import ColumnElement, and_, select
 
 from core.context import Context
 from core.errors import InvalidInput
-from storage.db import Session, dialect_of
+from storage.db import dialect_of
 from storage.models import ReceiptCounterRow, SaleRow
+from storage.session import Session
 
 RECEIPT_MAX = 64
 PREFIX = "C"

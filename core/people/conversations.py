@@ -20,7 +20,7 @@ from core.people.members import MemberView, identity_row, view_of
 from core.people.staff import StaffView, is_current, staff_view
 from core.pushes import outbox
 from storage import buttons, inbound_deliveries, service_messages
-from storage.db import Session, run, upsert
+from storage.db import run, upsert
 from storage.erasure import mentioning
 from storage.models import (
     ChoicesRow,
@@ -33,6 +33,7 @@ from storage.models import (
     StaffRow,
     StoreRow,
 )
+from storage.session import Session, rowcount
 
 TIMEOUT = timedelta(minutes=15)
 RECORD_AFTER = timedelta(seconds=30)  # an arrival this soon after the last is not rewritten
@@ -418,7 +419,7 @@ async def prune(ctx: Context) -> int:
     async with ctx.db.transaction() as s:
         ended = await s.execute(delete(ConversationRow).where(ConversationRow.updated_at < before))
         await s.execute(delete(ChoicesRow).where(ChoicesRow.updated_at < before))
-        return ended.rowcount or 0
+        return rowcount(ended) or 0
 
 
 async def claim_step(ctx: Context, identity_id: int, flow: str, step: str) -> bool:
@@ -434,7 +435,7 @@ async def claim_step(ctx: Context, identity_id: int, flow: str, step: str) -> bo
             )
             .values(step=step + CLAIMED, updated_at=ctx.now())
         )
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
 
 async def forget_accounts(s: Session, identity_ids: list[int]) -> None:

@@ -21,8 +21,8 @@ from core.people.staff import StaffView
 from core.pushes import outbox
 from core.service import bookings, feedback
 from storage import buttons, inbound_deliveries
-from storage.db import Session
 from storage.models import IdentityRow
+from storage.session import Session
 
 
 async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:

@@ -38,8 +38,8 @@ from core.people.members import (
     normalize_phone,
     parse_birthday,
 )
-from storage.db import Session
 from storage.models import MemberRow, MemberTagRow, StoreRow
+from storage.session import Session
 
 IMPORT_COLUMNS = (
     "phone",

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from core import audit
-from storage.db import Session
 from storage.models import CampaignMemberRow, CampaignRow, CouponRow, RewardStockRow
+from storage.session import Session, rowcount
 
 CAMPAIGN = "campaign"  # core.insights.campaigns.KIND (which imports the outbox, and so this module)
 # The pushes that bring a gift, and where their parameters carry its code. Only these: a
@@ -84,7 +84,7 @@ async def _unreach(s: Session, members: list[tuple[int, int]], now: datetime) ->
             )
             .values(given_up_at=now)
         )
-        unreached[campaign_id] += int(result.rowcount or 0)
+        unreached[campaign_id] += int(rowcount(result) or 0)
     for campaign_id, count in unreached.items():
         if count:
             await s.execute(

@@ -9,12 +9,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    bindparam,
+    delete,
+    exists,
+    select,
+    update,
+)
 
 from core.pushes import gifts
-from storage.db import Session, insert_ignore, insert_ignore_many
+from storage.db import insert_ignore, insert_ignore_many
 from storage.erasure import figures, mentioning
 from storage.models import OutboxRow
+from storage.session import Session
 
 # Service messages: the member needs them whatever their marketing choice.
 # Reminders of points and coupons about to expire are about the member's own account.
@@ -151,7 +160,7 @@ async def enqueue_for_staff(
     )
 
 
-def waiting_for(member_id: ColumnElement[int | None]) -> ColumnElement[bool]:
+def waiting_for(member_id: ColumnExpressionArgument[int | None]) -> ColumnElement[bool]:
     """Whether pushes of this member wait for their next message (see ``wake``)."""
     return exists().where(OutboxRow.member_id == member_id, OutboxRow.status == WAITING)
 

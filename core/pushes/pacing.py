@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from core.context import Context
-from storage.db import Session, insert_ignore
+from storage.db import insert_ignore
 from storage.models import IdentityRow, PacingRow
+from storage.session import Session
 
 SLOW_FOR = timedelta(minutes=1)  # after a 429, the rate stays halved this long
 # The one-second window, with a margin: a request reaches the platform a little after we

@@ -101,21 +101,23 @@ async def still_ahead(ctx: Context, kind: str, params: dict[str, object]) -> boo
             ).first()
             if found is None or found.status != "booked":
                 return False
+            starts_at = found.starts_at
             day_before = params.get("when") == DAY_BEFORE
         else:  # an event's reminder, the day before
-            found = (
+            signup = (
                 await s.execute(
                     select(EventSignupRow.status, EventRow.starts_at, EventRow.active)
                     .join(EventRow, EventRow.id == EventSignupRow.event_id)
                     .where(EventSignupRow.id == int(str(params["signup_id"])))
                 )
             ).first()
-            if found is None or found.status != shop_events.JOINED or not found.active:
+            if signup is None or signup.status != shop_events.JOINED or not signup.active:
                 return False
+            starts_at = signup.starts_at
             day_before = True
-    if now >= found.starts_at:
+    if now >= starts_at:
         return False
-    return not day_before or now < _day_of(ctx, found.starts_at)
+    return not day_before or now < _day_of(ctx, starts_at)
 
 
 async def remind_bookings(ctx: Context) -> int:

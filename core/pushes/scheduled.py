@@ -29,8 +29,8 @@ from core.errors import UnknownReward
 from core.loyalty import coupon_expires_at, fresh_coupon_codes, hand_out
 from core.pushes import outbox
 from core.pushes.audience import reachable
-from storage.db import Session
 from storage.models import MemberRow, OutboxRow, RewardRow
+from storage.session import Session
 
 # Pushes per transaction, and ids per IN (…) list: a batch of gifts holds SQLite's write
 # lock about 80 ms, and win-back's first run on 100 000 members took a sixth longer in
@@ -97,10 +97,10 @@ async def _queue_batch(s: Session, ctx: Context, batch: Sequence[Planned], gift:
     codes: dict[str, str] = {}  # dedup key: its gift's coupon code
     params = {p.dedup_key: p.params for p in wanted}
     if reward is not None:
-        gift = gift_params(ctx, reward, now)
+        fields = gift_params(ctx, reward, now)
         drawn = await fresh_coupon_codes(s, len(wanted))
         codes = {p.dedup_key: code for p, code in zip(wanted, drawn, strict=True)}
-        params = {key: p | gift | {"coupon_code": codes[key]} for key, p in params.items()}
+        params = {key: p | fields | {"coupon_code": codes[key]} for key, p in params.items()}
     queued = await outbox.enqueue_many(
         s,
         now=now,

@@ -164,7 +164,7 @@ async def winback_results(
                 )
             )
         ).all()
-    sent_at: dict[int, list[datetime]] = defaultdict(list)
+    sent_at: dict[int | None, list[datetime]] = defaultdict(list)  # by member (never None)
     for member_id, created_at, _ in made:
         sent_at[member_id].append(created_at)
     came_back: set[int] = set()

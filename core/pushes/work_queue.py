@@ -22,8 +22,9 @@ from core.people.members import format_member_no
 from core.pushes import gifts
 from core.pushes.outbox import FAILED, PENDING, REPLY, SENDING, SENT, SKIPPED, WAITING
 from storage import service_messages, workers
-from storage.db import Session, run
+from storage.db import run
 from storage.models import IdentityRow, MemberRow, OutboxRow, StaffRow
+from storage.session import Session
 
 WECHAT_CS = "wechat_cs"  # how a WeChat customer-service message is recorded in ``via``
 
@@ -224,7 +225,7 @@ async def _recipients(s: Session, whoms: set[Whom]) -> dict[Whom, tuple[Recipien
     member_ids = [n for kind, n in whoms if kind == "member"]
     staff_ids = [n for kind, n in whoms if kind == "staff"]
     account_ids = [n for kind, n in whoms if kind == "account"]
-    found: list[tuple[Whom, Row[Any]]] = []
+    found: list[tuple[Whom, Row[*tuple[Any, ...]]]] = []
     if account_ids:
         for account in await run(s, _ACCOUNTS, {"ids": account_ids}):
             found.append((("account", account.id), account))
@@ -232,8 +233,8 @@ async def _recipients(s: Session, whoms: set[Whom]) -> dict[Whom, tuple[Recipien
         for account in await run(s, _MEMBER_ACCOUNTS, {"ids": member_ids}):
             found.append((("member", account.member_id or 0), account))
     if staff_ids:
-        for account in await run(s, _STAFF_ACCOUNTS, {"ids": staff_ids}):
-            found.append((("staff", account.staff_id), account))
+        for staff_account in await run(s, _STAFF_ACCOUNTS, {"ids": staff_ids}):
+            found.append((("staff", staff_account.staff_id), staff_account))
     result: dict[Whom, list[Recipient]] = {}
     for whom, account in found:
         result.setdefault(whom, []).append(await _recipient(s, account))
@@ -250,7 +251,7 @@ async def _recipients(s: Session, whoms: set[Whom]) -> dict[Whom, tuple[Recipien
     }
 
 
-async def _recipient(s: Session, account: Row[Any]) -> Recipient:
+async def _recipient(s: Session, account: Row[*tuple[Any, ...]]) -> Recipient:
     since_message = since_event = 0
     if account.channel == "wechat":
         since_message = await service_messages.sent_since(s, account.id, account.last_message_at)

@@ -33,8 +33,9 @@ from core.errors import (
 )
 from core.people.members import lock_member, store_id
 from core.shop import Shop, Store
-from storage.db import Session, insert_ignore
+from storage.db import insert_ignore
 from storage.models import BookingRow, MemberRow, SlotRow, StoreRow
+from storage.session import Session, rowcount
 
 NOTE_MAX = 200
 MARKS = ("attended", "no_show")
@@ -239,7 +240,7 @@ def _view(ctx: Context, row: BookingRow, store_code: str, member_name: str) -> B
     )
 
 
-def _with_names() -> Select[tuple[BookingRow, str, str]]:
+def _with_names() -> Select[BookingRow, str, str]:
     return (
         select(BookingRow, StoreRow.code, MemberRow.name)
         .join(StoreRow, StoreRow.id == BookingRow.store_id)
@@ -282,7 +283,7 @@ async def _take_places(s: Session, sid: int, starts_at: datetime, n: int, cap: i
         )
         .values(booked=SlotRow.booked + n)
     )
-    return taken.rowcount == 1
+    return rowcount(taken) == 1
 
 
 async def _give_back(s: Session, sid: int, starts_at: datetime, n: int) -> None:

@@ -32,8 +32,8 @@ from core.ledger import receipts
 from core.people.members import lock_member, store_id
 from core.pushes import outbox
 from core.text import blank
-from storage.db import Session
 from storage.models import AuditRow, FeedbackRow, MemberRow, SaleRow, StaffRow, StoreRow
+from storage.session import Session
 
 KEYWORDS_FILE = Path(__file__).with_name("feedback_keywords.toml")
 OTHER = "other"
@@ -174,7 +174,7 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_MAX else text[: EXCERPT_MAX - 1] + "…"
 
 
-def _view_query() -> Select[tuple[FeedbackRow, str, str | None, str | None]]:
+def _view_query() -> Select[FeedbackRow, str, str | None, str | None]:
     return (
         select(FeedbackRow, MemberRow.name, StoreRow.code, SaleRow.receipt_no)
         .join(MemberRow, MemberRow.id == FeedbackRow.member_id)

@@ -2,6 +2,7 @@
 or, for ``alembic`` on the command line, on MEMBERBOT_DATABASE_URL."""
 
 import asyncio
+from typing import Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -9,7 +10,7 @@ from sqlalchemy.engine import Connection
 from storage.models import Base, UTCDateTime
 
 
-def _render_item(type_: str, obj: object, _context: object) -> str | bool:
+def _render_item(type_: str, obj: object, _context: object) -> str | Literal[False]:
     # Migrations must not import model code that may change later: write the plain type.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -25,7 +25,7 @@ from core.pushes.outbox import enqueue
 from core.pushes.work_queue import Push, Recipient
 from core.service import bookings
 from storage import workers
-from storage.db import Session
+from storage.session import Session
 from tests.channels.fake_telegram import Call, FakeTelegram
 from tests.channels.pushing import dispatcher, outbox
 

@@ -11,7 +11,7 @@ from bot.dialogs.registry import create_dialogs
 from core import loyalty
 from core.context import Context
 from core.people.members import register_member
-from storage.db import Session
+from storage.session import Session
 
 
 async def member_with_gold_sale(ctx: Context, user: str, locale: str) -> int:

@@ -79,7 +79,7 @@ async def test_the_statements_of_a_message_give_the_rows_sqlalchemy_gives(ctx: C
     ]
     rows: dict[Any, list[Any]] = {}
     async with ctx.db.read() as s:
-        connection = s.bind
+        connection = s.get_bind()
         for statement in statements:
             fast = prepared(statement, connection.dialect, params)
             assert fast is not None, statement
@@ -128,8 +128,8 @@ async def test_what_sqlite3_cannot_run_as_it_is_goes_through_sqlalchemy(ctx: Con
     await register_member(ctx, name="韩梅梅", phone="13900139001")
     listed = select(MemberRow.name).where(MemberRow.id.in_(bindparam("ids", expanding=True)))
     async with ctx.db.read() as s:
-        assert prepared(listed, s.bind.dialect, {"ids": [1]}) is None
-        assert prepared(work_queue._TAKEN, s.bind.dialect, {"ids": [1]}) is None
+        assert prepared(listed, s.get_bind().dialect, {"ids": [1]}) is None
+        assert prepared(work_queue._TAKEN, s.get_bind().dialect, {"ids": [1]}) is None
         assert list((await run(s, listed, {"ids": [1, 2]})).scalars()) == ["韩梅梅"]
 
 
@@ -138,7 +138,7 @@ async def test_a_column_left_to_its_default_in_python_gets_it(ctx: Context) -> N
     values = {"channel": "wechat", "external_id": "o-5", "created_at": ctx.now()}
     statement = insert(IdentityRow.__table__)  # ``reachable`` defaults to True, in Python
     async with ctx.db.transaction() as s:
-        assert prepared(statement, s.bind.dialect, values) is None
+        assert prepared(statement, s.get_bind().dialect, values) is None
         await run(s, statement, values)
         reachable = await s.scalar(
             select(IdentityRow.reachable).where(IdentityRow.external_id == "o-5")
