@@ -37,6 +37,7 @@ def read_day(text: str) -> date | None:
 def read_moment(turn: Turn, text: str, day: date | None = None) -> datetime | None:
     """``YYYY-MM-DD HH:MM`` in shop time; with ``day``, ``HH:MM`` alone is on that day."""
     parts = text.split()
+    found_day: date | None
     if len(parts) == 1 and day is not None:
         found_day, at = day, read_time(parts[0])
     elif len(parts) == 2:
