@@ -101,7 +101,7 @@ def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
         tier = turn.ctx.shop.tier(str(detail["tier"]))
         return turn._(
             "{amount} → {base} points × {multiplier} {tier} = {points}",
-            amount=turn.money(int(detail["amount_fen"])),
+            amount=turn.money(_figure(detail, "amount_fen")),
             base=detail["base_points"],
             multiplier=Decimal(str(detail["multiplier"])).normalize(),
             tier=localized(tier.name, tier.name_en, turn.locale),
@@ -145,21 +145,27 @@ def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
 def _explain_refund(turn: Turn, entry: loyalty.LedgerEntry) -> str:
     """What the sale keeps after it (core.loyalty.points_kept), when part of it is kept."""
     detail = entry.detail
-    refunded = int(detail.get("amount_fen", 0))
-    if int(detail.get("net_fen", 0)) > 0:
+    refunded = _figure(detail, "amount_fen")
+    if _figure(detail, "net_fen") > 0:
         return turn._(
             "{refunded} of a purchase of {amount} was refunded: the {net} kept earns {kept} "
             "points, so {points} points were taken back.",
             refunded=turn.money(refunded),
-            amount=turn.money(int(detail["sale_fen"])),
-            net=turn.money(int(detail["net_fen"])),
+            amount=turn.money(_figure(detail, "sale_fen")),
+            net=turn.money(_figure(detail, "net_fen")),
             kept=detail.get("kept", 0),
             points=-entry.points,
         )
     return turn._(
         "A purchase of {amount} was refunded, so its points were taken back.",
-        amount=turn.money(int(detail.get("sale_fen", refunded))),
+        amount=turn.money(_figure(detail, "sale_fen", refunded)),
     )
+
+
+def _figure(detail: dict[str, object], key: str, default: int = 0) -> int:
+    """A whole number the ledger entry's detail holds (JSON keeps them as numbers)."""
+    value = detail.get(key, default)
+    return value if isinstance(value, int) else default
 
 
 def _explain_checkin(turn: Turn, entry: loyalty.LedgerEntry) -> str:

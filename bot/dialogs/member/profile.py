@@ -8,6 +8,9 @@ a ``once`` step.
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TypedDict, Unpack
+
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member import invite
@@ -95,7 +98,17 @@ async def edit(turn: Turn) -> Step:
     return await show(turn)
 
 
-async def _saved(turn: Turn, **change: object) -> Step:
+class _Change(TypedDict, total=False):
+    """What a member may change here, as ``update_member`` takes it."""
+
+    name: str
+    phone: str
+    birthday: str | date
+    locale: str
+    marketing_consent: bool
+
+
+async def _saved(turn: Turn, **change: Unpack[_Change]) -> Step:
     member = _member(turn)
     turn.member = await update_member(
         turn.ctx, member.id, actor=audit.member_actor(member.id), **change

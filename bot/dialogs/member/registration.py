@@ -188,10 +188,11 @@ def typed_birthday(turn: Turn) -> str:
 
 
 async def ask_phone(turn: Turn) -> Step:
-    verified = turn.event.phone is not None
-    if not verified and not turn.text:
+    shared = turn.event.phone
+    verified = shared is not None
+    if shared is None and not turn.text:
         return _ask_phone(turn)
-    phone = normalize_phone(turn.event.phone) if verified else typed_phone(turn)
+    phone = normalize_phone(shared) if shared is not None else typed_phone(turn)
     if not verified and any(m.phone == phone for m in await find_members(turn.ctx, phone)):
         # Said now rather than after the birthday; a shared (verified) contact may claim
         # a member the shop imported, so it is let through.

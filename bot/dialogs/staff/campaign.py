@@ -79,7 +79,8 @@ def _segment(turn: Turn) -> Segment:
 def _audience(turn: Turn) -> Segment:
     """Who the campaign is for, as the campaign keeps it (the store comes on its own)."""
     tier = turn.data.get("tier")
-    return Segment(stages={turn.data["stage"]}, tiers={tier} if tier else ())
+    tiers = frozenset({tier}) if tier else frozenset[str]()
+    return Segment(stages=frozenset({Stage(turn.data["stage"])}), tiers=tiers)
 
 
 def _digest_item(turn: Turn) -> int | None:

@@ -364,7 +364,7 @@ def _summary(turn: Turn) -> Step:
         turn._("Places: {count}", count=draft.capacity),
         turn._(
             "Who may join: {who}",
-            who=who_may_join(turn, draft.min_tier, sorted(draft.stages, key=list(Stage).index)),
+            who=who_may_join(turn, draft.min_tier, [s for s in Stage if s in draft.stages]),
         ),
         turn._("Price: {price}", price=event_price(turn, draft.points)),
     ]
