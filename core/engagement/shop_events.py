@@ -10,7 +10,7 @@ until they begin; a sign-up is refused for anyone else, whatever button they pre
 Places: the event row's ``joined`` counter is changed only by a conditional UPDATE
 (``joined < capacity``), as a booking slot's, so concurrent sign-ups never take more places
 than there are, on SQLite as on PostgreSQL. Points: a sign-up's price is spent in the same
-transaction through the points ledger (``core.loyalty.spend_points``, its own kind
+transaction through the points ledger (``core.ledger.points.spend_points``, its own kind
 ``event``), after the member is locked, so the balance never goes below zero; a sign-up
 that finds the event full takes nothing. Cancelling before the cut-off
 (``event_rules.cancel_cutoff_hours``) frees the place and gives the points back into the
@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, loyalty
+from core import audit
 from core.context import Context
 from core.errors import (
     AlreadySignedUp,
@@ -46,6 +46,7 @@ from core.errors import (
 )
 from core.insights.segments import Segment, Stage, member_stage, select_members
 from core.insights.stats import local_midnight
+from core.ledger.points import balance_in, return_points, spend_points
 from core.people.members import lock_member, store_id
 from core.people.staff import Role, StaffView
 from core.pushes import outbox
@@ -423,7 +424,7 @@ async def sign_up(ctx: Context, member_id: int, event_id: int) -> SignupView:
                 raise EventNotOpen(event=event_id)
             if await _active_signup(s, event_id, member_id) is not None:
                 raise AlreadySignedUp(event=event_id)
-            balance = await loyalty.balance_in(s, member_id, now)
+            balance = await balance_in(s, member_id, now)
             if balance < row.points:
                 raise NotEnoughPoints(balance=balance, needed=row.points)
             taken = await s.execute(
@@ -447,7 +448,7 @@ async def sign_up(ctx: Context, member_id: int, event_id: int) -> SignupView:
             s.add(signup)
             await s.flush()
             if row.points:
-                spent = await loyalty.spend_points(
+                spent = await spend_points(
                     s,
                     ctx,
                     member_id,
@@ -507,7 +508,7 @@ async def cancel_signup(ctx: Context, member_id: int, signup_id: int) -> SignupV
         if row.ledger_id is not None:
             spent = await s.get(LedgerRow, row.ledger_id)
             assert spent is not None
-            await loyalty.return_points(
+            await return_points(
                 s,
                 ctx,
                 spent,

@@ -64,7 +64,7 @@ from core.errors import InvalidInput, NotAllowed, UnknownReward
 from core.insights import digests
 from core.insights.segments import Segment, Stage, is_purchase, net_amount, select_members
 from core.insights.stats import local_midnight
-from core.loyalty import IssuedCoupon, hand_out
+from core.ledger.coupons import IssuedCoupon, hand_out
 from core.people.members import store_id
 from core.people.staff import Role, StaffView
 from core.pushes import outbox

@@ -18,7 +18,9 @@ from core.context import Context
 from core.engagement import shop_events
 from core.insights import campaigns
 from core.insights.segments import Segment
-from core.people.members import register_member, update_member
+from core.ledger.coupons import member_coupons
+from core.people.members import update_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.pushes import birthdays, reminders, winback
 from core.pushes.outbox import enqueue
@@ -435,7 +437,7 @@ async def test_campaign_results_and_coupons_follow_what_was_delivered(
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
 
     assert [int(c.params["chat_id"]) for c in sent(fake_telegram)] == [71]
-    assert [len(await loyalty.member_coupons(ctx, m)) for m in (kept, opted_out, blocked)] == [
+    assert [len(await member_coupons(ctx, m)) for m in (kept, opted_out, blocked)] == [
         1,
         0,
         0,

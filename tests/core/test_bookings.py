@@ -25,7 +25,7 @@ from core.errors import (
     UnknownBooking,
     UnknownStore,
 )
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service import bookings
 from core.service.bookings import BookingView

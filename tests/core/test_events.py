@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import loyalty
 from core.catalog import sync_shop
 from core.clock import FixedClock
 from core.context import Context
@@ -35,8 +34,9 @@ from core.errors import (
     UnknownEvent,
 )
 from core.insights.segments import Stage, member_segments, member_stage
+from core.ledger import adjustments, statement
 from core.people.erasure import delete_member
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from core.pushes.outbox import SERVICE_KINDS
 from core.shop import load_shop
@@ -65,7 +65,7 @@ async def member(
         external_id=f"ev-{n}",
     )
     if points:
-        await loyalty.adjust_points(ctx, found.id, points, "test", actor="staff:1")
+        await adjustments.adjust_points(ctx, found.id, points, "test", actor="staff:1")
     if tier != "member":
         async with ctx.db.transaction() as s:
             row = await s.get(MemberRow, found.id)
@@ -96,7 +96,7 @@ async def new_event(ctx: Context, **changes: object) -> shop_events.EventView:
 
 
 async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
+    return (await statement.points_summary(ctx, member_id)).balance
 
 
 # --- places and points --------------------------------------------------------------------

@@ -20,12 +20,13 @@ from bot.dialogs.staff import events as desk_events
 from bot.error_texts import describe
 from bot.i18n import format_day, format_moment, format_time, gettext
 from bot.pushes import texts as pushes
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.engagement import shop_events as core_events
 from core.errors import EventCancelTooLate, EventNotOpen, NotAllowed
-from core.people.members import MemberView, register_member, update_member
+from core.ledger import adjustments, statement
+from core.people.members import MemberView, update_member
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from core.pushes import work_queue
 from storage.models import AuditRow, MemberRow
@@ -66,7 +67,7 @@ async def member(
         ctx, name="王芳", phone=None, locale=locale, channel="console", external_id=user
     )
     if points:
-        await loyalty.adjust_points(ctx, found.id, points, "test", actor="staff:1")
+        await adjustments.adjust_points(ctx, found.id, points, "test", actor="staff:1")
     if tier != "member":
         async with ctx.db.transaction() as s:
             row = await s.get(MemberRow, found.id)
@@ -96,7 +97,7 @@ async def tasting(ctx: Context, **changes: object) -> core_events.EventView:
 
 
 async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
+    return (await statement.points_summary(ctx, member_id)).balance
 
 
 # --- members: the list, signing up, cancelling --------------------------------------------

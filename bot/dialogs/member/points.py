@@ -9,8 +9,8 @@ from decimal import Decimal
 from bot.dialogs.engine.dialogs import Flow, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.i18n import N_, localized
-from core import loyalty
 from core.errors import NotFound
+from core.ledger import statement
 
 NAME = "points"
 WHY = "why"
@@ -32,7 +32,7 @@ KIND_NAMES = {
 async def show(turn: Turn) -> Step:
     assert turn.member is not None
     shop = turn.ctx.shop
-    overview = await loyalty.points_overview(
+    overview = await statement.points_overview(
         turn.ctx, turn.member.id, expiring_days=EXPIRY_WARNING_DAYS, entries=ENTRIES
     )
     summary = overview.summary
@@ -81,13 +81,13 @@ async def why(turn: Turn) -> Step:
     assert turn.member is not None and turn.payload is not None
     if not turn.payload.value.isdigit():
         raise NotFound()
-    found = await loyalty.ledger(turn.ctx, turn.member.id, 1, entry_id=int(turn.payload.value))
+    found = await statement.ledger(turn.ctx, turn.member.id, 1, entry_id=int(turn.payload.value))
     if not found:
         raise NotFound()
     return Step([Reply(explain(turn, found[0]))])
 
 
-def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
+def explain(turn: Turn, entry: statement.LedgerEntry) -> str:
     detail = entry.detail
     if entry.kind == "earn" and "base_points" in detail:
         tier = turn.ctx.shop.tier(str(detail["tier"]))
@@ -134,8 +134,8 @@ def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
     return turn._("Adjusted by the shop: {reason}", reason=entry.reason)
 
 
-def _explain_refund(turn: Turn, entry: loyalty.LedgerEntry) -> str:
-    """What the sale keeps after it (core.loyalty.points_kept), when part of it is kept."""
+def _explain_refund(turn: Turn, entry: statement.LedgerEntry) -> str:
+    """What the sale keeps after it (core.ledger.rules.points_kept), when part of it is kept."""
     detail = entry.detail
     refunded = int(detail.get("amount_fen", 0))
     if int(detail.get("net_fen", 0)) > 0:
@@ -154,7 +154,7 @@ def _explain_refund(turn: Turn, entry: loyalty.LedgerEntry) -> str:
     )
 
 
-def _explain_checkin(turn: Turn, entry: loyalty.LedgerEntry) -> str:
+def _explain_checkin(turn: Turn, entry: statement.LedgerEntry) -> str:
     detail = entry.detail
     lines = [
         turn._(

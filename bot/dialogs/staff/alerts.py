@@ -10,9 +10,9 @@ from __future__ import annotations
 from bot.dialogs.engine.dialogs import Flow, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.i18n import localized
-from core import loyalty
 from core.errors import UnknownAlert
-from core.oversight import alerts
+from core.ledger import statement
+from core.oversight import alerts, approvals
 from core.oversight.alerts import AlertView
 from core.people.staff import Role
 
@@ -133,7 +133,7 @@ async def _decide(turn: Turn, *, approve: bool) -> Step:
     value = turn.payload.value
     if not value.isdigit() or len(value) > 12:
         raise UnknownAlert(alert=value[:20])
-    alert = await alerts.decide(turn.ctx, int(value), owner=turn.staff, approve=approve)
+    alert = await approvals.decide(turn.ctx, int(value), owner=turn.staff, approve=approve)
     return Step([Reply(await _outcome(turn, alert, approve=approve))])
 
 
@@ -143,7 +143,7 @@ async def _outcome(turn: Turn, alert: AlertView, *, approve: bool) -> str:
             return turn._(
                 "Rejected: the adjustment for {member} was not applied.", member=_member(alert)
             )
-        balance = (await loyalty.points_summary(turn.ctx, alert.member_id)).balance
+        balance = (await statement.points_summary(turn.ctx, alert.member_id)).balance
         return turn._(
             "Approved: {points} points for {member}. New balance: {balance}.",
             points=f"{int(alert.details['points']):+d}",
