@@ -27,7 +27,7 @@ from core.people.members import create_link_code, link_identity
 from core.people.registration import register_member
 from core.pushes import work_queue
 from core.pushes.outbox import enqueue
-from core.shop import load_shop
+from core.shop_file import load_shop
 from storage import service_messages
 from storage.models import ServiceMessageRow
 from tests.channels.fake_telegram import FakeTelegram

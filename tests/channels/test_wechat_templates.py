@@ -15,7 +15,7 @@ from core import loyalty
 from core.context import Context
 from core.people.members import get_member
 from core.people.registration import register_member
-from core.shop import load_shop
+from core.shop_file import load_shop
 from storage.models import OutboxRow
 from tests.channels.fake_wechat import FakeWeChat
 

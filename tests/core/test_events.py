@@ -39,7 +39,7 @@ from core.people.erasure import delete_member
 from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from core.pushes.outbox import SERVICE_KINDS
-from core.shop import load_shop
+from core.shop_file import load_shop
 from storage.models import EventRow, LedgerRow, MemberRow
 from tests.conftest import ZONE
 from tests.core.pushes import buy, count, queued

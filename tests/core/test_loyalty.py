@@ -31,7 +31,7 @@ from core.ledger.coupons import (
 )
 from core.ledger.points import expire_points
 from core.people.registration import register_member
-from core.shop import load_shop
+from core.shop_file import load_shop
 from storage.models import AuditRow, LedgerRow, MemberRow, OutboxRow, SaleRow, TierChangeRow
 
 

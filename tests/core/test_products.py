@@ -39,7 +39,8 @@ from core.people.staff import add_staff
 from core.pushes import work_queue
 from core.pushes.outbox import enqueue
 from core.pushes.scheduled import Planned, queue
-from core.shop import ShopFileError, load_shop
+from core.shop import ShopFileError
+from core.shop_file import load_shop
 from storage.db import Database
 from storage.models import (
     CampaignRow,

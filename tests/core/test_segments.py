@@ -25,7 +25,7 @@ from core.ledger import adjustments, refunds
 from core.ledger.coupons import redeem_reward, use_coupon
 from core.people.members import update_member
 from core.people.registration import register_member
-from core.shop import load_shop
+from core.shop_file import load_shop
 
 RULES = load_shop().segments  # new 30, active 90, dormant 180, lost 365, loyal 4
 TODAY = date(2026, 1, 5)
