@@ -51,7 +51,7 @@ from core.engagement.checkins import checkin_stats
 from core.engagement.shop_events import event_stats
 from core.errors import DomainError, InvalidInput
 from core.insights import stats
-from core.insights.campaigns import campaign_results
+from core.insights.campaign_results import campaign_results
 from core.people import member_csv
 from core.people.staff import add_staff, list_staff
 from core.pushes import outbox, work_queue

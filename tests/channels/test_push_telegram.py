@@ -17,6 +17,7 @@ from core.clock import FixedClock
 from core.context import Context
 from core.engagement import shop_events
 from core.insights import campaigns
+from core.insights.campaign_results import campaign_results
 from core.insights.segments import Segment
 from core.ledger.coupons import member_coupons
 from core.people.members import update_member
@@ -443,9 +444,7 @@ async def test_campaign_results_and_coupons_follow_what_was_delivered(
         0,
     ]
     day = clock.now().astimezone(ctx.zone).date()
-    (figures,) = await campaigns.campaign_results(
-        ctx, store=None, start=day - timedelta(days=1), end=day
-    )
+    (figures,) = await campaign_results(ctx, store=None, start=day - timedelta(days=1), end=day)
     assert (figures.reached, figures.coupons_issued) == (1, 1)
     assert [(g.group, g.members) for g in figures.groups] == [("a", 1)]
 

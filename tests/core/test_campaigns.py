@@ -13,11 +13,11 @@ from core import audit, loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import InvalidInput, NotAllowed, UnknownReward
+from core.insights.campaign_results import campaign_results
 from core.insights.campaigns import (
     KIND,
     REPEAT_MINUTES,
     CampaignResult,
-    campaign_results,
     create_and_send,
     preview,
     reached_members,

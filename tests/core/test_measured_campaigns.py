@@ -14,16 +14,8 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import InvalidInput
-from core.insights.campaigns import (
-    HOLDOUT,
-    KIND,
-    A,
-    B,
-    campaign_results,
-    campaigns_roi,
-    create_and_send,
-    holdout_size,
-)
+from core.insights.campaign_results import campaign_results, campaigns_roi
+from core.insights.campaigns import HOLDOUT, KIND, A, B, create_and_send, holdout_size
 from core.insights.segments import Segment
 from core.ledger import coupons, refunds
 from core.people.members import store_id

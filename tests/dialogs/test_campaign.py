@@ -19,7 +19,8 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotAllowed
-from core.insights.campaigns import campaign_results, create_and_send
+from core.insights.campaign_results import campaign_results
+from core.insights.campaigns import create_and_send
 from core.insights.segments import Segment, Stage
 from core.ledger.coupons import member_coupons, use_coupon
 from core.people import conversations

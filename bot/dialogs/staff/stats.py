@@ -34,7 +34,8 @@ from bot.i18n import N_, format_day
 from bot.reports import checkin_rows, event_rows, stats_rows, text_table, winback_rows
 from core.engagement import checkins, shop_events
 from core.errors import InvalidInput
-from core.insights import campaigns, stats
+from core.insights import stats
+from core.insights.campaign_results import campaign_results
 from core.people.staff import Role
 from core.pushes import winback
 
@@ -113,7 +114,7 @@ async def _report(turn: Turn, store: str | None, start: date, end: date) -> Step
             )
         ),
     ]
-    results = await campaigns.campaign_results(ctx, store=store, start=start, end=end)
+    results = await campaign_results(ctx, store=store, start=start, end=end)
     lines += campaign_lines(turn, results)
     from bot.charts import render_trend_png  # matplotlib loads only when a chart is asked
 
