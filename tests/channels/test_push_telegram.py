@@ -15,7 +15,7 @@ from bot.pushes.dispatcher import PushDispatcher
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.engagement import shop_events
+from core.engagement import event_organising
 from core.insights import campaigns
 from core.insights.campaign_results import campaign_results
 from core.insights.segments import Segment
@@ -458,10 +458,10 @@ async def test_a_new_event_is_news_to_the_members_who_may_join(
     await member(ctx, 9302, consent=False)
     owner = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
     starts = clock.now().astimezone(ctx.zone).replace(hour=19, minute=0) + timedelta(days=3)
-    await shop_events.create_event(
+    await event_organising.create_event(
         ctx,
         owner,
-        shop_events.EventDraft(
+        event_organising.EventDraft(
             title="品鉴会",
             title_en="Tasting evening",
             store="main",

@@ -34,7 +34,7 @@ from bot.dialogs.registry import FLOWS, create_dialogs
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.engagement import shop_events
+from core.engagement import event_organising, shop_events
 from core.ledger import adjustments, statement
 from core.people.registration import register_member
 from core.people.staff import add_staff
@@ -302,7 +302,7 @@ async def fuzz_ctx(ctx: Context) -> Context:
     await adjustments.adjust_points(small, found["fuzz-modest"].id, 150, "fuzz", actor=owner.actor)
     await adjustments.adjust_points(small, found["fuzz-poor"].id, 40, "fuzz", actor=owner.actor)
     starts_at = small.now() + timedelta(days=20)
-    draft = shop_events.EventDraft(
+    draft = event_organising.EventDraft(
         title="品鉴会",
         title_en="Tasting",
         store=None,
@@ -311,7 +311,7 @@ async def fuzz_ctx(ctx: Context) -> Context:
         capacity=CAPACITY,
         points=30,
     )
-    await shop_events.create_event(small, owner, draft)
+    await event_organising.create_event(small, owner, draft)
     return small
 
 

@@ -27,8 +27,8 @@ from bot.dialogs.staff.bookings import arguments, choose_again, find_store
 from bot.dialogs.staff.references import own_store, store_name
 from bot.error_texts import STAGE_NAMES, describe
 from bot.i18n import N_, localized
-from core.engagement import shop_events
-from core.engagement.shop_events import CAPACITY_MAX, POINTS_MAX, TITLE_MAX, EventDraft
+from core.engagement import event_organising, shop_events
+from core.engagement.event_organising import CAPACITY_MAX, POINTS_MAX, TITLE_MAX, EventDraft
 from core.errors import DomainError, NotAllowed, UnknownEvent
 from core.insights.segments import Stage
 from core.people.staff import Role, record_refusal
@@ -41,7 +41,7 @@ YES, NO = "yes", "no"
 ANY = "*"  # every store, every tier or every stage
 NEW_WORDS = ("new", "新建", "创建")
 SAME = "-"  # the English title: the same as the Chinese one
-ATTENDED, NO_SHOW = shop_events.MARKS
+ATTENDED, NO_SHOW = event_organising.MARKS
 STATUS_NAMES = {
     shop_events.JOINED: N_("signed up"),
     ATTENDED: N_("attended"),
@@ -89,7 +89,7 @@ def _new_button(turn: Turn) -> list[Button]:
 
 
 async def _list(turn: Turn) -> Step:
-    found = await shop_events.staff_events(turn.ctx, _scope(turn))
+    found = await event_organising.staff_events(turn.ctx, _scope(turn))
     if not found:
         return Step([Reply(turn._("No events coming up."), buttons(_new_button(turn)))])
     lines = [turn._("Events:")]
@@ -132,7 +132,7 @@ def _mark_button(turn: Turn, signup: shop_events.SignupView, status: str, label:
 
 async def _signups(turn: Turn, event: shop_events.EventView, note: str = "") -> Step:
     """Who has a place, numbered, with mark buttons once the event has begun."""
-    signups = await shop_events.event_signups(turn.ctx, event.id)
+    signups = await event_organising.event_signups(turn.ctx, event.id)
     began = turn.ctx.now() >= event.starts_at
     lines = [note] if note else []
     lines += [
@@ -182,7 +182,7 @@ def _parse_mark(value: str) -> tuple[int, str, int] | None:
     parts = value.split()
     if len(parts) != 3 or not (parts[0].isdigit() and parts[2].isdigit()):
         return None
-    if parts[1] not in shop_events.MARKS:
+    if parts[1] not in event_organising.MARKS:
         return None
     return int(parts[0]), parts[1], int(parts[2])
 
@@ -199,10 +199,10 @@ async def mark(turn: Turn) -> Step:
         refused = await _reachable(turn, event)
         if refused is not None:
             return refused
-        listed = await shop_events.event_signups(turn.ctx, event_id)
+        listed = await event_organising.event_signups(turn.ctx, event_id)
         if not any(s.id == signup_id for s in listed):
             raise UnknownEvent(signup=signup_id)
-        marked = await shop_events.mark_signup(turn.ctx, signup_id, status, turn.staff.id)
+        marked = await event_organising.mark_signup(turn.ctx, signup_id, status, turn.staff.id)
     except DomainError as error:
         return Step([Reply(describe(error, turn.locale))])
     note = turn._(
@@ -577,7 +577,7 @@ async def confirm(turn: Turn) -> Step:
         return _summary(turn)
     if turn.payload.value != YES:
         return Step([Reply(turn._("Cancelled; no event was created."))])
-    made = await shop_events.create_event(turn.ctx, turn.staff, _draft(turn))
+    made = await event_organising.create_event(turn.ctx, turn.staff, _draft(turn))
     text = "\n".join(
         (
             turn._("Event created: {event}", event=event_line(turn, made)),
