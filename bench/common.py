@@ -29,7 +29,7 @@ from sqlalchemy import Table, insert, select
 from core.catalog import sync_shop
 from core.clock import FixedClock
 from core.context import Context
-from core.shop import load_shop
+from core.shop_file import load_shop
 from storage import migrate
 from storage.db import Database
 from storage.models import (

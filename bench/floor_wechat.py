@@ -23,7 +23,7 @@ from sqlalchemy.dialects import sqlite
 from wechatpy.messages import BaseMessage
 
 from bench.baseline_wechat import app
-from core import loyalty
+from core.ledger.statement import _EXPIRING, _LEDGER, _SUMMARY
 from core.people import conversations
 from storage import inbound_deliveries
 from storage.db import _insert_ignore, _upsert
@@ -59,9 +59,9 @@ def answer(db: sqlite3.Connection, source: str, key: str) -> str:
         "until": now + timedelta(days=30),
         "limit": 10,
     }
-    tier, balance, _spend = _run(db, loyalty._SUMMARY, params)[0]
-    _run(db, loyalty._EXPIRING, params)
-    latest = _run(db, loyalty._LEDGER, params)
+    tier, balance, _spend = _run(db, _SUMMARY, params)[0]
+    _run(db, _EXPIRING, params)
+    latest = _run(db, _LEDGER, params)
     db.execute("COMMIT")
     text = f"{tier} {balance}\n" + "\n".join(f"{e.points:+d} {e.created_at}" for e in latest)
     db.execute("BEGIN IMMEDIATE")

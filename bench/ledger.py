@@ -23,6 +23,7 @@ from bot import event_loop
 from core import loyalty
 from core.clock import SystemClock
 from core.context import Context
+from core.ledger.coupons import redeem_reward
 from storage.models import Base
 
 MEMBERS = 2000
@@ -67,7 +68,7 @@ async def _sale(ctx: Context, n: int) -> None:
 
 
 async def _redeem(ctx: Context, n: int) -> None:
-    await loyalty.redeem_reward(ctx, 1 + n % MEMBERS, "coupon10")
+    await redeem_reward(ctx, 1 + n % MEMBERS, "coupon10")
 
 
 async def _database(url: str) -> Context:

@@ -7,7 +7,7 @@ from bot.settings import Settings
 from core.catalog import sync_shop
 from core.clock import Clock, SystemClock
 from core.context import Context
-from core.shop import load_shop
+from core.shop_file import load_shop
 from storage import migrate
 from storage.db import Database
 

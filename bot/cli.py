@@ -48,10 +48,10 @@ from core import csv_import
 from core.context import Context
 from core.engagement import product_csv
 from core.engagement.checkins import checkin_stats
-from core.engagement.shop_events import event_stats
+from core.engagement.event_organising import event_stats
 from core.errors import DomainError, InvalidInput
 from core.insights import stats
-from core.insights.campaigns import campaign_results
+from core.insights.campaign_results import campaign_results
 from core.people import member_csv
 from core.people.staff import add_staff, list_staff
 from core.pushes import outbox, work_queue

@@ -42,7 +42,12 @@ from core.errors import (
     RefundTooLarge,
     SlotFull,
 )
-from core.people.members import find_members, normalize_phone, register_member
+from core.ledger.coupons import member_coupons, redeem_reward, use_coupon
+from core.ledger.points import expire_points
+from core.ledger.refunds import refund_sale
+from core.ledger.tiers import review_tiers
+from core.people.members import find_members, normalize_phone
+from core.people.registration import register_member
 from core.people.staff import Role, add_staff, list_staff
 from core.service import bookings, feedback
 from core.service.bookings import slots_for
@@ -844,16 +849,16 @@ async def _run(ctx: Context, event: _Event, member: int, owner: int) -> None:
         )
     elif event.kind == REDEEM:
         with suppress(NotEnoughPoints):
-            await loyalty.redeem_reward(ctx, member, event.reward)
+            await redeem_reward(ctx, member, event.reward)
     elif event.kind == USE:
-        coupons = await loyalty.member_coupons(ctx, member)
+        coupons = await member_coupons(ctx, member)
         if coupons:
             with suppress(CouponUsed, CouponExpired):
-                await loyalty.use_coupon(ctx, coupons[0].code, store=event.store, staff_id=owner)
+                await use_coupon(ctx, coupons[0].code, store=event.store, staff_id=owner)
     elif event.kind == REFUND:
         assert event.sale is not None
         with suppress(RefundTooLarge):
-            await loyalty.refund_sale(
+            await refund_sale(
                 ctx,
                 store=event.store,
                 receipt_no=event.sale.receipt,
@@ -862,9 +867,9 @@ async def _run(ctx: Context, event: _Event, member: int, owner: int) -> None:
                 notify=False,
             )
     elif event.kind == EXPIRE:
-        await loyalty.expire_points(ctx)
+        await expire_points(ctx)
     elif event.kind == REVIEW:
-        await loyalty.review_tiers(ctx, notify=False)
+        await review_tiers(ctx, notify=False)
     elif event.kind == CLOSE_BOOKINGS:
         await bookings.close_past_bookings(ctx)
     elif event.kind == BOOK:

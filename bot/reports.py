@@ -11,9 +11,10 @@ from babel.numbers import format_decimal, format_percent
 from bot.error_texts import FEEDBACK_CATEGORY_NAMES, STAGE_NAMES
 from bot.i18n import N_, format_day, format_money, gettext, localized
 from core.engagement.checkins import CheckinStats
-from core.engagement.shop_events import EventStats
+from core.engagement.event_organising import EventStats
 from core.insights import stats
-from core.insights.campaigns import HOLDOUT, A, B, CampaignStats, Uplift, campaigns_roi
+from core.insights.campaign_results import CampaignStats, Uplift, campaigns_roi
+from core.insights.campaigns import HOLDOUT, A, B
 from core.pushes.winback import WinbackResults
 from core.shop import Shop
 

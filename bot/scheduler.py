@@ -12,10 +12,11 @@ from functools import wraps
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from core import loyalty
 from core.context import Context
 from core.engagement import shop_events
 from core.insights import digests
+from core.ledger import tiers
+from core.ledger.points import expire_points
 from core.people import conversations
 from core.pushes import birthdays, reminders, winback, work_queue
 from core.service import bookings
@@ -28,12 +29,12 @@ SERVICE_MESSAGES_KEPT = timedelta(days=2)  # counted in WeChat's reply window: 4
 
 
 async def expire_points_job(ctx: Context) -> None:
-    report = await loyalty.expire_points(ctx)
+    report = await expire_points(ctx)
     log.info("points expiry: %d points of %d members", report.points, report.members)
 
 
 async def review_tiers_job(ctx: Context) -> None:
-    changes = await loyalty.review_tiers(ctx)
+    changes = await tiers.review_tiers(ctx)
     log.info("tier review: %d members changed tier", len(changes))
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from core.context import Context
+from core.engagement.event_organising import sync_events
 from core.engagement.products import sync_goods, sync_products
-from core.engagement.shop_events import sync_events
 from storage.models import RewardRow, StoreRow
 
 

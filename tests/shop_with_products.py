@@ -8,7 +8,8 @@ from pathlib import Path
 from core.catalog import sync_shop
 from core.clock import FixedClock
 from core.context import Context
-from core.shop import Shop, load_shop
+from core.shop import Shop
+from core.shop_file import load_shop
 from storage.db import Database
 from tests.conftest import ZONE
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import Role, list_staff
 from storage.models import AuditRow, MemberRow, SaleRow
 from tests.cli import invoke

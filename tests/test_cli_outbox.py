@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from tests.cli import invoke
 
 

@@ -14,7 +14,7 @@ from bot.i18n import format_money
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.pushes import winback
 from tests.cli import invoke
 

@@ -11,7 +11,7 @@ after a missed day. Every ``streak_days``-th day of a streak (7, 14, …) adds
 calendar month; a check-in past the cap still counts for the streak.
 
 The points are a lot of their own kind (``checkin``) that expires after the shop file's
-lifetime like earned points (``core.loyalty.grant_points``). They are not spending, so they
+lifetime like earned points (``core.ledger.points.grant_points``). They are not spending, so they
 never count toward a tier: tiers come from sales alone.
 """
 
@@ -22,9 +22,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from core import audit, loyalty
+from core import audit
 from core.context import Context
 from core.errors import InvalidInput
+from core.ledger.points import balance_in, grant_points
 from core.people.members import lock_member, store_id
 from core.shop import CheckinRules
 from storage.db import insert_ignore
@@ -125,7 +126,7 @@ async def check_in(ctx: Context, member_id: int) -> CheckIn:
             )
             if inserted:
                 if got.points:
-                    loyalty.grant_points(
+                    grant_points(
                         s,
                         ctx,
                         member_id,
@@ -157,7 +158,7 @@ async def check_in(ctx: Context, member_id: int) -> CheckIn:
                     bonus=got.bonus,
                     capped=got.capped,
                     already=False,
-                    balance=await loyalty.balance_in(s, member_id, now),
+                    balance=await balance_in(s, member_id, now),
                     next_bonus_in=days_to_bonus(rules, streak),
                 )
             done = await s.get(CheckinRow, (member_id, day), populate_existing=True)
@@ -169,7 +170,7 @@ async def check_in(ctx: Context, member_id: int) -> CheckIn:
             bonus=0,
             capped=False,
             already=True,
-            balance=await loyalty.balance_in(s, member_id, now),
+            balance=await balance_in(s, member_id, now),
             next_bonus_in=days_to_bonus(rules, done.streak),
         )
 

@@ -32,6 +32,7 @@ from sqlalchemy import delete, select, update
 from core import audit
 from core.context import Context
 from core.errors import AlreadyReferred, InviteCodeInvalid, SelfReferral
+from core.ledger.points import grant_points
 from core.people.members import format_member_no, lock_member, normalize_phone
 from core.pushes import outbox
 from storage.db import Session, dialect_of
@@ -190,8 +191,6 @@ async def reward_first_purchase(
     """Inside the transaction of ``sale`` (``member`` locked): if this is the invited
     member's first purchase that counts, give the inviter's reward and the welcome bonus,
     once. True if rewarded now."""
-    from core import loyalty  # loyalty calls this module
-
     rules = ctx.shop.referrals
     if sale.amount_fen < rules.min_purchase_fen:
         return False
@@ -225,7 +224,7 @@ async def reward_first_purchase(
     for who, points, role in given:
         if not points:
             continue
-        loyalty.grant_points(
+        grant_points(
             s,
             ctx,
             who.id,

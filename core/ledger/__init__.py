@@ -1,2 +1,3 @@
-"""The ledger: points lots and balances, sales, refunds, coupons, tiers; ``core.loyalty`` is
-the entry point the channels call."""
+"""The ledger: points lots and the balance (points), the pure earning rules (rules), tiers,
+coupons, refunds, adjustments, a member's statement, and receipt numbers; recording a sale,
+which sets most of them off, is ``core.loyalty``."""

@@ -1,4 +1,4 @@
-"""Anomalies the owner should look at, and the owner's decision on each.
+"""Anomalies the owner should look at: raising them, and reading them.
 
 An alert is raised inside the transaction of the change it is about (so there is never a
 change without its alert, nor an alert about a change that rolled back), written to the
@@ -18,6 +18,9 @@ audit log, and queued in the outbox for every owner. Kinds:
 For the last three the change has already happened. Approving means "checked, fine";
 rejecting flags it for follow-up. Neither reverses anything: a wrong refund or sale is
 corrected with the usual staff commands by someone who knows what happened at the counter.
+
+The ledger and registration raise alerts, so this module needs neither; the owner's
+decisions, which apply held adjustments to the ledger, are ``core.oversight.approvals``.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from sqlalchemy import func, select, update
 
 from core import audit
 from core.context import Context
-from core.errors import AlertDecided, InvalidAmount, NotEnoughPoints, UnknownAlert
+from core.errors import UnknownAlert
 from core.insights.segments import happened
 from core.people.members import format_member_no, mask_phone
-from core.people.staff import Role, StaffView
+from core.people.staff import Role
 from core.pushes import outbox
 from storage.db import Session
 from storage.erasure import figures
@@ -46,7 +49,6 @@ PHONE_ELSEWHERE = "phone_elsewhere"
 KINDS = (ADJUSTMENT, REFUND_SHORTFALL, SALES_BURST, PHONE_ELSEWHERE)
 OPEN, APPROVED, REJECTED = "open", "approved", "rejected"
 OUTBOX_KIND = "staff_alert"
-POINTS_MAX = 1_000_000  # a typo guard for adjustments, far above any real correction
 
 
 @dataclass(frozen=True)
@@ -240,106 +242,13 @@ async def _staff_of(session: Session, actor: str) -> int | None:
     return await session.scalar(select(StaffRow.id).where(StaffRow.id == int(number)))
 
 
-# --- manual adjustments -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Adjustment:
-    """What became of an adjustment: applied (with the new balance), or held for an owner
-    (with the alert's id)."""
-
-    applied: bool
-    balance: int | None = None
-    alert_id: int | None = None
-
-
-def needs_approval(ctx: Context, staff: StaffView, points: int) -> bool:
-    """Whether an adjustment by ``staff`` waits for an owner (owners' never do)."""
-    return staff.role is not Role.OWNER and abs(points) > ctx.shop.staff.adjust_alert_points
-
-
-async def request_adjustment(
-    ctx: Context, staff: StaffView, member_id: int, points: int, reason: str
-) -> Adjustment:
-    """A manager's or owner's manual correction of a member's points, with a reason.
-    Within the shop's cap (or by an owner) it is applied at once; beyond it, it is held as
-    an ``adjustment`` alert and applied only when an owner approves."""
-    # Imported here: loyalty raises alerts, so it imports this module.
-    from core import loyalty
-
-    staff.require(Role.MANAGER)
-    if abs(points) > POINTS_MAX:
-        raise InvalidAmount(value=points)
-    reason = loyalty.clean_adjustment(points, reason)
-    if not needs_approval(ctx, staff, points):
-        balance = await loyalty.adjust_points(ctx, member_id, points, reason, actor=staff.actor)
-        return Adjustment(applied=True, balance=balance)
-    # Checked now, so the manager hears at once (the approval checks again).
-    balance = (await loyalty.points_summary(ctx, member_id)).balance
-    if balance < -points:
-        raise NotEnoughPoints(balance=balance, needed=-points)
-    async with ctx.db.transaction() as s:
-        alert_id = await raise_alert(
-            s,
-            ctx,
-            kind=ADJUSTMENT,
-            member_id=member_id,
-            staff_id=staff.id,
-            details={"points": points, "reason": reason, "requested_by": staff.actor},
-        )
-    return Adjustment(applied=False, alert_id=alert_id)
-
-
-# --- deciding and listing -----------------------------------------------------------------
-
-
-async def decide(ctx: Context, alert_id: int, *, owner: StaffView, approve: bool) -> AlertView:
-    """An owner approves or rejects an open alert, once (a second decision, also by another
-    owner at the same moment, raises AlertDecided). Approving a held adjustment applies it
-    in the same transaction, with the approving owner as actor and the manager who asked
-    in the audit details; if it cannot be applied (the member has spent the points
-    meanwhile) nothing is decided. For the other kinds nothing is reversed either way."""
-    from core import loyalty  # see request_adjustment
-
-    owner.require(Role.OWNER)
-    status = APPROVED if approve else REJECTED
-    now = ctx.now()
-    async with ctx.db.transaction() as s:
-        claimed = await s.execute(
-            update(AlertRow)
-            .where(AlertRow.id == alert_id, AlertRow.status == OPEN)
-            .values(status=status, decided_by=owner.id, decided_at=now)
-            .returning(AlertRow.kind, AlertRow.member_id, AlertRow.details)
-        )
-        found = claimed.first()
-        if found is None:
-            current = await s.scalar(select(AlertRow.status).where(AlertRow.id == alert_id))
-            if current is None:
-                raise UnknownAlert(alert=alert_id)
-            raise AlertDecided(alert=alert_id, status=current)
-        kind, member_id, details = found
-        if approve and kind == ADJUSTMENT and member_id is not None:
-            await loyalty.apply_adjustment(
-                s,
-                ctx,
-                member_id,
-                int(details["points"]),
-                str(details["reason"]),
-                actor=owner.actor,
-                requested_by=details.get("requested_by"),
-                alert_id=alert_id,
-            )
-        audit.record(
-            s, now, owner.actor, f"alert.{status}", member_id, alert_id=alert_id, kind=kind
-        )
-        views = await _views(s, AlertRow.id == alert_id)
-        return views[0]
+# --- reading ------------------------------------------------------------------------------
 
 
 async def get_alert(ctx: Context, alert_id: int) -> AlertView:
     """One alert (e.g. to render a ``staff_alert`` outbox row when it is sent)."""
     async with ctx.db.read() as s:
-        views = await _views(s, AlertRow.id == alert_id)
+        views = await alert_views(s, AlertRow.id == alert_id)
     if not views:
         raise UnknownAlert(alert=alert_id)
     return views[0]
@@ -348,10 +257,13 @@ async def get_alert(ctx: Context, alert_id: int) -> AlertView:
 async def open_alerts(ctx: Context, limit: int = 50) -> list[AlertView]:
     """Alerts waiting for an owner, oldest first."""
     async with ctx.db.read() as s:
-        return await _views(s, AlertRow.status == OPEN, limit=limit)
+        return await alert_views(s, AlertRow.status == OPEN, limit=limit)
 
 
-async def _views(session: Session, condition: Any, limit: int | None = None) -> list[AlertView]:
+async def alert_views(
+    session: Session, condition: Any, limit: int | None = None
+) -> list[AlertView]:
+    """Alerts matching ``condition``, oldest first, with the names it takes to show them."""
     query = (
         select(AlertRow, MemberRow.name, StaffRow.name)
         .outerjoin(MemberRow, MemberRow.id == AlertRow.member_id)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core import audit, loyalty
+from core import audit
 from core.context import Context
 from core.engagement import referrals, shop_events
+from core.ledger import adjustments
 from core.oversight import alerts
 from core.people import conversations, staff
 from core.people.members import DELETED_NAME, erase_member, lock_member
@@ -46,7 +47,7 @@ async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
         words = [
             *await feedback.erase_member(s, member_id),
             *await bookings.erase_member(s, member_id, now),
-            *await loyalty.erase_member(s, member_id),
+            *await adjustments.erase_member(s, member_id),
         ]
         await shop_events.erase_member(s, member_id, now)
         await referrals.erase_member(s, member_id)

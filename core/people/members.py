@@ -1,4 +1,6 @@
-"""Members: registration, profile changes, look-up, and linking a second chat account."""
+"""Members: who they are (phone, name, tags), profile changes, look-up, and linking a second
+chat account. Registering one sets off referrals and alerts, so it is a module above this one
+(``core.people.registration``)."""
 
 from __future__ import annotations
 
@@ -204,96 +206,10 @@ async def identity_row(
     return row
 
 
-async def _set_tags(session: Session, member_id: int, tags: list[str]) -> None:
+async def set_tags(session: Session, member_id: int, tags: list[str]) -> None:
+    """Replace a member's tags with ``tags`` (already cleaned: ``clean_tags``)."""
     await session.execute(delete(MemberTagRow).where(MemberTagRow.member_id == member_id))
     session.add_all(MemberTagRow(member_id=member_id, tag=t) for t in tags)
-
-
-async def register_member(
-    ctx: Context,
-    *,
-    name: str,
-    phone: str | None,
-    birthday: str | date | None = None,
-    gender: str | None = None,
-    locale: str = "zh_CN",
-    home_store: str | None = None,
-    marketing_consent: bool = False,
-    tags: list[str] | None = None,
-    channel: str | None = None,
-    external_id: str | None = None,
-    phone_verified: bool = False,
-    actor: str = audit.SYSTEM,
-    invite_code: str | None = None,
-    invited_via: str = "code",
-) -> MemberView:
-    """Create a member, optionally tied to the chat account that registered.
-
-    A phone already on file is refused, except when the channel verified it (a shared
-    Telegram contact) and that member has no account on this channel yet: then the chat
-    account is attached to the existing member (e.g. one imported by the shop).
-    A new member with an ``invite_code`` is recorded as invited by its owner when the
-    invite may count (core.engagement.referrals.attach); a refused invite never stops registering.
-    """
-    now = ctx.now()
-    name = clean_name(name)
-    phone = normalize_phone(phone) if phone else None
-    born = parse_birthday(birthday, ctx.today()) if birthday else None
-    if gender is not None and gender not in GENDERS:
-        raise InvalidInput(field="gender", value=gender)
-    if locale not in LOCALES:
-        raise InvalidInput(field="locale", value=locale)
-    tag_list = clean_tags(tags or [])
-    try:
-        async with ctx.db.transaction() as s:
-            identity = await identity_row(s, channel, external_id, now) if channel else None
-            if identity and identity.member_id is not None:
-                raise IdentityTaken(channel=channel)
-            existing = (
-                await s.scalar(select(MemberRow).where(MemberRow.phone == phone)) if phone else None
-            )
-            if existing is not None:
-                if not (identity and phone_verified):
-                    raise PhoneTaken(phone=mask_phone(phone))
-                if await s.scalar(
-                    select(IdentityRow.id).where(
-                        IdentityRow.member_id == existing.id, IdentityRow.channel == channel
-                    )
-                ):
-                    raise PhoneTaken(phone=mask_phone(phone))
-                identity.member_id = existing.id
-                audit.record(s, now, actor, "member.claimed", existing.id, channel=channel)
-                return await member_view(s, existing)
-            row = MemberRow(
-                name=name,
-                phone=phone,
-                birthday=born,
-                gender=gender,
-                locale=locale,
-                home_store_id=await store_id(s, home_store) if home_store else None,
-                marketing_consent=marketing_consent,
-                tier=ctx.shop.tiers.levels[0].code,
-                registered_at=now,
-            )
-            s.add(row)
-            await s.flush()
-            await _set_tags(s, row.id, tag_list)
-            if identity:
-                identity.member_id = row.id
-            audit.record(s, now, actor, "member.registered", row.id, channel=channel)
-            if invite_code:
-                from core.engagement.referrals import attach  # referrals builds on this module
-
-                await attach(s, ctx, row, invite_code, invited_via)
-            return await member_view(s, row)
-    except PhoneTaken:
-        from core.oversight.alerts import check_phone_elsewhere  # alerts builds on this module
-
-        await check_phone_elsewhere(ctx, phone=phone, store=home_store, actor=actor)
-        raise
-    except IntegrityError:
-        # Two registrations of the same phone (or chat account) at the same moment.
-        raise PhoneTaken(phone=mask_phone(phone)) from None
 
 
 _UNSET = object()
@@ -358,7 +274,7 @@ async def update_member(
                 row.marketing_consent = marketing_consent
                 changed.append("marketing_consent")
             if tags is not None:
-                await _set_tags(s, row.id, clean_tags(tags))
+                await set_tags(s, row.id, clean_tags(tags))
                 changed.append("tags")
             await s.flush()
             audit.record(s, now, actor, "member.updated", row.id, fields=changed)

@@ -2,7 +2,7 @@
 coupon, a birthday or win-back gift) that is given up — skipped or failed — takes its gift
 back, and a campaign member whose message was given up is no longer counted as reached.
 
-Gift coupons are issued when their push is queued (``core.loyalty.hand_out``), so that the
+Gift coupons are issued when their push is queued (``core.ledger.coupons.hand_out``), so that the
 message can carry the code. The push may then never go: consent withdrawn, the bot blocked,
 the member waited for in vain. ``take_back`` runs in the transaction that gives the push up
 (``core.pushes.work_queue``, ``core.pushes.outbox``), so the gift and the figures never

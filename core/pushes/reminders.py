@@ -32,7 +32,7 @@ from sqlalchemy import and_, func, select
 from core.context import Context
 from core.engagement import shop_events
 from core.insights.stats import local_midnight
-from core.loyalty import live_lot
+from core.ledger.points import live_lot
 from core.pushes.audience import reachable
 from core.pushes.scheduled import Planned, queue
 from storage.models import (

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from core import audit
 from core.context import Context
 from core.errors import UnknownReward
-from core.loyalty import coupon_expires_at, fresh_coupon_codes, hand_out
+from core.ledger.coupons import coupon_expires_at, fresh_coupon_codes, hand_out
 from core.pushes import outbox
 from core.pushes.audience import reachable
 from storage.models import MemberRow, OutboxRow, RewardRow

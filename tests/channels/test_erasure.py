@@ -29,9 +29,11 @@ from core.context import Context
 from core.engagement import referrals
 from core.engagement.checkins import check_in
 from core.insights.stats import shop_stats
-from core.oversight.alerts import request_adjustment
+from core.ledger.coupons import redeem_reward
+from core.oversight.approvals import request_adjustment
 from core.people.erasure import delete_member, remove_staff
-from core.people.members import create_link_code, member_for_identity, register_member
+from core.people.members import create_link_code, member_for_identity
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.pushes.late_replies import send_later
 from core.service import bookings
@@ -172,7 +174,7 @@ async def test_a_deleted_member_leaves_nothing_personal_in_any_table(
     await loyalty.record_sale(
         ctx, store="main", receipt_no="F-1", member_id=friend.id, amount_fen=30_000
     )
-    await loyalty.redeem_reward(ctx, member.id, "coupon10")
+    await redeem_reward(ctx, member.id, "coupon10")
     slot = datetime.combine(START.date() + timedelta(days=2), datetime.min.time(), START.tzinfo)
     await bookings.book(ctx, member.id, "main", slot.replace(hour=12), party_size=2, note=NOTE)
     await check_in(ctx, member.id)

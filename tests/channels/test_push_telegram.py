@@ -15,10 +15,13 @@ from bot.pushes.dispatcher import PushDispatcher
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.engagement import shop_events
+from core.engagement import event_organising
 from core.insights import campaigns
+from core.insights.campaign_results import campaign_results
 from core.insights.segments import Segment
-from core.people.members import register_member, update_member
+from core.ledger.coupons import member_coupons
+from core.people.members import update_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.pushes import birthdays, reminders, winback
 from core.pushes.outbox import enqueue
@@ -435,15 +438,13 @@ async def test_campaign_results_and_coupons_follow_what_was_delivered(
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
 
     assert [int(c.params["chat_id"]) for c in sent(fake_telegram)] == [71]
-    assert [len(await loyalty.member_coupons(ctx, m)) for m in (kept, opted_out, blocked)] == [
+    assert [len(await member_coupons(ctx, m)) for m in (kept, opted_out, blocked)] == [
         1,
         0,
         0,
     ]
     day = clock.now().astimezone(ctx.zone).date()
-    (figures,) = await campaigns.campaign_results(
-        ctx, store=None, start=day - timedelta(days=1), end=day
-    )
+    (figures,) = await campaign_results(ctx, store=None, start=day - timedelta(days=1), end=day)
     assert (figures.reached, figures.coupons_issued) == (1, 1)
     assert [(g.group, g.members) for g in figures.groups] == [("a", 1)]
 
@@ -457,10 +458,10 @@ async def test_a_new_event_is_news_to_the_members_who_may_join(
     await member(ctx, 9302, consent=False)
     owner = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
     starts = clock.now().astimezone(ctx.zone).replace(hour=19, minute=0) + timedelta(days=3)
-    await shop_events.create_event(
+    await event_organising.create_event(
         ctx,
         owner,
-        shop_events.EventDraft(
+        event_organising.EventDraft(
             title="品鉴会",
             title_en="Tasting evening",
             store="main",

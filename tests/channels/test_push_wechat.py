@@ -23,10 +23,11 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.people import conversations
-from core.people.members import create_link_code, link_identity, register_member
+from core.people.members import create_link_code, link_identity
+from core.people.registration import register_member
 from core.pushes import work_queue
 from core.pushes.outbox import enqueue
-from core.shop import load_shop
+from core.shop_file import load_shop
 from storage import service_messages
 from storage.models import ServiceMessageRow
 from tests.channels.fake_telegram import FakeTelegram

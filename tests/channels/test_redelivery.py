@@ -22,7 +22,7 @@ from bot.scheduler import prune_job
 from bot.web import create_app
 from core.clock import FixedClock
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage import inbound_deliveries, workers
 from storage.db import Database

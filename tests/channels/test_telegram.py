@@ -22,7 +22,10 @@ from bot.settings import Settings
 from bot.web import create_app
 from core import loyalty
 from core.context import Context
-from core.people.members import create_link_code, member_for_identity, register_member
+from core.ledger import adjustments, statement
+from core.ledger.coupons import member_coupons
+from core.people.members import create_link_code, member_for_identity
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service import bookings
 from storage.models import IdentityRow
@@ -158,7 +161,7 @@ async def test_conversation_start_register_points_redeem(
     confirm = await chat.press(first_reward)
     assert t("Points left afterwards: {balance}", balance=50) in texts(confirm)
     done = await chat.press(t("Confirm"))
-    (coupon,) = await loyalty.member_coupons(ctx, member.id)
+    (coupon,) = await member_coupons(ctx, member.id)
     assert coupon.code[:5] in texts(done)
     assert all(c.params.get("parse_mode") in (None, "HTML") for c in fake_telegram.calls)
     answered = fake_telegram.calls_to("answerCallbackQuery")
@@ -190,7 +193,7 @@ async def test_a_redelivered_confirm_redeems_once(
     # One processes it; one arriving meanwhile is asked again later (503), one after is
     # skipped (200).
     assert 200 in statuses[:3] and set(statuses) <= {200, 503} and statuses[3] == 200
-    assert len(await loyalty.member_coupons(ctx, member.id)) == 1
+    assert len(await member_coupons(ctx, member.id)) == 1
     calls = fake_telegram.calls[seen:]
     assert methods(calls) == ["answerCallbackQuery", "editMessageText"]  # one processing
 
@@ -212,7 +215,7 @@ async def test_a_second_tap_on_confirm_shows_the_coupon_code_again(
     first, second = chat.tap(gettext("en", "Confirm")), chat.tap(gettext("en", "Confirm"))
     assert await chat.post(first) == 200
     assert await chat.post(second) == 200
-    (coupon,) = await loyalty.member_coupons(ctx, member.id)
+    (coupon,) = await member_coupons(ctx, member.id)
     shown = fake_telegram.message(USER, second["callback_query"]["message"]["message_id"])
     assert shown is not None and format_coupon_code(coupon.code) in shown["text"]
 
@@ -351,7 +354,7 @@ async def test_clerk_records_a_sale_and_undoes_it_from_telegram(ctx: Context, ch
     await add_staff(ctx, channel="telegram", external_id=str(USER), role="clerk", store="main")
     done = await chat.say("/sale 13600136000 88.80")
     assert "Recorded" in texts(done) and "Lily (M000001" in texts(done)
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 0  # under ¥100: no points
+    assert (await statement.points_summary(ctx, member.id)).balance == 0  # under ¥100: no points
     undone = await chat.press("Undo (within 5 min)")
     assert methods(undone) == ["answerCallbackQuery", "sendMessage"]
     assert texts(undone).startswith("Undone:")
@@ -390,6 +393,6 @@ async def test_a_command_with_the_bot_name_is_the_command(ctx: Context, chat: Ch
         channel="telegram",
         external_id=str(USER),
     )
-    await loyalty.adjust_points(ctx, member.id, 42, "welcome", actor="staff:1")
+    await adjustments.adjust_points(ctx, member.id, 42, "welcome", actor="staff:1")
     assert "Points: 42" in texts(await chat.say("/points@memberbot_test_bot"))
     assert texts(await chat.say("/points@memberbot_test_bot")) == texts(await chat.say("/points"))

@@ -15,7 +15,7 @@ from bot.i18n import gettext
 from bot.web import create_app
 from core import loyalty
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service import feedback
 from storage.models import SaleRow

@@ -15,7 +15,7 @@ from bot.dialogs.registry import create_dialogs
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, Webhook
 from core.clock import FixedClock
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.pushes import work_queue
 from tests.channels.fake_telegram import FakeTelegram

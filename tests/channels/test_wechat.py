@@ -24,7 +24,10 @@ from bot.web import create_app
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.people.members import member_for_identity, register_member
+from core.ledger import statement
+from core.ledger.coupons import member_coupons
+from core.people.members import member_for_identity
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service import bookings
 from storage.db import Database
@@ -169,9 +172,9 @@ async def test_conversation_subscribe_register_points_redeem(
     (first, *_) = choices(catalogue.content).values()
     confirm = await wechat.text("o-lilei", str(first))
     done = await wechat.text("o-lilei", str(choices(confirm.content)[zh("Confirm")]))
-    (coupon,) = await loyalty.member_coupons(ctx, member.id)
+    (coupon,) = await member_coupons(ctx, member.id)
     assert coupon.code[:5] in done.content
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 50
+    assert (await statement.points_summary(ctx, member.id)).balance == 50
 
 
 async def test_same_msgid_three_times_redeems_once_with_identical_replies(
@@ -191,7 +194,7 @@ async def test_same_msgid_three_times_redeems_once_with_identical_replies(
     contents = {answer.content for answer in [*together, again]}
     assert len(contents) == 1
     assert zh("Done! Your coupon code: {code}", code="")[:4] in contents.pop()
-    assert len(await loyalty.member_coupons(ctx, member.id)) == 1
+    assert len(await member_coupons(ctx, member.id)) == 1
     assert await count(ctx.db, CouponRow) == 1
 
 
@@ -401,7 +404,7 @@ async def test_clerk_records_a_sale_from_wechat(ctx: Context, wechat: WeChatSimu
     done = await wechat.text("o-clerk", f"/sale {member.phone} 300 WX-1")
     recorded = zh("Recorded {amount} for {member}.", amount="¥300.00", member="李雷 (M000001")
     assert recorded.split(" (")[0] in done.content and "记录消费 ¥300.00" in done.content
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 30
+    assert (await statement.points_summary(ctx, member.id)).balance == 30
     refused = await wechat.text("o-member", "/sale 13800138000 300")
     assert refused.content == zh("Sorry, this is only for {needed}.", needed=zh("shop staff"))
 
@@ -453,8 +456,8 @@ async def test_a_link_of_an_older_message_does_what_it_says(
 
     assert label == zh("My points") and "150" in old_tap.content
     assert bare_tap.content == zh("This button is no longer valid; nothing more was done.")
-    assert await loyalty.member_coupons(ctx, member.id) == []
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 150
+    assert await member_coupons(ctx, member.id) == []
+    assert (await statement.points_summary(ctx, member.id)).balance == 150
 
 
 async def test_voice_recognised_with_a_full_stop_is_read_without_it(

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from bot.handlers.wechat_api import WeChatAPI
 from bot.pushes.wechat import WeChatPushes
 from bot.web import create_app
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.oversight import alerts
-from core.people.members import member_for_identity, register_member
+from core.ledger import statement
+from core.oversight import approvals
+from core.people.members import member_for_identity
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.models import AlertRow, SaleRow
 from tests.channels.fake_wechat import FakeWeChat
@@ -141,7 +142,7 @@ async def test_undo_under_the_first_sale_takes_back_the_first(
         (first.id, 50_000),
         (second.id, 0),
     ]
-    assert (await loyalty.points_summary(ctx, second.id)).balance == 50
+    assert (await statement.points_summary(ctx, second.id)).balance == 50
     assert links(sold_first.content)[undo] != links(sold_second.content)[undo]
 
     await wechat.text("o-clerk", "/sale 13800138001 300")
@@ -174,7 +175,9 @@ async def test_approve_under_the_first_pushed_alert_approves_the_first(
     held = []
     for phone in ("13800138001", "13800138002"):
         member = await register_member(ctx, name="李雷", phone=phone)
-        adjustment = await alerts.request_adjustment(ctx, manager, member.id, 800, "lost receipts")
+        adjustment = await approvals.request_adjustment(
+            ctx, manager, member.id, 800, "lost receipts"
+        )
         held.append(adjustment.alert_id)
     await dispatcher(ctx, clock, {"wechat": pushes}).drain()
     first, second = (

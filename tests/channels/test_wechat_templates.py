@@ -13,8 +13,9 @@ from bot.handlers.wechat_messages import template_data
 from bot.pushes.texts import push_values
 from core import loyalty
 from core.context import Context
-from core.people.members import get_member, register_member
-from core.shop import load_shop
+from core.people.members import get_member
+from core.people.registration import register_member
+from core.shop_file import load_shop
 from storage.models import OutboxRow
 from tests.channels.fake_wechat import FakeWeChat
 

@@ -13,7 +13,7 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.people import conversations
-from core.people.members import register_member
+from core.people.registration import register_member
 from storage.models import CouponRow, IdentityRow, OutboxRow
 
 _phones = numbers(1)

@@ -14,9 +14,10 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import AlertDecided, NotAllowed, NotEnoughPoints, PhoneTaken, UnknownAlert
-from core.oversight import alerts
+from core.ledger import adjustments, refunds, statement
+from core.oversight import alerts, approvals
 from core.people.erasure import remove_staff
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
 
@@ -47,7 +48,7 @@ async def count(ctx: Context, model: type, *where: object) -> int:
 
 
 async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
+    return (await statement.points_summary(ctx, member_id)).balance
 
 
 async def alert_rows(ctx: Context, kind: str | None = None) -> list[AlertRow]:
@@ -88,7 +89,7 @@ async def test_manager_adjustment_over_the_cap_is_held_for_every_owner(
     await remove_staff(ctx, team.owner, gone.id)
     cap = ctx.shop.staff.adjust_alert_points
 
-    held = await alerts.request_adjustment(ctx, team.manager, member_id, cap + 1, "lost receipt")
+    held = await approvals.request_adjustment(ctx, team.manager, member_id, cap + 1, "lost receipt")
 
     assert (held.applied, held.balance) == (False, None)
     assert await balance(ctx, member_id) == 0
@@ -118,8 +119,8 @@ async def test_adjustments_within_the_cap_or_by_an_owner_apply_at_once(
 ) -> None:
     cap = ctx.shop.staff.adjust_alert_points
 
-    within = await alerts.request_adjustment(ctx, team.manager, member_id, cap, "goodwill")
-    by_owner = await alerts.request_adjustment(ctx, team.owner, member_id, cap * 3, "promo")
+    within = await approvals.request_adjustment(ctx, team.manager, member_id, cap, "goodwill")
+    by_owner = await approvals.request_adjustment(ctx, team.owner, member_id, cap * 3, "promo")
 
     assert (within.applied, within.balance) == (True, cap)
     assert (by_owner.applied, by_owner.balance) == (True, cap * 4)
@@ -131,18 +132,18 @@ async def test_adjustments_within_the_cap_or_by_an_owner_apply_at_once(
 
 async def test_clerk_cannot_adjust(ctx: Context, team: Team, member_id: int) -> None:
     with pytest.raises(NotAllowed):
-        await alerts.request_adjustment(ctx, team.clerk, member_id, 10, "nice customer")
+        await approvals.request_adjustment(ctx, team.clerk, member_id, 10, "nice customer")
     assert await balance(ctx, member_id) == 0
 
 
 async def test_approval_applies_a_held_adjustment_exactly_once(
     ctx: Context, team: Team, member_id: int
 ) -> None:
-    held = await alerts.request_adjustment(ctx, team.manager, member_id, 800, "lost receipt")
+    held = await approvals.request_adjustment(ctx, team.manager, member_id, 800, "lost receipt")
     assert held.alert_id is not None
 
     results = await asyncio.gather(
-        *(alerts.decide(ctx, held.alert_id, owner=team.owner, approve=True) for _ in range(5)),
+        *(approvals.decide(ctx, held.alert_id, owner=team.owner, approve=True) for _ in range(5)),
         return_exceptions=True,
     )
 
@@ -165,55 +166,55 @@ async def test_approval_applies_a_held_adjustment_exactly_once(
     assert await alerts.open_alerts(ctx) == []
 
     with pytest.raises(AlertDecided):
-        await alerts.decide(ctx, held.alert_id, owner=team.owner, approve=False)
+        await approvals.decide(ctx, held.alert_id, owner=team.owner, approve=False)
     assert await balance(ctx, member_id) == 800
 
 
 async def test_rejection_discards_a_held_adjustment(
     ctx: Context, team: Team, member_id: int
 ) -> None:
-    held = await alerts.request_adjustment(ctx, team.manager, member_id, 900, "typo?")
+    held = await approvals.request_adjustment(ctx, team.manager, member_id, 900, "typo?")
     assert held.alert_id is not None
 
-    view = await alerts.decide(ctx, held.alert_id, owner=team.owner, approve=False)
+    view = await approvals.decide(ctx, held.alert_id, owner=team.owner, approve=False)
 
     assert (view.status, view.decided_by, view.decided_at) == ("rejected", team.owner.id, ctx.now())
     assert await balance(ctx, member_id) == 0
     assert await audit_rows(ctx, "points.adjusted") == []
     assert len(await audit_rows(ctx, "alert.rejected")) == 1
     with pytest.raises(AlertDecided):
-        await alerts.decide(ctx, held.alert_id, owner=team.owner, approve=True)
+        await approvals.decide(ctx, held.alert_id, owner=team.owner, approve=True)
     assert await balance(ctx, member_id) == 0
 
 
 async def test_only_an_owner_decides(ctx: Context, team: Team, member_id: int) -> None:
-    held = await alerts.request_adjustment(ctx, team.manager, member_id, 900, "lost receipt")
+    held = await approvals.request_adjustment(ctx, team.manager, member_id, 900, "lost receipt")
     assert held.alert_id is not None
 
     for someone in (team.manager, team.clerk):
         with pytest.raises(NotAllowed):
-            await alerts.decide(ctx, held.alert_id, owner=someone, approve=True)
+            await approvals.decide(ctx, held.alert_id, owner=someone, approve=True)
 
     assert await balance(ctx, member_id) == 0
     assert [a.id for a in await alerts.open_alerts(ctx)] == [held.alert_id]
     with pytest.raises(UnknownAlert):
-        await alerts.decide(ctx, held.alert_id + 100, owner=team.owner, approve=True)
+        await approvals.decide(ctx, held.alert_id + 100, owner=team.owner, approve=True)
 
 
 async def test_a_held_deduction_checks_the_balance_when_asked_and_when_approved(
     ctx: Context, team: Team, member_id: int
 ) -> None:
     with pytest.raises(NotEnoughPoints):
-        await alerts.request_adjustment(ctx, team.manager, member_id, -600, "abuse")
+        await approvals.request_adjustment(ctx, team.manager, member_id, -600, "abuse")
     assert await alert_rows(ctx) == []
 
-    await loyalty.adjust_points(ctx, member_id, 1000, "grant", actor=team.owner.actor)
-    held = await alerts.request_adjustment(ctx, team.manager, member_id, -600, "abuse")
+    await adjustments.adjust_points(ctx, member_id, 1000, "grant", actor=team.owner.actor)
+    held = await approvals.request_adjustment(ctx, team.manager, member_id, -600, "abuse")
     assert held.alert_id is not None
-    await loyalty.adjust_points(ctx, member_id, -500, "spent meanwhile", actor=team.owner.actor)
+    await adjustments.adjust_points(ctx, member_id, -500, "spent meanwhile", actor=team.owner.actor)
 
     with pytest.raises(NotEnoughPoints):
-        await alerts.decide(ctx, held.alert_id, owner=team.owner, approve=True)
+        await approvals.decide(ctx, held.alert_id, owner=team.owner, approve=True)
 
     # Nothing was decided: the owner can still reject it.
     assert [a.id for a in await alerts.open_alerts(ctx)] == [held.alert_id]
@@ -229,11 +230,11 @@ async def test_refund_of_spent_points_alerts_the_owner(
 ) -> None:
     await sale(ctx, member_id, "R-1", team.clerk)  # +50 points
     await sale(ctx, member_id, "R-2", team.clerk, notify=False)
-    await loyalty.refund_sale(ctx, store="main", receipt_no="R-2", staff_id=team.manager.id)
+    await refunds.refund_sale(ctx, store="main", receipt_no="R-2", staff_id=team.manager.id)
     assert await alert_rows(ctx) == []  # all points could be taken back
 
-    await loyalty.adjust_points(ctx, member_id, -40, "spent", actor=team.owner.actor)
-    refund = await loyalty.refund_sale(
+    await adjustments.adjust_points(ctx, member_id, -40, "spent", actor=team.owner.actor)
+    refund = await refunds.refund_sale(
         ctx, store="main", receipt_no="R-1", staff_id=team.manager.id
     )
 
@@ -256,8 +257,8 @@ async def test_refund_of_spent_points_alerts_the_owner(
 
 async def test_historical_refund_alerts_nobody(ctx: Context, team: Team, member_id: int) -> None:
     await sale(ctx, member_id, "R-1", team.clerk, notify=False)
-    await loyalty.adjust_points(ctx, member_id, -50, "spent", actor=team.owner.actor)
-    refund = await loyalty.refund_sale(ctx, store="main", receipt_no="R-1", notify=False)
+    await adjustments.adjust_points(ctx, member_id, -50, "spent", actor=team.owner.actor)
+    refund = await refunds.refund_sale(ctx, store="main", receipt_no="R-1", notify=False)
     assert refund.shortfall == 50
     assert await alert_rows(ctx) == []
 
@@ -357,8 +358,8 @@ async def test_deciding_a_past_change_reverses_nothing(
     assert (burst.kind, elsewhere.kind) == ("sales_burst", "phone_elsewhere")
     assert (burst.member_name, burst.member_no, burst.staff_name) == ("李雷", "M000001", "")
 
-    checked = await alerts.decide(ctx, burst.id, owner=team.owner, approve=True)
-    flagged = await alerts.decide(ctx, elsewhere.id, owner=team.owner, approve=False)
+    checked = await approvals.decide(ctx, burst.id, owner=team.owner, approve=True)
+    flagged = await approvals.decide(ctx, elsewhere.id, owner=team.owner, approve=False)
 
     assert (checked.status, flagged.status) == ("approved", "rejected")
     assert await balance(ctx, member_id) == before  # the sales stand

@@ -12,7 +12,7 @@ from core.context import Context
 from core.people.erasure import delete_member
 from core.people.members import update_member
 from core.pushes.birthdays import KIND, birthdays_on, wish_birthdays
-from core.shop import load_shop
+from core.shop_file import load_shop
 from storage.models import AuditRow, CouponRow
 from tests.conftest import ZONE
 from tests.core.pushes import block, count, coupons_of, member, queued

@@ -25,11 +25,12 @@ from core.errors import (
     UnknownBooking,
     UnknownStore,
 )
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service import bookings
 from core.service.bookings import BookingView
-from core.shop import WEEKDAYS, OpeningHours, Shop, load_shop
+from core.shop import WEEKDAYS, OpeningHours, Shop
+from core.shop_file import load_shop
 from storage.models import AuditRow, BookingRow, SlotRow
 
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -13,18 +13,20 @@ from core import audit, loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import InvalidInput, NotAllowed, UnknownReward
+from core.insights.campaign_results import campaign_results
 from core.insights.campaigns import (
     KIND,
     REPEAT_MINUTES,
     CampaignResult,
-    campaign_results,
     create_and_send,
     preview,
     reached_members,
 )
 from core.insights.segments import Segment, Stage, select_members
+from core.ledger import refunds, statement
+from core.ledger.coupons import member_coupons, use_coupon
 from core.people.erasure import delete_member
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import (
     AuditRow,
@@ -216,25 +218,25 @@ async def test_reward_coupons_are_given_and_counted_when_used(
     a = await dormant(ctx, clock, "13800000001")
     b = await dormant(ctx, clock, "13800000002")
     await dormant(ctx, clock, "13800000003", consent=False)
-    balances = [(await loyalty.points_summary(ctx, m)).balance for m in (a, b)]
+    balances = [(await statement.points_summary(ctx, m)).balance for m in (a, b)]
     boss = await owner(ctx)
     sent = await create_and_send(
         ctx, staff=boss, segment=DORMANT, message="送你一张券", reward="coupon10", store=None
     )
     assert (sent.reached, sent.coupons) == (2, 2)
-    coupons = {m: await loyalty.member_coupons(ctx, m) for m in (a, b)}
+    coupons = {m: await member_coupons(ctx, m) for m in (a, b)}
     for m in (a, b):
         (coupon,) = coupons[m]
         assert (coupon.reward, coupon.value_fen, coupon.points) == ("coupon10", 1_000, 0)
         assert coupon.expires_at == clock.now() + timedelta(days=30)
     # A gift: nobody paid points for it.
-    assert [(await loyalty.points_summary(ctx, m)).balance for m in (a, b)] == balances
+    assert [(await statement.points_summary(ctx, m)).balance for m in (a, b)] == balances
     rows = {m: params for m, _, params in await campaign_outbox(ctx)}
     assert rows[a]["coupon"] == coupons[a][0].code and rows[a]["amount_fen"] == 1_000
     assert await count(ctx, AuditRow, AuditRow.action == "coupon.issued") == 2
 
     clock.advance(timedelta(days=2))
-    await loyalty.use_coupon(ctx, coupons[a][0].code, store="main")
+    await use_coupon(ctx, coupons[a][0].code, store="main")
     today = clock.now().astimezone(ctx.zone).date()
     (result,) = await campaign_results(ctx, store=None, start=today - timedelta(days=2), end=today)
     assert (result.reward, result.coupons_issued, result.coupons_used) == ("coupon10", 2, 1)
@@ -295,7 +297,7 @@ async def test_came_back_counts_purchases_within_the_days_after_sending(
     await buy(ctx, clock, a, yuan=100)
     await buy(ctx, clock, a, yuan=50)  # twice: one member came back
     refunded = await buy(ctx, clock, c, yuan=80)
-    await loyalty.refund_sale(ctx, store="main", receipt_no=refunded)  # not a purchase
+    await refunds.refund_sale(ctx, store="main", receipt_no=refunded)  # not a purchase
     await buy(ctx, clock, declined, yuan=500)  # not reached: does not count
     clock.advance(timedelta(days=40))
     await buy(ctx, clock, b, yuan=70)  # 43 days after

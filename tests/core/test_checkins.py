@@ -18,7 +18,9 @@ from core.engagement import checkins
 from core.engagement.checkins import award, days_to_bonus
 from core.errors import InvalidInput
 from core.insights import stats
-from core.people.members import register_member
+from core.ledger import statement
+from core.ledger.points import expire_points
+from core.people.registration import register_member
 from core.shop import CheckinRules
 from storage.models import CheckinRow, LedgerRow
 from tests.conftest import ZONE
@@ -40,7 +42,7 @@ async def member(ctx: Context) -> int:
 
 
 async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
+    return (await statement.points_summary(ctx, member_id)).balance
 
 
 async def days_in_a_row(
@@ -180,12 +182,12 @@ async def test_check_in_points_are_own_lots_that_expire_and_never_lift_a_tier(
     who = await member(ctx)
     await days_in_a_row(ctx, clock, who, 5, 3)
 
-    summary = await loyalty.points_summary(ctx, who)
+    summary = await statement.points_summary(ctx, who)
     assert (summary.balance, summary.tier, summary.window_spend_fen) == (1500, "member", 0)
     await loyalty.record_sale(
         ctx, store="main", receipt_no="R-1", member_id=who, amount_fen=100, notify=False
     )
-    assert (await loyalty.points_summary(ctx, who)).tier == "member"
+    assert (await statement.points_summary(ctx, who)).tier == "member"
     async with ctx.db.read() as s:
         lot = await s.scalar(select(LedgerRow).where(LedgerRow.kind == checkins.KIND))
     assert lot is not None and lot.expires_at == at(5, 12).replace(year=2027)
@@ -198,7 +200,7 @@ async def test_check_in_points_are_own_lots_that_expire_and_never_lift_a_tier(
     }
 
     clock.set(at(6, 12).replace(year=2027))  # the first two lots are a year old
-    report = await loyalty.expire_points(ctx)
+    report = await expire_points(ctx)
     assert report.points == 1000
     assert await balance(ctx, who) == 500
 

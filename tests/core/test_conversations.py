@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 from core.clock import FixedClock
 from core.context import Context
 from core.people import conversations
-from core.people.members import get_member, register_member
+from core.people.members import get_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.pushes import outbox
 from storage import inbound_deliveries

@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import loyalty
 from core.catalog import sync_shop
 from core.clock import FixedClock
 from core.context import Context
-from core.engagement import shop_events
-from core.engagement.shop_events import EventDraft
+from core.engagement import event_organising, shop_events
+from core.engagement.event_organising import EventDraft
 from core.errors import (
     AlreadySignedUp,
     EventCancelTooLate,
@@ -35,11 +34,12 @@ from core.errors import (
     UnknownEvent,
 )
 from core.insights.segments import Stage, member_segments, member_stage
+from core.ledger import adjustments, statement
 from core.people.erasure import delete_member
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from core.pushes.outbox import SERVICE_KINDS
-from core.shop import load_shop
+from core.shop_file import load_shop
 from storage.models import EventRow, LedgerRow, MemberRow
 from tests.conftest import ZONE
 from tests.core.pushes import buy, count, queued
@@ -65,7 +65,7 @@ async def member(
         external_id=f"ev-{n}",
     )
     if points:
-        await loyalty.adjust_points(ctx, found.id, points, "test", actor="staff:1")
+        await adjustments.adjust_points(ctx, found.id, points, "test", actor="staff:1")
     if tier != "member":
         async with ctx.db.transaction() as s:
             row = await s.get(MemberRow, found.id)
@@ -92,11 +92,11 @@ def draft(**changes: object) -> EventDraft:
 
 
 async def new_event(ctx: Context, **changes: object) -> shop_events.EventView:
-    return await shop_events.create_event(ctx, await owner(ctx), draft(**changes))
+    return await event_organising.create_event(ctx, await owner(ctx), draft(**changes))
 
 
 async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
+    return (await statement.points_summary(ctx, member_id)).balance
 
 
 # --- places and points --------------------------------------------------------------------
@@ -126,7 +126,7 @@ async def test_twenty_concurrent_sign_ups_for_eight_places_take_eight_prices(
         )
     assert spent == -8 * 30
     assert (await shop_events.get_event(ctx, event.id)).joined == 8
-    assert len(await shop_events.event_signups(ctx, event.id)) == 8
+    assert len(await event_organising.event_signups(ctx, event.id)) == 8
 
 
 async def test_one_member_gets_one_place_also_when_tapping_twice(ctx: Context) -> None:
@@ -339,29 +339,29 @@ async def test_staff_mark_attendance_once_it_began_and_the_figures_add_up(
     await shop_events.cancel_signup(ctx, left, signups[left].id)
 
     with pytest.raises(EventNotStarted):
-        await shop_events.mark_signup(ctx, signups[came].id, "attended", None)
+        await event_organising.mark_signup(ctx, signups[came].id, "attended", None)
     clock.set(at(10, 19, 30))
-    await shop_events.mark_signup(ctx, signups[came].id, "attended", None)
-    await shop_events.mark_signup(ctx, signups[missed].id, "attended", None)
-    corrected = await shop_events.mark_signup(ctx, signups[missed].id, "no_show", None)
+    await event_organising.mark_signup(ctx, signups[came].id, "attended", None)
+    await event_organising.mark_signup(ctx, signups[missed].id, "attended", None)
+    corrected = await event_organising.mark_signup(ctx, signups[missed].id, "no_show", None)
     assert corrected.status == "no_show"
     with pytest.raises(SignupNotActive):
-        await shop_events.mark_signup(ctx, signups[left].id, "attended", None)
+        await event_organising.mark_signup(ctx, signups[left].id, "attended", None)
     with pytest.raises(InvalidInput):
-        await shop_events.mark_signup(ctx, signups[came].id, "maybe", None)
+        await event_organising.mark_signup(ctx, signups[came].id, "maybe", None)
 
-    figures = await shop_events.event_stats(
+    figures = await event_organising.event_stats(
         ctx, store=None, start=date(2026, 1, 1), end=date(2026, 1, 31)
     )
-    assert figures == shop_events.EventStats(
+    assert figures == event_organising.EventStats(
         events=1, signups=2, attended=1, no_shows=1, cancelled=1, points_spent=60
     )
     assert figures.attendance_rate == 0.5
-    elsewhere = await shop_events.event_stats(
+    elsewhere = await event_organising.event_stats(
         ctx, store="riverside", start=date(2026, 1, 1), end=date(2026, 1, 31)
     )
     assert elsewhere.events == elsewhere.signups == 0
-    before = await shop_events.event_stats(
+    before = await event_organising.event_stats(
         ctx, store="main", start=date(2025, 12, 1), end=date(2026, 1, 9)
     )
     assert before.events == 0
@@ -376,14 +376,14 @@ async def test_only_managers_make_events_and_managers_only_for_their_store(
     clerk = await add_staff(ctx, channel="console", external_id="c", role="clerk", store="main")
     manager = await add_staff(ctx, channel="console", external_id="m", role="manager", store="main")
     with pytest.raises(NotAllowed):
-        await shop_events.create_event(ctx, clerk, draft())
+        await event_organising.create_event(ctx, clerk, draft())
     with pytest.raises(NotAllowed):
-        await shop_events.create_event(ctx, manager, draft(store="riverside"))
+        await event_organising.create_event(ctx, manager, draft(store="riverside"))
     with pytest.raises(NotAllowed):
-        await shop_events.create_event(ctx, manager, draft(store=None))
-    made = await shop_events.create_event(ctx, manager, draft())
+        await event_organising.create_event(ctx, manager, draft(store=None))
+    made = await event_organising.create_event(ctx, manager, draft())
     assert (made.store, made.capacity, made.points, made.joined) == ("main", 8, 30, 0)
-    every_store = await shop_events.create_event(ctx, await owner(ctx), draft(store=None))
+    every_store = await event_organising.create_event(ctx, await owner(ctx), draft(store=None))
     assert every_store.store is None
 
 
@@ -494,7 +494,7 @@ async def test_a_member_who_deletes_their_data_frees_their_places(ctx: Context) 
     await delete_member(ctx, leaving, actor="member:1")
 
     assert (await shop_events.get_event(ctx, event.id)).joined == 0
-    assert await shop_events.event_signups(ctx, event.id) == []
+    assert await event_organising.event_signups(ctx, event.id) == []
     await shop_events.sign_up(ctx, await member(ctx), event.id)
 
 
@@ -508,10 +508,10 @@ async def test_a_new_event_tells_the_members_who_may_join_and_accept_news(
     await member(ctx, tier="member")  # below the event's tier
     await member(ctx, tier="gold", consent=False)  # declined offers and news
     event = await new_event(ctx, min_tier="gold")
-    rows = await queued(ctx, shop_events.NEWS)
+    rows = await queued(ctx, event_organising.NEWS)
     assert [(m, key) for m, key, _ in rows] == [
-        (gold, f"{shop_events.NEWS}:{event.id}:{gold}"),
-        (diamond, f"{shop_events.NEWS}:{event.id}:{diamond}"),
+        (gold, f"{event_organising.NEWS}:{event.id}:{gold}"),
+        (diamond, f"{event_organising.NEWS}:{event.id}:{diamond}"),
     ]
     assert rows[0][2]["event_id"] == event.id
     assert rows[0][2]["title_en"] == "Tasting evening"

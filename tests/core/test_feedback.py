@@ -13,7 +13,7 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import FeedbackClosed, InvalidInput, UnknownFeedback, UnknownSale, UnknownStore
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service import feedback
 from storage.models import AuditRow, FeedbackRow, OutboxRow

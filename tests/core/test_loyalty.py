@@ -20,8 +20,18 @@ from core.errors import (
     RefundTooLarge,
     UnknownCoupon,
 )
-from core.people.members import register_member
-from core.shop import load_shop
+from core.ledger import adjustments, refunds, rules, statement, tiers
+from core.ledger.coupons import (
+    COUPON_ALPHABET,
+    COUPON_CODE_LENGTH,
+    CouponView,
+    new_coupon_code,
+    redeem_reward,
+    use_coupon,
+)
+from core.ledger.points import expire_points
+from core.people.registration import register_member
+from core.shop_file import load_shop
 from storage.models import AuditRow, LedgerRow, MemberRow, OutboxRow, SaleRow, TierChangeRow
 
 
@@ -31,7 +41,7 @@ async def new_member(ctx: Context, phone: str = "13800000001", **kw: object) -> 
 
 
 async def give_points(ctx: Context, member_id: int, points: int) -> None:
-    await loyalty.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
+    await adjustments.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
 
 
 async def count(ctx: Context, model: type, *where: object) -> int:
@@ -41,9 +51,9 @@ async def count(ctx: Context, model: type, *where: object) -> int:
 
 def test_points_rule_uses_full_steps_and_tier_multiplier() -> None:
     shop = load_shop()
-    rule = loyalty.points_for(shop, 23_800, "gold")
+    rule = rules.points_for(shop, 23_800, "gold")
     assert (rule.base_points, rule.multiplier, rule.points) == (20, "1.2", 24)
-    assert loyalty.points_for(shop, 9_999, "member").points == 0
+    assert rules.points_for(shop, 9_999, "member").points == 0
 
 
 async def test_concurrent_redemptions_never_overdraw(ctx: Context) -> None:
@@ -51,16 +61,16 @@ async def test_concurrent_redemptions_never_overdraw(ctx: Context) -> None:
     await give_points(ctx, member_id, 300)
 
     results = await asyncio.gather(
-        *(loyalty.redeem_reward(ctx, member_id, "coupon10") for _ in range(50)),
+        *(redeem_reward(ctx, member_id, "coupon10") for _ in range(50)),
         return_exceptions=True,
     )
 
-    coupons = [r for r in results if isinstance(r, loyalty.CouponView)]
-    refusals = [r for r in results if not isinstance(r, loyalty.CouponView)]
+    coupons = [r for r in results if isinstance(r, CouponView)]
+    refusals = [r for r in results if not isinstance(r, CouponView)]
     assert len(coupons) == 3
     assert len({c.code for c in coupons}) == 3
     assert all(isinstance(r, NotEnoughPoints) for r in refusals), refusals
-    assert (await loyalty.points_summary(ctx, member_id)).balance == 0
+    assert (await statement.points_summary(ctx, member_id)).balance == 0
     assert await count(ctx, LedgerRow, LedgerRow.kind == "spend") == 3
 
 
@@ -77,7 +87,7 @@ async def test_same_receipt_earns_once_also_concurrently(ctx: Context) -> None:
         *(loyalty.record_sale(ctx, **{**sale, "receipt_no": "R-1002"}) for _ in range(10))
     )
     assert sum(not r.duplicate for r in racing) == 1
-    assert (await loyalty.points_summary(ctx, member_id)).balance == 100
+    assert (await statement.points_summary(ctx, member_id)).balance == 100
     assert await count(ctx, SaleRow) == 2
     assert await count(ctx, OutboxRow, OutboxRow.kind == "receipt") == 2
 
@@ -111,7 +121,7 @@ async def _two_lots(ctx: Context, clock: FixedClock, member_id: int) -> None:
     clock.set(start - timedelta(days=365 - 300))
     await give_points(ctx, member_id, 100)
     clock.set(start)
-    lots = await loyalty.expiring_points(ctx, member_id, days=400)
+    lots = await statement.expiring_points(ctx, member_id, days=400)
     assert [lot.points for lot in lots] == [100, 100]
     assert [(lot.expires_at - start).days for lot in lots] == [10, 300]
 
@@ -119,27 +129,27 @@ async def _two_lots(ctx: Context, clock: FixedClock, member_id: int) -> None:
 async def test_the_points_overview_agrees_with_its_parts(ctx: Context, clock: FixedClock) -> None:
     member_id = await new_member(ctx)
     await _two_lots(ctx, clock, member_id)
-    overview = await loyalty.points_overview(ctx, member_id, expiring_days=30, entries=1)
-    assert overview.summary == await loyalty.points_summary(ctx, member_id)
+    overview = await statement.points_overview(ctx, member_id, expiring_days=30, entries=1)
+    assert overview.summary == await statement.points_summary(ctx, member_id)
     assert overview.summary.balance == 200
-    assert overview.expiring == await loyalty.expiring_points(ctx, member_id, days=30)
+    assert overview.expiring == await statement.expiring_points(ctx, member_id, days=30)
     assert [lot.points for lot in overview.expiring] == [100]
-    assert overview.latest == await loyalty.ledger(ctx, member_id, 1)
+    assert overview.latest == await statement.ledger(ctx, member_id, 1)
 
 
 async def test_spending_takes_the_oldest_lot_first(ctx: Context, clock: FixedClock) -> None:
     member_id = await new_member(ctx)
     await _two_lots(ctx, clock, member_id)
-    await loyalty.adjust_points(ctx, member_id, -50, "spend 50", actor="staff:1")
+    await adjustments.adjust_points(ctx, member_id, -50, "spend 50", actor="staff:1")
 
     clock.advance(timedelta(days=11))
-    report = await loyalty.expire_points(ctx)
+    report = await expire_points(ctx)
 
     assert (report.members, report.points) == (1, 50)
-    assert (await loyalty.points_summary(ctx, member_id)).balance == 100
+    assert (await statement.points_summary(ctx, member_id)).balance == 100
     assert await count(ctx, LedgerRow, LedgerRow.kind == "expire", LedgerRow.points == -50) == 1
     # Running the job again expires nothing more.
-    assert (await loyalty.expire_points(ctx)).points == 0
+    assert (await expire_points(ctx)).points == 0
 
 
 async def test_spending_past_the_first_lot_leaves_nothing_to_expire(
@@ -147,13 +157,13 @@ async def test_spending_past_the_first_lot_leaves_nothing_to_expire(
 ) -> None:
     member_id = await new_member(ctx)
     await _two_lots(ctx, clock, member_id)
-    await loyalty.adjust_points(ctx, member_id, -150, "spend 150", actor="staff:1")
+    await adjustments.adjust_points(ctx, member_id, -150, "spend 150", actor="staff:1")
 
     clock.advance(timedelta(days=11))
-    report = await loyalty.expire_points(ctx)
+    report = await expire_points(ctx)
 
     assert report.points == 0
-    assert (await loyalty.points_summary(ctx, member_id)).balance == 50
+    assert (await statement.points_summary(ctx, member_id)).balance == 50
     assert await count(ctx, LedgerRow, LedgerRow.kind == "expire") == 0
 
 
@@ -163,9 +173,9 @@ async def test_expired_points_cannot_be_spent_before_the_job_runs(
     member_id = await new_member(ctx)
     await give_points(ctx, member_id, 100)
     clock.advance(timedelta(days=366))
-    assert (await loyalty.points_summary(ctx, member_id)).balance == 0
+    assert (await statement.points_summary(ctx, member_id)).balance == 0
     with pytest.raises(NotEnoughPoints):
-        await loyalty.redeem_reward(ctx, member_id, "coupon10")
+        await redeem_reward(ctx, member_id, "coupon10")
 
 
 async def test_gold_upgrade_at_once_and_downgrade_at_review(
@@ -194,14 +204,14 @@ async def test_gold_upgrade_at_once_and_downgrade_at_review(
     assert await count(ctx, OutboxRow, OutboxRow.kind == "tier_changed") == 2
 
     clock.advance(timedelta(days=200))
-    assert await loyalty.review_tiers(ctx) == []  # still inside the window: no change
+    assert await tiers.review_tiers(ctx) == []  # still inside the window: no change
 
     clock.advance(timedelta(days=200))
-    review = await loyalty.review_tiers(ctx)
+    review = await tiers.review_tiers(ctx)
     assert [(c.member_id, c.from_tier, c.to_tier) for c in review] == [
         (member_id, "gold", "member")
     ]
-    assert (await loyalty.points_summary(ctx, member_id)).tier == "member"
+    assert (await statement.points_summary(ctx, member_id)).tier == "member"
 
 
 async def test_refund_after_points_were_spent_records_shortfall(ctx: Context) -> None:
@@ -209,15 +219,15 @@ async def test_refund_after_points_were_spent_records_shortfall(ctx: Context) ->
     await loyalty.record_sale(
         ctx, store="main", receipt_no="R9", member_id=member_id, amount_fen=100_000
     )  # 100 points
-    await loyalty.redeem_reward(ctx, member_id, "coupon10")  # spends all 100
+    await redeem_reward(ctx, member_id, "coupon10")  # spends all 100
 
-    refund = await loyalty.refund_sale(ctx, store="main", receipt_no="R9")
+    refund = await refunds.refund_sale(ctx, store="main", receipt_no="R9")
 
     assert (refund.points_reversed, refund.shortfall, refund.balance) == (0, 100, 0)
-    shortfalls = await loyalty.list_shortfalls(ctx)
+    shortfalls = await refunds.list_shortfalls(ctx)
     assert [(s.member_id, s.receipt_no, s.points) for s in shortfalls] == [(member_id, "R9", 100)]
     with pytest.raises(RefundTooLarge):
-        await loyalty.refund_sale(ctx, store="main", receipt_no="R9")
+        await refunds.refund_sale(ctx, store="main", receipt_no="R9")
 
 
 async def test_partial_refunds_take_back_points_in_proportion(ctx: Context) -> None:
@@ -225,58 +235,58 @@ async def test_partial_refunds_take_back_points_in_proportion(ctx: Context) -> N
     await loyalty.record_sale(
         ctx, store="main", receipt_no="P1", member_id=member_id, amount_fen=100_000
     )
-    first = await loyalty.refund_sale(ctx, store="main", receipt_no="P1", amount_fen=30_000)
+    first = await refunds.refund_sale(ctx, store="main", receipt_no="P1", amount_fen=30_000)
     assert (first.points_reversed, first.balance) == (30, 70)
     with pytest.raises(RefundTooLarge):
-        await loyalty.refund_sale(ctx, store="main", receipt_no="P1", amount_fen=80_000)
-    rest = await loyalty.refund_sale(ctx, store="main", receipt_no="P1")
+        await refunds.refund_sale(ctx, store="main", receipt_no="P1", amount_fen=80_000)
+    rest = await refunds.refund_sale(ctx, store="main", receipt_no="P1")
     assert (rest.amount_fen, rest.points_reversed, rest.balance) == (70_000, 70, 0)
-    assert (await loyalty.points_summary(ctx, member_id)).window_spend_fen == 0
+    assert (await statement.points_summary(ctx, member_id)).window_spend_fen == 0
 
 
 def test_coupon_codes_use_every_letter_in_every_place() -> None:
     """One number drawn per code and written in the alphabet's digits: no place may be
     stuck on a few letters (e.g. leading "A"s from small numbers)."""
-    codes = [loyalty.new_coupon_code() for _ in range(3000)]
-    assert all(len(c) == loyalty.COUPON_CODE_LENGTH for c in codes)
+    codes = [new_coupon_code() for _ in range(3000)]
+    assert all(len(c) == COUPON_CODE_LENGTH for c in codes)
     assert len(set(codes)) == len(codes)
-    for place in range(loyalty.COUPON_CODE_LENGTH):
-        assert {c[place] for c in codes} == set(loyalty.COUPON_ALPHABET)
+    for place in range(COUPON_CODE_LENGTH):
+        assert {c[place] for c in codes} == set(COUPON_ALPHABET)
 
 
 async def test_coupon_is_used_once_also_concurrently(ctx: Context, clock: FixedClock) -> None:
     member_id = await new_member(ctx)
     await give_points(ctx, member_id, 200)
-    coupon = await loyalty.redeem_reward(ctx, member_id, "coupon10")
-    assert len(coupon.code) == loyalty.COUPON_CODE_LENGTH
-    assert set(coupon.code) <= set(loyalty.COUPON_ALPHABET)
+    coupon = await redeem_reward(ctx, member_id, "coupon10")
+    assert len(coupon.code) == COUPON_CODE_LENGTH
+    assert set(coupon.code) <= set(COUPON_ALPHABET)
 
     typed = coupon.code.lower()[:5] + "-" + coupon.code.lower()[5:]
     results = await asyncio.gather(
-        *(loyalty.use_coupon(ctx, typed, store="main") for _ in range(10)),
+        *(use_coupon(ctx, typed, store="main") for _ in range(10)),
         return_exceptions=True,
     )
-    used = [r for r in results if isinstance(r, loyalty.CouponView)]
+    used = [r for r in results if isinstance(r, CouponView)]
     assert len(used) == 1 and used[0].value_fen == 1_000
     assert all(isinstance(r, CouponUsed) for r in results if r not in used)
     with pytest.raises(CouponUsed) as why:
-        await loyalty.use_coupon(ctx, coupon.code)
+        await use_coupon(ctx, coupon.code)
     assert why.value.params["store"] == "main"
     assert await count(ctx, AuditRow, AuditRow.action == "coupon.used") == 1
 
-    other = await loyalty.redeem_reward(ctx, member_id, "coupon10")
+    other = await redeem_reward(ctx, member_id, "coupon10")
     clock.advance(timedelta(days=31))
     with pytest.raises(CouponExpired):
-        await loyalty.use_coupon(ctx, other.code)
+        await use_coupon(ctx, other.code)
     with pytest.raises(UnknownCoupon):
-        await loyalty.use_coupon(ctx, "NOSUCHCODE")
+        await use_coupon(ctx, "NOSUCHCODE")
 
 
 async def test_adjustment_cannot_overdraw_and_is_audited(ctx: Context) -> None:
     member_id = await new_member(ctx)
-    assert await loyalty.adjust_points(ctx, member_id, 40, "goodwill", actor="staff:1") == 40
+    assert await adjustments.adjust_points(ctx, member_id, 40, "goodwill", actor="staff:1") == 40
     with pytest.raises(NotEnoughPoints):
-        await loyalty.adjust_points(ctx, member_id, -41, "typo", actor="staff:1")
+        await adjustments.adjust_points(ctx, member_id, -41, "typo", actor="staff:1")
     assert await count(ctx, AuditRow, AuditRow.action == "points.adjusted") == 1
 
 
@@ -291,11 +301,11 @@ async def test_a_refunded_sale_keeps_the_points_its_net_amount_earns(ctx: Contex
     sale = dict(store="main", receipt_no="R238")
     await loyalty.record_sale(ctx, **sale, member_id=member_id, amount_fen=23_800)
 
-    first = await loyalty.refund_sale(ctx, **sale, amount_fen=10_000)
+    first = await refunds.refund_sale(ctx, **sale, amount_fen=10_000)
     assert (first.points_reversed, first.balance) == (10, 10)
-    second = await loyalty.refund_sale(ctx, **sale, amount_fen=3_800)  # ¥100 left: still 10
+    second = await refunds.refund_sale(ctx, **sale, amount_fen=3_800)  # ¥100 left: still 10
     assert (second.points_reversed, second.balance) == (0, 10)
-    last = await loyalty.refund_sale(ctx, **sale)
+    last = await refunds.refund_sale(ctx, **sale)
     assert (last.amount_fen, last.points_reversed, last.balance) == (10_000, 10, 0)
     async with ctx.db.read() as s:
         kept = await s.scalar(select(SaleRow.points_earned - SaleRow.points_reversed))
@@ -311,6 +321,6 @@ async def test_a_refund_keeps_the_multiplier_the_sale_was_made_at(ctx: Context) 
     assert sale.points == 24
     await _tier(ctx, member_id, "member")  # moved down since: the sale's rule still holds
 
-    refund = await loyalty.refund_sale(ctx, store="main", receipt_no="G1", amount_fen=10_000)
+    refund = await refunds.refund_sale(ctx, store="main", receipt_no="G1", amount_fen=10_000)
 
     assert (refund.points_reversed, refund.balance) == (12, 12)  # ¥138 at 1.2× earns 12

@@ -14,17 +14,10 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import InvalidInput
-from core.insights.campaigns import (
-    HOLDOUT,
-    KIND,
-    A,
-    B,
-    campaign_results,
-    campaigns_roi,
-    create_and_send,
-    holdout_size,
-)
+from core.insights.campaign_results import campaign_results, campaigns_roi
+from core.insights.campaigns import HOLDOUT, KIND, A, B, create_and_send, holdout_size
 from core.insights.segments import Segment
+from core.ledger import coupons, refunds
 from core.people.members import store_id
 from core.people.staff import StaffView, add_staff
 from storage.models import CampaignMemberRow, CouponRow, IdentityRow, MemberRow, OutboxRow
@@ -215,8 +208,8 @@ async def test_results_per_group_give_the_known_uplift_and_roi(
     a, b, h = by_group[A], by_group[B], by_group[HOLDOUT]
 
     async def use_coupon(member_id: int) -> None:
-        (coupon,) = await loyalty.member_coupons(ctx, member_id)
-        await loyalty.use_coupon(ctx, coupon.code, store="main")
+        (coupon,) = await coupons.member_coupons(ctx, member_id)
+        await coupons.use_coupon(ctx, coupon.code, store="main")
 
     clock.advance(timedelta(days=2))
     for member_id in a[:6]:  # 6 of A come back with ¥100 (10 points each), 3 with the coupon
@@ -225,12 +218,12 @@ async def test_results_per_group_give_the_known_uplift_and_roi(
     for member_id in a[:3]:
         await use_coupon(member_id)
     refunded = await buy(ctx, a[10], 300)
-    await loyalty.refund_sale(ctx, store="main", receipt_no=refunded)  # not a purchase
+    await refunds.refund_sale(ctx, store="main", receipt_no=refunded)  # not a purchase
     for member_id in b[:4]:  # 4 of B with ¥200 (20 points each), one with the coupon
         await buy(ctx, member_id, 200)
     await use_coupon(b[0])
     partly = await buy(ctx, b[4], 200)  # ¥50 refunded: ¥150 counts, and the 10 it earns
-    await loyalty.refund_sale(ctx, store="main", receipt_no=partly, amount_fen=5_000)
+    await refunds.refund_sale(ctx, store="main", receipt_no=partly, amount_fen=5_000)
     for member_id in h[:2]:  # 2 of the holdout buy ¥100 anyway
         await buy(ctx, member_id, 100)
     clock.advance(timedelta(days=30))

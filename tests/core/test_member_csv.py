@@ -28,12 +28,8 @@ from core.errors import (
 )
 from core.people import member_csv
 from core.people.erasure import delete_member
-from core.people.members import (
-    MemberView,
-    member_view,
-    register_member,
-    update_member,
-)
+from core.people.members import MemberView, member_view, update_member
+from core.people.registration import register_member
 from storage.models import AuditRow, MemberRow, MemberTagRow
 
 # Column order differs from the documented one on purpose: the header decides.

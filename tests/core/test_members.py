@@ -19,6 +19,7 @@ from core.errors import (
     LinkCodeInvalid,
     PhoneTaken,
 )
+from core.ledger.coupons import redeem_reward
 from core.people.conversations import arrive, load_conversation, save_conversation
 from core.people.erasure import delete_member
 from core.people.members import (
@@ -29,9 +30,9 @@ from core.people.members import (
     mask_phone,
     member_for_identity,
     normalize_phone,
-    register_member,
     update_member,
 )
+from core.people.registration import register_member
 from core.service.feedback import submit_feedback
 from storage.models import (
     AuditRow,
@@ -183,7 +184,7 @@ async def test_deleting_a_member_keeps_sales_but_no_personal_data(ctx: Context) 
     await loyalty.record_sale(
         ctx, store="main", receipt_no="R1", member_id=member.id, amount_fen=150_000
     )
-    coupon = await loyalty.redeem_reward(ctx, member.id, "coupon10")
+    coupon = await redeem_reward(ctx, member.id, "coupon10")
     await submit_feedback(ctx, member.id, 2, "店员王五态度差,我电话 13800138000")
     identity = await arrive(ctx, "telegram", "tg-1")
     await save_conversation(ctx, identity.id, "profile", "view", {"x": 1})

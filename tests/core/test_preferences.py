@@ -12,7 +12,8 @@ from core.clock import FixedClock
 from core.context import Context
 from core.engagement.preferences import Preferences, member_preferences, recommend, score_tag
 from core.engagement.products import SaleLine
-from core.people.members import register_member
+from core.ledger import refunds
+from core.people.registration import register_member
 from core.shop import PreferenceRules
 from storage.db import Database
 from tests.shop_with_products import product_context
@@ -77,7 +78,7 @@ async def shoppers(ctx: Context, clock: FixedClock) -> dict[str, int]:
     )
     await buy(ctx, clock, dan, 5, 2_000, ("oolong", 1, 2_000))
     refunded = await buy(ctx, clock, eve, 3, 9_000, ("mocha", 50, 9_000))
-    await loyalty.refund_sale(ctx, store="main", receipt_no=refunded, notify=False)
+    await refunds.refund_sale(ctx, store="main", receipt_no=refunded, notify=False)
     return ids
 
 

@@ -31,12 +31,16 @@ from core.errors import (
 )
 from core.insights.campaigns import create_and_send
 from core.insights.segments import Segment, Stage
-from core.people.members import register_member, update_member
+from core.ledger import adjustments, statement
+from core.ledger.coupons import CouponView, member_coupons, redeem_reward, use_coupon
+from core.people.members import update_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.pushes import work_queue
 from core.pushes.outbox import enqueue
 from core.pushes.scheduled import Planned, queue
-from core.shop import ShopFileError, load_shop
+from core.shop import ShopFileError
+from core.shop_file import load_shop
 from storage.db import Database
 from storage.models import (
     CampaignRow,
@@ -67,7 +71,7 @@ async def count(ctx: Context, model: type, *where: object) -> int:
 
 
 async def give_points(ctx: Context, member_id: int, points: int) -> None:
-    await loyalty.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
+    await adjustments.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
 
 
 # --- the catalogue ------------------------------------------------------------------------
@@ -247,24 +251,24 @@ async def test_goods_reward_of_stock_one_redeemed_by_two_members_at_once(ctx: Co
     assert await products.stock_left(ctx) == {"mug": 1}
 
     results = await asyncio.gather(
-        loyalty.redeem_reward(ctx, first, "mug"),
-        loyalty.redeem_reward(ctx, second, "mug"),
+        redeem_reward(ctx, first, "mug"),
+        redeem_reward(ctx, second, "mug"),
         return_exceptions=True,
     )
 
-    coupons = [r for r in results if isinstance(r, loyalty.CouponView)]
-    refusals = [r for r in results if not isinstance(r, loyalty.CouponView)]
+    coupons = [r for r in results if isinstance(r, CouponView)]
+    refusals = [r for r in results if not isinstance(r, CouponView)]
     assert len(coupons) == 1 and len(refusals) == 1
     assert isinstance(refusals[0], OutOfStock), refusals
     assert refusals[0].params == {"reward": "mug"}
     assert await products.stock_left(ctx) == {"mug": 0}
-    balances = sorted([(await loyalty.points_summary(ctx, m)).balance for m in (first, second)])
+    balances = sorted([(await statement.points_summary(ctx, m)).balance for m in (first, second)])
     assert balances == [300, 500]  # the one who got nothing kept every point
     assert await count(ctx, LedgerRow, LedgerRow.kind == "spend") == 1
     # The pickup coupon is worth the product's price and is used at the counter once.
     (coupon,) = coupons
     assert (coupon.reward, coupon.value_fen, coupon.points) == ("mug", 5_900, 200)
-    used = await loyalty.use_coupon(ctx, coupon.code, store="main")
+    used = await use_coupon(ctx, coupon.code, store="main")
     assert used.used_at is not None
 
 
@@ -280,11 +284,11 @@ async def test_many_members_racing_for_restocked_goods_never_overdraw(
         await give_points(ctx, member_id, 200)
 
     results = await asyncio.gather(
-        *(loyalty.redeem_reward(restocked, m, "mug") for m in members), return_exceptions=True
+        *(redeem_reward(restocked, m, "mug") for m in members), return_exceptions=True
     )
 
-    assert sum(isinstance(r, loyalty.CouponView) for r in results) == 3
-    assert all(isinstance(r, loyalty.CouponView | OutOfStock) for r in results), results
+    assert sum(isinstance(r, CouponView) for r in results) == 3
+    assert all(isinstance(r, CouponView | OutOfStock) for r in results), results
     assert await products.stock_left(restocked) == {"mug": 0}
     assert await count(ctx, CouponRow) == 3
 
@@ -295,12 +299,12 @@ async def test_pieces_taken_survive_a_start_without_the_shop_file(ctx: Context) 
     first, second = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
     for member_id in (first, second):
         await give_points(ctx, member_id, 200)
-    await loyalty.redeem_reward(ctx, first, "mug")
+    await redeem_reward(ctx, first, "mug")
     await sync_shop(Context(db=ctx.db, shop=load_shop(), clock=ctx.clock, zone=ZONE))
     await sync_shop(ctx)
     assert await products.stock_left(ctx) == {"mug": 0}
     with pytest.raises(OutOfStock):
-        await loyalty.redeem_reward(ctx, second, "mug")
+        await redeem_reward(ctx, second, "mug")
     assert await count(ctx, CouponRow) == 1
 
 
@@ -311,14 +315,14 @@ async def test_out_of_stock_takes_nothing_and_not_enough_points_takes_no_stock(
     await give_points(ctx, poor, 50)
     await give_points(ctx, rich, 400)
     with pytest.raises(NotEnoughPoints):
-        await loyalty.redeem_reward(ctx, poor, "mug")
+        await redeem_reward(ctx, poor, "mug")
     assert await products.stock_left(ctx) == {"mug": 1}  # not taken by a refusal
-    await loyalty.redeem_reward(ctx, rich, "mug")
+    await redeem_reward(ctx, rich, "mug")
     with pytest.raises(OutOfStock):
-        await loyalty.redeem_reward(ctx, rich, "mug")
-    assert (await loyalty.points_summary(ctx, rich)).balance == 200
+        await redeem_reward(ctx, rich, "mug")
+    assert (await statement.points_summary(ctx, rich)).balance == 200
     # Coupons have no stock: they are redeemed as before.
-    coupon = await loyalty.redeem_reward(ctx, rich, "coupon10")
+    coupon = await redeem_reward(ctx, rich, "coupon10")
     assert coupon.value_fen == 1_000
 
 
@@ -380,7 +384,7 @@ async def test_a_gift_whose_message_is_given_up_returns_its_piece(ctx: Context) 
     assert await products.stock_left(ctx) == {"mug": 0}
     await update_member(ctx, member_id, actor="member", marketing_consent=False)
     assert await products.stock_left(ctx) == {"mug": 1}
-    assert await loyalty.member_coupons(ctx, member_id) == []
+    assert await member_coupons(ctx, member_id) == []
     async with ctx.db.read() as s:
         (reached,) = await s.scalars(select(CampaignRow.reached))
     assert reached == 0
@@ -391,7 +395,7 @@ async def test_a_reminder_given_up_takes_back_no_coupon(ctx: Context) -> None:
     member paid for, and giving the reminder up leaves that coupon alone."""
     member_id = await pushes.member(ctx)
     await give_points(ctx, member_id, 100)
-    coupon = await loyalty.redeem_reward(ctx, member_id, "coupon10")
+    coupon = await redeem_reward(ctx, member_id, "coupon10")
     async with ctx.db.transaction() as s:
         await enqueue(
             s,
@@ -404,4 +408,4 @@ async def test_a_reminder_given_up_takes_back_no_coupon(ctx: Context) -> None:
         )
     (push,) = await work_queue.claim(ctx, 10)
     await work_queue.give_up(ctx, push.id, "no reachable chat account")
-    assert [c.code for c in await loyalty.member_coupons(ctx, member_id)] == [coupon.code]
+    assert [c.code for c in await member_coupons(ctx, member_id)] == [coupon.code]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from core.pushes.routes import Later, Send, Skip, route
 from core.pushes.work_queue import Push, Recipient
-from core.shop import load_shop
+from core.shop_file import load_shop
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = load_shop().pushes

@@ -10,6 +10,7 @@ from datetime import datetime
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
+from core.ledger import refunds, statement
 from core.people.staff import add_staff
 from tests.conftest import ZONE
 from tests.core.test_loyalty import new_member
@@ -36,7 +37,7 @@ async def test_identical_chat_sales_get_numbers_of_their_shop_day(
     assert (await chat_sale(ctx, member_id, "k4")).receipt_no == "C-260105-003"
     clock.set(datetime(2026, 1, 6, 0, 1, tzinfo=ZONE))  # 16:01 UTC, still the 5th there
     assert (await chat_sale(ctx, member_id, "k5")).receipt_no == "C-260106-001"
-    assert (await loyalty.points_summary(ctx, member_id)).balance == 50
+    assert (await statement.points_summary(ctx, member_id)).balance == 50
 
 
 async def test_concurrent_chat_sales_never_share_a_number(ctx: Context) -> None:
@@ -56,7 +57,7 @@ async def test_one_entry_tapped_twice_is_one_sale_also_concurrently(ctx: Context
     assert {r.receipt_no for r in racing} == {"C-260105-001"}
     again = await chat_sale(ctx, member_id, "same")
     assert (again.duplicate, again.receipt_no) == (True, "C-260105-001")
-    assert (await loyalty.points_summary(ctx, member_id)).balance == 10
+    assert (await statement.points_summary(ctx, member_id)).balance == 10
     assert (await chat_sale(ctx, member_id, "next")).receipt_no == "C-260105-002"  # no gap
 
 
@@ -65,7 +66,7 @@ async def test_a_chat_receipt_number_is_refunded_as_typed_in_any_case(ctx: Conte
     await chat_sale(ctx, member_id, "k1", amount_fen=23_800)
     found = await loyalty.find_sale(ctx, store="main", receipt_no=" c-260105-001 ")
     assert (found.receipt_no, found.amount_fen) == ("C-260105-001", 23_800)
-    refund = await loyalty.refund_sale(ctx, store="main", receipt_no="c-260105-001")
+    refund = await refunds.refund_sale(ctx, store="main", receipt_no="c-260105-001")
     assert (refund.amount_fen, refund.balance) == (23_800, 0)
 
 
@@ -82,7 +83,7 @@ async def test_after_undo_the_same_receipt_number_is_entered_again(ctx: Context)
         amount_fen=50_000,
         staff_id=clerk.id,
     )
-    await loyalty.undo_sale(ctx, sale_id=typo.sale_id, staff_id=clerk.id)
+    await refunds.undo_sale(ctx, sale_id=typo.sale_id, staff_id=clerk.id)
     right = await loyalty.record_sale(
         ctx, store="main", receipt_no="U-1", member_id=member_id, amount_fen=5_000
     )
@@ -92,7 +93,7 @@ async def test_after_undo_the_same_receipt_number_is_entered_again(ctx: Context)
         ctx, store="main", receipt_no="U-1", member_id=member_id, amount_fen=5_000
     )
     assert again.duplicate
-    refund = await loyalty.refund_sale(ctx, store="main", receipt_no="U-1")
+    refund = await refunds.refund_sale(ctx, store="main", receipt_no="U-1")
     assert refund.amount_fen == 5_000
     visits = await loyalty.recent_sales(ctx, member_id)
     assert [(v.amount_fen, v.refunded_fen, v.undone) for v in visits] == [
@@ -109,7 +110,7 @@ async def test_undoing_a_sale_takes_back_the_upgrade_it_made(ctx: Context) -> No
     sale = dict(store="main", member_id=member_id, staff_id=clerk.id)
     slip = await loyalty.record_sale(ctx, **sale, receipt_no="S-1", amount_fen=500_000)
     assert slip.upgraded_from == "member"
-    await loyalty.undo_sale(ctx, sale_id=slip.sale_id, staff_id=clerk.id)
-    assert (await loyalty.points_summary(ctx, member_id)).tier == "member"
+    await refunds.undo_sale(ctx, sale_id=slip.sale_id, staff_id=clerk.id)
+    assert (await statement.points_summary(ctx, member_id)).tier == "member"
     right = await loyalty.record_sale(ctx, **sale, receipt_no="S-1", amount_fen=23_800)
     assert (right.points, right.tier) == (20, "member")

@@ -15,8 +15,10 @@ from core.clock import FixedClock
 from core.context import Context
 from core.engagement import referrals
 from core.errors import AlreadyReferred, InviteCodeInvalid, SelfReferral
+from core.ledger import statement
+from core.ledger.points import expire_points
 from core.people.erasure import delete_member
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.pushes.outbox import SERVICE_KINDS
 from storage.db import Database
 from storage.models import LedgerRow, OutboxRow, ReferralRow
@@ -89,7 +91,7 @@ async def test_the_inviter_is_rewarded_on_the_first_purchase_only_once(ctx: Cont
     invited_by = (await referrals.member_referrals(ctx, friend)).invited_by
     assert invited_by is not None and invited_by.member_id == inviter
     # Referral points are no spending: the inviter's tier window is untouched.
-    assert (await loyalty.points_summary(ctx, inviter)).window_spend_fen == 0
+    assert (await statement.points_summary(ctx, inviter)).window_spend_fen == 0
 
 
 async def test_concurrent_first_purchases_reward_once(ctx: Context) -> None:
@@ -107,11 +109,11 @@ async def test_referral_points_expire_like_all_points(ctx: Context, clock: Fixed
     inviter = await member(ctx, "13800000001")
     code = (await referrals.invite_code(ctx, inviter)).code
     await buy(ctx, await member(ctx, "13900000002", code))
-    assert (await loyalty.points_summary(ctx, inviter)).balance == 100
+    assert (await statement.points_summary(ctx, inviter)).balance == 100
     clock.advance(timedelta(days=366))
-    report = await loyalty.expire_points(ctx)
+    report = await expire_points(ctx)
     assert report.points >= 100
-    assert (await loyalty.points_summary(ctx, inviter)).balance == 0
+    assert (await statement.points_summary(ctx, inviter)).balance == 0
 
 
 async def test_ones_own_phone_earns_nothing(ctx: Context) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from core import audit, loyalty
+from core import audit
 from core.clock import FixedClock
 from core.context import Context
+from core.ledger import adjustments, statement
+from core.ledger.coupons import redeem_reward, use_coupon
 from core.people.erasure import delete_member
 from core.pushes.reminders import (
     BOOKING,
@@ -132,7 +134,7 @@ async def grant(ctx: Context, clock: FixedClock, member_id: int, points: int, wh
     """Points added at ``when``: they expire 12 months later (the clock put back after)."""
     now = clock.now()
     clock.set(when)
-    await loyalty.adjust_points(ctx, member_id, points, "test", actor="staff:1")
+    await adjustments.adjust_points(ctx, member_id, points, "test", actor="staff:1")
     clock.set(now)
 
 
@@ -147,7 +149,7 @@ async def test_points_expiry_warned_30_and_7_days_before_with_the_right_figures(
     await grant(ctx, clock, who, 20, at(5, 0, 30, month=2, year=2025))  # 5 Feb (4 Feb in UTC)
     await grant(ctx, clock, who, 200, at(1, 12, month=6, year=2025))  # June
     # 40 points spent: they come from the lot that expires first.
-    await loyalty.adjust_points(ctx, who, -40, "test", actor="staff:1")
+    await adjustments.adjust_points(ctx, who, -40, "test", actor="staff:1")
     other = await member(ctx)
     await grant(ctx, clock, other, 10, at(12, 18, year=2025))
     gone = await member(ctx)
@@ -155,7 +157,7 @@ async def test_points_expiry_warned_30_and_7_days_before_with_the_right_figures(
     await delete_member(ctx, gone, actor=audit.member_actor(gone))
     spent = await member(ctx)
     await grant(ctx, clock, spent, 10, at(12, 18, year=2025))
-    await loyalty.adjust_points(ctx, spent, -10, "test", actor="staff:1")
+    await adjustments.adjust_points(ctx, spent, -10, "test", actor="staff:1")
 
     assert await remind_expiring_points(ctx) == 3
     assert await remind_expiring_points(ctx) == 0
@@ -175,7 +177,7 @@ async def test_points_expiry_warned_30_and_7_days_before_with_the_right_figures(
             {"points": 10, "expires_on": "2026-01-12", "days": 7, "balance": 10},
         ),
     }
-    assert (await loyalty.points_summary(ctx, who)).balance == balance
+    assert (await statement.points_summary(ctx, who)).balance == balance
 
     # The next day: the 5 February points, 30 days ahead.
     clock.advance(timedelta(days=1))
@@ -192,8 +194,8 @@ async def coupon_issued(ctx: Context, clock: FixedClock, member_id: int, when: d
     """A ¥10 coupon (valid 30 days) redeemed at ``when``; its code."""
     now = clock.now()
     clock.set(when)
-    await loyalty.adjust_points(ctx, member_id, 100, "test", actor="staff:1")
-    coupon = await loyalty.redeem_reward(ctx, member_id, "coupon10")
+    await adjustments.adjust_points(ctx, member_id, 100, "test", actor="staff:1")
+    coupon = await redeem_reward(ctx, member_id, "coupon10")
     clock.set(now)
     return coupon.code
 
@@ -206,7 +208,7 @@ async def test_unused_coupons_reminded_3_days_before_they_expire(
     unused = await coupon_issued(ctx, clock, who, at(9, 10, month=12, year=2025))
     used = await coupon_issued(ctx, clock, who, at(9, 15, month=12, year=2025))
     await coupon_issued(ctx, clock, who, at(10, 10, month=12, year=2025))  # 9 January
-    await loyalty.use_coupon(ctx, used, store="main")
+    await use_coupon(ctx, used, store="main")
 
     assert await remind_expiring_coupons(ctx) == 1
     assert await remind_expiring_coupons(ctx) == 0

@@ -10,7 +10,8 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.insights import stats
-from core.people.members import register_member
+from core.ledger import refunds
+from core.people.registration import register_member
 
 receipts = iter(range(1, 1_000_000))
 
@@ -49,7 +50,7 @@ async def test_retention_counts_last_periods_buyers_who_bought_again(
     await buy(ctx, clock, b, 2)  # back, twice
     await buy(ctx, clock, c, 5, store="riverside")  # back, but at the other store
     refunded = await buy(ctx, clock, d, 1)
-    await loyalty.refund_sale(ctx, store="main", receipt_no=refunded)  # not a purchase
+    await refunds.refund_sale(ctx, store="main", receipt_no=refunded)  # not a purchase
     await buy(ctx, clock, e, 4)  # new this period: not in the base
     await buy(ctx, clock, f, 70)  # two periods ago: not in the base
 

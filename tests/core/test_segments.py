@@ -21,8 +21,11 @@ from core.insights.segments import (
     rfm_scores,
     select_members,
 )
-from core.people.members import register_member, update_member
-from core.shop import load_shop
+from core.ledger import adjustments, refunds
+from core.ledger.coupons import redeem_reward, use_coupon
+from core.people.members import update_member
+from core.people.registration import register_member
+from core.shop_file import load_shop
 
 RULES = load_shop().segments  # new 30, active 90, dormant 180, lost 365, loyal 4
 TODAY = date(2026, 1, 5)
@@ -169,7 +172,7 @@ async def test_stages_and_scores_of_known_members(ctx: Context, clock: FixedCloc
     await buy(ctx, clock, at_risk, 400, yuan=300)
     # A sale refunded in full is no purchase: this member never bought.
     receipt = await buy(ctx, clock, refunded, 3)
-    await loyalty.refund_sale(ctx, store="main", receipt_no=receipt, notify=False)
+    await refunds.refund_sale(ctx, store="main", receipt_no=receipt, notify=False)
 
     segments = {s.member_id: s for s in await member_segments(ctx)}
 
@@ -245,12 +248,12 @@ async def test_segment_filters(ctx: Context, clock: FixedClock) -> None:
     await buy(ctx, clock, a, 5, yuan=1_200)  # silver at once; new
     await buy(ctx, clock, b, 200)  # dormant
     await buy(ctx, clock, c, 400)  # lost
-    await loyalty.adjust_points(ctx, c, 900, "goodwill", actor="staff:1")
-    await loyalty.redeem_reward(ctx, c, "coupon100")  # valid 60 days
-    await loyalty.adjust_points(ctx, d, 200, "goodwill", actor="staff:1")
-    used = await loyalty.redeem_reward(ctx, d, "coupon10")
-    await loyalty.use_coupon(ctx, used.code)
-    held = await loyalty.redeem_reward(ctx, d, "coupon10")  # valid 30 days
+    await adjustments.adjust_points(ctx, c, 900, "goodwill", actor="staff:1")
+    await redeem_reward(ctx, c, "coupon100")  # valid 60 days
+    await adjustments.adjust_points(ctx, d, 200, "goodwill", actor="staff:1")
+    used = await redeem_reward(ctx, d, "coupon10")
+    await use_coupon(ctx, used.code)
+    held = await redeem_reward(ctx, d, "coupon10")  # valid 30 days
     assert held.expires_at < clock.now() + timedelta(days=31)
 
     async def ids(**criteria: object) -> list[int]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.shop import ShopFileError, load_shop
+from core.shop import ShopFileError
+from core.shop_file import load_shop
 
 
 def write(tmp_path: Path, text: str) -> Path:

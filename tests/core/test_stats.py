@@ -19,7 +19,10 @@ from core.errors import InvalidInput, UnknownStore
 from core.insights import stats
 from core.insights.segments import Stage, member_segments
 from core.insights.stats import period_days, shop_stats, trend, trend_periods
-from core.people.members import register_member
+from core.ledger import adjustments, refunds
+from core.ledger.coupons import redeem_reward, use_coupon
+from core.ledger.points import expire_points
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.models import (
     BookingRow,
@@ -119,19 +122,19 @@ async def small_shop(ctx: Context, clock: FixedClock) -> dict[str, int]:
         )
 
     def refund(store: str, receipt: str, yuan: int | None) -> Any:
-        return lambda: loyalty.refund_sale(
+        return lambda: refunds.refund_sale(
             ctx, store=store, receipt_no=receipt, amount_fen=yuan and yuan * 100
         )
 
     await at(
         clock,
         local(2024, 12, 20, 12),
-        lambda: loyalty.adjust_points(ctx, m1, 50, "welcome", actor="staff:1"),
+        lambda: adjustments.adjust_points(ctx, m1, 50, "welcome", actor="staff:1"),
     )  # expires 2025-12-20, written off by the job on 2 January
     await at(clock, local(2025, 12, 31, 23, 30), sale("main", "A1", m1, 100))
     await at(clock, local(2026, 1, 1, 0, 10), sale("main", "A2", m1, 200))
     await at(clock, local(2026, 1, 2, 12), sale("riverside", "B1", m1, 50))
-    await at(clock, local(2026, 1, 2, 13), lambda: loyalty.expire_points(ctx))
+    await at(clock, local(2026, 1, 2, 13), lambda: expire_points(ctx))
     await at(clock, local(2026, 1, 3, 12), sale("riverside", "B2", m2, 300))
     await at(clock, local(2026, 1, 3, 13), refund("riverside", "B2", 100))
     await at(clock, local(2026, 1, 4, 12), sale("main", "A3", m3, 150))
@@ -139,14 +142,10 @@ async def small_shop(ctx: Context, clock: FixedClock) -> dict[str, int]:
     await at(
         clock,
         local(2026, 1, 4, 14),
-        lambda: loyalty.adjust_points(ctx, m1, 100, "goodwill", actor="staff:1"),
+        lambda: adjustments.adjust_points(ctx, m1, 100, "goodwill", actor="staff:1"),
     )
-    coupon = await at(
-        clock, local(2026, 1, 4, 15), lambda: loyalty.redeem_reward(ctx, m1, "coupon10")
-    )
-    await at(
-        clock, local(2026, 1, 5, 9), lambda: loyalty.use_coupon(ctx, coupon.code, store="main")
-    )
+    coupon = await at(clock, local(2026, 1, 4, 15), lambda: redeem_reward(ctx, m1, "coupon10"))
+    await at(clock, local(2026, 1, 5, 9), lambda: use_coupon(ctx, coupon.code, store="main"))
 
     async with ctx.db.transaction() as s:
         stores = dict((await s.execute(select(StoreRow.code, StoreRow.id))).all())
@@ -437,9 +436,9 @@ async def test_an_undone_sale_counts_in_no_figure(ctx: Context) -> None:
     member = await register_member(ctx, name="王芳", phone="13800138000", home_store="main")
     sale = dict(store="main", member_id=member.id, staff_id=clerk.id)
     slip = await loyalty.record_sale(ctx, **sale, receipt_no="S-1", amount_fen=500_000)
-    await loyalty.undo_sale(ctx, sale_id=slip.sale_id, staff_id=clerk.id)
+    await refunds.undo_sale(ctx, sale_id=slip.sale_id, staff_id=clerk.id)
     await loyalty.record_sale(ctx, **sale, receipt_no="S-1", amount_fen=23_800)
-    await loyalty.refund_sale(ctx, store="main", receipt_no="S-1", amount_fen=10_000)
+    await refunds.refund_sale(ctx, store="main", receipt_no="S-1", amount_fen=10_000)
 
     report = await shop_stats(ctx, store="main", start=TODAY, end=TODAY)
     assert (report.sales_count, report.gross_fen, report.refunded_fen, report.net_fen) == (

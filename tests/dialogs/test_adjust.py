@@ -12,10 +12,11 @@ from bot.dialogs.engine.types import Reply
 from bot.dialogs.staff.adjust import parse_points, split_arguments
 from bot.error_texts import describe
 from bot.i18n import LOCALES, gettext
-from core import loyalty
 from core.context import Context
 from core.errors import InvalidAmount, NotAllowed
-from core.people.members import MemberView, register_member
+from core.ledger import statement
+from core.people.members import MemberView
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
 from tests.dialogs.conftest import say
@@ -44,7 +45,7 @@ async def manager(ctx: Context) -> StaffView:
 
 
 async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
+    return (await statement.points_summary(ctx, member_id)).balance
 
 
 async def count(ctx: Context, model: type, *where: object) -> int:

@@ -18,8 +18,10 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import AlertDecided, InvalidInput, NotAllowed, PhoneTaken
-from core.oversight import alerts
-from core.people.members import MemberView, register_member
+from core.ledger import adjustments, refunds, statement
+from core.oversight import alerts, approvals
+from core.people.members import MemberView
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from core.pushes import work_queue
 from storage.models import AlertRow, AuditRow
@@ -64,13 +66,13 @@ async def manager(ctx: Context) -> StaffView:
 
 
 async def held_adjustment(ctx: Context, manager: StaffView, member: MemberView) -> int:
-    held = await alerts.request_adjustment(ctx, manager, member.id, 800, "lost receipts")
+    held = await approvals.request_adjustment(ctx, manager, member.id, 800, "lost receipts")
     assert held.alert_id is not None
     return held.alert_id
 
 
 async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
+    return (await statement.points_summary(ctx, member_id)).balance
 
 
 @pytest.mark.usefixtures("owner")
@@ -190,8 +192,8 @@ async def test_every_kind_reads_well_and_is_checked_or_flagged(
             staff_id=clerk.id,
         )
         clock.advance(timedelta(minutes=1))
-    await loyalty.adjust_points(ctx, member.id, -155, "spent", actor=owner.actor)
-    await loyalty.refund_sale(ctx, store="main", receipt_no="R-1", staff_id=manager.id)
+    await adjustments.adjust_points(ctx, member.id, -155, "spent", actor=owner.actor)
+    await refunds.refund_sale(ctx, store="main", receipt_no="R-1", staff_id=manager.id)
     with pytest.raises(PhoneTaken):
         await register_member(ctx, name="Li", phone="13800138000", home_store="riverside")
     await held_adjustment(ctx, manager, member)

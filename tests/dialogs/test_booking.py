@@ -14,7 +14,7 @@ from bot.dialogs.engine.types import Reply
 from bot.i18n import format_moment, format_time, gettext
 from core.clock import FixedClock
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.service import bookings
 from tests.conftest import ZONE
 from tests.dialogs.conftest import say

@@ -19,10 +19,12 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotAllowed
-from core.insights.campaigns import campaign_results, create_and_send
+from core.insights.campaign_results import campaign_results
+from core.insights.campaigns import create_and_send
 from core.insights.segments import Segment, Stage
+from core.ledger.coupons import member_coupons, use_coupon
 from core.people import conversations
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff, owners
 from storage.models import AuditRow, CampaignRow, OutboxRow
 from tests.core import pushes
@@ -160,7 +162,7 @@ async def test_owner_is_guided_to_a_campaign_with_a_coupon(
         )
     )
     assert await sent_to(ctx) == [a, b]
-    assert len(await loyalty.member_coupons(ctx, a)) == 1
+    assert len(await member_coupons(ctx, a)) == 1
     async with ctx.db.read() as s:
         entry = await s.scalar(select(AuditRow).where(AuditRow.action == "campaign.sent"))
     assert entry is not None and entry.actor.startswith("staff:")
@@ -296,8 +298,8 @@ async def test_campaign_lines_for_stats(ctx: Context, clock: FixedClock, locale:
     await loyalty.record_sale(
         ctx, store="main", receipt_no="back-1", member_id=a, amount_fen=8_800, notify=False
     )
-    (coupon,) = await loyalty.member_coupons(ctx, a)
-    await loyalty.use_coupon(ctx, coupon.code)
+    (coupon,) = await member_coupons(ctx, a)
+    await use_coupon(ctx, coupon.code)
     results = await campaign_results(ctx, store=None, start=day, end=day)
     line = (
         "{day} {stages}, {store}: reached {reached}, {came_back} bought within {days} "

@@ -14,7 +14,8 @@ from bot.dialogs.member import card
 from bot.i18n import gettext
 from core import loyalty
 from core.context import Context
-from core.people.members import format_member_no, parse_member_no, register_member
+from core.people.members import format_member_no, parse_member_no
+from core.people.registration import register_member
 from tests.dialogs.conftest import say
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

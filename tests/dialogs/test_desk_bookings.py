@@ -17,7 +17,7 @@ from bot.i18n import format_time, gettext
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import BookingNotStarted, UnknownBooking, UnknownStore
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from core.service import bookings
 from storage.models import AuditRow

@@ -16,7 +16,7 @@ from bot.i18n import gettext
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import UnknownFeedback
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from core.service import feedback
 from core.service.feedback import TEXT_MAX

@@ -19,7 +19,7 @@ from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotAllowed, UnknownStore
 from core.insights import stats
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.models import AuditRow
 from tests.dialogs.conftest import say

@@ -10,7 +10,8 @@ from bot.dialogs.engine.types import Event, Payload, Reply, Sender
 from bot.dialogs.registry import create_dialogs
 from core import loyalty
 from core.context import Context
-from core.people.members import register_member
+from core.ledger import refunds
+from core.people.registration import register_member
 from storage.session import Session
 
 
@@ -109,7 +110,7 @@ def test_payloads_round_trip_and_reject_strangers() -> None:
 async def test_why_explains_a_partial_refund_by_what_the_sale_keeps(ctx: Context) -> None:
     """¥238 at Gold earned 24; ¥100 back leaves ¥138, which earns 12 at 1.2×."""
     await member_with_gold_sale(ctx, "u1", "en")
-    await loyalty.refund_sale(ctx, store="main", receipt_no="G2", amount_fen=10_000)
+    await refunds.refund_sale(ctx, store="main", receipt_no="G2", amount_fen=10_000)
     (reply,) = await say(ctx, "u1", text="/points")
     assert "Points: 612" in reply.text
     (why,) = await say(ctx, "u1", payload=reply.choices[0].payload)

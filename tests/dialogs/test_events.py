@@ -20,12 +20,14 @@ from bot.dialogs.staff import events as desk_events
 from bot.error_texts import describe
 from bot.i18n import format_day, format_moment, format_time, gettext
 from bot.pushes import texts as pushes
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
+from core.engagement import event_organising
 from core.engagement import shop_events as core_events
 from core.errors import EventCancelTooLate, EventNotOpen, NotAllowed
-from core.people.members import MemberView, register_member, update_member
+from core.ledger import adjustments, statement
+from core.people.members import MemberView, update_member
+from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from core.pushes import work_queue
 from storage.models import AuditRow, MemberRow
@@ -66,7 +68,7 @@ async def member(
         ctx, name="王芳", phone=None, locale=locale, channel="console", external_id=user
     )
     if points:
-        await loyalty.adjust_points(ctx, found.id, points, "test", actor="staff:1")
+        await adjustments.adjust_points(ctx, found.id, points, "test", actor="staff:1")
     if tier != "member":
         async with ctx.db.transaction() as s:
             row = await s.get(MemberRow, found.id)
@@ -80,7 +82,7 @@ async def owner(ctx: Context, user: str = "boss") -> StaffView:
 
 
 async def tasting(ctx: Context, **changes: object) -> core_events.EventView:
-    draft = core_events.EventDraft(
+    draft = event_organising.EventDraft(
         title="品鉴会",
         title_en="Tasting evening",
         store="main",
@@ -90,13 +92,13 @@ async def tasting(ctx: Context, **changes: object) -> core_events.EventView:
         points=30,
     )
     staff = await add_staff(ctx, channel="console", external_id="maker", role="owner", store=None)
-    return await core_events.create_event(
+    return await event_organising.create_event(
         ctx, staff, draft.__class__(**{**draft.__dict__, **changes})
     )
 
 
 async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
+    return (await statement.points_summary(ctx, member_id)).balance
 
 
 # --- members: the list, signing up, cancelling --------------------------------------------
@@ -278,7 +280,7 @@ async def test_the_owner_makes_an_event_step_by_step(
     (made,) = await say(dialogs, payload=press(summary, t(locale, "Create")), user="boss")
     assert made.text.startswith(t(locale, "Event created: {event}", event="")[:3])
 
-    (created,) = await core_events.staff_events(ctx, None)
+    (created,) = await event_organising.staff_events(ctx, None)
     assert (created.title, created.title_en, created.min_tier, created.points) == (
         "品鉴会",
         "品鉴会",
@@ -300,7 +302,7 @@ async def test_the_one_line_form_asks_only_what_it_lacks(dialogs: Dialogs, ctx: 
     (summary,) = await say(dialogs, payload=press(stages, "Any stage"), user="mgr")
     assert "Where: Riverside store" in summary.text and "Price: free" in summary.text
     await say(dialogs, payload=press(summary, "Create"), user="mgr")
-    (made,) = await core_events.staff_events(ctx, None)
+    (made,) = await event_organising.staff_events(ctx, None)
     assert (made.title, made.title_en, made.store, made.capacity) == (
         "试吃",
         "Tasting",
@@ -485,14 +487,14 @@ async def test_stats_show_sign_ups_attendance_points_and_check_ins(
         await core_events.sign_up(ctx, who.id, event.id)
     await say(dialogs, "/checkin", user="came")
     clock.set(at(10, 20))
-    signups = await core_events.event_signups(ctx, event.id)
-    await core_events.mark_signup(ctx, signups[0].id, "attended", None)
+    signups = await event_organising.event_signups(ctx, event.id)
+    await event_organising.mark_signup(ctx, signups[0].id, "attended", None)
     await member(ctx, locale, user="boss")
     await owner(ctx)
 
     (report,) = await say(dialogs, "/stats all month", user="boss")
 
-    figures = await core_events.event_stats(
+    figures = await event_organising.event_stats(
         ctx, store=None, start=date(2026, 1, 1), end=date(2026, 1, 31)
     )
     expected = [*reports.event_rows(figures, locale), ("  " + t(locale, "points given"), "2")]

@@ -8,7 +8,7 @@ import pytest
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.i18n import gettext
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service.feedback import TEXT_MAX, answer_feedback, member_feedback
 from tests.dialogs.conftest import say

@@ -15,12 +15,13 @@ from bot.dialogs.engine.types import Payload, Reply
 from bot.dialogs.registry import create_dialogs
 from bot.i18n import gettext
 from bot.pushes import texts as pushes
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.engagement import referrals
+from core.ledger import statement
 from core.people.erasure import delete_member
-from core.people.members import MemberView, member_for_identity, register_member
+from core.people.members import MemberView, member_for_identity
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.pushes import work_queue
 from storage.db import Database
@@ -133,8 +134,10 @@ async def test_a_telegram_link_counts_and_the_first_purchase_rewards_once(
     await add_staff(ctx, channel="console", external_id="cleo", role="clerk", store="main")
     await say(dialogs, "/sale 13900000002 120 R-1", user="cleo", lang=lang)
     await say(dialogs, "/sale 13900000002 80 R-2", user="cleo", lang=lang)
-    assert (await loyalty.points_summary(ctx, ann.id)).balance == 100
-    assert (await loyalty.points_summary(ctx, lei.id)).balance == 10 + 30  # ¥120 earns 10, ¥80 none
+    assert (await statement.points_summary(ctx, ann.id)).balance == 100
+    assert (
+        await statement.points_summary(ctx, lei.id)
+    ).balance == 10 + 30  # ¥120 earns 10, ¥80 none
 
     # Both are told, each in their language, as a service push.
     claimed = [p for p in await work_queue.claim(ctx, 20) if p.kind == referrals.PUSH_KIND]

@@ -11,6 +11,8 @@ from bot.dialogs.engine.types import Reply
 from bot.i18n import LOCALES, format_money, gettext
 from core import loyalty
 from core.context import Context
+from core.ledger import statement
+from core.ledger.coupons import member_coupons
 from core.people.members import member_for_identity
 from core.service import bookings
 from storage.models import FeedbackRow
@@ -80,10 +82,10 @@ async def test_a_members_journey(ctx: Context, dialogs: Dialogs, lang: str) -> N
     assert t("Rewards — you have {balance} points:", balance=140) in catalogue.text
     (confirm,) = await chat(payload=catalogue.choices[0].payload)
     (done,) = await chat(payload=press(confirm, t("Confirm")))
-    (coupon,) = await loyalty.member_coupons(ctx, member.id)
+    (coupon,) = await member_coupons(ctx, member.id)
     assert coupon.value_fen == 1_000
     assert coupon.code[:5] in done.text
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 40
+    assert (await statement.points_summary(ctx, member.id)).balance == 40
 
     # Book a visit: store → day → time → party size → confirm.
     (stores,) = await chat("/book")

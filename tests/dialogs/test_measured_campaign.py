@@ -19,7 +19,8 @@ from bot.reports import campaign_group_rows
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.insights.campaigns import HOLDOUT, A, B, campaign_results, create_and_send
+from core.insights.campaign_results import campaign_results
+from core.insights.campaigns import HOLDOUT, A, B, create_and_send
 from core.insights.segments import Segment
 from core.people import conversations
 from core.people.staff import StaffView, add_staff

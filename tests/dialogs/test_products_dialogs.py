@@ -18,7 +18,10 @@ from core.context import Context
 from core.engagement import products
 from core.engagement.preferences import member_preferences
 from core.engagement.products import SaleLine
-from core.people.members import MemberView, register_member
+from core.ledger import adjustments, statement
+from core.ledger.coupons import member_coupons
+from core.people.members import MemberView
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.db import Database
 from tests.dialogs.conftest import say
@@ -152,7 +155,7 @@ async def test_member_card_shows_preference_tags(
 
 
 async def points_for(ctx: Context, member: MemberView, points: int) -> None:
-    await loyalty.adjust_points(ctx, member.id, points, "test grant", actor="staff:1")
+    await adjustments.adjust_points(ctx, member.id, points, "test grant", actor="staff:1")
 
 
 @LOCALES
@@ -190,8 +193,8 @@ async def test_goods_reward_shows_its_stock_and_the_last_piece_goes_once(
     # Bob confirms after the last piece went: told, nothing taken.
     (late,) = await say(dialogs, payload=press(bob_confirm, t(lang, "Confirm")), user="bob")
     assert late.text == t(lang, "Sorry, this reward is out of stock; no points were taken.")
-    assert (await loyalty.points_summary(ctx, bob.id)).balance == 500
-    assert (await loyalty.points_summary(ctx, ann.id)).balance == 300
+    assert (await statement.points_summary(ctx, bob.id)).balance == 500
+    assert (await statement.points_summary(ctx, ann.id)).balance == 300
     assert await products.stock_left(ctx) == {"mug": 0}
     # The list now says so and offers only the coupon.
     (bob_list,) = await say(dialogs, "/rewards", user="bob")
@@ -210,7 +213,7 @@ async def test_goods_reward_shows_its_stock_and_the_last_piece_goes_once(
 
     # At the counter, the pickup code says what to hand over.
     await add_staff(ctx, channel="console", external_id="cleo", role="clerk", store="main")
-    (coupon,) = await loyalty.member_coupons(ctx, ann.id)
+    (coupon,) = await member_coupons(ctx, ann.id)
     (used,) = await say(dialogs, f"/use {coupon.code}", user="cleo", lang=lang)
     assert used.text == t(
         lang,

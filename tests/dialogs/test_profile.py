@@ -11,7 +11,8 @@ from bot.dialogs.engine.types import Reply
 from bot.i18n import gettext
 from core import loyalty
 from core.context import Context
-from core.people.members import DELETED_NAME, get_member, member_for_identity, register_member
+from core.people.members import DELETED_NAME, get_member, member_for_identity
+from core.people.registration import register_member
 from storage.models import MemberRow, SaleRow
 from tests.dialogs.conftest import say
 

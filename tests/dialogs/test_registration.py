@@ -16,7 +16,8 @@ from bot.i18n import gettext
 from core.clock import FixedClock
 from core.context import Context
 from core.people import conversations
-from core.people.members import create_link_code, member_for_identity, register_member
+from core.people.members import create_link_code, member_for_identity
+from core.people.registration import register_member
 from storage.models import MemberRow
 from tests.dialogs.conftest import say
 

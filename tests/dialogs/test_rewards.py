@@ -18,11 +18,13 @@ from bot.dialogs.member import coupons, rewards
 from bot.dialogs.member.coupons import format_coupon_code
 from bot.error_texts import describe
 from bot.i18n import gettext
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotEnoughPoints
-from core.people.members import MemberView, register_member
+from core.ledger import adjustments, statement
+from core.ledger.coupons import COUPON_CODE_LENGTH, member_coupons, redeem_reward, use_coupon
+from core.people.members import MemberView
+from core.people.registration import register_member
 from tests.dialogs.conftest import say, unstamped
 
 LOCALES = ("zh_CN", "en")
@@ -46,12 +48,12 @@ async def member(ctx: Context, locale: str, points: int = 0, user: str = "u1") -
         ctx, name="王芳", phone=None, locale=locale, channel="console", external_id=user
     )
     if points:
-        await loyalty.adjust_points(ctx, found.id, points, "test", actor="staff:1")
+        await adjustments.adjust_points(ctx, found.id, points, "test", actor="staff:1")
     return found
 
 
 async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
+    return (await statement.points_summary(ctx, member_id)).balance
 
 
 CHOOSE_TEN = Payload(rewards.NAME, rewards.CHOOSE, "coupon10").pack()
@@ -116,7 +118,7 @@ async def test_choose_confirm_and_get_a_coupon(ctx: Context, dialogs: Dialogs, l
     assert await balance(ctx, found.id) == 300  # nothing spent before the confirmation
 
     (done,) = await say(dialogs, payload=CONFIRM)
-    (coupon,) = await loyalty.member_coupons(ctx, found.id)
+    (coupon,) = await member_coupons(ctx, found.id)
     shown = format_coupon_code(coupon.code)
     assert CODE.fullmatch(shown)
     assert done.text == "\n".join(
@@ -135,7 +137,7 @@ async def test_choose_confirm_and_get_a_coupon(ctx: Context, dialogs: Dialogs, l
     assert [b.payload for b in done.choices] == ["coupons|start|"]
     assert await balance(ctx, found.id) == 200
     # The code as shown is the code the counter accepts.
-    used = await loyalty.use_coupon(ctx, shown.lower(), store="main")
+    used = await use_coupon(ctx, shown.lower(), store="main")
     assert used.code == coupon.code
 
 
@@ -150,17 +152,17 @@ async def test_too_few_points_get_a_clear_answer(
         locale, "Collect {missing} more points for {reward}.", missing=50, reward=TEN[locale]
     )
     # A button for a reward out of reach (an old message, a forged payload) is refused.
-    await loyalty.adjust_points(ctx, found.id, 250, "test", actor="staff:1")
+    await adjustments.adjust_points(ctx, found.id, 250, "test", actor="staff:1")
     await say(dialogs, "/rewards")
     (refused,) = await say(dialogs, payload="rewards|choose|coupon100")
     assert refused.text == describe(NotEnoughPoints(balance=300, needed=900), locale)
     # The points went elsewhere between the confirmation screen and the tap on Confirm.
     await say(dialogs, "/rewards")
     await say(dialogs, payload=CHOOSE_TEN)
-    await loyalty.adjust_points(ctx, found.id, -250, "test", actor="staff:1")
+    await adjustments.adjust_points(ctx, found.id, -250, "test", actor="staff:1")
     (late,) = await say(dialogs, payload=CONFIRM)
     assert late.text == describe(NotEnoughPoints(balance=50, needed=100), locale)
-    assert await loyalty.member_coupons(ctx, found.id, include_closed=True) == []
+    assert await member_coupons(ctx, found.id, include_closed=True) == []
     assert await balance(ctx, found.id) == 50
 
 
@@ -182,7 +184,7 @@ async def test_double_tap_on_confirm_issues_one_coupon(
     assert CODE.search(first.text)
     # The second tap is shown the same coupon code again, never the menu over it.
     assert second == first
-    assert len(await loyalty.member_coupons(ctx, found.id)) == 1
+    assert len(await member_coupons(ctx, found.id)) == 1
     assert await balance(ctx, found.id) == 200
 
 
@@ -197,7 +199,7 @@ async def test_concurrent_taps_on_confirm_issue_one_coupon(ctx: Context, dialogs
         codes = {code.group() for text in texts if (code := CODE.search(text))}
         assert len(codes) == 1
         assert all(text == "This was already done." for text in texts if not CODE.search(text))
-    assert len(await loyalty.member_coupons(ctx, found.id)) == 3
+    assert len(await member_coupons(ctx, found.id)) == 3
     assert await balance(ctx, found.id) == 700
 
 
@@ -212,7 +214,7 @@ async def test_cancel_spends_nothing_and_a_later_confirm_does_nothing(
     assert cancelled.text == t(locale, "Cancelled; no points were spent.")
     (late,) = await say(dialogs, payload=CONFIRM)
     assert not CODE.search(late.text)
-    assert await loyalty.member_coupons(ctx, found.id, include_closed=True) == []
+    assert await member_coupons(ctx, found.id, include_closed=True) == []
     assert await balance(ctx, found.id) == 300
 
 
@@ -228,7 +230,7 @@ async def test_typing_instead_of_tapping_shows_the_choices_again(
     assert asked == screen
     (done,) = await say(dialogs, payload=CONFIRM)
     assert CODE.search(done.text)
-    assert len(await loyalty.member_coupons(ctx, found.id)) == 1
+    assert len(await member_coupons(ctx, found.id)) == 1
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -236,12 +238,12 @@ async def test_coupons_soonest_to_expire_first_and_the_closed_ones_on_request(
     ctx: Context, dialogs: Dialogs, clock: FixedClock, locale: str
 ) -> None:
     found = await member(ctx, locale, points=2000)
-    expired = await loyalty.redeem_reward(ctx, found.id, "coupon10")
+    expired = await redeem_reward(ctx, found.id, "coupon10")
     clock.advance(timedelta(days=31))  # 2026-02-05
-    hundred = await loyalty.redeem_reward(ctx, found.id, "coupon100")  # until 2026-04-06
-    ten = await loyalty.redeem_reward(ctx, found.id, "coupon10")  # until 2026-03-07
-    used = await loyalty.redeem_reward(ctx, found.id, "coupon10")
-    await loyalty.use_coupon(ctx, used.code, store="main")
+    hundred = await redeem_reward(ctx, found.id, "coupon100")  # until 2026-04-06
+    ten = await redeem_reward(ctx, found.id, "coupon10")  # until 2026-03-07
+    used = await redeem_reward(ctx, found.id, "coupon10")
+    await use_coupon(ctx, used.code, store="main")
 
     (reply,) = await say(dialogs, "优惠券" if locale == "zh_CN" else "my coupons")
     line = "{number}. {code} — {reward}, worth {value}, valid until {day}"
@@ -316,7 +318,7 @@ async def test_no_coupons_points_to_the_rewards(
 
 async def test_nobody_sees_another_members_coupons(ctx: Context, dialogs: Dialogs) -> None:
     owner = await member(ctx, "en", points=300)
-    coupon = await loyalty.redeem_reward(ctx, owner.id, "coupon10")
+    coupon = await redeem_reward(ctx, owner.id, "coupon10")
     await member(ctx, "en", user="u2")
     (reply,) = await say(dialogs, "/coupons", user="u2")
     assert format_coupon_code(coupon.code) not in reply.text
@@ -326,4 +328,4 @@ async def test_nobody_sees_another_members_coupons(ctx: Context, dialogs: Dialog
 
 def test_coupon_codes_are_shown_in_two_groups() -> None:
     assert format_coupon_code("ABCDEFGHJK") == "ABCDE-FGHJK"
-    assert coupons.CODE_GROUP * 2 == loyalty.COUPON_CODE_LENGTH
+    assert coupons.CODE_GROUP * 2 == COUPON_CODE_LENGTH

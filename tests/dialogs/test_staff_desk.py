@@ -15,7 +15,10 @@ from bot.i18n import LOCALES, format_money, gettext
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.people.members import MemberView, register_member
+from core.ledger import refunds, statement
+from core.ledger.coupons import redeem_reward
+from core.people.members import MemberView
+from core.people.registration import register_member
 from core.people.staff import add_staff, list_staff
 from storage.models import AuditRow, OutboxRow, SaleRow
 from tests.dialogs.conftest import say
@@ -66,7 +69,7 @@ async def test_clerk_records_a_sale_by_phone_once(
         )
         in done.text
     )
-    summary = await loyalty.points_summary(ctx, member.id)
+    summary = await statement.points_summary(ctx, member.id)
     assert (summary.balance, summary.tier) == (20, "member")
     async with ctx.db.read() as s:
         (receipt,) = await s.scalars(select(OutboxRow).where(OutboxRow.kind == "receipt"))
@@ -78,7 +81,7 @@ async def test_clerk_records_a_sale_by_phone_once(
         receipt="R-1",
         store="旗舰店" if lang == "zh_CN" else "Flagship store",
     )
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 20
+    assert (await statement.points_summary(ctx, member.id)).balance == 20
 
 
 @pytest.mark.usefixtures("team")
@@ -97,7 +100,7 @@ async def test_guided_sale_with_a_typo_offers_candidates(
     assert too_much.text == "9999999 is not a valid amount."
     (done,) = await say(dialogs, "100", user="cleo", lang="en")
     assert "Recorded ¥100.00" in done.text or "Recorded CN¥100.00" in done.text
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 10
+    assert (await statement.points_summary(ctx, member.id)).balance == 10
 
 
 @pytest.mark.usefixtures("team")
@@ -124,7 +127,7 @@ async def test_sale_arguments_a_name_with_spaces_and_an_amount_typed_wrong(
     assert ask.text == "abc is not a valid amount.\nHow much did they spend?"
     (done,) = await say(dialogs, "80", user="cleo", lang="en")
     assert done.text.startswith("Recorded CN¥80.00 for 李雷")
-    assert (await loyalty.points_summary(ctx, member.id)).window_spend_fen == 20_000
+    assert (await statement.points_summary(ctx, member.id)).window_spend_fen == 20_000
 
 
 @pytest.mark.usefixtures("team")
@@ -135,7 +138,7 @@ async def test_clerk_undoes_own_last_sale_within_minutes_only(
     undo = press(done, "Undo (within 5 min)")
     (undone,) = await say(dialogs, payload=undo, user="cleo", lang="en")
     assert undone.text.startswith("Undone:")
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 0
+    assert (await statement.points_summary(ctx, member.id)).balance == 0
     (twice,) = await say(dialogs, payload=undo, user="cleo", lang="en")
     assert twice.text == "This sale can no longer be undone; refund it instead."
 
@@ -145,7 +148,7 @@ async def test_clerk_undoes_own_last_sale_within_minutes_only(
         dialogs, payload=press(later, "Undo (within 5 min)"), user="cleo", lang="en"
     )
     assert late.text == "This sale can no longer be undone; refund it instead."
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 50
+    assert (await statement.points_summary(ctx, member.id)).balance == 50
 
 
 @pytest.mark.usefixtures("team")
@@ -167,8 +170,8 @@ async def test_identical_sales_without_receipt_numbers_each_get_their_number(
     assert "Receipt number: C-260105-002" in second.text.splitlines()
     assert again.text.startswith("Recorded CN¥100.00 for 韩梅梅")
     assert "Receipt number: C-260105-003" in again.text.splitlines()
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 10
-    assert (await loyalty.points_summary(ctx, other.id)).balance == 20
+    assert (await statement.points_summary(ctx, member.id)).balance == 10
+    assert (await statement.points_summary(ctx, other.id)).balance == 20
     async with ctx.db.read() as s:
         pushed = list(await s.scalars(select(OutboxRow).where(OutboxRow.kind == "receipt")))
     assert sorted(p.params["receipt_no"] for p in pushed) == [
@@ -180,7 +183,7 @@ async def test_identical_sales_without_receipt_numbers_each_get_their_number(
     (check,) = await say(dialogs, "/refund c-260105-003", user="mia", lang="en")
     assert check.text.startswith("Refund CN¥100.00 of receipt C-260105-003")
     await say(dialogs, payload=press(check, "Refund"), user="mia", lang="en")
-    assert (await loyalty.points_summary(ctx, other.id)).balance == 10
+    assert (await statement.points_summary(ctx, other.id)).balance == 10
 
 
 @pytest.mark.usefixtures("team")
@@ -196,7 +199,7 @@ async def test_a_double_tap_records_one_sale(
     )
     recorded = [r for (r,) in replies if r.text.startswith("Recorded")]
     assert len(recorded) == 1
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 10
+    assert (await statement.points_summary(ctx, member.id)).balance == 10
     async with ctx.db.read() as s:
         assert len(list(await s.scalars(select(SaleRow)))) == 1
 
@@ -219,7 +222,7 @@ async def test_member_card_marks_refunded_and_undone_sales(
     ctx: Context, dialogs: Dialogs, member: MemberView
 ) -> None:
     await say(dialogs, "/sale 13800138000 238 V-1", user="cleo", lang="en")
-    await loyalty.refund_sale(ctx, store="main", receipt_no="V-1", amount_fen=10_000)
+    await refunds.refund_sale(ctx, store="main", receipt_no="V-1", amount_fen=10_000)
     (slip,) = await say(dialogs, "/sale 13800138000 50", user="cleo", lang="en")
     await say(dialogs, payload=press(slip, "Undo (within 5 min)"), user="cleo", lang="en")
     await say(dialogs, "/sale 13800138000 30", user="cleo", lang="en")
@@ -251,8 +254,8 @@ async def test_undo_takes_back_the_sale_it_was_shown_under(
         dialogs, payload=press(first, "Undo (within 5 min)"), user="cleo", lang="en"
     )
     assert undone.text.startswith("Undone: CN¥300.00 for 李雷")
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 0
-    assert (await loyalty.points_summary(ctx, other.id)).balance == 200
+    assert (await statement.points_summary(ctx, member.id)).balance == 0
+    assert (await statement.points_summary(ctx, other.id)).balance == 200
 
     # Another clerk's sale is not theirs to undo, whatever the button says.
     await add_staff(ctx, channel="console", external_id="dan", role="clerk", store="main")
@@ -260,7 +263,7 @@ async def test_undo_takes_back_the_sale_it_was_shown_under(
         dialogs, payload=press(second, "Undo (within 5 min)"), user="dan", lang="en"
     )
     assert refused.text == "Sorry, this is only for managers and the owner."
-    assert (await loyalty.points_summary(ctx, other.id)).balance == 200
+    assert (await statement.points_summary(ctx, other.id)).balance == 200
     assert (await audit_actions(ctx))[-1] == "staff.refused"
 
 
@@ -272,7 +275,7 @@ async def test_member_and_clerk_are_refused_staff_commands_and_audited(
     assert refused.text == "抱歉，此功能仅限店员使用。"  # in the member's language
     (refund,) = await say(dialogs, "/refund R-1", user="cleo", lang="en")
     assert refund.text == "Sorry, this is only for managers and the owner."
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 0
+    assert (await statement.points_summary(ctx, member.id)).balance == 0
     async with ctx.db.read() as s:
         refusals = list(await s.scalars(select(AuditRow).where(AuditRow.action == "staff.refused")))
     assert [(r.actor, r.details["command"]) for r in refusals] == [
@@ -295,7 +298,7 @@ async def test_manager_refunds_after_confirming_once(
     (again,) = await say(dialogs, payload=yes, user="mia", lang="en")
     assert done.text.startswith("Refunded")
     assert again.text == "This button is no longer valid; nothing more was done."
-    assert (await loyalty.points_summary(ctx, member.id)).balance == 50
+    assert (await statement.points_summary(ctx, member.id)).balance == 50
     (unknown,) = await say(dialogs, "/refund NOPE", user="mia", lang="en")
     assert unknown.text == "No sale with receipt number NOPE in store main."
 
@@ -332,11 +335,11 @@ async def test_a_refund_beyond_what_is_left_is_refused_before_the_confirmation(
     await loyalty.record_sale(
         ctx, store="main", receipt_no="R-238", member_id=member.id, amount_fen=23_800
     )
-    await loyalty.refund_sale(ctx, store="main", receipt_no="R-238", amount_fen=20_000)
+    await refunds.refund_sale(ctx, store="main", receipt_no="R-238", amount_fen=20_000)
     (check,) = await say(dialogs, "/refund R-238 100", user="mia", lang="en")
     assert check.text == "At most CN¥38.00 can still be refunded for this sale."
     assert check.choices == []
-    await loyalty.refund_sale(ctx, store="main", receipt_no="R-238", amount_fen=None)
+    await refunds.refund_sale(ctx, store="main", receipt_no="R-238", amount_fen=None)
     (check,) = await say(dialogs, "/refund R-238", user="mia", lang="en")
     assert check.text == "At most CN¥0.00 can still be refunded for this sale."
     assert check.choices == []
@@ -349,8 +352,8 @@ async def test_use_refuses_used_expired_and_unknown_codes_with_the_reason(
     await loyalty.record_sale(
         ctx, store="main", receipt_no="C-1", member_id=member.id, amount_fen=300_000
     )
-    first = await loyalty.redeem_reward(ctx, member.id, "coupon10")
-    second = await loyalty.redeem_reward(ctx, member.id, "coupon10")
+    first = await redeem_reward(ctx, member.id, "coupon10")
+    second = await redeem_reward(ctx, member.id, "coupon10")
     (used,) = await say(dialogs, f"/use {first.code}", user="cleo", lang="en")
     assert used.text.startswith(f"Coupon {first.code} used: ¥10 voucher, worth")
     assert "李雷 (M000001" in used.text

@@ -15,7 +15,7 @@ from bot.dialogs.engine.types import Event, Reply, Sender
 from bot.handlers import console
 from bot.i18n import LOCALES, gettext
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.models import SaleRow
 from tests.dialogs.conftest import say

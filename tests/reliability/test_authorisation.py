@@ -24,7 +24,7 @@ from core import loyalty
 from core.audit import member_actor
 from core.context import Context
 from core.errors import NotAllowed
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import Role, StaffView, add_staff
 from storage.models import AuditRow, Base, IdentityRow, StaffRow
 from tests.dialogs.conftest import say, unstamped

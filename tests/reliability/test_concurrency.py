@@ -17,7 +17,7 @@ from bot.error_texts import ERROR_TEXTS
 from bot.i18n import gettext
 from core import loyalty
 from core.context import Context
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.models import CouponRow, LedgerRow, SaleRow
 from tests.dialogs.conftest import say

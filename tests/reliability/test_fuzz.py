@@ -34,8 +34,9 @@ from bot.dialogs.registry import FLOWS, create_dialogs
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
-from core.engagement import shop_events
-from core.people.members import register_member
+from core.engagement import event_organising, shop_events
+from core.ledger import adjustments, statement
+from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.shop import WEEKDAYS, OpeningHours
 from storage.models import (
@@ -248,7 +249,7 @@ async def invariants(ctx: Context) -> None:
         )
     assert lowest is None or lowest >= 0
     for member_id in members:
-        assert (await loyalty.points_summary(ctx, member_id)).balance >= 0
+        assert (await statement.points_summary(ctx, member_id)).balance >= 0
     for member_id, points, left in ledgers:
         # A lot holds its points until rows take from it (spending, refunds, expiry), each
         # saying how many; a returned sign-up puts back what it took: none appear or vanish.
@@ -298,10 +299,10 @@ async def fuzz_ctx(ctx: Context) -> Context:
     await loyalty.record_sale(
         small, store="main", receipt_no="F-0", member_id=found["fuzz-rich"].id, amount_fen=2_000_000
     )
-    await loyalty.adjust_points(small, found["fuzz-modest"].id, 150, "fuzz", actor=owner.actor)
-    await loyalty.adjust_points(small, found["fuzz-poor"].id, 40, "fuzz", actor=owner.actor)
+    await adjustments.adjust_points(small, found["fuzz-modest"].id, 150, "fuzz", actor=owner.actor)
+    await adjustments.adjust_points(small, found["fuzz-poor"].id, 40, "fuzz", actor=owner.actor)
     starts_at = small.now() + timedelta(days=20)
-    draft = shop_events.EventDraft(
+    draft = event_organising.EventDraft(
         title="品鉴会",
         title_en="Tasting",
         store=None,
@@ -310,7 +311,7 @@ async def fuzz_ctx(ctx: Context) -> Context:
         capacity=CAPACITY,
         points=30,
     )
-    await shop_events.create_event(small, owner, draft)
+    await event_organising.create_event(small, owner, draft)
     return small
 
 

@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from core import loyalty
 from core.context import Context
+from core.ledger.statement import _EXPIRING, _LEDGER, _LEDGER_ENTRY, _SUMMARY
 from core.people import conversations
-from core.people.members import register_member
+from core.people.registration import register_member
 from core.pushes import work_queue
 from storage import inbound_deliveries, service_messages
 from storage.db import insert_ignore, run, upsert
@@ -71,10 +72,10 @@ async def test_the_statements_of_a_message_give_the_rows_sqlalchemy_gives(ctx: C
     }
     statements = [
         conversations._SENDER,
-        loyalty._SUMMARY,
-        loyalty._EXPIRING,
-        loyalty._LEDGER,
-        loyalty._LEDGER_ENTRY,
+        _SUMMARY,
+        _EXPIRING,
+        _LEDGER,
+        _LEDGER_ENTRY,
         service_messages._SENT_SINCE,
     ]
     rows: dict[Any, list[Any]] = {}
@@ -89,7 +90,7 @@ async def test_the_statements_of_a_message_give_the_rows_sqlalchemy_gives(ctx: C
             assert [r._fields for r in ours] == [r._fields for r in theirs], statement
             rows[statement] = ours
     (row,) = rows[conversations._SENDER]
-    (lot,) = rows[loyalty._LEDGER]
+    (lot,) = rows[_LEDGER]
     # What SQLite stores as text came back converted, as SQLAlchemy's types convert it.
     assert row.registered_at.tzinfo is not None and row.choices == [["1", "points:why:1"]]
     assert row.data == {"n": 1} and row.reachable is True and row.tag == "vip"
@@ -150,4 +151,4 @@ async def test_a_missing_value_is_refused_as_sqlalchemy_refuses_it(ctx: Context)
     sqlite_only(ctx.db)
     async with ctx.db.read() as s:
         with pytest.raises(InvalidRequestError, match="member_id"):
-            await run(s, loyalty._LEDGER, {"limit": 10})
+            await run(s, _LEDGER, {"limit": 10})

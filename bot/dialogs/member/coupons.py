@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.i18n import N_, localized
-from core import loyalty
+from core.ledger.coupons import CouponView, member_coupons
 
 NAME = "coupons"
 CLOSED = "closed"
@@ -20,7 +20,7 @@ def format_coupon_code(code: str) -> str:
     return "-".join(code[i : i + CODE_GROUP] for i in range(0, len(code), CODE_GROUP))
 
 
-def reward_name(turn: Turn, coupon: loyalty.CouponView) -> str:
+def reward_name(turn: Turn, coupon: CouponView) -> str:
     """The reward's name in the reader's language; the value if it left the shop file."""
     reward = turn.ctx.shop.reward(coupon.reward)
     if reward is None:
@@ -30,7 +30,7 @@ def reward_name(turn: Turn, coupon: loyalty.CouponView) -> str:
 
 async def show(turn: Turn) -> Step:
     assert turn.member is not None
-    coupons = await loyalty.member_coupons(turn.ctx, turn.member.id)
+    coupons = await member_coupons(turn.ctx, turn.member.id)
     closed_button = Payload(NAME, CLOSED).button(turn._("Show used and expired"))
     if not coupons:
         text = turn._("You have no coupons to use right now. Redeem points for one:")
@@ -57,7 +57,7 @@ async def closed(turn: Turn) -> Step:
     now = turn.ctx.now()
     coupons = [
         coupon
-        for coupon in await loyalty.member_coupons(turn.ctx, turn.member.id, include_closed=True)
+        for coupon in await member_coupons(turn.ctx, turn.member.id, include_closed=True)
         if coupon.used_at is not None or coupon.expires_at <= now
     ]
     if not coupons:

@@ -17,7 +17,6 @@ from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.error_texts import describe
 from bot.i18n import N_, format_time, localized
-from core import loyalty
 from core.engagement import shop_events
 from core.errors import (
     AlreadySignedUp,
@@ -27,6 +26,7 @@ from core.errors import (
     NotEnoughPoints,
     UnknownEvent,
 )
+from core.ledger import statement
 
 NAME = "events"
 ASK, CONFIRM, MINE, ASK_CANCEL, CANCEL = "ask", "confirm", "mine", "ask_cancel", "cancel"
@@ -95,7 +95,7 @@ class SignupRef(ButtonValue):
 
 async def _balance(turn: Turn) -> int:
     assert turn.member is not None
-    return (await loyalty.points_summary(turn.ctx, turn.member.id)).balance
+    return (await statement.points_summary(turn.ctx, turn.member.id)).balance
 
 
 # --- the list and signing up --------------------------------------------------------------

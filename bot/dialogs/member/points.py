@@ -10,8 +10,8 @@ from decimal import Decimal
 from bot.dialogs.engine.dialogs import Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
 from bot.i18n import N_, localized
-from core import loyalty
 from core.errors import NotFound
+from core.ledger import statement
 
 NAME = "points"
 WHY = "why"
@@ -40,7 +40,7 @@ class EntryRef(ButtonValue):
 async def show(turn: Turn) -> Step:
     assert turn.member is not None
     shop = turn.ctx.shop
-    overview = await loyalty.points_overview(
+    overview = await statement.points_overview(
         turn.ctx, turn.member.id, expiring_days=EXPIRY_WARNING_DAYS, entries=ENTRIES
     )
     summary = overview.summary
@@ -89,13 +89,13 @@ async def why(turn: Turn) -> Step:
     tapped = turn.payload.read(EntryRef)
     if tapped is None:
         raise NotFound()
-    found = await loyalty.ledger(turn.ctx, turn.member.id, 1, entry_id=tapped.entry_id)
+    found = await statement.ledger(turn.ctx, turn.member.id, 1, entry_id=tapped.entry_id)
     if not found:
         raise NotFound()
     return Step([Reply(explain(turn, found[0]))])
 
 
-def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
+def explain(turn: Turn, entry: statement.LedgerEntry) -> str:
     detail = entry.detail
     if entry.kind == "earn" and "base_points" in detail:
         tier = turn.ctx.shop.tier(str(detail["tier"]))
@@ -142,8 +142,8 @@ def explain(turn: Turn, entry: loyalty.LedgerEntry) -> str:
     return turn._("Adjusted by the shop: {reason}", reason=entry.reason)
 
 
-def _explain_refund(turn: Turn, entry: loyalty.LedgerEntry) -> str:
-    """What the sale keeps after it (core.loyalty.points_kept), when part of it is kept."""
+def _explain_refund(turn: Turn, entry: statement.LedgerEntry) -> str:
+    """What the sale keeps after it (core.ledger.rules.points_kept), when part of it is kept."""
     detail = entry.detail
     refunded = _figure(detail, "amount_fen")
     if _figure(detail, "net_fen") > 0:
@@ -168,7 +168,7 @@ def _figure(detail: dict[str, object], key: str, default: int = 0) -> int:
     return value if isinstance(value, int) else default
 
 
-def _explain_checkin(turn: Turn, entry: loyalty.LedgerEntry) -> str:
+def _explain_checkin(turn: Turn, entry: statement.LedgerEntry) -> str:
     detail = entry.detail
     lines = [
         turn._(

@@ -38,8 +38,8 @@ from core.people.members import (
     mask_phone,
     normalize_phone,
     parse_birthday,
-    register_member,
 )
+from core.people.registration import register_member
 
 NAME = "registration"
 CONSENT, ASK_NAME, ASK_PHONE, ASK_BIRTHDAY, CONFIRM = (

@@ -16,9 +16,10 @@ from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member import coupons
 from bot.i18n import N_, localized
-from core import loyalty
 from core.engagement import products
 from core.errors import NotEnoughPoints, OutOfStock, UnknownReward
+from core.ledger import statement
+from core.ledger.coupons import CouponView, redeem_reward
 from core.shop import Reward
 
 NAME = "rewards"
@@ -34,7 +35,7 @@ def reward_name(turn: Turn, reward: Reward) -> str:
 
 async def balance(turn: Turn) -> int:
     assert turn.member is not None
-    return (await loyalty.points_summary(turn.ctx, turn.member.id)).balance
+    return (await statement.points_summary(turn.ctx, turn.member.id)).balance
 
 
 async def show(turn: Turn) -> Step:
@@ -155,7 +156,7 @@ async def confirm(turn: Turn) -> Step:
         return confirm_screen(turn, reward, await balance(turn))
     if turn.payload.value != YES:
         return Step([Reply(turn._("Cancelled; no points were spent."))])
-    coupon = await loyalty.redeem_reward(turn.ctx, turn.member.id, reward.code)
+    coupon = await redeem_reward(turn.ctx, turn.member.id, reward.code)
     if reward.goods is not None:
         return Step([await _picked(turn, reward, coupon)])
     text = "\n".join(
@@ -178,7 +179,7 @@ async def confirm(turn: Turn) -> Step:
     return Step([Reply(text, buttons([Payload(coupons.NAME, START).button(turn._("My coupons"))]))])
 
 
-async def _picked(turn: Turn, reward: Reward, coupon: loyalty.CouponView) -> Reply:
+async def _picked(turn: Turn, reward: Reward, coupon: CouponView) -> Reply:
     text = "\n".join(
         (
             turn._("Done! Your pickup code: {code}", code=coupons.format_coupon_code(coupon.code)),

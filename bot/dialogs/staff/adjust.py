@@ -1,7 +1,7 @@
 """``/adjust <member> <±points> <reason>``: a manager corrects a member's points, with a
 reason, after confirming; bare ``/adjust`` asks for the member, the points and the reason in
 turn. Beyond the shop's cap (``staff.adjust_alert_points``) a manager's adjustment is not
-applied but waits for the owner's approval (see ``core.oversight.alerts``);
+applied but waits for the owner's approval (see ``core.oversight.approvals``);
 an owner's applies at once.
 
 Confirm is a ``once`` step: a double tap adjusts once.
@@ -17,8 +17,8 @@ from bot.dialogs.member.feedback import too_long
 from bot.dialogs.staff.references import find_member, member_line, split_reference
 from bot.i18n import N_
 from core.errors import InvalidAmount
-from core.loyalty import REASON_MAX
-from core.oversight import alerts
+from core.ledger.adjustments import REASON_MAX
+from core.oversight import approvals
 from core.people.members import get_member
 from core.people.staff import Role
 from core.text import blank
@@ -109,7 +109,7 @@ async def _confirm_screen(turn: Turn) -> Step:
         ),
         turn._("Reason: {reason}", reason=data["reason"]),
     ]
-    if alerts.needs_approval(turn.ctx, turn.staff, int(data["points"])):
+    if approvals.needs_approval(turn.ctx, turn.staff, int(data["points"])):
         lines.append(
             turn._(
                 "This is more than {cap} points, so it waits for the owner's approval.",
@@ -135,7 +135,7 @@ async def confirm(turn: Turn) -> Step:
     data = turn.data
     found = await get_member(turn.ctx, int(data["member_id"]))
     points = int(data["points"])
-    result = await alerts.request_adjustment(
+    result = await approvals.request_adjustment(
         turn.ctx, turn.staff, found.id, points, str(data["reason"])
     )
     if not result.applied:

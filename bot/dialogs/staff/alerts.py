@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.i18n import N_, localized
-from core import loyalty
 from core.errors import UnknownAlert
-from core.oversight import alerts
+from core.ledger import statement
+from core.oversight import alerts, approvals
 from core.oversight.alerts import AlertView
 from core.people.staff import Role
 
@@ -142,7 +142,7 @@ async def _decide(turn: Turn, *, approve: bool) -> Step:
     tapped = turn.payload.read(AlertRef)
     if tapped is None:
         raise UnknownAlert(alert=turn.payload.value[:20])
-    alert = await alerts.decide(turn.ctx, tapped.alert_id, owner=turn.staff, approve=approve)
+    alert = await approvals.decide(turn.ctx, tapped.alert_id, owner=turn.staff, approve=approve)
     return Step([Reply(await _outcome(turn, alert, approve=approve))])
 
 
@@ -152,7 +152,7 @@ async def _outcome(turn: Turn, alert: AlertView, *, approve: bool) -> str:
             return turn._(
                 "Rejected: the adjustment for {member} was not applied.", member=_member(alert)
             )
-        balance = (await loyalty.points_summary(turn.ctx, alert.member_id)).balance
+        balance = (await statement.points_summary(turn.ctx, alert.member_id)).balance
         return turn._(
             "Approved: {points} points for {member}. New balance: {balance}.",
             points=f"{int(alert.details['points']):+d}",

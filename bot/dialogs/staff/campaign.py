@@ -28,7 +28,8 @@ from bot.reports import campaign_group_rows, campaign_roi_rows
 from core.engagement import products
 from core.errors import InvalidInput, NotAllowed, UnknownDigest, UnknownReward
 from core.insights import campaigns, digests
-from core.insights.campaigns import MESSAGE_MAX, CampaignResult, CampaignStats
+from core.insights.campaign_results import CampaignStats
+from core.insights.campaigns import MESSAGE_MAX, CampaignResult
 from core.insights.segments import Segment, Stage
 from core.people.staff import Role
 from core.shop import Reward

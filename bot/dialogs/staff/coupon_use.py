@@ -9,8 +9,8 @@ from bot.dialogs.engine.types import Reply, Step
 from bot.dialogs.member.rewards import reward_name
 from bot.dialogs.staff.references import member_line, own_store
 from bot.i18n import N_, localized
-from core import loyalty
 from core.engagement import products
+from core.ledger.coupons import use_coupon
 from core.people.members import get_member
 from core.people.staff import Role
 
@@ -31,7 +31,7 @@ async def ask(turn: Turn) -> Step:
 
 async def _use(turn: Turn, code: str) -> Step:
     assert turn.staff is not None
-    coupon = await loyalty.use_coupon(turn.ctx, code, store=own_store(turn), staff_id=turn.staff.id)
+    coupon = await use_coupon(turn.ctx, code, store=own_store(turn), staff_id=turn.staff.id)
     member = await get_member(turn.ctx, coupon.member_id)
     reward = turn.ctx.shop.reward(coupon.reward)
     if reward is not None and reward.goods is not None:

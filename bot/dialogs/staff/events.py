@@ -44,8 +44,8 @@ from bot.dialogs.staff.event_input import (
 from bot.dialogs.staff.references import own_store, store_name
 from bot.error_texts import STAGE_NAMES, describe
 from bot.i18n import N_, localized
-from core.engagement import shop_events
-from core.engagement.shop_events import CAPACITY_MAX, POINTS_MAX, TITLE_MAX, EventDraft
+from core.engagement import event_organising, shop_events
+from core.engagement.event_organising import CAPACITY_MAX, POINTS_MAX, TITLE_MAX, EventDraft
 from core.errors import DomainError, NotAllowed, UnknownEvent
 from core.insights.segments import Stage
 from core.people.staff import Role, record_refusal
@@ -57,7 +57,7 @@ CAPACITY, TIER, STAGES, POINTS, CONFIRM = "capacity", "tier", "stages", "points"
 YES, NO = "yes", "no"
 NEW_WORDS = ("new", "新建", "创建")
 SAME = "-"  # the English title: the same as the Chinese one
-ATTENDED, NO_SHOW = shop_events.MARKS
+ATTENDED, NO_SHOW = event_organising.MARKS
 STATUS_NAMES = {
     shop_events.JOINED: N_("signed up"),
     ATTENDED: N_("attended"),
@@ -103,7 +103,7 @@ def _new_button(turn: Turn) -> list[Button]:
 
 
 async def _list(turn: Turn) -> Step:
-    found = await shop_events.staff_events(turn.ctx, _scope(turn))
+    found = await event_organising.staff_events(turn.ctx, _scope(turn))
     if not found:
         return Step([Reply(turn._("No events coming up."), buttons(_new_button(turn)))])
     lines = [turn._("Events:")]
@@ -158,7 +158,7 @@ def _mark_button(turn: Turn, signup: shop_events.SignupView, status: str, label:
 
 async def _signups(turn: Turn, event: shop_events.EventView, note: str = "") -> Step:
     """Who has a place, numbered, with mark buttons once the event has begun."""
-    signups = await shop_events.event_signups(turn.ctx, event.id)
+    signups = await event_organising.event_signups(turn.ctx, event.id)
     began = turn.ctx.now() >= event.starts_at
     lines = [note] if note else []
     lines += [
@@ -215,10 +215,10 @@ async def mark(turn: Turn) -> Step:
         refused = await _reachable(turn, event)
         if refused is not None:
             return refused
-        listed = await shop_events.event_signups(turn.ctx, tapped.event_id)
+        listed = await event_organising.event_signups(turn.ctx, tapped.event_id)
         if not any(s.id == tapped.signup_id for s in listed):
             raise UnknownEvent(signup=tapped.signup_id)
-        marked = await shop_events.mark_signup(
+        marked = await event_organising.mark_signup(
             turn.ctx, tapped.signup_id, tapped.status, turn.staff.id
         )
     except DomainError as error:
@@ -512,7 +512,7 @@ async def confirm(turn: Turn) -> Step:
         return _summary(turn)
     if turn.payload.value != YES:
         return Step([Reply(turn._("Cancelled; no event was created."))])
-    made = await shop_events.create_event(turn.ctx, turn.staff, _draft(turn))
+    made = await event_organising.create_event(turn.ctx, turn.staff, _draft(turn))
     text = "\n".join(
         (
             turn._("Event created: {event}", event=event_line(turn, made)),

@@ -15,6 +15,8 @@ from core import audit, loyalty
 from core.engagement import referrals
 from core.engagement.preferences import preferences_for
 from core.insights.segments import Rfm, member_segments
+from core.ledger import statement
+from core.ledger.coupons import member_coupons
 from core.people.members import MemberView
 from core.people.staff import Role
 from core.service.feedback import member_feedback
@@ -55,7 +57,7 @@ async def _show(turn: Turn, reference: str) -> Step:
 
 async def _card(turn: Turn, member: MemberView) -> list[str]:
     ctx = turn.ctx
-    summary = await loyalty.points_summary(ctx, member.id)
+    summary = await statement.points_summary(ctx, member.id)
     tier = ctx.shop.tier(summary.tier)
     segment = next((m for m in await member_segments(ctx) if m.member_id == member.id), None)
     lines = [
@@ -75,7 +77,7 @@ async def _card(turn: Turn, member: MemberView) -> list[str]:
     sales = await loyalty.recent_sales(ctx, member.id)
     lines.append(turn._("Recent sales:") if sales else turn._("No sales yet."))
     lines += [_sale_line(turn, sale) for sale in sales]
-    coupons = await loyalty.member_coupons(ctx, member.id)
+    coupons = await member_coupons(ctx, member.id)
     if coupons:
         lines.append(turn._("Unused coupons:"))
         lines += [

@@ -10,6 +10,7 @@ from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import begin, member_line, store_choice, store_name, take_store
 from bot.i18n import N_
 from core import loyalty
+from core.ledger import refunds, rules
 from core.people.members import get_member
 from core.people.staff import Role
 
@@ -30,13 +31,13 @@ async def _next(turn: Turn) -> Step:
     if "receipt" not in data:
         return Step([Reply(turn._("Which receipt number?"))], next=RECEIPT)
     if "amount" in data and "amount_fen" not in data:
-        data["amount_fen"] = loyalty.parse_amount(
+        data["amount_fen"] = rules.parse_amount(
             str(data.pop("amount")), turn.ctx.shop.staff.max_sale_fen
         )
     sale = await loyalty.find_sale(turn.ctx, store=data["store"], receipt_no=data["receipt"])
     member = await get_member(turn.ctx, sale.member_id)
     refundable = sale.amount_fen - sale.refunded_fen
-    amount = loyalty.refund_amount(refundable, data.get("amount_fen"))
+    amount = refunds.refund_amount(refundable, data.get("amount_fen"))
     params = {
         "amount": turn.money(amount),
         "receipt": sale.receipt_no,
@@ -95,7 +96,7 @@ async def confirm(turn: Turn) -> Step:
     if turn.payload.value != YES:
         return Step([Reply(turn._("Cancelled; nothing was refunded."))])
     data = turn.data
-    result = await loyalty.refund_sale(
+    result = await refunds.refund_sale(
         turn.ctx,
         store=data["store"],
         receipt_no=data["receipt"],

@@ -30,6 +30,7 @@ from core import loyalty
 from core.engagement import products
 from core.engagement.products import SaleLine
 from core.errors import InvalidAmount, InvalidInput, UndoTooLate
+from core.ledger import refunds, rules
 from core.people.members import MemberView, get_member
 from core.people.staff import Role
 
@@ -73,7 +74,7 @@ def _line(turn: Turn, word: str) -> list[object]:
     if match is None:
         raise InvalidInput(field="lines", value=word[:40])
     code, quantity, amount = match.groups()
-    fen = loyalty.parse_amount(amount, turn.ctx.shop.staff.max_sale_fen)
+    fen = rules.parse_amount(amount, turn.ctx.shop.staff.max_sale_fen)
     return [code.lower(), int(quantity or 1), fen]
 
 
@@ -94,7 +95,7 @@ async def _next(turn: Turn) -> Step:
     if "amount" not in data:
         return Step([Reply(ask)], next=AMOUNT)
     try:
-        amount_fen = loyalty.parse_amount(str(data["amount"]), turn.ctx.shop.staff.max_sale_fen)
+        amount_fen = rules.parse_amount(str(data["amount"]), turn.ctx.shop.staff.max_sale_fen)
     except InvalidAmount as error:  # typed with the command: say why, and ask for it
         del data["amount"]
         return Step([Reply(f"{describe(error, turn.locale)}\n{ask}")], next=AMOUNT)
@@ -114,7 +115,7 @@ async def member(turn: Turn) -> Step:
 
 async def amount(turn: Turn) -> Step:
     # Checked before it is kept, so a typo is answered here and the question stays.
-    loyalty.parse_amount(turn.text, turn.ctx.shop.staff.max_sale_fen)
+    rules.parse_amount(turn.text, turn.ctx.shop.staff.max_sale_fen)
     turn.data["amount"] = turn.text
     return await _next(turn)
 
@@ -189,7 +190,7 @@ async def undo(turn: Turn) -> Step:
     tapped = turn.payload.read(SaleRef) if turn.payload else None
     if tapped is None:  # a button from before sales were named
         raise UndoTooLate(receipt_no="")
-    result = await loyalty.undo_sale(turn.ctx, sale_id=tapped.sale_id, staff_id=turn.staff.id)
+    result = await refunds.undo_sale(turn.ctx, sale_id=tapped.sale_id, staff_id=turn.staff.id)
     member = await get_member(turn.ctx, result.member_id)
     text = turn._(
         "Undone: {amount} for {member}; {points} points taken back, balance {balance}.",

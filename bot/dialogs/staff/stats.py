@@ -32,9 +32,10 @@ from bot.dialogs.staff.bookings import (
 from bot.dialogs.staff.campaign import campaign_lines
 from bot.i18n import N_, format_day
 from bot.reports import checkin_rows, event_rows, stats_rows, text_table, winback_rows
-from core.engagement import checkins, shop_events
+from core.engagement import checkins, event_organising
 from core.errors import InvalidInput
-from core.insights import campaigns, stats
+from core.insights import stats
+from core.insights.campaign_results import campaign_results
 from core.people.staff import Role
 from core.pushes import winback
 
@@ -106,14 +107,15 @@ async def _report(turn: Turn, store: str | None, start: date, end: date) -> Step
                 await winback.winback_results(ctx, start, end, store=store), ctx.shop, turn.locale
             )
             + event_rows(
-                await shop_events.event_stats(ctx, store=store, start=start, end=end), turn.locale
+                await event_organising.event_stats(ctx, store=store, start=start, end=end),
+                turn.locale,
             )
             + checkin_rows(
                 await checkins.checkin_stats(ctx, store=store, start=start, end=end), turn.locale
             )
         ),
     ]
-    results = await campaigns.campaign_results(ctx, store=store, start=start, end=end)
+    results = await campaign_results(ctx, store=store, start=start, end=end)
     lines += campaign_lines(turn, results)
     from bot.charts import render_trend_png  # matplotlib loads only when a chart is asked
 

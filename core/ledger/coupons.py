@@ -1,0 +1,272 @@
+"""Rewards and coupons: redeeming points for a reward, the one way a reward reaches a
+member (``hand_out``, also for gifts and campaigns), and using a coupon at the counter.
+
+Apart from sales because coupons change with rewards and stock, not with how points are
+earned; they only spend points through :mod:`core.ledger.points`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+
+from core import audit
+from core.context import Context
+from core.engagement import products
+from core.errors import CouponExpired, CouponUsed, NotEnoughPoints, UnknownCoupon, UnknownReward
+from core.ledger.points import balance_in, consume
+from core.people.members import lock_member, store_id
+from storage.db import Session
+from storage.models import CouponRow, LedgerRow, RewardRow, StoreRow
+
+COUPON_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+
+
+COUPON_CODE_LENGTH = 10  # 31**10 ≈ 8·10**14 codes: not guessable at the counter or online
+
+
+def new_coupon_code() -> str:
+    """One draw from the system's randomness, written in the alphabet's digits: as
+    uniform as a choice per character, and a tenth of the cost (a job gifts thousands)."""
+    number = secrets.randbelow(len(COUPON_ALPHABET) ** COUPON_CODE_LENGTH)
+    digits = []
+    for _ in range(COUPON_CODE_LENGTH):
+        number, digit = divmod(number, len(COUPON_ALPHABET))
+        digits.append(COUPON_ALPHABET[digit])
+    return "".join(digits)
+
+
+def normalize_coupon_code(text: str) -> str:
+    """What staff type or scan: any case, with or without spaces and dashes."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class CouponView:
+    code: str
+    member_id: int
+    reward: str
+    value_fen: int
+    points: int
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IssuedCoupon(CouponView):
+    """A coupon just written, with its id for the rows that point at it (ledger, audit,
+    campaign)."""
+
+    id: int
+
+
+def _coupon_view(row: CouponRow, reward_code: str) -> CouponView:
+    return CouponView(
+        code=row.code,
+        member_id=row.member_id,
+        reward=reward_code,
+        value_fen=row.value_fen,
+        points=row.points,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+    )
+
+
+async def _issue_coupons(
+    s: Session,
+    member_ids: Sequence[int],
+    reward: RewardRow,
+    now: datetime,
+    *,
+    points: int,
+    codes: Sequence[str] | None = None,
+) -> list[IssuedCoupon]:
+    """A coupon of ``reward`` for each of ``member_ids`` (in that order), written together —
+    a job's batch of gifts costs a few statements, not a few per member (``hand_out``'s)."""
+    if codes is None:
+        codes = await fresh_coupon_codes(s, len(member_ids))
+    expires_at = coupon_expires_at(reward, now)
+    rows = [
+        {
+            "code": code,
+            "member_id": member_id,
+            "reward_id": reward.id,
+            "value_fen": reward.coupon_value_fen,
+            "points": points,
+            "issued_at": now,
+            "expires_at": expires_at,
+        }
+        for member_id, code in zip(member_ids, codes, strict=True)
+    ]
+    # The rows as parameters of one statement, then their ids by their unique codes: flushing
+    # objects one by one cost ten times more, and RETURNING the ids in the rows' order makes
+    # SQLAlchemy send the rows one at a time over aiosqlite.
+    await s.execute(insert(CouponRow.__table__), rows)
+    issued = await s.execute(select(CouponRow.code, CouponRow.id).where(CouponRow.code.in_(codes)))
+    ids = {code: coupon_id for code, coupon_id in issued}
+    return [
+        IssuedCoupon(
+            code=row["code"],
+            member_id=row["member_id"],
+            reward=reward.code,
+            value_fen=reward.coupon_value_fen,
+            points=points,
+            issued_at=now,
+            expires_at=expires_at,
+            used_at=None,
+            id=ids[row["code"]],
+        )
+        for row in rows
+    ]
+
+
+def coupon_expires_at(reward: RewardRow, now: datetime) -> datetime:
+    """When a coupon of ``reward`` issued ``now`` stops being valid."""
+    return now + timedelta(days=reward.valid_days)
+
+
+async def fresh_coupon_codes(s: Session, count: int) -> list[str]:
+    """``count`` new codes that no coupon has, checked in one query per draw."""
+    codes: set[str] = set()
+    while len(codes) < count:
+        wanted = {new_coupon_code() for _ in range(count - len(codes))} - codes
+        taken = set(await s.scalars(select(CouponRow.code).where(CouponRow.code.in_(wanted))))
+        codes |= wanted - taken
+    return sorted(codes)
+
+
+async def hand_out(
+    s: Session,
+    reward: RewardRow,
+    gifts: Sequence[tuple[int, dict[str, object]]],
+    now: datetime,
+    *,
+    actor: str,
+    points: int = 0,
+    codes: Sequence[str] | None = None,
+) -> list[IssuedCoupon]:
+    """The one way a reward reaches members (a redemption, a campaign's, a birthday or
+    win-back gift), inside the caller's transaction: a goods reward's pieces are taken
+    first, all or none (OutOfStock, NotEnoughStock: nothing issued), then a coupon — for
+    goods, the pickup code — for each of ``gifts`` (member, audit details), worth the
+    reward's value (goods: the product's price), audited as ``coupon.issued``.
+
+    ``points``: what each member paid (0 for a gift); spending them is the caller's.
+    ``codes``: drawn beforehand with ``fresh_coupon_codes`` (a job that words its messages
+    first), else drawn here."""
+    await products.take_stock(s, reward, len(gifts))
+    members = [member for member, _ in gifts]
+    coupons = await _issue_coupons(s, members, reward, now, points=points, codes=codes)
+    await audit.record_many(
+        s,
+        now,
+        actor,
+        "coupon.issued",
+        [
+            (
+                coupon.member_id,
+                {"coupon_id": coupon.id, "reward": reward.code, "points": points} | details,
+            )
+            for coupon, (_, details) in zip(coupons, gifts, strict=True)
+        ],
+    )
+    return coupons
+
+
+async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> CouponView:
+    """Spend points on a reward and issue its coupon. Raises NotEnoughPoints (with the
+    balance) when the member cannot afford it; never lets the balance go below zero. A goods
+    reward also takes a piece of its stock (OutOfStock when none is left, nothing taken)."""
+    now = ctx.now()
+    async with ctx.db.transaction() as s:
+        reward = await s.scalar(
+            select(RewardRow).where(RewardRow.code == reward_code, RewardRow.active)
+        )
+        if reward is None:
+            raise UnknownReward(reward=reward_code)
+        await lock_member(s, member_id)
+        balance = await balance_in(s, member_id, now)
+        if balance < reward.points:
+            raise NotEnoughPoints(balance=balance, needed=reward.points)
+        (coupon,) = await hand_out(
+            s,
+            reward,
+            [(member_id, {})],
+            now,
+            actor=audit.member_actor(member_id),
+            points=reward.points,
+        )
+        await consume(s, member_id, reward.points, now)
+        s.add(
+            LedgerRow(
+                member_id=member_id,
+                kind="spend",
+                points=-reward.points,
+                created_at=now,
+                coupon_id=coupon.id,
+                detail={"reward": reward.code},
+            )
+        )
+        return coupon
+
+
+async def use_coupon(
+    ctx: Context, code: str, *, store: str | None = None, staff_id: int | None = None
+) -> CouponView:
+    """Mark a coupon used at the counter. Exactly one of any number of concurrent attempts
+    succeeds; the others learn when and where it was used (or that it expired)."""
+    now = ctx.now()
+    code = normalize_coupon_code(code)
+    async with ctx.db.transaction() as s:
+        used_store = await store_id(s, store) if store else None
+        claimed = await s.execute(
+            update(CouponRow)
+            .where(CouponRow.code == code, CouponRow.used_at.is_(None), CouponRow.expires_at > now)
+            .values(used_at=now, used_store_id=used_store, used_by_staff_id=staff_id)
+            .returning(CouponRow.id)
+        )
+        coupon_id = claimed.scalar()
+        row = await s.scalar(select(CouponRow).where(CouponRow.code == code))
+        if row is None:
+            raise UnknownCoupon(code=code)
+        if coupon_id is None:
+            if row.used_at is not None:
+                where = await s.get(StoreRow, row.used_store_id) if row.used_store_id else None
+                raise CouponUsed(
+                    code=code, used_at=row.used_at, store=where.code if where else None
+                )
+            raise CouponExpired(code=code, expires_at=row.expires_at)
+        reward_code = await s.scalar(select(RewardRow.code).where(RewardRow.id == row.reward_id))
+        audit.record(
+            s,
+            now,
+            audit.staff_actor(staff_id),
+            "coupon.used",
+            row.member_id,
+            coupon_id=row.id,
+            store=store,
+        )
+        return _coupon_view(row, reward_code or "")
+
+
+async def member_coupons(
+    ctx: Context, member_id: int, *, include_closed: bool = False
+) -> list[CouponView]:
+    """Unused, unexpired coupons (soonest to expire first); with ``include_closed`` all."""
+    now = ctx.now()
+    query = (
+        select(CouponRow, RewardRow.code)
+        .join(RewardRow, RewardRow.id == CouponRow.reward_id)
+        .where(CouponRow.member_id == member_id)
+    )
+    if not include_closed:
+        query = query.where(CouponRow.used_at.is_(None), CouponRow.expires_at > now)
+    async with ctx.db.read() as s:
+        rows = await s.execute(query.order_by(CouponRow.expires_at, CouponRow.id))
+        return [_coupon_view(c, r) for c, r in rows]
