@@ -35,8 +35,8 @@ from core.people.members import store_id
 from core.people.staff import Role, StaffView
 from core.pushes import outbox
 from core.pushes.audience import reachable
-from storage.db import Session
 from storage.models import EventRow, EventSignupRow, MemberRow, StoreRow
+from storage.session import Session
 
 TITLE_MAX = 100
 CAPACITY_MAX = 100_000
@@ -145,7 +145,7 @@ def _audience(ctx: Context, draft: EventDraft) -> Segment:
     if draft.min_tier:
         lowest = ctx.shop.tier_rank(draft.min_tier)
         tiers = [t.code for t in ctx.shop.tiers.levels if ctx.shop.tier_rank(t.code) >= lowest]
-    return Segment(stages=draft.stages, tiers=tiers, marketing_consent_only=True)
+    return Segment(stages=draft.stages, tiers=frozenset(tiers), marketing_consent_only=True)
 
 
 async def _announce(
@@ -178,8 +178,8 @@ async def sync_events(s: Session, ctx: Context) -> int:
     catalogue sync): new ones are added, changed ones updated (places already taken stay),
     removed ones can no longer be joined. Events made in chat are left alone."""
     rows = {r.code: r for r in await s.scalars(select(EventRow).where(EventRow.code.is_not(None)))}
-    for row in rows.values():
-        row.active = False
+    for kept in rows.values():
+        kept.active = False
     stores = {code: sid for sid, code in await s.execute(select(StoreRow.id, StoreRow.code))}
     for event in ctx.shop.events:
         row = rows.get(event.code)

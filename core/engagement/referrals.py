@@ -35,8 +35,9 @@ from core.errors import AlreadyReferred, InviteCodeInvalid, SelfReferral
 from core.ledger.points import grant_points
 from core.people.members import format_member_no, lock_member, normalize_phone
 from core.pushes import outbox
-from storage.db import Session, dialect_of
+from storage.db import dialect_of
 from storage.models import InviteCodeRow, MemberRow, ReferralRow, SaleRow
+from storage.session import Session, rowcount
 
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 INVITE_CODE_LENGTH = 8  # 31**8 ≈ 8.5·10**11 codes: not guessable by trying
@@ -177,7 +178,7 @@ async def attach(s: Session, ctx: Context, member: MemberRow, code: str, via: st
         )
         .on_conflict_do_nothing()
     )
-    if not inserted.rowcount:
+    if not rowcount(inserted):
         return False
     audit.record(
         s, now, audit.member_actor(member.id), "referral.recorded", member.id, referrer=referrer.id
@@ -215,7 +216,7 @@ async def reward_first_purchase(
             welcome_points=rules.welcome_points,
         )
     )
-    if not claimed.rowcount:
+    if not rowcount(claimed):
         return False
     given = (
         (referrer, referrer_points, "referrer"),

@@ -47,8 +47,8 @@ from core.ledger.points import balance_in, return_points, spend_points
 from core.people.members import lock_member
 from core.pushes.audience import reachable
 from core.pushes.scheduled import Planned, queue
-from storage.db import Session
 from storage.models import EventRow, EventSignupRow, LedgerRow, MemberRow, StoreRow
+from storage.session import Session, rowcount
 
 SPEND_KIND, RETURN_KIND = "event", "event_return"
 JOINED, CANCELLED = "joined", "cancelled"
@@ -122,7 +122,7 @@ def event_view(row: EventRow, store_code: str | None) -> EventView:
     )
 
 
-def with_store() -> Select[tuple[EventRow, str | None]]:
+def with_store() -> Select[EventRow, str | None]:
     """Events with their store's code (None: every store)."""
     return select(EventRow, StoreRow.code).outerjoin(StoreRow, StoreRow.id == EventRow.store_id)
 
@@ -166,7 +166,7 @@ class _Eligibility:
         return True
 
 
-def _open(now: datetime) -> Select[tuple[EventRow, str | None]]:
+def _open(now: datetime) -> Select[EventRow, str | None]:
     """Events members may still join: active and not yet begun, soonest first."""
     return (
         with_store()
@@ -279,7 +279,7 @@ async def sign_up(ctx: Context, member_id: int, event_id: int) -> SignupView:
                 )
                 .values(joined=EventRow.joined + 1)
             )
-            if taken.rowcount != 1:
+            if rowcount(taken) != 1:
                 raise EventFull(event=event_id)
             signup = EventSignupRow(
                 event_id=event_id,
@@ -373,7 +373,7 @@ async def cancel_signup(ctx: Context, member_id: int, signup_id: int) -> SignupV
         return signup_view(row, await load_event(s, event.id), member.name)
 
 
-def signups_query() -> Select[tuple[EventSignupRow, EventRow, str | None, str]]:
+def signups_query() -> Select[EventSignupRow, EventRow, str | None, str]:
     """Sign-ups with their event, its store's code and the member's name."""
     return (
         select(EventSignupRow, EventRow, StoreRow.code, MemberRow.name)

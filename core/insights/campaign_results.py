@@ -44,8 +44,8 @@ from core.insights.campaigns import HOLDOUT, A, B
 from core.insights.segments import Stage, is_purchase, net_amount
 from core.insights.stats import local_midnight
 from core.people.members import store_id
-from storage.db import Session
 from storage.models import CampaignMemberRow, CampaignRow, CouponRow, RewardRow, SaleRow, StoreRow
+from storage.session import Session
 
 
 @dataclass(frozen=True)

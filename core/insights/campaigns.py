@@ -43,7 +43,6 @@ from core.people.staff import Role, StaffView
 from core.pushes import outbox
 from core.pushes.audience import reachable
 from core.pushes.routes import marketing_waits_until
-from storage.db import Session
 from storage.models import (
     CampaignMemberRow,
     CampaignRow,
@@ -51,6 +50,7 @@ from storage.models import (
     RewardRow,
     StaffRow,
 )
+from storage.session import Session
 
 KIND = "campaign"
 MESSAGE_MAX = 500
@@ -271,7 +271,9 @@ async def create_and_send(
         await s.flush()
         gifts: dict[int, IssuedCoupon] = {}
         if reward_row is not None:  # a goods gift takes a piece for each, or none at all
-            sent = [(m, {"campaign_id": campaign.id}) for m in members if groups[m] != HOLDOUT]
+            sent: list[tuple[int, dict[str, object]]] = [
+                (m, {"campaign_id": campaign.id}) for m in members if groups[m] != HOLDOUT
+            ]
             coupons = await hand_out(s, reward_row, sent, now, actor=staff.actor)
             gifts = {coupon.member_id: coupon for coupon in coupons}
         for member_id in members:

@@ -14,8 +14,8 @@ from core.errors import InvalidAmount, InvalidInput, NotEnoughPoints
 from core.ledger.points import balance_in, consume, grant_points
 from core.people.members import lock_member
 from core.text import blank
-from storage.db import Session
 from storage.models import LedgerRow
+from storage.session import Session
 
 REASON_MAX = 200  # an adjustment's reason
 

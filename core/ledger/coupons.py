@@ -20,8 +20,8 @@ from core.engagement import products
 from core.errors import CouponExpired, CouponUsed, NotEnoughPoints, UnknownCoupon, UnknownReward
 from core.ledger.points import balance_in, consume
 from core.people.members import lock_member, store_id
-from storage.db import Session
 from storage.models import CouponRow, LedgerRow, RewardRow, StoreRow
+from storage.session import Session
 
 COUPON_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
@@ -112,17 +112,17 @@ async def _issue_coupons(
     ids = {code: coupon_id for code, coupon_id in issued}
     return [
         IssuedCoupon(
-            code=row["code"],
-            member_id=row["member_id"],
+            code=code,
+            member_id=member_id,
             reward=reward.code,
             value_fen=reward.coupon_value_fen,
             points=points,
             issued_at=now,
             expires_at=expires_at,
             used_at=None,
-            id=ids[row["code"]],
+            id=ids[code],
         )
-        for row in rows
+        for member_id, code in zip(member_ids, codes, strict=True)
     ]
 
 

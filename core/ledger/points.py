@@ -22,8 +22,8 @@ from core.clock import add_months
 from core.context import Context
 from core.errors import NotEnoughPoints
 from core.people.members import lock_member
-from storage.db import Session
 from storage.models import LedgerRow
+from storage.session import Session
 
 EXPIRY_BATCH = 200
 
@@ -52,7 +52,7 @@ def live_lots(member_id: int | Param, now: datetime | Param, *columns: Any) -> S
     )
 
 
-def balance_query(member_id: int | Param, now: datetime | Param) -> Select[tuple[int]]:
+def balance_query(member_id: int | Param, now: datetime | Param) -> Select[int | None]:
     return select(func.coalesce(func.sum(LedgerRow.remaining), 0)).where(
         LedgerRow.member_id == member_id, live_lot(now)
     )

@@ -23,8 +23,8 @@ from core.oversight import alerts
 from core.people.members import lock_member, store_id
 from core.people.staff import Role
 from core.pushes import outbox
-from storage.db import Session
 from storage.models import LedgerRow, MemberRow, RefundRow, SaleRow, StoreRow
+from storage.session import Session
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ async def _refund(
     sale.points_reversed += owed
     # The sale's own lot first, then the other live lots, soonest to expire first.
     taken = 0
-    if own_lot is not None and own_lot.expires_at > now and own_lot.remaining:
+    if own_lot is not None and own_lot.remaining and (own_lot.expires_at or now) > now:
         taken = min(own_lot.remaining, owed)
         own_lot.remaining -= taken
     taken += await consume(s, member.id, owed - taken, now)

@@ -16,8 +16,9 @@ from core.context import Context
 from core.errors import UnknownMember
 from core.ledger.points import balance_query, live_lots
 from core.ledger.tiers import window_spend_query, window_start
-from storage.db import Session, run
+from storage.db import run
 from storage.models import LedgerRow, MemberRow
+from storage.session import Session
 
 
 @dataclass(frozen=True)

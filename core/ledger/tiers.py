@@ -18,15 +18,15 @@ from core.context import Context
 from core.ledger.points import Param
 from core.people.members import lock_member
 from core.pushes import outbox
-from storage.db import Session
 from storage.models import MemberRow, SaleRow, TierChangeRow
+from storage.session import Session
 
 
 def window_start(ctx: Context) -> datetime:
     return add_months(ctx.now().astimezone(ctx.zone), -ctx.shop.tiers.window_months)
 
 
-def window_spend_query(member_id: int | Param, since: datetime | Param) -> Select[tuple[int]]:
+def window_spend_query(member_id: int | Param, since: datetime | Param) -> Select[int]:
     return select(func.coalesce(func.sum(SaleRow.amount_fen - SaleRow.refunded_fen), 0)).where(
         SaleRow.member_id == member_id, SaleRow.sold_at > since
     )

@@ -38,9 +38,9 @@ from core.insights.segments import happened
 from core.people.members import format_member_no, mask_phone
 from core.people.staff import Role
 from core.pushes import outbox
-from storage.db import Session
 from storage.erasure import figures
 from storage.models import AlertRow, MemberRow, RefundRow, SaleRow, StaffRow, StoreRow
+from storage.session import Session
 
 ADJUSTMENT = "adjustment"
 REFUND_SHORTFALL = "refund_shortfall"

@@ -30,7 +30,6 @@ from core.errors import (
 )
 from core.pushes import outbox
 from core.text import blank, has_controls
-from storage.db import Session
 from storage.models import (
     IdentityRow,
     LinkCodeRow,
@@ -38,6 +37,7 @@ from storage.models import (
     MemberTagRow,
     StoreRow,
 )
+from storage.session import Session
 
 CHANNELS = ("telegram", "wechat", "console")
 GENDERS = ("f", "m", "x")
@@ -254,7 +254,7 @@ async def update_member(
             if gender is not _UNSET:
                 if gender is not None and gender not in GENDERS:
                     raise InvalidInput(field="gender", value=gender)
-                row.gender = gender  # type: ignore[assignment]
+                row.gender = gender
                 changed.append("gender")
             if locale is not None:
                 if locale not in LOCALES:

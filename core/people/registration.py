@@ -72,7 +72,11 @@ async def register_member(
     tag_list = clean_tags(tags or [])
     try:
         async with ctx.db.transaction() as s:
-            identity = await identity_row(s, channel, external_id, now) if channel else None
+            identity = (
+                await identity_row(s, channel, external_id, now)
+                if channel and external_id is not None
+                else None
+            )
             if identity and identity.member_id is not None:
                 raise IdentityTaken(channel=channel)
             existing = (

@@ -21,8 +21,8 @@ from core.people.members import (
     identity_row,
     store_id,
 )
-from storage.db import Session
 from storage.models import IdentityRow, StaffInviteRow, StaffRow, StoreRow
+from storage.session import Session
 
 INVITE_LENGTH = 8
 
@@ -146,7 +146,7 @@ def is_current() -> ColumnElement[bool]:
     return StaffRow.removed_at.is_(None)
 
 
-def _with_identity() -> Select[tuple[int, str, str, str, str | None, str, str]]:
+def _with_identity() -> Select[int, str, str, str, str | None, str, str]:
     """Current staff: the columns of ``staff_view``, with the chat account and store code."""
     return (
         select(

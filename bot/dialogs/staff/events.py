@@ -148,7 +148,7 @@ class SignupMark(ButtonValue):
     event_id: int
 
     def __post_init__(self) -> None:
-        if self.status not in shop_events.MARKS:
+        if self.status not in event_organising.MARKS:
             raise ValueError(self.status)
 
 
