@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 import typer
 
 from bot.cli.running import NoConsoleStaff, read_settings, run
+from bot.composition import compose
 from bot.dialogs.engine.types import Sender
-from bot.dialogs.registry import create_dialogs
 from bot.handlers import console
 from bot.pushes.dispatcher import PushDispatcher
 from core.context import Context
@@ -38,11 +38,12 @@ def chat(
                 raise NoConsoleStaff()
             who = console_staff[0].external_id
         # Pushes to console accounts (receipts, alerts) appear between the prompts.
-        dispatcher = PushDispatcher(ctx, {console.CHANNEL: console.ConsolePushes()})
+        process = compose(ctx, console_pushes=True)
+        dispatcher = PushDispatcher(ctx, process.pushes)
         async with workers.kept(ctx.db, ctx.now):
             dispatching = asyncio.create_task(dispatcher.run())
             try:
-                await console.chat(create_dialogs(ctx), Sender(console.CHANNEL, who, lang))
+                await console.chat(process.dialogs, Sender(console.CHANNEL, who, lang))
             finally:
                 dispatching.cancel()
                 await asyncio.gather(dispatching, return_exceptions=True)

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from aiohttp import web
 
 from bot.cli.running import read_settings, run
+from bot.composition import compose
 from bot.i18n import N_, format_moment, gettext
-from bot.pushes.channels import from_app
 from bot.pushes.dispatcher import PushDispatcher
 from bot.reports import columns
-from bot.web import create_app
 from core.context import Context
 from core.pushes import outbox, work_queue
 from storage import workers
@@ -78,16 +76,14 @@ def outbox_send() -> None:
     locale = settings.locale
 
     async def work(ctx: Context) -> None:
-        app = create_app(ctx, settings)
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
+        process = compose(ctx, settings)
         try:
-            dispatcher = PushDispatcher(ctx, from_app(app))
+            dispatcher = PushDispatcher(ctx, process.pushes)
             before = await work_queue.summary(ctx, 0)
             async with workers.kept(ctx.db, ctx.now):
                 await _send_due(dispatcher, ctx, before, locale)
         finally:
-            await runner.cleanup()
+            await process.close()
 
     run(settings, work)
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot import event_loop
-from bot.bootstrap import SchemaOutdated, bootstrap
+from bot.composition import SchemaOutdated, open_context
 from bot.demo import ShopInUse
 from bot.error_texts import describe
 from bot.handlers.wechat_api import WeChatAPIError
@@ -79,7 +79,7 @@ def run(
     """Bootstrap, run ``work``, dispose the database; known failures become one line."""
 
     async def main() -> T:
-        ctx = await bootstrap(settings, upgrade=upgrade)
+        ctx = await open_context(settings, upgrade=upgrade)
         try:
             return await work(ctx)
         finally:

@@ -12,7 +12,7 @@ import typer
 from aiohttp import web
 
 from bot.cli.running import CannotListen, NoTelegramBot, read_settings, run
-from bot.pushes.channels import from_app
+from bot.composition import compose
 from bot.pushes.dispatcher import PushChannel, PushDispatcher
 from bot.redaction import RedactingFilter
 from bot.scheduler import create_scheduler
@@ -50,10 +50,12 @@ def serve(
             await _serve(ctx)
 
     async def _serve(ctx: Context) -> None:
-        app = create_app(ctx, settings)
         if telegram_polling and not settings.telegram_token.get_secret_value():
             raise NoTelegramBot()
-        runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLog)
+        process = compose(ctx, settings)
+        runner = web.AppRunner(
+            create_app(process), handle_signals=False, access_log_class=AccessLog
+        )
         await runner.setup()
         polling: asyncio.Task[None] | None = None
         try:
@@ -63,15 +65,12 @@ def serve(
             except OSError as exc:
                 raise CannotListen(exc.strerror or str(exc)) from None
             log.info("listening on http://%s:%d", host or settings.host, port or settings.port)
-            if telegram_polling:
-                from bot.handlers.telegram import TELEGRAM  # imported by create_app
-
-                channel = app[TELEGRAM]
-                polling = asyncio.create_task(channel.poll())
-            await _until_stopped(ctx, from_app(app) if pushes else None)
+            if telegram_polling and process.telegram is not None:
+                polling = asyncio.create_task(process.telegram.poll())
+            await _until_stopped(ctx, process.pushes if pushes else None)
         finally:
-            if polling is not None:
-                await channel.stop_polling(polling)
+            if polling is not None and process.telegram is not None:
+                await process.telegram.stop_polling(polling)
             await runner.cleanup()
 
     run(settings, work)
@@ -84,14 +83,12 @@ def scheduler_command() -> None:
     _log_to_terminal(settings)
 
     async def work(ctx: Context) -> None:
-        app = create_app(ctx, settings)  # its channels, without serving them
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
+        process = compose(ctx, settings)  # its push senders, without serving the channels
         try:
             async with workers.kept(ctx.db, ctx.now):
-                await _until_stopped(ctx, from_app(app))
+                await _until_stopped(ctx, process.pushes)
         finally:
-            await runner.cleanup()
+            await process.close()
 
     run(settings, work)
 

@@ -15,6 +15,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select, text
 
+from bot.composition import compose
 from bot.dialogs.engine.dialogs import Dialogs, Flow, Turn
 from bot.dialogs.engine.types import Reply, Step
 from bot.handlers.wechat import WeChatEndpoint
@@ -54,7 +55,7 @@ def wechat_settings(fake: FakeWeChat, **overrides: Any) -> Settings:
 
 @pytest.fixture
 async def server(ctx: Context, fake_wechat: FakeWeChat) -> AsyncIterator[TestServer]:
-    async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as test_server:
+    async with TestServer(create_app(compose(ctx, wechat_settings(fake_wechat)))) as test_server:
         yield test_server
 
 
@@ -101,7 +102,7 @@ async def test_official_sample_message_decrypts_and_our_reply_verifies(
     settings = wechat_settings(
         fake_wechat, wechat_token=token, wechat_encoding_aes_key=key, wechat_app_id=app_id
     )
-    async with TestServer(create_app(ctx, settings)) as test_server:
+    async with TestServer(create_app(compose(ctx, settings))) as test_server:
         url = str(test_server.make_url("/wechat"))
         sim = WeChatSimulator(
             session, url, clock=ctx.clock, aes_key=key, token=token, app_id=app_id
@@ -228,7 +229,7 @@ async def test_slow_dialog_answers_success_then_customer_service_message(
     ctx: Context, fake_wechat: FakeWeChat, session: ClientSession
 ) -> None:
     settings = wechat_settings(fake_wechat, wechat_reply_seconds=0.3)
-    async with TestServer(create_app(ctx, settings)) as test_server:
+    async with TestServer(create_app(compose(ctx, settings))) as test_server:
         wechat = WeChatSimulator(session, str(test_server.make_url("/wechat")), clock=ctx.clock)
         await wechat.event("o-slow", "subscribe")  # the chat account exists
         blocker = Database(ctx.db.url.render_as_string(hide_password=False))

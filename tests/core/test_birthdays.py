@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
+from bot.composition import shop_context
 from core import audit
 from core.clock import FixedClock
 from core.context import Context
@@ -38,7 +39,7 @@ async def test_one_wish_and_one_coupon_however_often_the_job_runs(
     assert await wish_birthdays(ctx) == 0
     # A restart late the same day: a new context, a new clock, the same database.
     clock_later = FixedClock(datetime(2026, 1, 5, 23, 50, tzinfo=ZONE))
-    restarted = Context(db=ctx.db, shop=load_shop(), clock=clock_later, zone=ZONE)
+    restarted = await shop_context(ctx.db, load_shop(), clock_later, ZONE)
     assert await wish_birthdays(restarted) == 0
 
     rows = await queued(ctx, KIND)

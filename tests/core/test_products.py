@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.composition import shop_context
 from core import loyalty
 from core.catalog import sync_shop
 from core.clock import FixedClock
@@ -86,8 +87,7 @@ async def test_shop_file_products_are_mirrored_and_retired_by_code(
     # The mocha leaves the shop file: kept for old sales, no longer offered.
     path = tmp_path / "smaller.toml"
     path.write_text(SHOP_FILE.replace('code = "mocha"', 'code = "flatwhite"'), encoding="utf-8")
-    smaller = Context(db=ctx.db, shop=load_shop(path), clock=ctx.clock, zone=ZONE)
-    await sync_shop(smaller)
+    smaller = await shop_context(ctx.db, load_shop(path), ctx.clock, ZONE)
     codes = {p.code for p in await products.list_products(smaller)}
     assert "mocha" not in codes and "flatwhite" in codes
     everything = await products.list_products(smaller, include_inactive=True)
@@ -111,11 +111,11 @@ async def test_a_goods_reward_of_an_unknown_product_stops_the_start(
 ) -> None:
     path = tmp_path / "typo.toml"
     path.write_text(SHOP_FILE.replace('goods = "mug"', 'goods = "mugg"'), encoding="utf-8")
-    typo = Context(db=ctx.db, shop=load_shop(path), clock=ctx.clock, zone=ZONE)
+    typo = load_shop(path)
     with pytest.raises(
         ShopFileError, match=r"rewards\[1\]\.goods: no product with the code 'mugg'"
     ):
-        await sync_shop(typo)
+        await shop_context(ctx.db, typo, ctx.clock, ZONE)
 
 
 # --- CSV import ---------------------------------------------------------------------------
@@ -273,8 +273,7 @@ async def test_many_members_racing_for_restocked_goods_never_overdraw(
 ) -> None:
     path = tmp_path / "restock.toml"
     path.write_text(SHOP_FILE.replace("stock = 1", "stock = 3"), encoding="utf-8")
-    restocked = Context(db=ctx.db, shop=load_shop(path), clock=ctx.clock, zone=ZONE)
-    await sync_shop(restocked)
+    restocked = await shop_context(ctx.db, load_shop(path), ctx.clock, ZONE)
     members = [await new_member(ctx, f"1380000{i:04d}") for i in range(8)]
     for member_id in members:
         await give_points(ctx, member_id, 200)
@@ -296,7 +295,7 @@ async def test_pieces_taken_survive_a_start_without_the_shop_file(ctx: Context) 
     for member_id in (first, second):
         await give_points(ctx, member_id, 200)
     await loyalty.redeem_reward(ctx, first, "mug")
-    await sync_shop(Context(db=ctx.db, shop=load_shop(), clock=ctx.clock, zone=ZONE))
+    await shop_context(ctx.db, load_shop(), ctx.clock, ZONE)
     await sync_shop(ctx)
     assert await products.stock_left(ctx) == {"mug": 0}
     with pytest.raises(OutOfStock):
