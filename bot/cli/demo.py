@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli.running import read_settings, run
-from bot.demo import load_demo
+from bot.demo.loader import load_demo
 from bot.i18n import gettext
 
 

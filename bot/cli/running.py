@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot import event_loop
 from bot.composition import SchemaOutdated, open_context
-from bot.demo import ShopInUse
+from bot.demo.loader import ShopInUse
 from bot.error_texts import describe
 from bot.handlers.wechat_api import WeChatAPIError
 from bot.i18n import gettext
@@ -76,7 +76,8 @@ def read_settings() -> Settings:
 def run(
     settings: Settings, work: Callable[[Context], Awaitable[T]], *, upgrade: bool | None = None
 ) -> T:
-    """Bootstrap, run ``work``, dispose the database; known failures become one line."""
+    """Open the context, run ``work``, dispose the database; known failures become one
+    line."""
 
     async def main() -> T:
         ctx = await open_context(settings, upgrade=upgrade)
