@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import loyalty
 from core.clock import FixedClock
@@ -17,6 +17,7 @@ from core.people.members import register_member
 from core.people.staff import add_staff
 from core.service import feedback
 from storage.models import AuditRow, FeedbackRow, OutboxRow
+from tests.factories import count
 
 # --- classifier ---------------------------------------------------------------------------
 
@@ -98,11 +99,6 @@ async def new_staff(ctx: Context, external_id: str = "9001") -> int:
         ctx, channel="telegram", external_id=external_id, role="clerk", store="main"
     )
     return staff.id
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 async def answers_queued(ctx: Context, feedback_id: int | None = None) -> list[OutboxRow]:

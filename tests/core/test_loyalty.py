@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from core import loyalty
 from core.clock import FixedClock
@@ -23,6 +23,7 @@ from core.errors import (
 from core.people.members import register_member
 from core.shop import load_shop
 from storage.models import AuditRow, LedgerRow, MemberRow, OutboxRow, SaleRow, TierChangeRow
+from tests.factories import count
 
 
 async def new_member(ctx: Context, phone: str = "13800000001", **kw: object) -> int:
@@ -32,11 +33,6 @@ async def new_member(ctx: Context, phone: str = "13800000001", **kw: object) -> 
 
 async def give_points(ctx: Context, member_id: int, points: int) -> None:
     await loyalty.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def test_points_rule_uses_full_steps_and_tier_multiplier() -> None:

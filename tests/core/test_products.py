@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from bot.composition import shop_context
 from core import loyalty
@@ -49,7 +49,7 @@ from storage.models import (
     SaleRow,
 )
 from tests.conftest import ZONE
-from tests.core import pushes
+from tests.factories import count, reachable
 from tests.shop_with_products import SHOP_FILE, product_context
 
 
@@ -60,11 +60,6 @@ async def ctx(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
 
 async def new_member(ctx: Context, phone: str) -> int:
     return (await register_member(ctx, name="王小明", phone=phone)).id
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 async def give_points(ctx: Context, member_id: int, points: int) -> None:
@@ -326,7 +321,7 @@ async def test_a_campaign_gift_of_goods_takes_its_stock_or_is_refused(ctx: Conte
     whose members outnumber the pieces left is refused with how many are left, nothing
     given; one that fits takes a piece per member, worth the product's price."""
     boss = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
-    members = [await pushes.member(ctx) for _ in range(3)]
+    members = [await reachable(ctx) for _ in range(3)]
     everyone = Segment(stages={Stage.POTENTIAL})
     with pytest.raises(NotEnoughStock) as refused:
         await create_and_send(
@@ -353,7 +348,7 @@ async def test_a_campaign_gift_of_goods_takes_its_stock_or_is_refused(ctx: Conte
 async def test_every_gift_path_takes_goods_stock(ctx: Context) -> None:
     """Birthday and win-back gifts go through the same hand-out: a goods gift takes its
     pieces, and a batch larger than what is left is refused, with nothing queued."""
-    first, second = await pushes.member(ctx), await pushes.member(ctx)
+    first, second = await reachable(ctx), await reachable(ctx)
     planned = [Planned(m, "birthday", f"birthday:2026:{m}", {"name": "x"}) for m in (first, second)]
     with pytest.raises(OutOfStock):
         await queue(ctx, planned, gift="mug")
@@ -367,7 +362,7 @@ async def test_a_gift_whose_message_is_given_up_returns_its_piece(ctx: Context) 
     """The only mug goes with a campaign to a member who then turns offers off before it
     is sent: the pickup code is void and the mug back in stock."""
     boss = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
-    member_id = await pushes.member(ctx)
+    member_id = await reachable(ctx)
     await create_and_send(
         ctx,
         staff=boss,
@@ -388,7 +383,7 @@ async def test_a_gift_whose_message_is_given_up_returns_its_piece(ctx: Context) 
 async def test_a_reminder_given_up_takes_back_no_coupon(ctx: Context) -> None:
     """Only gifts follow their message: a coupon reminder carries the code of a coupon the
     member paid for, and giving the reminder up leaves that coupon alone."""
-    member_id = await pushes.member(ctx)
+    member_id = await reachable(ctx)
     await give_points(ctx, member_id, 100)
     coupon = await loyalty.redeem_reward(ctx, member_id, "coupon10")
     async with ctx.db.transaction() as s:

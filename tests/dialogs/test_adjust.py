@@ -5,20 +5,20 @@ adjustments over the cap held for the owner."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Reply
 from bot.dialogs.staff.adjust import parse_points, split_arguments
 from bot.error_texts import describe
 from bot.i18n import LOCALES, gettext
-from core import loyalty
 from core.context import Context
 from core.errors import InvalidAmount, NotAllowed
 from core.people.members import MemberView, register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
 from tests.dialogs.conftest import say
+from tests.factories import balance, count
 
 
 def press(reply: Reply, label: str) -> str:
@@ -41,15 +41,6 @@ async def owner(ctx: Context) -> StaffView:
 @pytest.fixture
 async def manager(ctx: Context) -> StaffView:
     return await add_staff(ctx, channel="console", external_id="mia", role="manager", store="main")
-
-
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def test_arguments_and_points_are_read_as_typed() -> None:

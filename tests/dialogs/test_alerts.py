@@ -24,6 +24,7 @@ from core.people.staff import StaffView, add_staff
 from core.pushes import work_queue
 from storage.models import AlertRow, AuditRow
 from tests.dialogs.conftest import say
+from tests.factories import balance
 
 
 def press(reply: Reply, label: str) -> str:
@@ -67,10 +68,6 @@ async def held_adjustment(ctx: Context, manager: StaffView, member: MemberView) 
     held = await alerts.request_adjustment(ctx, manager, member.id, 800, "lost receipts")
     assert held.alert_id is not None
     return held.alert_id
-
-
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
 
 
 @pytest.mark.usefixtures("owner")

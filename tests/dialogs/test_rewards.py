@@ -22,8 +22,8 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotEnoughPoints
-from core.people.members import MemberView, register_member
 from tests.dialogs.conftest import say, unstamped
+from tests.factories import balance, registered
 
 LOCALES = ("zh_CN", "en")
 CODE = re.compile(r"\b[A-Z2-9]{5}-[A-Z2-9]{5}\b")
@@ -41,19 +41,6 @@ def t(locale: str, message: str, **params: object) -> str:
     return gettext(locale, message, **params)
 
 
-async def member(ctx: Context, locale: str, points: int = 0, user: str = "u1") -> MemberView:
-    found = await register_member(
-        ctx, name="王芳", phone=None, locale=locale, channel="console", external_id=user
-    )
-    if points:
-        await loyalty.adjust_points(ctx, found.id, points, "test", actor="staff:1")
-    return found
-
-
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await loyalty.points_summary(ctx, member_id)).balance
-
-
 CHOOSE_TEN = Payload(rewards.NAME, rewards.CHOOSE, "coupon10").pack()
 CONFIRM = Payload(rewards.NAME, rewards.CONFIRM, rewards.YES).pack()
 CANCEL = Payload(rewards.NAME, rewards.CONFIRM, rewards.NO).pack()
@@ -63,7 +50,7 @@ CANCEL = Payload(rewards.NAME, rewards.CONFIRM, rewards.NO).pack()
 async def test_catalogue_shows_costs_balance_and_what_can_be_afforded(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    await member(ctx, locale, points=300)
+    await registered(ctx, name="王芳", user="u1", locale=locale, points=300)
     (reply,) = await say(dialogs, REWARDS_WORD[locale])
     lines = reply.text.split("\n")
     assert lines[0] == t(locale, "Rewards — you have {balance} points:", balance=300)
@@ -94,7 +81,7 @@ async def test_catalogue_shows_costs_balance_and_what_can_be_afforded(
 
 @pytest.mark.parametrize("locale", LOCALES)
 async def test_choose_confirm_and_get_a_coupon(ctx: Context, dialogs: Dialogs, locale: str) -> None:
-    found = await member(ctx, locale, points=300)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=300)
     await say(dialogs, "/rewards")
     (screen,) = await say(dialogs, payload=CHOOSE_TEN)
     assert screen.text == "\n".join(
@@ -143,7 +130,7 @@ async def test_choose_confirm_and_get_a_coupon(ctx: Context, dialogs: Dialogs, l
 async def test_too_few_points_get_a_clear_answer(
     ctx: Context, dialogs: Dialogs, clock: FixedClock, locale: str
 ) -> None:
-    found = await member(ctx, locale, points=50)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=50)
     (reply,) = await say(dialogs, "/rewards")
     assert reply.choices == []
     assert reply.text.split("\n")[-1] == t(
@@ -174,7 +161,7 @@ def test_not_enough_points_reads_naturally() -> None:
 async def test_double_tap_on_confirm_issues_one_coupon(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    found = await member(ctx, locale, points=300)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=300)
     await say(dialogs, "/rewards")
     await say(dialogs, payload=CHOOSE_TEN)
     (first,) = await say(dialogs, payload=CONFIRM)
@@ -187,7 +174,7 @@ async def test_double_tap_on_confirm_issues_one_coupon(
 
 
 async def test_concurrent_taps_on_confirm_issue_one_coupon(ctx: Context, dialogs: Dialogs) -> None:
-    found = await member(ctx, "en", points=1000)
+    found = await registered(ctx, name="王芳", user="u1", locale="en", points=1000)
     for _ in range(3):
         await say(dialogs, "/rewards")
         await say(dialogs, payload=CHOOSE_TEN)
@@ -205,7 +192,7 @@ async def test_concurrent_taps_on_confirm_issue_one_coupon(ctx: Context, dialogs
 async def test_cancel_spends_nothing_and_a_later_confirm_does_nothing(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    found = await member(ctx, locale, points=300)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=300)
     await say(dialogs, "/rewards")
     await say(dialogs, payload=CHOOSE_TEN)
     (cancelled,) = await say(dialogs, payload=CANCEL)
@@ -219,7 +206,7 @@ async def test_cancel_spends_nothing_and_a_later_confirm_does_nothing(
 async def test_typing_instead_of_tapping_shows_the_choices_again(
     ctx: Context, dialogs: Dialogs
 ) -> None:
-    found = await member(ctx, "en", points=300)
+    found = await registered(ctx, name="王芳", user="u1", locale="en", points=300)
     (catalogue,) = await say(dialogs, "/rewards")
     (again,) = await say(dialogs, "hm")
     assert again == catalogue
@@ -235,7 +222,7 @@ async def test_typing_instead_of_tapping_shows_the_choices_again(
 async def test_coupons_soonest_to_expire_first_and_the_closed_ones_on_request(
     ctx: Context, dialogs: Dialogs, clock: FixedClock, locale: str
 ) -> None:
-    found = await member(ctx, locale, points=2000)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=2000)
     expired = await loyalty.redeem_reward(ctx, found.id, "coupon10")
     clock.advance(timedelta(days=31))  # 2026-02-05
     hundred = await loyalty.redeem_reward(ctx, found.id, "coupon100")  # until 2026-04-06
@@ -306,7 +293,7 @@ async def test_coupons_soonest_to_expire_first_and_the_closed_ones_on_request(
 async def test_no_coupons_points_to_the_rewards(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    await member(ctx, locale)
+    await registered(ctx, name="王芳", user="u1", locale=locale)
     (reply,) = await say(dialogs, "/coupons")
     assert reply.text == t(locale, "You have no coupons to use right now. Redeem points for one:")
     assert [unstamped(b.payload) for b in reply.choices] == ["rewards|start|", "coupons|closed|"]
@@ -315,9 +302,9 @@ async def test_no_coupons_points_to_the_rewards(
 
 
 async def test_nobody_sees_another_members_coupons(ctx: Context, dialogs: Dialogs) -> None:
-    owner = await member(ctx, "en", points=300)
+    owner = await registered(ctx, name="王芳", user="u1", locale="en", points=300)
     coupon = await loyalty.redeem_reward(ctx, owner.id, "coupon10")
-    await member(ctx, "en", user="u2")
+    await registered(ctx, name="王芳", locale="en", user="u2")
     (reply,) = await say(dialogs, "/coupons", user="u2")
     assert format_coupon_code(coupon.code) not in reply.text
     (closed,) = await say(dialogs, payload="coupons|closed|", user="u2")
