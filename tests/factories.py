@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from core import loyalty
 from core.context import Context
 from core.people.members import MemberView, register_member
+from core.people.staff import StaffView, add_staff
 from storage.models import MemberRow
 
 _numbers = itertools.count(1)
@@ -39,7 +40,7 @@ async def registered(
         details = {"channel": "console", "external_id": user, **details}
     found = await register_member(ctx, name=name, phone=phone, **details)
     if points:
-        await loyalty.adjust_points(ctx, found.id, points, "test", actor="staff:1")
+        await give_points(ctx, found.id, points, reason="test")
     if tier != "member":
         async with ctx.db.transaction() as s:
             row = await s.get(MemberRow, found.id)
@@ -81,6 +82,20 @@ async def count(ctx: Context, model: type, *where: object) -> int:
     """How many rows of ``model`` there are (that match ``where``)."""
     async with ctx.db.read() as s:
         return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def give_points(
+    ctx: Context, member_id: int, points: int, reason: str = "test grant"
+) -> None:
+    """Points added by a staff adjustment."""
+    await loyalty.adjust_points(ctx, member_id, points, reason, actor="staff:1")
+
+
+async def owner(ctx: Context, user: str = "boss", **fields: Any) -> StaffView:
+    """The shop's owner, on the console as ``user``."""
+    return await add_staff(
+        ctx, channel="console", external_id=user, role="owner", store=None, **fields
+    )
 
 
 async def balance(ctx: Context, member_id: int) -> int:

@@ -35,7 +35,7 @@ from storage.models import (
     MemberRow,
     OutboxRow,
 )
-from tests.factories import count, reachable
+from tests.factories import count, owner, reachable
 
 DORMANT = Segment(stages={Stage.DORMANT})
 receipts = iter(range(1, 1_000_000))
@@ -65,10 +65,6 @@ async def dormant(ctx: Context, clock: FixedClock, phone: str, **kw: object) -> 
     member_id = await reachable(ctx, phone=phone, **kw)
     await buy(ctx, clock, member_id, days_ago=200)
     return member_id
-
-
-async def owner(ctx: Context) -> StaffView:
-    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
 
 
 async def manager(ctx: Context, store: str = "main") -> StaffView:

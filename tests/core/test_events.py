@@ -34,21 +34,17 @@ from core.errors import (
 )
 from core.insights.segments import Stage, member_segments, member_stage
 from core.people.erasure import delete_member
-from core.people.staff import StaffView, add_staff
+from core.people.staff import add_staff
 from core.pushes.outbox import SERVICE_KINDS
 from core.shop import load_shop
 from storage.models import EventRow, LedgerRow
 from tests.conftest import ZONE
 from tests.core.pushes import buy, queued
-from tests.factories import balance, count, reachable
+from tests.factories import balance, count, owner, reachable
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 1) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=ZONE)
-
-
-async def owner(ctx: Context) -> StaffView:
-    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
 
 
 def draft(**changes: object) -> EventDraft:

@@ -20,19 +20,9 @@ from core.errors import (
     RefundTooLarge,
     UnknownCoupon,
 )
-from core.people.members import register_member
 from core.shop import load_shop
 from storage.models import AuditRow, LedgerRow, MemberRow, OutboxRow, SaleRow, TierChangeRow
-from tests.factories import count
-
-
-async def new_member(ctx: Context, phone: str = "13800000001", **kw: object) -> int:
-    member = await register_member(ctx, name="王小明", phone=phone, **kw)
-    return member.id
-
-
-async def give_points(ctx: Context, member_id: int, points: int) -> None:
-    await loyalty.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
+from tests.factories import count, give_points, member
 
 
 def test_points_rule_uses_full_steps_and_tier_multiplier() -> None:
@@ -43,7 +33,7 @@ def test_points_rule_uses_full_steps_and_tier_multiplier() -> None:
 
 
 async def test_concurrent_redemptions_never_overdraw(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await give_points(ctx, member_id, 300)
 
     results = await asyncio.gather(
@@ -61,7 +51,7 @@ async def test_concurrent_redemptions_never_overdraw(ctx: Context) -> None:
 
 
 async def test_same_receipt_earns_once_also_concurrently(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     sale = dict(store="main", receipt_no="R-1001", member_id=member_id, amount_fen=50_000)
 
     first = await loyalty.record_sale(ctx, **sale)
@@ -79,8 +69,8 @@ async def test_same_receipt_earns_once_also_concurrently(ctx: Context) -> None:
 
 
 async def test_receipt_of_another_member_is_refused(ctx: Context) -> None:
-    alice = await new_member(ctx, "13800000001")
-    bob = await new_member(ctx, "13800000002")
+    alice = await member(ctx, name="王小明", phone="13800000001")
+    bob = await member(ctx, name="王小明", phone="13800000002")
     await loyalty.record_sale(ctx, store="main", receipt_no="R1", member_id=alice, amount_fen=100)
     with pytest.raises(ReceiptTaken):
         await loyalty.record_sale(ctx, store="main", receipt_no="R1", member_id=bob, amount_fen=100)
@@ -92,7 +82,7 @@ async def test_receipt_of_another_member_is_refused(ctx: Context) -> None:
 
 @pytest.mark.parametrize("amount", [0, -100, 12.5, True])
 async def test_sale_amount_must_be_positive_fen(ctx: Context, amount: object) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     with pytest.raises(InvalidAmount):
         await loyalty.record_sale(
             ctx, store="main", receipt_no="R1", member_id=member_id, amount_fen=amount
@@ -113,7 +103,7 @@ async def _two_lots(ctx: Context, clock: FixedClock, member_id: int) -> None:
 
 
 async def test_the_points_overview_agrees_with_its_parts(ctx: Context, clock: FixedClock) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await _two_lots(ctx, clock, member_id)
     overview = await loyalty.points_overview(ctx, member_id, expiring_days=30, entries=1)
     assert overview.summary == await loyalty.points_summary(ctx, member_id)
@@ -124,7 +114,7 @@ async def test_the_points_overview_agrees_with_its_parts(ctx: Context, clock: Fi
 
 
 async def test_spending_takes_the_oldest_lot_first(ctx: Context, clock: FixedClock) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await _two_lots(ctx, clock, member_id)
     await loyalty.adjust_points(ctx, member_id, -50, "spend 50", actor="staff:1")
 
@@ -141,7 +131,7 @@ async def test_spending_takes_the_oldest_lot_first(ctx: Context, clock: FixedClo
 async def test_spending_past_the_first_lot_leaves_nothing_to_expire(
     ctx: Context, clock: FixedClock
 ) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await _two_lots(ctx, clock, member_id)
     await loyalty.adjust_points(ctx, member_id, -150, "spend 150", actor="staff:1")
 
@@ -156,7 +146,7 @@ async def test_spending_past_the_first_lot_leaves_nothing_to_expire(
 async def test_expired_points_cannot_be_spent_before_the_job_runs(
     ctx: Context, clock: FixedClock
 ) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await give_points(ctx, member_id, 100)
     clock.advance(timedelta(days=366))
     assert (await loyalty.points_summary(ctx, member_id)).balance == 0
@@ -167,7 +157,7 @@ async def test_expired_points_cannot_be_spent_before_the_job_runs(
 async def test_gold_upgrade_at_once_and_downgrade_at_review(
     ctx: Context, clock: FixedClock
 ) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await loyalty.record_sale(
         ctx, store="main", receipt_no="A", member_id=member_id, amount_fen=400_000
     )
@@ -201,7 +191,7 @@ async def test_gold_upgrade_at_once_and_downgrade_at_review(
 
 
 async def test_refund_after_points_were_spent_records_shortfall(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await loyalty.record_sale(
         ctx, store="main", receipt_no="R9", member_id=member_id, amount_fen=100_000
     )  # 100 points
@@ -217,7 +207,7 @@ async def test_refund_after_points_were_spent_records_shortfall(ctx: Context) ->
 
 
 async def test_partial_refunds_take_back_points_in_proportion(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await loyalty.record_sale(
         ctx, store="main", receipt_no="P1", member_id=member_id, amount_fen=100_000
     )
@@ -241,7 +231,7 @@ def test_coupon_codes_use_every_letter_in_every_place() -> None:
 
 
 async def test_coupon_is_used_once_also_concurrently(ctx: Context, clock: FixedClock) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await give_points(ctx, member_id, 200)
     coupon = await loyalty.redeem_reward(ctx, member_id, "coupon10")
     assert len(coupon.code) == loyalty.COUPON_CODE_LENGTH
@@ -269,7 +259,7 @@ async def test_coupon_is_used_once_also_concurrently(ctx: Context, clock: FixedC
 
 
 async def test_adjustment_cannot_overdraw_and_is_audited(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     assert await loyalty.adjust_points(ctx, member_id, 40, "goodwill", actor="staff:1") == 40
     with pytest.raises(NotEnoughPoints):
         await loyalty.adjust_points(ctx, member_id, -41, "typo", actor="staff:1")
@@ -283,7 +273,7 @@ async def _tier(ctx: Context, member_id: int, tier: str) -> None:
 
 async def test_a_refunded_sale_keeps_the_points_its_net_amount_earns(ctx: Context) -> None:
     """¥238 earned 20; ¥100 back leaves ¥138, which earns 10: 10 go back, not 8."""
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     sale = dict(store="main", receipt_no="R238")
     await loyalty.record_sale(ctx, **sale, member_id=member_id, amount_fen=23_800)
 
@@ -299,7 +289,7 @@ async def test_a_refunded_sale_keeps_the_points_its_net_amount_earns(ctx: Contex
 
 
 async def test_a_refund_keeps_the_multiplier_the_sale_was_made_at(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await _tier(ctx, member_id, "gold")  # 1.2×: ¥238 earns 24
     sale = await loyalty.record_sale(
         ctx, store="main", receipt_no="G1", member_id=member_id, amount_fen=23_800

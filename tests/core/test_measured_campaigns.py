@@ -26,8 +26,8 @@ from core.insights.campaigns import (
 )
 from core.insights.segments import Segment
 from core.people.members import store_id
-from core.people.staff import StaffView, add_staff
 from storage.models import CampaignMemberRow, CouponRow, IdentityRow, MemberRow, OutboxRow
+from tests.factories import owner
 
 EVERYONE = Segment()
 receipts = iter(range(1, 1_000_000))
@@ -66,10 +66,6 @@ async def many_members(ctx: Context, n: int, *, consent: bool = True) -> list[in
         )
         await s.flush()
         return [row.id for row in rows]
-
-
-async def owner(ctx: Context) -> StaffView:
-    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
 
 
 async def drawn(ctx: Context, campaign_id: int | None) -> dict[int, str]:

@@ -32,7 +32,7 @@ from core.errors import (
 )
 from core.insights.campaigns import create_and_send
 from core.insights.segments import Segment, Stage
-from core.people.members import register_member, update_member
+from core.people.members import update_member
 from core.people.staff import add_staff
 from core.pushes import work_queue
 from core.pushes.outbox import enqueue
@@ -49,21 +49,13 @@ from storage.models import (
     SaleRow,
 )
 from tests.conftest import ZONE
-from tests.factories import count, reachable
+from tests.factories import count, give_points, member, reachable
 from tests.shop_with_products import SHOP_FILE, product_context
 
 
 @pytest.fixture
 async def ctx(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
     return await product_context(db, clock, tmp_path)
-
-
-async def new_member(ctx: Context, phone: str) -> int:
-    return (await register_member(ctx, name="王小明", phone=phone)).id
-
-
-async def give_points(ctx: Context, member_id: int, points: int) -> None:
-    await loyalty.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
 
 
 # --- the catalogue ------------------------------------------------------------------------
@@ -167,7 +159,7 @@ async def test_csv_import_refuses_a_file_with_unknown_or_missing_columns(ctx: Co
 
 
 async def test_a_sale_keeps_its_lines(ctx: Context) -> None:
-    member_id = await new_member(ctx, "13800000001")
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     lines = [SaleLine("latte", 2, 5_600), SaleLine(" Cheesecake ", 1, 3_000)]
     sale = await loyalty.record_sale(
         ctx, store="main", receipt_no="L1", member_id=member_id, amount_fen=10_000, lines=lines
@@ -206,7 +198,7 @@ async def test_a_sale_keeps_its_lines(ctx: Context) -> None:
 async def test_bad_lines_refuse_the_whole_sale(
     ctx: Context, lines: list[SaleLine], error: type, field: str | None
 ) -> None:
-    member_id = await new_member(ctx, "13800000001")
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     with pytest.raises(error) as raised:
         await loyalty.record_sale(
             ctx, store="main", receipt_no="X", member_id=member_id, amount_fen=10_000, lines=lines
@@ -220,7 +212,7 @@ async def test_bad_lines_refuse_the_whole_sale(
 
 async def test_a_product_taken_off_the_catalogue_cannot_be_sold(ctx: Context) -> None:
     await import_products(ctx, io.StringIO("code,name,category,active\nscone,司康,cake,no\n"))
-    member_id = await new_member(ctx, "13800000001")
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     with pytest.raises(UnknownProduct):
         await loyalty.record_sale(
             ctx,
@@ -236,7 +228,10 @@ async def test_a_product_taken_off_the_catalogue_cannot_be_sold(ctx: Context) ->
 
 
 async def test_goods_reward_of_stock_one_redeemed_by_two_members_at_once(ctx: Context) -> None:
-    first, second = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
+    first, second = (
+        await member(ctx, name="王小明", phone="13800000001"),
+        await member(ctx, name="王小明", phone="13800000002"),
+    )
     for member_id in (first, second):
         await give_points(ctx, member_id, 500)
     assert await products.stock_left(ctx) == {"mug": 1}
@@ -269,7 +264,7 @@ async def test_many_members_racing_for_restocked_goods_never_overdraw(
     path = tmp_path / "restock.toml"
     path.write_text(SHOP_FILE.replace("stock = 1", "stock = 3"), encoding="utf-8")
     restocked = await shop_context(ctx.db, load_shop(path), ctx.clock, ZONE)
-    members = [await new_member(ctx, f"1380000{i:04d}") for i in range(8)]
+    members = [await member(ctx, name="王小明", phone=f"1380000{i:04d}") for i in range(8)]
     for member_id in members:
         await give_points(ctx, member_id, 200)
 
@@ -286,7 +281,10 @@ async def test_many_members_racing_for_restocked_goods_never_overdraw(
 async def test_pieces_taken_survive_a_start_without_the_shop_file(ctx: Context) -> None:
     """The last mug is redeemed; memberbot starts once without MEMBERBOT_SHOP_FILE (its
     defaults have no mug), then with it again: the mug is still gone."""
-    first, second = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
+    first, second = (
+        await member(ctx, name="王小明", phone="13800000001"),
+        await member(ctx, name="王小明", phone="13800000002"),
+    )
     for member_id in (first, second):
         await give_points(ctx, member_id, 200)
     await loyalty.redeem_reward(ctx, first, "mug")
@@ -301,7 +299,10 @@ async def test_pieces_taken_survive_a_start_without_the_shop_file(ctx: Context) 
 async def test_out_of_stock_takes_nothing_and_not_enough_points_takes_no_stock(
     ctx: Context,
 ) -> None:
-    poor, rich = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
+    poor, rich = (
+        await member(ctx, name="王小明", phone="13800000001"),
+        await member(ctx, name="王小明", phone="13800000002"),
+    )
     await give_points(ctx, poor, 50)
     await give_points(ctx, rich, 400)
     with pytest.raises(NotEnoughPoints):

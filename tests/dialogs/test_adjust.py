@@ -17,6 +17,7 @@ from core.errors import InvalidAmount, NotAllowed
 from core.people.members import MemberView, register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
+from tests import factories
 from tests.dialogs.conftest import say
 from tests.factories import balance, count
 
@@ -28,14 +29,12 @@ def press(reply: Reply, label: str) -> str:
 
 @pytest.fixture
 async def member(ctx: Context) -> MemberView:
-    return await register_member(
-        ctx, name="李雷", phone="13800138000", channel="console", external_id="lilei"
-    )
+    return await factories.registered(ctx, name="李雷", phone="13800138000", user="lilei")
 
 
 @pytest.fixture
 async def owner(ctx: Context) -> StaffView:
-    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    return await factories.owner(ctx)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from core.people.members import MemberView, register_member
 from core.people.staff import StaffView, add_staff
 from core.pushes import work_queue
 from storage.models import AlertRow, AuditRow
+from tests import factories
 from tests.dialogs.conftest import say
 from tests.factories import balance
 
@@ -45,16 +46,12 @@ def turn_for(ctx: Context, locale: str) -> Turn:
 
 @pytest.fixture
 async def member(ctx: Context) -> MemberView:
-    return await register_member(
-        ctx, name="李雷", phone="13800138000", home_store="main", external_id=None
-    )
+    return await factories.registered(ctx, name="李雷", phone="13800138000", home_store="main")
 
 
 @pytest.fixture
 async def owner(ctx: Context) -> StaffView:
-    return await add_staff(
-        ctx, channel="console", external_id="boss", role="owner", store=None, name="Boss"
-    )
+    return await factories.owner(ctx, name="Boss")
 
 
 @pytest.fixture

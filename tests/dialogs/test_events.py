@@ -25,12 +25,12 @@ from core.context import Context
 from core.engagement import shop_events as core_events
 from core.errors import EventCancelTooLate, EventNotOpen, NotAllowed
 from core.people.members import update_member
-from core.people.staff import StaffView, add_staff
+from core.people.staff import add_staff
 from core.pushes import work_queue
 from storage.models import AuditRow
 from tests.conftest import ZONE
 from tests.dialogs.conftest import say
-from tests.factories import balance, registered
+from tests.factories import balance, owner, registered
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 WHEN = {
@@ -57,10 +57,6 @@ def press(reply: Reply, label: str) -> str:
         if label in button.label:
             return button.payload
     raise AssertionError(f"no button {label!r} in {[b.label for b in reply.choices]}")
-
-
-async def owner(ctx: Context, user: str = "boss") -> StaffView:
-    return await add_staff(ctx, channel="console", external_id=user, role="owner", store=None)
 
 
 async def tasting(ctx: Context, **changes: object) -> core_events.EventView:

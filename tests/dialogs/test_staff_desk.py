@@ -18,6 +18,7 @@ from core.context import Context
 from core.people.members import MemberView, register_member
 from core.people.staff import add_staff, list_staff
 from storage.models import AuditRow, OutboxRow, SaleRow
+from tests import factories
 from tests.dialogs.conftest import say
 
 
@@ -28,9 +29,7 @@ def press(reply: Reply, label: str) -> str:
 
 @pytest.fixture
 async def member(ctx: Context) -> MemberView:
-    return await register_member(
-        ctx, name="李雷", phone="13800138000", channel="console", external_id="lilei"
-    )
+    return await factories.registered(ctx, name="李雷", phone="13800138000", user="lilei")
 
 
 @pytest.fixture
