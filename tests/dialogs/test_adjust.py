@@ -18,13 +18,8 @@ from core.people.members import MemberView, register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
 from tests import factories
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say
 from tests.factories import balance, count
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs, Turn
-from bot.dialogs.engine.types import Event, Reply, Sender
+from bot.dialogs.engine.types import Event, Sender
 from bot.dialogs.staff.alerts import alert_text
 from bot.error_texts import describe
 from bot.i18n import LOCALES, format_money, gettext
@@ -24,13 +24,8 @@ from core.people.staff import StaffView, add_staff
 from core.pushes import work_queue
 from storage.models import AlertRow, AuditRow
 from tests import factories
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say
 from tests.factories import balance
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
 
 
 def turn_for(ctx: Context, locale: str) -> Turn:

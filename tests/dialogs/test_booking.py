@@ -11,12 +11,12 @@ import pytest
 
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Reply
-from bot.i18n import format_moment, format_time, gettext
+from bot.i18n import format_moment, format_time
 from core.clock import FixedClock
 from core.context import Context
 from core.service import bookings
 from tests.conftest import ZONE
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say, t
 from tests.factories import member
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -28,19 +28,6 @@ ASK = {"zh_CN": "我想预约", "en": "I'd like to book a visit"}
 
 def at(hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 1, 5, hour, minute, tzinfo=ZONE)
-
-
-def t(locale: str, message: str, **params: object) -> str:
-    """What the reader sees for ``message`` (the English source until it is translated)."""
-    return gettext(locale, message, **params)
-
-
-def press(reply: Reply, label: str, *, exact: bool = False) -> str:
-    """The payload of the first button whose label is (or contains) ``label``."""
-    for button in reply.choices:
-        if button.label == label or (not exact and label in button.label):
-            return button.payload
-    raise AssertionError(f"no button {label!r} in {[b.label for b in reply.choices]}")
 
 
 async def to_summary(

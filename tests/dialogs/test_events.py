@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from bot import reports
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Payload, Reply
+from bot.dialogs.engine.types import Payload
 from bot.dialogs.member import checkin, events, points
 from bot.dialogs.staff import events as desk_events
 from bot.error_texts import describe
-from bot.i18n import format_day, format_moment, format_time, gettext
+from bot.i18n import format_day, format_moment, format_time
 from bot.pushes import texts as pushes
 from core.clock import FixedClock
 from core.context import Context
@@ -29,7 +29,7 @@ from core.people.staff import add_staff
 from core.pushes import work_queue
 from storage.models import AuditRow
 from tests.conftest import ZONE
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say, t
 from tests.factories import balance, owner, registered
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -44,19 +44,8 @@ FLAGSHIP = {"zh_CN": "旗舰店", "en": "Flagship store"}
 TITLE = {"zh_CN": "品鉴会", "en": "Tasting evening"}
 
 
-def t(locale: str, message: str, **params: object) -> str:
-    return gettext(locale, message, **params)
-
-
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 1, day, hour, minute, tzinfo=ZONE)
-
-
-def press(reply: Reply, label: str) -> str:
-    for button in reply.choices:
-        if label in button.label:
-            return button.payload
-    raise AssertionError(f"no button {label!r} in {[b.label for b in reply.choices]}")
 
 
 async def tasting(ctx: Context, **changes: object) -> core_events.EventView:

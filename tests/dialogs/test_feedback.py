@@ -6,20 +6,15 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.i18n import gettext
 from core.context import Context
 from core.people.staff import add_staff
 from core.service.feedback import TEXT_MAX, answer_feedback, member_feedback
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import say, t
 from tests.factories import member
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 ASK = {"zh_CN": "我想提个意见", "en": "I want to give feedback"}
 STARS = ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]
-
-
-def t(locale: str, message: str, **params: object) -> str:
-    return gettext(locale, message, **params)
 
 
 @LOCALES

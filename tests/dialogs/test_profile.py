@@ -9,24 +9,18 @@ import pytest
 from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Reply
 from bot.i18n import gettext
 from core import loyalty
 from core.context import Context
 from core.people.members import DELETED_NAME, get_member, member_for_identity
 from storage.models import MemberRow, SaleRow
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say
 from tests.factories import member
 
 # The member of these tests, on the console.
 lilei = partial(member, name="李雷", phone="13800138000", birthday="1990-05-01", user="u1")
 
 LOCALES = ("zh_CN", "en")
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
 
 
 @pytest.mark.parametrize("lang", LOCALES)

@@ -18,7 +18,7 @@ from core.context import Context
 from core.people import conversations
 from core.people.members import create_link_code, member_for_identity, register_member
 from storage.models import MemberRow
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say
 
 LOCALES = ("zh_CN", "en")
 
@@ -30,11 +30,6 @@ async def members(ctx: Context) -> int:
 
 def labels(reply: Reply) -> list[str]:
     return [button.label for button in reply.choices]
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
 
 
 async def up_to_confirm(dialogs: Dialogs, lang: str) -> Reply:

@@ -17,12 +17,11 @@ from bot.dialogs.engine.types import Payload
 from bot.dialogs.member import coupons, rewards
 from bot.dialogs.member.coupons import format_coupon_code
 from bot.error_texts import describe
-from bot.i18n import gettext
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotEnoughPoints
-from tests.dialogs.conftest import say, unstamped
+from tests.dialogs.conftest import say, t, unstamped
 from tests.factories import balance, registered
 
 LOCALES = ("zh_CN", "en")
@@ -35,10 +34,6 @@ TEN_YUAN = {"zh_CN": "¥10.00", "en": "CN¥10.00"}
 HUNDRED_YUAN = {"zh_CN": "¥100.00", "en": "CN¥100.00"}
 IN_30_DAYS = {"zh_CN": "2026年2月4日", "en": "Feb 4, 2026"}
 REWARDS_WORD = {"zh_CN": "兑换", "en": "rewards"}
-
-
-def t(locale: str, message: str, **params: object) -> str:
-    return gettext(locale, message, **params)
 
 
 CHOOSE_TEN = Payload(rewards.NAME, rewards.CHOOSE, "coupon10").pack()

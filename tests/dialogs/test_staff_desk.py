@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Reply
 from bot.i18n import LOCALES, format_money, gettext
 from core import loyalty
 from core.clock import FixedClock
@@ -19,12 +18,7 @@ from core.people.members import MemberView, register_member
 from core.people.staff import add_staff, list_staff
 from storage.models import AuditRow, OutboxRow, SaleRow
 from tests import factories
-from tests.dialogs.conftest import say
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
+from tests.dialogs.conftest import press, say
 
 
 @pytest.fixture
