@@ -6,13 +6,13 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from core import loyalty
 from core.context import Context
 from core.people.members import MemberView, register_member
 from core.people.staff import StaffView, add_staff
-from storage.models import MemberRow
+from storage.models import Base, MemberRow
 
 _numbers = itertools.count(1)
 
@@ -78,7 +78,7 @@ async def reachable(
     )
 
 
-async def count(ctx: Context, model: type, *where: object) -> int:
+async def count(ctx: Context, model: type[Base], *where: ColumnElement[bool]) -> int:
     """How many rows of ``model`` there are (that match ``where``)."""
     async with ctx.db.read() as s:
         return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
