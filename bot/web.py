@@ -9,9 +9,8 @@ from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.dialogs.registry import create_dialogs
+from bot.composition import Process
 from bot.handlers import wechat
-from bot.settings import Settings
 from core.context import Context
 
 CONTEXT = web.AppKey("context", Context)
@@ -50,18 +49,21 @@ class AccessLog(AbstractAccessLogger):
             )
 
 
-def create_app(ctx: Context, settings: Settings | None = None) -> web.Application:
-    """The app with the health check, and each chat channel whose settings are given."""
+def create_app(process: Process) -> web.Application:
+    """The app with the health check and the endpoints of the process's chat channels,
+    which it closes when it stops."""
     app = web.Application()
-    app[CONTEXT] = ctx
+    app[CONTEXT] = process.ctx
     app.router.add_get("/health", health)
-    if settings is None:
-        return app
-    dialogs = create_dialogs(ctx)
-    if settings.wechat_token.get_secret_value():
-        wechat.mount(app, ctx, dialogs, settings)
-    if settings.telegram_token.get_secret_value():
-        from bot.handlers import telegram  # aiogram: only for shops on Telegram (push_channels)
+    if process.settings is not None and process.wechat is not None:
+        wechat.mount(app, process.wechat, process.settings)
+    if process.settings is not None and process.telegram is not None:
+        from bot.handlers import telegram  # aiogram: only for shops on Telegram
 
-        telegram.mount(app, ctx, dialogs, settings)
+        telegram.mount(app, process.telegram, process.settings)
+
+    async def close(_app: web.Application) -> None:
+        await process.close()
+
+    app.on_cleanup.append(close)
     return app

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from core.catalog import sync_shop
+from bot.composition import shop_context
 from core.clock import FixedClock
 from core.context import Context
 from core.shop_file import load_shop
@@ -71,9 +71,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def ctx(db: Database, clock: FixedClock) -> Context:
-    context = Context(db=db, shop=load_shop(), clock=clock, zone=ZONE)
-    await sync_shop(context)
-    return context
+    return await shop_context(db, load_shop(), clock, ZONE)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.catalog import sync_shop
+from bot.composition import shop_context
 from core.clock import FixedClock
 from core.context import Context
 from core.shop import Shop
@@ -117,6 +117,4 @@ def product_shop(tmp_path: Path) -> Shop:
 
 
 async def product_context(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
-    context = Context(db=db, shop=product_shop(tmp_path), clock=clock, zone=ZONE)
-    await sync_shop(context)
-    return context
+    return await shop_context(db, product_shop(tmp_path), clock, ZONE)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import distinct, func, select
 
-from bot import demo
+from bot.demo import loader, people, plan
 from core import loyalty
 from core.clock import FixedClock, add_months
 from core.context import Context
@@ -67,7 +67,7 @@ def power_cut(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, at_call: 
 
 
 def test_feedback_texts_are_sorted_into_their_topic() -> None:
-    for (topic, _), languages in demo.FEEDBACK_TEXTS.items():
+    for (topic, _), languages in people.FEEDBACK_TEXTS.items():
         for text in (t for texts in languages for t in texts):
             assert feedback.classify(text) == topic, text
 
@@ -78,31 +78,31 @@ async def test_demo_shop_is_realistic_resumes_after_a_cut_and_loads_once(
     start = clock.now()
     power_cut(monkeypatch, loyalty, "record_sale", CUT_AT_SALE)
     with pytest.raises(PowerCut):
-        await demo.load_demo(ctx)
+        await loader.load_demo(ctx)
     assert await scalar(ctx, select(func.count(SaleRow.id))) == CUT_AT_SALE - 1
     assert await scalar(ctx, select(func.count(BookingRow.id))) == 0
     monkeypatch.undo()
 
     power_cut(monkeypatch, bookings, "mark_booking", CUT_AT_MARK)
     with pytest.raises(PowerCut):
-        await demo.load_demo(ctx)
+        await loader.load_demo(ctx)
     attended = select(func.count(BookingRow.id)).where(BookingRow.status == "attended")
     assert await scalar(ctx, attended) == CUT_AT_MARK - 1
     monkeypatch.undo()
 
-    report = await demo.load_demo(ctx)
+    report = await loader.load_demo(ctx)
 
     # Nothing doubled by the restarts: every planned sale once, every redemption once,
     # every booking, cancellation, feedback and answer once.
-    _, planned = demo._plan(ctx.shop, start.astimezone(ctx.zone))
+    _, planned = plan.plan_history(ctx.shop, start.astimezone(ctx.zone))
     kinds = Counter(e.kind for e in planned)
-    assert report.sales == kinds[demo.SALE]
+    assert report.sales == kinds[plan.SALE]
     assert 2_000 <= report.sales <= 3_000
     assert report.members == 300 == await scalar(ctx, select(func.count(MemberRow.id)))
     issued = await scalar(ctx, select(func.count(distinct(CouponRow.issued_at))))
     assert report.coupons == issued > 0
     assert 0 < report.coupons_used < report.coupons
-    assert report.refunds == demo.REFUNDS
+    assert report.refunds == plan.REFUNDS
     earn_lots = select(func.count(LedgerRow.id)).where(LedgerRow.kind == "earn")
     paid_sales = select(func.count(SaleRow.id)).where(SaleRow.points_earned > 0)
     assert await scalar(ctx, earn_lots) == await scalar(ctx, paid_sales)
@@ -111,7 +111,7 @@ async def test_demo_shop_is_realistic_resumes_after_a_cut_and_loads_once(
     assert ctx.now() == start
     assert await scalar(ctx, select(func.max(SaleRow.sold_at))) <= start
     first_sale = await scalar(ctx, select(func.min(SaleRow.sold_at)))
-    assert first_sale >= add_months(start.astimezone(ctx.zone), -demo.HISTORY_MONTHS)
+    assert first_sale >= add_months(start.astimezone(ctx.zone), -plan.HISTORY_MONTHS)
 
     staff = [(s.channel, s.external_id, s.role, s.store) for s in await list_staff(ctx)]
     assert staff == [("console", "owner", Role.OWNER, None)]
@@ -161,13 +161,13 @@ async def test_demo_shop_is_realistic_resumes_after_a_cut_and_loads_once(
     # were kept and marked by the owner, some cancelled, the rest closed as no-shows by the
     # nightly job, and a few are still to come (today's among them).
     owner = next(s.id for s in await list_staff(ctx))
-    assert sum(report.bookings.values()) == kinds[demo.BOOK]
-    assert report.bookings["attended"] == kinds[demo.ATTEND] >= 50
-    assert report.bookings["cancelled"] == kinds[demo.CANCEL] >= 5
+    assert sum(report.bookings.values()) == kinds[plan.BOOK]
+    assert report.bookings["attended"] == kinds[plan.ATTEND] >= 50
+    assert report.bookings["cancelled"] == kinds[plan.CANCEL] >= 5
     assert report.bookings["no_show"] >= 5
     assert report.bookings["attended"] > report.bookings["no_show"] + report.bookings["cancelled"]
     booked = select(func.count(AuditRow.id)).where(AuditRow.action == "booking.booked")
-    assert await scalar(ctx, booked) == kinds[demo.BOOK]
+    assert await scalar(ctx, booked) == kinds[plan.BOOK]
     marked = select(BookingRow.status, BookingRow.marked_by_staff_id).where(
         BookingRow.marked_at.is_not(None)
     )
@@ -180,13 +180,13 @@ async def test_demo_shop_is_realistic_resumes_after_a_cut_and_loads_once(
     assert await bookings.store_bookings(ctx, "main", today)
     assert any(at.astimezone(ctx.zone).date() == today + timedelta(days=1) for (at,) in active)
     first_slot = await scalar(ctx, select(func.min(BookingRow.starts_at)))
-    assert first_slot >= start - timedelta(days=demo.BOOKING_DAYS + 1)
+    assert first_slot >= start - timedelta(days=plan.BOOKING_DAYS + 1)
     parties = await rows(ctx, select(BookingRow.party_size, BookingRow.note))
     assert {size for size, _ in parties} >= {1, 2, 3} and any(note for _, note in parties)
 
     # Feedback: over the whole history, about stores and receipts, mostly happy; the owner
     # answered most and closed some; the newest complaints still wait, urgent, on top.
-    assert sum(report.feedback.values()) == kinds[demo.FEEDBACK] == demo.FEEDBACK_COUNT
+    assert sum(report.feedback.values()) == kinds[plan.FEEDBACK] == plan.FEEDBACK_COUNT
     cases = await rows(
         ctx,
         select(
@@ -211,14 +211,14 @@ async def test_demo_shop_is_realistic_resumes_after_a_cut_and_loads_once(
     assert sum(c.rating >= 4 for c in cases) > 2 * sum(c.rating <= 3 for c in cases) > 0
     assert {c.answered_by_staff_id for c in cases} == {owner, None}
     answered = select(func.count(AuditRow.id)).where(AuditRow.action == "feedback.answered")
-    assert await scalar(ctx, answered) == kinds[demo.ANSWER]
+    assert await scalar(ctx, answered) == kinds[plan.ANSWER]
     first_case = min(c.created_at for c in cases)
     assert first_case < start - timedelta(days=300)
 
     # History is not news: nothing waits to be pushed (answers to feedback included).
     assert await scalar(ctx, select(func.count(OutboxRow.id))) == 0
 
-    again = await demo.load_demo(ctx)
+    again = await loader.load_demo(ctx)
 
     assert again.already_loaded
     assert (
@@ -238,5 +238,5 @@ async def test_demo_shop_is_realistic_resumes_after_a_cut_and_loads_once(
     )
     assert await scalar(ctx, select(func.count(MemberRow.id))) == 300
     assert await scalar(ctx, select(func.count(SaleRow.id))) == report.sales
-    loaded = select(func.count(AuditRow.id)).where(AuditRow.action == demo.LOADED)
+    loaded = select(func.count(AuditRow.id)).where(AuditRow.action == loader.LOADED)
     assert await scalar(ctx, loaded) == 1

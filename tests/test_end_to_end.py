@@ -200,16 +200,16 @@ async def test_console_chat_as_staff_runs_staff_commands(ctx: Context, tmp_path:
 
 LOADS_WECHAT_ONLY = """
 import asyncio, sys
-from bot.bootstrap import bootstrap
 from bot.cli import app
-from bot.pushes.channels import from_app
+from bot.composition import compose, open_context
 from bot.settings import Settings
-from bot.web import create_app
 
 async def main():
     settings = Settings(wechat_token="t", wechat_app_id="wx1", wechat_app_secret="s")
-    ctx = await bootstrap(settings)
-    print(sorted(from_app(create_app(ctx, settings))))
+    ctx = await open_context(settings)
+    process = compose(ctx, settings)
+    print(sorted(process.pushes))
+    await process.close()
     await ctx.db.dispose()
 
 asyncio.run(main())

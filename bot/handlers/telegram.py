@@ -60,7 +60,7 @@ from bot.dialogs.engine.dialogs import Dialogs, Flow, MenuCommand
 from bot.dialogs.engine.types import Event, Payload, Reply, Sender
 from bot.handlers import long_text
 from bot.i18n import LOCALES, gettext, locale_for_hint
-from bot.pushes import channels, dispatcher, texts
+from bot.pushes import dispatcher, texts
 from bot.settings import Settings
 from core.context import Context
 from core.people import conversations
@@ -487,13 +487,14 @@ class Webhook:
         return web.json_response({})
 
 
-def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settings) -> None:
-    """The bot of the settings: its webhook (with a secret) and, for ``serve
-    --telegram-polling``, the channel under ``TELEGRAM``; the command menu at start-up."""
+def connect(ctx: Context, dialogs: Dialogs, settings: Settings) -> TelegramChannel:
+    """The channel of the settings' bot."""
     bot = create_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_base)
-    channel = TelegramChannel(ctx, dialogs, bot)
-    app[TELEGRAM] = channel
-    channels.offer(app, CHANNEL, TelegramPushes(channel))
+    return TelegramChannel(ctx, dialogs, bot)
+
+
+def mount(app: web.Application, channel: TelegramChannel, settings: Settings) -> None:
+    """The channel's webhook (with a secret); the command menu at start-up."""
     secret = settings.telegram_webhook_secret.get_secret_value()
     if secret:
         app.router.add_post(settings.telegram_path, Webhook(channel, secret).receive)
@@ -510,9 +511,5 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
         yield
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await channel.close()
 
     app.cleanup_ctx.append(lifetime)
-
-
-TELEGRAM = web.AppKey("telegram", TelegramChannel)

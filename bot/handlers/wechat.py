@@ -48,8 +48,7 @@ from bot.handlers.wechat_messages import (
     passive_xml,
     render,
 )
-from bot.pushes import channels, texts
-from bot.pushes.wechat import WeChatPushes
+from bot.pushes import texts
 from bot.settings import Settings
 from core.context import Context
 from core.people import conversations
@@ -411,8 +410,9 @@ def _safe_xml(body: bytes) -> Element:
     return root
 
 
-def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settings) -> None:
-    """Serve the endpoint at ``settings.wechat_path`` (when a token is configured)."""
+def connect(ctx: Context, dialogs: Dialogs, settings: Settings) -> WeChatEndpoint:
+    """The endpoint of the settings' official account, with an API client when its app id
+    and secret are given (customer-service messages and pushes need one)."""
     api = None
     if settings.wechat_app_id and settings.wechat_app_secret.get_secret_value():
         api = WeChatAPI(
@@ -422,7 +422,7 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
             app_secret=settings.wechat_app_secret.get_secret_value(),
             base_url=settings.wechat_api_base,
         )
-    endpoint = WeChatEndpoint(
+    return WeChatEndpoint(
         ctx,
         dialogs,
         api,
@@ -432,14 +432,9 @@ def mount(app: web.Application, ctx: Context, dialogs: Dialogs, settings: Settin
         reply_seconds=settings.wechat_reply_seconds,
         window=timedelta(seconds=settings.replay_window_seconds),
     )
-    if api is not None:
-        channels.offer(app, CHANNEL, WeChatPushes(ctx, api))
+
+
+def mount(app: web.Application, endpoint: WeChatEndpoint, settings: Settings) -> None:
+    """Serve the endpoint at ``settings.wechat_path``."""
     app.router.add_get(settings.wechat_path, endpoint.verify)
     app.router.add_post(settings.wechat_path, endpoint.receive)
-
-    async def close(_app: web.Application) -> None:
-        await endpoint.close()
-        if api is not None:
-            await api.close()
-
-    app.on_cleanup.append(close)

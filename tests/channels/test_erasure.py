@@ -15,6 +15,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from bot.composition import compose
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Reply
 from bot.dialogs.registry import create_dialogs
@@ -66,7 +67,7 @@ def zh(message: str, **params: object) -> str:
 async def wechat(
     ctx: Context, fake_wechat: FakeWeChat, session: ClientSession
 ) -> AsyncIterator[WeChatSimulator]:
-    async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as server:
+    async with TestServer(create_app(compose(ctx, wechat_settings(fake_wechat)))) as server:
         yield WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
 
 

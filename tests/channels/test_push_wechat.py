@@ -14,6 +14,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from bot.composition import compose
 from bot.dialogs.registry import create_dialogs
 from bot.handlers.telegram import TelegramChannel, TelegramPushes, create_bot
 from bot.handlers.wechat_api import WeChatAPI
@@ -209,7 +210,7 @@ async def test_what_a_conversation_sent_as_customer_service_counts_in_the_window
     reply; of the five in the window, four are left: the fifth receipt is a template."""
     ctx = shop_ctx
     member_id = await follower(ctx, clock, "o-card", timedelta(hours=1))
-    async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as server:
+    async with TestServer(create_app(compose(ctx, wechat_settings(fake_wechat)))) as server:
         chat = WeChatSimulator(session, str(server.make_url("/wechat")), clock=clock)
         await chat.event("o-card", "CLICK", key="card")
     # Leaving the server waited for the image it sends after the reply.

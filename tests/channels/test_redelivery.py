@@ -16,6 +16,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select, update
 
+from bot.composition import compose
 from bot.dialogs.registry import create_dialogs
 from bot.handlers.wechat import WeChatEndpoint
 from bot.scheduler import prune_job
@@ -49,13 +50,13 @@ async def shop(ctx: Context) -> Context:
 
 @pytest.fixture
 async def wechat_url(shop: Context, fake_wechat: FakeWeChat) -> AsyncIterator[str]:
-    async with TestServer(create_app(shop, wechat_settings(fake_wechat))) as server:
+    async with TestServer(create_app(compose(shop, wechat_settings(fake_wechat)))) as server:
         yield str(server.make_url("/wechat"))
 
 
 @pytest.fixture
 async def telegram_url(shop: Context, fake_telegram: FakeTelegram) -> AsyncIterator[str]:
-    async with TestServer(create_app(shop, telegram_settings(fake_telegram))) as server:
+    async with TestServer(create_app(compose(shop, telegram_settings(fake_telegram)))) as server:
         yield str(server.make_url("/telegram"))
 
 
@@ -262,7 +263,7 @@ async def test_telegram_an_update_done_is_not_processed_again_once_its_worker_is
     other = replace(shop, db=Database(shop.db.url.render_as_string(hide_password=False)))
     try:
         settings = telegram_settings(fake_telegram)
-        async with TestServer(create_app(other, settings)) as second:
+        async with TestServer(create_app(compose(other, settings))) as second:
             url = str(second.make_url("/telegram"))
             assert await post_update(session, url, update) == 200
     finally:

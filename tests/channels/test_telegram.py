@@ -13,6 +13,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from bot.composition import compose
 from bot.dialogs.engine.dialogs import Dialogs, Flow, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member.coupons import format_coupon_code
@@ -108,7 +109,9 @@ def telegram_settings(fake: FakeTelegram) -> Settings:
 
 @pytest.fixture
 async def server(ctx: Context, fake_telegram: FakeTelegram) -> AsyncIterator[TestServer]:
-    async with TestServer(create_app(ctx, telegram_settings(fake_telegram))) as test_server:
+    async with TestServer(
+        create_app(compose(ctx, telegram_settings(fake_telegram)))
+    ) as test_server:
         yield test_server
 
 

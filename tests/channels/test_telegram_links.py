@@ -11,6 +11,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from bot.composition import compose
 from bot.i18n import gettext
 from bot.web import create_app
 from core import loyalty
@@ -28,7 +29,7 @@ from tests.channels.test_wechat_links import HOSTILE, SALE
 async def chat(
     ctx: Context, fake_telegram: FakeTelegram, session: ClientSession
 ) -> AsyncIterator[Chat]:
-    async with TestServer(create_app(ctx, telegram_settings(fake_telegram))) as server:
+    async with TestServer(create_app(compose(ctx, telegram_settings(fake_telegram)))) as server:
         yield Chat(fake_telegram, session, str(server.make_url("/telegram")), USER, "zh_CN")
 
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
+from bot.composition import compose
 from bot.dialogs.engine.dialogs import Dialogs, Flow, Turn
 from bot.dialogs.engine.types import Reply, Step
 from bot.handlers.wechat import WeChatEndpoint
@@ -35,6 +36,7 @@ from storage.models import CheckinRow, CouponRow, DeliveryRow, IdentityRow
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.wechat_sim import AES_KEY, APP_ID, TOKEN, WeChatSimulator, choices, signature
 from tests.conftest import START
+from tests.factories import count
 
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 PHONES = itertools.count(1)
@@ -57,18 +59,13 @@ def wechat_settings(fake: FakeWeChat, **overrides: Any) -> Settings:
 
 @pytest.fixture
 async def server(ctx: Context, fake_wechat: FakeWeChat) -> AsyncIterator[TestServer]:
-    async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as test_server:
+    async with TestServer(create_app(compose(ctx, wechat_settings(fake_wechat)))) as test_server:
         yield test_server
 
 
 @pytest.fixture
 def wechat(ctx: Context, server: TestServer, session: ClientSession) -> WeChatSimulator:
     return WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
-
-
-async def count(db: Database, model: Any) -> int:
-    async with db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def register(wechat: WeChatSimulator, openid: str, scene: str = "") -> None:
@@ -104,7 +101,7 @@ async def test_official_sample_message_decrypts_and_our_reply_verifies(
     settings = wechat_settings(
         fake_wechat, wechat_token=token, wechat_encoding_aes_key=key, wechat_app_id=app_id
     )
-    async with TestServer(create_app(ctx, settings)) as test_server:
+    async with TestServer(create_app(compose(ctx, settings))) as test_server:
         url = str(test_server.make_url("/wechat"))
         sim = WeChatSimulator(
             session, url, clock=ctx.clock, aes_key=key, token=token, app_id=app_id
@@ -195,7 +192,7 @@ async def test_same_msgid_three_times_redeems_once_with_identical_replies(
     assert len(contents) == 1
     assert zh("Done! Your coupon code: {code}", code="")[:4] in contents.pop()
     assert len(await member_coupons(ctx, member.id)) == 1
-    assert await count(ctx.db, CouponRow) == 1
+    assert await count(ctx, CouponRow) == 1
 
 
 async def test_same_event_redelivered_is_processed_once(
@@ -222,7 +219,7 @@ async def test_a_menu_click_delivered_again_checks_in_once(
     contents = {answer.content for answer in [*together, again]}
     assert len(contents) == 1
     assert zh("Checked in! +{points} points.", points="").split("+")[0] in contents.pop()
-    assert await count(ctx.db, CheckinRow) == 1
+    assert await count(ctx, CheckinRow) == 1
     fresh = await wechat.post(wechat.xml("o-click", "event", Event="CLICK", EventKey="checkin"))
     assert zh("You have already checked in today. Come back tomorrow!") in fresh.content
 
@@ -231,7 +228,7 @@ async def test_slow_dialog_answers_success_then_customer_service_message(
     ctx: Context, fake_wechat: FakeWeChat, session: ClientSession
 ) -> None:
     settings = wechat_settings(fake_wechat, wechat_reply_seconds=0.3)
-    async with TestServer(create_app(ctx, settings)) as test_server:
+    async with TestServer(create_app(compose(ctx, settings))) as test_server:
         wechat = WeChatSimulator(session, str(test_server.make_url("/wechat")), clock=ctx.clock)
         await wechat.event("o-slow", "subscribe")  # the chat account exists
         blocker = Database(ctx.db.url.render_as_string(hide_password=False))
@@ -366,8 +363,8 @@ async def test_hostile_requests_are_refused_and_nothing_is_stored(
     else:
         answer = await wechat.post("<xml><ToUserName>gh</ToUserName></xml>")
     assert answer.status == status
-    assert await count(ctx.db, IdentityRow) == 0
-    assert await count(ctx.db, DeliveryRow) == 0
+    assert await count(ctx, IdentityRow) == 0
+    assert await count(ctx, DeliveryRow) == 0
     # And the server keeps serving.
     assert zh("Do you agree?") in (await wechat.text("o-fine", "你好")).content
 

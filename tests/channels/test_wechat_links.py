@@ -12,6 +12,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from bot.composition import compose
 from bot.handlers.wechat_api import WeChatAPI
 from bot.pushes.wechat import WeChatPushes
 from bot.web import create_app
@@ -40,7 +41,7 @@ NO_LONGER_VALID = zh("This button is no longer valid; nothing more was done.")
 async def wechat(
     ctx: Context, fake_wechat: FakeWeChat, session: ClientSession
 ) -> AsyncIterator[WeChatSimulator]:
-    async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as server:
+    async with TestServer(create_app(compose(ctx, wechat_settings(fake_wechat)))) as server:
         yield WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
 
 

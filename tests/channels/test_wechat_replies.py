@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+from bot.composition import compose
 from bot.handlers.wechat_api import WeChatAPI
 from bot.pushes.wechat import WeChatPushes
 from bot.web import create_app
@@ -22,7 +23,7 @@ async def test_a_follow_up_wechat_refuses_for_now_still_arrives(
 ) -> None:
     """The member card's image follows its text as a customer-service message; WeChat
     answered -1 (system busy) and the card never arrived."""
-    async with TestServer(create_app(ctx, wechat_settings(fake_wechat))) as server:
+    async with TestServer(create_app(compose(ctx, wechat_settings(fake_wechat)))) as server:
         wechat = WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
         await register(wechat, "o-busy")
         fake_wechat.fail_next(CUSTOM_SEND, -1)

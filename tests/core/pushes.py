@@ -1,5 +1,5 @@
-"""Shared by the tests of the scheduled push jobs: members who can be reached on a chat
-app, purchases in the past, and the outbox rows a job queued."""
+"""Shared by the tests of the scheduled push jobs: purchases in the past, members who block
+the bot, and the outbox rows a job queued (members a push can reach: ``tests.factories``)."""
 
 from __future__ import annotations
 
@@ -7,42 +7,15 @@ from datetime import timedelta
 from itertools import count as numbers
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.people import conversations
-from core.people.registration import register_member
 from storage.models import CouponRow, IdentityRow, OutboxRow
 
-_phones = numbers(1)
 _receipts = numbers(1)
-
-
-async def member(
-    ctx: Context,
-    *,
-    consent: bool = True,
-    birthday: str | None = None,
-    chat: bool = True,
-    store: str | None = "main",
-    phone: str | None = None,
-) -> int:
-    """A member registered from a chat account (so a push or a campaign can reach them),
-    or with ``chat`` off one registered by staff, who never wrote."""
-    n = next(_phones)
-    found = await register_member(
-        ctx,
-        name="测试会员",
-        phone=phone or f"139{n:08d}",
-        birthday=birthday,
-        home_store=store,
-        marketing_consent=consent,
-        channel="telegram" if chat else None,
-        external_id=f"tg-{n}" if chat else None,
-    )
-    return found.id
 
 
 async def block(ctx: Context, member_id: int) -> None:
@@ -94,8 +67,3 @@ async def coupons_of(ctx: Context, member_id: int) -> list[CouponRow]:
                 select(CouponRow).where(CouponRow.member_id == member_id).order_by(CouponRow.id)
             )
         )
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)

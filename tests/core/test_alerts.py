@@ -8,18 +8,19 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import AlertDecided, NotAllowed, NotEnoughPoints, PhoneTaken, UnknownAlert
-from core.ledger import adjustments, refunds, statement
+from core.ledger import adjustments, refunds
 from core.oversight import alerts, approvals
 from core.people.erasure import remove_staff
 from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
+from tests.factories import balance, count
 
 
 class Team:
@@ -40,15 +41,6 @@ async def team(ctx: Context) -> Team:
 async def member_id(ctx: Context) -> int:
     member = await register_member(ctx, name="李雷", phone="13800138000", home_store="main")
     return member.id
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await statement.points_summary(ctx, member_id)).balance
 
 
 async def alert_rows(ctx: Context, kind: str | None = None) -> list[AlertRow]:

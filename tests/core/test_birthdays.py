@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
+from bot.composition import shop_context
 from core import audit
 from core.clock import FixedClock
 from core.context import Context
@@ -15,7 +16,8 @@ from core.pushes.birthdays import KIND, birthdays_on, wish_birthdays
 from core.shop_file import load_shop
 from storage.models import AuditRow, CouponRow
 from tests.conftest import ZONE
-from tests.core.pushes import block, count, coupons_of, member, queued
+from tests.core.pushes import block, coupons_of, queued
+from tests.factories import count, reachable
 
 
 def test_29_february_is_celebrated_on_the_28th_in_other_years() -> None:
@@ -29,16 +31,16 @@ async def test_one_wish_and_one_coupon_however_often_the_job_runs(
     ctx: Context, clock: FixedClock
 ) -> None:
     # The clock stands on Monday 5 January 2026, 10:00 in Shanghai.
-    a = await member(ctx, birthday="1990-01-05")
-    b = await member(ctx, birthday="2001-01-05")
-    await member(ctx, birthday="1990-01-06")  # tomorrow
-    await member(ctx)  # no birthday given
+    a = await reachable(ctx, birthday="1990-01-05")
+    b = await reachable(ctx, birthday="2001-01-05")
+    await reachable(ctx, birthday="1990-01-06")  # tomorrow
+    await reachable(ctx)  # no birthday given
 
     assert await wish_birthdays(ctx) == 2
     assert await wish_birthdays(ctx) == 0
     # A restart late the same day: a new context, a new clock, the same database.
     clock_later = FixedClock(datetime(2026, 1, 5, 23, 50, tzinfo=ZONE))
-    restarted = Context(db=ctx.db, shop=load_shop(), clock=clock_later, zone=ZONE)
+    restarted = await shop_context(ctx.db, load_shop(), clock_later, ZONE)
     assert await wish_birthdays(restarted) == 0
 
     rows = await queued(ctx, KIND)
@@ -67,9 +69,9 @@ async def test_one_wish_and_one_coupon_however_often_the_job_runs(
 async def test_born_on_29_february_wished_on_28_february_2027_not_on_1_march(
     ctx: Context, clock: FixedClock
 ) -> None:
-    leapling = await member(ctx, birthday="2000-02-29")
-    on_28th = await member(ctx, birthday="1999-02-28")
-    on_1st = await member(ctx, birthday="1999-03-01")
+    leapling = await reachable(ctx, birthday="2000-02-29")
+    on_28th = await reachable(ctx, birthday="1999-02-28")
+    on_1st = await reachable(ctx, birthday="1999-03-01")
 
     clock.set(datetime(2027, 2, 27, 9, 30, tzinfo=ZONE))
     assert await wish_birthdays(ctx) == 0
@@ -96,13 +98,13 @@ async def test_born_on_29_february_wished_on_28_february_2027_not_on_1_march(
 async def test_no_wish_and_no_coupon_for_who_declined_left_or_cannot_be_reached(
     ctx: Context, clock: FixedClock
 ) -> None:
-    declined = await member(ctx, birthday="1990-01-05", consent=False)
-    gone = await member(ctx, birthday="1990-01-05")
+    declined = await reachable(ctx, birthday="1990-01-05", consent=False)
+    gone = await reachable(ctx, birthday="1990-01-05")
     await delete_member(ctx, gone, actor=audit.member_actor(gone))
-    blocked = await member(ctx, birthday="1990-01-05")
+    blocked = await reachable(ctx, birthday="1990-01-05")
     await block(ctx, blocked)
-    never_wrote = await member(ctx, birthday="1990-01-05", chat=False)
-    wished = await member(ctx, birthday="1990-01-05")
+    never_wrote = await reachable(ctx, birthday="1990-01-05", chat=False)
+    wished = await reachable(ctx, birthday="1990-01-05")
 
     assert await wish_birthdays(ctx) == 1
     assert [m for m, _, _ in await queued(ctx, KIND)] == [wished]
@@ -122,7 +124,7 @@ async def test_a_wish_without_coupon_when_the_shop_gives_none(
         update={"birthday": ctx.shop.birthday.model_copy(update={"reward": ""})}
     )
     plain = replace(ctx, shop=shop)
-    a = await member(ctx, birthday="1990-01-05")
+    a = await reachable(ctx, birthday="1990-01-05")
     assert await wish_birthdays(plain) == 1
     ((_, _, params),) = await queued(ctx, KIND)
     assert params == {"coupon_code": None, "reward": None, "value_fen": None, "valid_until": None}

@@ -9,7 +9,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.clock import FixedClock
 from core.context import Context
@@ -32,6 +32,7 @@ from core.service.bookings import BookingView
 from core.shop import WEEKDAYS, OpeningHours, Shop
 from core.shop_file import load_shop
 from storage.models import AuditRow, BookingRow, SlotRow
+from tests.factories import count
 
 ZONE = ZoneInfo("Asia/Shanghai")
 HOLIDAY = date(2026, 1, 7)  # a Wednesday, closed for every store
@@ -62,11 +63,6 @@ def bctx(ctx: Context) -> Context:
 async def new_member(ctx: Context, n: int = 1, name: str = "王小明") -> int:
     member = await register_member(ctx, name=name, phone=f"138000001{n:02d}")
     return member.id
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 async def places_taken(ctx: Context, starts_at: datetime) -> int:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from core import audit, loyalty
 from core.clock import FixedClock
@@ -37,14 +37,10 @@ from storage.models import (
     MemberRow,
     OutboxRow,
 )
-from tests.core import pushes
+from tests.factories import count, owner, reachable
 
 DORMANT = Segment(stages={Stage.DORMANT})
 receipts = iter(range(1, 1_000_000))
-
-
-async def member(ctx: Context, phone: str, store: str | None = "main", consent: bool = True) -> int:
-    return await pushes.member(ctx, phone=phone, store=store, consent=consent)
 
 
 async def buy(
@@ -68,13 +64,9 @@ async def buy(
 
 async def dormant(ctx: Context, clock: FixedClock, phone: str, **kw: object) -> int:
     """A member whose only purchase was 200 days ago (dormant: 180–364 days silent)."""
-    member_id = await member(ctx, phone, **kw)  # type: ignore[arg-type]
+    member_id = await reachable(ctx, phone=phone, **kw)
     await buy(ctx, clock, member_id, days_ago=200)
     return member_id
-
-
-async def owner(ctx: Context) -> StaffView:
-    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
 
 
 async def manager(ctx: Context, store: str = "main") -> StaffView:
@@ -93,11 +85,6 @@ async def campaign_outbox(ctx: Context) -> list[tuple[int | None, str, dict[str,
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
 async def test_reaches_exactly_the_segment_less_opt_outs_and_deleted(
     ctx: Context, clock: FixedClock
 ) -> None:
@@ -107,9 +94,9 @@ async def test_reaches_exactly_the_segment_less_opt_outs_and_deleted(
     elsewhere = await dormant(ctx, clock, "13800000004", store="riverside")
     gone = await dormant(ctx, clock, "13800000005")
     await delete_member(ctx, gone, actor=audit.member_actor(gone))
-    recent = await member(ctx, "13800000006")
+    recent = await reachable(ctx, phone="13800000006")
     await buy(ctx, clock, recent, days_ago=3)  # new, not dormant
-    await member(ctx, "13800000007")  # potential: never bought
+    await reachable(ctx, phone="13800000007")  # potential: never bought
 
     in_main = Segment(stages={Stage.DORMANT}, store="main")
     segment_ids = await select_members(ctx, in_main)

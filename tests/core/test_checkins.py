@@ -24,6 +24,7 @@ from core.people.registration import register_member
 from core.shop import CheckinRules
 from storage.models import CheckinRow, LedgerRow
 from tests.conftest import ZONE
+from tests.factories import balance, member
 
 RULES = CheckinRules(points=2, streak_days=7, streak_bonus=10, monthly_cap=60)
 
@@ -35,14 +36,6 @@ def at(day: int, hour: int, minute: int = 0, month: int = 1) -> datetime:
 def with_rules(ctx: Context, **rules: object) -> Context:
     shop = ctx.shop.model_copy(update={"checkin": RULES.model_copy(update=rules)})
     return replace(ctx, shop=shop)
-
-
-async def member(ctx: Context) -> int:
-    return (await register_member(ctx, name="签到会员", phone="13600000001")).id
-
-
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await statement.points_summary(ctx, member_id)).balance
 
 
 async def days_in_a_row(
@@ -75,7 +68,7 @@ def test_the_seventh_day_brings_the_bonus_and_the_cap_cuts_what_is_left() -> Non
 
 async def test_twice_on_one_shop_day_gives_points_once(ctx: Context, clock: FixedClock) -> None:
     ctx = with_rules(ctx)
-    who = await member(ctx)
+    who = await member(ctx, name="签到会员", phone="13600000001")
     first = await checkins.check_in(ctx, who)
     clock.advance(timedelta(hours=3))
     again = await checkins.check_in(ctx, who)
@@ -89,7 +82,7 @@ async def test_across_midnight_utc_it_is_still_the_same_day_in_shanghai(
     ctx: Context, clock: FixedClock
 ) -> None:
     ctx = with_rules(ctx)
-    who = await member(ctx)
+    who = await member(ctx, name="签到会员", phone="13600000001")
     clock.set(at(6, 7, 30))  # 23:30 UTC on the 5th
     assert clock.now().astimezone(UTC).day == 5
     first = await checkins.check_in(ctx, who)
@@ -107,7 +100,7 @@ async def test_across_midnight_utc_it_is_still_the_same_day_in_shanghai(
 
 async def test_concurrent_check_ins_on_one_day_give_points_once(ctx: Context) -> None:
     ctx = with_rules(ctx)
-    who = await member(ctx)
+    who = await member(ctx, name="签到会员", phone="13600000001")
 
     results = await asyncio.gather(*(checkins.check_in(ctx, who) for _ in range(10)))
 
@@ -124,7 +117,7 @@ async def test_concurrent_check_ins_on_one_day_give_points_once(ctx: Context) ->
 
 async def test_day_seven_of_a_streak_gives_the_bonus(ctx: Context, clock: FixedClock) -> None:
     ctx = with_rules(ctx)
-    who = await member(ctx)
+    who = await member(ctx, name="签到会员", phone="13600000001")
 
     done = await days_in_a_row(ctx, clock, who, 5, 8)
 
@@ -137,7 +130,7 @@ async def test_day_seven_of_a_streak_gives_the_bonus(ctx: Context, clock: FixedC
 
 async def test_a_missed_day_resets_the_streak(ctx: Context, clock: FixedClock) -> None:
     ctx = with_rules(ctx)
-    who = await member(ctx)
+    who = await member(ctx, name="签到会员", phone="13600000001")
     await days_in_a_row(ctx, clock, who, 5, 6)  # 5th to 10th: six days
 
     after_gap = await days_in_a_row(ctx, clock, who, 12, 7)  # the 11th missed
@@ -149,7 +142,7 @@ async def test_a_missed_day_resets_the_streak(ctx: Context, clock: FixedClock) -
 
 async def test_the_monthly_cap_stops_points_not_the_streak(ctx: Context, clock: FixedClock) -> None:
     ctx = with_rules(ctx, points=5, streak_bonus=0, monthly_cap=12)
-    who = await member(ctx)
+    who = await member(ctx, name="签到会员", phone="13600000001")
 
     january = await days_in_a_row(ctx, clock, who, 29, 3)  # 29th, 30th, 31st
     clock.set(at(1, 12, month=2))
@@ -167,7 +160,7 @@ async def test_the_monthly_cap_stops_points_not_the_streak(ctx: Context, clock: 
 
 async def test_check_in_can_be_switched_off(ctx: Context) -> None:
     ctx = with_rules(ctx, enabled=False)
-    who = await member(ctx)
+    who = await member(ctx, name="签到会员", phone="13600000001")
     with pytest.raises(InvalidInput):
         await checkins.check_in(ctx, who)
 
@@ -179,7 +172,7 @@ async def test_check_in_points_are_own_lots_that_expire_and_never_lift_a_tier(
     ctx: Context, clock: FixedClock
 ) -> None:
     ctx = with_rules(ctx, points=500, monthly_cap=0)
-    who = await member(ctx)
+    who = await member(ctx, name="签到会员", phone="13600000001")
     await days_in_a_row(ctx, clock, who, 5, 3)
 
     summary = await statement.points_summary(ctx, who)
@@ -209,7 +202,7 @@ async def test_check_ins_count_as_points_issued_and_have_their_own_figures(
     ctx: Context, clock: FixedClock
 ) -> None:
     ctx = with_rules(ctx)
-    who = await member(ctx)
+    who = await member(ctx, name="签到会员", phone="13600000001")
     other = (
         await register_member(ctx, name="别家", phone="13600000002", home_store="riverside")
     ).id

@@ -22,13 +22,9 @@ from core.insights.segments import Segment, Stage
 from core.people.staff import StaffView, add_staff
 from core.service import feedback
 from storage.models import DigestItemRow, DigestRow, MemberRow, OutboxRow
-from tests.core import pushes
+from tests.factories import reachable
 
 receipts = iter(range(1, 1_000_000))
-
-
-async def member(ctx: Context, store: str | None = "main", consent: bool = True) -> int:
-    return await pushes.member(ctx, store=store, consent=consent)
 
 
 async def buy(
@@ -56,7 +52,7 @@ async def silent(
     consent: bool = True,
 ) -> int:
     """A member whose one purchase was ``days`` days ago (¥5 000 makes them 金卡)."""
-    member_id = await member(ctx, store, consent)
+    member_id = await reachable(ctx, store=store, consent=consent)
     await buy(ctx, clock, member_id, days, yuan, store or "main")
     return member_id
 
@@ -95,10 +91,10 @@ async def fixture(ctx: Context, clock: FixedClock) -> Shop:
 
     # Repeat rates over the 30 days to 4 January: main 1 of 2 buyers (the one who came back
     # bought once), riverside 1 of 4; today's sale is after the period.
-    twice = await member(ctx)
+    twice = await reachable(ctx)
     await buy(ctx, clock, twice, 10, 100)
     await buy(ctx, clock, twice, 5, 100)
-    riverside = [await member(ctx, "riverside") for _ in range(4)]
+    riverside = [await reachable(ctx, store="riverside") for _ in range(4)]
     await buy(ctx, clock, riverside[0], 20, 100, "riverside")
     await buy(ctx, clock, riverside[0], 3, 100, "riverside")
     for other in riverside[1:]:
@@ -106,7 +102,7 @@ async def fixture(ctx: Context, clock: FixedClock) -> Shop:
     await buy(ctx, clock, riverside[1], 0, 100, "riverside")
 
     # Urgent feedback still open: 2 at main, 1 at riverside, 1 about no store.
-    writer = await member(ctx)
+    writer = await reachable(ctx)
     for rating, text, store in (
         (1, "太慢了", "main"),
         (2, "态度不好", "main"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import date, datetime
-from itertools import count as numbers
 from pathlib import Path
 
 import pytest
@@ -34,48 +33,18 @@ from core.errors import (
     UnknownEvent,
 )
 from core.insights.segments import Stage, member_segments, member_stage
-from core.ledger import adjustments, statement
 from core.people.erasure import delete_member
-from core.people.registration import register_member
-from core.people.staff import StaffView, add_staff
+from core.people.staff import add_staff
 from core.pushes.outbox import SERVICE_KINDS
 from core.shop_file import load_shop
-from storage.models import EventRow, LedgerRow, MemberRow
+from storage.models import EventRow, LedgerRow
 from tests.conftest import ZONE
-from tests.core.pushes import buy, count, queued
-
-_phones = numbers(1)
+from tests.core.pushes import buy, queued
+from tests.factories import balance, count, owner, reachable
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 1) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=ZONE)
-
-
-async def member(
-    ctx: Context, points: int = 0, *, tier: str = "member", consent: bool = True
-) -> int:
-    n = next(_phones)
-    found = await register_member(
-        ctx,
-        name=f"会员{n}",
-        phone=f"137{n:08d}",
-        home_store="main",
-        marketing_consent=consent,
-        channel="telegram",
-        external_id=f"ev-{n}",
-    )
-    if points:
-        await adjustments.adjust_points(ctx, found.id, points, "test", actor="staff:1")
-    if tier != "member":
-        async with ctx.db.transaction() as s:
-            row = await s.get(MemberRow, found.id)
-            assert row is not None
-            row.tier = tier
-    return found.id
-
-
-async def owner(ctx: Context) -> StaffView:
-    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
 
 
 def draft(**changes: object) -> EventDraft:
@@ -95,10 +64,6 @@ async def new_event(ctx: Context, **changes: object) -> shop_events.EventView:
     return await event_organising.create_event(ctx, await owner(ctx), draft(**changes))
 
 
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await statement.points_summary(ctx, member_id)).balance
-
-
 # --- places and points --------------------------------------------------------------------
 
 
@@ -106,7 +71,7 @@ async def test_twenty_concurrent_sign_ups_for_eight_places_take_eight_prices(
     ctx: Context,
 ) -> None:
     event = await new_event(ctx, capacity=8, points=30)
-    members = [await member(ctx, 100) for _ in range(20)]
+    members = [await reachable(ctx, points=100) for _ in range(20)]
 
     results = await asyncio.gather(
         *(shop_events.sign_up(ctx, m, event.id) for m in members), return_exceptions=True
@@ -131,7 +96,7 @@ async def test_twenty_concurrent_sign_ups_for_eight_places_take_eight_prices(
 
 async def test_one_member_gets_one_place_also_when_tapping_twice(ctx: Context) -> None:
     event = await new_event(ctx, points=10)
-    who = await member(ctx, 100)
+    who = await reachable(ctx, points=100)
 
     results = await asyncio.gather(
         *(shop_events.sign_up(ctx, who, event.id) for _ in range(5)), return_exceptions=True
@@ -145,7 +110,7 @@ async def test_one_member_gets_one_place_also_when_tapping_twice(ctx: Context) -
 
 async def test_without_enough_points_nothing_is_taken(ctx: Context) -> None:
     event = await new_event(ctx, points=30)
-    poor = await member(ctx, 20)
+    poor = await reachable(ctx, points=20)
 
     with pytest.raises(NotEnoughPoints) as refused:
         await shop_events.sign_up(ctx, poor, event.id)
@@ -157,7 +122,7 @@ async def test_without_enough_points_nothing_is_taken(ctx: Context) -> None:
 
 async def test_a_free_event_needs_no_points_and_writes_no_ledger_row(ctx: Context) -> None:
     event = await new_event(ctx, points=0)
-    who = await member(ctx)
+    who = await reachable(ctx)
 
     signup = await shop_events.sign_up(ctx, who, event.id)
 
@@ -167,7 +132,7 @@ async def test_a_free_event_needs_no_points_and_writes_no_ledger_row(ctx: Contex
 
 async def test_sign_ups_close_when_the_event_begins(ctx: Context, clock: FixedClock) -> None:
     event = await new_event(ctx, points=0)
-    who = await member(ctx)
+    who = await reachable(ctx)
     clock.set(at(10, 19))
 
     assert await shop_events.open_events(ctx, who) == []
@@ -184,9 +149,9 @@ async def test_below_the_minimum_tier_the_event_is_neither_seen_nor_joinable(
     ctx: Context,
 ) -> None:
     event = await new_event(ctx, min_tier="gold", points=0)
-    silver = await member(ctx, tier="silver")
-    gold = await member(ctx, tier="gold")
-    diamond = await member(ctx, tier="diamond")
+    silver = await reachable(ctx, tier="silver")
+    gold = await reachable(ctx, tier="gold")
+    diamond = await reachable(ctx, tier="diamond")
 
     assert await shop_events.open_events(ctx, silver) == []
     with pytest.raises(EventNotOpen):
@@ -205,8 +170,8 @@ async def test_stages_and_tier_must_both_hold(ctx: Context, clock: FixedClock) -
     gold_new = await new_event(
         ctx, title="金卡新客", stages=frozenset({Stage.NEW}), min_tier="gold", points=0
     )
-    never_bought = await member(ctx)
-    newcomer = await member(ctx)
+    never_bought = await reachable(ctx)
+    newcomer = await reachable(ctx)
     await buy(ctx, clock, newcomer, days_ago=3)
 
     assert await shop_events.open_events(ctx, never_bought) == []
@@ -227,7 +192,7 @@ async def test_one_members_stage_is_the_stage_of_the_whole_shops_segments(
     spend = [100, 5000, 100, 300, 800, 100, 100, 100]
     ids = []
     for days_ago, yuan in zip(shape, spend, strict=True):
-        who = await member(ctx)
+        who = await reachable(ctx)
         ids.append(who)
         for ago in days_ago:
             await buy(ctx, clock, who, days_ago=ago, yuan=yuan)
@@ -245,7 +210,7 @@ async def test_cancel_before_the_cut_off_returns_the_points_with_their_expiry(
     ctx: Context, clock: FixedClock
 ) -> None:
     event = await new_event(ctx, points=30, capacity=1)
-    who = await member(ctx, 100)
+    who = await reachable(ctx, points=100)
     async with ctx.db.read() as s:
         lot = await s.scalar(select(LedgerRow).where(LedgerRow.member_id == who))
     assert lot is not None
@@ -264,7 +229,7 @@ async def test_cancel_before_the_cut_off_returns_the_points_with_their_expiry(
     assert (await shop_events.get_event(ctx, event.id)).joined == 0
     with pytest.raises(SignupNotActive):
         await shop_events.cancel_signup(ctx, who, signup.id)
-    other = await member(ctx, 30)
+    other = await reachable(ctx, points=30)
     await shop_events.sign_up(ctx, other, event.id)  # the place is free again
 
 
@@ -272,7 +237,7 @@ async def test_after_the_cut_off_the_place_and_the_points_stay(
     ctx: Context, clock: FixedClock
 ) -> None:
     event = await new_event(ctx, points=30)
-    who = await member(ctx, 100)
+    who = await reachable(ctx, points=100)
     signup = await shop_events.sign_up(ctx, who, event.id)
     clock.set(at(9, 19, 1))
 
@@ -286,7 +251,7 @@ async def test_after_the_cut_off_the_place_and_the_points_stay(
 
 async def test_nobody_cancels_someone_elses_place(ctx: Context) -> None:
     event = await new_event(ctx, points=0)
-    who, other = await member(ctx), await member(ctx)
+    who, other = await reachable(ctx), await reachable(ctx)
     signup = await shop_events.sign_up(ctx, who, event.id)
 
     with pytest.raises(UnknownEvent):
@@ -299,8 +264,8 @@ async def test_nobody_cancels_someone_elses_place(ctx: Context) -> None:
 async def test_reminder_the_day_before_once_per_sign_up(ctx: Context, clock: FixedClock) -> None:
     assert shop_events.REMINDER in SERVICE_KINDS
     event = await new_event(ctx, points=0)  # Saturday 10 January 19:00
-    declined = await member(ctx, consent=False)  # a service message: consent does not matter
-    leaving = await member(ctx)
+    declined = await reachable(ctx, consent=False)  # a service message: consent does not matter
+    leaving = await reachable(ctx)
     first = await shop_events.sign_up(ctx, declined, event.id)
     gone = await shop_events.sign_up(ctx, leaving, event.id)
     await shop_events.cancel_signup(ctx, leaving, gone.id)
@@ -308,7 +273,7 @@ async def test_reminder_the_day_before_once_per_sign_up(ctx: Context, clock: Fix
     clock.set(at(9, 9, 50))
     assert await shop_events.remind_events(ctx) == 0
     clock.set(at(9, 10, 0))
-    late = await member(ctx)
+    late = await reachable(ctx)
     await shop_events.sign_up(ctx, late, event.id)  # after the moment: just read the details
     assert await shop_events.remind_events(ctx) == 1
     clock.set(at(9, 10, 10))
@@ -334,7 +299,7 @@ async def test_staff_mark_attendance_once_it_began_and_the_figures_add_up(
     ctx: Context, clock: FixedClock
 ) -> None:
     event = await new_event(ctx, points=30)
-    came, missed, left = [await member(ctx, 100) for _ in range(3)]
+    came, missed, left = [await reachable(ctx, points=100) for _ in range(3)]
     signups = {who: await shop_events.sign_up(ctx, who, event.id) for who in (came, missed, left)}
     await shop_events.cancel_signup(ctx, left, signups[left].id)
 
@@ -454,7 +419,7 @@ capacity = 100
     assert (await shop_events.get_event(ctx, rows["open-day"].id)).store is None
 
     await sync_shop(replace(ctx, shop=load_shop()))  # gone from the file
-    anyone = await member(ctx)
+    anyone = await reachable(ctx)
     assert await shop_events.open_events(ctx, anyone) == []
     with pytest.raises(UnknownEvent):
         await shop_events.sign_up(ctx, anyone, rows["open-day"].id)
@@ -488,14 +453,14 @@ def test_a_wrong_event_in_the_shop_file_names_the_key(tmp_path: Path) -> None:
 
 async def test_a_member_who_deletes_their_data_frees_their_places(ctx: Context) -> None:
     event = await new_event(ctx, points=0, capacity=1)
-    leaving = await member(ctx)
+    leaving = await reachable(ctx)
     await shop_events.sign_up(ctx, leaving, event.id)
 
     await delete_member(ctx, leaving, actor="member:1")
 
     assert (await shop_events.get_event(ctx, event.id)).joined == 0
     assert await event_organising.event_signups(ctx, event.id) == []
-    await shop_events.sign_up(ctx, await member(ctx), event.id)
+    await shop_events.sign_up(ctx, await reachable(ctx), event.id)
 
 
 async def test_a_new_event_tells_the_members_who_may_join_and_accept_news(
@@ -503,10 +468,10 @@ async def test_a_new_event_tells_the_members_who_may_join_and_accept_news(
 ) -> None:
     """Members with no event are promised "We will let you know!": a new event now queues
     a marketing push to each member who may join it and accepted offers and news, once."""
-    gold = await member(ctx, tier="gold")
-    diamond = await member(ctx, tier="diamond")
-    await member(ctx, tier="member")  # below the event's tier
-    await member(ctx, tier="gold", consent=False)  # declined offers and news
+    gold = await reachable(ctx, tier="gold")
+    diamond = await reachable(ctx, tier="diamond")
+    await reachable(ctx, tier="member")  # below the event's tier
+    await reachable(ctx, tier="gold", consent=False)  # declined offers and news
     event = await new_event(ctx, min_tier="gold")
     rows = await queued(ctx, event_organising.NEWS)
     assert [(m, key) for m, key, _ in rows] == [

@@ -7,16 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import FeedbackClosed, InvalidInput, UnknownFeedback, UnknownSale, UnknownStore
-from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service import feedback
 from storage.models import AuditRow, FeedbackRow, OutboxRow
+from tests.factories import count, member
 
 # --- classifier ---------------------------------------------------------------------------
 
@@ -88,21 +88,11 @@ def test_broken_keyword_file_fails_loudly(tmp_path: Path) -> None:
 # --- helpers ------------------------------------------------------------------------------
 
 
-async def new_member(ctx: Context, phone: str = "13800000001", **kw: object) -> int:
-    member = await register_member(ctx, name="王小明", phone=phone, **kw)
-    return member.id
-
-
 async def new_staff(ctx: Context, external_id: str = "9001") -> int:
     staff = await add_staff(
         ctx, channel="telegram", external_id=external_id, role="clerk", store="main"
     )
     return staff.id
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 async def answers_queued(ctx: Context, feedback_id: int | None = None) -> list[OutboxRow]:
@@ -117,7 +107,7 @@ async def answers_queued(ctx: Context, feedback_id: int | None = None) -> list[O
 
 
 async def test_submit_classifies_and_records(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
 
     view = await feedback.submit_feedback(ctx, member_id, 4, "  排队太久了  ", store="main")
 
@@ -130,7 +120,7 @@ async def test_submit_classifies_and_records(ctx: Context) -> None:
 
 @pytest.mark.parametrize("rating", [0, 6, -1, True, 3.0, "5", None])
 async def test_rating_must_be_one_to_five(ctx: Context, rating: object) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     with pytest.raises(InvalidInput) as caught:
         await feedback.submit_feedback(ctx, member_id, rating, "ok")  # type: ignore[arg-type]
     assert caught.value.params["field"] == "rating"
@@ -139,12 +129,12 @@ async def test_rating_must_be_one_to_five(ctx: Context, rating: object) -> None:
 
 @pytest.mark.parametrize("rating", [1, 5])
 async def test_rating_bounds_are_accepted(ctx: Context, rating: int) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     assert (await feedback.submit_feedback(ctx, member_id, rating, "ok")).rating == rating
 
 
 async def test_text_is_one_to_500_characters(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     longest = "好" * feedback.TEXT_MAX
 
     assert (await feedback.submit_feedback(ctx, member_id, 3, longest)).text == longest
@@ -165,7 +155,7 @@ async def test_text_is_one_to_500_characters(ctx: Context) -> None:
     ],
 )
 async def test_hostile_text_is_stored_exactly_as_typed(ctx: Context, text: str) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
 
     view = await feedback.submit_feedback(ctx, member_id, 3, text)
 
@@ -177,7 +167,7 @@ async def test_hostile_text_is_stored_exactly_as_typed(ctx: Context, text: str) 
 
 
 async def test_about_own_sale(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await loyalty.record_sale(
         ctx, store="riverside", receipt_no="R-77", member_id=member_id, amount_fen=3_800
     )
@@ -190,8 +180,8 @@ async def test_about_own_sale(ctx: Context) -> None:
 
 
 async def test_a_sale_of_another_member_is_refused(ctx: Context) -> None:
-    alice = await new_member(ctx, "13800000001")
-    bob = await new_member(ctx, "13800000002")
+    alice = await member(ctx, name="王小明", phone="13800000001")
+    bob = await member(ctx, name="王小明", phone="13800000002")
     await loyalty.record_sale(ctx, store="main", receipt_no="R1", member_id=alice, amount_fen=100)
 
     # Refused exactly like a receipt that does not exist: Bob learns nothing about Alice.
@@ -206,7 +196,7 @@ async def test_a_sale_of_another_member_is_refused(ctx: Context) -> None:
 
 
 async def test_receipt_needs_a_store_and_the_store_must_exist(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     with pytest.raises(InvalidInput) as caught:
         await feedback.submit_feedback(ctx, member_id, 3, "ok", receipt_no="R1")
     assert caught.value.params["field"] == "store"
@@ -215,7 +205,7 @@ async def test_receipt_needs_a_store_and_the_store_must_exist(ctx: Context) -> N
 
 
 async def test_the_same_feedback_sent_twice_opens_one_case(ctx: Context, clock: FixedClock) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     first = await feedback.submit_feedback(ctx, member_id, 1, "太慢了", store="main")
 
     again = await feedback.submit_feedback(ctx, member_id, 1, "太慢了 ", store="main")
@@ -239,7 +229,7 @@ async def test_the_same_feedback_sent_twice_opens_one_case(ctx: Context, clock: 
 
 
 async def test_low_ratings_are_urgent_and_come_first(ctx: Context, clock: FixedClock) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     texts = {}
     for rating, text in [(5, "great"), (2, "meh"), (4, "nice"), (1, "awful"), (3, "fine")]:
         view = await feedback.submit_feedback(ctx, member_id, rating, text, store="main")
@@ -259,7 +249,7 @@ async def test_low_ratings_are_urgent_and_come_first(ctx: Context, clock: FixedC
 
 
 async def test_queue_by_store_and_without_answered_or_closed(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     staff_id = await new_staff(ctx)
     main = await feedback.submit_feedback(ctx, member_id, 3, "main one", store="main")
     river = await feedback.submit_feedback(ctx, member_id, 3, "river", store="riverside")
@@ -286,7 +276,7 @@ async def test_queue_by_store_and_without_answered_or_closed(ctx: Context) -> No
 
 
 async def test_answer_queues_one_push_even_without_marketing_consent(ctx: Context) -> None:
-    member_id = await new_member(ctx, marketing_consent=False)
+    member_id = await member(ctx, name="王小明", phone="13800000001", marketing_consent=False)
     staff_id = await new_staff(ctx)
     submitted = await feedback.submit_feedback(ctx, member_id, 1, "<b>cold</b> coffee")
 
@@ -317,7 +307,7 @@ async def test_answer_queues_one_push_even_without_marketing_consent(ctx: Contex
 
 
 async def test_the_same_answer_twice_pushes_once_also_concurrently(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     staff_id = await new_staff(ctx)
     first = await feedback.submit_feedback(ctx, member_id, 2, "slow")
     second = await feedback.submit_feedback(ctx, member_id, 2, "noisy")
@@ -343,7 +333,7 @@ async def test_the_same_answer_twice_pushes_once_also_concurrently(ctx: Context)
 async def test_a_follow_up_answer_is_pushed_and_replaces_the_shown_one(
     ctx: Context, clock: FixedClock
 ) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     staff_id = await new_staff(ctx)
     other_staff = await new_staff(ctx, "9002")
     submitted = await feedback.submit_feedback(ctx, member_id, 2, "stale bread")
@@ -363,7 +353,7 @@ async def test_a_follow_up_answer_is_pushed_and_replaces_the_shown_one(
 
 
 async def test_answer_is_checked(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     staff_id = await new_staff(ctx)
     submitted = await feedback.submit_feedback(ctx, member_id, 3, "ok")
     for answer in ["", "  ", "x" * (feedback.TEXT_MAX + 1)]:
@@ -380,7 +370,7 @@ async def test_answer_is_checked(ctx: Context) -> None:
 
 
 async def test_close_once_then_no_more_answers(ctx: Context, clock: FixedClock) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     staff_id = await new_staff(ctx)
     submitted = await feedback.submit_feedback(ctx, member_id, 1, "rude cashier")
     await feedback.answer_feedback(ctx, submitted.id, "We are sorry", staff_id=staff_id)
@@ -405,8 +395,8 @@ async def test_close_once_then_no_more_answers(ctx: Context, clock: FixedClock) 
 
 
 async def test_member_sees_own_feedback_newest_first(ctx: Context, clock: FixedClock) -> None:
-    alice = await new_member(ctx, "13800000001")
-    bob = await new_member(ctx, "13800000002")
+    alice = await member(ctx, name="王小明", phone="13800000001")
+    bob = await member(ctx, name="王小明", phone="13800000002")
     await feedback.submit_feedback(ctx, alice, 5, "first")
     clock.advance(timedelta(days=1))
     await feedback.submit_feedback(ctx, alice, 4, "second")

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from core import loyalty
 from core.clock import FixedClock
@@ -30,23 +30,9 @@ from core.ledger.coupons import (
     use_coupon,
 )
 from core.ledger.points import expire_points
-from core.people.registration import register_member
 from core.shop_file import load_shop
 from storage.models import AuditRow, LedgerRow, MemberRow, OutboxRow, SaleRow, TierChangeRow
-
-
-async def new_member(ctx: Context, phone: str = "13800000001", **kw: object) -> int:
-    member = await register_member(ctx, name="王小明", phone=phone, **kw)
-    return member.id
-
-
-async def give_points(ctx: Context, member_id: int, points: int) -> None:
-    await adjustments.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+from tests.factories import count, give_points, member
 
 
 def test_points_rule_uses_full_steps_and_tier_multiplier() -> None:
@@ -57,7 +43,7 @@ def test_points_rule_uses_full_steps_and_tier_multiplier() -> None:
 
 
 async def test_concurrent_redemptions_never_overdraw(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await give_points(ctx, member_id, 300)
 
     results = await asyncio.gather(
@@ -75,7 +61,7 @@ async def test_concurrent_redemptions_never_overdraw(ctx: Context) -> None:
 
 
 async def test_same_receipt_earns_once_also_concurrently(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     sale = dict(store="main", receipt_no="R-1001", member_id=member_id, amount_fen=50_000)
 
     first = await loyalty.record_sale(ctx, **sale)
@@ -93,8 +79,8 @@ async def test_same_receipt_earns_once_also_concurrently(ctx: Context) -> None:
 
 
 async def test_receipt_of_another_member_is_refused(ctx: Context) -> None:
-    alice = await new_member(ctx, "13800000001")
-    bob = await new_member(ctx, "13800000002")
+    alice = await member(ctx, name="王小明", phone="13800000001")
+    bob = await member(ctx, name="王小明", phone="13800000002")
     await loyalty.record_sale(ctx, store="main", receipt_no="R1", member_id=alice, amount_fen=100)
     with pytest.raises(ReceiptTaken):
         await loyalty.record_sale(ctx, store="main", receipt_no="R1", member_id=bob, amount_fen=100)
@@ -106,7 +92,7 @@ async def test_receipt_of_another_member_is_refused(ctx: Context) -> None:
 
 @pytest.mark.parametrize("amount", [0, -100, 12.5, True])
 async def test_sale_amount_must_be_positive_fen(ctx: Context, amount: object) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     with pytest.raises(InvalidAmount):
         await loyalty.record_sale(
             ctx, store="main", receipt_no="R1", member_id=member_id, amount_fen=amount
@@ -127,7 +113,7 @@ async def _two_lots(ctx: Context, clock: FixedClock, member_id: int) -> None:
 
 
 async def test_the_points_overview_agrees_with_its_parts(ctx: Context, clock: FixedClock) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await _two_lots(ctx, clock, member_id)
     overview = await statement.points_overview(ctx, member_id, expiring_days=30, entries=1)
     assert overview.summary == await statement.points_summary(ctx, member_id)
@@ -138,7 +124,7 @@ async def test_the_points_overview_agrees_with_its_parts(ctx: Context, clock: Fi
 
 
 async def test_spending_takes_the_oldest_lot_first(ctx: Context, clock: FixedClock) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await _two_lots(ctx, clock, member_id)
     await adjustments.adjust_points(ctx, member_id, -50, "spend 50", actor="staff:1")
 
@@ -155,7 +141,7 @@ async def test_spending_takes_the_oldest_lot_first(ctx: Context, clock: FixedClo
 async def test_spending_past_the_first_lot_leaves_nothing_to_expire(
     ctx: Context, clock: FixedClock
 ) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await _two_lots(ctx, clock, member_id)
     await adjustments.adjust_points(ctx, member_id, -150, "spend 150", actor="staff:1")
 
@@ -170,7 +156,7 @@ async def test_spending_past_the_first_lot_leaves_nothing_to_expire(
 async def test_expired_points_cannot_be_spent_before_the_job_runs(
     ctx: Context, clock: FixedClock
 ) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await give_points(ctx, member_id, 100)
     clock.advance(timedelta(days=366))
     assert (await statement.points_summary(ctx, member_id)).balance == 0
@@ -181,7 +167,7 @@ async def test_expired_points_cannot_be_spent_before_the_job_runs(
 async def test_gold_upgrade_at_once_and_downgrade_at_review(
     ctx: Context, clock: FixedClock
 ) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await loyalty.record_sale(
         ctx, store="main", receipt_no="A", member_id=member_id, amount_fen=400_000
     )
@@ -215,7 +201,7 @@ async def test_gold_upgrade_at_once_and_downgrade_at_review(
 
 
 async def test_refund_after_points_were_spent_records_shortfall(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await loyalty.record_sale(
         ctx, store="main", receipt_no="R9", member_id=member_id, amount_fen=100_000
     )  # 100 points
@@ -231,7 +217,7 @@ async def test_refund_after_points_were_spent_records_shortfall(ctx: Context) ->
 
 
 async def test_partial_refunds_take_back_points_in_proportion(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await loyalty.record_sale(
         ctx, store="main", receipt_no="P1", member_id=member_id, amount_fen=100_000
     )
@@ -255,7 +241,7 @@ def test_coupon_codes_use_every_letter_in_every_place() -> None:
 
 
 async def test_coupon_is_used_once_also_concurrently(ctx: Context, clock: FixedClock) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await give_points(ctx, member_id, 200)
     coupon = await redeem_reward(ctx, member_id, "coupon10")
     assert len(coupon.code) == COUPON_CODE_LENGTH
@@ -283,7 +269,7 @@ async def test_coupon_is_used_once_also_concurrently(ctx: Context, clock: FixedC
 
 
 async def test_adjustment_cannot_overdraw_and_is_audited(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     assert await adjustments.adjust_points(ctx, member_id, 40, "goodwill", actor="staff:1") == 40
     with pytest.raises(NotEnoughPoints):
         await adjustments.adjust_points(ctx, member_id, -41, "typo", actor="staff:1")
@@ -297,7 +283,7 @@ async def _tier(ctx: Context, member_id: int, tier: str) -> None:
 
 async def test_a_refunded_sale_keeps_the_points_its_net_amount_earns(ctx: Context) -> None:
     """¥238 earned 20; ¥100 back leaves ¥138, which earns 10: 10 go back, not 8."""
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     sale = dict(store="main", receipt_no="R238")
     await loyalty.record_sale(ctx, **sale, member_id=member_id, amount_fen=23_800)
 
@@ -313,7 +299,7 @@ async def test_a_refunded_sale_keeps_the_points_its_net_amount_earns(ctx: Contex
 
 
 async def test_a_refund_keeps_the_multiplier_the_sale_was_made_at(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await _tier(ctx, member_id, "gold")  # 1.2×: ¥238 earns 24
     sale = await loyalty.record_sale(
         ctx, store="main", receipt_no="G1", member_id=member_id, amount_fen=23_800

@@ -19,8 +19,8 @@ from core.insights.campaigns import HOLDOUT, KIND, A, B, create_and_send, holdou
 from core.insights.segments import Segment
 from core.ledger import coupons, refunds
 from core.people.members import store_id
-from core.people.staff import StaffView, add_staff
 from storage.models import CampaignMemberRow, CouponRow, IdentityRow, MemberRow, OutboxRow
+from tests.factories import owner
 
 EVERYONE = Segment()
 receipts = iter(range(1, 1_000_000))
@@ -59,10 +59,6 @@ async def many_members(ctx: Context, n: int, *, consent: bool = True) -> list[in
         )
         await s.flush()
         return [row.id for row in rows]
-
-
-async def owner(ctx: Context) -> StaffView:
-    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
 
 
 async def drawn(ctx: Context, campaign_id: int | None) -> dict[int, str]:

@@ -8,8 +8,9 @@ import io
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
+from bot.composition import shop_context
 from core import loyalty
 from core.catalog import sync_shop
 from core.clock import FixedClock
@@ -31,10 +32,9 @@ from core.errors import (
 )
 from core.insights.campaigns import create_and_send
 from core.insights.segments import Segment, Stage
-from core.ledger import adjustments, statement
+from core.ledger import statement
 from core.ledger.coupons import CouponView, member_coupons, redeem_reward, use_coupon
 from core.people.members import update_member
-from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.pushes import work_queue
 from core.pushes.outbox import enqueue
@@ -52,26 +52,13 @@ from storage.models import (
     SaleRow,
 )
 from tests.conftest import ZONE
-from tests.core import pushes
+from tests.factories import count, give_points, member, reachable
 from tests.shop_with_products import SHOP_FILE, product_context
 
 
 @pytest.fixture
 async def ctx(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
     return await product_context(db, clock, tmp_path)
-
-
-async def new_member(ctx: Context, phone: str) -> int:
-    return (await register_member(ctx, name="王小明", phone=phone)).id
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
-async def give_points(ctx: Context, member_id: int, points: int) -> None:
-    await adjustments.adjust_points(ctx, member_id, points, "test grant", actor="staff:1")
 
 
 # --- the catalogue ------------------------------------------------------------------------
@@ -90,8 +77,7 @@ async def test_shop_file_products_are_mirrored_and_retired_by_code(
     # The mocha leaves the shop file: kept for old sales, no longer offered.
     path = tmp_path / "smaller.toml"
     path.write_text(SHOP_FILE.replace('code = "mocha"', 'code = "flatwhite"'), encoding="utf-8")
-    smaller = Context(db=ctx.db, shop=load_shop(path), clock=ctx.clock, zone=ZONE)
-    await sync_shop(smaller)
+    smaller = await shop_context(ctx.db, load_shop(path), ctx.clock, ZONE)
     codes = {p.code for p in await products.list_products(smaller)}
     assert "mocha" not in codes and "flatwhite" in codes
     everything = await products.list_products(smaller, include_inactive=True)
@@ -115,11 +101,11 @@ async def test_a_goods_reward_of_an_unknown_product_stops_the_start(
 ) -> None:
     path = tmp_path / "typo.toml"
     path.write_text(SHOP_FILE.replace('goods = "mug"', 'goods = "mugg"'), encoding="utf-8")
-    typo = Context(db=ctx.db, shop=load_shop(path), clock=ctx.clock, zone=ZONE)
+    typo = load_shop(path)
     with pytest.raises(
         ShopFileError, match=r"rewards\[1\]\.goods: no product with the code 'mugg'"
     ):
-        await sync_shop(typo)
+        await shop_context(ctx.db, typo, ctx.clock, ZONE)
 
 
 # --- CSV import ---------------------------------------------------------------------------
@@ -176,7 +162,7 @@ async def test_csv_import_refuses_a_file_with_unknown_or_missing_columns(ctx: Co
 
 
 async def test_a_sale_keeps_its_lines(ctx: Context) -> None:
-    member_id = await new_member(ctx, "13800000001")
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     lines = [SaleLine("latte", 2, 5_600), SaleLine(" Cheesecake ", 1, 3_000)]
     sale = await loyalty.record_sale(
         ctx, store="main", receipt_no="L1", member_id=member_id, amount_fen=10_000, lines=lines
@@ -215,7 +201,7 @@ async def test_a_sale_keeps_its_lines(ctx: Context) -> None:
 async def test_bad_lines_refuse_the_whole_sale(
     ctx: Context, lines: list[SaleLine], error: type, field: str | None
 ) -> None:
-    member_id = await new_member(ctx, "13800000001")
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     with pytest.raises(error) as raised:
         await loyalty.record_sale(
             ctx, store="main", receipt_no="X", member_id=member_id, amount_fen=10_000, lines=lines
@@ -229,7 +215,7 @@ async def test_bad_lines_refuse_the_whole_sale(
 
 async def test_a_product_taken_off_the_catalogue_cannot_be_sold(ctx: Context) -> None:
     await import_products(ctx, io.StringIO("code,name,category,active\nscone,司康,cake,no\n"))
-    member_id = await new_member(ctx, "13800000001")
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     with pytest.raises(UnknownProduct):
         await loyalty.record_sale(
             ctx,
@@ -245,7 +231,10 @@ async def test_a_product_taken_off_the_catalogue_cannot_be_sold(ctx: Context) ->
 
 
 async def test_goods_reward_of_stock_one_redeemed_by_two_members_at_once(ctx: Context) -> None:
-    first, second = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
+    first, second = (
+        await member(ctx, name="王小明", phone="13800000001"),
+        await member(ctx, name="王小明", phone="13800000002"),
+    )
     for member_id in (first, second):
         await give_points(ctx, member_id, 500)
     assert await products.stock_left(ctx) == {"mug": 1}
@@ -277,9 +266,8 @@ async def test_many_members_racing_for_restocked_goods_never_overdraw(
 ) -> None:
     path = tmp_path / "restock.toml"
     path.write_text(SHOP_FILE.replace("stock = 1", "stock = 3"), encoding="utf-8")
-    restocked = Context(db=ctx.db, shop=load_shop(path), clock=ctx.clock, zone=ZONE)
-    await sync_shop(restocked)
-    members = [await new_member(ctx, f"1380000{i:04d}") for i in range(8)]
+    restocked = await shop_context(ctx.db, load_shop(path), ctx.clock, ZONE)
+    members = [await member(ctx, name="王小明", phone=f"1380000{i:04d}") for i in range(8)]
     for member_id in members:
         await give_points(ctx, member_id, 200)
 
@@ -296,11 +284,14 @@ async def test_many_members_racing_for_restocked_goods_never_overdraw(
 async def test_pieces_taken_survive_a_start_without_the_shop_file(ctx: Context) -> None:
     """The last mug is redeemed; memberbot starts once without MEMBERBOT_SHOP_FILE (its
     defaults have no mug), then with it again: the mug is still gone."""
-    first, second = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
+    first, second = (
+        await member(ctx, name="王小明", phone="13800000001"),
+        await member(ctx, name="王小明", phone="13800000002"),
+    )
     for member_id in (first, second):
         await give_points(ctx, member_id, 200)
     await redeem_reward(ctx, first, "mug")
-    await sync_shop(Context(db=ctx.db, shop=load_shop(), clock=ctx.clock, zone=ZONE))
+    await shop_context(ctx.db, load_shop(), ctx.clock, ZONE)
     await sync_shop(ctx)
     assert await products.stock_left(ctx) == {"mug": 0}
     with pytest.raises(OutOfStock):
@@ -311,7 +302,10 @@ async def test_pieces_taken_survive_a_start_without_the_shop_file(ctx: Context) 
 async def test_out_of_stock_takes_nothing_and_not_enough_points_takes_no_stock(
     ctx: Context,
 ) -> None:
-    poor, rich = await new_member(ctx, "13800000001"), await new_member(ctx, "13800000002")
+    poor, rich = (
+        await member(ctx, name="王小明", phone="13800000001"),
+        await member(ctx, name="王小明", phone="13800000002"),
+    )
     await give_points(ctx, poor, 50)
     await give_points(ctx, rich, 400)
     with pytest.raises(NotEnoughPoints):
@@ -331,7 +325,7 @@ async def test_a_campaign_gift_of_goods_takes_its_stock_or_is_refused(ctx: Conte
     whose members outnumber the pieces left is refused with how many are left, nothing
     given; one that fits takes a piece per member, worth the product's price."""
     boss = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
-    members = [await pushes.member(ctx) for _ in range(3)]
+    members = [await reachable(ctx) for _ in range(3)]
     everyone = Segment(stages={Stage.POTENTIAL})
     with pytest.raises(NotEnoughStock) as refused:
         await create_and_send(
@@ -358,7 +352,7 @@ async def test_a_campaign_gift_of_goods_takes_its_stock_or_is_refused(ctx: Conte
 async def test_every_gift_path_takes_goods_stock(ctx: Context) -> None:
     """Birthday and win-back gifts go through the same hand-out: a goods gift takes its
     pieces, and a batch larger than what is left is refused, with nothing queued."""
-    first, second = await pushes.member(ctx), await pushes.member(ctx)
+    first, second = await reachable(ctx), await reachable(ctx)
     planned = [Planned(m, "birthday", f"birthday:2026:{m}", {"name": "x"}) for m in (first, second)]
     with pytest.raises(OutOfStock):
         await queue(ctx, planned, gift="mug")
@@ -372,7 +366,7 @@ async def test_a_gift_whose_message_is_given_up_returns_its_piece(ctx: Context) 
     """The only mug goes with a campaign to a member who then turns offers off before it
     is sent: the pickup code is void and the mug back in stock."""
     boss = await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
-    member_id = await pushes.member(ctx)
+    member_id = await reachable(ctx)
     await create_and_send(
         ctx,
         staff=boss,
@@ -393,7 +387,7 @@ async def test_a_gift_whose_message_is_given_up_returns_its_piece(ctx: Context) 
 async def test_a_reminder_given_up_takes_back_no_coupon(ctx: Context) -> None:
     """Only gifts follow their message: a coupon reminder carries the code of a coupon the
     member paid for, and giving the reminder up leaves that coupon alone."""
-    member_id = await pushes.member(ctx)
+    member_id = await reachable(ctx)
     await give_points(ctx, member_id, 100)
     coupon = await redeem_reward(ctx, member_id, "coupon10")
     async with ctx.db.transaction() as s:

@@ -13,7 +13,7 @@ from core.context import Context
 from core.ledger import refunds, statement
 from core.people.staff import add_staff
 from tests.conftest import ZONE
-from tests.core.test_loyalty import new_member
+from tests.factories import member
 
 
 async def chat_sale(ctx: Context, member_id: int, key: str, **kw: object) -> loyalty.SaleResult:
@@ -26,7 +26,7 @@ async def test_identical_chat_sales_get_numbers_of_their_shop_day(
 ) -> None:
     """The same ¥100 for the same member twice in a minute is two sales; the number counts
     the store's chat sales of the shop's day (Shanghai, not UTC)."""
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     first = await chat_sale(ctx, member_id, "k1")
     second = await chat_sale(ctx, member_id, "k2")
     assert (first.receipt_no, first.duplicate) == ("C-260105-001", False)
@@ -41,8 +41,8 @@ async def test_identical_chat_sales_get_numbers_of_their_shop_day(
 
 
 async def test_concurrent_chat_sales_never_share_a_number(ctx: Context) -> None:
-    member_id = await new_member(ctx)
-    other = await new_member(ctx, phone="13900000002")
+    member_id = await member(ctx, name="王小明", phone="13800000001")
+    other = await member(ctx, name="王小明", phone="13900000002")
     racing = await asyncio.gather(
         *(chat_sale(ctx, (member_id, other)[i % 2], f"k{i}") for i in range(10))
     )
@@ -51,7 +51,7 @@ async def test_concurrent_chat_sales_never_share_a_number(ctx: Context) -> None:
 
 
 async def test_one_entry_tapped_twice_is_one_sale_also_concurrently(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     racing = await asyncio.gather(*(chat_sale(ctx, member_id, "same") for _ in range(5)))
     assert sum(not r.duplicate for r in racing) == 1
     assert {r.receipt_no for r in racing} == {"C-260105-001"}
@@ -62,7 +62,7 @@ async def test_one_entry_tapped_twice_is_one_sale_also_concurrently(ctx: Context
 
 
 async def test_a_chat_receipt_number_is_refunded_as_typed_in_any_case(ctx: Context) -> None:
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     await chat_sale(ctx, member_id, "k1", amount_fen=23_800)
     found = await loyalty.find_sale(ctx, store="main", receipt_no=" c-260105-001 ")
     assert (found.receipt_no, found.amount_fen) == ("C-260105-001", 23_800)
@@ -73,7 +73,7 @@ async def test_a_chat_receipt_number_is_refunded_as_typed_in_any_case(ctx: Conte
 async def test_after_undo_the_same_receipt_number_is_entered_again(ctx: Context) -> None:
     """A clerk typed ¥500 for receipt U-1 instead of ¥50 and undid it: U-1 with ¥50 is
     recorded, and the receipt number now means that sale."""
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     clerk = await add_staff(ctx, channel="console", external_id="cleo", role="clerk", store="main")
     typo = await loyalty.record_sale(
         ctx,
@@ -105,7 +105,7 @@ async def test_after_undo_the_same_receipt_number_is_entered_again(ctx: Context)
 async def test_undoing_a_sale_takes_back_the_upgrade_it_made(ctx: Context) -> None:
     """¥5 000 typed for ¥50 lifted the member to Gold: undone, they are a Member again, and
     the right sale earns at 1×."""
-    member_id = await new_member(ctx)
+    member_id = await member(ctx, name="王小明", phone="13800000001")
     clerk = await add_staff(ctx, channel="console", external_id="cleo", role="clerk", store="main")
     sale = dict(store="main", member_id=member_id, staff_id=clerk.id)
     slip = await loyalty.record_sale(ctx, **sale, receipt_no="S-1", amount_fen=500_000)

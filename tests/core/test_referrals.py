@@ -22,6 +22,7 @@ from core.people.registration import register_member
 from core.pushes.outbox import SERVICE_KINDS
 from storage.db import Database
 from storage.models import LedgerRow, OutboxRow, ReferralRow
+from tests.factories import member
 from tests.shop_with_products import product_context
 
 receipts = iter(range(1, 1_000_000))
@@ -31,10 +32,6 @@ receipts = iter(range(1, 1_000_000))
 async def ctx(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
     # referrer_points = 100, welcome_points = 30, min_purchase_yuan = 10
     return await product_context(db, clock, tmp_path)
-
-
-async def member(ctx: Context, phone: str, code: str | None = None, **kw: object) -> int:
-    return (await register_member(ctx, name="会员", phone=phone, invite_code=code, **kw)).id
 
 
 async def buy(ctx: Context, member_id: int, fen: int = 10_000) -> loyalty.SaleResult:
@@ -64,10 +61,12 @@ async def pushes(ctx: Context) -> list[tuple[int | None, dict[str, object]]]:
 
 
 async def test_the_inviter_is_rewarded_on_the_first_purchase_only_once(ctx: Context) -> None:
-    inviter = await member(ctx, "13800000001")
+    inviter = await member(ctx, name="会员", phone="13800000001")
     invite = await referrals.invite_code(ctx, inviter)
     assert invite.link == f"https://t.me/example_shop_bot?start=ref-{invite.code}"
-    friend = await member(ctx, "13900000002", invite.code.lower(), invited_via="link")
+    friend = await member(
+        ctx, name="会员", phone="13900000002", invite_code=invite.code.lower(), invited_via="link"
+    )
 
     assert await points(ctx, inviter) == []  # registering alone earns nothing
     small = await buy(ctx, friend, 500)  # below min_purchase_yuan = 10: does not count yet
@@ -95,9 +94,9 @@ async def test_the_inviter_is_rewarded_on_the_first_purchase_only_once(ctx: Cont
 
 
 async def test_concurrent_first_purchases_reward_once(ctx: Context) -> None:
-    inviter = await member(ctx, "13800000001")
+    inviter = await member(ctx, name="会员", phone="13800000001")
     code = (await referrals.invite_code(ctx, inviter)).code
-    friend = await member(ctx, "13900000002", code)
+    friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
 
     await asyncio.gather(*(buy(ctx, friend) for _ in range(10)))
 
@@ -106,9 +105,9 @@ async def test_concurrent_first_purchases_reward_once(ctx: Context) -> None:
 
 
 async def test_referral_points_expire_like_all_points(ctx: Context, clock: FixedClock) -> None:
-    inviter = await member(ctx, "13800000001")
+    inviter = await member(ctx, name="会员", phone="13800000001")
     code = (await referrals.invite_code(ctx, inviter)).code
-    await buy(ctx, await member(ctx, "13900000002", code))
+    await buy(ctx, await member(ctx, name="会员", phone="13900000002", invite_code=code))
     assert (await statement.points_summary(ctx, inviter)).balance == 100
     clock.advance(timedelta(days=366))
     report = await expire_points(ctx)
@@ -117,7 +116,9 @@ async def test_referral_points_expire_like_all_points(ctx: Context, clock: Fixed
 
 
 async def test_ones_own_phone_earns_nothing(ctx: Context) -> None:
-    inviter = await member(ctx, "13800000001", channel="telegram", external_id="tg-1")
+    inviter = await member(
+        ctx, name="会员", phone="13800000001", channel="telegram", external_id="tg-1"
+    )
     code = (await referrals.invite_code(ctx, inviter)).code
     with pytest.raises(SelfReferral):
         await referrals.check_invite(ctx, code, "138 0000 0001")
@@ -139,11 +140,11 @@ async def test_ones_own_phone_earns_nothing(ctx: Context) -> None:
 
 
 async def test_a_second_account_of_the_same_phone_earns_nothing(ctx: Context) -> None:
-    inviter = await member(ctx, "13800000001")
-    other = await member(ctx, "13800000003")
+    inviter = await member(ctx, name="会员", phone="13800000001")
+    other = await member(ctx, name="会员", phone="13800000003")
     code = (await referrals.invite_code(ctx, inviter)).code
     other_code = (await referrals.invite_code(ctx, other)).code
-    friend = await member(ctx, "13900000002", code)
+    friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
     await buy(ctx, friend)
     assert await points(ctx, inviter) == [100]
 
@@ -152,7 +153,7 @@ async def test_a_second_account_of_the_same_phone_earns_nothing(ctx: Context) ->
     await delete_member(ctx, friend, actor="member:friend")
     with pytest.raises(AlreadyReferred):
         await referrals.check_invite(ctx, other_code, "13900000002")
-    again = await member(ctx, "13900000002", other_code)
+    again = await member(ctx, name="会员", phone="13900000002", invite_code=other_code)
     await buy(ctx, again)
     assert await points(ctx, inviter) == [100]
     assert await points(ctx, other) == []
@@ -162,11 +163,11 @@ async def test_a_second_account_of_the_same_phone_earns_nothing(ctx: Context) ->
 
 
 async def test_a_phone_invited_before_is_not_invited_again_even_unrewarded(ctx: Context) -> None:
-    inviter = await member(ctx, "13800000001")
+    inviter = await member(ctx, name="会员", phone="13800000001")
     code = (await referrals.invite_code(ctx, inviter)).code
-    friend = await member(ctx, "13900000002", code)
+    friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
     await delete_member(ctx, friend, actor="member:friend")  # never bought
-    again = await member(ctx, "13900000002", code)
+    again = await member(ctx, name="会员", phone="13900000002", invite_code=code)
     await buy(ctx, again)
     # The first account's referral stays unrewarded; the second one has none.
     assert await points(ctx, inviter) == []
@@ -177,7 +178,7 @@ async def test_unknown_and_void_codes(ctx: Context) -> None:
         await referrals.check_invite(ctx, "ABCDEFGH")
     with pytest.raises(InviteCodeInvalid):
         await referrals.check_invite(ctx, "not a code at all")
-    inviter = await member(ctx, "13800000001")
+    inviter = await member(ctx, name="会员", phone="13800000001")
     code = (await referrals.invite_code(ctx, inviter)).code
     found = await referrals.check_invite(ctx, f"ref-{code[:4]} {code[4:]}", "13900000002")
     assert (found.member_id, found.code) == (inviter, code)
@@ -185,13 +186,13 @@ async def test_unknown_and_void_codes(ctx: Context) -> None:
     with pytest.raises(InviteCodeInvalid):
         await referrals.check_invite(ctx, code)
     # A registration with a void code goes on, without a referral.
-    friend = await member(ctx, "13900000002", code)
+    friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
     await buy(ctx, friend)
     assert await points(ctx, friend) == []
 
 
 async def test_the_invite_code_is_made_once_and_stays(ctx: Context) -> None:
-    inviter = await member(ctx, "13800000001")
+    inviter = await member(ctx, name="会员", phone="13800000001")
     codes = await asyncio.gather(*(referrals.invite_code(ctx, inviter) for _ in range(5)))
     assert len({c.code for c in codes}) == 1
     assert (await referrals.invite_code(ctx, inviter)).code == codes[0].code
@@ -199,14 +200,14 @@ async def test_the_invite_code_is_made_once_and_stays(ctx: Context) -> None:
     assert len(code) == referrals.INVITE_CODE_LENGTH
     assert set(code) <= set(referrals.INVITE_ALPHABET)
     assert referrals.normalize_invite_code(f" ref-{code.lower()} ") == code
-    other = await referrals.invite_code(ctx, await member(ctx, "13800000009"))
+    other = await referrals.invite_code(ctx, await member(ctx, name="会员", phone="13800000009"))
     assert other.code != code
 
 
 async def test_a_deleted_inviter_gets_nothing_but_the_welcome_counts(ctx: Context) -> None:
-    inviter = await member(ctx, "13800000001")
+    inviter = await member(ctx, name="会员", phone="13800000001")
     code = (await referrals.invite_code(ctx, inviter)).code
-    friend = await member(ctx, "13900000002", code)
+    friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
     await delete_member(ctx, inviter, actor="member:inviter")
     await buy(ctx, friend)
     assert await points(ctx, inviter) == []

@@ -23,7 +23,8 @@ from core.pushes.reminders import (
 )
 from core.service import bookings
 from tests.conftest import ZONE
-from tests.core.pushes import block, member, queued
+from tests.core.pushes import block, queued
+from tests.factories import reachable
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 1, year: int = 2026) -> datetime:
@@ -46,7 +47,7 @@ async def test_booking_reminded_the_day_before_and_hours_before_once_each(
     ctx: Context, clock: FixedClock
 ) -> None:
     # Booked on Monday for Wednesday 15:00; reminders at Tuesday 10:00 and Wednesday 13:00.
-    who = await member(ctx, consent=False)  # a service message: consent does not matter
+    who = await reachable(ctx, consent=False)  # a service message: consent does not matter
     visit = at(7, 15)
     booking = await bookings.book(ctx, who, "main", visit, party_size=3)
 
@@ -78,7 +79,7 @@ async def test_booking_reminded_the_day_before_and_hours_before_once_each(
 async def test_booking_made_after_a_reminder_moment_skips_that_reminder(
     ctx: Context, clock: FixedClock
 ) -> None:
-    who = await member(ctx)
+    who = await reachable(ctx)
     # Booked on Tuesday evening for Wednesday 18:00: past Tuesday 10:00 already.
     clock.set(at(6, 20, 0))
     evening = await bookings.book(ctx, who, "main", at(7, 18))
@@ -94,7 +95,7 @@ async def test_booking_made_after_a_reminder_moment_skips_that_reminder(
 
 
 async def test_after_a_pause_one_reminder_not_two(ctx: Context, clock: FixedClock) -> None:
-    who = await member(ctx)
+    who = await reachable(ctx)
     booking = await bookings.book(ctx, who, "main", at(7, 11))
     # The scheduler was down from Tuesday morning until Wednesday 9:30, 90 minutes before.
     assert await reminders_at(ctx, clock, at(7, 9, 30)) == [f"booking:{booking.id}:hours_before"]
@@ -104,7 +105,7 @@ async def test_no_day_before_reminder_on_the_day_itself(ctx: Context, clock: Fix
     """The scheduler was down from Tuesday 9:00 to Wednesday 8:00: the day-before reminder
     of a visit on Wednesday at 18:00 would say "tomorrow" on Wednesday, so none goes; the
     hours-before one still does."""
-    who = await member(ctx)
+    who = await reachable(ctx)
     booking = await bookings.book(ctx, who, "main", at(7, 18))
     assert await reminders_at(ctx, clock, at(7, 8, 0)) == []
     assert await reminders_at(ctx, clock, at(7, 16, 0)) == [f"booking:{booking.id}:hours_before"]
@@ -113,10 +114,10 @@ async def test_no_day_before_reminder_on_the_day_itself(ctx: Context, clock: Fix
 async def test_no_booking_reminder_when_cancelled_left_or_blocked(
     ctx: Context, clock: FixedClock
 ) -> None:
-    cancelled = await member(ctx)
-    gone = await member(ctx)
-    blocked = await member(ctx)
-    kept = await member(ctx)
+    cancelled = await reachable(ctx)
+    gone = await reachable(ctx)
+    blocked = await reachable(ctx)
+    kept = await reachable(ctx)
     ids = {}
     for who in (cancelled, gone, blocked, kept):
         ids[who] = (await bookings.book(ctx, who, "main", at(7, 15))).id
@@ -142,7 +143,7 @@ async def test_points_expiry_warned_30_and_7_days_before_with_the_right_figures(
     ctx: Context, clock: FixedClock
 ) -> None:
     # Today is 5 January 2026: the 7-day warning is for 12 January, the 30-day one for 4 Feb.
-    who = await member(ctx, consent=False)
+    who = await reachable(ctx, consent=False)
     await grant(ctx, clock, who, 100, at(12, 10, year=2025))  # expires 12 Jan 10:00
     await grant(ctx, clock, who, 50, at(4, 9, month=2, year=2025))  # 4 Feb 09:00
     await grant(ctx, clock, who, 30, at(4, 23, 30, month=2, year=2025))  # 4 Feb 23:30
@@ -150,12 +151,12 @@ async def test_points_expiry_warned_30_and_7_days_before_with_the_right_figures(
     await grant(ctx, clock, who, 200, at(1, 12, month=6, year=2025))  # June
     # 40 points spent: they come from the lot that expires first.
     await adjustments.adjust_points(ctx, who, -40, "test", actor="staff:1")
-    other = await member(ctx)
+    other = await reachable(ctx)
     await grant(ctx, clock, other, 10, at(12, 18, year=2025))
-    gone = await member(ctx)
+    gone = await reachable(ctx)
     await grant(ctx, clock, gone, 10, at(12, 18, year=2025))
     await delete_member(ctx, gone, actor=audit.member_actor(gone))
-    spent = await member(ctx)
+    spent = await reachable(ctx)
     await grant(ctx, clock, spent, 10, at(12, 18, year=2025))
     await adjustments.adjust_points(ctx, spent, -10, "test", actor="staff:1")
 
@@ -203,7 +204,7 @@ async def coupon_issued(ctx: Context, clock: FixedClock, member_id: int, when: d
 async def test_unused_coupons_reminded_3_days_before_they_expire(
     ctx: Context, clock: FixedClock
 ) -> None:
-    who = await member(ctx, consent=False)
+    who = await reachable(ctx, consent=False)
     # Redeemed on 9 December 2025: valid until 8 January 2026, 3 days from today.
     unused = await coupon_issued(ctx, clock, who, at(9, 10, month=12, year=2025))
     used = await coupon_issued(ctx, clock, who, at(9, 15, month=12, year=2025))

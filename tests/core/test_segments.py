@@ -24,16 +24,12 @@ from core.insights.segments import (
 from core.ledger import adjustments, refunds
 from core.ledger.coupons import redeem_reward, use_coupon
 from core.people.members import update_member
-from core.people.registration import register_member
 from core.shop_file import load_shop
+from tests.factories import member
 
 RULES = load_shop().segments  # new 30, active 90, dormant 180, lost 365, loyal 4
 TODAY = date(2026, 1, 5)
 receipts = iter(range(1, 1_000_000))
-
-
-async def member(ctx: Context, phone: str, **kw: object) -> int:
-    return (await register_member(ctx, name="测试会员", phone=phone, **kw)).id
 
 
 async def buy(
@@ -153,13 +149,13 @@ def test_lifecycle_stage(
 
 async def test_stages_and_scores_of_known_members(ctx: Context, clock: FixedClock) -> None:
     clock.set(clock.now() - timedelta(days=800))
-    potential = await member(ctx, "13800000001")
-    dormant = await member(ctx, "13800000002")
-    lost = await member(ctx, "13800000003")
-    new = await member(ctx, "13800000004")
-    loyal = await member(ctx, "13800000005")
-    at_risk = await member(ctx, "13800000006")
-    refunded = await member(ctx, "13800000007")
+    potential = await member(ctx, phone="13800000001")
+    dormant = await member(ctx, phone="13800000002")
+    lost = await member(ctx, phone="13800000003")
+    new = await member(ctx, phone="13800000004")
+    loyal = await member(ctx, phone="13800000005")
+    at_risk = await member(ctx, phone="13800000006")
+    refunded = await member(ctx, phone="13800000007")
     clock.set(clock.now() + timedelta(days=800))
 
     await buy(ctx, clock, dormant, 300)
@@ -216,8 +212,8 @@ async def test_stages_and_scores_of_known_members(ctx: Context, clock: FixedCloc
 async def test_the_shop_day_decides_recency(ctx: Context, clock: FixedClock) -> None:
     """A purchase at 00:30 Shanghai time is on that local day, though UTC still says the
     day before: 180 local days ago is dormant, 179 is not."""
-    buyer = await member(ctx, "13800000001")
-    other = await member(ctx, "13800000002")
+    buyer = await member(ctx, phone="13800000001")
+    other = await member(ctx, phone="13800000002")
     today_0030 = datetime(2026, 1, 5, 0, 30, tzinfo=ctx.zone)
     await buy(ctx, clock, buyer, (clock.now() - today_0030).days + 180 + 9.5 / 24)
     await buy(ctx, clock, other, (clock.now() - today_0030).days + 179 + 9.5 / 24)
@@ -234,15 +230,17 @@ async def test_segment_filters(ctx: Context, clock: FixedClock) -> None:
     clock.set(clock.now() - timedelta(days=500))
     a = await member(
         ctx,
-        "13800000001",
+        phone="13800000001",
         birthday="1990-03-15",
         tags=["VIP", "学生"],
         marketing_consent=True,
         home_store="main",
     )
-    b = await member(ctx, "13800000002", birthday="1985-03-01", home_store="riverside")
-    c = await member(ctx, "13800000003", birthday="1992-11-30", tags=["团购"], home_store="main")
-    d = await member(ctx, "13800000004", marketing_consent=True)
+    b = await member(ctx, phone="13800000002", birthday="1985-03-01", home_store="riverside")
+    c = await member(
+        ctx, phone="13800000003", birthday="1992-11-30", tags=["团购"], home_store="main"
+    )
+    d = await member(ctx, phone="13800000004", marketing_consent=True)
     clock.set(clock.now() + timedelta(days=500))
 
     await buy(ctx, clock, a, 5, yuan=1_200)  # silver at once; new
@@ -292,7 +290,7 @@ async def test_segment_filters(ctx: Context, clock: FixedClock) -> None:
 
 
 async def test_segments_follow_profile_changes(ctx: Context) -> None:
-    a = await member(ctx, "13800000001")
+    a = await member(ctx, phone="13800000001")
     assert await select_members(ctx, Segment(tags={"VIP"})) == []
     await update_member(ctx, a, actor="staff:1", tags=["VIP"], marketing_consent=True)
     assert await select_members(ctx, Segment(tags={"VIP"}, marketing_consent_only=True)) == [a]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot import demo
+from bot.demo.loader import load_demo
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
@@ -305,7 +305,7 @@ async def rows(ctx: Context, *columns: Any) -> list[Any]:
 
 
 async def test_demo_shop_figures_match_the_raw_rows(ctx: Context) -> None:
-    await demo.load_demo(ctx)
+    await load_demo(ctx)
     zone = ctx.zone
 
     def day(moment: datetime | None) -> date | None:

@@ -16,14 +16,15 @@ from core.people.erasure import delete_member
 from core.pushes.winback import KIND, win_back, winback_results
 from storage.models import CouponRow, OutboxRow
 from tests.conftest import ZONE
-from tests.core.pushes import block, buy, count, coupons_of, member, queued
+from tests.core.pushes import block, buy, coupons_of, queued
+from tests.factories import count, reachable
 
 WEEK = timedelta(days=7)
 
 
 async def silent(ctx: Context, clock: FixedClock, days: int, **kw: object) -> int:
     """A member whose only purchase was ``days`` days ago."""
-    member_id = await member(ctx, **kw)  # type: ignore[arg-type]
+    member_id = await reachable(ctx, **kw)  # type: ignore[arg-type]
     await buy(ctx, clock, member_id, days_ago=days)
     return member_id
 
@@ -38,7 +39,7 @@ async def test_dormant_members_get_one_message_with_a_coupon(
     dormant = await silent(ctx, clock, 200)
     at_risk = await silent(ctx, clock, 100)  # not dormant yet
     await silent(ctx, clock, 10)  # new
-    await member(ctx)  # never bought
+    await reachable(ctx)  # never bought
 
     assert await win_back(ctx) == 1
     ((member_id, key, params),) = await queued(ctx, KIND)

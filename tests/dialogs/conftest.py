@@ -1,4 +1,5 @@
-"""Dialog test wiring: the engine over the test database, and one line per chat message."""
+"""Dialog test wiring: the engine over the test database, one line per chat message, a
+button pressed by its label, and texts as the reader sees them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from bot.dialogs.engine.dialogs import STAMP, Dialogs
 from bot.dialogs.engine.types import Event, Payload, Reply, Sender
 from bot.dialogs.registry import create_dialogs
+from bot.i18n import gettext
 from core.context import Context
 from storage.models import ConversationRow, IdentityRow
 
@@ -56,3 +58,19 @@ def unstamped(packed: str) -> str:
     """A shown button's payload without the stamp of the message that showed it."""
     payload = Payload.unpack(packed)
     return replace(payload, stamp="").pack() if payload else packed
+
+
+def press(reply: Reply, label: str, *, exact: bool = False) -> str:
+    """The payload of the button labelled ``label``, else (unless ``exact``) of the first
+    whose label contains it."""
+    found = [b for b in reply.choices if b.label == label]
+    if not found and not exact:
+        found = [b for b in reply.choices if label in b.label]
+    if not found:
+        raise AssertionError(f"no button {label!r} in {[b.label for b in reply.choices]}")
+    return found[0].payload
+
+
+def t(locale: str, message: str, **params: object) -> str:
+    """What the reader sees for ``message`` (the English source until it is translated)."""
+    return gettext(locale, message, **params)

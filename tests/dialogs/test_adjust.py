@@ -5,7 +5,7 @@ adjustments over the cap held for the owner."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Reply
@@ -14,43 +14,28 @@ from bot.error_texts import describe
 from bot.i18n import LOCALES, gettext
 from core.context import Context
 from core.errors import InvalidAmount, NotAllowed
-from core.ledger import statement
 from core.people.members import MemberView
 from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
-from tests.dialogs.conftest import say
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
+from tests import factories
+from tests.dialogs.conftest import press, say
+from tests.factories import balance, count
 
 
 @pytest.fixture
 async def member(ctx: Context) -> MemberView:
-    return await register_member(
-        ctx, name="李雷", phone="13800138000", channel="console", external_id="lilei"
-    )
+    return await factories.registered(ctx, name="李雷", phone="13800138000", user="lilei")
 
 
 @pytest.fixture
 async def owner(ctx: Context) -> StaffView:
-    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
+    return await factories.owner(ctx)
 
 
 @pytest.fixture
 async def manager(ctx: Context) -> StaffView:
     return await add_staff(ctx, channel="console", external_id="mia", role="manager", store="main")
-
-
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await statement.points_summary(ctx, member_id)).balance
-
-
-async def count(ctx: Context, model: type, *where: object) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def test_arguments_and_points_are_read_as_typed() -> None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs, Turn
-from bot.dialogs.engine.types import Event, Reply, Sender
+from bot.dialogs.engine.types import Event, Sender
 from bot.dialogs.staff.alerts import alert_text
 from bot.error_texts import describe
 from bot.i18n import LOCALES, format_money, gettext
@@ -18,19 +18,16 @@ from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import AlertDecided, InvalidInput, NotAllowed, PhoneTaken
-from core.ledger import adjustments, refunds, statement
+from core.ledger import adjustments, refunds
 from core.oversight import alerts, approvals
 from core.people.members import MemberView
 from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from core.pushes import work_queue
 from storage.models import AlertRow, AuditRow
-from tests.dialogs.conftest import say
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
+from tests import factories
+from tests.dialogs.conftest import press, say
+from tests.factories import balance
 
 
 def turn_for(ctx: Context, locale: str) -> Turn:
@@ -46,16 +43,12 @@ def turn_for(ctx: Context, locale: str) -> Turn:
 
 @pytest.fixture
 async def member(ctx: Context) -> MemberView:
-    return await register_member(
-        ctx, name="李雷", phone="13800138000", home_store="main", external_id=None
-    )
+    return await factories.registered(ctx, name="李雷", phone="13800138000", home_store="main")
 
 
 @pytest.fixture
 async def owner(ctx: Context) -> StaffView:
-    return await add_staff(
-        ctx, channel="console", external_id="boss", role="owner", store=None, name="Boss"
-    )
+    return await factories.owner(ctx, name="Boss")
 
 
 @pytest.fixture
@@ -69,10 +62,6 @@ async def held_adjustment(ctx: Context, manager: StaffView, member: MemberView) 
     held = await approvals.request_adjustment(ctx, manager, member.id, 800, "lost receipts")
     assert held.alert_id is not None
     return held.alert_id
-
-
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await statement.points_summary(ctx, member_id)).balance
 
 
 @pytest.mark.usefixtures("owner")

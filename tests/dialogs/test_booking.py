@@ -11,13 +11,13 @@ import pytest
 
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Reply
-from bot.i18n import format_moment, format_time, gettext
+from bot.i18n import format_moment, format_time
 from core.clock import FixedClock
 from core.context import Context
-from core.people.registration import register_member
 from core.service import bookings
 from tests.conftest import ZONE
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say, t
+from tests.factories import member
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 TODAY = {"zh_CN": "2026年1月5日", "en": "Jan 5, 2026"}
@@ -28,26 +28,6 @@ ASK = {"zh_CN": "我想预约", "en": "I'd like to book a visit"}
 
 def at(hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 1, 5, hour, minute, tzinfo=ZONE)
-
-
-def t(locale: str, message: str, **params: object) -> str:
-    """What the reader sees for ``message`` (the English source until it is translated)."""
-    return gettext(locale, message, **params)
-
-
-def press(reply: Reply, label: str, *, exact: bool = False) -> str:
-    """The payload of the first button whose label is (or contains) ``label``."""
-    for button in reply.choices:
-        if button.label == label or (not exact and label in button.label):
-            return button.payload
-    raise AssertionError(f"no button {label!r} in {[b.label for b in reply.choices]}")
-
-
-async def member(ctx: Context, user: str, locale: str, phone: str | None = None) -> int:
-    view = await register_member(
-        ctx, name="王芳", phone=phone, locale=locale, channel="console", external_id=user
-    )
-    return view.id
 
 
 async def to_summary(
@@ -70,7 +50,7 @@ async def to_summary(
 
 @LOCALES
 async def test_a_full_booking(ctx: Context, dialogs: Dialogs, locale: str) -> None:
-    member_id = await member(ctx, "u1", locale)
+    member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     (stores,) = await say(dialogs, ASK[locale])
     assert stores.text == t(locale, "Which store would you like to visit?")
     (days,) = await say(dialogs, payload=press(stores, FLAGSHIP[locale]))
@@ -111,7 +91,7 @@ async def test_a_booking_inside_the_cutoff_promises_no_deadline(
 ) -> None:
     """11:00 booked at 10:00 with a 2-hour cut-off: the deadline has passed already, so
     the reply says it can no longer be cancelled here; 13:00 still has one."""
-    await member(ctx, "u1", locale)
+    await member(ctx, name="王芳", user="u1", locale=locale)
     summary = await to_summary(dialogs, locale, at(11), 1)
     (done,) = await say(dialogs, payload=press(summary, t(locale, "Confirm")))
     assert done.text.splitlines()[-1] == t(
@@ -128,7 +108,7 @@ async def test_a_booking_inside_the_cutoff_promises_no_deadline(
 async def test_cancel_at_the_summary_books_nothing(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    member_id = await member(ctx, "u1", locale)
+    member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     summary = await to_summary(dialogs, locale, at(15), 1)
     (reply,) = await say(dialogs, payload=press(summary, t(locale, "Cancel")))
     assert reply.text == t(locale, "All right, nothing was booked.")
@@ -139,9 +119,9 @@ async def test_cancel_at_the_summary_books_nothing(
 async def test_a_slot_taken_meanwhile_offers_the_next_free_one(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    member_id = await member(ctx, "u1", locale)
+    member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     summary = await to_summary(dialogs, locale, at(10, 30), 2)
-    other = await member(ctx, "u2", "zh_CN", phone="13900139000")
+    other = await member(ctx, name="王芳", user="u2", locale="zh_CN", phone="13900139000")
     await bookings.book(ctx, other, "main", at(10, 30), 3)  # one place left, two wanted
     (full,) = await say(dialogs, payload=press(summary, t(locale, "Confirm")))
     assert full.text.splitlines()[0] == t(locale, "Sorry, this time has just been fully booked.")
@@ -157,7 +137,7 @@ async def test_a_slot_taken_meanwhile_offers_the_next_free_one(
 
 @LOCALES
 async def test_a_double_tap_books_once(ctx: Context, dialogs: Dialogs, locale: str) -> None:
-    member_id = await member(ctx, "u1", locale)
+    member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     summary = await to_summary(dialogs, locale, at(15), 1)
     confirm = press(summary, t(locale, "Confirm"))
     first, second = await asyncio.gather(
@@ -176,7 +156,7 @@ async def test_a_double_tap_books_once(ctx: Context, dialogs: Dialogs, locale: s
 
 @LOCALES
 async def test_cancel_before_the_cutoff(ctx: Context, dialogs: Dialogs, locale: str) -> None:
-    member_id = await member(ctx, "u1", locale)
+    member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     await bookings.book(ctx, member_id, "main", at(15), 2)
     (mine,) = await say(dialogs, "/bookings")
     assert mine.text.splitlines()[0] == t(locale, "Your bookings:")
@@ -200,7 +180,7 @@ async def test_cancel_before_the_cutoff(ctx: Context, dialogs: Dialogs, locale: 
 async def test_cancel_after_the_cutoff(
     ctx: Context, clock: FixedClock, dialogs: Dialogs, locale: str
 ) -> None:
-    member_id = await member(ctx, "u1", locale)
+    member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     await bookings.book(ctx, member_id, "main", at(15), 2)
     too_late = t(
         locale,
@@ -222,15 +202,15 @@ async def test_cancel_after_the_cutoff(
 
 
 async def test_another_members_booking_cannot_be_cancelled(ctx: Context, dialogs: Dialogs) -> None:
-    owner = await member(ctx, "u1", "en")
+    owner = await member(ctx, name="王芳", user="u1", locale="en")
     booking = await bookings.book(ctx, owner, "main", at(15), 1)
-    await member(ctx, "u2", "en", phone="13900139000")
+    await member(ctx, name="王芳", user="u2", locale="en", phone="13900139000")
     (reply,) = await say(dialogs, payload=f"booking|ask|{booking.id}", user="u2")
     assert reply.text == "No such booking."
     assert len(await bookings.upcoming_bookings(ctx, owner)) == 1
 
 
 async def test_payloads_stay_compact(ctx: Context, dialogs: Dialogs) -> None:
-    await member(ctx, "u1", "en")
+    await member(ctx, name="王芳", user="u1", locale="en")
     summary = await to_summary(dialogs, "en", at(20, 30), 4)
     assert all(len(b.payload.encode()) <= 30 for b in summary.choices)

@@ -27,8 +27,8 @@ from core.people import conversations
 from core.people.registration import register_member
 from core.people.staff import add_staff, owners
 from storage.models import AuditRow, CampaignRow, OutboxRow
-from tests.core import pushes
 from tests.dialogs.conftest import say, unstamped
+from tests.factories import reachable
 
 STORE_NAMES = {"zh_CN": ("旗舰店", "滨江店"), "en": ("Flagship store", "Riverside store")}
 TEN = {"zh_CN": "10 元代金券", "en": "¥10 voucher"}
@@ -50,7 +50,7 @@ async def dormant(
     ctx: Context, clock: FixedClock, phone: str, store: str = "main", consent: bool = True
 ) -> int:
     """A member whose only purchase was 200 days ago."""
-    member_id = await pushes.member(ctx, phone=phone, store=store, consent=consent)
+    member_id = await reachable(ctx, phone=phone, store=store, consent=consent)
     now = clock.now()
     clock.set(now - timedelta(days=200))
     await loyalty.record_sale(

@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Reply
 from bot.error_texts import describe
-from bot.i18n import format_time, gettext
+from bot.i18n import format_time
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import BookingNotStarted, UnknownBooking, UnknownStore
@@ -22,7 +21,7 @@ from core.people.staff import StaffView, add_staff
 from core.service import bookings
 from storage.models import AuditRow
 from tests.conftest import ZONE
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say, t
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 TODAY = {"zh_CN": "2026年1月5日", "en": "Jan 5, 2026"}
@@ -31,19 +30,8 @@ FLAGSHIP = {"zh_CN": "旗舰店", "en": "Flagship store"}
 RIVERSIDE = {"zh_CN": "滨江店", "en": "Riverside store"}
 
 
-def t(locale: str, message: str, **params: object) -> str:
-    return gettext(locale, message, **params)
-
-
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 1, day, hour, minute, tzinfo=ZONE)
-
-
-def press(reply: Reply, label: str) -> str:
-    for button in reply.choices:
-        if label in button.label:
-            return button.payload
-    raise AssertionError(f"no button {label!r} in {[b.label for b in reply.choices]}")
 
 
 def line(locale: str, starts_at: datetime, name: str, people: int, status: str) -> str:

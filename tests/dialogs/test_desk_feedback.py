@@ -10,9 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Reply
 from bot.error_texts import describe
-from bot.i18n import gettext
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import UnknownFeedback
@@ -21,20 +19,9 @@ from core.people.staff import StaffView, add_staff
 from core.service import feedback
 from core.service.feedback import TEXT_MAX
 from storage.models import AuditRow, OutboxRow
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say, t
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
-
-
-def t(locale: str, message: str, **params: object) -> str:
-    return gettext(locale, message, **params)
-
-
-def press(reply: Reply, label: str) -> str:
-    for button in reply.choices:
-        if label in button.label:
-            return button.payload
-    raise AssertionError(f"no button {label!r} in {[b.label for b in reply.choices]}")
 
 
 async def two_feedbacks(ctx: Context, clock: FixedClock) -> dict[str, feedback.FeedbackView]:

@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Reply
 from bot.error_texts import describe
-from bot.i18n import format_day, gettext
+from bot.i18n import format_day
 from bot.reports import stats_rows, text_table
 from core import loyalty
 from core.clock import FixedClock
@@ -22,23 +21,12 @@ from core.insights import stats
 from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.models import AuditRow
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say, t
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 FLAGSHIP = {"zh_CN": "旗舰店", "en": "Flagship store"}
 STORES = {"main": FLAGSHIP, "riverside": {"zh_CN": "滨江店", "en": "Riverside store"}}
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def t(locale: str, message: str, **params: object) -> str:
-    return gettext(locale, message, **params)
-
-
-def press(reply: Reply, label: str) -> str:
-    for button in reply.choices:
-        if label == button.label:
-            return button.payload
-    raise AssertionError(f"no button {label!r} in {[b.label for b in reply.choices]}")
 
 
 async def some_sales(ctx: Context, clock: FixedClock) -> int:

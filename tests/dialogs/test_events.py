@@ -14,25 +14,24 @@ from sqlalchemy import select
 
 from bot import reports
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Payload, Reply
+from bot.dialogs.engine.types import Payload
 from bot.dialogs.member import checkin, events, points
 from bot.dialogs.staff import events as desk_events
 from bot.error_texts import describe
-from bot.i18n import format_day, format_moment, format_time, gettext
+from bot.i18n import format_day, format_moment, format_time
 from bot.pushes import texts as pushes
 from core.clock import FixedClock
 from core.context import Context
 from core.engagement import event_organising
 from core.engagement import shop_events as core_events
 from core.errors import EventCancelTooLate, EventNotOpen, NotAllowed
-from core.ledger import adjustments, statement
-from core.people.members import MemberView, update_member
-from core.people.registration import register_member
-from core.people.staff import StaffView, add_staff
+from core.people.members import update_member
+from core.people.staff import add_staff
 from core.pushes import work_queue
-from storage.models import AuditRow, MemberRow
+from storage.models import AuditRow
 from tests.conftest import ZONE
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say, t
+from tests.factories import balance, owner, registered
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 WHEN = {
@@ -46,39 +45,8 @@ FLAGSHIP = {"zh_CN": "旗舰店", "en": "Flagship store"}
 TITLE = {"zh_CN": "品鉴会", "en": "Tasting evening"}
 
 
-def t(locale: str, message: str, **params: object) -> str:
-    return gettext(locale, message, **params)
-
-
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 1, day, hour, minute, tzinfo=ZONE)
-
-
-def press(reply: Reply, label: str) -> str:
-    for button in reply.choices:
-        if label in button.label:
-            return button.payload
-    raise AssertionError(f"no button {label!r} in {[b.label for b in reply.choices]}")
-
-
-async def member(
-    ctx: Context, locale: str, user: str = "u1", points: int = 0, tier: str = "member"
-) -> MemberView:
-    found = await register_member(
-        ctx, name="王芳", phone=None, locale=locale, channel="console", external_id=user
-    )
-    if points:
-        await adjustments.adjust_points(ctx, found.id, points, "test", actor="staff:1")
-    if tier != "member":
-        async with ctx.db.transaction() as s:
-            row = await s.get(MemberRow, found.id)
-            assert row is not None
-            row.tier = tier
-    return found
-
-
-async def owner(ctx: Context, user: str = "boss") -> StaffView:
-    return await add_staff(ctx, channel="console", external_id=user, role="owner", store=None)
 
 
 async def tasting(ctx: Context, **changes: object) -> core_events.EventView:
@@ -97,10 +65,6 @@ async def tasting(ctx: Context, **changes: object) -> core_events.EventView:
     )
 
 
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await statement.points_summary(ctx, member_id)).balance
-
-
 # --- members: the list, signing up, cancelling --------------------------------------------
 
 
@@ -109,7 +73,7 @@ async def test_a_member_signs_up_with_points_and_cancels_them_back(
     dialogs: Dialogs, ctx: Context, locale: str
 ) -> None:
     event = await tasting(ctx)
-    me = await member(ctx, locale, points=100)
+    me = await registered(ctx, name="王芳", user="u1", locale=locale, points=100)
     word = {"zh_CN": "活动", "en": "events"}[locale]
 
     (listing,) = await say(dialogs, word)
@@ -161,7 +125,7 @@ async def test_after_the_cut_off_there_is_no_cancel_button_and_old_ones_are_refu
     dialogs: Dialogs, ctx: Context, clock: FixedClock, locale: str
 ) -> None:
     event = await tasting(ctx)
-    me = await member(ctx, locale, points=100)
+    me = await registered(ctx, name="王芳", user="u1", locale=locale, points=100)
     signup = await core_events.sign_up(ctx, me.id, event.id)
     (mine,) = await say(dialogs, "/events my events" if locale == "en" else "我的活动")
     old_button = press(mine, t(locale, "Cancel #{number}", number=1))
@@ -181,7 +145,7 @@ async def test_below_the_tier_the_event_is_not_listed_and_a_forged_button_is_ref
     dialogs: Dialogs, ctx: Context, locale: str
 ) -> None:
     event = await tasting(ctx, min_tier="gold")
-    me = await member(ctx, locale, points=100, tier="silver")
+    me = await registered(ctx, name="王芳", user="u1", locale=locale, points=100, tier="silver")
 
     (listing,) = await say(dialogs, "/events")
     # No promise of news to a member who declined offers and news: nothing would tell them.
@@ -209,7 +173,10 @@ async def test_twenty_members_confirming_at_once_get_eight_places(
     dialogs: Dialogs, ctx: Context, locale: str
 ) -> None:
     event = await tasting(ctx, capacity=8, points=30)
-    members = [await member(ctx, locale, user=f"m{n}", points=100) for n in range(20)]
+    members = [
+        await registered(ctx, name="王芳", locale=locale, user=f"m{n}", points=100)
+        for n in range(20)
+    ]
     for n in range(20):
         await say(
             dialogs, payload=Payload(events.NAME, events.ASK, str(event.id)).pack(), user=f"m{n}"
@@ -245,7 +212,9 @@ async def test_twenty_members_confirming_at_once_get_eight_places(
 async def test_the_owner_makes_an_event_step_by_step(
     dialogs: Dialogs, ctx: Context, locale: str
 ) -> None:
-    await member(ctx, locale, user="boss")  # the owner is also a member: their language
+    await registered(
+        ctx, name="王芳", locale=locale, user="boss"
+    )  # the owner is also a member: their language
     await owner(ctx)
 
     (empty,) = await say(dialogs, "/event", user="boss")
@@ -320,9 +289,9 @@ async def test_clerks_mark_who_came_but_make_no_events_and_members_get_nothing(
 ) -> None:
     event = await tasting(ctx)
     elsewhere = await tasting(ctx, store="riverside", title="滨江", title_en="River")
-    guest = await member(ctx, locale, user="guest", points=100)
+    guest = await registered(ctx, name="王芳", locale=locale, user="guest", points=100)
     await core_events.sign_up(ctx, guest.id, event.id)
-    await member(ctx, locale, user="clerk")
+    await registered(ctx, name="王芳", locale=locale, user="clerk")
     await add_staff(ctx, channel="console", external_id="clerk", role="clerk", store="main")
 
     (listing,) = await say(dialogs, "/event", user="clerk")
@@ -373,7 +342,7 @@ async def test_clerks_mark_who_came_but_make_no_events_and_members_get_nothing(
 async def test_check_in_once_a_day_with_the_streak_and_its_bonus(
     dialogs: Dialogs, ctx: Context, clock: FixedClock, locale: str
 ) -> None:
-    await member(ctx, locale)
+    await registered(ctx, name="王芳", user="u1", locale=locale)
     word = {"zh_CN": "签到", "en": "/checkin"}[locale]
 
     (first,) = await say(dialogs, word)
@@ -408,7 +377,7 @@ async def test_the_points_ledger_explains_check_ins_and_events(
     dialogs: Dialogs, ctx: Context, locale: str
 ) -> None:
     event = await tasting(ctx)
-    me = await member(ctx, locale, points=100)
+    me = await registered(ctx, name="王芳", user="u1", locale=locale, points=100)
     signup = await core_events.sign_up(ctx, me.id, event.id)
     await core_events.cancel_signup(ctx, me.id, signup.id)
     await say(dialogs, "/checkin")
@@ -449,7 +418,7 @@ async def test_the_reminder_reads_in_the_members_language(
     ctx: Context, clock: FixedClock, locale: str
 ) -> None:
     event = await tasting(ctx, store=None, points=0)
-    me = await member(ctx, locale)
+    me = await registered(ctx, name="王芳", user="u1", locale=locale)
     await core_events.sign_up(ctx, me.id, event.id)
     clock.set(at(9, 10))
     assert await core_events.remind_events(ctx) == 1
@@ -481,15 +450,15 @@ async def test_stats_show_sign_ups_attendance_points_and_check_ins(
     dialogs: Dialogs, ctx: Context, clock: FixedClock, locale: str
 ) -> None:
     event = await tasting(ctx)
-    came = await member(ctx, locale, user="came", points=100)
-    stayed_home = await member(ctx, locale, user="home", points=100)
+    came = await registered(ctx, name="王芳", locale=locale, user="came", points=100)
+    stayed_home = await registered(ctx, name="王芳", locale=locale, user="home", points=100)
     for who in (came, stayed_home):
         await core_events.sign_up(ctx, who.id, event.id)
     await say(dialogs, "/checkin", user="came")
     clock.set(at(10, 20))
     signups = await event_organising.event_signups(ctx, event.id)
     await event_organising.mark_signup(ctx, signups[0].id, "attended", None)
-    await member(ctx, locale, user="boss")
+    await registered(ctx, name="王芳", locale=locale, user="boss")
     await owner(ctx)
 
     (report,) = await say(dialogs, "/stats all month", user="boss")

@@ -6,34 +6,22 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.i18n import gettext
 from core.context import Context
-from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service.feedback import TEXT_MAX, answer_feedback, member_feedback
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import say, t
+from tests.factories import member
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 ASK = {"zh_CN": "我想提个意见", "en": "I want to give feedback"}
 STARS = ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]
 
 
-def t(locale: str, message: str, **params: object) -> str:
-    return gettext(locale, message, **params)
-
-
-async def member(ctx: Context, user: str, locale: str) -> int:
-    view = await register_member(
-        ctx, name="王芳", phone=None, locale=locale, channel="console", external_id=user
-    )
-    return view.id
-
-
 @LOCALES
 async def test_bad_input_is_answered_and_the_question_stays(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    member_id = await member(ctx, "u1", locale)
+    member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     question = t(locale, "How was your experience? Please rate us from 1 (poor) to 5 (excellent).")
     (ask,) = await say(dialogs, ASK[locale])
     assert ask.text == question
@@ -79,7 +67,7 @@ async def test_bad_input_is_answered_and_the_question_stays(
 async def test_a_low_rating_by_button_and_the_answer_in_my_feedback(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    member_id = await member(ctx, "u1", locale)
+    member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     (ask,) = await say(dialogs, "/feedback")
     await say(dialogs, payload=ask.choices[0].payload)  # ⭐
     typed = "x" * TEXT_MAX  # exactly the limit is fine
@@ -101,6 +89,6 @@ async def test_a_low_rating_by_button_and_the_answer_in_my_feedback(
 
 
 async def test_my_feedback_when_there_is_none(ctx: Context, dialogs: Dialogs) -> None:
-    await member(ctx, "u1", "en")
+    await member(ctx, name="王芳", user="u1", locale="en")
     (reply,) = await say(dialogs, "my feedback")
     assert reply.text == "You have not sent any feedback yet."

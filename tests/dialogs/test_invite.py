@@ -13,7 +13,6 @@ from sqlalchemy import select
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Payload, Reply
 from bot.dialogs.registry import create_dialogs
-from bot.i18n import gettext
 from bot.pushes import texts as pushes
 from core.clock import FixedClock
 from core.context import Context
@@ -26,7 +25,7 @@ from core.people.staff import add_staff
 from core.pushes import work_queue
 from storage.db import Database
 from storage.models import ReferralRow
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say, t
 from tests.shop_with_products import product_context
 
 LOCALES = pytest.mark.parametrize("lang", ["zh_CN", "en"])
@@ -36,15 +35,6 @@ LOCALES = pytest.mark.parametrize("lang", ["zh_CN", "en"])
 async def ctx(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
     # referrer_points = 100, welcome_points = 30, min_purchase_yuan = 10, bot example_shop_bot
     return await product_context(db, clock, tmp_path)
-
-
-def t(lang: str, message: str, **params: object) -> str:
-    return gettext(lang, message, **params)
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
 
 
 @pytest.fixture

@@ -16,12 +16,7 @@ from core.ledger.coupons import member_coupons
 from core.people.members import member_for_identity
 from core.service import bookings
 from storage.models import FeedbackRow
-from tests.dialogs.conftest import say
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
+from tests.dialogs.conftest import press, say
 
 
 @pytest.mark.parametrize("lang", LOCALES)

@@ -23,11 +23,11 @@ from core.insights.campaign_results import campaign_results
 from core.insights.campaigns import HOLDOUT, A, B, create_and_send
 from core.insights.segments import Segment
 from core.people import conversations
-from core.people.staff import StaffView, add_staff
 from storage.models import CampaignMemberRow, OutboxRow
 from tests.cli import invoke
 from tests.core.test_measured_campaigns import many_members
 from tests.dialogs.conftest import say, unstamped
+from tests.factories import owner
 from tests.test_cli_stats import parse
 
 NO_COUPON = Payload(campaign.NAME, campaign.REWARD, campaign.NONE).pack()
@@ -36,10 +36,6 @@ ADD_B = Payload(campaign.NAME, campaign.CONFIRM, campaign.ADD_B).pack()
 DROP_B = Payload(campaign.NAME, campaign.CONFIRM, campaign.DROP_B).pack()
 HOLDOUT_BUTTON = Payload(campaign.NAME, campaign.CONFIRM, campaign.HOLDOUT).pack()
 receipts = iter(range(1, 1_000_000))
-
-
-async def owner(ctx: Context) -> StaffView:
-    return await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
 
 
 async def variants(ctx: Context) -> Counter[str]:

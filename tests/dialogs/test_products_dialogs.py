@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Reply
-from bot.i18n import format_money, gettext
+from bot.i18n import format_money
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
@@ -24,7 +23,7 @@ from core.people.members import MemberView
 from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.db import Database
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say, t
 from tests.shop_with_products import product_context
 
 LOCALES = pytest.mark.parametrize("lang", ["zh_CN", "en"])
@@ -34,15 +33,6 @@ receipts = iter(range(1, 1_000_000))
 @pytest.fixture
 async def ctx(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
     return await product_context(db, clock, tmp_path)
-
-
-def t(lang: str, message: str, **params: object) -> str:
-    return gettext(lang, message, **params)
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
 
 
 async def shopper(ctx: Context, user: str, phone: str, lang: str) -> MemberView:

@@ -3,44 +3,30 @@ marketing, linking a second app, and deleting my data (asked twice)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Reply
 from bot.i18n import gettext
 from core import loyalty
 from core.context import Context
 from core.people.members import DELETED_NAME, get_member, member_for_identity
-from core.people.registration import register_member
 from storage.models import MemberRow, SaleRow
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say
+from tests.factories import member
+
+# The member of these tests, on the console.
+lilei = partial(member, name="李雷", phone="13800138000", birthday="1990-05-01", user="u1")
 
 LOCALES = ("zh_CN", "en")
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
-
-
-async def member(ctx: Context, lang: str) -> int:
-    view = await register_member(
-        ctx,
-        name="李雷",
-        phone="13800138000",
-        birthday="1990-05-01",
-        locale=lang,
-        channel="console",
-        external_id="u1",
-    )
-    return view.id
 
 
 @pytest.mark.parametrize("lang", LOCALES)
 async def test_profile_shows_my_data_masked(ctx: Context, dialogs: Dialogs, lang: str) -> None:
     t = lambda m, **p: gettext(lang, m, **p)  # noqa: E731
-    await member(ctx, lang)
+    await lilei(ctx, locale=lang)
     (view,) = await say(dialogs, "/profile")
     assert t("Name: {name}", name="李雷") in view.text
     assert t("Mobile: {phone}", phone="+86138****8000") in view.text
@@ -53,7 +39,7 @@ async def test_profile_shows_my_data_masked(ctx: Context, dialogs: Dialogs, lang
 @pytest.mark.parametrize("lang", LOCALES)
 async def test_edit_name_and_phone(ctx: Context, dialogs: Dialogs, lang: str) -> None:
     t = lambda m, **p: gettext(lang, m, **p)  # noqa: E731
-    member_id = await member(ctx, lang)
+    member_id = await lilei(ctx, locale=lang)
     (view,) = await say(dialogs, "/profile")
     (ask,) = await say(dialogs, payload=press(view, t("Edit name")))
     assert ask.text == t("Please type your new name.")
@@ -72,7 +58,7 @@ async def test_edit_name_and_phone(ctx: Context, dialogs: Dialogs, lang: str) ->
 @pytest.mark.parametrize("lang", LOCALES)
 async def test_birthday_can_be_changed_once(ctx: Context, dialogs: Dialogs, lang: str) -> None:
     t = lambda m, **p: gettext(lang, m, **p)  # noqa: E731
-    member_id = await member(ctx, lang)
+    member_id = await lilei(ctx, locale=lang)
     (view,) = await say(dialogs, "/profile")
     edit_birthday = press(view, t("Edit birthday"))
     await say(dialogs, payload=edit_birthday)
@@ -87,7 +73,7 @@ async def test_birthday_can_be_changed_once(ctx: Context, dialogs: Dialogs, lang
 
 
 async def test_marketing_and_language(ctx: Context, dialogs: Dialogs) -> None:
-    member_id = await member(ctx, "zh_CN")
+    member_id = await lilei(ctx, locale="zh_CN")
     (view,) = await say(dialogs, "/profile")
     on = press(view, gettext("zh_CN", "Receive offers and news"))
     await say(dialogs, payload=on)
@@ -105,7 +91,7 @@ async def test_marketing_and_language(ctx: Context, dialogs: Dialogs) -> None:
 @pytest.mark.parametrize("lang", LOCALES)
 async def test_link_another_app(ctx: Context, dialogs: Dialogs, lang: str) -> None:
     t = lambda m, **p: gettext(lang, m, **p)  # noqa: E731
-    member_id = await member(ctx, lang)
+    member_id = await lilei(ctx, locale=lang)
     (view,) = await say(dialogs, "/profile")
     (code,) = await say(dialogs, payload=press(view, t("Link another chat app")))
     command = next(word for word in code.text.split() if word.startswith("link-"))
@@ -117,7 +103,7 @@ async def test_link_another_app(ctx: Context, dialogs: Dialogs, lang: str) -> No
 @pytest.mark.parametrize("lang", LOCALES)
 async def test_delete_my_data_asks_twice(ctx: Context, dialogs: Dialogs, lang: str) -> None:
     t = lambda m, **p: gettext(lang, m, **p)  # noqa: E731
-    member_id = await member(ctx, lang)
+    member_id = await lilei(ctx, locale=lang)
     await loyalty.record_sale(
         ctx, store="main", receipt_no="R1", member_id=member_id, amount_fen=10_000
     )

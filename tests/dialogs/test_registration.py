@@ -19,7 +19,7 @@ from core.people import conversations
 from core.people.members import create_link_code, member_for_identity
 from core.people.registration import register_member
 from storage.models import MemberRow
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say
 
 LOCALES = ("zh_CN", "en")
 
@@ -31,11 +31,6 @@ async def members(ctx: Context) -> int:
 
 def labels(reply: Reply) -> list[str]:
     return [button.label for button in reply.choices]
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
 
 
 async def up_to_confirm(dialogs: Dialogs, lang: str) -> Reply:

@@ -17,15 +17,13 @@ from bot.dialogs.engine.types import Payload
 from bot.dialogs.member import coupons, rewards
 from bot.dialogs.member.coupons import format_coupon_code
 from bot.error_texts import describe
-from bot.i18n import gettext
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotEnoughPoints
-from core.ledger import adjustments, statement
+from core.ledger import adjustments
 from core.ledger.coupons import COUPON_CODE_LENGTH, member_coupons, redeem_reward, use_coupon
-from core.people.members import MemberView
-from core.people.registration import register_member
-from tests.dialogs.conftest import say, unstamped
+from tests.dialogs.conftest import say, t, unstamped
+from tests.factories import balance, registered
 
 LOCALES = ("zh_CN", "en")
 CODE = re.compile(r"\b[A-Z2-9]{5}-[A-Z2-9]{5}\b")
@@ -39,23 +37,6 @@ IN_30_DAYS = {"zh_CN": "2026年2月4日", "en": "Feb 4, 2026"}
 REWARDS_WORD = {"zh_CN": "兑换", "en": "rewards"}
 
 
-def t(locale: str, message: str, **params: object) -> str:
-    return gettext(locale, message, **params)
-
-
-async def member(ctx: Context, locale: str, points: int = 0, user: str = "u1") -> MemberView:
-    found = await register_member(
-        ctx, name="王芳", phone=None, locale=locale, channel="console", external_id=user
-    )
-    if points:
-        await adjustments.adjust_points(ctx, found.id, points, "test", actor="staff:1")
-    return found
-
-
-async def balance(ctx: Context, member_id: int) -> int:
-    return (await statement.points_summary(ctx, member_id)).balance
-
-
 CHOOSE_TEN = Payload(rewards.NAME, rewards.CHOOSE, "coupon10").pack()
 CONFIRM = Payload(rewards.NAME, rewards.CONFIRM, rewards.YES).pack()
 CANCEL = Payload(rewards.NAME, rewards.CONFIRM, rewards.NO).pack()
@@ -65,7 +46,7 @@ CANCEL = Payload(rewards.NAME, rewards.CONFIRM, rewards.NO).pack()
 async def test_catalogue_shows_costs_balance_and_what_can_be_afforded(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    await member(ctx, locale, points=300)
+    await registered(ctx, name="王芳", user="u1", locale=locale, points=300)
     (reply,) = await say(dialogs, REWARDS_WORD[locale])
     lines = reply.text.split("\n")
     assert lines[0] == t(locale, "Rewards — you have {balance} points:", balance=300)
@@ -96,7 +77,7 @@ async def test_catalogue_shows_costs_balance_and_what_can_be_afforded(
 
 @pytest.mark.parametrize("locale", LOCALES)
 async def test_choose_confirm_and_get_a_coupon(ctx: Context, dialogs: Dialogs, locale: str) -> None:
-    found = await member(ctx, locale, points=300)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=300)
     await say(dialogs, "/rewards")
     (screen,) = await say(dialogs, payload=CHOOSE_TEN)
     assert screen.text == "\n".join(
@@ -145,7 +126,7 @@ async def test_choose_confirm_and_get_a_coupon(ctx: Context, dialogs: Dialogs, l
 async def test_too_few_points_get_a_clear_answer(
     ctx: Context, dialogs: Dialogs, clock: FixedClock, locale: str
 ) -> None:
-    found = await member(ctx, locale, points=50)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=50)
     (reply,) = await say(dialogs, "/rewards")
     assert reply.choices == []
     assert reply.text.split("\n")[-1] == t(
@@ -176,7 +157,7 @@ def test_not_enough_points_reads_naturally() -> None:
 async def test_double_tap_on_confirm_issues_one_coupon(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    found = await member(ctx, locale, points=300)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=300)
     await say(dialogs, "/rewards")
     await say(dialogs, payload=CHOOSE_TEN)
     (first,) = await say(dialogs, payload=CONFIRM)
@@ -189,7 +170,7 @@ async def test_double_tap_on_confirm_issues_one_coupon(
 
 
 async def test_concurrent_taps_on_confirm_issue_one_coupon(ctx: Context, dialogs: Dialogs) -> None:
-    found = await member(ctx, "en", points=1000)
+    found = await registered(ctx, name="王芳", user="u1", locale="en", points=1000)
     for _ in range(3):
         await say(dialogs, "/rewards")
         await say(dialogs, payload=CHOOSE_TEN)
@@ -207,7 +188,7 @@ async def test_concurrent_taps_on_confirm_issue_one_coupon(ctx: Context, dialogs
 async def test_cancel_spends_nothing_and_a_later_confirm_does_nothing(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    found = await member(ctx, locale, points=300)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=300)
     await say(dialogs, "/rewards")
     await say(dialogs, payload=CHOOSE_TEN)
     (cancelled,) = await say(dialogs, payload=CANCEL)
@@ -221,7 +202,7 @@ async def test_cancel_spends_nothing_and_a_later_confirm_does_nothing(
 async def test_typing_instead_of_tapping_shows_the_choices_again(
     ctx: Context, dialogs: Dialogs
 ) -> None:
-    found = await member(ctx, "en", points=300)
+    found = await registered(ctx, name="王芳", user="u1", locale="en", points=300)
     (catalogue,) = await say(dialogs, "/rewards")
     (again,) = await say(dialogs, "hm")
     assert again == catalogue
@@ -237,7 +218,7 @@ async def test_typing_instead_of_tapping_shows_the_choices_again(
 async def test_coupons_soonest_to_expire_first_and_the_closed_ones_on_request(
     ctx: Context, dialogs: Dialogs, clock: FixedClock, locale: str
 ) -> None:
-    found = await member(ctx, locale, points=2000)
+    found = await registered(ctx, name="王芳", user="u1", locale=locale, points=2000)
     expired = await redeem_reward(ctx, found.id, "coupon10")
     clock.advance(timedelta(days=31))  # 2026-02-05
     hundred = await redeem_reward(ctx, found.id, "coupon100")  # until 2026-04-06
@@ -308,7 +289,7 @@ async def test_coupons_soonest_to_expire_first_and_the_closed_ones_on_request(
 async def test_no_coupons_points_to_the_rewards(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    await member(ctx, locale)
+    await registered(ctx, name="王芳", user="u1", locale=locale)
     (reply,) = await say(dialogs, "/coupons")
     assert reply.text == t(locale, "You have no coupons to use right now. Redeem points for one:")
     assert [unstamped(b.payload) for b in reply.choices] == ["rewards|start|", "coupons|closed|"]
@@ -317,9 +298,9 @@ async def test_no_coupons_points_to_the_rewards(
 
 
 async def test_nobody_sees_another_members_coupons(ctx: Context, dialogs: Dialogs) -> None:
-    owner = await member(ctx, "en", points=300)
+    owner = await registered(ctx, name="王芳", user="u1", locale="en", points=300)
     coupon = await redeem_reward(ctx, owner.id, "coupon10")
-    await member(ctx, "en", user="u2")
+    await registered(ctx, name="王芳", locale="en", user="u2")
     (reply,) = await say(dialogs, "/coupons", user="u2")
     assert format_coupon_code(coupon.code) not in reply.text
     (closed,) = await say(dialogs, payload="coupons|closed|", user="u2")

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
-from bot.dialogs.engine.types import Reply
 from bot.i18n import LOCALES, format_money, gettext
 from core import loyalty
 from core.clock import FixedClock
@@ -21,19 +20,13 @@ from core.people.members import MemberView
 from core.people.registration import register_member
 from core.people.staff import add_staff, list_staff
 from storage.models import AuditRow, OutboxRow, SaleRow
-from tests.dialogs.conftest import say
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
+from tests import factories
+from tests.dialogs.conftest import press, say
 
 
 @pytest.fixture
 async def member(ctx: Context) -> MemberView:
-    return await register_member(
-        ctx, name="李雷", phone="13800138000", channel="console", external_id="lilei"
-    )
+    return await factories.registered(ctx, name="李雷", phone="13800138000", user="lilei")
 
 
 @pytest.fixture

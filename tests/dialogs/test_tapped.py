@@ -18,14 +18,9 @@ from core.context import Context
 from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.models import SaleRow
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import press, say
 
 COMMAND = "/sale 13800138555 4000"
-
-
-def press(reply: Reply, label: str) -> str:
-    (button,) = [b for b in reply.choices if b.label == label]
-    return button.payload
 
 
 async def tap(dialogs: Dialogs, text: str, user: str, lang: str) -> list[Reply]:

@@ -26,7 +26,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Button, Event, Payload, Sender
@@ -40,7 +40,6 @@ from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.shop import WEEKDAYS, OpeningHours
 from storage.models import (
-    Base,
     BookingRow,
     CheckinRow,
     CouponRow,
@@ -52,6 +51,7 @@ from storage.models import (
     SlotRow,
     StoreRow,
 )
+from tests.factories import count
 
 CAPACITY = 2  # places in every booking slot and at the event: three members fill them
 MEMBERS = {"fuzz-rich": "13900000001", "fuzz-modest": "13900000002", "fuzz-poor": "13900000003"}
@@ -343,11 +343,6 @@ async def test_the_dialogs_survive_anything(
     clock.advance(timedelta(minutes=minutes))
     await play(fuzz_dialogs, history, screens)
     await invariants(fuzz_ctx)
-
-
-async def count(ctx: Context, row: type[Base], *where: ColumnElement[bool]) -> int:
-    async with ctx.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(row).where(*where)) or 0)
 
 
 async def test_taps_reach_the_effects(fuzz_ctx: Context, fuzz_dialogs: Dialogs) -> None:

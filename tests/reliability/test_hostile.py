@@ -15,6 +15,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from bot.composition import compose
 from bot.handlers.telegram import SECRET_HEADER
 from bot.web import create_app
 from core.context import Context
@@ -54,7 +55,7 @@ async def server(
             "telegram_api_base": fake_telegram.base_url,
         }
     )
-    async with TestServer(create_app(ctx, settings)) as test_server:
+    async with TestServer(create_app(compose(ctx, settings))) as test_server:
         yield test_server
 
 

@@ -1,0 +1,103 @@
+"""Test data written once: members as the tests need them, and the few questions tests ask
+the database (how many rows, how many points)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+
+from core.context import Context
+from core.ledger import adjustments, statement
+from core.people.members import MemberView
+from core.people.registration import register_member
+from core.people.staff import StaffView, add_staff
+from storage.models import Base, MemberRow
+
+_numbers = itertools.count(1)
+
+
+def next_number() -> int:
+    """A number no other call in this run gets: for phones and chat ids that must differ."""
+    return next(_numbers)
+
+
+async def registered(
+    ctx: Context,
+    *,
+    name: str = "测试会员",
+    phone: str | None = None,
+    user: str | None = None,
+    points: int = 0,
+    tier: str = "member",
+    **details: Any,
+) -> MemberView:
+    """A member registered through the use case, from the console account ``user`` if one
+    is given (``details``: its other fields, e.g. ``locale``, ``home_store``,
+    ``marketing_consent``, or ``channel`` and ``external_id``), then given ``points`` by a
+    staff adjustment and put in ``tier`` directly."""
+    if user is not None:
+        details = {"channel": "console", "external_id": user, **details}
+    found = await register_member(ctx, name=name, phone=phone, **details)
+    if points:
+        await give_points(ctx, found.id, points, reason="test")
+    if tier != "member":
+        async with ctx.db.transaction() as s:
+            row = await s.get(MemberRow, found.id)
+            assert row is not None
+            row.tier = tier
+    return found
+
+
+async def member(ctx: Context, **fields: Any) -> int:
+    """The id of a member ``registered`` with ``fields``."""
+    return (await registered(ctx, **fields)).id
+
+
+async def reachable(
+    ctx: Context,
+    *,
+    consent: bool = True,
+    chat: bool = True,
+    store: str | None = "main",
+    phone: str | None = None,
+    **fields: Any,
+) -> int:
+    """A member registered from a chat account (so a push or a campaign can reach them),
+    or with ``chat`` off one registered by staff, who never wrote; ``fields`` as for
+    ``registered`` (e.g. ``birthday``, ``points``, ``tier``)."""
+    n = next_number()
+    return await member(
+        ctx,
+        phone=phone or f"139{n:08d}",
+        home_store=store,
+        marketing_consent=consent,
+        channel="telegram" if chat else None,
+        external_id=f"tg-{n}" if chat else None,
+        **fields,
+    )
+
+
+async def count(ctx: Context, model: type[Base], *where: ColumnElement[bool]) -> int:
+    """How many rows of ``model`` there are (that match ``where``)."""
+    async with ctx.db.read() as s:
+        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def give_points(
+    ctx: Context, member_id: int, points: int, reason: str = "test grant"
+) -> None:
+    """Points added by a staff adjustment."""
+    await adjustments.adjust_points(ctx, member_id, points, reason, actor="staff:1")
+
+
+async def owner(ctx: Context, user: str = "boss", **fields: Any) -> StaffView:
+    """The shop's owner, on the console as ``user``."""
+    return await add_staff(
+        ctx, channel="console", external_id=user, role="owner", store=None, **fields
+    )
+
+
+async def balance(ctx: Context, member_id: int) -> int:
+    return (await statement.points_summary(ctx, member_id)).balance
