@@ -29,6 +29,7 @@ def _with_bot(settings: Settings, work: Callable[[Bot], Awaitable[T]]) -> T:
         raise typer.Exit(2)
 
     async def with_bot(_ctx: Context) -> T:
+        # aiogram loads only when a Telegram command runs, not for every ``memberbot`` call.
         from aiogram.exceptions import TelegramAPIError
 
         from bot.handlers import telegram
@@ -55,7 +56,7 @@ def telegram_set_webhook(
         message = gettext(settings.locale, "Set MEMBERBOT_TELEGRAM_WEBHOOK_SECRET first.")
         typer.echo(f"memberbot: {message}", err=True)
         raise typer.Exit(2)
-    from bot.handlers.telegram import ALLOWED_UPDATES
+    from bot.handlers.telegram import ALLOWED_UPDATES  # aiogram: only for this command
 
     _with_bot(
         settings,
