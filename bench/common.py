@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from sqlalchemy import Table, insert, select
 
-from core.catalog import sync_shop
+from bot.composition import shop_context
 from core.clock import FixedClock
 from core.context import Context
 from core.shop_file import load_shop
@@ -246,9 +246,7 @@ async def shop_database(url: str, now: datetime) -> Context:
     """A migrated database with the shop file synced, on a clock standing at ``now``."""
     db = Database(url)
     await migrate.upgrade(db)
-    ctx = Context(db=db, shop=load_shop(), clock=FixedClock(now), zone=ZONE)
-    await sync_shop(ctx)
-    return ctx
+    return await shop_context(db, load_shop(), FixedClock(now), ZONE)
 
 
 async def _insert(ctx: Context, table: Table, rows: list[dict[str, Any]]) -> None:

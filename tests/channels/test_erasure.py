@@ -6,16 +6,11 @@ chat ids or words. Every table of the schema is read, not a list of the expected
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from bot.composition import compose
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Reply
 from bot.dialogs.registry import create_dialogs
@@ -23,7 +18,6 @@ from bot.handlers.wechat_api import WeChatAPI
 from bot.i18n import LOCALES, format_day, gettext
 from bot.pushes.wechat import WeChatPushes
 from bot.scheduler import prune_job
-from bot.web import create_app
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
@@ -43,7 +37,6 @@ from storage.db import Database
 from storage.models import Base, IdentityRow, MemberRow, OutboxRow, SaleRow
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.pushing import dispatcher
-from tests.channels.test_wechat import wechat_settings
 from tests.channels.wechat_sim import WeChatSimulator, links
 from tests.conftest import START
 from tests.dialogs.conftest import say
@@ -61,14 +54,6 @@ REASON = "补偿上次打翻的汤"
 
 def zh(message: str, **params: object) -> str:
     return gettext("zh_CN", message, **params)
-
-
-@pytest.fixture
-async def wechat(
-    ctx: Context, fake_wechat: FakeWeChat, session: ClientSession
-) -> AsyncIterator[WeChatSimulator]:
-    async with TestServer(create_app(compose(ctx, wechat_settings(fake_wechat)))) as server:
-        yield WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
 
 
 async def tap(wechat: WeChatSimulator, openid: str, content: str, label: str) -> str:

@@ -34,8 +34,7 @@ from storage.models import ServiceMessageRow
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.pushing import dispatcher, outbox
-from tests.channels.test_wechat import wechat_settings
-from tests.channels.wechat_sim import WeChatSimulator
+from tests.channels.wechat_sim import WeChatSimulator, wechat_settings
 
 CS = "/cgi-bin/message/custom/send"
 TEMPLATE = "/cgi-bin/message/template/send"

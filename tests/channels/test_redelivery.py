@@ -31,8 +31,7 @@ from storage.models import DeliveryRow, SaleRow
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.test_telegram import SECRET, telegram_settings
-from tests.channels.test_wechat import wechat_settings
-from tests.channels.wechat_sim import AES_KEY, APP_ID, TOKEN, WeChatSimulator
+from tests.channels.wechat_sim import AES_KEY, APP_ID, TOKEN, WeChatSimulator, wechat_settings
 from tests.conftest import START
 
 PHONE = "13800138001"

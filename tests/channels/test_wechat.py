@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
@@ -20,7 +18,6 @@ from bot.dialogs.engine.dialogs import Dialogs, Flow, Turn
 from bot.dialogs.engine.types import Reply, Step
 from bot.handlers.wechat import WeChatEndpoint
 from bot.i18n import gettext
-from bot.settings import Settings
 from bot.web import create_app
 from core import loyalty
 from core.clock import FixedClock
@@ -34,7 +31,15 @@ from core.service import bookings
 from storage.db import Database
 from storage.models import CheckinRow, CouponRow, DeliveryRow, IdentityRow
 from tests.channels.fake_wechat import FakeWeChat
-from tests.channels.wechat_sim import AES_KEY, APP_ID, TOKEN, WeChatSimulator, choices, signature
+from tests.channels.wechat_sim import (
+    AES_KEY,
+    APP_ID,
+    TOKEN,
+    WeChatSimulator,
+    choices,
+    signature,
+    wechat_settings,
+)
 from tests.conftest import START
 from tests.factories import count
 
@@ -44,28 +49,6 @@ PHONES = itertools.count(1)
 
 def zh(message: str, **params: object) -> str:
     return gettext("zh_CN", message, **params)
-
-
-def wechat_settings(fake: FakeWeChat, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "wechat_token": TOKEN,
-        "wechat_app_id": APP_ID,
-        "wechat_app_secret": "app-secret",
-        "wechat_encoding_aes_key": AES_KEY,
-        "wechat_api_base": fake.base_url,
-    }
-    return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
-
-
-@pytest.fixture
-async def server(ctx: Context, fake_wechat: FakeWeChat) -> AsyncIterator[TestServer]:
-    async with TestServer(create_app(compose(ctx, wechat_settings(fake_wechat)))) as test_server:
-        yield test_server
-
-
-@pytest.fixture
-def wechat(ctx: Context, server: TestServer, session: ClientSession) -> WeChatSimulator:
-    return WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
 
 
 async def register(wechat: WeChatSimulator, openid: str, scene: str = "") -> None:
@@ -142,9 +125,10 @@ async def test_url_verification_echoes_only_when_signed(
 
 @pytest.mark.parametrize("safe", [True, False], ids=["safe mode", "plaintext"])
 async def test_conversation_subscribe_register_points_redeem(
-    ctx: Context, server: TestServer, session: ClientSession, safe: bool
+    ctx: Context, wechat_server: TestServer, session: ClientSession, safe: bool
 ) -> None:
-    wechat = WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock, safe=safe)
+    url = str(wechat_server.make_url("/wechat"))
+    wechat = WeChatSimulator(session, url, clock=ctx.clock, safe=safe)
     welcome = await wechat.event("o-lilei", "subscribe")
     assert zh("Do you agree?") in welcome.content
     assert welcome.message is not None and welcome.message["ToUserName"] == "o-lilei"
@@ -341,9 +325,9 @@ EXTERNAL_ENTITY = (
     ],
 )
 async def test_hostile_requests_are_refused_and_nothing_is_stored(
-    ctx: Context, server: TestServer, session: ClientSession, case: str, status: int
+    ctx: Context, wechat_server: TestServer, session: ClientSession, case: str, status: int
 ) -> None:
-    url = str(server.make_url("/wechat"))
+    url = str(wechat_server.make_url("/wechat"))
     wechat = WeChatSimulator(session, url, clock=ctx.clock, safe=False)
     message = wechat.text_xml("o-evil", "积分")
     if case == "bad signature":

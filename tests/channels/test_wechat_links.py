@@ -8,14 +8,10 @@ import html
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.composition import compose
 from bot.handlers.wechat_api import WeChatAPI
 from bot.pushes.wechat import WeChatPushes
-from bot.web import create_app
 from core.clock import FixedClock
 from core.context import Context
 from core.ledger import statement
@@ -26,7 +22,7 @@ from core.people.staff import add_staff
 from storage.models import AlertRow, SaleRow
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.pushing import dispatcher
-from tests.channels.test_wechat import CUSTOM_SEND, register, wechat_settings, zh
+from tests.channels.test_wechat import CUSTOM_SEND, register, zh
 from tests.channels.wechat_sim import Answer, WeChatSimulator, choices, links
 
 HOSTILE = (
@@ -35,14 +31,6 @@ HOSTILE = (
 )
 SALE = "/sale 13800138555 4000"
 NO_LONGER_VALID = zh("This button is no longer valid; nothing more was done.")
-
-
-@pytest.fixture
-async def wechat(
-    ctx: Context, fake_wechat: FakeWeChat, session: ClientSession
-) -> AsyncIterator[WeChatSimulator]:
-    async with TestServer(create_app(compose(ctx, wechat_settings(fake_wechat)))) as server:
-        yield WeChatSimulator(session, str(server.make_url("/wechat")), clock=ctx.clock)
 
 
 async def sales(ctx: Context) -> list[SaleRow]:

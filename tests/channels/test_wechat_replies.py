@@ -14,8 +14,8 @@ from core.clock import FixedClock
 from core.context import Context
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.pushing import dispatcher, outbox
-from tests.channels.test_wechat import CUSTOM_SEND, register, wechat_settings
-from tests.channels.wechat_sim import WeChatSimulator
+from tests.channels.test_wechat import CUSTOM_SEND, register
+from tests.channels.wechat_sim import WeChatSimulator, wechat_settings
 
 
 async def test_a_follow_up_wechat_refuses_for_now_still_arrives(

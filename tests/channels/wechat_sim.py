@@ -15,7 +15,9 @@ from aiohttp import ClientSession
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from bot.settings import Settings
 from core.clock import Clock
+from tests.channels.fake_wechat import FakeWeChat
 
 TOKEN = "test-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -163,3 +165,15 @@ def _links(content: str) -> dict[str, tuple[int, str]]:
             assert content_label == label
             found[html.unescape(label)] = (int(number), menu_id)
     return found
+
+
+def wechat_settings(fake: FakeWeChat, **overrides: Any) -> Settings:
+    """Settings of a WeChat account whose API is the fake server ``fake``."""
+    values: dict[str, Any] = {
+        "wechat_token": TOKEN,
+        "wechat_app_id": APP_ID,
+        "wechat_app_secret": "app-secret",
+        "wechat_encoding_aes_key": AES_KEY,
+        "wechat_api_base": fake.base_url,
+    }
+    return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]

@@ -23,8 +23,8 @@ from storage.models import Base
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import FakeWeChat
 from tests.channels.test_telegram import SECRET, telegram_settings
-from tests.channels.test_wechat import BILLION_LAUGHS, EXTERNAL_ENTITY, wechat_settings
-from tests.channels.wechat_sim import TOKEN, WeChatSimulator, signature
+from tests.channels.test_wechat import BILLION_LAUGHS, EXTERNAL_ENTITY
+from tests.channels.wechat_sim import TOKEN, WeChatSimulator, signature, wechat_settings
 
 FIVE_MB = 5 * 1024 * 1024
 DROPPED = {  # a case, and the query parameter WeChat always sends that it leaves out
