@@ -1,21 +1,15 @@
-"""Shared by the tests of the scheduled push jobs: purchases in the past, members who block
-the bot, and the outbox rows a job queued (members a push can reach: ``tests.factories``)."""
+"""Shared by the tests of the scheduled push jobs: members who block the bot, and the outbox
+rows a job queued (members a push can reach and their purchases: ``tests.factories``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from itertools import count as numbers
 from typing import Any
 
 from sqlalchemy import select
 
-from core import loyalty
-from core.clock import FixedClock
 from core.context import Context
 from core.people import conversations
 from storage.models import CouponRow, IdentityRow, OutboxRow
-
-_receipts = numbers(1)
 
 
 async def block(ctx: Context, member_id: int) -> None:
@@ -30,23 +24,6 @@ async def block(ctx: Context, member_id: int) -> None:
         ).all()
     for channel, external_id in accounts:
         await conversations.leave(ctx, channel, external_id)
-
-
-async def buy(
-    ctx: Context, clock: FixedClock, member_id: int, days_ago: float = 0, yuan: int = 100
-) -> None:
-    """A purchase ``days_ago`` days before the clock's now (the clock put back after)."""
-    now = clock.now()
-    clock.set(now - timedelta(days=days_ago))
-    await loyalty.record_sale(
-        ctx,
-        store="main",
-        receipt_no=f"R-{next(_receipts)}",
-        member_id=member_id,
-        amount_fen=yuan * 100,
-        notify=False,
-    )
-    clock.set(now)
 
 
 async def queued(ctx: Context, kind: str) -> list[tuple[int, str, dict[str, Any]]]:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from core import audit, loyalty
+from core import audit
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import InvalidInput, NotAllowed, UnknownReward
@@ -37,35 +37,15 @@ from storage.models import (
     MemberRow,
     OutboxRow,
 )
-from tests.factories import count, owner, reachable
+from tests.factories import count, owner, reachable, sale
 
 DORMANT = Segment(stages={Stage.DORMANT})
-receipts = iter(range(1, 1_000_000))
-
-
-async def buy(
-    ctx: Context, clock: FixedClock, member_id: int, days_ago: float = 0, yuan: int = 100
-) -> str:
-    """A sale ``days_ago`` days before the test's now, the clock put back afterwards."""
-    now = clock.now()
-    clock.set(now - timedelta(days=days_ago))
-    receipt = f"R-{next(receipts)}"
-    await loyalty.record_sale(
-        ctx,
-        store="main",
-        receipt_no=receipt,
-        member_id=member_id,
-        amount_fen=yuan * 100,
-        notify=False,
-    )
-    clock.set(now)
-    return receipt
 
 
 async def dormant(ctx: Context, clock: FixedClock, phone: str, **kw: object) -> int:
     """A member whose only purchase was 200 days ago (dormant: 180–364 days silent)."""
     member_id = await reachable(ctx, phone=phone, **kw)
-    await buy(ctx, clock, member_id, days_ago=200)
+    await sale(ctx, member_id, days_ago=200)
     return member_id
 
 
@@ -95,7 +75,7 @@ async def test_reaches_exactly_the_segment_less_opt_outs_and_deleted(
     gone = await dormant(ctx, clock, "13800000005")
     await delete_member(ctx, gone, actor=audit.member_actor(gone))
     recent = await reachable(ctx, phone="13800000006")
-    await buy(ctx, clock, recent, days_ago=3)  # new, not dormant
+    await sale(ctx, recent, days_ago=3)  # new, not dormant
     await reachable(ctx, phone="13800000007")  # potential: never bought
 
     in_main = Segment(stages={Stage.DORMANT}, store="main")
@@ -281,13 +261,13 @@ async def test_came_back_counts_purchases_within_the_days_after_sending(
     assert sent.reached == 3
 
     clock.advance(timedelta(days=3))
-    await buy(ctx, clock, a, yuan=100)
-    await buy(ctx, clock, a, yuan=50)  # twice: one member came back
-    refunded = await buy(ctx, clock, c, yuan=80)
+    await sale(ctx, a, yuan=100)
+    await sale(ctx, a, yuan=50)  # twice: one member came back
+    refunded = (await sale(ctx, c, yuan=80)).receipt_no
     await refunds.refund_sale(ctx, store="main", receipt_no=refunded)  # not a purchase
-    await buy(ctx, clock, declined, yuan=500)  # not reached: does not count
+    await sale(ctx, declined, yuan=500)  # not reached: does not count
     clock.advance(timedelta(days=40))
-    await buy(ctx, clock, b, yuan=70)  # 43 days after
+    await sale(ctx, b, yuan=70)  # 43 days after
 
     (result,) = await campaign_results(ctx, store=None, start=sent_day, end=sent_day)
     assert (result.campaign_id, result.store, result.stages) == (

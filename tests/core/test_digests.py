@@ -11,7 +11,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotAllowed, UnknownDigest
@@ -22,25 +21,7 @@ from core.insights.segments import Segment, Stage
 from core.people.staff import StaffView, add_staff
 from core.service import feedback
 from storage.models import DigestItemRow, DigestRow, MemberRow, OutboxRow
-from tests.factories import reachable
-
-receipts = iter(range(1, 1_000_000))
-
-
-async def buy(
-    ctx: Context, clock: FixedClock, member_id: int, days_ago: int, yuan: int, store: str = "main"
-) -> None:
-    now = clock.now()
-    clock.set(now - timedelta(days=days_ago))
-    await loyalty.record_sale(
-        ctx,
-        store=store,
-        receipt_no=f"D-{next(receipts)}",
-        member_id=member_id,
-        amount_fen=yuan * 100,
-        notify=False,
-    )
-    clock.set(now)
+from tests.factories import reachable, sale
 
 
 async def silent(
@@ -53,7 +34,7 @@ async def silent(
 ) -> int:
     """A member whose one purchase was ``days`` days ago (¥5 000 makes them 金卡)."""
     member_id = await reachable(ctx, store=store, consent=consent)
-    await buy(ctx, clock, member_id, days, yuan, store or "main")
+    await sale(ctx, member_id, days_ago=days, yuan=yuan, store=store or "main")
     return member_id
 
 
@@ -84,7 +65,7 @@ async def fixture(ctx: Context, clock: FixedClock) -> Shop:
     dormant_today = await silent(ctx, clock, 180, 5_000)
     dormant_before = await silent(ctx, clock, 188, 5_000)
     came_back = await silent(ctx, clock, 184, 5_000)
-    await buy(ctx, clock, came_back, 2, 100)  # bought again: not dormant
+    await sale(ctx, came_back, days_ago=2, yuan=100)  # bought again: not dormant
     gold_riverside = await silent(ctx, clock, 182, 5_000, "riverside")
     silver_riverside = await silent(ctx, clock, 186, 1_000, "riverside")
     homeless = await silent(ctx, clock, 183, 100, None)
@@ -92,14 +73,14 @@ async def fixture(ctx: Context, clock: FixedClock) -> Shop:
     # Repeat rates over the 30 days to 4 January: main 1 of 2 buyers (the one who came back
     # bought once), riverside 1 of 4; today's sale is after the period.
     twice = await reachable(ctx)
-    await buy(ctx, clock, twice, 10, 100)
-    await buy(ctx, clock, twice, 5, 100)
+    await sale(ctx, twice, days_ago=10, yuan=100)
+    await sale(ctx, twice, days_ago=5, yuan=100)
     riverside = [await reachable(ctx, store="riverside") for _ in range(4)]
-    await buy(ctx, clock, riverside[0], 20, 100, "riverside")
-    await buy(ctx, clock, riverside[0], 3, 100, "riverside")
+    await sale(ctx, riverside[0], days_ago=20, yuan=100, store="riverside")
+    await sale(ctx, riverside[0], days_ago=3, yuan=100, store="riverside")
     for other in riverside[1:]:
-        await buy(ctx, clock, other, 7, 100, "riverside")
-    await buy(ctx, clock, riverside[1], 0, 100, "riverside")
+        await sale(ctx, other, days_ago=7, yuan=100, store="riverside")
+    await sale(ctx, riverside[1], yuan=100, store="riverside")
 
     # Urgent feedback still open: 2 at main, 1 at riverside, 1 about no store.
     writer = await reachable(ctx)

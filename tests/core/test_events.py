@@ -39,8 +39,8 @@ from core.pushes.outbox import SERVICE_KINDS
 from core.shop_file import load_shop
 from storage.models import EventRow, LedgerRow
 from tests.conftest import ZONE
-from tests.core.pushes import buy, queued
-from tests.factories import balance, count, owner, reachable
+from tests.core.pushes import queued
+from tests.factories import balance, count, owner, reachable, sale
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 1) -> datetime:
@@ -172,7 +172,7 @@ async def test_stages_and_tier_must_both_hold(ctx: Context, clock: FixedClock) -
     )
     never_bought = await reachable(ctx)
     newcomer = await reachable(ctx)
-    await buy(ctx, clock, newcomer, days_ago=3)
+    await sale(ctx, newcomer, days_ago=3)
 
     assert await shop_events.open_events(ctx, never_bought) == []
     with pytest.raises(EventNotOpen):
@@ -195,7 +195,7 @@ async def test_one_members_stage_is_the_stage_of_the_whole_shops_segments(
         who = await reachable(ctx)
         ids.append(who)
         for ago in days_ago:
-            await buy(ctx, clock, who, days_ago=ago, yuan=yuan)
+            await sale(ctx, who, days_ago=ago, yuan=yuan)
     segments = {m.member_id: m.stage for m in await member_segments(ctx)}
     async with ctx.db.read() as s:
         single = {who: await member_stage(s, ctx, who) for who in ids}

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import InvalidInput
@@ -20,10 +19,9 @@ from core.insights.segments import Segment
 from core.ledger import coupons, refunds
 from core.people.members import store_id
 from storage.models import CampaignMemberRow, CouponRow, IdentityRow, MemberRow, OutboxRow
-from tests.factories import owner
+from tests.factories import owner, sale
 
 EVERYONE = Segment()
-receipts = iter(range(1, 1_000_000))
 phones = iter(range(1, 1_000_000))
 
 
@@ -82,19 +80,6 @@ async def messages(ctx: Context) -> dict[int | None, str]:
 async def coupon_owners(ctx: Context) -> list[int]:
     async with ctx.db.read() as s:
         return list(await s.scalars(select(CouponRow.member_id)))
-
-
-async def buy(ctx: Context, member_id: int, yuan: int) -> str:
-    receipt = f"M-{next(receipts)}"
-    await loyalty.record_sale(
-        ctx,
-        store="main",
-        receipt_no=receipt,
-        member_id=member_id,
-        amount_fen=yuan * 100,
-        notify=False,
-    )
-    return receipt
 
 
 async def test_a_thousand_members_with_a_tenth_held_out(ctx: Context, clock: FixedClock) -> None:
@@ -209,22 +194,24 @@ async def test_results_per_group_give_the_known_uplift_and_roi(
 
     clock.advance(timedelta(days=2))
     for member_id in a[:6]:  # 6 of A come back with ¥100 (10 points each), 3 with the coupon
-        await buy(ctx, member_id, 100)
-    await buy(ctx, a[0], 100)  # one of them twice: still one member, two purchases
+        await sale(ctx, member_id, yuan=100)
+    await sale(ctx, a[0], yuan=100)  # one of them twice: still one member, two purchases
     for member_id in a[:3]:
         await use_coupon(member_id)
-    refunded = await buy(ctx, a[10], 300)
+    refunded = (await sale(ctx, a[10], yuan=300)).receipt_no
     await refunds.refund_sale(ctx, store="main", receipt_no=refunded)  # not a purchase
     for member_id in b[:4]:  # 4 of B with ¥200 (20 points each), one with the coupon
-        await buy(ctx, member_id, 200)
+        await sale(ctx, member_id, yuan=200)
     await use_coupon(b[0])
-    partly = await buy(ctx, b[4], 200)  # ¥50 refunded: ¥150 counts, and the 10 it earns
+    partly = (
+        await sale(ctx, b[4], yuan=200)
+    ).receipt_no  # ¥50 refunded: ¥150 counts, and the 10 it earns
     await refunds.refund_sale(ctx, store="main", receipt_no=partly, amount_fen=5_000)
     for member_id in h[:2]:  # 2 of the holdout buy ¥100 anyway
-        await buy(ctx, member_id, 100)
+        await sale(ctx, member_id, yuan=100)
     clock.advance(timedelta(days=30))
-    await buy(ctx, a[7], 500)  # 32 days after: outside the 30 days
-    await buy(ctx, h[5], 500)
+    await sale(ctx, a[7], yuan=500)  # 32 days after: outside the 30 days
+    await sale(ctx, h[5], yuan=500)
 
     (result,) = await campaign_results(ctx, store=None, start=day, end=day)
     assert result.measured and (result.holdout_percent, result.message_b) == (25, "B 版")

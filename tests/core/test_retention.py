@@ -4,34 +4,14 @@ the repeat rate (buyers with two purchases or more), which stays as it was."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.insights import stats
 from core.ledger import refunds
 from core.people.registration import register_member
-
-receipts = iter(range(1, 1_000_000))
-
-
-async def buy(
-    ctx: Context, clock: FixedClock, member_id: int, days_ago: int, store: str = "main"
-) -> str:
-    now = clock.now()
-    clock.set(now - timedelta(days=days_ago))
-    receipt = f"K-{next(receipts)}"
-    await loyalty.record_sale(
-        ctx,
-        store=store,
-        receipt_no=receipt,
-        member_id=member_id,
-        amount_fen=10_000,
-        notify=False,
-    )
-    clock.set(now)
-    return receipt
+from tests.factories import sale
 
 
 async def test_retention_counts_last_periods_buyers_who_bought_again(
@@ -44,15 +24,15 @@ async def test_retention_counts_last_periods_buyers_who_bought_again(
     a, b, c, d, e, f = ids
     # The period: the last 30 days (7 Dec – 5 Jan); the previous one: 7 Nov – 6 Dec.
     for member_id in (a, b, c, d):
-        await buy(ctx, clock, member_id, 40)
-    await buy(ctx, clock, a, 3)  # back in this period
-    await buy(ctx, clock, b, 10)
-    await buy(ctx, clock, b, 2)  # back, twice
-    await buy(ctx, clock, c, 5, store="riverside")  # back, but at the other store
-    refunded = await buy(ctx, clock, d, 1)
+        await sale(ctx, member_id, days_ago=40)
+    await sale(ctx, a, days_ago=3)  # back in this period
+    await sale(ctx, b, days_ago=10)
+    await sale(ctx, b, days_ago=2)  # back, twice
+    await sale(ctx, c, days_ago=5, store="riverside")  # back, but at the other store
+    refunded = (await sale(ctx, d, days_ago=1)).receipt_no
     await refunds.refund_sale(ctx, store="main", receipt_no=refunded)  # not a purchase
-    await buy(ctx, clock, e, 4)  # new this period: not in the base
-    await buy(ctx, clock, f, 70)  # two periods ago: not in the base
+    await sale(ctx, e, days_ago=4)  # new this period: not in the base
+    await sale(ctx, f, days_ago=70)  # two periods ago: not in the base
 
     start, end = stats.period_days("30d", ctx.today())
     assert (start, end) == (date(2025, 12, 7), date(2026, 1, 5))

@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import InvalidInput, UnknownStore
@@ -25,30 +24,10 @@ from core.ledger import adjustments, refunds
 from core.ledger.coupons import redeem_reward, use_coupon
 from core.people.members import update_member
 from core.shop_file import load_shop
-from tests.factories import member
+from tests.factories import member, sale
 
 RULES = load_shop().segments  # new 30, active 90, dormant 180, lost 365, loyal 4
 TODAY = date(2026, 1, 5)
-receipts = iter(range(1, 1_000_000))
-
-
-async def buy(
-    ctx: Context, clock: FixedClock, member_id: int, days_ago: float, yuan: int = 100
-) -> str:
-    """A sale ``days_ago`` days before the test's now, the clock put back afterwards."""
-    now = clock.now()
-    clock.set(now - timedelta(days=days_ago))
-    receipt = f"R-{next(receipts)}"
-    await loyalty.record_sale(
-        ctx,
-        store="main",
-        receipt_no=receipt,
-        member_id=member_id,
-        amount_fen=yuan * 100,
-        notify=False,
-    )
-    clock.set(now)
-    return receipt
 
 
 # --- pure rules ---------------------------------------------------------------------------
@@ -158,16 +137,16 @@ async def test_stages_and_scores_of_known_members(ctx: Context, clock: FixedCloc
     refunded = await member(ctx, phone="13800000007")
     clock.set(clock.now() + timedelta(days=800))
 
-    await buy(ctx, clock, dormant, 300)
-    await buy(ctx, clock, dormant, 200)
-    await buy(ctx, clock, lost, 400)
-    await buy(ctx, clock, new, 10)
+    await sale(ctx, dormant, days_ago=300)
+    await sale(ctx, dormant, days_ago=200)
+    await sale(ctx, lost, days_ago=400)
+    await sale(ctx, new, days_ago=10)
     for days in (300, 200, 100, 50, 20, 5):
-        await buy(ctx, clock, loyal, days, yuan=800)
-    await buy(ctx, clock, at_risk, 120, yuan=300)
-    await buy(ctx, clock, at_risk, 400, yuan=300)
+        await sale(ctx, loyal, days_ago=days, yuan=800)
+    await sale(ctx, at_risk, days_ago=120, yuan=300)
+    await sale(ctx, at_risk, days_ago=400, yuan=300)
     # A sale refunded in full is no purchase: this member never bought.
-    receipt = await buy(ctx, clock, refunded, 3)
+    receipt = (await sale(ctx, refunded, days_ago=3)).receipt_no
     await refunds.refund_sale(ctx, store="main", receipt_no=receipt, notify=False)
 
     segments = {s.member_id: s for s in await member_segments(ctx)}
@@ -215,8 +194,8 @@ async def test_the_shop_day_decides_recency(ctx: Context, clock: FixedClock) -> 
     buyer = await member(ctx, phone="13800000001")
     other = await member(ctx, phone="13800000002")
     today_0030 = datetime(2026, 1, 5, 0, 30, tzinfo=ctx.zone)
-    await buy(ctx, clock, buyer, (clock.now() - today_0030).days + 180 + 9.5 / 24)
-    await buy(ctx, clock, other, (clock.now() - today_0030).days + 179 + 9.5 / 24)
+    await sale(ctx, buyer, days_ago=(clock.now() - today_0030).days + 180 + 9.5 / 24)
+    await sale(ctx, other, days_ago=(clock.now() - today_0030).days + 179 + 9.5 / 24)
     segments = {s.member_id: s for s in await member_segments(ctx)}
     assert segments[buyer].last_purchase == date(2025, 7, 9)
     assert segments[buyer].stage == Stage.DORMANT
@@ -243,9 +222,9 @@ async def test_segment_filters(ctx: Context, clock: FixedClock) -> None:
     d = await member(ctx, phone="13800000004", marketing_consent=True)
     clock.set(clock.now() + timedelta(days=500))
 
-    await buy(ctx, clock, a, 5, yuan=1_200)  # silver at once; new
-    await buy(ctx, clock, b, 200)  # dormant
-    await buy(ctx, clock, c, 400)  # lost
+    await sale(ctx, a, days_ago=5, yuan=1_200)  # silver at once; new
+    await sale(ctx, b, days_ago=200)  # dormant
+    await sale(ctx, c, days_ago=400)  # lost
     await adjustments.adjust_points(ctx, c, 900, "goodwill", actor="staff:1")
     await redeem_reward(ctx, c, "coupon100")  # valid 60 days
     await adjustments.adjust_points(ctx, d, 200, "goodwill", actor="staff:1")

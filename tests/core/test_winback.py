@@ -16,8 +16,8 @@ from core.people.erasure import delete_member
 from core.pushes.winback import KIND, win_back, winback_results
 from storage.models import CouponRow, OutboxRow
 from tests.conftest import ZONE
-from tests.core.pushes import block, buy, coupons_of, queued
-from tests.factories import count, reachable
+from tests.core.pushes import block, coupons_of, queued
+from tests.factories import count, reachable, sale
 
 WEEK = timedelta(days=7)
 
@@ -25,7 +25,7 @@ WEEK = timedelta(days=7)
 async def silent(ctx: Context, clock: FixedClock, days: int, **kw: object) -> int:
     """A member whose only purchase was ``days`` days ago."""
     member_id = await reachable(ctx, **kw)  # type: ignore[arg-type]
-    await buy(ctx, clock, member_id, days_ago=days)
+    await sale(ctx, member_id, days_ago=days)
     return member_id
 
 
@@ -70,7 +70,7 @@ async def test_a_member_who_came_back_and_went_quiet_again_is_won_back_again(
     again = await silent(ctx, clock, 200)
     assert await win_back(ctx) == 1
     clock.advance(timedelta(days=10))
-    await buy(ctx, clock, again)  # came back
+    await sale(ctx, again)  # came back
     clock.advance(timedelta(days=181))
     assert await win_back(ctx) == 1
     keys = [key for _, key, _ in await queued(ctx, KIND)]
@@ -147,11 +147,11 @@ async def test_results_count_who_bought_within_the_days_after_their_message(
         )
 
     clock.advance(timedelta(days=10))
-    await buy(ctx, clock, back, yuan=150)
-    await buy(ctx, clock, back, yuan=50)
+    await sale(ctx, back, yuan=150)
+    await sale(ctx, back, yuan=50)
     clock.advance(timedelta(days=25))  # 35 days after the message: too late to count
-    await buy(ctx, clock, late, yuan=999)
-    await buy(ctx, clock, back, yuan=70)
+    await sale(ctx, late, yuan=999)
+    await sale(ctx, back, yuan=70)
 
     results = await winback_results(ctx, sent_day, sent_day)
     assert (results.sent, results.delivered) == (3, 1)
