@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from bot.handlers.telegram import TelegramPushes
 from bot.pushes import texts
 from bot.pushes.dispatcher import PushDispatcher
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.engagement import event_organising
@@ -31,6 +30,7 @@ from storage import workers
 from storage.session import Session
 from tests.channels.fake_telegram import Call, FakeTelegram
 from tests.channels.pushing import dispatcher, outbox
+from tests.factories import sale
 
 WINDOW = timedelta(seconds=1)
 
@@ -48,12 +48,6 @@ async def member(ctx: Context, chat: int, *, locale: str = "en", consent: bool =
     return found.id
 
 
-async def sale(ctx: Context, member_id: int, receipt: str, fen: int = 12_300) -> None:
-    await loyalty.record_sale(
-        ctx, store="main", receipt_no=receipt, member_id=member_id, amount_fen=fen
-    )
-
-
 def sent(fake: FakeTelegram) -> list[Call]:
     return [c for c in fake.calls_to("sendMessage") if c.status == 200]
 
@@ -62,7 +56,7 @@ async def test_a_sale_sends_one_receipt_with_its_figures(
     ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
 ) -> None:
     buyer = await member(ctx, 5001)
-    await sale(ctx, buyer, "R-1", fen=123_456)
+    await sale(ctx, buyer, receipt="R-1", fen=123_456, notify=True)
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
     tier, receipt = sent(fake_telegram)  # in the order of the outbox
     assert tier.params["text"].startswith("Congratulations, Member 5001: you are now Silver!")
@@ -75,7 +69,8 @@ async def test_a_sale_sends_one_receipt_with_its_figures(
     (row,) = await outbox(ctx, "receipt")
     assert (row.status, row.via, row.attempts) == ("sent", "telegram", 1)
 
-    await sale(ctx, buyer, "R-1", fen=123_456)  # the same receipt again: already recorded
+    # the same receipt again: already recorded
+    await sale(ctx, buyer, receipt="R-1", fen=123_456, notify=True)
     fake_telegram.clear()
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
     assert sent(fake_telegram) == []
@@ -85,7 +80,7 @@ async def test_receipts_in_chinese_for_chinese_members(
     ctx: Context, clock: FixedClock, fake_telegram: FakeTelegram, sender: TelegramPushes
 ) -> None:
     buyer = await member(ctx, 5002, locale="zh_CN")
-    await sale(ctx, buyer, "R-2", fen=9_900)
+    await sale(ctx, buyer, receipt="R-2", fen=9_900, notify=True)
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
     (call,) = sent(fake_telegram)
     assert call.params["text"].startswith("感谢您在旗舰店消费 ¥99.00（小票 R-2）。")
@@ -103,7 +98,7 @@ async def test_rate_limits_and_429_answers_are_obeyed(
     for chat in range(6000, 6070):
         buyer = await member(ctx, chat)
         for n in range(3 if chat < 6010 else 1):
-            await sale(ctx, buyer, f"R-{chat}-{n}", fen=1_000)
+            await sale(ctx, buyer, receipt=f"R-{chat}-{n}", fen=1_000, notify=True)
             expected[(chat, f"R-{chat}-{n}")] += 1
     for _ in range(3):
         fake_telegram.fail_next("sendMessage", 429, retry_after=3)
@@ -143,12 +138,13 @@ async def test_a_blocked_bot_makes_the_account_unreachable(
 ) -> None:
     buyer = await member(ctx, 5003)
     fake_telegram.block(5003)
-    await sale(ctx, buyer, "R-3", fen=1_000)
+    await sale(ctx, buyer, receipt="R-3", fen=1_000, notify=True)
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
     (row,) = await outbox(ctx, "receipt")
     assert (row.status, row.last_error) == ("skipped", "no reachable chat account")
     assert sent(fake_telegram) == []
-    await sale(ctx, buyer, "R-4", fen=1_000)  # not tried again: nothing reaches a blocked chat
+    # not tried again: nothing reaches a blocked chat
+    await sale(ctx, buyer, receipt="R-4", fen=1_000, notify=True)
     fake_telegram.clear()
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
     assert fake_telegram.calls_to("sendMessage") == []
@@ -160,7 +156,7 @@ async def test_server_errors_are_retried_with_a_growing_wait(
     buyer = await member(ctx, 5004)
     for _ in range(2):
         fake_telegram.fail_next("sendMessage", 500)
-    await sale(ctx, buyer, "R-5", fen=1_000)
+    await sale(ctx, buyer, receipt="R-5", fen=1_000, notify=True)
     start = clock.now()
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
     calls = fake_telegram.calls_to("sendMessage")
@@ -179,7 +175,7 @@ async def test_a_message_telegram_refuses_for_good_is_not_retried(
 ) -> None:
     buyer = await member(ctx, 5005)
     fake_telegram.fail_next("sendMessage", 400, "Bad Request: message is too long")
-    await sale(ctx, buyer, "R-6", fen=1_000)
+    await sale(ctx, buyer, receipt="R-6", fen=1_000, notify=True)
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
     assert len(fake_telegram.calls_to("sendMessage")) == 1
     (row,) = await outbox(ctx, "receipt")
@@ -212,7 +208,7 @@ async def test_a_dead_dispatchers_claims_are_taken_over_within_seconds_resending
     the minutes a claim used to be held — the next one sends the other seven, and only the
     one that was in flight goes twice."""
     for chat in range(7000, 7010):
-        await sale(ctx, await member(ctx, chat), f"R-{chat}", fen=1_000)
+        await sale(ctx, await member(ctx, chat), receipt=f"R-{chat}", fen=1_000, notify=True)
     other = replace(ctx, db=type(ctx.db)(ctx.db.url.render_as_string(hide_password=False)))
     try:
         stalling = Stalling(sender, after=4)
@@ -302,12 +298,7 @@ async def test_opted_out_members_get_the_receipt_but_no_birthday_or_winback(
             external_id=str(chat),
         )
         ids[chat] = found.id
-        now = clock.now()
-        clock.set(now - timedelta(days=200))
-        await loyalty.record_sale(
-            ctx, store="main", receipt_no=f"OLD-{chat}", member_id=found.id, amount_fen=500
-        )
-        clock.set(now)
+        await sale(ctx, found.id, receipt=f"OLD-{chat}", fen=500, days_ago=200, notify=True)
     await dispatcher(ctx, clock, {"telegram": sender}).drain()  # the old receipts
     fake_telegram.clear()
 
@@ -315,7 +306,7 @@ async def test_opted_out_members_get_the_receipt_but_no_birthday_or_winback(
         await birthdays.wish_birthdays(run)
         await winback.win_back(run)
         await dispatcher(run, clock, {"telegram": sender}).drain()
-    await sale(ctx, ids[9102], "NEW-9102", fen=500)
+    await sale(ctx, ids[9102], receipt="NEW-9102", fen=500, notify=True)
     await dispatcher(ctx, clock, {"telegram": sender}).drain()
 
     by_chat: dict[int, list[str]] = {}

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import AlertDecided, NotAllowed, NotEnoughPoints, PhoneTaken, UnknownAlert
@@ -20,7 +19,7 @@ from core.people.erasure import remove_staff
 from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
-from tests.factories import balance, count
+from tests.factories import balance, count, sale
 
 
 class Team:
@@ -56,18 +55,6 @@ async def audit_rows(ctx: Context, action: str) -> list[AuditRow]:
         return list(
             await s.scalars(select(AuditRow).where(AuditRow.action == action).order_by(AuditRow.id))
         )
-
-
-async def sale(ctx: Context, member_id: int, receipt: str, staff: StaffView, **kw: object) -> None:
-    await loyalty.record_sale(
-        ctx,
-        store="main",
-        receipt_no=receipt,
-        member_id=member_id,
-        amount_fen=50_000,
-        staff_id=staff.id,
-        **kw,  # type: ignore[arg-type]
-    )
 
 
 # --- adjustments --------------------------------------------------------------------------
@@ -220,8 +207,9 @@ async def test_a_held_deduction_checks_the_balance_when_asked_and_when_approved(
 async def test_refund_of_spent_points_alerts_the_owner(
     ctx: Context, team: Team, member_id: int
 ) -> None:
-    await sale(ctx, member_id, "R-1", team.clerk)  # +50 points
-    await sale(ctx, member_id, "R-2", team.clerk, notify=False)
+    # +50 points
+    await sale(ctx, member_id, receipt="R-1", fen=50_000, staff_id=team.clerk.id, notify=True)
+    await sale(ctx, member_id, receipt="R-2", fen=50_000, staff_id=team.clerk.id, notify=False)
     await refunds.refund_sale(ctx, store="main", receipt_no="R-2", staff_id=team.manager.id)
     assert await alert_rows(ctx) == []  # all points could be taken back
 
@@ -248,7 +236,7 @@ async def test_refund_of_spent_points_alerts_the_owner(
 
 
 async def test_historical_refund_alerts_nobody(ctx: Context, team: Team, member_id: int) -> None:
-    await sale(ctx, member_id, "R-1", team.clerk, notify=False)
+    await sale(ctx, member_id, receipt="R-1", fen=50_000, staff_id=team.clerk.id, notify=False)
     await adjustments.adjust_points(ctx, member_id, -50, "spent", actor=team.owner.actor)
     refund = await refunds.refund_sale(ctx, store="main", receipt_no="R-1", notify=False)
     assert refund.shortfall == 50
@@ -265,28 +253,31 @@ async def test_sales_burst_alerts_once_per_burst(
     assert (rules.burst_sales, rules.burst_minutes) == (3, 30)
     other = await register_member(ctx, name="韩梅梅", phone="13900139000")
 
-    await sale(ctx, member_id, "R-1", team.clerk)
-    await sale(ctx, other.id, "O-1", team.clerk)
+    await sale(ctx, member_id, receipt="R-1", fen=50_000, staff_id=team.clerk.id, notify=True)
+    await sale(ctx, other.id, receipt="O-1", fen=50_000, staff_id=team.clerk.id, notify=True)
     clock.advance(timedelta(minutes=10))
-    await sale(ctx, member_id, "R-2", team.clerk)
-    await sale(ctx, other.id, "O-2", team.clerk)
+    await sale(ctx, member_id, receipt="R-2", fen=50_000, staff_id=team.clerk.id, notify=True)
+    await sale(ctx, other.id, receipt="O-2", fen=50_000, staff_id=team.clerk.id, notify=True)
     assert await alert_rows(ctx) == []
     clock.advance(timedelta(minutes=10))
-    await sale(ctx, member_id, "R-3", team.clerk)  # third within 30 minutes
+    # third within 30 minutes
+    await sale(ctx, member_id, receipt="R-3", fen=50_000, staff_id=team.clerk.id, notify=True)
 
     (row,) = await alert_rows(ctx)
     assert (row.kind, row.member_id, row.staff_id) == ("sales_burst", member_id, team.clerk.id)
     assert (row.details["sales"], row.details["minutes"]) == (3, 30)
 
     clock.advance(timedelta(minutes=5))
-    await sale(ctx, member_id, "R-4", team.clerk)  # the same burst goes on: quiet
-    await sale(ctx, member_id, "R-5", team.clerk)
-    await sale(ctx, member_id, "R-5", team.clerk)  # a repeated receipt is no sale
+    # the same burst goes on: quiet
+    await sale(ctx, member_id, receipt="R-4", fen=50_000, staff_id=team.clerk.id, notify=True)
+    await sale(ctx, member_id, receipt="R-5", fen=50_000, staff_id=team.clerk.id, notify=True)
+    # a repeated receipt is no sale
+    await sale(ctx, member_id, receipt="R-5", fen=50_000, staff_id=team.clerk.id, notify=True)
     assert len(await alert_rows(ctx)) == 1
 
     clock.advance(timedelta(hours=2))
     for receipt in ("R-6", "R-7", "R-8"):  # a new burst, long after
-        await sale(ctx, member_id, receipt, team.clerk)
+        await sale(ctx, member_id, receipt=receipt, fen=50_000, staff_id=team.clerk.id, notify=True)
     assert [a.kind for a in await alert_rows(ctx)] == ["sales_burst", "sales_burst"]
     assert await count(ctx, OutboxRow, OutboxRow.kind == "staff_alert") == 2
 
@@ -295,10 +286,12 @@ async def test_sales_spread_out_or_historical_do_not_alert(
     ctx: Context, clock: FixedClock, team: Team, member_id: int
 ) -> None:
     for receipt in ("R-1", "R-2", "R-3", "R-4"):
-        await sale(ctx, member_id, receipt, team.clerk)
+        await sale(ctx, member_id, receipt=receipt, fen=50_000, staff_id=team.clerk.id, notify=True)
         clock.advance(timedelta(minutes=16))  # never three within 30 minutes
     for receipt in ("H-1", "H-2", "H-3"):
-        await sale(ctx, member_id, receipt, team.clerk, notify=False)
+        await sale(
+            ctx, member_id, receipt=receipt, fen=50_000, staff_id=team.clerk.id, notify=False
+        )
     assert await alert_rows(ctx) == []
 
 
@@ -342,7 +335,7 @@ async def test_deciding_a_past_change_reverses_nothing(
     ctx: Context, clock: FixedClock, team: Team, member_id: int
 ) -> None:
     for receipt in ("R-1", "R-2", "R-3"):
-        await sale(ctx, member_id, receipt, team.clerk)
+        await sale(ctx, member_id, receipt=receipt, fen=50_000, staff_id=team.clerk.id, notify=True)
     with pytest.raises(PhoneTaken):
         await register_member(ctx, name="Li", phone="13800138000", home_store="riverside")
     before = await balance(ctx, member_id)

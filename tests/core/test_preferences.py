@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.engagement.preferences import Preferences, member_preferences, recommend, score_tag
@@ -16,41 +14,13 @@ from core.ledger import refunds
 from core.people.registration import register_member
 from core.shop import PreferenceRules
 from storage.db import Database
+from tests.factories import sale
 from tests.shop_with_products import product_context
-
-receipts = iter(range(1, 1_000_000))
 
 
 @pytest.fixture
 async def ctx(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
     return await product_context(db, clock, tmp_path)
-
-
-async def buy(
-    ctx: Context,
-    clock: FixedClock,
-    member_id: int,
-    days_ago: int,
-    fen: int,
-    *lines: tuple[str, int, int],
-) -> str:
-    """A sale ``days_ago`` days before now with ``(product, quantity, fen)`` lines."""
-    now = clock.now()
-    clock.set(now - timedelta(days=days_ago))
-    receipt = f"R{next(receipts)}"
-    try:
-        await loyalty.record_sale(
-            ctx,
-            store="main",
-            receipt_no=receipt,
-            member_id=member_id,
-            amount_fen=fen,
-            lines=[SaleLine(*line) for line in lines],
-            notify=False,
-        )
-    finally:
-        clock.set(now)
-    return receipt
 
 
 @pytest.fixture
@@ -62,22 +32,38 @@ async def shoppers(ctx: Context, clock: FixedClock) -> dict[str, int]:
         for i, name in enumerate(("ann", "bob", "cat", "dan", "eve"), start=1)
     }
     ann, bob, dan, eve = ids["ann"], ids["bob"], ids["dan"], ids["eve"]
-    await buy(ctx, clock, ann, 200, 10_000, ("latte", 2, 5_600), ("cheesecake", 1, 3_000))
-    await buy(ctx, clock, ann, 30, 5_000, ("americano", 1, 2_200), ("latte", 1, 2_800))
-    await buy(ctx, clock, ann, 10, 1_800, ("greentea", 1, 1_800))
-    await buy(ctx, clock, ann, 400, 90_000, ("oolong", 30, 60_000))  # outside 12 months
-    await buy(
+    await sale(
         ctx,
-        clock,
-        bob,
-        20,
-        30_000,
-        ("mocha", 5, 16_000),
-        ("oolong", 3, 6_000),
-        ("tiramisu", 2, 7_000),
+        ann,
+        days_ago=200,
+        fen=10_000,
+        lines=[SaleLine("latte", 2, 5_600), SaleLine("cheesecake", 1, 3_000)],
     )
-    await buy(ctx, clock, dan, 5, 2_000, ("oolong", 1, 2_000))
-    refunded = await buy(ctx, clock, eve, 3, 9_000, ("mocha", 50, 9_000))
+    await sale(
+        ctx,
+        ann,
+        days_ago=30,
+        fen=5_000,
+        lines=[SaleLine("americano", 1, 2_200), SaleLine("latte", 1, 2_800)],
+    )
+    await sale(ctx, ann, days_ago=10, fen=1_800, lines=[SaleLine("greentea", 1, 1_800)])
+    # outside 12 months
+    await sale(ctx, ann, days_ago=400, fen=90_000, lines=[SaleLine("oolong", 30, 60_000)])
+    await sale(
+        ctx,
+        bob,
+        days_ago=20,
+        fen=30_000,
+        lines=[
+            SaleLine("mocha", 5, 16_000),
+            SaleLine("oolong", 3, 6_000),
+            SaleLine("tiramisu", 2, 7_000),
+        ],
+    )
+    await sale(ctx, dan, days_ago=5, fen=2_000, lines=[SaleLine("oolong", 1, 2_000)])
+    refunded = (
+        await sale(ctx, eve, days_ago=3, fen=9_000, lines=[SaleLine("mocha", 50, 9_000)])
+    ).receipt_no
     await refunds.refund_sale(ctx, store="main", receipt_no=refunded, notify=False)
     return ids
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.engagement import referrals
@@ -22,22 +21,14 @@ from core.people.registration import register_member
 from core.pushes.outbox import SERVICE_KINDS
 from storage.db import Database
 from storage.models import LedgerRow, OutboxRow, ReferralRow
-from tests.factories import member
+from tests.factories import member, sale
 from tests.shop_with_products import product_context
-
-receipts = iter(range(1, 1_000_000))
 
 
 @pytest.fixture
 async def ctx(db: Database, clock: FixedClock, tmp_path: Path) -> Context:
     # referrer_points = 100, welcome_points = 30, min_purchase_yuan = 10
     return await product_context(db, clock, tmp_path)
-
-
-async def buy(ctx: Context, member_id: int, fen: int = 10_000) -> loyalty.SaleResult:
-    return await loyalty.record_sale(
-        ctx, store="main", receipt_no=f"R{next(receipts)}", member_id=member_id, amount_fen=fen
-    )
 
 
 async def points(ctx: Context, member_id: int, kind: str = "referral") -> list[int]:
@@ -69,14 +60,15 @@ async def test_the_inviter_is_rewarded_on_the_first_purchase_only_once(ctx: Cont
     )
 
     assert await points(ctx, inviter) == []  # registering alone earns nothing
-    small = await buy(ctx, friend, 500)  # below min_purchase_yuan = 10: does not count yet
+    # below min_purchase_yuan = 10: does not count yet
+    small = await sale(ctx, friend, fen=500, notify=True)
     assert await points(ctx, inviter) == []
-    first = await buy(ctx, friend, 12_000)
+    first = await sale(ctx, friend, fen=12_000, notify=True)
     assert await points(ctx, inviter) == [100]
     assert await points(ctx, friend) == [30]  # the welcome bonus
     assert first.balance == first.points + small.points + 30
-    await buy(ctx, friend, 50_000)
-    await buy(ctx, friend, 12_000)
+    await sale(ctx, friend, fen=50_000, notify=True)
+    await sale(ctx, friend, fen=12_000, notify=True)
     assert await points(ctx, inviter) == [100]
     assert await points(ctx, friend) == [30]
     assert await pushes(ctx) == [
@@ -98,7 +90,7 @@ async def test_concurrent_first_purchases_reward_once(ctx: Context) -> None:
     code = (await referrals.invite_code(ctx, inviter)).code
     friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
 
-    await asyncio.gather(*(buy(ctx, friend) for _ in range(10)))
+    await asyncio.gather(*(sale(ctx, friend, notify=True) for _ in range(10)))
 
     assert await points(ctx, inviter) == [100]
     assert await points(ctx, friend) == [30]
@@ -107,7 +99,9 @@ async def test_concurrent_first_purchases_reward_once(ctx: Context) -> None:
 async def test_referral_points_expire_like_all_points(ctx: Context, clock: FixedClock) -> None:
     inviter = await member(ctx, name="会员", phone="13800000001")
     code = (await referrals.invite_code(ctx, inviter)).code
-    await buy(ctx, await member(ctx, name="会员", phone="13900000002", invite_code=code))
+    await sale(
+        ctx, await member(ctx, name="会员", phone="13900000002", invite_code=code), notify=True
+    )
     assert (await statement.points_summary(ctx, inviter)).balance == 100
     clock.advance(timedelta(days=366))
     report = await expire_points(ctx)
@@ -134,7 +128,7 @@ async def test_ones_own_phone_earns_nothing(ctx: Context) -> None:
         invited_via="qr",
     )
     assert claimed.id == inviter
-    await buy(ctx, inviter)
+    await sale(ctx, inviter, notify=True)
     assert await points(ctx, inviter) == []
     assert (await referrals.member_referrals(ctx, inviter)).invited == []
 
@@ -145,7 +139,7 @@ async def test_a_second_account_of_the_same_phone_earns_nothing(ctx: Context) ->
     code = (await referrals.invite_code(ctx, inviter)).code
     other_code = (await referrals.invite_code(ctx, other)).code
     friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
-    await buy(ctx, friend)
+    await sale(ctx, friend, notify=True)
     assert await points(ctx, inviter) == [100]
 
     # The friend deletes their data and comes back with the same phone, through the same
@@ -154,7 +148,7 @@ async def test_a_second_account_of_the_same_phone_earns_nothing(ctx: Context) ->
     with pytest.raises(AlreadyReferred):
         await referrals.check_invite(ctx, other_code, "13900000002")
     again = await member(ctx, name="会员", phone="13900000002", invite_code=other_code)
-    await buy(ctx, again)
+    await sale(ctx, again, notify=True)
     assert await points(ctx, inviter) == [100]
     assert await points(ctx, other) == []
     assert await points(ctx, again) == []
@@ -168,7 +162,7 @@ async def test_a_phone_invited_before_is_not_invited_again_even_unrewarded(ctx: 
     friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
     await delete_member(ctx, friend, actor="member:friend")  # never bought
     again = await member(ctx, name="会员", phone="13900000002", invite_code=code)
-    await buy(ctx, again)
+    await sale(ctx, again, notify=True)
     # The first account's referral stays unrewarded; the second one has none.
     assert await points(ctx, inviter) == []
 
@@ -187,7 +181,7 @@ async def test_unknown_and_void_codes(ctx: Context) -> None:
         await referrals.check_invite(ctx, code)
     # A registration with a void code goes on, without a referral.
     friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
-    await buy(ctx, friend)
+    await sale(ctx, friend, notify=True)
     assert await points(ctx, friend) == []
 
 
@@ -209,6 +203,6 @@ async def test_a_deleted_inviter_gets_nothing_but_the_welcome_counts(ctx: Contex
     code = (await referrals.invite_code(ctx, inviter)).code
     friend = await member(ctx, name="会员", phone="13900000002", invite_code=code)
     await delete_member(ctx, inviter, actor="member:inviter")
-    await buy(ctx, friend)
+    await sale(ctx, friend, notify=True)
     assert await points(ctx, inviter) == []
     assert await points(ctx, friend) == [30]

@@ -4,7 +4,6 @@ someone else meanwhile, and the pickup code at the counter."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,10 +23,10 @@ from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.db import Database
 from tests.dialogs.conftest import press, say, t
+from tests.factories import sale
 from tests.shop_with_products import product_context
 
 LOCALES = pytest.mark.parametrize("lang", ["zh_CN", "en"])
-receipts = iter(range(1, 1_000_000))
 
 
 @pytest.fixture
@@ -41,25 +40,6 @@ async def shopper(ctx: Context, user: str, phone: str, lang: str) -> MemberView:
     )
 
 
-async def buy(
-    ctx: Context, clock: FixedClock, member_id: int, days_ago: int, fen: int, *lines: SaleLine
-) -> None:
-    now = clock.now()
-    clock.set(now - timedelta(days=days_ago))
-    try:
-        await loyalty.record_sale(
-            ctx,
-            store="main",
-            receipt_no=f"R{next(receipts)}",
-            member_id=member_id,
-            amount_fen=fen,
-            lines=list(lines),
-            notify=False,
-        )
-    finally:
-        clock.set(now)
-
-
 @pytest.fixture
 async def ann_and_bob(ctx: Context, clock: FixedClock) -> tuple[MemberView, MemberView]:
     """Ann: coffee lover, three visits; Bob: one big basket of mocha and tea; Dan: one small
@@ -70,14 +50,18 @@ async def ann_and_bob(ctx: Context, clock: FixedClock) -> tuple[MemberView, Memb
 async def _shoppers(ctx: Context, clock: FixedClock, lang: str) -> tuple[MemberView, MemberView]:
     ann = await shopper(ctx, "ann", "13800000001", lang)
     bob = await shopper(ctx, "bob", "13800000002", lang)
-    await buy(ctx, clock, ann.id, 200, 10_000, SaleLine("latte", 2, 5_600))
-    await buy(ctx, clock, ann.id, 100, 5_000, SaleLine("cheesecake", 1, 3_000))
-    await buy(ctx, clock, ann.id, 20, 2_800, SaleLine("latte", 1, 2_800))
-    await buy(
-        ctx, clock, bob.id, 10, 30_000, SaleLine("mocha", 5, 16_000), SaleLine("oolong", 3, 6_000)
+    await sale(ctx, ann.id, days_ago=200, fen=10_000, lines=[SaleLine("latte", 2, 5_600)])
+    await sale(ctx, ann.id, days_ago=100, fen=5_000, lines=[SaleLine("cheesecake", 1, 3_000)])
+    await sale(ctx, ann.id, days_ago=20, fen=2_800, lines=[SaleLine("latte", 1, 2_800)])
+    await sale(
+        ctx,
+        bob.id,
+        days_ago=10,
+        fen=30_000,
+        lines=[SaleLine("mocha", 5, 16_000), SaleLine("oolong", 3, 6_000)],
     )
     dan = await shopper(ctx, "dan", "13800000004", lang)
-    await buy(ctx, clock, dan.id, 50, 1_000)  # no lines
+    await sale(ctx, dan.id, days_ago=50, fen=1_000)  # no lines
     return ann, bob
 
 
