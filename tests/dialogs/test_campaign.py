@@ -15,7 +15,6 @@ from bot.dialogs.engine.types import Event, Payload, Sender
 from bot.dialogs.staff import campaign
 from bot.error_texts import STAGE_NAMES, describe
 from bot.i18n import LOCALES, format_day, format_money, format_time, gettext
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.errors import NotAllowed
@@ -28,11 +27,10 @@ from core.people.registration import register_member
 from core.people.staff import add_staff, owners
 from storage.models import AuditRow, CampaignRow, OutboxRow
 from tests.dialogs.conftest import say, unstamped
-from tests.factories import reachable
+from tests.factories import reachable, sale
 
 STORE_NAMES = {"zh_CN": ("旗舰店", "滨江店"), "en": ("Flagship store", "Riverside store")}
 TEN = {"zh_CN": "10 元代金券", "en": "¥10 voucher"}
-receipts = iter(range(1, 1_000_000))
 
 
 def button(step: str, value: str) -> str:
@@ -51,17 +49,7 @@ async def dormant(
 ) -> int:
     """A member whose only purchase was 200 days ago."""
     member_id = await reachable(ctx, phone=phone, store=store, consent=consent)
-    now = clock.now()
-    clock.set(now - timedelta(days=200))
-    await loyalty.record_sale(
-        ctx,
-        store="main",
-        receipt_no=f"R-{next(receipts)}",
-        member_id=member_id,
-        amount_fen=10_000,
-        notify=False,
-    )
-    clock.set(now)
+    await sale(ctx, member_id, yuan=100, days_ago=200)
     return member_id
 
 
@@ -295,9 +283,7 @@ async def test_campaign_lines_for_stats(ctx: Context, clock: FixedClock, locale:
         store="main",
     )
     clock.advance(timedelta(days=2))
-    await loyalty.record_sale(
-        ctx, store="main", receipt_no="back-1", member_id=a, amount_fen=8_800, notify=False
-    )
+    await sale(ctx, a, receipt="back-1", fen=8_800)
     (coupon,) = await member_coupons(ctx, a)
     await use_coupon(ctx, coupon.code)
     results = await campaign_results(ctx, store=None, start=day, end=day)

@@ -16,7 +16,6 @@ from bot.dialogs.staff import campaign
 from bot.error_texts import STAGE_NAMES
 from bot.i18n import LOCALES, format_money, gettext
 from bot.reports import campaign_group_rows
-from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
 from core.insights.campaign_results import campaign_results
@@ -27,7 +26,7 @@ from storage.models import CampaignMemberRow, OutboxRow
 from tests.cli import invoke
 from tests.core.test_measured_campaigns import many_members
 from tests.dialogs.conftest import say, unstamped
-from tests.factories import owner
+from tests.factories import owner, sale
 from tests.test_cli_stats import parse
 
 NO_COUPON = Payload(campaign.NAME, campaign.REWARD, campaign.NONE).pack()
@@ -35,7 +34,6 @@ SEND = Payload(campaign.NAME, campaign.CONFIRM, campaign.YES).pack()
 ADD_B = Payload(campaign.NAME, campaign.CONFIRM, campaign.ADD_B).pack()
 DROP_B = Payload(campaign.NAME, campaign.CONFIRM, campaign.DROP_B).pack()
 HOLDOUT_BUTTON = Payload(campaign.NAME, campaign.CONFIRM, campaign.HOLDOUT).pack()
-receipts = iter(range(1, 1_000_000))
 
 
 async def variants(ctx: Context) -> Counter[str]:
@@ -186,14 +184,7 @@ async def measured_campaign(ctx: Context, clock: FixedClock) -> None:
         }
     clock.advance(timedelta(days=1))
     for member_id in (*drawn[A][:2], drawn[HOLDOUT][0]):
-        await loyalty.record_sale(
-            ctx,
-            store="main",
-            receipt_no=f"S-{next(receipts)}",
-            member_id=member_id,
-            amount_fen=10_000,
-            notify=False,
-        )
+        await sale(ctx, member_id, yuan=100)
     clock.advance(timedelta(days=-1))
 
 
