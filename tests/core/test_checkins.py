@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -23,14 +23,9 @@ from core.ledger.points import expire_points
 from core.people.registration import register_member
 from core.shop import CheckinRules
 from storage.models import CheckinRow, LedgerRow
-from tests.conftest import ZONE
-from tests.factories import balance, member
+from tests.factories import balance, member, shop_time
 
 RULES = CheckinRules(points=2, streak_days=7, streak_bonus=10, monthly_cap=60)
-
-
-def at(day: int, hour: int, minute: int = 0, month: int = 1) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=ZONE)
 
 
 def with_rules(ctx: Context, **rules: object) -> Context:
@@ -43,7 +38,7 @@ async def days_in_a_row(
 ) -> list[checkins.CheckIn]:
     done = []
     for day in range(first, first + days):
-        clock.set(at(day, 12))
+        clock.set(shop_time(day, 12))
         done.append(await checkins.check_in(ctx, who))
     return done
 
@@ -83,13 +78,13 @@ async def test_across_midnight_utc_it_is_still_the_same_day_in_shanghai(
 ) -> None:
     ctx = with_rules(ctx)
     who = await member(ctx, name="签到会员", phone="13600000001")
-    clock.set(at(6, 7, 30))  # 23:30 UTC on the 5th
+    clock.set(shop_time(6, 7, 30))  # 23:30 UTC on the 5th
     assert clock.now().astimezone(UTC).day == 5
     first = await checkins.check_in(ctx, who)
-    clock.set(at(6, 8, 30))  # 00:30 UTC on the 6th: UTC's day changed, Shanghai's did not
+    clock.set(shop_time(6, 8, 30))  # 00:30 UTC on the 6th: UTC's day changed, Shanghai's did not
     assert clock.now().astimezone(UTC).day == 6
     again = await checkins.check_in(ctx, who)
-    clock.set(at(7, 0, 5))  # just after midnight in Shanghai: a new day
+    clock.set(shop_time(7, 0, 5))  # just after midnight in Shanghai: a new day
     next_day = await checkins.check_in(ctx, who)
 
     assert (first.day.isoformat(), first.already) == ("2026-01-06", False)
@@ -145,7 +140,7 @@ async def test_the_monthly_cap_stops_points_not_the_streak(ctx: Context, clock: 
     who = await member(ctx, name="签到会员", phone="13600000001")
 
     january = await days_in_a_row(ctx, clock, who, 29, 3)  # 29th, 30th, 31st
-    clock.set(at(1, 12, month=2))
+    clock.set(shop_time(1, 12, month=2))
     february = await checkins.check_in(ctx, who)
 
     assert [(d.points, d.capped, d.streak) for d in january] == [
@@ -154,7 +149,7 @@ async def test_the_monthly_cap_stops_points_not_the_streak(ctx: Context, clock: 
         (2, True, 3),
     ]
     assert (february.points, february.capped, february.streak) == (5, False, 4)
-    clock.set(at(5, 12, month=2))
+    clock.set(shop_time(5, 12, month=2))
     assert (await checkins.check_in(ctx, who)).streak == 1
 
 
@@ -183,7 +178,7 @@ async def test_check_in_points_are_own_lots_that_expire_and_never_lift_a_tier(
     assert (await statement.points_summary(ctx, who)).tier == "member"
     async with ctx.db.read() as s:
         lot = await s.scalar(select(LedgerRow).where(LedgerRow.kind == checkins.KIND))
-    assert lot is not None and lot.expires_at == at(5, 12).replace(year=2027)
+    assert lot is not None and lot.expires_at == shop_time(5, 12).replace(year=2027)
     assert lot.detail == {
         "day": "2026-01-05",
         "streak": 1,
@@ -192,7 +187,7 @@ async def test_check_in_points_are_own_lots_that_expire_and_never_lift_a_tier(
         "capped": False,
     }
 
-    clock.set(at(6, 12).replace(year=2027))  # the first two lots are a year old
+    clock.set(shop_time(6, 12).replace(year=2027))  # the first two lots are a year old
     report = await expire_points(ctx)
     assert report.points == 1000
     assert await balance(ctx, who) == 500
@@ -207,7 +202,7 @@ async def test_check_ins_count_as_points_issued_and_have_their_own_figures(
         await register_member(ctx, name="别家", phone="13600000002", home_store="riverside")
     ).id
     await days_in_a_row(ctx, clock, who, 5, 7)
-    clock.set(at(11, 13))
+    clock.set(shop_time(11, 13))
     await checkins.check_in(ctx, other)
 
     figures = await checkins.checkin_stats(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -38,13 +38,8 @@ from core.people.staff import add_staff
 from core.pushes.outbox import SERVICE_KINDS
 from core.shop_file import load_shop
 from storage.models import EventRow, LedgerRow
-from tests.conftest import ZONE
 from tests.core.pushes import queued
-from tests.factories import balance, count, owner, reachable, sale
-
-
-def at(day: int, hour: int, minute: int = 0, month: int = 1) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=ZONE)
+from tests.factories import balance, count, owner, reachable, sale, shop_time
 
 
 def draft(**changes: object) -> EventDraft:
@@ -52,8 +47,8 @@ def draft(**changes: object) -> EventDraft:
         title="品鉴会",
         title_en="Tasting evening",
         store="main",
-        starts_at=at(10, 19),
-        ends_at=at(10, 21),
+        starts_at=shop_time(10, 19),
+        ends_at=shop_time(10, 21),
         capacity=8,
         points=30,
     )
@@ -133,7 +128,7 @@ async def test_a_free_event_needs_no_points_and_writes_no_ledger_row(ctx: Contex
 async def test_sign_ups_close_when_the_event_begins(ctx: Context, clock: FixedClock) -> None:
     event = await new_event(ctx, points=0)
     who = await reachable(ctx)
-    clock.set(at(10, 19))
+    clock.set(shop_time(10, 19))
 
     assert await shop_events.open_events(ctx, who) == []
     with pytest.raises(EventStarted):
@@ -215,7 +210,7 @@ async def test_cancel_before_the_cut_off_returns_the_points_with_their_expiry(
         lot = await s.scalar(select(LedgerRow).where(LedgerRow.member_id == who))
     assert lot is not None
     signup = await shop_events.sign_up(ctx, who, event.id)
-    clock.set(at(9, 19))  # exactly 24 hours before: still in time
+    clock.set(shop_time(9, 19))  # exactly 24 hours before: still in time
 
     cancelled = await shop_events.cancel_signup(ctx, who, signup.id)
 
@@ -239,7 +234,7 @@ async def test_after_the_cut_off_the_place_and_the_points_stay(
     event = await new_event(ctx, points=30)
     who = await reachable(ctx, points=100)
     signup = await shop_events.sign_up(ctx, who, event.id)
-    clock.set(at(9, 19, 1))
+    clock.set(shop_time(9, 19, 1))
 
     with pytest.raises(EventCancelTooLate) as late:
         await shop_events.cancel_signup(ctx, who, signup.id)
@@ -270,13 +265,13 @@ async def test_reminder_the_day_before_once_per_sign_up(ctx: Context, clock: Fix
     gone = await shop_events.sign_up(ctx, leaving, event.id)
     await shop_events.cancel_signup(ctx, leaving, gone.id)
 
-    clock.set(at(9, 9, 50))
+    clock.set(shop_time(9, 9, 50))
     assert await shop_events.remind_events(ctx) == 0
-    clock.set(at(9, 10, 0))
+    clock.set(shop_time(9, 10, 0))
     late = await reachable(ctx)
     await shop_events.sign_up(ctx, late, event.id)  # after the moment: just read the details
     assert await shop_events.remind_events(ctx) == 1
-    clock.set(at(9, 10, 10))
+    clock.set(shop_time(9, 10, 10))
     assert await shop_events.remind_events(ctx) == 0
 
     rows = await queued(ctx, shop_events.REMINDER)
@@ -305,7 +300,7 @@ async def test_staff_mark_attendance_once_it_began_and_the_figures_add_up(
 
     with pytest.raises(EventNotStarted):
         await event_organising.mark_signup(ctx, signups[came].id, "attended", None)
-    clock.set(at(10, 19, 30))
+    clock.set(shop_time(10, 19, 30))
     await event_organising.mark_signup(ctx, signups[came].id, "attended", None)
     await event_organising.mark_signup(ctx, signups[missed].id, "attended", None)
     corrected = await event_organising.mark_signup(ctx, signups[missed].id, "no_show", None)
@@ -359,8 +354,8 @@ async def test_only_managers_make_events_and_managers_only_for_their_store(
         ({"title_en": "x" * 101}, "title_en"),
         ({"store": "nowhere"}, "store"),
         ({"min_tier": "platinum"}, "min_tier"),
-        ({"starts_at": at(5, 9)}, "starts_at"),
-        ({"ends_at": at(10, 19)}, "ends_at"),
+        ({"starts_at": shop_time(5, 9)}, "starts_at"),
+        ({"ends_at": shop_time(10, 19)}, "ends_at"),
         ({"capacity": 0}, "capacity"),
         ({"points": -1}, "points"),
         ({"stages": frozenset({"sleepy"})}, "stages"),
@@ -415,7 +410,7 @@ capacity = 100
         (Stage.ACTIVE, Stage.LOYAL),
         50,
     )
-    assert wine.starts_at == at(20, 19) and wine.ends_at == at(20, 21)  # shop time
+    assert wine.starts_at == shop_time(20, 19) and wine.ends_at == shop_time(20, 21)  # shop time
     assert (await shop_events.get_event(ctx, rows["open-day"].id)).store is None
 
     await sync_shop(replace(ctx, shop=load_shop()))  # gone from the file

@@ -22,15 +22,8 @@ from core.pushes.reminders import (
     remind_expiring_points,
 )
 from core.service import bookings
-from tests.conftest import ZONE
 from tests.core.pushes import block, queued
-from tests.factories import reachable
-
-
-def at(day: int, hour: int, minute: int = 0, month: int = 1, year: int = 2026) -> datetime:
-    """A moment in Shanghai time (the test clock starts on Monday 5 January 2026, 10:00)."""
-    return datetime(year, month, day, hour, minute, tzinfo=ZONE)
-
+from tests.factories import reachable, shop_time
 
 # --- bookings -----------------------------------------------------------------------------
 
@@ -48,16 +41,20 @@ async def test_booking_reminded_the_day_before_and_hours_before_once_each(
 ) -> None:
     # Booked on Monday for Wednesday 15:00; reminders at Tuesday 10:00 and Wednesday 13:00.
     who = await reachable(ctx, consent=False)  # a service message: consent does not matter
-    visit = at(7, 15)
+    visit = shop_time(7, 15)
     booking = await bookings.book(ctx, who, "main", visit, party_size=3)
 
-    assert await reminders_at(ctx, clock, at(6, 9, 50)) == []
-    assert await reminders_at(ctx, clock, at(6, 10, 0)) == [f"booking:{booking.id}:day_before"]
-    assert await reminders_at(ctx, clock, at(6, 10, 10)) == []
-    assert await reminders_at(ctx, clock, at(7, 12, 50)) == []
-    assert await reminders_at(ctx, clock, at(7, 13, 0)) == [f"booking:{booking.id}:hours_before"]
-    assert await reminders_at(ctx, clock, at(7, 13, 10)) == []
-    assert await reminders_at(ctx, clock, at(7, 15, 0)) == []
+    assert await reminders_at(ctx, clock, shop_time(6, 9, 50)) == []
+    assert await reminders_at(ctx, clock, shop_time(6, 10, 0)) == [
+        f"booking:{booking.id}:day_before"
+    ]
+    assert await reminders_at(ctx, clock, shop_time(6, 10, 10)) == []
+    assert await reminders_at(ctx, clock, shop_time(7, 12, 50)) == []
+    assert await reminders_at(ctx, clock, shop_time(7, 13, 0)) == [
+        f"booking:{booking.id}:hours_before"
+    ]
+    assert await reminders_at(ctx, clock, shop_time(7, 13, 10)) == []
+    assert await reminders_at(ctx, clock, shop_time(7, 15, 0)) == []
 
     rows = await queued(ctx, BOOKING)
     assert [(m, params) for m, _, params in rows] == [
@@ -81,24 +78,28 @@ async def test_booking_made_after_a_reminder_moment_skips_that_reminder(
 ) -> None:
     who = await reachable(ctx)
     # Booked on Tuesday evening for Wednesday 18:00: past Tuesday 10:00 already.
-    clock.set(at(6, 20, 0))
-    evening = await bookings.book(ctx, who, "main", at(7, 18))
+    clock.set(shop_time(6, 20, 0))
+    evening = await bookings.book(ctx, who, "main", shop_time(7, 18))
     # Booked on Wednesday 14:00 for 15:30: already inside the two hours.
-    clock.set(at(7, 14, 0))
-    soon = await bookings.book(ctx, who, "main", at(7, 15, 30))
+    clock.set(shop_time(7, 14, 0))
+    soon = await bookings.book(ctx, who, "main", shop_time(7, 15, 30))
 
-    assert await reminders_at(ctx, clock, at(6, 20, 10)) == []
-    assert await reminders_at(ctx, clock, at(7, 14, 10)) == []
-    assert await reminders_at(ctx, clock, at(7, 15, 20)) == []
-    assert await reminders_at(ctx, clock, at(7, 16, 0)) == [f"booking:{evening.id}:hours_before"]
+    assert await reminders_at(ctx, clock, shop_time(6, 20, 10)) == []
+    assert await reminders_at(ctx, clock, shop_time(7, 14, 10)) == []
+    assert await reminders_at(ctx, clock, shop_time(7, 15, 20)) == []
+    assert await reminders_at(ctx, clock, shop_time(7, 16, 0)) == [
+        f"booking:{evening.id}:hours_before"
+    ]
     assert f"booking:{soon.id}:hours_before" not in {k for _, k, _ in await queued(ctx, BOOKING)}
 
 
 async def test_after_a_pause_one_reminder_not_two(ctx: Context, clock: FixedClock) -> None:
     who = await reachable(ctx)
-    booking = await bookings.book(ctx, who, "main", at(7, 11))
+    booking = await bookings.book(ctx, who, "main", shop_time(7, 11))
     # The scheduler was down from Tuesday morning until Wednesday 9:30, 90 minutes before.
-    assert await reminders_at(ctx, clock, at(7, 9, 30)) == [f"booking:{booking.id}:hours_before"]
+    assert await reminders_at(ctx, clock, shop_time(7, 9, 30)) == [
+        f"booking:{booking.id}:hours_before"
+    ]
 
 
 async def test_no_day_before_reminder_on_the_day_itself(ctx: Context, clock: FixedClock) -> None:
@@ -106,9 +107,11 @@ async def test_no_day_before_reminder_on_the_day_itself(ctx: Context, clock: Fix
     of a visit on Wednesday at 18:00 would say "tomorrow" on Wednesday, so none goes; the
     hours-before one still does."""
     who = await reachable(ctx)
-    booking = await bookings.book(ctx, who, "main", at(7, 18))
-    assert await reminders_at(ctx, clock, at(7, 8, 0)) == []
-    assert await reminders_at(ctx, clock, at(7, 16, 0)) == [f"booking:{booking.id}:hours_before"]
+    booking = await bookings.book(ctx, who, "main", shop_time(7, 18))
+    assert await reminders_at(ctx, clock, shop_time(7, 8, 0)) == []
+    assert await reminders_at(ctx, clock, shop_time(7, 16, 0)) == [
+        f"booking:{booking.id}:hours_before"
+    ]
 
 
 async def test_no_booking_reminder_when_cancelled_left_or_blocked(
@@ -120,12 +123,12 @@ async def test_no_booking_reminder_when_cancelled_left_or_blocked(
     kept = await reachable(ctx)
     ids = {}
     for who in (cancelled, gone, blocked, kept):
-        ids[who] = (await bookings.book(ctx, who, "main", at(7, 15))).id
+        ids[who] = (await bookings.book(ctx, who, "main", shop_time(7, 15))).id
     await bookings.cancel(ctx, cancelled, ids[cancelled])
     await delete_member(ctx, gone, actor=audit.member_actor(gone))
     await block(ctx, blocked)
 
-    assert await reminders_at(ctx, clock, at(6, 10)) == [f"booking:{ids[kept]}:day_before"]
+    assert await reminders_at(ctx, clock, shop_time(6, 10)) == [f"booking:{ids[kept]}:day_before"]
 
 
 # --- points -------------------------------------------------------------------------------
@@ -144,20 +147,22 @@ async def test_points_expiry_warned_30_and_7_days_before_with_the_right_figures(
 ) -> None:
     # Today is 5 January 2026: the 7-day warning is for 12 January, the 30-day one for 4 Feb.
     who = await reachable(ctx, consent=False)
-    await grant(ctx, clock, who, 100, at(12, 10, year=2025))  # expires 12 Jan 10:00
-    await grant(ctx, clock, who, 50, at(4, 9, month=2, year=2025))  # 4 Feb 09:00
-    await grant(ctx, clock, who, 30, at(4, 23, 30, month=2, year=2025))  # 4 Feb 23:30
-    await grant(ctx, clock, who, 20, at(5, 0, 30, month=2, year=2025))  # 5 Feb (4 Feb in UTC)
-    await grant(ctx, clock, who, 200, at(1, 12, month=6, year=2025))  # June
+    await grant(ctx, clock, who, 100, shop_time(12, 10, year=2025))  # expires 12 Jan 10:00
+    await grant(ctx, clock, who, 50, shop_time(4, 9, month=2, year=2025))  # 4 Feb 09:00
+    await grant(ctx, clock, who, 30, shop_time(4, 23, 30, month=2, year=2025))  # 4 Feb 23:30
+    await grant(
+        ctx, clock, who, 20, shop_time(5, 0, 30, month=2, year=2025)
+    )  # 5 Feb (4 Feb in UTC)
+    await grant(ctx, clock, who, 200, shop_time(1, 12, month=6, year=2025))  # June
     # 40 points spent: they come from the lot that expires first.
     await adjustments.adjust_points(ctx, who, -40, "test", actor="staff:1")
     other = await reachable(ctx)
-    await grant(ctx, clock, other, 10, at(12, 18, year=2025))
+    await grant(ctx, clock, other, 10, shop_time(12, 18, year=2025))
     gone = await reachable(ctx)
-    await grant(ctx, clock, gone, 10, at(12, 18, year=2025))
+    await grant(ctx, clock, gone, 10, shop_time(12, 18, year=2025))
     await delete_member(ctx, gone, actor=audit.member_actor(gone))
     spent = await reachable(ctx)
-    await grant(ctx, clock, spent, 10, at(12, 18, year=2025))
+    await grant(ctx, clock, spent, 10, shop_time(12, 18, year=2025))
     await adjustments.adjust_points(ctx, spent, -10, "test", actor="staff:1")
 
     assert await remind_expiring_points(ctx) == 3
@@ -206,9 +211,9 @@ async def test_unused_coupons_reminded_3_days_before_they_expire(
 ) -> None:
     who = await reachable(ctx, consent=False)
     # Redeemed on 9 December 2025: valid until 8 January 2026, 3 days from today.
-    unused = await coupon_issued(ctx, clock, who, at(9, 10, month=12, year=2025))
-    used = await coupon_issued(ctx, clock, who, at(9, 15, month=12, year=2025))
-    await coupon_issued(ctx, clock, who, at(10, 10, month=12, year=2025))  # 9 January
+    unused = await coupon_issued(ctx, clock, who, shop_time(9, 10, month=12, year=2025))
+    used = await coupon_issued(ctx, clock, who, shop_time(9, 15, month=12, year=2025))
+    await coupon_issued(ctx, clock, who, shop_time(10, 10, month=12, year=2025))  # 9 January
     await use_coupon(ctx, used, store="main")
 
     assert await remind_expiring_coupons(ctx) == 1

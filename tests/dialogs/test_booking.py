@@ -17,17 +17,13 @@ from core.context import Context
 from core.service import bookings
 from tests.conftest import ZONE
 from tests.dialogs.conftest import press, say, t
-from tests.factories import member
+from tests.factories import member, shop_time
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 TODAY = {"zh_CN": "2026年1月5日", "en": "Jan 5, 2026"}
 FLAGSHIP = {"zh_CN": "旗舰店", "en": "Flagship store"}
 RIVERSIDE = {"zh_CN": "滨江店", "en": "Riverside store"}
 ASK = {"zh_CN": "我想预约", "en": "I'd like to book a visit"}
-
-
-def at(hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 1, 5, hour, minute, tzinfo=ZONE)
 
 
 async def to_summary(
@@ -57,10 +53,10 @@ async def test_a_full_booking(ctx: Context, dialogs: Dialogs, locale: str) -> No
     assert days.text == t(locale, "{store}: which day?", store=FLAGSHIP[locale])
     assert len(days.choices) == 15  # today and the 14 days of the horizon, all open
     (slots,) = await say(dialogs, payload=days.choices[0].payload)
-    first = format_time(at(10, 30), locale, ZONE)  # 10:00 has begun
+    first = format_time(shop_time(5, 10, 30), locale, ZONE)  # 10:00 has begun
     assert slots.choices[0].label == t(locale, "{time} ({free} free)", time=first, free=4)
     assert len(slots.choices) == 21  # 10:30 … 20:30
-    (sizes,) = await say(dialogs, payload=press(slots, format_time(at(15), locale, ZONE)))
+    (sizes,) = await say(dialogs, payload=press(slots, format_time(shop_time(5, 15), locale, ZONE)))
     assert sizes.text == t(locale, "How many people are coming? (1 to {max})", max=4)
     assert [b.label for b in sizes.choices] == ["1", "2", "3", "4"]
     (again,) = await say(dialogs, "9")  # typed, too many: asked again
@@ -70,7 +66,7 @@ async def test_a_full_booking(ctx: Context, dialogs: Dialogs, locale: str) -> No
         t(locale, "Please check your booking:"),
         t(locale, "Store: {store}", store=FLAGSHIP[locale]),
         t(locale, "Day: {day}", day=TODAY[locale]),
-        t(locale, "Time: {time}", time=format_time(at(15), locale, ZONE)),
+        t(locale, "Time: {time}", time=format_time(shop_time(5, 15), locale, ZONE)),
         t(locale, "People: {people}", people=2),
     ]
     assert [b.label for b in summary.choices] == [t(locale, "Confirm"), t(locale, "Cancel")]
@@ -79,7 +75,7 @@ async def test_a_full_booking(ctx: Context, dialogs: Dialogs, locale: str) -> No
     assert done.text.splitlines()[0] == t(locale, "Booked! See you soon.")
     assert FLAGSHIP[locale] in done.text and TODAY[locale] in done.text
     (booked,) = await bookings.upcoming_bookings(ctx, member_id)
-    assert (booked.store, booked.starts_at, booked.party_size) == ("main", at(15), 2)
+    assert (booked.store, booked.starts_at, booked.party_size) == ("main", shop_time(5, 15), 2)
     (mine,) = await say(dialogs, payload=press(done, t(locale, "My bookings")))
     assert mine.text.splitlines()[0] == t(locale, "Your bookings:")
     assert press(mine, t(locale, "Cancel #{number}", number=1))
@@ -92,15 +88,17 @@ async def test_a_booking_inside_the_cutoff_promises_no_deadline(
     """11:00 booked at 10:00 with a 2-hour cut-off: the deadline has passed already, so
     the reply says it can no longer be cancelled here; 13:00 still has one."""
     await member(ctx, name="王芳", user="u1", locale=locale)
-    summary = await to_summary(dialogs, locale, at(11), 1)
+    summary = await to_summary(dialogs, locale, shop_time(5, 11), 1)
     (done,) = await say(dialogs, payload=press(summary, t(locale, "Confirm")))
     assert done.text.splitlines()[-1] == t(
         locale, "This booking can no longer be cancelled here; please call the store."
     )
-    summary = await to_summary(dialogs, locale, at(13), 1)
+    summary = await to_summary(dialogs, locale, shop_time(5, 13), 1)
     (done,) = await say(dialogs, payload=press(summary, t(locale, "Confirm")))
     assert done.text.splitlines()[-1] == t(
-        locale, "You can cancel here until {cutoff}.", cutoff=format_moment(at(11), locale, ZONE)
+        locale,
+        "You can cancel here until {cutoff}.",
+        cutoff=format_moment(shop_time(5, 11), locale, ZONE),
     )
 
 
@@ -109,7 +107,7 @@ async def test_cancel_at_the_summary_books_nothing(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
     member_id = await member(ctx, name="王芳", user="u1", locale=locale)
-    summary = await to_summary(dialogs, locale, at(15), 1)
+    summary = await to_summary(dialogs, locale, shop_time(5, 15), 1)
     (reply,) = await say(dialogs, payload=press(summary, t(locale, "Cancel")))
     assert reply.text == t(locale, "All right, nothing was booked.")
     assert await bookings.upcoming_bookings(ctx, member_id) == []
@@ -120,25 +118,25 @@ async def test_a_slot_taken_meanwhile_offers_the_next_free_one(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
     member_id = await member(ctx, name="王芳", user="u1", locale=locale)
-    summary = await to_summary(dialogs, locale, at(10, 30), 2)
+    summary = await to_summary(dialogs, locale, shop_time(5, 10, 30), 2)
     other = await member(ctx, name="王芳", user="u2", locale="zh_CN", phone="13900139000")
-    await bookings.book(ctx, other, "main", at(10, 30), 3)  # one place left, two wanted
+    await bookings.book(ctx, other, "main", shop_time(5, 10, 30), 3)  # one place left, two wanted
     (full,) = await say(dialogs, payload=press(summary, t(locale, "Confirm")))
     assert full.text.splitlines()[0] == t(locale, "Sorry, this time has just been fully booked.")
-    later = f"{TODAY[locale]} {format_time(at(11), locale, ZONE)}"
+    later = f"{TODAY[locale]} {format_time(shop_time(5, 11), locale, ZONE)}"
     assert [b.label for b in full.choices] == [t(locale, "Take {time}", time=later)]
     (summary,) = await say(dialogs, payload=full.choices[0].payload)
     assert t(locale, "People: {people}", people=2) in summary.text
     (done,) = await say(dialogs, payload=press(summary, t(locale, "Confirm")))
     assert done.text.splitlines()[0] == t(locale, "Booked! See you soon.")
     (booked,) = await bookings.upcoming_bookings(ctx, member_id)
-    assert (booked.starts_at, booked.party_size) == (at(11), 2)
+    assert (booked.starts_at, booked.party_size) == (shop_time(5, 11), 2)
 
 
 @LOCALES
 async def test_a_double_tap_books_once(ctx: Context, dialogs: Dialogs, locale: str) -> None:
     member_id = await member(ctx, name="王芳", user="u1", locale=locale)
-    summary = await to_summary(dialogs, locale, at(15), 1)
+    summary = await to_summary(dialogs, locale, shop_time(5, 15), 1)
     confirm = press(summary, t(locale, "Confirm"))
     first, second = await asyncio.gather(
         say(dialogs, payload=confirm), say(dialogs, payload=confirm)
@@ -157,7 +155,7 @@ async def test_a_double_tap_books_once(ctx: Context, dialogs: Dialogs, locale: s
 @LOCALES
 async def test_cancel_before_the_cutoff(ctx: Context, dialogs: Dialogs, locale: str) -> None:
     member_id = await member(ctx, name="王芳", user="u1", locale=locale)
-    await bookings.book(ctx, member_id, "main", at(15), 2)
+    await bookings.book(ctx, member_id, "main", shop_time(5, 15), 2)
     (mine,) = await say(dialogs, "/bookings")
     assert mine.text.splitlines()[0] == t(locale, "Your bookings:")
     (ask,) = await say(dialogs, payload=press(mine, t(locale, "Cancel #{number}", number=1)))
@@ -181,16 +179,16 @@ async def test_cancel_after_the_cutoff(
     ctx: Context, clock: FixedClock, dialogs: Dialogs, locale: str
 ) -> None:
     member_id = await member(ctx, name="王芳", user="u1", locale=locale)
-    await bookings.book(ctx, member_id, "main", at(15), 2)
+    await bookings.book(ctx, member_id, "main", shop_time(5, 15), 2)
     too_late = t(
         locale,
         "Bookings can be cancelled up to {hours} hours before the visit; please call the store.",
         hours=2,
     )
-    clock.set(at(12, 55))
+    clock.set(shop_time(5, 12, 55))
     (mine,) = await say(dialogs, "/bookings")
     (ask,) = await say(dialogs, payload=press(mine, t(locale, "Cancel #{number}", number=1)))
-    clock.set(at(13, 1))  # the question came in time (cut-off 13:00), the answer too late
+    clock.set(shop_time(5, 13, 1))  # the question came in time (cut-off 13:00), the answer too late
     (refused,) = await say(dialogs, payload=press(ask, t(locale, "Yes, cancel it")))
     assert refused.text == too_late
     (old,) = await say(dialogs, payload=press(mine, t(locale, "Cancel #{number}", number=1)))
@@ -203,7 +201,7 @@ async def test_cancel_after_the_cutoff(
 
 async def test_another_members_booking_cannot_be_cancelled(ctx: Context, dialogs: Dialogs) -> None:
     owner = await member(ctx, name="王芳", user="u1", locale="en")
-    booking = await bookings.book(ctx, owner, "main", at(15), 1)
+    booking = await bookings.book(ctx, owner, "main", shop_time(5, 15), 1)
     await member(ctx, name="王芳", user="u2", locale="en", phone="13900139000")
     (reply,) = await say(dialogs, payload=f"booking|ask|{booking.id}", user="u2")
     assert reply.text == "No such booking."
@@ -212,5 +210,5 @@ async def test_another_members_booking_cannot_be_cancelled(ctx: Context, dialogs
 
 async def test_payloads_stay_compact(ctx: Context, dialogs: Dialogs) -> None:
     await member(ctx, name="王芳", user="u1", locale="en")
-    summary = await to_summary(dialogs, "en", at(20, 30), 4)
+    summary = await to_summary(dialogs, "en", shop_time(5, 20, 30), 4)
     assert all(len(b.payload.encode()) <= 30 for b in summary.choices)

@@ -22,16 +22,13 @@ from core.service import bookings
 from storage.models import AuditRow
 from tests.conftest import ZONE
 from tests.dialogs.conftest import press, say, t
+from tests.factories import shop_time
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 TODAY = {"zh_CN": "2026年1月5日", "en": "Jan 5, 2026"}
 TOMORROW = {"zh_CN": "2026年1月6日", "en": "Jan 6, 2026"}
 FLAGSHIP = {"zh_CN": "旗舰店", "en": "Flagship store"}
 RIVERSIDE = {"zh_CN": "滨江店", "en": "Riverside store"}
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 1, day, hour, minute, tzinfo=ZONE)
 
 
 def line(locale: str, starts_at: datetime, name: str, people: int, status: str) -> str:
@@ -54,9 +51,9 @@ async def booked_day(ctx: Context) -> dict[str, int]:
     bob = await register_member(
         ctx, name="Bob", phone="13900139000", channel="console", external_id="bob"
     )
-    first = await bookings.book(ctx, wang.id, "main", at(5, 10, 30), 2)
-    second = await bookings.book(ctx, bob.id, "main", at(5, 11), 1)
-    river = await bookings.book(ctx, bob.id, "riverside", at(6, 11), 1)
+    first = await bookings.book(ctx, wang.id, "main", shop_time(5, 10, 30), 2)
+    second = await bookings.book(ctx, bob.id, "main", shop_time(5, 11), 1)
+    river = await bookings.book(ctx, bob.id, "riverside", shop_time(6, 11), 1)
     return {"wang": first.id, "bob": second.id, "river": river.id}
 
 
@@ -78,13 +75,13 @@ async def test_clerk_lists_the_day_and_marks_who_came(
     (listing,) = await say(dialogs, "/bookings", user="clerk", lang=locale)
     assert listing.text.splitlines() == [
         t(locale, "Bookings at {store} on {day}:", store=FLAGSHIP[locale], day=TODAY[locale]),
-        "1. " + line(locale, at(5, 10, 30), "王芳", 2, "booked"),
-        "2. " + line(locale, at(5, 11), "Bob", 1, "booked"),
+        "1. " + line(locale, shop_time(5, 10, 30), "王芳", 2, "booked"),
+        "2. " + line(locale, shop_time(5, 11), "Bob", 1, "booked"),
         t(locale, "Bookings: {count}, people: {people}", count=2, people=3),
     ]
     assert listing.choices == []  # nobody can have come yet
 
-    clock.set(at(5, 10, 40))  # 王芳's slot has begun, Bob's not
+    clock.set(shop_time(5, 10, 40))  # 王芳's slot has begun, Bob's not
     (listing,) = await say(dialogs, "/bookings", user="clerk", lang=locale)
     labels = [b.label for b in listing.choices]
     assert labels == [
@@ -94,10 +91,12 @@ async def test_clerk_lists_the_day_and_marks_who_came(
     (marked,) = await say(dialogs, payload=listing.choices[0].payload, user="clerk", lang=locale)
     lines = marked.text.splitlines()
     assert lines[0] == t(
-        locale, "Marked: {booking}", booking=line(locale, at(5, 10, 30), "王芳", 2, "attended")
+        locale,
+        "Marked: {booking}",
+        booking=line(locale, shop_time(5, 10, 30), "王芳", 2, "attended"),
     )
-    assert lines[2] == "1. " + line(locale, at(5, 10, 30), "王芳", 2, "attended")
-    (first, *_) = await bookings.store_bookings(ctx, "main", at(5, 0).date())
+    assert lines[2] == "1. " + line(locale, shop_time(5, 10, 30), "王芳", 2, "attended")
+    (first, *_) = await bookings.store_bookings(ctx, "main", shop_time(5, 0).date())
     assert (first.id, first.status) == (ids["wang"], "attended")
     async with ctx.db.read() as s:
         audit = await s.scalar(select(AuditRow).where(AuditRow.action == "booking.attended"))
@@ -107,8 +106,8 @@ async def test_clerk_lists_the_day_and_marks_who_came(
     change = t(locale, "Change to {status}", status=t(locale, "no-show"))
     assert [b.label for b in marked.choices] == [change]
     (fixed,) = await say(dialogs, payload=press(marked, change), user="clerk", lang=locale)
-    assert "2. " + line(locale, at(5, 11), "Bob", 1, "booked") in fixed.text.splitlines()
-    (first, *_) = await bookings.store_bookings(ctx, "main", at(5, 0).date())
+    assert "2. " + line(locale, shop_time(5, 11), "Bob", 1, "booked") in fixed.text.splitlines()
+    (first, *_) = await bookings.store_bookings(ctx, "main", shop_time(5, 0).date())
     assert first.status == "no_show"
 
 
@@ -118,7 +117,7 @@ async def test_days_and_stores_can_be_typed(ctx: Context, dialogs: Dialogs, loca
     await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
     expected = [
         t(locale, "Bookings at {store} on {day}:", store=RIVERSIDE[locale], day=TOMORROW[locale]),
-        "1. " + line(locale, at(6, 11), "Bob", 1, "booked"),
+        "1. " + line(locale, shop_time(6, 11), "Bob", 1, "booked"),
         t(locale, "Bookings: {count}, people: {people}", count=1, people=1),
     ]
     for typed in (
@@ -180,7 +179,7 @@ async def test_clerks_keep_to_their_own_store(
         (staff.actor, "desk_bookings riverside"),
         (staff.actor, "desk_bookings all"),
     ]
-    clock.set(at(6, 11, 30))
+    clock.set(shop_time(6, 11, 30))
     # Forged buttons: another store's booking, and a booking passed off as another store's.
     river = f"desk_bookings|mark|{ids['river']} attended riverside 2026-01-06"
     (refused,) = await say(dialogs, payload=river, user="clerk", lang="en")
@@ -188,7 +187,7 @@ async def test_clerks_keep_to_their_own_store(
     disguised = f"desk_bookings|mark|{ids['river']} attended main 2026-01-06"
     (unknown,) = await say(dialogs, payload=disguised, user="clerk", lang="en")
     assert unknown.text == describe(UnknownBooking(booking=ids["river"]), "en")
-    (river_booking,) = await bookings.store_bookings(ctx, "riverside", at(6, 0).date())
+    (river_booking,) = await bookings.store_bookings(ctx, "riverside", shop_time(6, 0).date())
     assert river_booking.status == "booked"
 
 
@@ -200,7 +199,7 @@ async def test_a_booking_is_marked_only_once_its_time_has_begun(
     early = f"desk_bookings|mark|{ids['bob']} attended main 2026-01-05"
     (reply,) = await say(dialogs, payload=early, user="clerk", lang="zh_CN")
     assert reply.text == describe(BookingNotStarted(booking=ids["bob"]), "zh_CN")
-    (_, bob) = await bookings.store_bookings(ctx, "main", at(5, 0).date())
+    (_, bob) = await bookings.store_bookings(ctx, "main", shop_time(5, 0).date())
     assert bob.status == "booked"
 
 

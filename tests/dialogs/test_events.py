@@ -31,7 +31,7 @@ from core.pushes import work_queue
 from storage.models import AuditRow
 from tests.conftest import ZONE
 from tests.dialogs.conftest import press, say, t
-from tests.factories import balance, owner, registered
+from tests.factories import balance, owner, registered, shop_time
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 WHEN = {
@@ -45,17 +45,13 @@ FLAGSHIP = {"zh_CN": "旗舰店", "en": "Flagship store"}
 TITLE = {"zh_CN": "品鉴会", "en": "Tasting evening"}
 
 
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 1, day, hour, minute, tzinfo=ZONE)
-
-
 async def tasting(ctx: Context, **changes: object) -> core_events.EventView:
     draft = event_organising.EventDraft(
         title="品鉴会",
         title_en="Tasting evening",
         store="main",
-        starts_at=at(10, 19),
-        ends_at=at(10, 21),
+        starts_at=shop_time(10, 19),
+        ends_at=shop_time(10, 21),
         capacity=8,
         points=30,
     )
@@ -129,7 +125,7 @@ async def test_after_the_cut_off_there_is_no_cancel_button_and_old_ones_are_refu
     signup = await core_events.sign_up(ctx, me.id, event.id)
     (mine,) = await say(dialogs, "/events my events" if locale == "en" else "我的活动")
     old_button = press(mine, t(locale, "Cancel #{number}", number=1))
-    clock.set(at(9, 20))
+    clock.set(shop_time(9, 20))
 
     (late,) = await say(dialogs, payload=Payload(events.NAME, events.MINE).pack())
     assert t(locale, "   (too late to cancel; see you there!)") in late.text
@@ -257,7 +253,11 @@ async def test_the_owner_makes_an_event_step_by_step(
         50,
     )
     assert [s.value for s in created.stages] == ["active", "loyal"]
-    assert (created.starts_at, created.ends_at, created.capacity) == (at(10, 19), at(10, 21), 8)
+    assert (created.starts_at, created.ends_at, created.capacity) == (
+        shop_time(10, 19),
+        shop_time(10, 21),
+        8,
+    )
 
 
 async def test_the_one_line_form_asks_only_what_it_lacks(dialogs: Dialogs, ctx: Context) -> None:
@@ -312,7 +312,7 @@ async def test_clerks_mark_who_came_but_make_no_events_and_members_get_nothing(
 
     (before,) = await say(dialogs, payload=press(listing, "#1"), user="clerk")
     assert f"1. 王芳 — {t(locale, 'signed up')}" in before.text and not before.choices
-    clock.set(at(10, 19, 5))
+    clock.set(shop_time(10, 19, 5))
     (began,) = await say(dialogs, payload=press(listing, "#1"), user="clerk")
     (marked,) = await say(
         dialogs, payload=press(began, t(locale, "#{number} attended", number=1)), user="clerk"
@@ -358,7 +358,7 @@ async def test_check_in_once_a_day_with_the_streak_and_its_bonus(
     )
     assert t(locale, "Points: {balance}", balance=2) in again.text
     for day in range(6, 12):
-        clock.set(at(day, 9))
+        clock.set(shop_time(day, 9))
         (reply,) = await say(dialogs, word)
     assert (
         t(
@@ -420,13 +420,13 @@ async def test_the_reminder_reads_in_the_members_language(
     event = await tasting(ctx, store=None, points=0)
     me = await registered(ctx, name="王芳", user="u1", locale=locale)
     await core_events.sign_up(ctx, me.id, event.id)
-    clock.set(at(9, 10))
+    clock.set(shop_time(9, 10))
     assert await core_events.remind_events(ctx) == 1
     pushed = [p for p in await work_queue.claim(ctx, 10) if p.kind == core_events.REMINDER]
     assert len(pushed) == 1
     message = await pushes.render(ctx, pushed[0], pushed[0].recipients[0])
 
-    starts = format_moment(at(10, 19), locale, ZONE)
+    starts = format_moment(shop_time(10, 19), locale, ZONE)
     expected = t(
         locale,
         pushes.TEXTS["event_reminder"],
@@ -455,7 +455,7 @@ async def test_stats_show_sign_ups_attendance_points_and_check_ins(
     for who in (came, stayed_home):
         await core_events.sign_up(ctx, who.id, event.id)
     await say(dialogs, "/checkin", user="came")
-    clock.set(at(10, 20))
+    clock.set(shop_time(10, 20))
     signups = await event_organising.event_signups(ctx, event.id)
     await event_organising.mark_signup(ctx, signups[0].id, "attended", None)
     await registered(ctx, name="王芳", locale=locale, user="boss")
