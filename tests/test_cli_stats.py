@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,8 +16,7 @@ from core.context import Context
 from core.people.registration import register_member
 from core.pushes import winback
 from tests.cli import invoke
-
-ZONE = ZoneInfo("Asia/Shanghai")
+from tests.conftest import ZONE
 
 
 def parse(lines: list[str]) -> dict[str, str]:

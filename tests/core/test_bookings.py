@@ -32,9 +32,9 @@ from core.service.bookings import BookingView
 from core.shop import WEEKDAYS, OpeningHours, Shop
 from core.shop_file import load_shop
 from storage.models import AuditRow, BookingRow, SlotRow
+from tests.conftest import ZONE
 from tests.factories import count, shop_time
 
-ZONE = ZoneInfo("Asia/Shanghai")
 HOLIDAY = date(2026, 1, 7)  # a Wednesday, closed for every store
 SUNDAY = date(2026, 1, 11)  # the test store's closed weekday
 

@@ -4,13 +4,12 @@ function of what the queue knows."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from core.pushes.routes import Later, Send, Skip, route
 from core.pushes.work_queue import Push, Recipient
 from core.shop_file import load_shop
+from tests.conftest import ZONE
 
-ZONE = ZoneInfo("Asia/Shanghai")
 RULES = load_shop().pushes
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=ZONE)
 ALL = ("telegram", "wechat", "console")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -33,8 +32,8 @@ from storage.models import (
     SaleRow,
     StoreRow,
 )
+from tests.factories import shop_time
 
-ZONE = ZoneInfo("Asia/Shanghai")  # the test context's zone
 TODAY = date(2026, 1, 5)  # a Monday; the test clock's day
 JAN = (date(2026, 1, 1), date(2026, 1, 5))
 DEC = (date(2025, 12, 1), date(2025, 12, 31))
@@ -89,11 +88,6 @@ def test_trend_periods_are_calendar_weeks_and_months_cut_to_the_range() -> None:
 # --- a small shop with known answers ------------------------------------------------------
 
 
-def local(*args: int) -> datetime:
-    """A moment on the shop's wall clock (the test context's zone)."""
-    return datetime(*args, tzinfo=ZONE)
-
-
 async def at(clock: FixedClock, moment: datetime, work: Any) -> Any:
     """Run ``work()`` with the clock at ``moment``, then put the clock back."""
     now = clock.now()
@@ -109,12 +103,16 @@ async def small_shop(ctx: Context, clock: FixedClock) -> dict[str, int]:
         member = await register_member(ctx, name=name, phone=phone, home_store=store)
         return member.id
 
-    m1 = await at(clock, local(2024, 11, 1, 12), lambda: register("甲", "13800000001", "main"))
+    m1 = await at(
+        clock, shop_time(1, 12, month=11, year=2024), lambda: register("甲", "13800000001", "main")
+    )
     m2 = await at(
-        clock, local(2025, 12, 31, 23, 30), lambda: register("乙", "13800000002", "riverside")
+        clock,
+        shop_time(31, 23, 30, month=12, year=2025),
+        lambda: register("乙", "13800000002", "riverside"),
     )
     # 00:10 on 1 January in Shanghai is still 31 December in UTC.
-    m3 = await at(clock, local(2026, 1, 1, 0, 10), lambda: register("丙", "13800000003", "main"))
+    m3 = await at(clock, shop_time(1, 0, 10), lambda: register("丙", "13800000003", "main"))
 
     def sale(store: str, receipt: str, member: int, yuan: int) -> Any:
         return lambda: loyalty.record_sale(
@@ -128,33 +126,33 @@ async def small_shop(ctx: Context, clock: FixedClock) -> dict[str, int]:
 
     await at(
         clock,
-        local(2024, 12, 20, 12),
+        shop_time(20, 12, month=12, year=2024),
         lambda: adjustments.adjust_points(ctx, m1, 50, "welcome", actor="staff:1"),
     )  # expires 2025-12-20, written off by the job on 2 January
-    await at(clock, local(2025, 12, 31, 23, 30), sale("main", "A1", m1, 100))
-    await at(clock, local(2026, 1, 1, 0, 10), sale("main", "A2", m1, 200))
-    await at(clock, local(2026, 1, 2, 12), sale("riverside", "B1", m1, 50))
-    await at(clock, local(2026, 1, 2, 13), lambda: expire_points(ctx))
-    await at(clock, local(2026, 1, 3, 12), sale("riverside", "B2", m2, 300))
-    await at(clock, local(2026, 1, 3, 13), refund("riverside", "B2", 100))
-    await at(clock, local(2026, 1, 4, 12), sale("main", "A3", m3, 150))
-    await at(clock, local(2026, 1, 4, 13), refund("main", "A3", None))
+    await at(clock, shop_time(31, 23, 30, month=12, year=2025), sale("main", "A1", m1, 100))
+    await at(clock, shop_time(1, 0, 10), sale("main", "A2", m1, 200))
+    await at(clock, shop_time(2, 12), sale("riverside", "B1", m1, 50))
+    await at(clock, shop_time(2, 13), lambda: expire_points(ctx))
+    await at(clock, shop_time(3, 12), sale("riverside", "B2", m2, 300))
+    await at(clock, shop_time(3, 13), refund("riverside", "B2", 100))
+    await at(clock, shop_time(4, 12), sale("main", "A3", m3, 150))
+    await at(clock, shop_time(4, 13), refund("main", "A3", None))
     await at(
         clock,
-        local(2026, 1, 4, 14),
+        shop_time(4, 14),
         lambda: adjustments.adjust_points(ctx, m1, 100, "goodwill", actor="staff:1"),
     )
-    coupon = await at(clock, local(2026, 1, 4, 15), lambda: redeem_reward(ctx, m1, "coupon10"))
-    await at(clock, local(2026, 1, 5, 9), lambda: use_coupon(ctx, coupon.code, store="main"))
+    coupon = await at(clock, shop_time(4, 15), lambda: redeem_reward(ctx, m1, "coupon10"))
+    await at(clock, shop_time(5, 9), lambda: use_coupon(ctx, coupon.code, store="main"))
 
     async with ctx.db.transaction() as s:
         stores = dict((await s.execute(select(StoreRow.code, StoreRow.id))).all())
-        created = local(2025, 12, 20, 12)
+        created = shop_time(20, 12, month=12, year=2025)
         for store, starts_at, status in (
-            ("main", local(2026, 1, 3, 10), "attended"),
-            ("main", local(2026, 1, 4, 10), "no_show"),
-            ("riverside", local(2026, 1, 4, 11), "cancelled"),
-            ("main", local(2026, 1, 6, 10), "booked"),  # after the period
+            ("main", shop_time(3, 10), "attended"),
+            ("main", shop_time(4, 10), "no_show"),
+            ("riverside", shop_time(4, 11), "cancelled"),
+            ("main", shop_time(6, 10), "booked"),  # after the period
         ):
             s.add(
                 BookingRow(
@@ -166,10 +164,10 @@ async def small_shop(ctx: Context, clock: FixedClock) -> dict[str, int]:
                 )
             )
         for store, created_at, rating, category in (
-            ("main", local(2026, 1, 2, 15), 5, "service"),
-            ("main", local(2026, 1, 3, 15), 2, "waiting"),
-            ("riverside", local(2026, 1, 4, 15), 4, "service"),
-            ("main", local(2025, 12, 20, 15), 1, "price"),  # before the period
+            ("main", shop_time(2, 15), 5, "service"),
+            ("main", shop_time(3, 15), 2, "waiting"),
+            ("riverside", shop_time(4, 15), 4, "service"),
+            ("main", shop_time(20, 15, month=12, year=2025), 1, "price"),  # before the period
         ):
             s.add(
                 FeedbackRow(
