@@ -1,6 +1,11 @@
 """Book a store visit: store → day → free time → party size → confirm; and my bookings,
 each cancellable (after asking) up to the cut-off.
 
+A request that names a day or a time ("明天下午两点预约", "Saturday afternoon") fills those
+steps (``core.service.when`` reads them) and the flow asks only what is still missing; a
+time that is not free is said so, with the nearest free times. "取消预约" lists the bookings
+to cancel (the ``booking_cancel`` flow, or cancel words in a booking request).
+
 Nothing is booked before Confirm, and Confirm is a ``once`` step: a double tap books once.
 The choices travel in the conversation's data; buttons carry only compact values (store
 code, ISO date, slot start in epoch minutes) so payloads stay far below 64 bytes.
@@ -8,25 +13,35 @@ code, ISO date, slot start in epoch minutes) so payloads stay far below 64 bytes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.error_texts import describe
 from bot.i18n import N_, format_time, localized
 from core.errors import CancelTooLate, DomainError, SlotFull, UnknownBooking
-from core.service import bookings
+from core.service import bookings, when
 from core.shop import Store
 
 NAME = "booking"
+CANCEL_NAME = "booking_cancel"
 STORE, DAY, SLOT, PARTY, CONFIRM, ALTERNATIVE = "store", "day", "slot", "party", "confirm", "alt"
 MINE, ASK_CANCEL, CANCEL = "mine", "ask", "cancel"
 YES, NO = "yes", "no"
 DAYS_MAX = 15  # day buttons at most: today and two weeks (the soonest days with room)
 PARTY_BUTTONS_MAX = 10  # larger parties (if the shop allows them) are typed as a number
 PER_ROW = 3
+NEAREST = 3  # free times offered when the one asked for is not free
 MINE_WORDS = ("我的预约", "my booking", "/bookings")
+CANCEL_WORDS = ("取消", "不去了", "cancel")  # in a booking request: which one to cancel
+ASKED = "asked"  # the request's text while the store is chosen, when it named a day or time
+PARTS = {
+    "morning": N_("in the morning"),
+    "noon": N_("around noon"),
+    "afternoon": N_("in the afternoon"),
+    "evening": N_("in the evening"),
+}
 
 
 # --- compact values -----------------------------------------------------------------------
@@ -125,9 +140,12 @@ async def _day_choice(turn: Turn, store: Store) -> Step:
     return Step([Reply(turn._("{store}: which day?", store=name), _rows(items))], next=DAY)
 
 
-async def _slot_choice(turn: Turn, day: date, note: str = "") -> Step:
+async def _slot_choice(
+    turn: Turn, day: date, note: str = "", only: list[bookings.SlotView] | None = None
+) -> Step:
+    """The free times of ``day`` (or ``only`` these) as buttons, ``note`` above."""
     store = str(turn.data["store"])
-    slots = await bookings.free_slots(turn.ctx, store, day)
+    slots = only or await bookings.free_slots(turn.ctx, store, day)
     if not slots:
         text = turn._("There are no free times left on {day}.", day=turn.day(day))
         return await _with_note(turn, text, _current_store(turn))
@@ -199,12 +217,121 @@ def _booking_line(turn: Turn, view: bookings.BookingView) -> str:
 
 async def start(turn: Turn) -> Step:
     lowered = turn.text.lower()
+    if any(word in lowered for word in CANCEL_WORDS):
+        return await cancel_request(turn)
     if any(word in lowered for word in MINE_WORDS):
         return await mine(turn)
-    stores = turn.ctx.shop.stores
-    if len(stores) == 1:
-        return await _day_choice(turn, stores[0])
-    return _store_choice(turn)
+    wanted = when.read(turn.text, turn.ctx.today())
+    store = _named_store(turn) or (_home_store(turn) if wanted else None)
+    if len(turn.ctx.shop.stores) == 1:
+        store = turn.ctx.shop.stores[0]
+    if store is None:
+        if wanted:
+            turn.data[ASKED] = turn.text
+        return _store_choice(turn)
+    return await _store_chosen(turn, store, wanted)
+
+
+def _named_store(turn: Turn) -> Store | None:
+    """The store the request names ("滨江店明天下午", "riverside store")."""
+    lowered = turn.text.lower()
+    return next(
+        (s for s in turn.ctx.shop.stores if s.name in turn.text or s.name_en.lower() in lowered),
+        None,
+    )
+
+
+def _home_store(turn: Turn) -> Store | None:
+    home = turn.member.home_store if turn.member else None
+    return turn.ctx.shop.store(home) if home else None
+
+
+async def _store_chosen(turn: Turn, store: Store, wanted: when.When) -> Step:
+    if wanted:
+        return await _wanted(turn, store, wanted)
+    return await _day_choice(turn, store)
+
+
+async def _wanted(turn: Turn, store: Store, wanted: when.When) -> Step:
+    """The day and time the member named, at ``store``: taken when free, else the reason
+    and what is free instead."""
+    turn.data["store"] = store.code
+    day = wanted.day or turn.ctx.today()
+    first, last = bookings.bookable_days(turn.ctx)
+    if not first <= day <= last:
+        note = turn._(
+            "Bookings are open from {first} to {last}.", first=turn.day(first), last=turn.day(last)
+        )
+        return await _with_note(turn, note, store)
+    if bookings.is_closed(turn.ctx.shop, store, day):
+        note = turn._(
+            "{store} is closed on {day}.", store=_store_name(turn, store.code), day=turn.day(day)
+        )
+        return await _with_note(turn, note, store)
+    slots = await bookings.free_slots(turn.ctx, store.code, day, include_full=True)
+    free = [v for v in slots if v.free > 0]
+    if not free or not (wanted.at or wanted.part):
+        return await _slot_choice(turn, day)
+    if wanted.part and not wanted.at:
+        inside = [v for v in free if when.in_part(wanted.part, _local(turn, v.starts_at))]
+        if inside:
+            return await _slot_choice(turn, day, only=inside)
+        note = turn._(
+            "There are no free times on {day} {part}.",
+            day=turn.day(day),
+            part=turn._(PARTS[wanted.part]),
+        )
+        return await _slot_choice(turn, day, note)
+    return await _at_time(turn, day, wanted.times(), slots)
+
+
+def _local(turn: Turn, at: datetime) -> time:
+    return at.astimezone(turn.ctx.zone).time()
+
+
+async def _at_time(
+    turn: Turn, day: date, times: list[time], slots: list[bookings.SlotView]
+) -> Step:
+    """The slot starting at one of ``times`` when it is free; else why not, and the
+    nearest free times of the day."""
+    by_time = {_local(turn, v.starts_at): v for v in slots}
+    for at in times:
+        found = by_time.get(at)
+        if found is not None and found.free > 0:
+            return _take(turn, found)
+    meant = next((at for at in times if at in by_time), times[0])
+    wanted_at = datetime.combine(day, meant, tzinfo=turn.ctx.zone)
+    label = f"{turn.day(day)} {_time(turn, wanted_at)}"
+    if meant in by_time:
+        note = turn._("{time} is fully booked.", time=label)
+    elif wanted_at <= turn.ctx.now():
+        note = turn._("{time} has already passed.", time=label)
+    else:
+        store = _store_name(turn, str(turn.data["store"]))
+        note = turn._("{store} takes no bookings at {time}.", store=store, time=label)
+    free = [v for v in slots if v.free > 0]
+    nearest = sorted(free, key=lambda v: abs(v.starts_at - wanted_at))[:NEAREST]
+    nearest.sort(key=lambda v: v.starts_at)
+    more = turn._("The nearest free times are below; you can also type another time.")
+    return await _slot_choice(turn, day, f"{note}\n{more}", only=nearest)
+
+
+def _take(turn: Turn, slot: bookings.SlotView) -> Step:
+    """A free slot chosen: on to the party size."""
+    turn.data["day"] = slot.starts_at.astimezone(turn.ctx.zone).date().isoformat()
+    turn.data["slot"] = _minutes(slot.starts_at)
+    turn.data["bound"] = min(slot.free, turn.ctx.shop.bookings.max_party)
+    return _party_choice(turn, int(turn.data["bound"]))
+
+
+async def _typed(turn: Turn, day: date | None) -> Step | None:
+    """A day or time typed where a button is awaited ("14:00", "明天", "下午2点"), read as
+    the request's own were; None when the text names neither."""
+    wanted = when.read(turn.text, turn.ctx.today())
+    store = _current_store(turn)
+    if not wanted or store is None:
+        return None
+    return await _wanted(turn, store, replace(wanted, day=wanted.day or day))
 
 
 async def choose_store(turn: Turn) -> Step:
@@ -213,13 +340,15 @@ async def choose_store(turn: Turn) -> Step:
         step = _store_choice(turn)
         step.replies.insert(0, Reply(_choose_again(turn)))
         return step
-    return await _day_choice(turn, store)
+    asked = str(turn.data.pop(ASKED, ""))
+    return await _store_chosen(turn, store, when.read(asked, turn.ctx.today()))
 
 
 async def choose_day(turn: Turn) -> Step:
     tapped = turn.payload.read(DayRef) if turn.payload else None
     if tapped is None:
-        return await _with_note(turn, _choose_again(turn), _current_store(turn))
+        typed = await _typed(turn, None) if turn.payload is None else None
+        return typed or await _with_note(turn, _choose_again(turn), _current_store(turn))
     return await _slot_choice(turn, tapped.day)
 
 
@@ -227,16 +356,15 @@ async def choose_slot(turn: Turn) -> Step:
     tapped = turn.payload.read(SlotRef) if turn.payload else None
     day = date.fromisoformat(str(turn.data["day"]))
     if tapped is None:
-        return await _slot_choice(turn, day, _choose_again(turn))
+        typed = await _typed(turn, day) if turn.payload is None else None
+        return typed or await _slot_choice(turn, day, _choose_again(turn))
     starts_at = _instant(tapped.minutes)
     slots = await bookings.free_slots(turn.ctx, str(turn.data["store"]), day)
     slot = next((v for v in slots if v.starts_at == starts_at), None)
     if slot is None:
         note = turn._("This time is no longer free; please choose another one.")
         return await _slot_choice(turn, day, note)
-    turn.data["slot"] = tapped.minutes
-    turn.data["bound"] = min(slot.free, turn.ctx.shop.bookings.max_party)
-    return _party_choice(turn, int(turn.data["bound"]))
+    return _take(turn, slot)
 
 
 async def choose_party(turn: Turn) -> Step:
@@ -306,12 +434,28 @@ async def alternative(turn: Turn) -> Step:
 
 async def mine(turn: Turn) -> Step:
     """The member's upcoming bookings, each with a cancel button while still cancellable."""
+    book_again = Payload(NAME, START).button(turn._("Book a visit"))
+    return await _listing(
+        turn, turn._("Your bookings:"), turn._("You have no upcoming bookings."), [book_again]
+    )
+
+
+async def cancel_request(turn: Turn) -> Step:
+    """ "取消预约": the bookings to cancel, each with its button (which still asks)."""
+    return await _listing(
+        turn,
+        turn._("Which booking would you like to cancel?"),
+        turn._("You have no upcoming bookings to cancel."),
+        [],
+    )
+
+
+async def _listing(turn: Turn, title: str, empty: str, more: list[Button]) -> Step:
     assert turn.member is not None
     upcoming = await bookings.upcoming_bookings(turn.ctx, turn.member.id)
-    book_again = Payload(NAME, START).button(turn._("Book a visit"))
     if not upcoming:
-        return Step([Reply(turn._("You have no upcoming bookings."), buttons([book_again]))])
-    lines = [turn._("Your bookings:")]
+        return Step([Reply(empty, buttons(more))])
+    lines = [title]
     cancels = []
     now = turn.ctx.now()
     for number, view in enumerate(upcoming, start=1):
@@ -321,7 +465,7 @@ async def mine(turn: Turn) -> Step:
             cancels.append(Payload(NAME, ASK_CANCEL, BookingRef(view.id).pack()).button(label))
         else:
             lines.append(turn._("   (too late to cancel here; please call the store)"))
-    return Step([Reply("\n".join(lines), _rows(cancels) + buttons([book_again]))])
+    return Step([Reply("\n".join(lines), _rows(cancels) + buttons(more))])
 
 
 async def ask_cancel(turn: Turn) -> Step:
@@ -383,4 +527,19 @@ flow = Flow(
     menu=Menu(N_("Book a visit"), order=60),
     command_menu=(MenuCommand("book", N_("Book a visit"), order=60),),
 )
-FLOWS = (flow,)
+cancel_flow = Flow(
+    name=CANCEL_NAME,
+    start=cancel_request,
+    keywords=(
+        "取消预约",
+        "取消我的预约",
+        "取消订位",
+        "cancel my booking",
+        "cancel booking",
+        "cancel a booking",
+        "cancel my reservation",
+        "cancel reservation",
+    ),
+    precedence=59,  # before the booking flow, whose "预约" / "booking" it contains
+)
+FLOWS = (flow, cancel_flow)
