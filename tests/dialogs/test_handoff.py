@@ -16,12 +16,14 @@ from bot.i18n import format_moment, localized
 from bot.pushes import texts
 from core.clock import FixedClock
 from core.context import Context
+from core.people.erasure import delete_member
 from core.people.members import MemberView
 from core.people.staff import StaffView, add_staff
 from core.pushes import work_queue
 from core.service import handoff
 from storage.models import AuditRow, HandoffMessageRow, OutboxRow
 from tests import factories
+from tests.channels.test_erasure import dump, mentions
 from tests.dialogs.conftest import press, say, t
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -114,6 +116,7 @@ async def test_member_reaches_staff_and_gets_the_confirmed_answer(
     (again,) = await say(
         dialogs, payload=press(check, t(locale, "Send")), user="clerk", lang=locale
     )
+    assert again.text == t(locale, "This button is no longer valid; nothing more was done.")
     assert len(await pushes(ctx, handoff.ANSWER_PUSH)) == 1  # a double tap sends once
 
     (answer,) = (await rendered(ctx, handoff.ANSWER_PUSH))[None]
@@ -214,3 +217,27 @@ async def test_an_erased_message_is_not_pushed(ctx: Context, dialogs: Dialogs) -
     turn = Turn(ctx, Event(Sender("console", "clerk")), None, None, "en")  # type: ignore[arg-type]
     with pytest.raises(Exception, match="unknown_handoff"):
         handoff_reply(turn, view, view.messages[0].id)
+
+
+async def test_deleting_the_member_leaves_none_of_the_chat(ctx: Context, dialogs: Dialogs) -> None:
+    """Both sides' words, in every table (pushes sent and unsent, stored replies, the
+    staff member's conversation), are gone once the member deletes their data."""
+    wang = await member(ctx, "zh_CN")
+    main = await clerk(ctx, "clerk", "main", "zh_CN")
+    await say(dialogs, "转人工", user="wang")
+    await say(dialogs, QUESTION["zh_CN"], user="wang")
+    (pushed,) = (await rendered(ctx, handoff.STAFF_PUSH))[main.id]
+    await say(dialogs, payload=press(pushed, t("zh_CN", "Answer")), user="clerk")
+    (check,) = await say(dialogs, ANSWER["zh_CN"], user="clerk")
+    await say(dialogs, payload=press(check, t("zh_CN", "Send")), user="clerk")
+    await say(dialogs, payload=press(pushed, t("zh_CN", "Answer")), user="clerk")
+    await say(dialogs, "还有别的问题吗", user="clerk")  # a second answer, shown, not sent
+    words = [QUESTION["zh_CN"], ANSWER["zh_CN"], "还有别的问题吗"]
+    assert mentions(await dump(ctx.db), words)
+
+    await delete_member(ctx, wang.id, actor="member")
+
+    assert mentions(await dump(ctx.db), words) == []
+    async with ctx.db.read() as s:
+        kept = list(await s.scalars(select(HandoffMessageRow.author)))
+    assert kept == ["member", "staff"]  # who wrote when stays, for the history's figures

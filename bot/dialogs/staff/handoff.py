@@ -145,6 +145,7 @@ async def answer(turn: Turn) -> Step:
         return Step([Reply(describe(error, turn.locale), buttons([_to_list(turn)]))])
     turn.data.clear()  # the button may come from an old push, inside another conversation
     turn.data["handoff"] = view.id
+    turn.data["member"] = view.member_name  # so erasing the member finds a draft answer
     text = turn._(
         "Type your answer to {member} (at most {max} characters). You will see it again "
         "before it is sent.",
