@@ -50,6 +50,8 @@ ERROR_TEXTS: dict[str, str] = {
     ),
     "unknown_feedback": N_("No feedback with number {feedback}."),
     "feedback_closed": N_("This feedback is closed and can no longer be answered."),
+    "unknown_handoff": N_("No such chat with a member."),
+    "handoff_closed": N_("This chat has been closed; nothing was sent."),
     "unknown_booking": N_("No such booking."),
     "invalid_party_size": N_("A booking can be for 1 to {max} people."),
     "slot_unavailable": N_("This time cannot be booked; please choose one of the offered times."),

@@ -132,6 +132,16 @@ class FeedbackClosed(DomainError):
     code = "feedback_closed"
 
 
+class UnknownHandoff(NotFound):
+    code = "unknown_handoff"
+
+
+class HandoffClosed(DomainError):
+    """The member's chat with staff was closed; a message now would reach no one."""
+
+    code = "handoff_closed"
+
+
 class UnknownBooking(NotFound):
     code = "unknown_booking"
 

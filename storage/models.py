@@ -650,6 +650,33 @@ class FeedbackRow(Base):
     closed_at: Mapped[datetime | None]
 
 
+class HandoffRow(Base):
+    """A member's chat with the shop's staff (core.service.handoff): open until a staff
+    member or the member closes it; at most one open per member."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_status", "status", "opened_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))  # None: every store
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(64))  # an actor: "member:3", "staff:2"
+
+
+class HandoffMessageRow(Base):
+    """One message of a handoff, as typed: the member's ("member") or a staff answer."""
+
+    __tablename__ = "handoff_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    author: Mapped[str] = mapped_column(String(16))  # "member" or "staff"
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class EventRow(Base):
     """A members-only event, made by staff in chat or mirrored from the shop file (by
     ``code``). ``joined`` counts the places taken and is changed only by a conditional

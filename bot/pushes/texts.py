@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from bot.dialogs.engine.dialogs import Turn
-from bot.dialogs.engine.types import Button, Event, Reply, Sender
+from bot.dialogs.engine.dialogs import START, Turn
+from bot.dialogs.engine.types import Button, Event, Payload, Reply, Sender, buttons
+from bot.dialogs.member import handoff as member_handoff
 from bot.dialogs.staff.alerts import alert_reply
 from bot.dialogs.staff.digest import digest_reply
+from bot.dialogs.staff.handoff import handoff_reply
 from bot.i18n import LOCALES, N_, format_day, format_moment, format_money, gettext, localized
 from core.context import Context
 from core.insights import digests
@@ -20,6 +22,7 @@ from core.oversight import alerts
 from core.people import conversations
 from core.pushes.outbox import REPLY, is_marketing
 from core.pushes.work_queue import Push, Recipient
+from core.service import handoff
 
 # Message texts by kind; ``{placeholders}`` are the values of ``push_values``.
 TEXTS: dict[str, str] = {
@@ -42,6 +45,10 @@ TEXTS: dict[str, str] = {
     ),
     "booking_hours_before": N_(
         "Reminder: your visit to {store} is at {starts}, party of {party_size}. See you soon!"
+    ),
+    "handoff_answer": N_("Message from our staff:\n{answer}"),
+    "handoff_closed": N_(
+        "Our staff have closed your chat with them. To talk to a person again, tap the button."
     ),
     "feedback_answer": N_("Our answer to your feedback \u201c{excerpt}\u201d:\n{answer}"),
     "points_expiring": N_(
@@ -151,12 +158,23 @@ async def render(ctx: Context, push: Push, recipient: Recipient) -> Message:
     if push.kind == REPLY:  # worded already, when it was answered
         return Message(replies_of(push.params), {}, locale)
     values = push_values(ctx, push.params, reader, ctx.now())
-    if push.kind in (alerts.OUTBOX_KIND, digests.OUTBOX_KIND):
+    if push.kind in (alerts.OUTBOX_KIND, digests.OUTBOX_KIND, handoff.STAFF_PUSH):
         return Message([await _staff_reply(ctx, push, recipient, locale)], values, locale)
     text = _text(ctx, push, values, locale)
     if is_marketing(push.kind):
         text += "\n\n" + gettext(locale, OPT_OUT)
-    return Message([Reply(text)], values, locale)
+    return Message([Reply(text, _buttons(push.kind, locale))], values, locale)
+
+
+def _buttons(kind: str, locale: str) -> tuple[tuple[Button, ...], ...]:
+    """A staff answer or closed chat: a button back into the chat with staff."""
+    if kind == handoff.ANSWER_PUSH:
+        label = gettext(locale, "Reply")
+    elif kind == handoff.CLOSED_PUSH:
+        label = gettext(locale, "Talk to a person")
+    else:
+        return ()
+    return buttons([Payload(member_handoff.NAME, START).button(label)])
 
 
 def reply_params(replies: list[Reply]) -> list[dict[str, Any]]:
@@ -246,8 +264,12 @@ def _staff_turn(ctx: Context, recipient: Recipient, locale: str) -> Turn:
 
 async def _staff_reply(ctx: Context, push: Push, recipient: Recipient, locale: str) -> Reply:
     """A staff alert with its Approve and Reject buttons, as ``/alerts`` shows it; a digest
-    with its buttons, as ``/digest`` does."""
+    with its buttons, as ``/digest`` does; a member's message to staff with Answer and
+    Close."""
     turn = _staff_turn(ctx, recipient, locale)
+    if push.kind == handoff.STAFF_PUSH:
+        view = await handoff.get_handoff(ctx, int(push.params["handoff_id"]))
+        return handoff_reply(turn, view, int(push.params["message_id"]))
     if push.kind == digests.OUTBOX_KIND:
         return digest_reply(turn, await digests.get_digest(ctx, int(push.params["digest_id"])))
     return alert_reply(turn, await alerts.get_alert(ctx, int(push.params["alert_id"])))

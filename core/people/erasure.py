@@ -20,7 +20,7 @@ from core.people import conversations, staff
 from core.people.members import DELETED_NAME, erase_member, lock_member
 from core.people.staff import StaffView
 from core.pushes import outbox
-from core.service import bookings, feedback
+from core.service import bookings, feedback, handoff
 from storage import buttons, inbound_deliveries
 from storage.models import IdentityRow
 from storage.session import Session
@@ -46,6 +46,7 @@ async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
         named = await erase_member(s, row)
         words = [
             *await feedback.erase_member(s, member_id),
+            *await handoff.erase_member(s, member_id),
             *await bookings.erase_member(s, member_id, now),
             *await adjustments.erase_member(s, member_id),
         ]

@@ -39,9 +39,12 @@ SERVICE_KINDS = frozenset(
         "coupon_expiring",
         "event_reminder",  # an event the member signed up for (core.engagement.shop_events)
         "referral_reward",  # points credited to the reader's own account (referrals)
+        "handoff_answer",  # a staff member's answer in the member's chat with staff
+        "handoff_closed",  # staff closed that chat
     }
 )
-STAFF_KINDS = frozenset({"staff_alert", "staff_digest"})  # to staff: never marketing
+# To staff: never marketing (a member's message in their chat with staff: staff_handoff).
+STAFF_KINDS = frozenset({"staff_alert", "staff_digest", "staff_handoff"})
 # The rest of an answer that could not go with it (core.pushes.late_replies): to the chat account
 # that wrote (``identity_id`` set when queued), whoever it is.
 REPLY = "reply"

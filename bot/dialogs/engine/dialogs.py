@@ -139,6 +139,7 @@ class Flow:
     once: frozenset[str] = frozenset()
     shown_again: frozenset[str] = frozenset()  # once steps whose answer a repeated tap gets
     stateless: frozenset[str] = frozenset()
+    media_steps: frozenset[str] = frozenset()  # steps a picture, voice… goes to (``media``)
     needs_member: bool = True
     role: Role | None = None  # staff flows: the lowest role allowed (and no membership needed)
     precedence: int = 0
@@ -181,7 +182,7 @@ class Dialogs:
         finished = current if current is not None and current.done else None
         if finished is not None:  # over: only its answer is kept, for a repeated tap
             current = None
-        if event.media is not None:
+        if event.media is not None and not self._takes_media(current):
             # Leave any conversation where it is: the next text continues it.
             locale = self._locale(member, current, event)
             return [Reply(gettext(locale, MEDIA_REPLIES.get(event.media, MEDIA_REPLY)))]
@@ -275,6 +276,12 @@ class Dialogs:
                 ctx, identity.id, flow.name, result.next, turn.data
             )
         return result.replies
+
+    def _takes_media(self, current: conversations.Conversation | None) -> bool:
+        """Whether the conversation waits in a step that takes what the bot cannot read
+        (a member's chat with staff forwards a picture as "[image]")."""
+        flow = self.flows.get(current.flow) if current is not None else None
+        return flow is not None and current is not None and current.step in flow.media_steps
 
     def _outdated(
         self, payload: Payload | None, current: conversations.Conversation | None
