@@ -385,9 +385,8 @@ async def _names_like(ctx: Context, typed: str) -> list[MemberView]:
     off), best first. rapidfuzz's weighted ratio scores a typo, a missing word or swapped
     words alike; only names are read, in one query, and erased members are left out."""
     async with ctx.db.read() as s:
-        names = dict(
-            (await s.execute(select(MemberRow.id, MemberRow.name).where(_NOT_ERASED))).tuples()
-        )
+        rows = await s.execute(select(MemberRow.id, MemberRow.name).where(_NOT_ERASED))
+        names = {member_id: name for member_id, name in rows}
         best = process.extract(
             typed,
             names,
