@@ -4,9 +4,15 @@ and names with a typo at the counter."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.staff.adjust import split_arguments
+from bot.dialogs.staff.bookings import parse_day
+from bot.dialogs.staff.event_input import read_day
+from bot.dialogs.staff.references import split_reference
 from bot.i18n import LOCALES, format_money
 from core.context import Context
 from core.ledger import statement
@@ -107,3 +113,24 @@ async def test_a_name_with_a_typo_lists_candidates(
     assert f"Bob Chen ({bob.member_no}" in card.text
     (nobody,) = await say(dialogs, "/member Zhang Wei", user=clerk, lang=lang)
     assert nobody.text == t(lang, "No such member.")
+
+
+def test_a_phone_typed_in_groups_stays_one_member_reference() -> None:
+    assert split_arguments("/adjust 138 0013 8000 +50 goodwill") == {
+        "reference": "138 0013 8000",
+        "points": "+50",
+        "reason": "goodwill",
+    }
+    assert split_arguments("/adjust +86 138-0013-8000 -5")["reference"] == "+86 138-0013-8000"
+    assert split_arguments("/adjust 302 +5")["reference"] == "302"
+    words = ["+1", "4155550100", "12", "R-1"]
+    assert split_reference(words, str.isdecimal) == ("+1 4155550100", ["12", "R-1"])
+
+
+def test_staff_days_are_read_as_people_write_them() -> None:
+    today = date(2026, 1, 1)
+    for typed in ("2026-01-05", "2026/1/5", "2026年1月5日", "２０２６．１．５"):
+        assert parse_day(typed, today) == date(2026, 1, 5)
+        assert read_day(typed) == date(2026, 1, 5)
+    assert parse_day("明天", today) == date(2026, 1, 2)
+    assert parse_day("2026-02-30", today) is None

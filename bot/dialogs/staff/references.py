@@ -66,9 +66,9 @@ def split_reference(words: list[str], is_value: Callable[[str], bool]) -> tuple[
     the words after it come back as they are, for the command to check."""
     first = words[0] if words else ""
     if first[:1] in "+＋(（" or first[:1].isdecimal() or parse_member_no(first):
-        at = next(
-            (n for n in range(min(len(words), PHONE_WORDS_MAX), 1, -1) if _phone(words[:n])), 1
-        )
+        # The fewest words that make a phone: "+1 4155550100 12" leaves 12 as the amount.
+        limit = min(len(words), PHONE_WORDS_MAX)
+        at = next((n for n in range(1, limit + 1) if _phone(words[:n])), 1)
     else:
         at = next((i for i in range(1, len(words)) if is_value(words[i])), len(words))
     return " ".join(words[:at]), words[at:]
