@@ -3,6 +3,7 @@ numbers, phones typed in several words, and names with a typo (candidates, never
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from core.context import Context
 from core.errors import AmountGrouping, InvalidAmount, InvalidBirthday
 from core.ledger.rules import parse_amount
+from core.people import member_csv
 from core.people.erasure import delete_member
 from core.people.members import parse_birthday, parse_member_no, resolve_member
 from core.people.registration import register_member
@@ -152,3 +154,13 @@ async def test_a_short_member_number_names_the_member(ctx: Context) -> None:
         await register_member(ctx, name=f"M{n}", phone=f"1380013800{n}")
     found = await resolve_member(ctx, "2")
     assert found.member is not None and found.member.member_no == "M000002"
+
+
+async def test_a_csv_import_reads_the_same_spellings(ctx: Context) -> None:
+    text = (
+        "phone,name,birthday\n138 0013 8000,李雷,1990年5月12日\n+86 139-0013-9000,Bob,May 12 1990\n"
+    )
+    report = await member_csv.import_members(ctx, io.StringIO(text))
+    assert (report.created, report.errors) == (2, [])
+    found = [await resolve_member(ctx, phone) for phone in ("13800138000", "13900139000")]
+    assert [(f.member and f.member.birthday) for f in found] == [date(1990, 5, 12)] * 2
