@@ -18,6 +18,9 @@ ERROR_TEXTS: dict[str, str] = {
     "invalid_phone": N_("{value} is not a valid mobile phone number."),
     "invalid_birthday": N_("{value} is not a valid birthday (use YYYY-MM-DD)."),
     "invalid_amount": N_("{value} is not a valid amount."),
+    "amount_grouping": N_(
+        "{value} is not a valid amount: a comma only separates thousands, as in 1,200.50."
+    ),
     "phone_taken": N_("The phone number {phone} already belongs to a member."),
     "birthday_locked": N_("The birthday can only be changed once; please ask the staff."),
     "not_enough_points": N_("Not enough points: you have {balance}, this needs {needed}."),

@@ -56,6 +56,12 @@ class InvalidAmount(InvalidInput):
     code = "invalid_amount"
 
 
+class AmountGrouping(InvalidAmount):
+    """A comma where no thousands end (``1,20``): a slip, not an amount to guess at."""
+
+    code = "amount_grouping"
+
+
 class PhoneTaken(DomainError):
     code = "phone_taken"
 

@@ -9,21 +9,36 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from core.errors import InvalidAmount
+from core.errors import AmountGrouping, InvalidAmount
 from core.shop import Shop
+from core.typed import fold
 
-_AMOUNT = re.compile(r"^\s*[¥￥]?\s*(\d{1,9})(?:[.,](\d{1,2}))?\s*(元|yuan|rmb)?\s*$", re.I)
+_AMOUNT = re.compile(
+    r"^(?:¥|rmb|cny)?\s*(?P<whole>\d+(?:,\d+)*)(?:\.(?P<cents>\d{1,2}))?\s*"
+    r"(?:元|块|块钱|yuan|rmb|cny)?$",
+    re.I,
+)
+_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})*$")
 
 
 def parse_amount(text: str, max_fen: int) -> int:
-    """Money typed by staff (``238``, ``238.5``, ``¥238.50``, ``238元``) as fen: positive, at
-    most two decimals, at most ``max_fen`` (a guard against a slipped finger)."""
-    match = _AMOUNT.match(text)
+    """Money typed by staff (``238``, ``1200.5``, ``1,200.50``, ``¥1,200``, ``1200元``, in
+    full-width digits too) as fen: positive, at most two decimals, at most ``max_fen`` (a
+    guard against a slipped finger). A comma only groups thousands: ``1,20`` is refused as
+    mistyped rather than read as 1.20 or 120."""
+    typed = text.strip()[:20]
+    match = _AMOUNT.match(fold(text))
     if match is None:
-        raise InvalidAmount(value=text.strip()[:20])
-    fen = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+        raise InvalidAmount(value=typed)
+    whole = match["whole"]
+    if "," in whole and not _GROUPED.match(whole):
+        raise AmountGrouping(value=typed)
+    whole = whole.replace(",", "")
+    if len(whole.lstrip("0")) > 9:
+        raise InvalidAmount(value=typed)
+    fen = int(whole) * 100 + int((match["cents"] or "0").ljust(2, "0"))
     if fen <= 0 or fen > max_fen:
-        raise InvalidAmount(value=text.strip()[:20])
+        raise InvalidAmount(value=typed)
     return fen
 
 

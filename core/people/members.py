@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from rapidfuzz import fuzz, process, utils
 from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +30,7 @@ from core.errors import (
 )
 from core.pushes import outbox
 from core.text import blank, has_controls
+from core.typed import fold, read_date
 from storage.models import (
     IdentityRow,
     LinkCodeRow,
@@ -49,16 +50,14 @@ LINK_CODE_LIFETIME = timedelta(minutes=15)
 DELETED_NAME = "deleted"  # what is left of a member who deleted their data
 _CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
-_MEMBER_NO = re.compile(r"^M?(\d{6,9})$", re.IGNORECASE)  # ids fit a 32-bit integer
+_MEMBER_NO = re.compile(r"^M?(\d{1,9})$", re.IGNORECASE)  # ids fit a 32-bit integer
 
 
 def normalize_phone(text: str) -> str:
     """Mainland mobiles as +86…, others in E.164; anything else is refused. Full-width
     digits (an input method in full-width mode types １３９…) and other scripts' digits are
     read as 0-9 first: one phone has one spelling, or the same phone would be two members."""
-    folded = unicodedata.normalize("NFKC", text)
-    ascii_digits = "".join(str(unicodedata.digit(c)) if c.isdecimal() else c for c in folded)
-    digits = re.sub(r"[\s\-().]", "", ascii_digits)
+    digits = re.sub(r"[\s\-‐‑–—().]", "", fold(text))
     if digits.startswith("00"):
         digits = "+" + digits[2:]
     if _CN_MOBILE.match(digits):
@@ -80,14 +79,14 @@ def mask_phone(phone: str | None) -> str:
 
 
 def parse_birthday(value: str | date, today: date) -> date:
+    """A birthday typed any way ``core.typed.read_date`` reads (``1990年5月12日``, ``May 12
+    1990``…), in the last 120 years; the error echoes the text exactly as it was typed."""
     if isinstance(value, str):
-        text = value.strip().replace("/", "-").replace(".", "-")
-        if re.fullmatch(r"\d{8}", text):
-            text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
-        try:
-            value = date.fromisoformat(text)
-        except ValueError:
-            raise InvalidBirthday(value=text) from None
+        typed = value.strip()
+        read = read_date(typed)
+        if read is None or read > today or read.year < today.year - 120:
+            raise InvalidBirthday(value=typed)
+        return read
     if value > today or value.year < today.year - 120:
         raise InvalidBirthday(value=value.isoformat())
     return value
@@ -99,7 +98,9 @@ def format_member_no(member_id: int) -> str:
 
 
 def parse_member_no(text: str) -> int | None:
-    match = _MEMBER_NO.match(text.strip())
+    """``M000302``, ``000302`` or just ``302``: the card's number, its letter and leading
+    zeros optional (a clerk reads out the digits that matter)."""
+    match = _MEMBER_NO.match(fold(text))
     return int(match.group(1)) if match else None
 
 
@@ -336,6 +337,7 @@ class Lookup:
 
 
 CANDIDATES_MAX = 5
+_NOT_ERASED = or_(MemberRow.name != DELETED_NAME, MemberRow.phone.is_not(None))
 
 
 async def resolve_member(ctx: Context, reference: str) -> Lookup:
@@ -346,7 +348,7 @@ async def resolve_member(ctx: Context, reference: str) -> Lookup:
     exact = [
         m
         for m in found
-        if m.member_no == f"M{reference.upper().removeprefix('M').zfill(6)}"
+        if m.id == parse_member_no(reference)
         or (m.phone and _same_phone(m.phone, reference))
         or m.name.casefold() == reference.casefold()
     ]
@@ -354,7 +356,7 @@ async def resolve_member(ctx: Context, reference: str) -> Lookup:
         return Lookup(exact[0], [])
     if exact:
         return Lookup(None, exact[:CANDIDATES_MAX])
-    digits = re.sub(r"\D", "", reference)
+    digits = re.sub(r"\D", "", fold(reference))
     if not found and len(digits) >= 4:
         # A mistyped phone: members whose phone starts or ends the same way.
         async with ctx.db.read() as s:
@@ -370,7 +372,30 @@ async def resolve_member(ctx: Context, reference: str) -> Lookup:
                 .limit(CANDIDATES_MAX)
             )
             found = [await member_view(s, r) for r in rows]
+    elif not found and not digits:
+        found = await _names_like(ctx, reference)
     return Lookup(None, found[:CANDIDATES_MAX])
+
+
+NAME_SCORE_MIN = 66  # of 100: "Bob Chenn" → "Bob Chen" (94), 王晓明 → 王小明 (67), not 王明 → 王亮
+
+
+async def _names_like(ctx: Context, typed: str) -> list[MemberView]:
+    """Members whose name is close to a mistyped one ("Bob Chenn", a nickname one character
+    off), best first. rapidfuzz's weighted ratio scores a typo, a missing word or swapped
+    words alike; only names are read, in one query, and erased members are left out."""
+    async with ctx.db.read() as s:
+        rows = await s.execute(select(MemberRow.id, MemberRow.name).where(_NOT_ERASED))
+        names = {member_id: name for member_id, name in rows}
+        best = process.extract(
+            typed,
+            names,
+            scorer=fuzz.WRatio,
+            processor=utils.default_process,
+            score_cutoff=NAME_SCORE_MIN,
+            limit=CANDIDATES_MAX,
+        )
+        return [await member_by_id(s, member_id) for _, _, member_id in best]
 
 
 def _same_phone(phone: str, typed: str) -> bool:

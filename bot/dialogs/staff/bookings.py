@@ -26,6 +26,7 @@ from core.errors import DomainError, UnknownBooking, UnknownStore
 from core.people.staff import Role, record_refusal
 from core.service import bookings
 from core.shop import Store
+from core.typed import read_date
 
 NAME = "desk_bookings"
 STORE, MARK = "store", "mark"
@@ -114,16 +115,12 @@ def choose_again(turn: Turn) -> str:
 
 
 def parse_day(text: str, today: date) -> date | None:
-    """``YYYY-MM-DD``, ``today`` / ``今天``, ``tomorrow`` / ``明天``, ``yesterday`` / ``昨天``."""
+    """A date as people write it (``core.typed.read_date``: ``2026-01-05``, ``2026/1/5``,
+    ``2026年1月5日``…), ``today`` / ``今天``, ``tomorrow`` / ``明天``, ``yesterday`` / ``昨天``."""
     text = text.strip().casefold()
     if text in DAY_WORDS:
         return today + timedelta(days=DAY_WORDS[text])
-    if len(text) != len("2026-01-05"):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+    return read_date(text)
 
 
 def _bad_day(turn: Turn, text: str) -> Step:

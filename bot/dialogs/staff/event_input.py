@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from bot.dialogs.engine.dialogs import Turn
 from bot.error_texts import STAGE_NAMES
 from core.insights.segments import Stage
+from core.typed import read_date
 
 ANY = "*"  # every store, every tier or every stage
 TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -25,13 +26,8 @@ def read_time(text: str) -> time | None:
 
 
 def read_day(text: str) -> date | None:
-    text = text.strip()
-    if len(text) != len("2026-01-20"):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+    """One word of a date as people write it: ``2026-01-20``, ``2026/1/20``, ``2026年1月20日``."""
+    return read_date(text)
 
 
 def read_moment(turn: Turn, text: str, day: date | None = None) -> datetime | None:

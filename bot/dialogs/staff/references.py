@@ -4,14 +4,22 @@ candidates instead of guessing), the store a command is for, and how a member is
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.dialogs.engine.dialogs import Turn
 from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
 from bot.i18n import localized
-from core.errors import UnknownMember
-from core.people.members import MemberView, get_member, mask_phone, parse_member_no, resolve_member
+from core.errors import InvalidPhone, UnknownMember
+from core.people.members import (
+    MemberView,
+    get_member,
+    mask_phone,
+    normalize_phone,
+    parse_member_no,
+    resolve_member,
+)
 from core.people.staff import Role
 
 
@@ -53,13 +61,26 @@ async def find_member(turn: Turn, flow: str, step: str, reference: str) -> Membe
 
 def split_reference(words: list[str], is_value: Callable[[str], bool]) -> tuple[str, list[str]]:
     """``Li Lei +50 …``: the member reference is every word before the first value after it
-    (a name may have spaces), or just the first word when that is a phone or member number;
+    (a name may have spaces), or just the first word when that is a member number or a
+    phone — with the words a phone is typed in (``138 0013 8000``, ``+86 138-0013-8000``);
     the words after it come back as they are, for the command to check."""
-    if words and (words[0][:1] in "+＋" or words[0][:1].isdecimal() or parse_member_no(words[0])):
-        at = 1
+    first = words[0] if words else ""
+    if first[:1] in "+＋(（" or first[:1].isdecimal() or parse_member_no(first):
+        # The fewest words that make a phone: "+1 4155550100 12" leaves 12 as the amount.
+        limit = min(len(words), PHONE_WORDS_MAX)
+        at = next((n for n in range(1, limit + 1) if _phone(words[:n])), 1)
     else:
         at = next((i for i in range(1, len(words)) if is_value(words[i])), len(words))
     return " ".join(words[:at]), words[at:]
+
+
+PHONE_WORDS_MAX = 4  # +86 138 0013 8000
+
+
+def _phone(words: list[str]) -> bool:
+    with suppress(InvalidPhone):
+        return bool(normalize_phone(" ".join(words)))
+    return False
 
 
 def store_name(turn: Turn, code: str) -> str:
