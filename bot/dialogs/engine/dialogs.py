@@ -1,11 +1,12 @@
 """The dialog engine: one event in, replies out, for every channel.
 
 Routing, in order: a slash command or menu click starts its flow (leaving any other); a
-button continues the flow it belongs to; text continues the open conversation; otherwise a
-keyword starts a flow; otherwise the help menu — never silence. A first contact (follow, deep
-link, QR scan) is ``/start``; a menu click names its flow. Someone not yet a member is
-taken through registration first. Domain errors become a translated reply and the flow
-stays on its step, so bad input never loses the conversation. Every refusal — a command
+button continues the flow it belongs to; text continues the open conversation; otherwise the
+intents it matches start a flow (or are offered: "Did you mean …?"); otherwise the help menu —
+never silence. A first contact (follow, deep link, QR scan) is ``/start``; a menu click
+names its flow. Someone not yet a member is taken through registration first. Domain errors
+become a translated reply and the flow stays on its step, so bad input never loses the
+conversation. Every refusal — a command
 beyond the sender's role, or a step of one (another store's campaign) — is audited.
 
 A command that was tapped, not typed (a WeChat link that is not one of memberbot's, say in
