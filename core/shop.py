@@ -492,6 +492,8 @@ class Shop(_Model):
     products: list[Product] = []
     preferences: PreferenceRules = PreferenceRules()
     referrals: ReferralRules = ReferralRules()
+    # Phrases members write, by the flow they mean (checked against the flows at start-up).
+    intents: dict[str, list[Annotated[str, Field(min_length=1, max_length=200)]]] = {}
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Shop:

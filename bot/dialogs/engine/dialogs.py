@@ -1,11 +1,12 @@
 """The dialog engine: one event in, replies out, for every channel.
 
 Routing, in order: a slash command or menu click starts its flow (leaving any other); a
-button continues the flow it belongs to; text continues the open conversation; otherwise a
-keyword starts a flow; otherwise the help menu — never silence. A first contact (follow, deep
-link, QR scan) is ``/start``; a menu click names its flow. Someone not yet a member is
-taken through registration first. Domain errors become a translated reply and the flow
-stays on its step, so bad input never loses the conversation. Every refusal — a command
+button continues the flow it belongs to; text continues the open conversation; otherwise the
+intents it matches start a flow (or are offered: "Did you mean …?"); otherwise the help menu —
+never silence. A first contact (follow, deep link, QR scan) is ``/start``; a menu click
+names its flow. Someone not yet a member is taken through registration first. Domain errors
+become a translated reply and the flow stays on its step, so bad input never loses the
+conversation. Every refusal — a command
 beyond the sender's role, or a step of one (another store's campaign) — is audited.
 
 A command that was tapped, not typed (a WeChat link that is not one of memberbot's, say in
@@ -19,11 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from bot.dialogs.engine.intents import Intents, Matcher, Target
 from bot.dialogs.engine.types import Button, Event, Payload, Reply, Step, buttons
 from bot.error_texts import describe
 from bot.i18n import (
@@ -41,6 +43,7 @@ from core.errors import DomainError, NotAllowed
 from core.people import conversations
 from core.people.members import MemberView
 from core.people.staff import Role, StaffView, record_refusal, set_locale
+from core.shop import ShopFileError
 
 log = logging.getLogger(__name__)
 START = "start"
@@ -68,6 +71,7 @@ class Turn:
     payload: Payload | None = None
     staff: StaffView | None = None  # the staff role of this chat account, if it has one
     flows: tuple[Flow, ...] = ()  # every flow served, for the menus made of them
+    suggestions: tuple[Target, ...] = ()  # free text that came close to these: "Did you mean"
 
     @property
     def text(self) -> str:
@@ -128,14 +132,16 @@ class Flow:
     ``steps`` are entered by a button or by the next message while the conversation waits
     in them; ``once`` steps act (redeem, book, …) and run at most once per conversation
     step, however often the button is tapped; ``stateless`` steps may be run by a button
-    long after the conversation moved on (e.g. "why?"). A text with keywords of several
-    flows starts the one of lowest ``precedence``."""
+    long after the conversation moved on (e.g. "why?"). Free text reaches a flow by its
+    ``intents`` (``bot.dialogs.engine.intents``); ``keywords`` are phrases too, of any
+    language."""
 
     name: str
     start: Handler
     steps: dict[str, Handler] = field(default_factory=dict)
     commands: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    intents: tuple[Intents, ...] = ()
     once: frozenset[str] = frozenset()
     shown_again: frozenset[str] = frozenset()  # once steps whose answer a repeated tap gets
     stateless: frozenset[str] = frozenset()
@@ -160,6 +166,7 @@ class Dialogs:
         self.flows = {flow.name: flow for flow in flows}
         self.registration = self.flows[registration]
         self.help = self.flows[help]
+        self.matcher = Matcher(intent_phrases(self.served, ctx.shop.intents))
 
     async def handle(
         self, event: Event, sender: conversations.Arrival | None = None
@@ -397,12 +404,40 @@ class Dialogs:
             return self.help, START
         if current is not None:
             return self.flows[current.flow], current.step
-        lowered = text.lower()
-        if lowered:
-            for flow in self.flows.values():
-                if any(keyword in lowered for keyword in flow.keywords):
-                    return flow, START
+        verdict = self.matcher.match(text)
+        if verdict.start is not None:  # only ever a start or an asking step: nothing is done
+            target = verdict.start
+            if target.step != START:
+                turn.payload = Payload(target.flow, target.step, target.value)
+            return self.flows[target.flow], target.step
+        turn.suggestions = verdict.suggestions
         return self.help, START
+
+
+def intent_phrases(
+    flows: Sequence[Flow], extra: Mapping[str, Sequence[str]]
+) -> dict[Target, list[str]]:
+    """Every flow's phrases by where they lead, with the shop file's ``[intents]`` (flow
+    name → phrases, which start the flow); an unknown flow name there is a shop-file error."""
+    named = {flow.name: flow for flow in flows}
+    unknown = sorted(set(extra) - set(named))
+    if unknown:
+        known = ", ".join(sorted(name for name, f in named.items() if f.role is None))
+        raise ShopFileError(f"intents.{unknown[0]}: no flow named {unknown[0]!r} (known: {known})")
+    phrases: dict[Target, list[str]] = {}
+    for flow in flows:
+        label = flow.menu.label if flow.menu else ""
+        if not label and flow.command_menu:
+            label = flow.command_menu[0].description
+        start = Target(flow.name, label=label)
+        phrases.setdefault(start, []).extend((*flow.keywords, *extra.get(flow.name, ())))
+        for intent in flow.intents:
+            if intent.step != START and intent.step not in flow.stateless:
+                raise ValueError(f"{flow.name}: intents may lead only to stateless steps")
+            target = replace(start, step=intent.step, value=intent.value)
+            target = replace(target, label=intent.label or label)
+            phrases.setdefault(target, []).extend((*intent.zh, *intent.en))
+    return {target: found for target, found in phrases.items() if found}
 
 
 def _kept(replies: list[Reply]) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.error_texts import describe
 from bot.i18n import N_, format_time, localized
@@ -522,7 +523,61 @@ flow = Flow(
     shown_again=frozenset({CONFIRM, CANCEL}),
     stateless=frozenset({MINE, ASK_CANCEL}),
     commands=("/book", "/bookings"),
-    keywords=("预约", "book", "booking", "reserve"),
+    intents=(
+        Intents(
+            zh=(
+                "预约",
+                "我要预约",
+                "订个位",
+                "订位",
+                "订座",
+                "预订",
+                "预定",
+                "周六还有位置吗",
+                "明天有位吗",
+                "还有空位吗",
+                "想约个时间",
+                "预约到店",
+                "订桌",
+                "有位子吗",
+                "订两个位",
+                "我想预约",
+                "帮我订个位置",
+                "订个座",
+            ),
+            en=(
+                "book",
+                "book a visit",
+                "booking",
+                "make a reservation",
+                "reservation",
+                "reserve",
+                "reserve a table",
+                "appointment",
+                "make an appointment",
+                "book a table for two",
+                "any free slots on saturday",
+                "free table",
+                "can i come in tomorrow",
+                "is there a table",
+                "book a seat",
+            ),
+        ),
+        Intents(
+            zh=("我的预约", "取消预约", "查看预约", "预约记录", "不去了取消", "改约"),
+            en=(
+                "my bookings",
+                "my booking",
+                "cancel my booking",
+                "cancel booking",
+                "cancel my reservation",
+                "my reservations",
+                "change my booking",
+            ),
+            step=MINE,
+            label=N_("My bookings"),
+        ),
+    ),
     precedence=60,
     menu=Menu(N_("Book a visit"), order=60),
     command_menu=(MenuCommand("book", N_("Book a visit"), order=60),),

@@ -8,6 +8,7 @@ from io import BytesIO
 import segno
 
 from bot.dialogs.engine.dialogs import Flow, Menu, MenuCommand, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Reply, Step
 from bot.i18n import N_, localized
 
@@ -46,7 +47,37 @@ flow = Flow(
     name=NAME,
     start=show,
     commands=("/card",),
-    keywords=("会员卡", "card", "二维码", "qr"),
+    intents=(
+        Intents(
+            zh=(
+                "会员卡",
+                "我的会员卡",
+                "出示会员码",
+                "会员码",
+                "二维码",
+                "付款码",
+                "会员号",
+                "卡号",
+                "电子会员卡",
+                "出示会员卡",
+                "我的二维码",
+                "条码",
+            ),
+            en=(
+                "card",
+                "member card",
+                "membership card",
+                "my card",
+                "show my card",
+                "qr code",
+                "qr",
+                "my qr code",
+                "my member number",
+                "barcode",
+                "membership number",
+            ),
+        ),
+    ),
     precedence=50,
     menu=Menu(N_("Member card"), order=50),
     command_menu=(MenuCommand("card", N_("Member card"), order=50),),

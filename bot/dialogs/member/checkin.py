@@ -4,6 +4,7 @@ streak, the bonus it brought or how far the next one is, and the monthly cap whe
 from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member import points
 from bot.i18n import N_
@@ -59,7 +60,12 @@ flow = Flow(
     name=NAME,
     start=check_in,
     commands=("/checkin",),
-    keywords=("签到", "打卡", "check in", "check-in", "checkin"),
+    intents=(
+        Intents(
+            zh=("签到", "打卡", "每日签到", "今日签到", "我要签到", "签个到"),
+            en=("check in", "check-in", "checkin", "daily check in", "sign in today"),
+        ),
+    ),
     precedence=110,
     menu=Menu(N_("Check in"), order=80),
 )

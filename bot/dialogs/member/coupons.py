@@ -4,6 +4,7 @@ request the used and expired ones."""
 from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.i18n import N_, localized
 from core.ledger.coupons import CouponView, member_coupons
@@ -91,7 +92,38 @@ flow = Flow(
     steps={CLOSED: closed},
     stateless=frozenset({CLOSED}),
     commands=("/coupons",),
-    keywords=("优惠券", "券", "coupon"),
+    intents=(
+        Intents(
+            zh=(
+                "优惠券",
+                "我的优惠券",
+                "我的券",
+                "查看优惠券",
+                "有什么券",
+                "代金券",
+                "卡券",
+                "我有几张券",
+                "券",
+                "优惠卷",
+                "抵用券",
+                "我的优惠",
+                "优惠码",
+            ),
+            en=(
+                "coupons",
+                "coupon",
+                "my coupons",
+                "show my vouchers",
+                "vouchers",
+                "voucher",
+                "my vouchers",
+                "my discount codes",
+                "do i have any coupons",
+                "discount code",
+                "my discounts",
+            ),
+        ),
+    ),
     precedence=40,
     menu=Menu(N_("My coupons"), order=40),
     command_menu=(MenuCommand("coupons", N_("My coupons"), order=40),),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.error_texts import describe
 from bot.i18n import N_, format_time, localized
@@ -318,7 +319,31 @@ flow = Flow(
     shown_again=frozenset({CONFIRM, CANCEL}),
     stateless=frozenset({ASK, MINE, ASK_CANCEL}),
     commands=("/events",),
-    keywords=("活动", "event"),
+    intents=(
+        Intents(
+            zh=(
+                "活动",
+                "最近有什么活动",
+                "有活动吗",
+                "报名活动",
+                "会员活动",
+                "活动报名",
+                "近期活动",
+                "有什么活动",
+            ),
+            en=(
+                "events",
+                "event",
+                "any events",
+                "upcoming events",
+                "what's on",
+                "sign up for an event",
+                "member events",
+                "workshop",
+                "tasting",
+            ),
+        ),
+    ),
     precedence=100,
     menu=Menu(N_("Events"), order=70),
 )

@@ -9,6 +9,7 @@ escape it where they show it).
 from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import Flow, Menu, MenuCommand, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.i18n import N_
 from core.service import feedback
@@ -126,7 +127,58 @@ flow = Flow(
     steps={RATING: rate, TEXT: write, MINE: mine},
     stateless=frozenset({MINE}),
     commands=("/feedback",),
-    keywords=("反馈", "意见", "投诉", "feedback", "complain"),
+    intents=(
+        Intents(
+            zh=(
+                "反馈",
+                "意见",
+                "建议",
+                "提个建议",
+                "我有个建议",
+                "提意见",
+                "投诉",
+                "我要投诉",
+                "吐槽",
+                "差评",
+                "服务太差了",
+                "你们的咖啡太难喝了",
+                "太难喝了",
+                "难喝",
+                "难吃",
+                "不好喝",
+                "等太久了",
+                "态度不好",
+                "表扬一下店员",
+                "评价",
+                "不满意",
+                "太慢了",
+                "服务员态度差",
+                "好评",
+                "体验很差",
+                "不新鲜",
+            ),
+            en=(
+                "feedback",
+                "complaint",
+                "complain",
+                "i want to complain",
+                "suggestion",
+                "i have a suggestion",
+                "the coffee was terrible",
+                "service was slow",
+                "rude staff",
+                "leave a review",
+                "review",
+                "rate my visit",
+                "bad service",
+                "the food was cold",
+                "terrible",
+                "disappointed",
+                "compliment the staff",
+                "waited too long",
+            ),
+        ),
+    ),
     precedence=70,
     menu=Menu(N_("Feedback"), order=90),
     command_menu=(MenuCommand("feedback", N_("Send feedback"), order=70),),

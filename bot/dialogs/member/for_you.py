@@ -5,6 +5,7 @@ have not bought lately, or the shop's best sellers for a member without purchase
 from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member import rewards
 from bot.i18n import N_, localized
@@ -46,7 +47,33 @@ flow = Flow(
     name=NAME,
     start=show,
     commands=("/foryou", "/for_you", "/recommend"),
-    keywords=("为你推荐", "推荐", "for you", "recommend"),
+    intents=(
+        Intents(
+            zh=(
+                "为你推荐",
+                "推荐",
+                "有什么推荐",
+                "推荐点喝的",
+                "给我推荐",
+                "新品",
+                "推荐一下",
+                "喝什么好",
+                "买什么好",
+                "有什么好喝的",
+                "猜我喜欢",
+            ),
+            en=(
+                "for you",
+                "recommend",
+                "recommendations",
+                "what do you recommend",
+                "what should i order",
+                "suggest a drink",
+                "anything new",
+                "new products",
+            ),
+        ),
+    ),
     precedence=130,
     menu=Menu(N_("For you"), order=30),
 )

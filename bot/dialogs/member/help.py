@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.dialogs.engine import deeplinks
 from bot.dialogs.engine.dialogs import START, Flow, MenuCommand, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.i18n import N_
 from core.audit import member_actor
@@ -29,9 +30,21 @@ async def show_menu(turn: Turn) -> Step:
     staff = _staff_help(turn)
     if turn.member is None:  # staff who are not members: only their commands
         return Step([Reply(staff)])
+    if turn.suggestions:
+        return Step([_did_you_mean(turn)])
     text = turn._("Hello {name}! What would you like to do?", name=turn.member.name)
     hint = turn._("You can also type: points, coupons, book, feedback, or /help.")
     return Step([Reply("\n".join(filter(None, (text, hint, staff))), menu_buttons(turn))])
+
+
+def _did_you_mean(turn: Turn) -> Reply:
+    """Free text that came close to a few flows: a button starting each, and the menu."""
+    choices = [
+        [Payload(t.flow, t.step, t.value).button(turn._(t.label) if t.label else t.flow)]
+        for t in turn.suggestions
+    ]
+    choices.append([Payload(NAME, START).button(turn._("Menu"))])
+    return Reply(turn._("Did you mean …?"), buttons(*choices))
 
 
 def _staff_help(turn: Turn) -> str:
@@ -54,7 +67,12 @@ flow = Flow(
     name=NAME,
     start=show_menu,
     commands=("/help", "/start", "/menu"),
-    keywords=("help", "帮助", "菜单", "menu"),
+    intents=(
+        Intents(
+            zh=("帮助", "菜单", "主菜单", "功能", "你能做什么", "怎么用", "有什么功能"),
+            en=("help", "menu", "main menu", "what can you do", "options", "how does this work"),
+        ),
+    ),
     precedence=10,
     command_menu=(
         MenuCommand("start", N_("Start, or show the menu"), order=10),

@@ -5,6 +5,7 @@ friends came so far. Also under "My profile"."""
 from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import Flow, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Reply, Step
 from core.engagement import referrals
 
@@ -58,7 +59,34 @@ flow = Flow(
     name=NAME,
     start=show,
     commands=("/invite",),
-    keywords=("邀请", "老带新", "invite"),
+    intents=(
+        Intents(
+            zh=(
+                "邀请",
+                "邀请好友",
+                "邀请朋友",
+                "推荐朋友",
+                "推荐好友",
+                "推荐朋友有奖励吗",
+                "老带新",
+                "拉新",
+                "分享给朋友",
+                "邀请码",
+                "带朋友来",
+            ),
+            en=(
+                "invite",
+                "invite a friend",
+                "invite friends",
+                "refer a friend",
+                "referral",
+                "referral code",
+                "my invite link",
+                "bring a friend",
+                "refer friends",
+            ),
+        ),
+    ),
     precedence=120,
 )
 FLOWS = (flow,)

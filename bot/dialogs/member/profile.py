@@ -12,6 +12,7 @@ from datetime import date
 from typing import TypedDict, Unpack
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member import invite
 from bot.dialogs.member.registration import LANGUAGE_NAMES, typed_birthday, typed_phone
@@ -30,6 +31,7 @@ from core.people.members import (
 NAME = "profile"
 LANGUAGE = "language"
 EDIT, MARKETING, LANG, LINK, DELETE = "edit", "marketing", "lang", "link", "delete"
+OFFERS = "offers"
 NEW_NAME, NEW_PHONE, NEW_BIRTHDAY = "name", "phone", "birthday"
 DELETE_SURE, DELETE_FINAL = "delete_sure", "delete_final"
 ON, OFF, YES = "on", "off", "yes"
@@ -149,6 +151,18 @@ async def marketing(turn: Turn) -> Step:
     return await _saved(turn, marketing_consent=turn.payload.value == ON)
 
 
+async def offers(turn: Turn) -> Step:
+    """Offers and news, asked about (a typed "unsubscribe"): nothing changes until a tap."""
+    if _member(turn).marketing_consent:
+        text = turn._("You receive our offers and news. Stop them?")
+        change = Payload(NAME, MARKETING, OFF).button(turn._("Stop offers and news"))
+    else:
+        text = turn._("You do not receive our offers and news. Receive them?")
+        change = Payload(NAME, MARKETING, ON).button(turn._("Receive offers and news"))
+    keep = Payload(NAME, START).button(turn._("Leave it as it is"))
+    return Step([Reply(text, buttons([change], [keep]))])
+
+
 async def language(turn: Turn) -> Step:
     """Offer the languages (``/lang``); a chosen one is saved at once."""
     chosen = turn.payload.value if turn.payload and turn.payload.action == LANG else ""
@@ -230,6 +244,7 @@ flow = Flow(
     steps={
         EDIT: edit,
         MARKETING: marketing,
+        OFFERS: offers,
         LANG: language,
         LINK: link,
         DELETE: delete,
@@ -239,10 +254,114 @@ flow = Flow(
         DELETE_SURE: delete_sure,
         DELETE_FINAL: delete_final,
     },
-    stateless=frozenset({EDIT, MARKETING, LANG, LINK, DELETE}),
+    stateless=frozenset({EDIT, MARKETING, OFFERS, LANG, LINK, DELETE}),
     once=frozenset({DELETE_FINAL}),
     commands=("/profile",),
-    keywords=("资料", "profile", "我的信息"),
+    intents=(
+        Intents(
+            zh=("资料", "我的资料", "个人信息", "我的信息", "修改资料", "个人资料", "我的账号"),
+            en=("profile", "my profile", "my details", "my info", "account", "my account"),
+        ),
+        Intents(
+            zh=(
+                "修改手机号",
+                "换手机号",
+                "改手机号",
+                "更改电话号码",
+                "手机号换了",
+                "换号码",
+                "换新号码了",
+            ),
+            en=(
+                "change my phone number",
+                "update my phone",
+                "new phone number",
+                "edit mobile",
+                "change mobile number",
+                "phone number",
+                "my number changed",
+            ),
+            step=EDIT,
+            value=NEW_PHONE,
+            label=N_("Edit mobile"),
+        ),
+        Intents(
+            zh=("改生日", "修改生日", "填生日", "生日填错了", "设置生日", "更改生日"),
+            en=("change my birthday", "set my birthday", "update birthday", "birthday"),
+            step=EDIT,
+            value=NEW_BIRTHDAY,
+            label=N_("Edit birthday"),
+        ),
+        Intents(
+            zh=("改名字", "修改姓名", "改名", "名字写错了"),
+            en=("change my name", "update my name", "edit name"),
+            step=EDIT,
+            value=NEW_NAME,
+            label=N_("Edit name"),
+        ),
+        Intents(
+            zh=(
+                "我不想收到广告了",
+                "不要再发广告",
+                "别推送了",
+                "退订",
+                "取消订阅",
+                "关闭推送",
+                "不要营销消息",
+                "别发消息了",
+                "不想收到推送",
+                "广告太多了",
+                "开启推送",
+                "接收优惠信息",
+            ),
+            en=(
+                "stop sending me offers",
+                "unsubscribe",
+                "no more ads",
+                "stop promotions",
+                "opt out of marketing",
+                "stop messages",
+                "too many messages",
+                "no spam",
+                "no more promotions",
+                "stop the ads",
+                "不要推送",
+                "stop the newsletter",
+                "receive offers",
+            ),
+            step=OFFERS,
+            label=N_("Offers and news"),
+        ),
+        Intents(
+            zh=(
+                "注销会员",
+                "注销账号",
+                "删除我的数据",
+                "删除账户",
+                "不想当会员了",
+                "注销",
+                "删除资料",
+                "退会",
+            ),
+            en=(
+                "delete my account",
+                "delete my data",
+                "remove my data",
+                "close my account",
+                "cancel my membership",
+                "erase my data",
+                "forget me",
+            ),
+            step=DELETE,
+            label=N_("Delete my data"),
+        ),
+        Intents(
+            zh=("绑定", "关联账号", "绑定电报", "绑定微信", "链接另一个账号"),
+            en=("link another app", "link my telegram", "link wechat", "connect telegram"),
+            step=LINK,
+            label=N_("Link another chat app"),
+        ),
+    ),
     precedence=80,
     menu=Menu(N_("My profile"), order=100),
     command_menu=(MenuCommand("profile", N_("My profile"), order=80),),
@@ -253,7 +372,33 @@ language_flow = Flow(
     name=LANGUAGE,
     start=language,
     commands=("/lang", "/language"),
-    keywords=("语言", "language"),
+    intents=(
+        Intents(
+            zh=(
+                "语言",
+                "英文",
+                "英语",
+                "切换英文",
+                "换成中文",
+                "中文",
+                "切换语言",
+                "说中文",
+                "改成英文",
+                "用英文",
+                "换成英文",
+            ),
+            en=(
+                "language",
+                "english",
+                "chinese",
+                "switch to chinese",
+                "switch to english",
+                "change language",
+                "speak english",
+                "in english please",
+            ),
+        ),
+    ),
     precedence=90,
     command_menu=(MenuCommand("lang", N_("Language"), order=90),),
 )

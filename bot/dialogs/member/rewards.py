@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
+from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member import coupons
 from bot.i18n import N_, localized
@@ -201,7 +202,45 @@ flow = Flow(
     once=frozenset({CONFIRM}),
     shown_again=frozenset({CONFIRM}),
     commands=("/rewards",),
-    keywords=("兑换", "礼品", "reward", "redeem"),
+    intents=(
+        Intents(
+            zh=(
+                "兑换",
+                "积分兑换",
+                "积分能换什么",
+                "积分可以换什么",
+                "用积分换优惠券",
+                "积分换券",
+                "积分换礼品",
+                "兑换礼品",
+                "礼品",
+                "有什么奖品",
+                "换礼物",
+                "积分怎么用",
+                "积分能干嘛",
+                "我要兑换",
+                "兑换券",
+                "积分能抵钱吗",
+                "积分抵扣",
+            ),
+            en=(
+                "rewards",
+                "reward",
+                "redeem",
+                "redeem points",
+                "redeem my points",
+                "what can i get with my points",
+                "exchange points",
+                "spend my points",
+                "use my points",
+                "use points for a coupon",
+                "gifts",
+                "points for a voucher",
+                "what can i redeem",
+                "swap points",
+            ),
+        ),
+    ),
     precedence=30,
     menu=Menu(N_("Rewards"), order=20),
     command_menu=(MenuCommand("rewards", N_("Redeem points for coupons"), order=30),),
