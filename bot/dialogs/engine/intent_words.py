@@ -52,3 +52,15 @@ STOPWORDS = frozenset(
         "im", "s", "t", "d", "ll", "m", "no", "not", "don", "how", "what", "now", "about", "so",
     )
 )  # fmt: skip
+# Details a request carries (which day, what time), not what it asks for: "明天下午两点预约" is
+# a booking as much as "预约" is. The flows read them from the text themselves.
+DETAILS = frozenset(
+    (
+        "今天", "明天", "后天", "大后天", "今晚", "明晚", "周末", "下周", "这周", "本周",
+        "周一", "周二", "周三", "周四", "周五", "周六", "周日", "周天", "星期", "礼拜",
+        "上午", "中午", "下午", "晚上", "早上", "傍晚", "点", "半", "号", "点钟", "两点",
+        "today", "tomorrow", "tonight", "weekend", "week", "next", "morning", "afternoon",
+        "evening", "noon", "monday", "tuesday", "wednesday", "thursday", "friday",
+        "saturday", "sunday", "am", "pm", "oclock", "clock",
+    )
+)  # fmt: skip

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import jieba
 
-from bot.dialogs.engine.intent_words import STOPWORDS, WORDS
+from bot.dialogs.engine.intent_words import DETAILS, STOPWORDS, WORDS
 
 START = "start"
 CONFIDENT = 0.62  # a best score at least this, clear of the next flow's by MARGIN: start it
@@ -34,6 +34,7 @@ STOP_WEIGHT = 0.1
 _PART = "~"  # marks a character of a longer Chinese word
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 _LATIN = re.compile(r"[a-z0-9]+")
+_DETAIL = re.compile(r"\d+(?:[ap]m|st|nd|rd|th)?|[零〇一二两三四五六七八九十]+")
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,17 @@ def _stem(word: str) -> str:
 
 
 def _unknown(word: str) -> float:
-    """The weight of a word no phrase has: it says the message is about something else."""
-    if word.lstrip(_PART) in STOPWORDS:
+    """The weight of a word no phrase has: it says the message is about something else,
+    unless it is a detail of the request (a day, a time, a number)."""
+    bare = word.lstrip(_PART)
+    if bare in STOPWORDS or _is_detail(bare):
         return STOP_WEIGHT
     return UNKNOWN_WEIGHT / 2 if word[0] == _PART else UNKNOWN_WEIGHT
+
+
+def _is_detail(word: str) -> bool:
+    """A day, a time or a number: what a request carries, not what it asks for."""
+    return word in DETAILS or _DETAIL.fullmatch(word) is not None
 
 
 class Matcher:
@@ -114,7 +122,7 @@ class Matcher:
         count = len({target.flow for target in phrases}) + 1
         self._weight = {
             word: STOP_WEIGHT
-            if word.lstrip(_PART) in STOPWORDS
+            if word.lstrip(_PART) in STOPWORDS or _is_detail(word.lstrip(_PART))
             else math.log(count / len(flows) + 0.5) * (0.5 if word[0] == _PART else 1.0)
             for word, flows in flows_of.items()
         }
@@ -133,6 +141,9 @@ class Matcher:
         found = [w if w in STOPWORDS else _stem(w) for w in _LATIN.findall(text)]
         for run in _CJK.findall(text):
             for word in self._jieba.lcut(run, HMM=False):
+                if _is_detail(word):
+                    found.append(word)
+                    continue
                 # Its characters too, at a quarter of their weight: 换什么 still meets 能换.
                 found += [word, *(_PART + c for c in word)]
         return found

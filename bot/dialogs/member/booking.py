@@ -564,16 +564,8 @@ flow = Flow(
             ),
         ),
         Intents(
-            zh=("我的预约", "取消预约", "查看预约", "预约记录", "不去了取消", "改约"),
-            en=(
-                "my bookings",
-                "my booking",
-                "cancel my booking",
-                "cancel booking",
-                "cancel my reservation",
-                "my reservations",
-                "change my booking",
-            ),
+            zh=("我的预约", "查看预约", "预约记录", "改约"),
+            en=("my bookings", "my booking", "my reservations", "change my booking"),
             step=MINE,
             label=N_("My bookings"),
         ),
@@ -585,15 +577,17 @@ flow = Flow(
 cancel_flow = Flow(
     name=CANCEL_NAME,
     start=cancel_request,
-    keywords=(
-        "取消预约",
-        "取消我的预约",
-        "取消订位",
-        "cancel my booking",
-        "cancel booking",
-        "cancel a booking",
-        "cancel my reservation",
-        "cancel reservation",
+    intents=(
+        Intents(
+            zh=("取消预约", "取消我的预约", "取消订位", "不去了取消", "预约取消"),
+            en=(
+                "cancel my booking",
+                "cancel booking",
+                "cancel a booking",
+                "cancel my reservation",
+                "cancel reservation",
+            ),
+        ),
     ),
     precedence=59,  # before the booking flow, whose "预约" / "booking" it contains
 )
