@@ -17,6 +17,7 @@ from pathlib import Path
 from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
+from babel.dates import format_skeleton as _format_skeleton
 from babel.dates import format_time as _format_time
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
@@ -133,3 +134,9 @@ def _format_second(moment: datetime, locale: str, zone: tzinfo) -> str:
 def format_time(moment: datetime, locale: str, zone: tzinfo) -> str:
     """The time of day of ``moment`` in ``zone``, short: 14:30 (zh_CN), 2:30 PM (en)."""
     return _format_time(moment, format="short", tzinfo=zone, locale=_babel_locale(locale))
+
+
+@lru_cache(maxsize=1024)
+def format_weekday(day: date, locale: str) -> str:
+    """A day with its weekday, short, for a week's list: 1月5日周一 (zh_CN), Mon, Jan 5 (en)."""
+    return _format_skeleton("MMMEd", day, locale=_babel_locale(locale))

@@ -13,12 +13,16 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from core.pushes.outbox import SERVICE_KINDS
+from core.shop_model import STRICT, Code
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+# The stores' part of the schema, named here for the callers of the whole schema.
+from core.shop_stores import WEEKDAYS as WEEKDAYS
+from core.shop_stores import OpeningHours as OpeningHours
+from core.shop_stores import SpecialDay as SpecialDay
+from core.shop_stores import Store as Store
 
 
 class ShopFileError(Exception):
@@ -26,12 +30,11 @@ class ShopFileError(Exception):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
 
 # Up to ¥10 million: as fen it still fits the database's 32-bit integers.
 Yuan = Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2)]
-Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 
 
 def yuan_to_fen(amount: Decimal) -> int:
@@ -178,50 +181,6 @@ class ReferralRules(_Model):
     @property
     def min_purchase_fen(self) -> int:
         return yuan_to_fen(self.min_purchase_yuan)
-
-
-class OpeningHours(_Model):
-    """Per weekday either ``None`` (closed) or (opens, closes)."""
-
-    mon: tuple[time, time] | None = None
-    tue: tuple[time, time] | None = None
-    wed: tuple[time, time] | None = None
-    thu: tuple[time, time] | None = None
-    fri: tuple[time, time] | None = None
-    sat: tuple[time, time] | None = None
-    sun: tuple[time, time] | None = None
-
-    @field_validator(*WEEKDAYS, mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> Any:
-        if value is None or value == "closed":
-            return None
-        if not isinstance(value, str) or not (m := _HOURS.match(value)):
-            raise ValueError('expected "HH:MM-HH:MM" or "closed"')
-        h1, m1, h2, m2 = (int(g) for g in m.groups())
-        if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60):
-            raise ValueError("not a time of day")
-        opens = time(h1, m1)
-        closes = time(23, 59, 59) if (h2, m2) == (24, 0) else time(h2, m2)
-        if closes <= opens:
-            raise ValueError("closing time must be after opening time")
-        return (opens, closes)
-
-    def on(self, weekday: int) -> tuple[time, time] | None:
-        """Opening hours for ``date.weekday()`` (0 = Monday)."""
-        result: tuple[time, time] | None = getattr(self, WEEKDAYS[weekday])
-        return result
-
-
-class Store(_Model):
-    code: Code
-    name: str = Field(min_length=1)
-    name_en: str = Field(min_length=1)
-    address: str = ""
-    slot_minutes: int = Field(gt=0, le=24 * 60)
-    slot_capacity: int = Field(gt=0)
-    hours: OpeningHours
-    closed_dates: list[date] = []
 
 
 class BookingRules(_Model):
@@ -475,6 +434,7 @@ class Shop(_Model):
     tiers: TierRules
     rewards: list[Reward]
     stores: list[Store] = Field(min_length=1)
+    holidays: list[SpecialDay] = []  # every store's; a store's own holidays come first
     bookings: BookingRules
     segments: SegmentRules
     staff: StaffRules

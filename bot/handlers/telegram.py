@@ -300,9 +300,22 @@ class TelegramChannel:
         self, chat_id: int, reply: Reply, *, edit: int | None = None, call: Call | None = None
     ) -> bool:
         """One reply as one message (a photo with its caption, or text), or a text too
-        long for one as several, the buttons under the last; False once the chat cannot be
-        reached. Each Bot API call goes through ``call`` (a reply's ``_call`` by default)."""
+        long for one as several, the buttons under the last, then its map pin if it has
+        one; False once the chat cannot be reached. Each Bot API call goes through ``call``
+        (a reply's ``_call`` by default)."""
         call = call or self._call
+        if not await self._send_message(chat_id, reply, edit=edit, call=call):
+            return False
+        if reply.location is None:
+            return True
+        pin = reply.location
+        return await call(
+            chat_id, partial(self.bot.send_location, chat_id, pin.latitude, pin.longitude)
+        )
+
+    async def _send_message(
+        self, chat_id: int, reply: Reply, *, edit: int | None, call: Call
+    ) -> bool:
         *before, text = _texts(reply)
         if before:
             edit = None  # one message cannot be edited into several

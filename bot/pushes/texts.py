@@ -5,12 +5,13 @@ template fields and chat messages alike — so an amount or a tier reads the sam
 from __future__ import annotations
 
 import base64
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.dialogs.engine.dialogs import START, Turn
-from bot.dialogs.engine.types import Button, Event, Payload, Reply, Sender, buttons
+from bot.dialogs.engine.types import Button, Event, Location, Payload, Reply, Sender, buttons
 from bot.dialogs.member import handoff as member_handoff
 from bot.dialogs.staff.alerts import alert_reply
 from bot.dialogs.staff.digest import digest_reply
@@ -186,6 +187,7 @@ def reply_params(replies: list[Reply]) -> list[dict[str, Any]]:
             "image": base64.b64encode(reply.image).decode() if reply.image else None,
             "image_name": reply.image_name,
             "phone_button": reply.phone_button,
+            "location": dataclasses.astuple(reply.location) if reply.location else None,
         }
         for reply in replies
     ]
@@ -202,6 +204,7 @@ def replies_of(params: dict[str, Any]) -> list[Reply]:
             base64.b64decode(kept["image"]) if kept.get("image") else None,
             str(kept.get("image_name") or "image.png"),
             kept.get("phone_button"),
+            Location(*kept["location"]) if kept.get("location") else None,
         )
         for kept in params["replies"]
     ]

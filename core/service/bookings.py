@@ -32,6 +32,7 @@ from core.errors import (
     UnknownStore,
 )
 from core.people.members import lock_member, store_id
+from core.service import store_hours
 from core.shop import Shop, Store
 from storage.db import insert_ignore
 from storage.models import BookingRow, MemberRow, SlotRow, StoreRow
@@ -43,7 +44,6 @@ MARKS = ("attended", "no_show")
 # day to mark it by hand.
 NO_SHOW_GRACE = timedelta(days=1)
 CLOSE_BATCH = 200
-_END_OF_DAY = time(23, 59, 59)  # how the shop file spells a closing time of "24:00"
 
 
 # --- pure rules ---------------------------------------------------------------------------
@@ -51,28 +51,20 @@ _END_OF_DAY = time(23, 59, 59)  # how the shop file spells a closing time of "24
 
 def is_closed(shop: Shop, store: Store, day: date) -> bool:
     """Closed on that weekday, on one of the store's own closed dates or a shop holiday."""
-    return (
-        store.hours.on(day.weekday()) is None
-        or day in store.closed_dates
-        or day in shop.bookings.closed_dates
-    )
+    return store_hours.hours_on(shop, store, day).closed
 
 
 def slots_for(shop: Shop, store: Store, day: date, zone: ZoneInfo) -> list[datetime]:
     """The slot starts (aware, UTC) of ``store`` on the local date ``day``.
 
-    Opening and closing are wall-clock times in ``zone``; the slots are stepped in real
-    time between them, so a day with a clock change has the slots it really has room for.
+    Opening and closing are wall-clock times in ``zone`` (a holiday's when it has its own);
+    the slots are stepped in real time between them, so a day with a clock change has the
+    slots it really has room for.
     """
-    hours = store.hours.on(day.weekday())
-    if hours is None or is_closed(shop, store, day):
+    hours = store_hours.hours_on(shop, store, day).hours
+    if hours is None:
         return []
-    opens, closes = hours
-    start = datetime.combine(day, opens, tzinfo=zone).astimezone(UTC)
-    if closes == _END_OF_DAY:
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-    else:
-        end = datetime.combine(day, closes, tzinfo=zone).astimezone(UTC)
+    start, end = store_hours.span(day, hours, zone)
     length = timedelta(minutes=store.slot_minutes)
     slots = []
     while start + length <= end:

@@ -646,6 +646,15 @@ class FakeTelegram:
         _check_length(str(text))
         return self._new_message(call, text=text)
 
+    def _m_sendlocation(self, call: Call) -> dict[str, Any]:
+        latitude, longitude = call.params.get("latitude"), call.params.get("longitude")
+        if not all(isinstance(v, int | float) for v in (latitude, longitude)):
+            raise TelegramError(400, "Bad Request: wrong latitude or longitude")
+        assert isinstance(latitude, int | float) and isinstance(longitude, int | float)
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise TelegramError(400, "Bad Request: wrong latitude or longitude")
+        return self._new_message(call, location={"latitude": latitude, "longitude": longitude})
+
     def _m_sendphoto(self, call: Call) -> dict[str, Any]:
         photo = call.params.get("photo")
         data = call.files.get("photo")

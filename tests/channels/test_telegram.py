@@ -399,3 +399,13 @@ async def test_a_command_with_the_bot_name_is_the_command(ctx: Context, chat: Ch
     await adjustments.adjust_points(ctx, member.id, 42, "welcome", actor="staff:1")
     assert "Points: 42" in texts(await chat.say("/points@memberbot_test_bot"))
     assert texts(await chat.say("/points@memberbot_test_bot")) == texts(await chat.say("/points"))
+
+
+async def test_where_is_the_shop_sends_a_map_pin(ctx: Context, chat: Chat) -> None:
+    await chat.say("where is the shop")  # anyone may ask, member or not
+    sent = await chat.press("Flagship store")
+    assert methods(sent)[-2:] == ["editMessageText", "sendLocation"]  # the choice, answered
+    assert "100 Nanjing Road East" in texts(sent)
+    pin = sent[-1]
+    assert (pin.params["latitude"], pin.params["longitude"]) == (31.2381, 121.4812)
+    assert pin.answer["result"]["location"] == {"latitude": 31.2381, "longitude": 121.4812}

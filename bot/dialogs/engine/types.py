@@ -149,14 +149,25 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Location:
+    """A place on a map (WGS-84 degrees), sent as a map pin where the channel has one
+    (Telegram); elsewhere the reply's text says where it is."""
+
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One message: text, optional rows of buttons, optional image (PNG bytes)."""
+    """One message: text, optional rows of buttons, optional image (PNG bytes), optional
+    map pin after it."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     image: bytes | None = None
     image_name: str = "image.png"
     phone_button: str | None = None  # label of a "share my phone" button, where channels have one
+    location: Location | None = None
 
     @property
     def choices(self) -> list[Button]:
