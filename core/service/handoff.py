@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 
@@ -22,8 +23,8 @@ from core.context import Context
 from core.errors import HandoffClosed, InvalidInput, UnknownHandoff, UnknownMember
 from core.people.members import format_member_no, lock_member, store_id
 from core.pushes import outbox
-from core.service import opening
-from core.shop import Store
+from core.service.store_hours import open_now
+from core.shop import Shop, Store
 from core.text import blank
 from storage.models import HandoffMessageRow, HandoffRow, MemberRow, StaffRow, StoreRow
 from storage.session import Session
@@ -74,13 +75,19 @@ def check_text(text: str) -> str:
 
 
 def reply_after(
-    stores: Sequence[Store], at: datetime, closed: Sequence[date] = ()
+    shop: Shop, stores: Sequence[Store], at: datetime, zone: ZoneInfo
 ) -> tuple[Store, datetime] | None:
-    """When staff of ``stores`` can reply to a message sent at ``at`` (shop time): None while
-    one of them is open, else the store that opens first and when."""
-    if any(opening.is_open(store, at, closed) for store in stores):
+    """When staff of ``stores`` can reply to a message sent at ``at``: None while one of
+    them is open, else the store that opens first and when (``core.service.store_hours``:
+    holidays and closed days count)."""
+    states = [(store, open_now(shop, store, at, zone)) for store in stores]
+    if any(state.open for _, state in states):
         return None
-    return opening.first_opening(stores, at, closed)
+    found = [(s.opens_at, n, store) for n, (store, s) in enumerate(states) if s.opens_at]
+    if not found:
+        return None
+    opens, _, store = min(found, key=lambda item: (item[0], item[1]))
+    return store, opens
 
 
 def stores_of(ctx: Context, handoff: HandoffView) -> list[Store]:

@@ -73,8 +73,7 @@ def _ends(text: str) -> bool:
 def _when_staff_reply(turn: Turn, view: HandoffView) -> str:
     """Outside opening hours: when the store opens and someone will reply; else nothing."""
     ctx = turn.ctx
-    now = ctx.now().astimezone(ctx.zone)
-    found = handoff.reply_after(handoff.stores_of(ctx, view), now, ctx.shop.bookings.closed_dates)
+    found = handoff.reply_after(ctx.shop, handoff.stores_of(ctx, view), ctx.now(), ctx.zone)
     if found is None:
         return ""
     store, opens = found

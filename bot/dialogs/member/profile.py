@@ -278,7 +278,7 @@ flow = Flow(
                 "new phone number",
                 "edit mobile",
                 "change mobile number",
-                "phone number",
+                "my phone number",
                 "my number changed",
             ),
             step=EDIT,
