@@ -31,6 +31,7 @@ from tests.channels.fake_telegram import FakeTelegram
 from tests.test_end_to_end import MEMBERBOT, free_port, process_env
 
 MEMBERS = 2000
+STOP_SECONDS = 60
 SHOP = """
 [pushes]
 telegram_per_second = 1000
@@ -89,6 +90,19 @@ async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     )
 
 
+async def stopped(process: asyncio.subprocess.Process) -> None:
+    """Ctrl-C, as an operator stops it; a process still there after ``STOP_SECONDS`` is
+    killed, so a shutdown that hangs fails the test instead of holding up the suite."""
+    process.send_signal(signal.SIGINT)
+    try:
+        async with asyncio.timeout(STOP_SECONDS):
+            await process.wait()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"serve did not stop within {STOP_SECONDS} s of SIGINT") from None
+
+
 async def test_sigkill_mid_campaign_then_restart_sends_each_message_once(
     ctx: Context, tmp_path: Path
 ) -> None:
@@ -120,8 +134,7 @@ async def test_sigkill_mid_campaign_then_restart_sends_each_message_once(
         try:
             await fake.wait_for_calls("sendMessage", MEMBERS, timeout=120)
         finally:
-            second.send_signal(signal.SIGINT)
-            await second.wait()
+            await stopped(second)
 
     delivered = Counter(
         c.params["chat_id"] for c in fake.calls_to("sendMessage") if c.status == 200
