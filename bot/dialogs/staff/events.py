@@ -53,6 +53,8 @@ from core.people.staff import Role, record_refusal
 NAME = "desk_events"
 NEW, PICK, MARK = "new", "pick", "mark"
 TITLE, TITLE_EN, STORE, STARTS, ENDS = "title", "title_en", "store", "starts", "ends"
+# An event has a Chinese and an English title; the usage line shows one of each, as typed.
+EXAMPLE_TITLES = ("品鉴会", "Tasting evening")
 CAPACITY, TIER, STAGES, POINTS, CONFIRM = "capacity", "tier", "stages", "points", "confirm"
 YES, NO = "yes", "no"
 NEW_WORDS = ("new", "新建", "创建")
@@ -399,7 +401,9 @@ async def _begin_new(turn: Turn, words: list[str]) -> Step:
 def _usage(turn: Turn) -> Step:
     text = turn._(
         "Usage: /event, or /event new, or /event new 2026-01-20 19:00-21:00 8 50 "
-        "品鉴会 / Tasting evening (date, times, places, points, titles)"
+        "{title} / {title_en} (date, times, places, points, titles)",
+        title=EXAMPLE_TITLES[0],
+        title_en=EXAMPLE_TITLES[1],
     )
     return Step([Reply(text)])
 
@@ -516,9 +520,7 @@ async def confirm(turn: Turn) -> Step:
     text = "\n".join(
         (
             turn._("Event created: {event}", event=event_line(turn, made)),
-            turn._(
-                "Members who may join see it under “Events” (活动) now.",
-            ),
+            turn._("Members who may join see it under “Events” now."),
         )
     )
     listing = Payload(NAME, PICK, EventRef(made.id).pack()).button(event_title(turn, made))
