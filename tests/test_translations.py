@@ -29,7 +29,7 @@ CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 ASCII_NEXT_TO_CHINESE = re.compile(f"[{CJK}][,.:;!?()]|[,:;!?()][{CJK}]")
 # What a Chinese text may write in Latin letters: names of products and channels, letters
 # with a meaning of their own, and what the reader types or reads as a code.
-LATIN_ALLOWED = {"memberbot", "WeChat", "Telegram", "QR", "ID", "VIP", "A", "B", "CSV", "PNG", "SMS"}
+LATIN_ALLOWED = {"memberbot", "WeChat", "Telegram", "QR", "ID", "VIP", "A", "B", "CSV", "PNG"}
 KEPT_AS_WRITTEN = re.compile(
     r"\{[^{}]*\}"  # placeholders
     r"|`[^`]*`"  # commands and code the reader types

@@ -8,6 +8,7 @@ import typer
 
 from bot.cli.running import read_settings, run
 from bot.i18n import gettext
+from bot.names import ROLE_NAMES
 from core.context import Context
 from core.people.staff import add_staff
 
@@ -46,7 +47,7 @@ def staff_add(
                 id=staff.id,
                 channel=channel,
                 user=user_id,
-                role=staff.role.value,
+                role=gettext(settings.locale, ROLE_NAMES[staff.role]),
             )
         )
 

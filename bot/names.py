@@ -1,0 +1,83 @@
+"""Names a person reads for the codes the records keep: audit actions, who acted, chat apps
+and staff roles. A code never reaches a reader as it is stored ("sale.refunded",
+"staff:2", "wechat", "clerk"); tests/test_names.py checks every recorded action has a name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.i18n import N_
+from core.people.staff import Role
+
+ACTION_NAMES: dict[str, str] = {
+    "alert.raised": N_("Alert raised"),
+    "booking.booked": N_("Booking made"),
+    "booking.cancelled": N_("Booking cancelled"),
+    "booking.no_show": N_("Booking missed (no-show)"),
+    "campaign.sent": N_("Campaign sent"),
+    "coupon.issued": N_("Coupon issued"),
+    "coupon.used": N_("Coupon used"),
+    "coupon.voided": N_("Coupon voided"),
+    "demo.loaded": N_("Demo shop loaded"),
+    "demo.started": N_("Demo shop loading started"),
+    "event.cancelled": N_("Event sign-up cancelled"),
+    "event.created": N_("Event created"),
+    "event.signed_up": N_("Signed up for an event"),
+    "feedback.answered": N_("Feedback answered"),
+    "feedback.closed": N_("Feedback closed"),
+    "feedback.submitted": N_("Feedback sent"),
+    "member.claimed": N_("Membership claimed in a chat"),
+    "member.deleted": N_("Member data deleted"),
+    "member.imported": N_("Member imported"),
+    "member.link_code": N_("Link code asked for"),
+    "member.linked": N_("Chat account linked"),
+    "member.registered": N_("Member registered"),
+    "member.updated": N_("Member details changed"),
+    "points.adjusted": N_("Points adjusted"),
+    "points.expired": N_("Points expired"),
+    "product.imported": N_("Product imported"),
+    "referral.recorded": N_("Referral recorded"),
+    "referral.rewarded": N_("Referral rewarded"),
+    "sale.recorded": N_("Sale recorded"),
+    "sale.refunded": N_("Sale refunded"),
+    "sale.undone": N_("Sale undone"),
+    "staff.invited": N_("Staff member invited"),
+    "staff.joined": N_("Staff member joined"),
+    "staff.refused": N_("Staff command refused"),
+    "staff.removed": N_("Staff member removed"),
+    "staff.set": N_("Staff role set"),
+    "tier.changed": N_("Tier changed"),
+}
+
+CHANNEL_NAMES: dict[str, str] = {
+    "wechat": N_("WeChat"),
+    "telegram": N_("Telegram"),
+    "console": N_("console"),
+}
+
+ROLE_NAMES: dict[Role, str] = {
+    Role.CLERK: N_("clerk"),
+    Role.MANAGER: N_("manager"),
+    Role.OWNER: N_("owner"),
+}
+
+Translate = Callable[..., str]
+
+
+def action_name(_: Translate, action: str) -> str:
+    """An audit action's name; one added without a name reads as a generic change."""
+    return _(ACTION_NAMES[action]) if action in ACTION_NAMES else _("Other change")
+
+
+def channel_name(_: Translate, channel: str) -> str:
+    return _(CHANNEL_NAMES[channel]) if channel in CHANNEL_NAMES else channel
+
+
+def actor_name(_: Translate, actor: str) -> str:
+    """``staff:2`` → staff #2, ``member:7`` → the member, ``system`` → automatic."""
+    kind, _sep, number = actor.partition(":")
+    if kind == "staff" and number:
+        return _("staff #{id}", id=number)
+    if kind == "member":
+        return _("the member")
+    return _("automatic")
