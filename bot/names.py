@@ -1,13 +1,14 @@
-"""Names a person reads for the codes the records keep: audit actions, who acted, chat apps
-and staff roles. A code never reaches a reader as it is stored ("sale.refunded",
+"""Names a person reads for the codes the records keep: audit actions, who acted, chat apps,
+staff roles and stores. A code never reaches a reader as it is stored ("sale.refunded",
 "staff:2", "wechat", "clerk"); tests/test_names.py checks every recorded action has a name."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.i18n import N_
+from bot.i18n import N_, localized
 from core.people.staff import Role
+from core.shop import Shop
 
 ACTION_NAMES: dict[str, str] = {
     "alert.raised": N_("Alert raised"),
@@ -81,3 +82,9 @@ def actor_name(_: Translate, actor: str) -> str:
     if kind == "member":
         return _("the member")
     return _("automatic")
+
+
+def store_label(shop: Shop, code: str, locale: str) -> str:
+    """A store by its name in the reader's language; a code the shop no longer has as typed."""
+    store = shop.store(code)
+    return localized(store.name, store.name_en, locale) if store else code

@@ -293,7 +293,9 @@ async def test_manager_refunds_after_confirming_once(
     assert again.text == "This button is no longer valid; nothing more was done."
     assert (await statement.points_summary(ctx, member.id)).balance == 50
     (unknown,) = await say(dialogs, "/refund NOPE", user="mia", lang="en")
-    assert unknown.text == "No sale with receipt number NOPE in store main."
+    assert unknown.text == "No sale with receipt number NOPE at Flagship store."
+    (in_chinese,) = await say(dialogs, "/refund NOPE", user="mia", lang="zh_CN")
+    assert in_chinese.text == "旗舰店没有小票号为 NOPE 的消费。"  # by name, never "门店 main"
 
 
 @pytest.mark.usefixtures("team")

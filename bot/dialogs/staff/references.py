@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from bot.dialogs.engine.dialogs import Turn
 from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
-from bot.i18n import localized
+from bot.names import store_label
 from core.errors import UnknownMember
 from core.people.members import MemberView, get_member, mask_phone, parse_member_no, resolve_member
 from core.people.staff import Role
@@ -63,8 +63,7 @@ def split_reference(words: list[str], is_value: Callable[[str], bool]) -> tuple[
 
 
 def store_name(turn: Turn, code: str) -> str:
-    store = turn.ctx.shop.store(code)
-    return localized(store.name, store.name_en, turn.locale) if store else code
+    return store_label(turn.ctx.shop, code, turn.locale)
 
 
 def store_choice(turn: Turn, flow: str, step: str) -> Step:
