@@ -88,3 +88,63 @@ def store_label(shop: Shop, code: str, locale: str) -> str:
     """A store by its name in the reader's language; a code the shop no longer has as typed."""
     store = shop.store(code)
     return localized(store.name, store.name_en, locale) if store else code
+
+
+PUSH_KIND_NAMES: dict[str, str] = {
+    "receipt": N_("receipt"),
+    "refund": N_("refund"),
+    "tier_changed": N_("tier change"),
+    "booking_reminder": N_("booking reminder"),
+    "feedback_answer": N_("feedback answer"),
+    "points_expiring": N_("points expiring"),
+    "coupon_expiring": N_("coupon expiring"),
+    "referral_reward": N_("referral reward"),
+    "event_reminder": N_("event reminder"),
+    "event_news": N_("event news"),
+    "birthday": N_("birthday"),
+    "winback": N_("win-back"),
+    "campaign": N_("campaign"),
+    "staff_alert": N_("staff alert"),
+    "staff_digest": N_("weekly digest"),
+    "reply": N_("late reply"),
+}
+
+# Why a push waits or was not sent, as core.pushes and the dispatcher record it. Fixed
+# reasons read whole; a reason that carries a detail (a channel, an API's own error) reads
+# as its kind, with the detail as it came.
+PUSH_REASONS: dict[str, str] = {
+    "outdated: cancelled, begun or past its day": N_("outdated: cancelled, begun or past its day"),
+    "stale: not sendable in time": N_("stale: not sendable in time"),
+    "stale: the member did not write again in time": N_(
+        "stale: the member did not write again in time"
+    ),
+    "no reachable chat account": N_("no reachable chat account"),
+    "quiet hours": N_("quiet hours"),
+    "WeChat reply window closed: waiting for the member's next message": N_(
+        "WeChat reply window closed: waiting for the member's next message"
+    ),
+    "marketing consent withdrawn": N_("marketing consent withdrawn"),
+    "internal error": N_("internal error"),
+}
+PUSH_REASON_PREFIXES: dict[str, str] = {
+    "no sender here for ": N_("no sender here for {detail}"),
+    "cannot be worded: ": N_("cannot be worded: {detail}"),
+    "refused: ": N_("refused: {detail}"),
+    "WeChat: ": N_("WeChat: {detail}"),
+    "telegram: ": N_("Telegram: {detail}"),
+}
+
+
+def push_kind_name(_: Translate, kind: str) -> str:
+    return _(PUSH_KIND_NAMES[kind]) if kind in PUSH_KIND_NAMES else kind
+
+
+def push_reason(_: Translate, reason: str) -> str:
+    """A recorded reason in the reader's language; an API's own error text stays as it came."""
+    if reason in PUSH_REASONS:
+        return _(PUSH_REASONS[reason])
+    for prefix, message in PUSH_REASON_PREFIXES.items():
+        if reason.startswith(prefix):
+            detail = reason.removeprefix(prefix)
+            return _(message, detail=channel_name(_, detail) if detail in CHANNEL_NAMES else detail)
+    return reason
