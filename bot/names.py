@@ -4,7 +4,7 @@ staff roles and stores. A code never reaches a reader as it is stored ("sale.ref
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from bot.i18n import N_, localized
 from core.people.staff import Role
@@ -148,3 +148,12 @@ def push_reason(_: Translate, reason: str) -> str:
             detail = reason.removeprefix(prefix)
             return _(message, detail=channel_name(_, detail) if detail in CHANNEL_NAMES else detail)
     return reason
+
+
+def joined(names: Iterable[str], locale: str, *, clauses: bool = False) -> str:
+    """Names listed in the reader's punctuation: 忠诚、活跃 / Loyal, Active; ``clauses``
+    for parts that hold lists themselves: 金卡及以上；忠诚、活跃 / Gold and up; Loyal, Active."""
+    chinese = locale.split("_")[0] == "zh"
+    if clauses:
+        return ("；" if chinese else "; ").join(names)
+    return ("、" if chinese else ", ").join(names)

@@ -44,6 +44,7 @@ from bot.dialogs.staff.event_input import (
 from bot.dialogs.staff.references import own_store, store_name
 from bot.error_texts import STAGE_NAMES, describe
 from bot.i18n import N_, localized
+from bot.names import joined
 from core.engagement import event_organising, shop_events
 from core.engagement.event_organising import CAPACITY_MAX, POINTS_MAX, TITLE_MAX, EventDraft
 from core.errors import DomainError, NotAllowed, UnknownEvent
@@ -133,8 +134,8 @@ def who_may_join(turn: Turn, min_tier: str | None, stages: tuple[Stage, ...] | l
         tier = turn.ctx.shop.tier(min_tier)
         parts.append(turn._("{tier} and up", tier=localized(tier.name, tier.name_en, turn.locale)))
     if stages:
-        parts.append(", ".join(turn._(STAGE_NAMES[str(s)]) for s in stages))
-    return "; ".join(parts) if parts else turn._("all members")
+        parts.append(joined((turn._(STAGE_NAMES[str(s)]) for s in stages), turn.locale))
+    return joined(parts, turn.locale, clauses=True) if parts else turn._("all members")
 
 
 def _status(turn: Turn, status: str) -> str:
