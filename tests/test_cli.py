@@ -240,3 +240,12 @@ async def test_the_command_line_speaks_the_systems_language(
     result = await invoke("db", "upgrade")
     assert result.exit_code == 0
     assert result.stdout.startswith(expected)
+
+
+async def test_staff_add_names_the_role_and_the_chat_app_in_chinese(
+    cli_env: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMBERBOT_LOCALE", "zh_CN")
+    result = await invoke("staff", "add", "--user-id", "123456", "--role", "owner")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "员工 #1：Telegram 123456 现在的角色是店主。"
