@@ -67,9 +67,17 @@ def _paren_pairs(text: str, shielded: set[int]) -> dict[int, int]:
     return pairs
 
 
+def values_only(text: str) -> bool:
+    """A text of placeholders and marks alone ("{when},{where}"): in the Chinese catalog its
+    values are Chinese, so its marks are too."""
+    rest = re.sub(r"\{[^{}]*\}", "", text)
+    return "{" in text and not re.search(f"[A-Za-z0-9{CJK}]", rest)
+
+
 def fix(text: str) -> str:
     """``text`` with full-width punctuation wherever it punctuates Chinese."""
-    if not CJK_CHAR.search(text):
+    everywhere = values_only(text)
+    if not CJK_CHAR.search(text) and not everywhere:
         return text
     text = re.sub(f"(?<=[{CJK}])\\.{{3}}", "……", text)
     shielded = _shielded(text)
@@ -77,7 +85,7 @@ def fix(text: str) -> str:
     for open_, close in _paren_pairs(text, shielded).items():
         inside = text[open_ + 1 : close]
         around = _neighbour(text, open_, -1) + _neighbour(text, close, 1)
-        if CJK_CHAR.search(inside) or any(_chinese(ch) for ch in around):
+        if everywhere or CJK_CHAR.search(inside) or any(_chinese(ch) for ch in around):
             chars[open_], chars[close] = "（", "）"
     text = "".join(chars)  # full-width brackets are Chinese context for the marks below
     for i, ch in enumerate(text):
@@ -88,7 +96,7 @@ def fix(text: str) -> str:
         if ch == "." and not _chinese(before):
             continue  # a full stop after Latin text, a version, an abbreviation
         after_value = ch != "." and text[i - 1 : i] == "}"  # "{name}:" but not "{number}."
-        if _chinese(before) or (ch != "." and _chinese(after)) or after_value:
+        if everywhere or _chinese(before) or (ch != "." and _chinese(after)) or after_value:
             chars[i] = FULL[ch]
     out = "".join(chars)
     out = _quotes(out)
