@@ -2,9 +2,11 @@
 
 matplotlib runs headless here: a ``Figure`` with its own Agg canvas, never pyplot, so no
 display is needed and no global state is shared between requests or threads. Dates and
-numbers on the axes are ASCII. The title and axis labels are translated; when no installed
-font can draw them (a server without CJK fonts), the English texts are used instead of
-drawing empty boxes.
+numbers on the axes are ASCII. The title and axis labels are in the reader's language; Chinese
+is drawn with Noto Sans SC, which the set-up installs from the package index
+(``pylopdf-fonts-zh-cn``) and which is registered with matplotlib's font manager when the first
+chart is drawn, so no system font is needed. Should a text still hold a character that no font
+draws, the English texts are used instead of empty boxes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import FuncFormatter
+from pylopdf_fonts_zh_cn import sans_path as packaged_cjk_font
 
 from bot.i18n import gettext
 from core.insights.stats import TrendPoint
@@ -25,8 +28,9 @@ from core.insights.stats import TrendPoint
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100  # 800 × 450 pixels: readable on a phone
 BASE_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there
 BAR_COLOUR = "#2f6f9f"
-# Fonts that draw Chinese well, preferred in this order when installed.
+# Fonts that draw Chinese well, preferred in this order; the first one is shipped with the set-up.
 CJK_FONTS = (
+    "Noto Sans SC",
     "Noto Sans CJK SC",
     "Noto Sans SC",
     "Source Han Sans SC",
@@ -51,7 +55,9 @@ def _charmap(path: str) -> frozenset[int]:
 @cache
 def _fonts() -> dict[str, str]:
     """Installed font families and one file of each; matplotlib's "Last Resort" font is
-    left out because it draws boxes for every character it is asked for."""
+    left out because it draws boxes for every character it is asked for. The packaged CJK
+    font is registered first, so every server draws Chinese the same way."""
+    font_manager.fontManager.addfont(str(packaged_cjk_font()))
     found: dict[str, str] = {}
     for entry in font_manager.fontManager.ttflist:
         if not entry.name.startswith("Last Resort"):
@@ -89,6 +95,15 @@ def _texts(locale: str, points: Sequence[TrendPoint], currency: str) -> tuple[st
 
 def render_trend_png(points: Sequence[TrendPoint], locale: str, *, currency: str = "CNY") -> bytes:
     """A bar chart of net sales per period (``core.insights.stats.trend``) as PNG bytes."""
+    buffer = BytesIO()
+    trend_figure(points, locale, currency=currency).savefig(
+        buffer, format="png", dpi=DPI, metadata={"Software": None}
+    )
+    return buffer.getvalue()
+
+
+def trend_figure(points: Sequence[TrendPoint], locale: str, *, currency: str = "CNY") -> Figure:
+    """The chart before it is drawn, so its texts can be read."""
     texts = _texts(locale, points, currency)
     families = font_families(texts)
     if families is None:
@@ -115,7 +130,4 @@ def render_trend_png(points: Sequence[TrendPoint], locale: str, *, currency: str
     axes.set_ylabel(y_label, fontfamily=families)
     for spine in ("top", "right"):
         axes.spines[spine].set_visible(False)
-
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return figure

@@ -4,7 +4,9 @@ channels (chat, command line) so an error always reads the same."""
 from __future__ import annotations
 
 from bot.i18n import N_, format_money, gettext
+from bot.names import store_label
 from core.errors import DomainError
+from core.shop import Shop
 
 ERROR_TEXTS: dict[str, str] = {
     "error": N_("Something went wrong; nothing was changed."),
@@ -12,7 +14,7 @@ ERROR_TEXTS: dict[str, str] = {
     "unknown_member": N_("No such member."),
     "unknown_store": N_("There is no store with the code {store}."),
     "unknown_reward": N_("This reward is not available."),
-    "unknown_sale": N_("No sale with receipt number {receipt_no} in store {store}."),
+    "unknown_sale": N_("No sale with receipt number {receipt_no} at {store}."),
     "unknown_coupon": N_("No coupon with the code {code}."),
     "invalid_input": N_("The value for {field} is not valid."),
     "invalid_phone": N_("{value} is not a valid mobile phone number."),
@@ -139,8 +141,9 @@ FIELD_NAMES: dict[str, str] = {
 }
 
 
-def describe(error: DomainError, locale: str) -> str:
-    """The translated sentence for ``error``; unknown codes fall back to their family."""
+def describe(error: DomainError, locale: str, shop: Shop | None = None) -> str:
+    """The translated sentence for ``error``; unknown codes fall back to their family. With
+    the shop, a store the error names by code reads by its name."""
     code = error.code
     if code not in ERROR_TEXTS:
         code = next(
@@ -151,6 +154,8 @@ def describe(error: DomainError, locale: str) -> str:
     needed = NEEDED_ROLES.get(str(params.get("needed")))
     if needed is not None:
         params["needed"] = gettext(locale, needed)
+    if shop is not None and isinstance(params.get("store"), str) and shop.store(params["store"]):
+        params["store"] = store_label(shop, params["store"], locale)
     field = params.get("field")
     if field in FIELD_NAMES:
         params["field"] = gettext(locale, FIELD_NAMES[field])

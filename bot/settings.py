@@ -6,6 +6,7 @@ own rules live in the shop file (``core.shop``), not in the environment.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from storage import inbound_deliveries
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+Locale = Literal["zh_CN", "en"]
+
+
+def system_locale() -> Locale:
+    """The command line's language when ``MEMBERBOT_LOCALE`` is unset: the system's, as POSIX
+    picks it (``LC_ALL``, then ``LC_MESSAGES``, then ``LANG``); Chinese for any ``zh*``,
+    English otherwise, so a newcomer on an English system reads English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "zh_CN" if value.lower().startswith("zh") else "en"
+    return "en"
 
 
 class Settings(BaseSettings):
@@ -32,8 +45,9 @@ class Settings(BaseSettings):
     shop_file: Path | None = Field(
         default=None, description="The shop's TOML file; the shipped defaults when unset."
     )
-    locale: Literal["zh_CN", "en"] = Field(
-        default="zh_CN", description="Language of the command-line output."
+    locale: Locale = Field(
+        default_factory=system_locale,
+        description="Language of the command-line output; the system's (LANG) when unset.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)

@@ -81,3 +81,22 @@ def test_chinese_labels_without_a_chinese_font_fall_back_to_english(
 def test_font_families_cover_what_they_claim() -> None:
     assert charts.font_families(["Net sales 2025-01-01 – 2025-03-31 (CNY) ¥"]) == [charts.BASE_FONT]
     assert charts.font_families(["\U000f0000"]) is None  # private use: no font draws it
+
+
+def test_a_chinese_owner_reads_a_chinese_chart_drawn_with_the_packaged_font() -> None:
+    """The labels are the catalog's Chinese ones, drawn with the font the set-up installs
+    (warnings are errors here, so a missing glyph would fail the render)."""
+    figure = charts.trend_figure(weeks(8), "zh_CN")
+    axes = figure.axes[0]
+    texts = [axes.get_title(), axes.get_xlabel(), axes.get_ylabel()]
+
+    assert texts[0].startswith("净销售额 2025-10-06")
+    assert texts[1:] == ["起始日期", "净销售额（CNY）"]
+    assert "Noto Sans SC" in axes.title.get_fontfamily()
+    data = charts.render_trend_png(weeks(8), "zh_CN")
+    assert png_size(data) == (800, 450)
+
+
+def test_an_english_owner_reads_an_english_chart() -> None:
+    axes = charts.trend_figure(weeks(3), "en").axes[0]
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("Period starting", "Net sales (CNY)")

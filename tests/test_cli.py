@@ -209,3 +209,43 @@ async def test_chat_as_staff_needs_a_console_staff_account(cli_env: Context) -> 
     result = await invoke("chat", "--staff")
     assert result.exit_code == 2
     assert "No console staff account yet" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"LANG": "en_US.UTF-8"}, "The database schema is up to date."),
+        ({"LANG": "zh_CN.UTF-8"}, "数据库结构已是最新。"),
+        ({"LANG": "zh_TW.UTF-8"}, "数据库结构已是最新。"),
+        ({"LANG": "C.UTF-8"}, "The database schema is up to date."),
+        ({}, "The database schema is up to date."),
+        # POSIX order: LC_ALL over LC_MESSAGES over LANG.
+        ({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "en_GB.UTF-8"}, "The database schema is up"),
+        ({"LANG": "en_US.UTF-8", "LC_ALL": "zh_CN.UTF-8"}, "数据库结构已是最新。"),
+        # MEMBERBOT_LOCALE, when set, wins over the system's language.
+        ({"LANG": "zh_CN.UTF-8", "MEMBERBOT_LOCALE": "en"}, "The database schema is up"),
+    ],
+)
+async def test_the_command_line_speaks_the_systems_language(
+    cli_env: Context,
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    expected: str,
+) -> None:
+    """A newcomer reading the English README on an English system gets English output."""
+    for name in ("MEMBERBOT_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = await invoke("db", "upgrade")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(expected)
+
+
+async def test_staff_add_names_the_role_and_the_chat_app_in_chinese(
+    cli_env: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMBERBOT_LOCALE", "zh_CN")
+    result = await invoke("staff", "add", "--user-id", "123456", "--role", "owner")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "员工 #1：Telegram 123456 现在的角色是店主。"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from core import loyalty
 from core.clock import FixedClock
 from core.context import Context
@@ -13,7 +15,7 @@ from tests.cli import invoke
 
 
 async def test_outbox_counts_by_kind_and_says_why_a_push_did_not_go(
-    cli_env: Context, clock: FixedClock
+    cli_env: Context, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx = cli_env
     clock.set(datetime.now(UTC))  # the command line runs on the real clock
@@ -39,4 +41,8 @@ async def test_outbox_counts_by_kind_and_says_why_a_push_did_not_go(
     lines = result.output.splitlines()
     assert lines[1].split() == ["receipt", "1", "0", "0", "0", "0", "0"]  # still queued
     assert lines[3] == "Latest errors and reasons:"
-    assert lines[4].endswith("receipt  queued: no sender here for telegram")
+    assert lines[4].endswith("receipt  queued: no sender here for Telegram")
+    monkeypatch.setenv("MEMBERBOT_LOCALE", "zh_CN")
+    lines = (await invoke("outbox")).output.splitlines()
+    assert lines[1].split() == ["消费小票", "1", "0", "0", "0", "0", "0"]
+    assert lines[4].endswith("消费小票  排队中：本机没有Telegram的发送通道")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +24,58 @@ from bot.i18n import (
 from core import errors
 
 ROOT = Path(__file__).resolve().parents[1]
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+# ASCII punctuation touching Chinese characters or full-width marks.
+ASCII_NEXT_TO_CHINESE = re.compile(f"[{CJK}][,.:;!?()]|[,:;!?()][{CJK}]")
+# A text of placeholders and marks alone ("{when}，{where}"): its values are Chinese here.
+VALUES_ONLY = re.compile(r"(?:\{[^{}]*\}|[^A-Za-z0-9])*\{[^{}]*\}(?:\{[^{}]*\}|[^A-Za-z0-9])*")
+# What a Chinese text may write in Latin letters: names of products and channels, letters
+# with a meaning of their own, and what the reader types or reads as a code.
+LATIN_ALLOWED = {"memberbot", "WeChat", "Telegram", "QR", "ID", "VIP", "A", "B", "CSV", "PNG"}
+KEPT_AS_WRITTEN = re.compile(
+    r"\{[^{}]*\}"  # placeholders
+    r"|`[^`]*`"  # commands and code the reader types
+    r"|/[a-z_]+(?: [a-z][a-z-]*)?"  # commands and their literal arguments: /event new
+    r"|https?://\S+"
+    r"|\bMEMBERBOT_[A-Z_]+\b"  # settings the reader sets
+    r"|\b(?:YYYY-MM-DD|HH:MM)\b"  # formats the reader types
+    r"|\b\d+[a-z]\b"  # amounts with a unit the reader types: 30d
+)
+
+
+def _catalog(locale: str) -> list[tuple[str, str]]:
+    with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    return [
+        (m.id if isinstance(m.id, str) else m.id[0], m.string)
+        for m in catalog
+        if m.id and isinstance(m.string, str)
+    ]
+
+
+def test_chinese_texts_use_full_width_punctuation() -> None:
+    """``locales/punctuation.py`` fixes what this finds; the rest is for a person to write."""
+    wrong = [
+        text
+        for _id, text in _catalog("zh_CN")
+        if ASCII_NEXT_TO_CHINESE.search(text)
+        or (VALUES_ONLY.fullmatch(text) and re.search(r"[,:;!?()]", text))
+    ]
+    assert wrong == []
+
+
+def test_chinese_texts_have_no_english_words() -> None:
+    wrong = {
+        text: words
+        for _id, text in _catalog("zh_CN")
+        if (words := set(re.findall(r"[A-Za-z]+", KEPT_AS_WRITTEN.sub(" ", text))) - LATIN_ALLOWED)
+    }
+    assert wrong == {}
+
+
+def test_english_texts_have_no_chinese() -> None:
+    wrong = [text for _id, text in _catalog("en") if re.search(f"[{CJK}]", text)]
+    assert wrong == []
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -49,7 +102,7 @@ def test_every_domain_error_has_a_text() -> None:
 def test_errors_read_naturally_in_both_languages() -> None:
     error = errors.NotEnoughPoints(balance=80, needed=100)
     assert describe(error, "en") == "Not enough points: you have 80, this needs 100."
-    assert describe(error, "zh_CN") == "积分不足:您有 80 积分,需要 100 积分。"
+    assert describe(error, "zh_CN") == "积分不足：您有 80 积分，需要 100 积分。"
     refund = errors.RefundTooLarge(refundable_fen=1_050)
     assert "¥10.50" in describe(refund, "zh_CN")
     assert gettext("zh_CN", "The database schema is up to date.") != (

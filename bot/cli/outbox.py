@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -9,6 +10,7 @@ import typer
 from bot.cli.running import read_settings, run
 from bot.composition import compose
 from bot.i18n import N_, format_moment, gettext
+from bot.names import push_kind_name, push_reason
 from bot.pushes.dispatcher import PushDispatcher
 from bot.reports import columns
 from core.context import Context
@@ -48,13 +50,17 @@ def outbox_status(
         return await work_queue.summary(ctx, errors)
 
     report = run(settings, work)
+    tr = partial(gettext, locale)
     kinds = sorted({kind for kind, _ in report.counts})
     if not kinds:
         typer.echo(gettext(locale, "The outbox is empty."))
         return
     header = [gettext(locale, "kind"), *(gettext(locale, n) for n in STATUS_NAMES.values())]
     table = [header] + [
-        [kind, *(str(report.counts.get((kind, status), 0)) for status in STATUS_NAMES)]
+        [
+            push_kind_name(tr, kind),
+            *(str(report.counts.get((kind, status), 0)) for status in STATUS_NAMES),
+        ]
         for kind in kinds
     ]
     for line in columns(table):
@@ -65,7 +71,8 @@ def outbox_status(
     for at, kind, status, error in report.last_errors:
         when = format_moment(at, locale, settings.zone)
         name = gettext(locale, STATUS_NAMES.get(status, status))
-        typer.echo(f"  {when}  {kind}  {name}: {error}")
+        why = gettext(locale, "{status}: {reason}", status=name, reason=push_reason(tr, error))
+        typer.echo(f"  {when}  {push_kind_name(tr, kind)}  {why}")
 
 
 @outbox_app.command("send")

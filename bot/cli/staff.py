@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import typer
 
 from bot.cli.running import read_settings, run
 from bot.i18n import gettext
+from bot.names import ROLE_NAMES, channel_name
 from core.context import Context
 from core.people.staff import add_staff
 
@@ -44,9 +46,9 @@ def staff_add(
                 settings.locale,
                 "Staff #{id}: {channel} {user} is now {role}.",
                 id=staff.id,
-                channel=channel,
+                channel=channel_name(partial(gettext, settings.locale), channel),
                 user=user_id,
-                role=staff.role.value,
+                role=gettext(settings.locale, ROLE_NAMES[staff.role]),
             )
         )
 

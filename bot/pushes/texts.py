@@ -17,6 +17,7 @@ from bot.dialogs.staff.alerts import alert_reply
 from bot.dialogs.staff.digest import digest_reply
 from bot.dialogs.staff.handoff import handoff_reply
 from bot.i18n import LOCALES, N_, format_day, format_moment, format_money, gettext, localized
+from bot.names import store_label
 from core.context import Context
 from core.insights import digests
 from core.oversight import alerts
@@ -138,8 +139,7 @@ def push_values(
             if key == "expires_at":  # a coupon's last day is what a member needs
                 values[key] = format_day(moment.astimezone(ctx.zone), locale)
         elif key == "store":
-            store = shop.store(str(value))
-            values["store"] = localized(store.name, store.name_en, locale) if store else str(value)
+            values["store"] = store_label(shop, str(value), locale)
         elif key == "reward":
             reward = shop.reward(str(value))
             values[key] = localized(reward.name, reward.name_en, locale) if reward else str(value)

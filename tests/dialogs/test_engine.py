@@ -35,7 +35,7 @@ async def say(ctx: Context, user: str, **event: str) -> list[Reply]:
 @pytest.mark.parametrize(
     ("locale", "expected"),
     [
-        ("zh_CN", "¥238.00 → 20 积分 × 1.2(金卡)= 24"),
+        ("zh_CN", "¥238.00 → 20 积分 × 1.2（金卡）= 24"),
         ("en", "CN¥238.00 → 20 points × 1.2 Gold = 24"),
     ],
 )

@@ -237,8 +237,11 @@ async def test_the_owner_makes_an_event_step_by_step(
     await say(dialogs, "loyal, active", user="boss")
     (summary,) = await say(dialogs, "50", user="boss")
     assert t(locale, "When: {when}", when=WHEN[locale]) in summary.text
-    loyal_active = ", ".join(t(locale, name) for name in ("Active", "Loyal"))
-    assert t(locale, "Who may join: {who}", who=f"{gold}; {loyal_active}") in summary.text
+    # Chinese lists take 、 and ；, like the rest of a Chinese sentence (issue 23, point 7).
+    comma, semicolon = {"zh_CN": ("、", "；"), "en": (", ", "; ")}[locale]
+    loyal_active = comma.join(t(locale, name) for name in ("Active", "Loyal"))
+    who = f"{gold}{semicolon}{loyal_active}"
+    assert t(locale, "Who may join: {who}", who=who) in summary.text
     assert (
         t(locale, "Price: {price}", price=t(locale, "{points} points", points=50)) in summary.text
     )

@@ -149,7 +149,7 @@ async def test_too_few_points_get_a_clear_answer(
 
 def test_not_enough_points_reads_naturally() -> None:
     error = NotEnoughPoints(balance=50, needed=100)
-    assert describe(error, "zh_CN") == "积分不足:您有 50 积分,需要 100 积分。"
+    assert describe(error, "zh_CN") == "积分不足：您有 50 积分，需要 100 积分。"
     assert describe(error, "en") == "Not enough points: you have 50, this needs 100."
 
 

@@ -293,7 +293,9 @@ async def test_manager_refunds_after_confirming_once(
     assert again.text == "This button is no longer valid; nothing more was done."
     assert (await statement.points_summary(ctx, member.id)).balance == 50
     (unknown,) = await say(dialogs, "/refund NOPE", user="mia", lang="en")
-    assert unknown.text == "No sale with receipt number NOPE in store main."
+    assert unknown.text == "No sale with receipt number NOPE at Flagship store."
+    (in_chinese,) = await say(dialogs, "/refund NOPE", user="mia", lang="zh_CN")
+    assert in_chinese.text == "旗舰店没有小票号为 NOPE 的消费。"  # by name, never "门店 main"
 
 
 @pytest.mark.usefixtures("team")
@@ -369,7 +371,10 @@ async def test_member_card_masks_phone_for_clerks_and_shows_audit_to_managers(
     assert "Recent sales:" in for_clerk.text
     (for_manager,) = await say(dialogs, "/member M000001", user="mia", lang="en")
     assert "+8613800138000" in for_manager.text
-    assert "sale.recorded — staff:3 (console)" in for_manager.text
+    assert "Sale recorded — staff #3 (console)" in for_manager.text
+    (in_chinese,) = await say(dialogs, "/member M000001", user="mia", lang="zh_CN")
+    assert "记录消费 — 员工 #3（控制台）" in in_chinese.text
+    assert "sale." not in in_chinese.text and "staff:" not in in_chinese.text
 
 
 @pytest.mark.usefixtures("team")

@@ -260,7 +260,7 @@ class Dialogs:
             if isinstance(error, NotAllowed):  # a step beyond the role (another store, …)
                 await self._audit_refusal(turn, flow)
             # Stay where we were: the person can correct the input and go on.
-            result = Step([Reply(describe(error, turn.locale))], next=step_name)
+            result = Step([Reply(describe(error, turn.locale, turn.ctx.shop))], next=step_name)
             if step_name in flow.stateless:
                 # A button of an old message: the conversation stays where it was (waiting
                 # in the stateless step, the next text would run it again without a button).

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
-from bot.i18n import N_, localized
+from bot.i18n import N_
+from bot.names import store_label
 from core.errors import UnknownAlert
 from core.ledger import statement
 from core.oversight import alerts, approvals
@@ -31,8 +32,7 @@ class AlertRef(ButtonValue):
 
 
 def _store(turn: Turn, code: object) -> str:
-    store = turn.ctx.shop.store(str(code))
-    return localized(store.name, store.name_en, turn.locale) if store else str(code)
+    return store_label(turn.ctx.shop, str(code), turn.locale)
 
 
 def _member(alert: AlertView) -> str:

@@ -24,6 +24,7 @@ from bot.dialogs.member.rewards import reward_name
 from bot.dialogs.staff.references import own_store, store_name
 from bot.error_texts import STAGE_NAMES
 from bot.i18n import N_, format_time, localized
+from bot.names import joined
 from bot.reports import campaign_group_rows, campaign_roi_rows
 from core.engagement import products
 from core.errors import InvalidInput, NotAllowed, UnknownDigest, UnknownReward
@@ -487,7 +488,7 @@ def campaign_lines(turn: Turn, results: Sequence[CampaignStats]) -> list[str]:
         return []
     lines = [turn._("Campaigns:")]
     for result in results:
-        stages = ", ".join(turn._(STAGE_NAMES[stage.value]) for stage in result.stages)
+        stages = joined((turn._(STAGE_NAMES[stage.value]) for stage in result.stages), turn.locale)
         line = turn._(
             "{day} {stages}, {store}: reached {reached}, {came_back} bought within {days} "
             "days ({amount})",

@@ -44,6 +44,7 @@ from bot.dialogs.staff.event_input import (
 from bot.dialogs.staff.references import own_store, store_name
 from bot.error_texts import STAGE_NAMES, describe
 from bot.i18n import N_, localized
+from bot.names import joined
 from core.engagement import event_organising, shop_events
 from core.engagement.event_organising import CAPACITY_MAX, POINTS_MAX, TITLE_MAX, EventDraft
 from core.errors import DomainError, NotAllowed, UnknownEvent
@@ -53,6 +54,8 @@ from core.people.staff import Role, record_refusal
 NAME = "desk_events"
 NEW, PICK, MARK = "new", "pick", "mark"
 TITLE, TITLE_EN, STORE, STARTS, ENDS = "title", "title_en", "store", "starts", "ends"
+# An event has a Chinese and an English title; the usage line shows one of each, as typed.
+EXAMPLE_TITLES = ("品鉴会", "Tasting evening")
 CAPACITY, TIER, STAGES, POINTS, CONFIRM = "capacity", "tier", "stages", "points", "confirm"
 YES, NO = "yes", "no"
 NEW_WORDS = ("new", "新建", "创建")
@@ -131,8 +134,8 @@ def who_may_join(turn: Turn, min_tier: str | None, stages: tuple[Stage, ...] | l
         tier = turn.ctx.shop.tier(min_tier)
         parts.append(turn._("{tier} and up", tier=localized(tier.name, tier.name_en, turn.locale)))
     if stages:
-        parts.append(", ".join(turn._(STAGE_NAMES[str(s)]) for s in stages))
-    return "; ".join(parts) if parts else turn._("all members")
+        parts.append(joined((turn._(STAGE_NAMES[str(s)]) for s in stages), turn.locale))
+    return joined(parts, turn.locale, clauses=True) if parts else turn._("all members")
 
 
 def _status(turn: Turn, status: str) -> str:
@@ -399,7 +402,9 @@ async def _begin_new(turn: Turn, words: list[str]) -> Step:
 def _usage(turn: Turn) -> Step:
     text = turn._(
         "Usage: /event, or /event new, or /event new 2026-01-20 19:00-21:00 8 50 "
-        "品鉴会 / Tasting evening (date, times, places, points, titles)"
+        "{title} / {title_en} (date, times, places, points, titles)",
+        title=EXAMPLE_TITLES[0],
+        title_en=EXAMPLE_TITLES[1],
     )
     return Step([Reply(text)])
 
@@ -516,9 +521,7 @@ async def confirm(turn: Turn) -> Step:
     text = "\n".join(
         (
             turn._("Event created: {event}", event=event_line(turn, made)),
-            turn._(
-                "Members who may join see it under “Events” (活动) now.",
-            ),
+            turn._("Members who may join see it under “Events” now."),
         )
     )
     listing = Payload(NAME, PICK, EventRef(made.id).pack()).button(event_title(turn, made))

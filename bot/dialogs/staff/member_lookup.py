@@ -11,6 +11,7 @@ from bot.dialogs.member.for_you import category_name
 from bot.dialogs.staff.references import find_member, member_line, store_name
 from bot.error_texts import STAGE_NAMES
 from bot.i18n import N_, localized
+from bot.names import action_name, actor_name, channel_name
 from core import audit, loyalty
 from core.engagement import referrals
 from core.engagement.preferences import preferences_for
@@ -91,12 +92,16 @@ async def _card(turn: Turn, member: MemberView) -> list[str]:
         entries = await audit.recent(ctx, member.id)
         if entries:
             lines.append(turn._("Recent changes:"))
-            lines += [
-                f"  {turn.moment(e.at)} {e.action} — {e.actor}"
-                + (f" ({e.channel})" if e.channel else "")
-                for e in entries
-            ]
+            lines += [f"  {turn.moment(e.at)} {_audit_line(turn, e)}" for e in entries]
     return lines
+
+
+def _audit_line(turn: Turn, entry: audit.Entry) -> str:
+    action, actor = action_name(turn._, entry.action), actor_name(turn._, entry.actor)
+    if entry.channel is None:
+        return turn._("{action} — {actor}", action=action, actor=actor)
+    channel = channel_name(turn._, entry.channel)
+    return turn._("{action} — {actor} ({channel})", action=action, actor=actor, channel=channel)
 
 
 def _sale_line(turn: Turn, sale: loyalty.SaleView) -> str:

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from bot.dialogs.engine.dialogs import Turn
 from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
-from bot.i18n import localized
+from bot.names import store_label
 from core.errors import InvalidPhone, UnknownMember
 from core.people.members import (
     MemberView,
@@ -84,8 +84,7 @@ def _phone(words: list[str]) -> bool:
 
 
 def store_name(turn: Turn, code: str) -> str:
-    store = turn.ctx.shop.store(code)
-    return localized(store.name, store.name_en, turn.locale) if store else code
+    return store_label(turn.ctx.shop, code, turn.locale)
 
 
 def store_choice(turn: Turn, flow: str, step: str) -> Step:

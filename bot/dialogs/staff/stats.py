@@ -53,8 +53,10 @@ PER_ROW = 3
 
 
 def _days(turn: Turn, spec: str) -> tuple[date, date] | None:
+    """The period typed by code (``month``) or by its name in the reader's language (本月)."""
+    named = {turn._(label).casefold(): code for code, label in PERIODS.items()}
     try:
-        return stats.period_days(spec, turn.ctx.today())
+        return stats.period_days(named.get(spec.casefold(), spec), turn.ctx.today())
     except InvalidInput:
         return None
 

@@ -9,13 +9,13 @@ from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import store_name
 from bot.i18n import N_
+from bot.names import ROLE_NAMES, channel_name
 from core.people import staff as team
 from core.people.erasure import remove_staff
 from core.people.staff import Role, StaffView
 
 NAME = "staff"
 INVITE, INVITE_STORE, PICK, SET_ROLE, REMOVE = "invite", "invite_store", "pick", "role", "remove"
-ROLE_NAMES = {Role.CLERK: N_("clerk"), Role.MANAGER: N_("manager"), Role.OWNER: N_("owner")}
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ def _me(turn: Turn) -> StaffView:
 def _describe(turn: Turn, person: StaffView) -> str:
     where = store_name(turn, person.store) if person.store else turn._("all stores")
     name = person.name or person.external_id
-    return f"#{person.id} {name} — {turn._(ROLE_NAMES[person.role])}, {where} ({person.channel})"
+    role, channel = turn._(ROLE_NAMES[person.role]), channel_name(turn._, person.channel)
+    return f"#{person.id} {name} — {role}, {where} ({channel})"
 
 
 async def start(turn: Turn) -> Step:
