@@ -82,7 +82,10 @@ async def test_urgent_first_and_the_answer_reaches_the_member(
             count=TEXT_MAX + 1,
         ),
     )
-    (sent,) = await say(dialogs, "非常抱歉,我们会给您打电话。", user="clerk", lang=locale)
+    (shown,) = await say(dialogs, "非常抱歉,我们会给您打电话。", user="clerk", lang=locale)
+    assert await outbox(ctx) == []  # shown back first (issue 23): nothing sent yet
+    send = press(shown, t(locale, "Send"), exact=True)
+    (sent,) = await say(dialogs, payload=send, user="clerk", lang=locale)
     assert sent.text == t(locale, "Your answer was sent to {name}.", name="王芳")
     (push,) = await outbox(ctx)
     assert (push.member_id, push.kind) == (items["sour"].member_id, "feedback_answer")

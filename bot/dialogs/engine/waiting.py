@@ -19,7 +19,7 @@ from bot.i18n import N_, gettext
 
 CANCEL, MENU = "cancel", "menu"  # what ``leaving`` finds
 CHOICES = "_choices"  # in a conversation's data: the buttons its step last showed
-YES, NO = "yes", "no"  # the values of the Yes / No buttons of every flow
+YES, NO, SKIP = "yes", "no", "skip"  # the values of the Yes / No / Skip buttons of every flow
 HINT = N_('(reply "cancel" to leave)')
 CANCELLED = N_("Cancelled; nothing was changed.")
 
@@ -29,6 +29,8 @@ YES_WORDS = frozenset(
     {"是", "是的", "对", "对的", "好", "好的", "确认", "确定", "yes", "y", "ok", "okay", "sure"}
 )
 NO_WORDS = frozenset({"不", "不是", "否", "不要", "不用", "no", "n", "nope"})
+SKIP_WORDS = frozenset({"跳过", "略过", "不填", "skip", "pass"})
+VALUE_WORDS = ((YES, YES_WORDS), (NO, NO_WORDS), (SKIP, SKIP_WORDS))
 
 
 class Expects(StrEnum):
@@ -82,8 +84,8 @@ def shown_again(replies: list[Reply], data: dict[str, Any]) -> list[Reply]:
 
 def typed_choice(text: str, data: dict[str, Any], expects: Expects) -> str | None:
     """The payload of the kept button that typed ``text`` picks: its number (in a choice
-    or date step: no number is an answer there), its label, or a yes/no word for the one
-    Yes or No button."""
+    or date step: no number is an answer there), its label, or a yes/no/skip word for the
+    one Yes, No or Skip button."""
     stored = [(str(label), str(payload)) for label, payload in data.get(CHOICES) or []]
     typed = _plain(text)
     if not stored or not typed or expects is Expects.TEXT:
@@ -94,8 +96,8 @@ def typed_choice(text: str, data: dict[str, Any], expects: Expects) -> str | Non
     for label, payload in stored:
         if typed == _plain(label):
             return payload
-    if expects is not Expects.CHOICE:
+    if expects not in (Expects.CHOICE, Expects.DATE):
         return None
-    value = YES if typed in YES_WORDS else NO if typed in NO_WORDS else None
+    value = next((value for value, words in VALUE_WORDS if typed in words), None)
     matching = [p for _, p in stored if (read := Payload.unpack(p)) and read.value == value]
     return matching[0] if value is not None and len(matching) == 1 else None
