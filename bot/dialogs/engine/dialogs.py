@@ -314,8 +314,9 @@ class Dialogs:
             if current is not None or claimed:  # a write only when there is one to end
                 await conversations.end_conversation(ctx, identity.id)
         else:
-            if result.next == step_name:  # asked again, or refused: with its buttons again,
-                # and how to leave (said where someone may be stuck, not under every question)
+            if _asked_again(current, flow, step_name, result.next, turn.data):
+                # Its buttons again, and how to leave: said where someone may be stuck,
+                # not under every question.
                 again = waiting.shown_again(result.replies, turn.data)
                 result.replies = waiting.with_hint(again, turn.locale)
             if _stateful(result.replies, flow):  # buttons of another state are outdated
@@ -459,6 +460,26 @@ class Dialogs:
         return None
 
 
+def _asked_again(
+    current: conversations.Conversation | None,
+    flow: Flow,
+    step: str,
+    following: str,
+    data: dict[str, Any],
+) -> bool:
+    """A step that waited and waits again about the same things: its answer was refused
+    (or empty). A step that asks its next question in itself has new data."""
+    if current is None or current.flow != flow.name:
+        return False
+    waited = current.step.removesuffix(conversations.CLAIMED)
+    return waited == step == following and _state(current.data) == _state(data)
+
+
+def _state(data: dict[str, Any]) -> dict[str, Any]:
+    """A conversation's data without what the engine keeps in it."""
+    return {k: v for k, v in data.items() if k not in (STAMP, CHOICES)}
+
+
 def _kept(replies: list[Reply]) -> dict[str, Any] | None:
     """Replies as a conversation keeps them (texts and buttons; None with an image)."""
     if any(reply.image is not None or reply.phone_button for reply in replies):
@@ -485,8 +506,7 @@ def _repeats(payload: Payload | None, finished: conversations.Conversation) -> b
 def _stamp(flow: str, step: str, data: dict[str, Any]) -> str:
     """The stamp of a conversation's state: the same question about the same things, shown
     again, keeps its older buttons valid; any other state outdates them."""
-    state = {k: v for k, v in data.items() if k not in (STAMP, CHOICES)}
-    named = json.dumps([flow, step, state], sort_keys=True, default=str, ensure_ascii=False)
+    named = json.dumps([flow, step, _state(data)], sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(named.encode()).hexdigest()[:8]
 
 
