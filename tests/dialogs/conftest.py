@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import STAMP, Dialogs
 from bot.dialogs.engine.types import Event, Payload, Reply, Sender
+from bot.dialogs.engine.waiting import HINT
 from bot.dialogs.registry import create_dialogs
 from bot.i18n import gettext
 from core.context import Context
@@ -74,3 +75,8 @@ def press(reply: Reply, label: str, *, exact: bool = False) -> str:
 def t(locale: str, message: str, **params: object) -> str:
     """What the reader sees for ``message`` (the English source until it is translated)."""
     return gettext(locale, message, **params)
+
+
+def hinted(locale: str, text: str) -> str:
+    """``text`` as a step that asks again shows it: with how to leave the step under it."""
+    return f"{text}\n{gettext(locale, HINT)}"

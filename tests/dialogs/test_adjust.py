@@ -19,7 +19,7 @@ from core.people.registration import register_member
 from core.people.staff import StaffView, add_staff
 from storage.models import AlertRow, AuditRow, LedgerRow, OutboxRow
 from tests import factories
-from tests.dialogs.conftest import press, say
+from tests.dialogs.conftest import hinted, press, say
 from tests.factories import balance, count
 
 
@@ -142,7 +142,7 @@ async def test_guided_form_over_the_cap_waits_for_the_owner(
         t("How many points? For example +50 to add or -20 to take away.")
     ]
     assert [r.text for r in await mia("lots")] == [
-        describe(InvalidAmount(value="lots"), lang)
+        hinted(lang, describe(InvalidAmount(value="lots"), lang))
     ]  # and the question stays
     assert [r.text for r in await mia(points)] == [t("Why? The reason is kept in the audit log.")]
     too_long = t(
@@ -151,8 +151,10 @@ async def test_guided_form_over_the_cap_waits_for_the_owner(
         max=200,
         count=201,
     )
-    assert [r.text for r in await mia("x" * 201)] == [too_long]  # refused, never cut
-    assert [r.text for r in await mia("\u200b")] == [t("Why? The reason is kept in the audit log.")]
+    assert [r.text for r in await mia("x" * 201)] == [hinted(lang, too_long)]  # refused, never cut
+    assert [r.text for r in await mia("\u200b")] == [
+        hinted(lang, t("Why? The reason is kept in the audit log."))
+    ]
     (ask,) = await mia("lost paper receipts")
     assert ask.text == "\n".join(
         (

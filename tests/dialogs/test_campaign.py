@@ -26,7 +26,7 @@ from core.people import conversations
 from core.people.registration import register_member
 from core.people.staff import add_staff, owners
 from storage.models import AuditRow, CampaignRow, OutboxRow
-from tests.dialogs.conftest import say, unstamped
+from tests.dialogs.conftest import hinted, say, unstamped
 from tests.factories import reachable, sale
 
 STORE_NAMES = {"zh_CN": ("旗舰店", "滨江店"), "en": ("Flagship store", "Riverside store")}
@@ -105,7 +105,9 @@ async def test_owner_is_guided_to_a_campaign_with_a_coupon(
     ask = await owner_says(payload=stores.choices[0].payload)
     assert ask.text == t("Write the message to send (at most {max} characters):", max=500)
     again = await owner_says("x" * 501)
-    assert again.text == t("A message has 1 to {max} characters; please write it again.", max=500)
+    assert again.text == hinted(
+        locale, t("A message has 1 to {max} characters; please write it again.", max=500)
+    )
     rewards = await owner_says("好久不见,回来看看吧!")
     assert rewards.text == t("Give each member a coupon with the message?")
     assert rewards.choices[0].label == t(

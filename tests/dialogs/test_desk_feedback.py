@@ -19,7 +19,7 @@ from core.people.staff import StaffView, add_staff
 from core.service import feedback
 from core.service.feedback import TEXT_MAX
 from storage.models import AuditRow, OutboxRow
-from tests.dialogs.conftest import press, say, t
+from tests.dialogs.conftest import hinted, press, say, t
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 
@@ -72,14 +72,20 @@ async def test_urgent_first_and_the_answer_reaches_the_member(
     assert await outbox(ctx) == []
 
     (too_long,) = await say(dialogs, "x" * (TEXT_MAX + 1), user="clerk", lang=locale)
-    assert too_long.text == t(
+    assert too_long.text == hinted(
         locale,
-        "That is too long: at most {max} characters, yours has {count}. "
-        "Please shorten it and send it again.",
-        max=TEXT_MAX,
-        count=TEXT_MAX + 1,
+        t(
+            locale,
+            "That is too long: at most {max} characters, yours has {count}. "
+            "Please shorten it and send it again.",
+            max=TEXT_MAX,
+            count=TEXT_MAX + 1,
+        ),
     )
-    (sent,) = await say(dialogs, "非常抱歉,我们会给您打电话。", user="clerk", lang=locale)
+    (shown,) = await say(dialogs, "非常抱歉,我们会给您打电话。", user="clerk", lang=locale)
+    assert await outbox(ctx) == []  # shown back first (issue 23): nothing sent yet
+    send = press(shown, t(locale, "Send"), exact=True)
+    (sent,) = await say(dialogs, payload=send, user="clerk", lang=locale)
     assert sent.text == t(locale, "Your answer was sent to {name}.", name="王芳")
     (push,) = await outbox(ctx)
     assert (push.member_id, push.kind) == (items["sour"].member_id, "feedback_answer")

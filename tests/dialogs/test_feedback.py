@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.waiting import HINT
 from core.context import Context
 from core.people.staff import add_staff
 from core.service.feedback import TEXT_MAX, answer_feedback, member_feedback
-from tests.dialogs.conftest import say, t
+from tests.dialogs.conftest import hinted, say, t
 from tests.factories import member
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -34,7 +35,7 @@ async def test_bad_input_is_answered_and_the_question_stays(
     )
     for bad in ("7", "abc", "0"):
         (again,) = await say(dialogs, bad)
-        assert again.text.splitlines() == [retry, question]
+        assert again.text.splitlines() == [retry, question, t(locale, HINT)]
         assert [b.label for b in again.choices][:5] == STARS
     (write,) = await say(dialogs, "4")  # a typed digit
     prompt = t(
@@ -45,14 +46,19 @@ async def test_bad_input_is_answered_and_the_question_stays(
     assert write.text == prompt
     for nothing in ("   ", "\u200b", " \u200d\ufeff "):  # spaces; zero-width characters
         (empty,) = await say(dialogs, nothing)
-        assert empty.text == t(locale, "Please write a few words about your experience.")
+        assert empty.text == hinted(
+            locale, t(locale, "Please write a few words about your experience.")
+        )
     (long,) = await say(dialogs, "很" * 10_000)
-    assert long.text == t(
+    assert long.text == hinted(
         locale,
-        "That is too long: at most {max} characters, yours has {count}. "
-        "Please shorten it and send it again.",
-        max=TEXT_MAX,
-        count=10_000,
+        t(
+            locale,
+            "That is too long: at most {max} characters, yours has {count}. "
+            "Please shorten it and send it again.",
+            max=TEXT_MAX,
+            count=10_000,
+        ),
     )
     typed = '咖啡 <b>太凉</b> *了* _真的_ 😡☕ & "quotes" {braces}'
     (thanks,) = await say(dialogs, typed)

@@ -25,7 +25,7 @@ from core.people import conversations
 from storage.models import CampaignMemberRow, OutboxRow
 from tests.cli import invoke
 from tests.core.test_measured_campaigns import many_members
-from tests.dialogs.conftest import say, unstamped
+from tests.dialogs.conftest import hinted, say, unstamped
 from tests.factories import owner, sale
 from tests.test_cli_stats import parse
 
@@ -87,7 +87,9 @@ async def test_staff_add_a_second_message_and_set_the_holdout(
         max=500,
     )
     text, _ = await boss("x" * 501)
-    assert text == t("A message has 1 to {max} characters; please write it again.", max=500)
+    assert text == hinted(
+        locale, t("A message has 1 to {max} characters; please write it again.", max=500)
+    )
     text, choices = await boss("第二版")
     assert t("Second message (B): {text}", text="第二版") in text.splitlines()
     assert text.splitlines()[-1] == t("The others get message A or B, half each, drawn at random.")

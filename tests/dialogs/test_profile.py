@@ -14,7 +14,7 @@ from core import loyalty
 from core.context import Context
 from core.people.members import DELETED_NAME, get_member, member_for_identity
 from storage.models import MemberRow, SaleRow
-from tests.dialogs.conftest import press, say
+from tests.dialogs.conftest import hinted, press, say
 from tests.factories import member
 
 # The member of these tests, on the console.
@@ -44,12 +44,12 @@ async def test_edit_name_and_phone(ctx: Context, dialogs: Dialogs, lang: str) ->
     (ask,) = await say(dialogs, payload=press(view, t("Edit name")))
     assert ask.text == t("Please type your new name.")
     (error,) = await say(dialogs, "")
-    assert error.text == t("The value for {field} is not valid.", field=t("name"))
+    assert error.text == hinted(lang, t("The value for {field} is not valid.", field=t("name")))
     (saved,) = await say(dialogs, "韩梅梅")
     assert saved.text.startswith(t("Saved."))
     (ask,) = await say(dialogs, payload=press(view, t("Edit mobile")))
     (error,) = await say(dialogs, "abc")
-    assert error.text == t("{value} is not a valid mobile phone number.", value="abc")
+    assert error.text == hinted(lang, t("{value} is not a valid mobile phone number.", value="abc"))
     await say(dialogs, "13900139000")
     changed = await get_member(ctx, member_id)
     assert (changed.name, changed.phone) == ("韩梅梅", "+8613900139000")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Payload
+from bot.dialogs.engine.waiting import HINT
 from bot.dialogs.staff import campaign
 from bot.dialogs.staff import team as staff_admin
 from bot.error_texts import NEEDED_ROLES, describe
@@ -159,7 +160,10 @@ async def refused_in_flow(
     audited once with who tried which flow, and changes nothing else."""
     before = await snapshot(ctx)
     replies = await say(dialogs, user=user, lang=locale, **attempt)
-    assert [r.text for r in replies] == [describe(NotAllowed(needed="owner"), locale)], attempt
+    # A step refused inside a conversation says how to leave it, under the refusal.
+    hint = "\n" + gettext(locale, HINT)
+    texts = [r.text.removesuffix(hint) for r in replies]
+    assert texts == [describe(NotAllowed(needed="owner"), locale)], attempt
     audited = await unchanged_but_audited(ctx, before)
     assert [as_refusal(row) for row in audited] == [refusal_of(actor, flow, None)], attempt
 

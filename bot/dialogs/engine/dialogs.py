@@ -25,8 +25,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from bot.dialogs.engine import waiting
 from bot.dialogs.engine.intents import Intents, Matcher, Target
 from bot.dialogs.engine.types import Button, Event, Payload, Reply, Step, buttons
+from bot.dialogs.engine.waiting import CHOICES, Expects
 from bot.error_texts import describe
 from bot.i18n import (
     LOCALES,
@@ -134,7 +136,8 @@ class Flow:
     step, however often the button is tapped; ``stateless`` steps may be run by a button
     long after the conversation moved on (e.g. "why?"). Free text reaches a flow by its
     ``intents`` (``bot.dialogs.engine.intents``); ``keywords`` are phrases too, of any
-    language."""
+    language. ``expects`` names what a waiting step takes (a step not named takes free
+    text; see ``waiting``)."""
 
     name: str
     start: Handler
@@ -152,6 +155,10 @@ class Flow:
     menu: Menu | None = None
     staff_help: StaffHelp | None = None
     command_menu: tuple[MenuCommand, ...] = ()
+    expects: dict[str, Expects] = field(default_factory=dict)
+
+    def expecting(self, step: str) -> Expects:
+        return self.expects.get(step.removesuffix(conversations.CLAIMED), Expects.TEXT)
 
 
 class Dialogs:
@@ -235,13 +242,52 @@ class Dialogs:
         return await self._turn(turn, current)
 
     async def _turn(self, turn: Turn, current: conversations.Conversation | None) -> list[Reply]:
-        """The replies of a turn: its flow and step, run; the conversation saved or ended."""
-        ctx, identity, member, staff = self.ctx, turn.identity, turn.member, turn.staff
+        """The replies of a turn: a word that leaves the waiting step, else its flow and
+        step, run."""
+        member, staff = turn.member, turn.staff
         if member is None and staff is not None and self._is_spent(turn, current):
             # A confirm button tapped again after its conversation ended: a member gets the
             # menu (below), but staff who are no members must not land in registration.
             return [Reply(turn._(NO_LONGER_VALID))]
-        flow, step_name = self._route(turn, current)
+        left = await self._left(turn, current)
+        if left == waiting.CANCEL and member is None and staff is None:
+            return [Reply(turn._(waiting.CANCELLED))]  # no menu before registration
+        if left is not None:
+            current, turn.data = None, {}
+        flow, step_name = (self.help, START) if left else self._route(turn, current)
+        replies = await self._run(turn, current, flow, step_name)
+        if left == waiting.CANCEL:
+            return [Reply(turn._(waiting.CANCELLED)), *replies]
+        return replies
+
+    async def _left(self, turn: Turn, current: conversations.Conversation | None) -> str | None:
+        """For typed text in a waiting step: the button it picks becomes the turn's payload;
+        a word that leaves any step ends the conversation (``waiting.CANCEL`` or
+        ``waiting.MENU``, else None)."""
+        flow = self.flows.get(current.flow) if current is not None else None
+        event = turn.event
+        if current is None or flow is None or turn.payload is not None or event.menu:
+            return None
+        if event.start is not None or turn.text.startswith("/"):
+            return None
+        picked = waiting.typed_choice(turn.text, turn.data, flow.expecting(current.step))
+        if picked is not None:
+            turn.payload = Payload.unpack(picked)
+            return None
+        left = waiting.leaving(turn.text)
+        if left is not None:
+            await conversations.end_conversation(self.ctx, turn.identity.id)
+        return left
+
+    async def _run(
+        self,
+        turn: Turn,
+        current: conversations.Conversation | None,
+        flow: Flow,
+        step_name: str,
+    ) -> list[Reply]:
+        """The step run; the conversation saved (with the buttons it shows) or ended."""
+        ctx, identity, member, staff = self.ctx, turn.identity, turn.member, turn.staff
         if flow.role is not None and (staff is None or not staff.role.allows(flow.role)):
             await self._audit_refusal(turn, flow)
             return [Reply(describe(NotAllowed(needed=flow.role.value), turn.locale))]
@@ -276,9 +322,15 @@ class Dialogs:
             if current is not None or claimed:  # a write only when there is one to end
                 await conversations.end_conversation(ctx, identity.id)
         else:
+            if _asked_again(current, flow, step_name, result.next, turn.data):
+                # Its buttons again, and how to leave: said where someone may be stuck,
+                # not under every question.
+                again = waiting.shown_again(result.replies, turn.data)
+                result.replies = waiting.with_hint(again, turn.locale)
             if _stateful(result.replies, flow):  # buttons of another state are outdated
                 turn.data[STAMP] = _stamp(flow.name, result.next, turn.data)
                 result.replies = _stamped(result.replies, flow, turn.data[STAMP])
+            turn.data[CHOICES] = waiting.kept(result.replies)
             await conversations.save_conversation(
                 ctx, identity.id, flow.name, result.next, turn.data
             )
@@ -403,7 +455,13 @@ class Dialogs:
             log.info("stale button %s:%s", payload.flow, payload.action)
             return self.help, START
         if current is not None:
-            return self.flows[current.flow], current.step
+            flow = self.flows[current.flow]
+            if flow.expecting(current.step) is not Expects.TEXT:
+                # Not free text: a message that clearly means another flow starts it.
+                other = self._meant_flow(text)
+                if other is not None and other is not flow:
+                    return other, START
+            return flow, current.step
         verdict = self.matcher.match(text)
         if verdict.start is not None:  # only ever a start or an asking step: nothing is done
             target = verdict.start
@@ -412,6 +470,33 @@ class Dialogs:
             return self.flows[target.flow], target.step
         turn.suggestions = verdict.suggestions
         return self.help, START
+
+    def _meant_flow(self, text: str) -> Flow | None:
+        """The flow whose start a text confidently means, if any."""
+        verdict = self.matcher.match(text) if text else None
+        if verdict is None or verdict.start is None or verdict.start.step != START:
+            return None
+        return self.flows[verdict.start.flow]
+
+
+def _asked_again(
+    current: conversations.Conversation | None,
+    flow: Flow,
+    step: str,
+    following: str,
+    data: dict[str, Any],
+) -> bool:
+    """A step that waited and waits again about the same things: its answer was refused
+    (or empty). A step that asks its next question in itself has new data."""
+    if current is None or current.flow != flow.name:
+        return False
+    waited = current.step.removesuffix(conversations.CLAIMED)
+    return waited == step == following and _state(current.data) == _state(data)
+
+
+def _state(data: dict[str, Any]) -> dict[str, Any]:
+    """A conversation's data without what the engine keeps in it."""
+    return {k: v for k, v in data.items() if k not in (STAMP, CHOICES)}
 
 
 def intent_phrases(
@@ -466,8 +551,7 @@ def _repeats(payload: Payload | None, finished: conversations.Conversation) -> b
 def _stamp(flow: str, step: str, data: dict[str, Any]) -> str:
     """The stamp of a conversation's state: the same question about the same things, shown
     again, keeps its older buttons valid; any other state outdates them."""
-    state = {k: v for k, v in data.items() if k != STAMP}
-    named = json.dumps([flow, step, state], sort_keys=True, default=str, ensure_ascii=False)
+    named = json.dumps([flow, step, _state(data)], sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(named.encode()).hexdigest()[:8]
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
+from bot.dialogs.engine.waiting import Expects
 from bot.error_texts import describe
 from bot.i18n import N_, format_time, localized
 from core.errors import CancelTooLate, DomainError, SlotFull, UnknownBooking
@@ -520,6 +521,10 @@ flow = Flow(
         CANCEL: cancel,
     },
     once=frozenset({CONFIRM, CANCEL}),
+    expects={
+        **dict.fromkeys((STORE, DAY, SLOT, CONFIRM, ALTERNATIVE, CANCEL), Expects.CHOICE),
+        PARTY: Expects.NUMBER,
+    },
     shown_again=frozenset({CONFIRM, CANCEL}),
     stateless=frozenset({MINE, ASK_CANCEL}),
     commands=("/book", "/bookings"),

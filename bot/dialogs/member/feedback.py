@@ -1,5 +1,6 @@
 """Feedback: a rating from 1 to 5 (a button or a typed digit), then a few words; staff
-answer in the same chat. "My feedback" lists what was sent and what staff answered.
+answer in the same chat. "My feedback" lists what was sent and what staff answered. Words
+typed with the keyword ("投诉：服务太慢了") are kept: only the rating is asked, then sent.
 
 Bad input (a rating of 7, an empty or too long text) gets a clear reply and the question
 again; the conversation stays where it was. The text is stored exactly as typed (channels
@@ -11,6 +12,7 @@ from __future__ import annotations
 from bot.dialogs.engine.dialogs import Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.engine.waiting import Expects
 from bot.i18n import N_
 from core.service import feedback
 from core.service.feedback import RATING_MAX, RATING_MIN, TEXT_MAX, URGENT_MAX_RATING
@@ -20,6 +22,10 @@ NAME = "feedback"
 RATING, TEXT, MINE = "rating", "text", "mine"
 STAR = "⭐"
 MINE_WORDS = ("我的反馈", "my feedback")
+KEYWORDS = ("反馈", "意见", "投诉", "feedback", "complain")
+# Said around a keyword without being feedback themselves ("我要投诉", "I want to complain").
+LEAD_INS = ("complaint", "我要", "我想", "提个", "提", "给", "i want to", "i'd like to", "give")
+WORDS_MIN = 4  # characters left besides the keyword and lead-ins: words worth keeping
 LISTED = 5  # past feedback shown in "my feedback"
 EXCERPT = 80  # characters of each past text shown there
 
@@ -60,11 +66,25 @@ def too_long(turn: Turn, text: str, limit: int = TEXT_MAX) -> Reply | None:
     )
 
 
+def _words(text: str) -> str | None:
+    """The message itself when it says more than "feedback" ("投诉：服务太慢了",
+    "complaint: too slow"), else None."""
+    rest = text.lower()
+    for word in (*LEAD_INS, *KEYWORDS):
+        rest = rest.replace(word, "")
+    said = [c for c in rest if c.isalnum()]
+    return text if len(said) >= WORDS_MIN and not text.startswith("/") else None
+
+
 async def start(turn: Turn) -> Step:
     lowered = turn.text.lower()
     if any(word in lowered for word in MINE_WORDS):
         return await mine(turn)
-    return _rating_question(turn)
+    words = _words(turn.event.text.strip())
+    if words is None or too_long(turn, words) is not None or "\x00" in words:
+        return _rating_question(turn)
+    turn.data["words"] = words
+    return _rating_question(turn, turn._("Got it: “{words}”", words=words))
 
 
 async def rate(turn: Turn) -> Step:
@@ -77,6 +97,8 @@ async def rate(turn: Turn) -> Step:
         )
         return _rating_question(turn, note)
     turn.data["rating"] = rating
+    if "words" in turn.data:  # said with the keyword: nothing more to ask
+        return await _submitted(turn, rating, str(turn.data["words"]))
     text = turn._(
         "Thank you! What would you like to tell us? (at most {max} characters)", max=TEXT_MAX
     )
@@ -94,7 +116,11 @@ async def write(turn: Turn) -> Step:
         return Step([Reply(turn._("Please write a few words about your experience."))], next=TEXT)
     if (refusal := too_long(turn, text)) is not None:
         return Step([refusal], next=TEXT)
-    rating = int(turn.data["rating"])
+    return await _submitted(turn, int(turn.data["rating"]), text)
+
+
+async def _submitted(turn: Turn, rating: int, text: str) -> Step:
+    assert turn.member is not None
     await feedback.submit_feedback(turn.ctx, turn.member.id, rating, text)
     lines = [turn._("Thank you for your feedback! Our staff will read it and answer you here.")]
     if rating <= URGENT_MAX_RATING:
@@ -126,6 +152,7 @@ flow = Flow(
     start=start,
     steps={RATING: rate, TEXT: write, MINE: mine},
     stateless=frozenset({MINE}),
+    expects={RATING: Expects.NUMBER},
     commands=("/feedback",),
     intents=(
         Intents(

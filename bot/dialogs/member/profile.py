@@ -14,6 +14,7 @@ from typing import TypedDict, Unpack
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.engine.waiting import Expects
 from bot.dialogs.member import invite
 from bot.dialogs.member.registration import LANGUAGE_NAMES, typed_birthday, typed_phone
 from bot.error_texts import describe
@@ -256,6 +257,7 @@ flow = Flow(
     },
     stateless=frozenset({EDIT, MARKETING, OFFERS, LANG, LINK, DELETE}),
     once=frozenset({DELETE_FINAL}),
+    expects={NEW_BIRTHDAY: Expects.DATE},
     commands=("/profile",),
     intents=(
         Intents(

@@ -17,6 +17,7 @@ from datetime import date
 from bot.dialogs.engine import deeplinks
 from bot.dialogs.engine.dialogs import START, Flow, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
+from bot.dialogs.engine.waiting import Expects
 from bot.dialogs.member import help
 from bot.error_texts import describe
 from bot.i18n import LOCALES, localized
@@ -313,6 +314,8 @@ flow = Flow(
         CONFIRM: confirm,
     },
     once=frozenset({CONFIRM}),
+    # The summary takes a typed invite code: free text.
+    expects={CONSENT: Expects.CHOICE, ASK_BIRTHDAY: Expects.DATE},
     needs_member=False,
 )
 FLOWS = (flow,)

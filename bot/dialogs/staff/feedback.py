@@ -1,8 +1,9 @@
 """Staff: the feedback queue, urgent first; read one in full, answer it or close it.
 
 ``/feedback`` lists open feedback (1–2 stars first, then oldest first), each with a
-button. The button shows the feedback in full and waits for the answer: the next message
-is sent to the member (``core.service.feedback.answer_feedback`` queues it in the outbox, in the
+button. The button shows the feedback in full and waits for the answer: the next message is shown
+back with Send / Edit / Cancel (a clerk's "积分" typed here must not reach the member), and
+Send sends it (``core.service.feedback.answer_feedback`` queues it in the outbox, in the
 same transaction). "Close without answering" closes it (``close_feedback``).
 
 Clerks and managers see the feedback about their own store and the feedback about no
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from bot.dialogs.engine.dialogs import START, Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
+from bot.dialogs.engine.waiting import NO, YES, Expects
 from bot.dialogs.member.feedback import too_long
 from bot.dialogs.staff.bookings import store_name
 from bot.error_texts import FEEDBACK_CATEGORY_NAMES, describe
@@ -29,7 +31,8 @@ from core.service.feedback import CLOSED, LIMIT_MAX, RATING_MAX, TEXT_MAX, Feedb
 from core.text import blank
 
 NAME = "desk_feedback"
-SHOW, ANSWER, CLOSE = "show", "answer", "close"
+SHOW, ANSWER, SEND, CLOSE = "show", "answer", "send", "close"
+EDIT = "edit"
 STAR = "⭐"
 URGENT = "❗"
 LISTED = 10  # feedback shown in the queue at once (answered or closed ones make room)
@@ -152,8 +155,8 @@ async def show(turn: Turn) -> Step:
 
 
 async def answer(turn: Turn) -> Step:
-    """The typed answer, sent as typed (the raw message: a text over the limit is refused,
-    never cut). The member gets it through the outbox."""
+    """The typed answer, kept as typed (the raw message: a text over the limit is refused,
+    never cut) and shown back to be sent, edited or dropped."""
     assert turn.staff is not None
     if turn.payload is not None:
         return Step([Reply(turn._("Please type your answer as a message."))], next=ANSWER)
@@ -162,6 +165,33 @@ async def answer(turn: Turn) -> Step:
         return Step([Reply(turn._("Please type your answer as a message."))], next=ANSWER)
     if (refusal := too_long(turn, text)) is not None:
         return Step([refusal], next=ANSWER)
+    try:
+        item = await _reachable(turn, int(turn.data["feedback"]))
+    except DomainError as error:  # e.g. it is gone meanwhile: nothing to wait for
+        return Step([Reply(describe(error, turn.locale), buttons([_to_queue(turn)]))])
+    turn.data["answer"] = text
+    question = turn._("Send this answer to {name}?", name=item.member_name)
+    choices = [
+        Payload(NAME, SEND, YES).button(turn._("Send")),
+        Payload(NAME, SEND, EDIT).button(turn._("Edit")),
+        Payload(NAME, SEND, NO).button(turn._("Cancel")),
+    ]
+    return Step([Reply(f"{question}\n\n{text}", buttons(choices))], next=SEND)
+
+
+async def send(turn: Turn) -> Step:
+    """The answer shown back: sent (once, however often Send is tapped), typed again, or
+    dropped. The member gets it through the outbox."""
+    assert turn.staff is not None
+    value = turn.payload.value if turn.payload else ""
+    if value == EDIT:
+        return Step([Reply(turn._("Type your answer again:"))], next=ANSWER)
+    if value == NO:
+        text = turn._("Cancelled; nothing was sent.")
+        return Step([Reply(text, buttons([_to_queue(turn)]))])
+    if value != YES:
+        return Step([Reply(turn._("Please choose one of the buttons."))], next=SEND)
+    text = str(turn.data["answer"])
     try:
         item = await _reachable(turn, int(turn.data["feedback"]))
         item = await feedback.answer_feedback(turn.ctx, item.id, text, staff_id=turn.staff.id)
@@ -190,8 +220,10 @@ async def close(turn: Turn) -> Step:
 flow = Flow(
     name=NAME,
     start=start,
-    steps={SHOW: show, ANSWER: answer, CLOSE: close},
+    steps={SHOW: show, ANSWER: answer, SEND: send, CLOSE: close},
     stateless=frozenset({SHOW, CLOSE}),
+    once=frozenset({SEND}),
+    expects={SEND: Expects.CHOICE},
     commands=("/feedback",),
     role=Role.CLERK,
     staff_help=StaffHelp(N_("answer feedback"), order=50),
