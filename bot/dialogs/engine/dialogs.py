@@ -135,9 +135,8 @@ class Flow:
     in them; ``once`` steps act (redeem, book, …) and run at most once per conversation
     step, however often the button is tapped; ``stateless`` steps may be run by a button
     long after the conversation moved on (e.g. "why?"). Free text reaches a flow by its
-    ``intents`` (``bot.dialogs.engine.intents``); ``keywords`` are phrases too, of any
-    language. ``expects`` names what a waiting step takes (a step not named takes free
-    text; see ``waiting``)."""
+    ``intents`` (``keywords`` are phrases too); ``expects`` names what a waiting step takes
+    (a step not named takes free text; see ``waiting``)."""
 
     name: str
     start: Handler

@@ -46,7 +46,7 @@ STOPWORDS = frozenset(
         "想", "请", "你", "您", "我们", "你们", "一下", "可以", "帮我", "一个", "这个", "那个",
         "能", "给", "个", "下", "就", "都", "也", "还",
         "i", "me", "a", "an", "the", "to", "of", "for", "is", "am", "are", "be",
-        "do", "doe", "did", "can", "could", "please", "want", "would", "like",
+        "do", "doe", "did", "can", "could", "you", "please", "want", "would", "like",
         "it", "this", "that", "in", "on", "at", "and", "or", "with", "pls", "plz", "just",
         "some", "any", "there", "we", "us", "our", "have", "ha", "need", "will", "let",
         "im", "s", "t", "d", "ll", "m", "no", "not", "don", "how", "what", "now", "about", "so",
