@@ -17,7 +17,7 @@ from core.clock import FixedClock
 from core.context import Context
 from core.service import bookings
 from tests.conftest import ZONE
-from tests.dialogs.conftest import press, say, t
+from tests.dialogs.conftest import hinted, press, say, t
 from tests.factories import member, shop_time
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -39,7 +39,9 @@ def slot_label(locale: str, moment: datetime, free: int) -> str:
 
 
 def asks_party(reply: Reply, locale: str, most: int) -> bool:
-    return reply.text.endswith(t(locale, "How many people are coming? (1 to {max})", max=most))
+    """The party question, asked first or again (then with how to leave the step)."""
+    question = t(locale, "How many people are coming? (1 to {max})", max=most)
+    return reply.text.endswith((question, hinted(locale, question)))
 
 
 @LOCALES
