@@ -455,7 +455,7 @@ class Dialogs:
             return self.help, START
         if current is not None:
             flow = self.flows[current.flow]
-            if flow.expecting(current.step) is not Expects.TEXT:
+            if not flow.expecting(current.step).free:
                 # Not free text: a message that clearly means another flow starts it.
                 other = self._meant_flow(text)
                 if other is not None and other is not flow:
@@ -487,7 +487,7 @@ def _asked_again(
 ) -> bool:
     """A step that waited and waits again about the same things: its answer was refused
     (or empty). A step that asks its next question in itself has new data."""
-    if current is None or current.flow != flow.name:
+    if current is None or current.flow != flow.name or flow.expecting(step) is Expects.CHAT:
         return False
     waited = current.step.removesuffix(conversations.CLAIMED)
     return waited == step == following and _state(current.data) == _state(data)

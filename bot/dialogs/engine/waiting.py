@@ -40,6 +40,12 @@ class Expects(StrEnum):
     NUMBER = "number"
     DATE = "date"  # its buttons (a Skip) count as choices too
     TEXT = "text"  # any message: nothing else is read into it
+    CHAT = "chat"  # any message, as with TEXT, and staying is its normal outcome (a chat)
+
+    @property
+    def free(self) -> bool:
+        """Any message is an answer: none is read as a choice or as another flow."""
+        return self in (Expects.TEXT, Expects.CHAT)
 
 
 def _plain(text: str) -> str:
@@ -88,7 +94,7 @@ def typed_choice(text: str, data: dict[str, Any], expects: Expects) -> str | Non
     one Yes, No or Skip button."""
     stored = [(str(label), str(payload)) for label, payload in data.get(CHOICES) or []]
     typed = _plain(text)
-    if not stored or not typed or expects is Expects.TEXT:
+    if not stored or not typed or expects.free:
         return None
     if expects in (Expects.CHOICE, Expects.DATE) and typed.isdigit():
         number = int(typed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
+from bot.dialogs.engine.waiting import Expects
 from bot.dialogs.member import help
 from bot.dialogs.member.feedback import too_long
 from bot.error_texts import describe
@@ -144,6 +145,7 @@ flow = Flow(
     steps={CHAT: chat, END: chat},
     stateless=frozenset({END}),
     media_steps=frozenset({CHAT}),
+    expects={CHAT: Expects.CHAT},
     commands=("/human",),
     keywords=KEYWORDS,
     precedence=5,  # before help: "I need help from a human" wants the human
