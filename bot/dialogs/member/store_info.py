@@ -18,7 +18,7 @@ from bot.dialogs.engine.dialogs import Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Button, ButtonValue, Location, Payload, Reply, Step, buttons
 from bot.i18n import N_, format_time, format_weekday, localized
-from core.service import store_hours
+from core.service import store_hours, when
 from core.shop import Store
 
 NAME = "store_info"
@@ -33,15 +33,10 @@ WHERE_WORDS += ("where", "locat", "map", "direction", "get there")
 PHONE_WORDS = ("电话", "联系方式", "phone", "call", "contact", "number")
 WEEK_WORDS = ("这周", "本周", "每天", "一周", "week", "every day", "each day")
 
-# Days a question names: today/tomorrow and weekdays (0 = Monday).
-_RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "today": 0, "tonight": 0}
-_RELATIVE |= {"tomorrow": 1}
-_ZH_WEEKDAY = re.compile(r"(?:周|星期|礼拜)([一二三四五六日天末])")
-_ZH_DIGITS = "一二三四五六日"
-_EN_WEEKDAY = re.compile(
-    r"\b(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?s?\b|\bweekend\b"
-)
-_EN_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A question about the weekend is about its Saturday; any other day is read as a booking
+# request's day is (core.service.when).
+_WEEKEND = re.compile(r"周末|\bweekend\b")
+SATURDAY = 5
 
 
 @dataclass(frozen=True)
@@ -63,19 +58,9 @@ class Asked(ButtonValue):
 def day_named(text: str, today: date) -> date | None:
     """The day a question names (今天, 明天, 周日, "on Sunday", "this weekend"), the next
     one from ``today`` on; None when it names none."""
-    lowered = text.lower()
-    for word, offset in _RELATIVE.items():
-        if word in lowered:
-            return today + timedelta(days=offset)
-    weekday: int | None = None
-    if found := _ZH_WEEKDAY.search(text):
-        char = found.group(1)
-        weekday = 6 if char in "日天" else 5 if char == "末" else _ZH_DIGITS.index(char)
-    elif found := _EN_WEEKDAY.search(lowered):
-        weekday = _EN_DAYS.index(found.group(1)) if found.group(1) else 5
-    if weekday is None:
-        return None
-    return today + timedelta(days=(weekday - today.weekday()) % 7)
+    if _WEEKEND.search(text.lower()):
+        return today + timedelta(days=(SATURDAY - today.weekday()) % 7)
+    return when.read(text, today).day
 
 
 def topic_of(text: str) -> str:
