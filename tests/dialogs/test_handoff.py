@@ -90,7 +90,8 @@ async def test_member_reaches_staff_and_gets_the_confirmed_answer(
 
     forwarded = await rendered(ctx, handoff.STAFF_PUSH)
     assert list(forwarded) == [main.id]  # only the member's store's staff
-    question, image = forwarded[main.id]
+    ask, question, image = forwarded[main.id]  # the asking words first: someone waits
+    assert ask.text.splitlines()[-1] == ASK[locale]
     assert question.text.splitlines()[-1] == QUESTION[locale]
     assert "王芳" in question.text.splitlines()[0]
     assert image.text.splitlines()[-1] == "[image]"
@@ -132,7 +133,7 @@ async def test_member_reaches_staff_and_gets_the_confirmed_answer(
     )
     assert late.text == t(locale, "This chat has been closed; nothing was sent.")
     (menu,) = await say(dialogs, QUESTION[locale], user="wang")  # no longer forwarded
-    assert len(await pushes(ctx, handoff.STAFF_PUSH)) == 2
+    assert len(await pushes(ctx, handoff.STAFF_PUSH)) == 3
     assert menu.text != t(locale, "Sent to our staff.")
 
 
@@ -198,6 +199,62 @@ async def test_outside_opening_hours_the_member_is_told_when_someone_replies(
     )
 
 
+@LOCALES
+async def test_the_message_that_asks_reaches_staff_with_its_words(
+    ctx: Context, dialogs: Dialogs, locale: str
+) -> None:
+    """"转人工，我的积分不对" opens the chat and is its first message: staff learn at once
+    that someone waits, and what about; a command or a button carries no words to pass on."""
+    wang = await member(ctx, locale)
+    main = await clerk(ctx, "clerk", "main", locale)
+    asking = {"zh_CN": "转人工，我的积分不对", "en": "talk to a human, my points are wrong"}
+    (opened,) = await say(dialogs, asking[locale], user="wang")
+    assert t(locale, "Your message was passed on to them.") in opened.text.splitlines()
+    (pushed,) = (await rendered(ctx, handoff.STAFF_PUSH))[main.id]
+    assert pushed.text.splitlines()[-1] == asking[locale]
+    view = await handoff.open_handoff_of(ctx, wang.id)
+    assert view is not None and [m.text for m in view.messages] == [asking[locale]]
+
+    await say(dialogs, END[locale], user="wang")
+    (by_command,) = await say(dialogs, "/human", user="wang")
+    assert t(locale, "Your message was passed on to them.") not in by_command.text.splitlines()
+    again = await handoff.open_handoff_of(ctx, wang.id)
+    assert again is not None and again.messages == ()
+
+
+@LOCALES
+async def test_member_lookup_shows_an_open_chat_and_opens_it(
+    ctx: Context, dialogs: Dialogs, locale: str
+) -> None:
+    wang = await member(ctx, locale)
+    await clerk(ctx, "clerk", "main", locale)
+    await clerk(ctx, "river", "riverside", locale)
+    (before,) = await say(dialogs, f"/member {wang.member_no}", user="clerk", lang=locale)
+    assert before.choices == []
+    await say(dialogs, "/human", user="wang")
+    await say(dialogs, QUESTION[locale], user="wang")
+    view = await handoff.open_handoff_of(ctx, wang.id)
+    assert view is not None
+
+    (card,) = await say(dialogs, f"/member {wang.member_no}", user="clerk", lang=locale)
+    waiting = t(
+        locale,
+        "Waiting to chat with staff since {moment}: {last}",
+        moment=format_moment(view.opened_at, locale, ctx.zone),
+        last=QUESTION[locale],
+    )
+    assert card.text.splitlines()[-1] == waiting
+    (shown,) = await say(
+        dialogs, payload=press(card, t(locale, "Open chat")), user="clerk", lang=locale
+    )
+    assert shown.text.splitlines()[-1].endswith(f"王芳: {QUESTION[locale]}")
+    assert [b.label for b in shown.choices][:2] == [t(locale, "Answer"), t(locale, "Close chat")]
+    # A clerk of another store sees that the member waits, without a button to the chat.
+    (other,) = await say(dialogs, f"/member {wang.member_no}", user="river", lang=locale)
+    assert other.text.splitlines()[-1] == waiting
+    assert other.choices == []
+
+
 async def test_open_hours_say_nothing_of_waiting(ctx: Context, dialogs: Dialogs) -> None:
     await member(ctx, "en")
     (opened,) = await say(dialogs, "talk to a human", user="wang")
@@ -207,7 +264,7 @@ async def test_open_hours_say_nothing_of_waiting(ctx: Context, dialogs: Dialogs)
 async def test_an_erased_message_is_not_pushed(ctx: Context, dialogs: Dialogs) -> None:
     wang = await member(ctx, "en")
     await clerk(ctx, "clerk", "main", "en")
-    await say(dialogs, "talk to a human", user="wang")
+    await say(dialogs, "/human", user="wang")
     await say(dialogs, "my secret", user="wang")
     async with ctx.db.transaction() as s:
         assert await handoff.erase_member(s, wang.id) == ["my secret"]
@@ -224,15 +281,15 @@ async def test_deleting_the_member_leaves_none_of_the_chat(ctx: Context, dialogs
     staff member's conversation), are gone once the member deletes their data."""
     wang = await member(ctx, "zh_CN")
     main = await clerk(ctx, "clerk", "main", "zh_CN")
-    await say(dialogs, "转人工", user="wang")
+    await say(dialogs, "转人工，我的账户", user="wang")
     await say(dialogs, QUESTION["zh_CN"], user="wang")
-    (pushed,) = (await rendered(ctx, handoff.STAFF_PUSH))[main.id]
+    _, pushed = (await rendered(ctx, handoff.STAFF_PUSH))[main.id]
     await say(dialogs, payload=press(pushed, t("zh_CN", "Answer")), user="clerk")
     (check,) = await say(dialogs, ANSWER["zh_CN"], user="clerk")
     await say(dialogs, payload=press(check, t("zh_CN", "Send")), user="clerk")
     await say(dialogs, payload=press(pushed, t("zh_CN", "Answer")), user="clerk")
     await say(dialogs, "还有别的问题吗", user="clerk")  # a second answer, shown, not sent
-    words = [QUESTION["zh_CN"], ANSWER["zh_CN"], "还有别的问题吗"]
+    words = ["转人工，我的账户", QUESTION["zh_CN"], ANSWER["zh_CN"], "还有别的问题吗"]
     assert mentions(await dump(ctx.db), words)
 
     await delete_member(ctx, wang.id, actor="member")
@@ -240,4 +297,4 @@ async def test_deleting_the_member_leaves_none_of_the_chat(ctx: Context, dialogs
     assert mentions(await dump(ctx.db), words) == []
     async with ctx.db.read() as s:
         kept = list(await s.scalars(select(HandoffMessageRow.author)))
-    assert kept == ["member", "staff"]  # who wrote when stays, for the history's figures
+    assert kept == ["member", "member", "staff"]  # who wrote when stays, for the history's figures

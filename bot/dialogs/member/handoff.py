@@ -87,9 +87,21 @@ def _when_staff_reply(turn: Turn, view: HandoffView) -> str:
     )
 
 
+def _typed_ask(turn: Turn) -> str | None:
+    """The words that asked for a person ("转人工，我的积分不对"), as staff should read them
+    first; None when a button, menu or command asked (those carry no words of the member's)."""
+    event = turn.event
+    if turn.payload is not None or event.menu or event.start is not None or event.tapped:
+        return None
+    text = turn.text
+    return text if text and not text.startswith("/") and len(text) <= TEXT_MAX else None
+
+
 async def start(turn: Turn) -> Step:
     assert turn.member is not None
     view, opened = await handoff.open_handoff(turn.ctx, turn.member.id)
+    if (asked := _typed_ask(turn)) is not None:  # staff learn at once that someone waits
+        view = await handoff.member_says(turn.ctx, turn.member.id, asked)
     if opened:
         lines = [
             turn._(
@@ -99,6 +111,8 @@ async def start(turn: Turn) -> Step:
         ]
     else:
         lines = [turn._("Your chat with our staff is still open: write your message here.")]
+    if asked is not None:
+        lines.append(turn._("Your message was passed on to them."))
     lines.append(turn._("To end the chat, send \u201cend chat\u201d or tap the button."))
     if note := _when_staff_reply(turn, view):
         lines.append(note)

@@ -61,6 +61,19 @@ def _actions(turn: Turn, handoff_id: int) -> list[Button]:
     ]
 
 
+def open_chat(turn: Turn, view: HandoffView) -> tuple[str, list[Button]]:
+    """An open chat as ``/member`` shows it: since when, the member's last words, and a
+    button to read and answer it (none for a chat beyond this staff member's reach)."""
+    said = [m.text for m in view.messages if m.author == MEMBER and m.text]
+    line = turn._(
+        "Waiting to chat with staff since {moment}: {last}",
+        moment=turn.moment(view.opened_at),
+        last=_excerpt(said[-1]) if said else turn._("(no message yet)"),
+    )
+    shown = Payload(NAME, SHOW, HandoffRef(view.id).pack()).button(turn._("Open chat"))
+    return line, [shown] if _in_reach(turn, view) else []
+
+
 def _who(view: HandoffView) -> str:
     return f"{view.member_name} ({view.member_no})"
 

@@ -1,13 +1,15 @@
 """``/member <phone | member number | name>``: what staff need at the counter about one
 member — profile, tier, balance, stage, preference tags, recent sales (refunds and undone
-ones marked), unused coupons, open feedback, who invited them and whom they invited; phone
-masked for clerks; recent audit entries for managers."""
+ones marked), unused coupons, open feedback, who invited them and whom they invited, an
+open chat with staff (with a button to answer it); phone masked for clerks; recent audit
+entries for managers."""
 
 from __future__ import annotations
 
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
-from bot.dialogs.engine.types import Reply, Step
+from bot.dialogs.engine.types import Reply, Step, buttons
 from bot.dialogs.member.for_you import category_name
+from bot.dialogs.staff.handoff import open_chat
 from bot.dialogs.staff.references import find_member, member_line, store_name
 from bot.error_texts import STAGE_NAMES
 from bot.i18n import N_, localized
@@ -20,6 +22,7 @@ from core.ledger import statement
 from core.ledger.coupons import member_coupons
 from core.people.members import MemberView
 from core.people.staff import Role
+from core.service import handoff
 from core.service.feedback import member_feedback
 
 NAME = "member"
@@ -53,7 +56,12 @@ async def _show(turn: Turn, reference: str) -> Step:
     found = await find_member(turn, NAME, ASK, reference)
     if isinstance(found, Step):
         return found
-    return Step([Reply("\n".join(await _card(turn, found)))])
+    lines = await _card(turn, found)
+    chat = await handoff.open_handoff_of(turn.ctx, found.id)
+    if chat is None:
+        return Step([Reply("\n".join(lines))])
+    line, shown = open_chat(turn, chat)
+    return Step([Reply("\n".join([*lines, line]), buttons(shown))])
 
 
 async def _card(turn: Turn, member: MemberView) -> list[str]:
