@@ -203,7 +203,7 @@ async def test_outside_opening_hours_the_member_is_told_when_someone_replies(
 async def test_the_message_that_asks_reaches_staff_with_its_words(
     ctx: Context, dialogs: Dialogs, locale: str
 ) -> None:
-    """"转人工，我的积分不对" opens the chat and is its first message: staff learn at once
+    """ "转人工，我的积分不对" opens the chat and is its first message: staff learn at once
     that someone waits, and what about; a command or a button carries no words to pass on."""
     wang = await member(ctx, locale)
     main = await clerk(ctx, "clerk", "main", locale)
