@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
+import typer
 from sqlalchemy import func, select
 
+from bot.cli.running import read_settings, run
 from core.context import Context
+from core.errors import UnknownSale
 from core.people.registration import register_member
 from core.people.staff import Role, list_staff
 from storage.models import AuditRow, MemberRow, SaleRow
@@ -249,3 +253,20 @@ async def test_staff_add_names_the_role_and_the_chat_app_in_chinese(
     result = await invoke("staff", "add", "--user-id", "123456", "--role", "owner")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "员工 #1：Telegram 123456 现在的角色是店主。"
+
+
+async def test_an_error_names_a_store_by_its_name(
+    cli_env: Context, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a command could not do reads as the chat says it: "at 旗舰店", not "at main"."""
+
+    async def work(ctx: Context) -> None:
+        raise UnknownSale(store="main", receipt_no="C-261207-001")
+
+    with pytest.raises(typer.Exit):
+        await asyncio.to_thread(run, read_settings(), work)
+    store = cli_env.shop.store("main")
+    assert store is not None
+    assert capsys.readouterr().err.strip() == (
+        f"memberbot: No sale with receipt number C-261207-001 at {store.name_en}."
+    )

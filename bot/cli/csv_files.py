@@ -12,10 +12,12 @@ import typer
 from bot.cli.running import CannotWrite, read_settings, run
 from bot.error_texts import describe
 from bot.i18n import gettext
+from bot.settings import Settings
 from core import csv_import
 from core.context import Context
 from core.engagement import product_csv
 from core.people import member_csv
+from core.shop_file import load_shop
 
 members_app = typer.Typer(help="Members in bulk.", no_args_is_help=True)
 products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
@@ -28,17 +30,17 @@ def members_import(
     """Import members from CSV (phone is the key: a re-import updates, never duplicates).
     Bad rows are reported with their line number; good rows are kept."""
     settings = read_settings()
-    locale = settings.locale
 
     async def work(ctx: Context) -> csv_import.ImportReport:
         with file.open(encoding="utf-8-sig", newline="") as source:
             return await member_csv.import_members(ctx, source, actor="cli")
 
-    _report_import(run(settings, work), locale)
+    _report_import(run(settings, work), settings)
 
 
-def _report_import(report: csv_import.ImportReport, locale: str) -> None:
+def _report_import(report: csv_import.ImportReport, settings: Settings) -> None:
     """What a CSV import did, and each refused row by its line; exit 1 if any was refused."""
+    locale, shop = settings.locale, load_shop(settings.shop_file)
     typer.echo(
         gettext(
             locale,
@@ -50,7 +52,7 @@ def _report_import(report: csv_import.ImportReport, locale: str) -> None:
     )
     for row in report.errors:
         line = gettext(
-            locale, "line {line}: {reason}", line=row.line, reason=describe(row.error, locale)
+            locale, "line {line}: {reason}", line=row.line, reason=describe(row.error, locale, shop)
         )
         typer.echo(line, err=True)
     if report.errors:
@@ -65,13 +67,12 @@ def products_import(
     is the key: a re-import updates). Bad rows are reported with their line number; good
     rows are kept."""
     settings = read_settings()
-    locale = settings.locale
 
     async def work(ctx: Context) -> csv_import.ImportReport:
         with file.open(encoding="utf-8-sig", newline="") as source:
             return await product_csv.import_products(ctx, source, actor="cli")
 
-    _report_import(run(settings, work), locale)
+    _report_import(run(settings, work), settings)
 
 
 @members_app.command("export")

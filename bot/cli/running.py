@@ -22,7 +22,7 @@ from bot.i18n import gettext
 from bot.settings import Settings
 from core.context import Context
 from core.errors import DomainError
-from core.shop import ShopFileError
+from core.shop import Shop, ShopFileError
 from storage.migrate import UnknownSchema
 
 T = TypeVar("T")
@@ -79,8 +79,12 @@ def run(
     """Open the context, run ``work``, dispose the database; known failures become one
     line."""
 
+    shop: Shop | None = None  # once read: errors name its stores by name
+
     async def main() -> T:
+        nonlocal shop
         ctx = await open_context(settings, upgrade=upgrade)
+        shop = ctx.shop
         try:
             return await work(ctx)
         finally:
@@ -106,7 +110,7 @@ def run(
             locale, "Cannot use the database: {error}", error=str(cause).split("\n")[0]
         )
     except DomainError as exc:
-        message = describe(exc, locale)
+        message = describe(exc, locale, shop)
     except CannotListen as exc:
         message = gettext(locale, "Cannot listen on that address: {error}", error=exc)
     except NoConsoleStaff:
