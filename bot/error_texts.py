@@ -141,9 +141,10 @@ FIELD_NAMES: dict[str, str] = {
 }
 
 
-def describe(error: DomainError, locale: str, shop: Shop | None = None) -> str:
-    """The translated sentence for ``error``; unknown codes fall back to their family. With
-    the shop, a store the error names by code reads by its name."""
+def describe(error: DomainError, locale: str, shop: Shop | None) -> str:
+    """The translated sentence for ``error``; unknown codes fall back to their family. A
+    store the error names by code reads by its name in ``shop`` (None only where no shop
+    was read yet: the shop file itself may be what failed)."""
     code = error.code
     if code not in ERROR_TEXTS:
         code = next(

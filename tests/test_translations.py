@@ -101,10 +101,10 @@ def test_every_domain_error_has_a_text() -> None:
 
 def test_errors_read_naturally_in_both_languages() -> None:
     error = errors.NotEnoughPoints(balance=80, needed=100)
-    assert describe(error, "en") == "Not enough points: you have 80, this needs 100."
-    assert describe(error, "zh_CN") == "积分不足：您有 80 积分，需要 100 积分。"
+    assert describe(error, "en", None) == "Not enough points: you have 80, this needs 100."
+    assert describe(error, "zh_CN", None) == "积分不足：您有 80 积分，需要 100 积分。"
     refund = errors.RefundTooLarge(refundable_fen=1_050)
-    assert "¥10.50" in describe(refund, "zh_CN")
+    assert "¥10.50" in describe(refund, "zh_CN", None)
     assert gettext("zh_CN", "The database schema is up to date.") != (
         "The database schema is up to date."
     )

@@ -69,7 +69,7 @@ async def test_adjust_is_refused_below_manager_and_audited(
     replies = await say(dialogs, "/adjust 13800138000 +50 please", user=user, lang="en")
 
     locale = member.locale if role == "member" else "en"
-    assert [r.text for r in replies] == [describe(NotAllowed(needed="manager"), locale)]
+    assert [r.text for r in replies] == [describe(NotAllowed(needed="manager"), locale, None)]
     async with ctx.db.read() as s:
         (refused,) = await s.scalars(select(AuditRow).where(AuditRow.action == "staff.refused"))
     assert refused.details["command"] == "adjust"
@@ -142,7 +142,7 @@ async def test_guided_form_over_the_cap_waits_for_the_owner(
         t("How many points? For example +50 to add or -20 to take away.")
     ]
     assert [r.text for r in await mia("lots")] == [
-        hinted(lang, describe(InvalidAmount(value="lots"), lang))
+        hinted(lang, describe(InvalidAmount(value="lots"), lang, None))
     ]  # and the question stays
     assert [r.text for r in await mia(points)] == [t("Why? The reason is kept in the audit log.")]
     too_long = t(
@@ -186,7 +186,7 @@ async def test_owner_adjusts_over_the_cap_at_once(
     ctx: Context, dialogs: Dialogs, member: MemberView, owner: StaffView
 ) -> None:
     (ask,) = await say(dialogs, "/adjust M000001 -0 oops", user="boss", lang="en")
-    assert ask.text == describe(InvalidAmount(value="-0"), "en")
+    assert ask.text == describe(InvalidAmount(value="-0"), "en", None)
 
     (ask,) = await say(dialogs, "/adjust M000001 +2000 opening promotion", user="boss", lang="en")
     assert "owner's approval" not in ask.text

@@ -102,7 +102,7 @@ async def test_owner_approves_a_held_adjustment_once(
         member="李雷 (M000001)",
         balance=800,
     )
-    assert again.text == describe(AlertDecided(alert=alert_id, status="approved"), lang)
+    assert again.text == describe(AlertDecided(alert=alert_id, status="approved"), lang, None)
     assert await balance(ctx, member.id) == 800
     async with ctx.db.read() as s:
         actions = list(await s.scalars(select(AuditRow.action).order_by(AuditRow.id)))
@@ -129,7 +129,7 @@ async def test_reject_from_a_pushed_alert_discards_the_adjustment(
     assert done.text == gettext(
         lang, "Rejected: the adjustment for {member} was not applied.", member="李雷 (M000001)"
     )
-    assert late.text == describe(AlertDecided(), lang)
+    assert late.text == describe(AlertDecided(), lang, None)
     assert await balance(ctx, member.id) == 0
     async with ctx.db.read() as s:
         row = await s.get(AlertRow, alert_id)
@@ -142,7 +142,7 @@ async def test_manager_cannot_see_or_decide_alerts(
     ctx: Context, dialogs: Dialogs, manager: StaffView, member: MemberView
 ) -> None:
     alert_id = await held_adjustment(ctx, manager, member)
-    refusal = describe(NotAllowed(needed="owner"), "en")
+    refusal = describe(NotAllowed(needed="owner"), "en", None)
 
     listed = await say(dialogs, "/alerts", user="mia", lang="en")
     pressed = await say(dialogs, payload=f"alerts|approve|{alert_id}", user="mia", lang="en")

@@ -196,7 +196,7 @@ async def test_manager_campaign_goes_to_their_own_store(
     # Another store's members, or all, are for the owner.
     for text in ("/campaign dormant riverside hi", "/campaign dormant all hi"):
         (refused,) = await say(dialogs, text, user="mia", lang=locale)
-        assert refused.text == describe(NotAllowed(needed="owner"), locale)
+        assert refused.text == describe(NotAllowed(needed="owner"), locale, None)
     assert await campaigns_made(ctx) == 1
 
 
@@ -238,7 +238,7 @@ async def test_members_and_clerks_are_refused_and_audited(
     member = await register_member(
         ctx, name="王芳", phone=None, locale=locale, channel="console", external_id="u1"
     )
-    refusal = describe(NotAllowed(needed="manager"), locale)
+    refusal = describe(NotAllowed(needed="manager"), locale, None)
     (reply,) = await say(dialogs, "/campaign dormant main hi", user="u1")
     assert reply.text == refusal
     (reply,) = await say(dialogs, "/campaign", user="cleo", lang=locale)

@@ -139,7 +139,7 @@ async def test_days_and_stores_can_be_typed(ctx: Context, dialogs: Dialogs, loca
         value="2026-13-01",
     )
     (bad_store,) = await say(dialogs, "/bookings today nowhere", user="boss", lang=locale)
-    assert bad_store.text == describe(UnknownStore(store="nowhere"), locale)
+    assert bad_store.text == describe(UnknownStore(store="nowhere"), locale, None)
 
 
 @LOCALES
@@ -186,7 +186,7 @@ async def test_clerks_keep_to_their_own_store(
     assert refused.text == own
     disguised = f"desk_bookings|mark|{ids['river']} attended main 2026-01-06"
     (unknown,) = await say(dialogs, payload=disguised, user="clerk", lang="en")
-    assert unknown.text == describe(UnknownBooking(booking=ids["river"]), "en")
+    assert unknown.text == describe(UnknownBooking(booking=ids["river"]), "en", None)
     (river_booking,) = await bookings.store_bookings(ctx, "riverside", shop_time(6, 0).date())
     assert river_booking.status == "booked"
 
@@ -198,7 +198,7 @@ async def test_a_booking_is_marked_only_once_its_time_has_begun(
     await clerk(ctx)
     early = f"desk_bookings|mark|{ids['bob']} attended main 2026-01-05"
     (reply,) = await say(dialogs, payload=early, user="clerk", lang="zh_CN")
-    assert reply.text == describe(BookingNotStarted(booking=ids["bob"]), "zh_CN")
+    assert reply.text == describe(BookingNotStarted(booking=ids["bob"]), "zh_CN", None)
     (_, bob) = await bookings.store_bookings(ctx, "main", shop_time(5, 0).date())
     assert bob.status == "booked"
 

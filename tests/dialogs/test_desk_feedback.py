@@ -151,7 +151,7 @@ async def test_a_clerk_sees_their_store_and_feedback_about_no_store(
     for action in ("show", "close"):
         forged = f"desk_feedback|{action}|{elsewhere.id}"
         (refused,) = await say(dialogs, payload=forged, user="clerk", lang="en")
-        assert refused.text == describe(UnknownFeedback(feedback=elsewhere.id), "en")
+        assert refused.text == describe(UnknownFeedback(feedback=elsewhere.id), "en", None)
     assert (await feedback.get_feedback(ctx, elsewhere.id)).status == "open"
     (full,) = await say(dialogs, payload=f"desk_feedback|show|{here.id}", user="clerk", lang="en")
     assert t("en", "Store: {store}", store="Flagship store") in full.text.splitlines()

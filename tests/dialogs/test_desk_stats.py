@@ -158,7 +158,7 @@ async def test_a_manager_is_refused_another_store(
         (manager.actor, "desk_stats all"),
     ]
     (unknown,) = await say(dialogs, "/stats nowhere", user="mgr", lang=locale)
-    assert unknown.text == describe(UnknownStore(store="nowhere"), locale)
+    assert unknown.text == describe(UnknownStore(store="nowhere"), locale, None)
 
 
 async def test_an_owner_of_one_store_still_sees_every_store(
@@ -182,11 +182,12 @@ async def test_members_and_clerks_are_refused_and_audited(
 ) -> None:
     member_id = await some_sales(ctx, clock)
     clerk = await add_staff(ctx, channel="console", external_id="clerk", role="clerk", store="main")
-    refused = describe(NotAllowed(needed="manager"), locale)
+    refused = describe(NotAllowed(needed="manager"), locale, None)
     (as_member,) = await say(dialogs, "/stats main 30d", user="wang", lang=locale)
     (as_clerk,) = await say(dialogs, "/stats", user="clerk", lang=locale)
     assert as_clerk.text == refused
-    assert as_member.text == describe(NotAllowed(needed="manager"), "zh_CN")  # 王芳's language
+    # 王芳 reads her own language:
+    assert as_member.text == describe(NotAllowed(needed="manager"), "zh_CN", None)
     assert as_member.image is None and as_clerk.image is None
     assert await refusals(ctx) == [
         (f"member:{member_id}", "desk_stats"),

@@ -254,14 +254,14 @@ async def test_someone_elses_line_is_refused_and_clerks_have_no_digest(
     assert mia is not None
     button = Payload(campaign.NAME, campaign.DIGEST, str(mia.items[0].id)).pack()
     (refused,) = await say(dialogs, payload=button, user="rita", lang=locale)
-    assert refused.text == describe(UnknownDigest(), locale)
+    assert refused.text == describe(UnknownDigest(), locale, None)
     (clerk,) = await say(dialogs, payload=button, user="cleo", lang=locale)
-    assert clerk.text == describe(NotAllowed(needed="manager"), locale)
+    assert clerk.text == describe(NotAllowed(needed="manager"), locale, None)
     (clerk,) = await say(dialogs, "/digest", user="cleo", lang=locale)
-    assert clerk.text == describe(NotAllowed(needed="manager"), locale)
+    assert clerk.text == describe(NotAllowed(needed="manager"), locale, None)
     forged = Payload(campaign.NAME, campaign.DIGEST, "x1").pack()
     (bad,) = await say(dialogs, payload=forged, user="mia", lang=locale)
-    assert bad.text == describe(UnknownDigest(), locale)
+    assert bad.text == describe(UnknownDigest(), locale, None)
 
     (again,) = await say(dialogs, "/digest", user="mia", lang=locale)
     assert again == digest_reply(turn_for(ctx, locale), mia)

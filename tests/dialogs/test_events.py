@@ -131,7 +131,7 @@ async def test_after_the_cut_off_there_is_no_cancel_button_and_old_ones_are_refu
     assert t(locale, "   (too late to cancel; see you there!)") in late.text
     assert not late.choices[:-1]  # only "Events"
     (refused,) = await say(dialogs, payload=old_button)
-    assert refused.text == describe(EventCancelTooLate(hours=24), locale)
+    assert refused.text == describe(EventCancelTooLate(hours=24), locale, None)
     assert await balance(ctx, me.id) == 70
     assert signup.status == "joined"
 
@@ -157,7 +157,7 @@ async def test_below_the_tier_the_event_is_not_listed_and_a_forged_button_is_ref
     )
     forged = Payload(events.NAME, events.ASK, str(event.id)).pack()
     (refused,) = await say(dialogs, payload=forged)
-    assert refused.text == describe(EventNotOpen(), locale)
+    assert refused.text == describe(EventNotOpen(), locale, None)
     (stale,) = await say(dialogs, payload=Payload(events.NAME, events.CONFIRM, events.YES).pack())
     assert t(locale, "Sign up") not in stale.text  # no conversation to confirm: the menu
     assert await balance(ctx, me.id) == 100
@@ -303,7 +303,7 @@ async def test_clerks_mark_who_came_but_make_no_events_and_members_get_nothing(
     )
     assert t(locale, "New event") not in [b.label for b in listing.choices]
     (no,) = await say(dialogs, "/event new", user="clerk")
-    assert no.text == describe(NotAllowed(needed="manager"), locale)
+    assert no.text == describe(NotAllowed(needed="manager"), locale, None)
     (other,) = await say(
         dialogs,
         payload=Payload(desk_events.NAME, desk_events.PICK, str(elsewhere.id)).pack(),
@@ -332,7 +332,7 @@ async def test_clerks_mark_who_came_but_make_no_events_and_members_get_nothing(
     assert f"1. 王芳 — {t(locale, 'no-show')}" in fixed.text
 
     (refused,) = await say(dialogs, "/event", user="guest")
-    assert refused.text == describe(NotAllowed(needed="clerk"), locale)
+    assert refused.text == describe(NotAllowed(needed="clerk"), locale, None)
     async with ctx.db.read() as s:
         actions = list(await s.scalars(select(AuditRow.action)))
     assert actions.count("staff.refused") == 3  # /event new, the other store, the member

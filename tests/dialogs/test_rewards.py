@@ -138,22 +138,22 @@ async def test_too_few_points_get_a_clear_answer(
     await say(dialogs, "/rewards")
     (refused,) = await say(dialogs, payload="rewards|choose|coupon100")
     assert refused.text == hinted(
-        locale, describe(NotEnoughPoints(balance=300, needed=900), locale)
+        locale, describe(NotEnoughPoints(balance=300, needed=900), locale, None)
     )
     # The points went elsewhere between the confirmation screen and the tap on Confirm.
     await say(dialogs, "/rewards")
     await say(dialogs, payload=CHOOSE_TEN)
     await adjustments.adjust_points(ctx, found.id, -250, "test", actor="staff:1")
     (late,) = await say(dialogs, payload=CONFIRM)
-    assert late.text == describe(NotEnoughPoints(balance=50, needed=100), locale)
+    assert late.text == describe(NotEnoughPoints(balance=50, needed=100), locale, None)
     assert await member_coupons(ctx, found.id, include_closed=True) == []
     assert await balance(ctx, found.id) == 50
 
 
 def test_not_enough_points_reads_naturally() -> None:
     error = NotEnoughPoints(balance=50, needed=100)
-    assert describe(error, "zh_CN") == "积分不足：您有 50 积分，需要 100 积分。"
-    assert describe(error, "en") == "Not enough points: you have 50, this needs 100."
+    assert describe(error, "zh_CN", None) == "积分不足：您有 50 积分，需要 100 积分。"
+    assert describe(error, "en", None) == "Not enough points: you have 50, this needs 100."
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -163,7 +163,7 @@ async def refused_in_flow(
     # A step refused inside a conversation says how to leave it, under the refusal.
     hint = "\n" + gettext(locale, HINT)
     texts = [r.text.removesuffix(hint) for r in replies]
-    assert texts == [describe(NotAllowed(needed="owner"), locale)], attempt
+    assert texts == [describe(NotAllowed(needed="owner"), locale, None)], attempt
     audited = await unchanged_but_audited(ctx, before)
     assert [as_refusal(row) for row in audited] == [refusal_of(actor, flow, None)], attempt
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.dialogs.engine import waiting
 from bot.dialogs.engine.intents import Intents, Matcher, Target
+from bot.dialogs.engine.menus import Menu, MenuCommand, StaffHelp
 from bot.dialogs.engine.types import Button, Event, Payload, Reply, Step, buttons
 from bot.dialogs.engine.waiting import CHOICES, Expects
 from bot.error_texts import describe
@@ -84,6 +85,10 @@ class Turn:
     def _(self, message: str, /, **params: object) -> str:
         return gettext(self.locale, message, **params)
 
+    def describe(self, error: DomainError) -> str:
+        """The error's sentence for this reader, stores named by name."""
+        return describe(error, self.locale, self.ctx.shop)
+
     def money(self, fen: int) -> str:
         return format_money(fen, self.locale, self.ctx.shop.shop.currency)
 
@@ -97,33 +102,6 @@ class Turn:
 
 
 Handler = Callable[[Turn], Awaitable[Step]]
-
-
-@dataclass(frozen=True)
-class Menu:
-    """A flow's button in the member menu (help): its label and its place, lower first."""
-
-    label: str
-    order: int
-
-
-@dataclass(frozen=True)
-class StaffHelp:
-    """A staff flow's line in help: what its first command does, and its place, lower
-    first. Shown to the roles the flow allows."""
-
-    line: str
-    order: int
-
-
-@dataclass(frozen=True)
-class MenuCommand:
-    """An entry of a channel's command menu (Telegram's): one of the flow's commands
-    without its slash, what it does, and its place, lower first."""
-
-    command: str
-    description: str
-    order: int
 
 
 @dataclass(frozen=True)
@@ -289,7 +267,7 @@ class Dialogs:
         ctx, identity, member, staff = self.ctx, turn.identity, turn.member, turn.staff
         if flow.role is not None and (staff is None or not staff.role.allows(flow.role)):
             await self._audit_refusal(turn, flow)
-            return [Reply(describe(NotAllowed(needed=flow.role.value), turn.locale))]
+            return [Reply(turn.describe(NotAllowed(needed=flow.role.value)))]
         staff_help = flow is self.help and staff is not None  # staff need no membership
         if flow.role is None and flow.needs_member and member is None and not staff_help:
             flow, step_name, turn.data = self.registration, START, {}
@@ -305,7 +283,7 @@ class Dialogs:
             if isinstance(error, NotAllowed):  # a step beyond the role (another store, …)
                 await self._audit_refusal(turn, flow)
             # Stay where we were: the person can correct the input and go on.
-            result = Step([Reply(describe(error, turn.locale, turn.ctx.shop))], next=step_name)
+            result = Step([Reply(turn.describe(error))], next=step_name)
             if step_name in flow.stateless:
                 # A button of an old message: the conversation stays where it was (waiting
                 # in the stateless step, the next text would run it again without a button).

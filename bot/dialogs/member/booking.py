@@ -20,7 +20,6 @@ from bot.dialogs.engine.dialogs import START, Flow, Menu, MenuCommand, Turn
 from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.engine.waiting import Expects
-from bot.error_texts import describe
 from bot.i18n import N_, format_time, localized
 from core.errors import CancelTooLate, DomainError, SlotFull, UnknownBooking
 from core.service import bookings, when
@@ -484,7 +483,7 @@ async def ask_cancel(turn: Turn) -> Step:
         if turn.ctx.now() > bookings.cancel_cutoff(turn.ctx, view.starts_at):
             raise CancelTooLate(booking=view.id, hours=turn.ctx.shop.bookings.cancel_cutoff_hours)
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale))])
+        return Step([Reply(turn.describe(error))])
     turn.data["booking"] = view.id
     text = "\n".join((turn._("Cancel this booking?"), _booking_line(turn, view)))
     choices = [

@@ -16,7 +16,6 @@ from datetime import datetime
 from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
 from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
-from bot.error_texts import describe
 from bot.i18n import N_, format_time, localized
 from core.engagement import shop_events
 from core.errors import (
@@ -197,7 +196,7 @@ async def ask(turn: Turn) -> Step:
             raise UnknownEvent(event=turn.payload.value[:20] if turn.payload else "")
         return await _confirm_screen(turn, tapped.event_id)
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale), buttons([_mine_button(turn)]))])
+        return Step([Reply(turn.describe(error), buttons([_mine_button(turn)]))])
 
 
 async def confirm(turn: Turn) -> Step:
@@ -272,7 +271,7 @@ async def ask_cancel(turn: Turn) -> Step:
         if turn.ctx.now() > shop_events.cancel_cutoff(turn.ctx, signup.event.starts_at):
             raise EventCancelTooLate(hours=turn.ctx.shop.event_rules.cancel_cutoff_hours)
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale))])
+        return Step([Reply(turn.describe(error))])
     turn.data["signup"] = signup.id
     lines = [turn._("Give up your place?"), event_line(turn, signup.event)]
     if signup.points:

@@ -14,7 +14,6 @@ from bot.dialogs.engine.types import Button, Payload, Reply, Step, buttons
 from bot.dialogs.engine.waiting import Expects
 from bot.dialogs.member import help
 from bot.dialogs.member.feedback import too_long
-from bot.error_texts import describe
 from bot.i18n import N_, localized
 from core.audit import member_actor
 from core.errors import DomainError, HandoffClosed
@@ -149,7 +148,7 @@ async def chat(turn: Turn) -> Step:
         )
         return Step([Reply(text, _again_buttons(turn))])
     except DomainError as error:  # an empty message, say: the chat stays open
-        return Step([Reply(describe(error, turn.locale), buttons([_end_button(turn)]))], next=CHAT)
+        return Step([Reply(turn.describe(error), buttons([_end_button(turn)]))], next=CHAT)
     return Step([Reply(turn._("Sent to our staff."), buttons([_end_button(turn)]))], next=CHAT)
 
 

@@ -17,7 +17,6 @@ from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.engine.waiting import Expects
 from bot.dialogs.member import invite
 from bot.dialogs.member.registration import LANGUAGE_NAMES, typed_birthday, typed_phone
-from bot.error_texts import describe
 from bot.i18n import LOCALES, N_
 from core import audit
 from core.errors import BirthdayLocked
@@ -95,7 +94,7 @@ async def edit(turn: Turn) -> Step:
         return Step([Reply(text, phone_button=turn._("Share my phone"))], next=NEW_PHONE)
     if field == NEW_BIRTHDAY:
         if _member(turn).birthday_locked:
-            return Step([Reply(describe(BirthdayLocked(), turn.locale))])
+            return Step([Reply(turn.describe(BirthdayLocked()))])
         text = turn._("Please type your birthday (e.g. 1990-05-01). It can be changed only once.")
         return Step([Reply(text)], next=NEW_BIRTHDAY)
     return await show(turn)
@@ -137,7 +136,7 @@ async def new_birthday(turn: Turn) -> Step:
     try:
         return await _saved(turn, birthday=typed_birthday(turn))
     except BirthdayLocked as error:
-        return Step([Reply(describe(error, turn.locale))])
+        return Step([Reply(turn.describe(error))])
 
 
 async def edit_again(turn: Turn, field: str) -> Step:

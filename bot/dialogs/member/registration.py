@@ -19,7 +19,6 @@ from bot.dialogs.engine.dialogs import START, Flow, Turn
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.engine.waiting import Expects
 from bot.dialogs.member import help
-from bot.error_texts import describe
 from bot.i18n import LOCALES, localized
 from core.engagement import referrals
 from core.errors import (
@@ -70,7 +69,7 @@ async def start(turn: Turn) -> Step:
             return await _link(turn, code)
         except LinkCodeInvalid as error:
             # An old or mistyped link: say so, and offer to register instead.
-            return Step([Reply(describe(error, turn.locale)), _welcome(turn)], next=CONSENT)
+            return Step([Reply(turn.describe(error)), _welcome(turn)], next=CONSENT)
     store = deeplinks.store_code(turn)
     if store is not None:
         turn.data["home_store"] = store
@@ -80,7 +79,7 @@ async def start(turn: Turn) -> Step:
         try:
             await _take_invite(turn, invite, via)
         except InviteCodeInvalid as error:
-            return Step([Reply(describe(error, turn.locale)), _welcome(turn)], next=CONSENT)
+            return Step([Reply(turn.describe(error)), _welcome(turn)], next=CONSENT)
     return Step([_welcome(turn)], next=CONSENT)
 
 
@@ -100,7 +99,7 @@ async def _invite_refused(turn: Turn) -> Reply | None:
     except INVITE_REFUSED as error:
         for key in INVITE_KEYS:
             turn.data.pop(key, None)
-        return Reply(describe(error, turn.locale))
+        return Reply(turn.describe(error))
     return None
 
 
@@ -279,7 +278,7 @@ async def confirm(turn: Turn) -> Step:
     except PhoneTaken as error:
         # Someone registered this number meanwhile: keep the other answers, ask again.
         step = _ask_phone(turn)
-        step.replies.insert(0, Reply(describe(error, turn.locale)))
+        step.replies.insert(0, Reply(turn.describe(error)))
         return step
     turn.member, turn.locale = member, member.locale
     text = turn._(
@@ -298,7 +297,7 @@ async def _typed_invite(turn: Turn) -> Step:
         await _take_invite(turn, turn.text, "code")
     except INVITE_REFUSED as error:
         step = _summary(turn)
-        step.replies.insert(0, Reply(describe(error, turn.locale)))
+        step.replies.insert(0, Reply(turn.describe(error)))
         return step
     return _summary(turn)
 

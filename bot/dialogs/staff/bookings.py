@@ -20,7 +20,6 @@ from datetime import date, timedelta
 from bot.dialogs.engine.dialogs import Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.staff.references import store_name
-from bot.error_texts import describe
 from bot.i18n import N_, format_time
 from core.errors import DomainError, UnknownBooking, UnknownStore
 from core.people.staff import Role, record_refusal
@@ -267,7 +266,7 @@ async def mark(turn: Turn) -> Step:
             turn.ctx, tapped.booking_id, tapped.status, turn.staff.id
         )
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale))])
+        return Step([Reply(turn.describe(error))])
     other = NO_SHOW if tapped.status == ATTENDED else ATTENDED
     note = turn._("Marked: {booking}", booking=_line(turn, view))
     step = await _listing(turn, tapped.day, [tapped.store], note)

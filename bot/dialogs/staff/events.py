@@ -42,7 +42,7 @@ from bot.dialogs.staff.event_input import (
     read_whole,
 )
 from bot.dialogs.staff.references import own_store, store_name
-from bot.error_texts import STAGE_NAMES, describe
+from bot.error_texts import STAGE_NAMES
 from bot.i18n import N_, localized
 from bot.names import joined
 from core.engagement import event_organising, shop_events
@@ -202,7 +202,7 @@ async def pick(turn: Turn) -> Step:
             raise UnknownEvent(event=turn.payload.value[:20] if turn.payload else "")
         event = await shop_events.get_event(turn.ctx, tapped.event_id)
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale))])
+        return Step([Reply(turn.describe(error))])
     refused = await _reachable(turn, event)
     return refused or await _signups(turn, event)
 
@@ -225,7 +225,7 @@ async def mark(turn: Turn) -> Step:
             turn.ctx, tapped.signup_id, tapped.status, turn.staff.id
         )
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale))])
+        return Step([Reply(turn.describe(error))])
     note = turn._(
         "Marked: {name} — {status}", name=marked.member_name, status=_status(turn, tapped.status)
     )
@@ -387,7 +387,7 @@ async def _begin_new(turn: Turn, words: list[str]) -> Step:
         await record_refusal(
             turn.ctx, turn.staff.actor, f"{NAME} new", turn.identity.channel, turn.member
         )
-        return Step([Reply(describe(NotAllowed(needed=Role.MANAGER.value), turn.locale))])
+        return Step([Reply(turn.describe(NotAllowed(needed=Role.MANAGER.value)))])
     turn.data.clear()
     turn.data["locale"] = turn.locale  # staff who are not members keep their language
     if words and not _slash_form(turn, words):

@@ -21,7 +21,7 @@ from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, 
 from bot.dialogs.engine.waiting import NO, YES, Expects
 from bot.dialogs.member.feedback import too_long
 from bot.dialogs.staff.bookings import store_name
-from bot.error_texts import FEEDBACK_CATEGORY_NAMES, describe
+from bot.error_texts import FEEDBACK_CATEGORY_NAMES
 from bot.i18n import N_
 from core.errors import DomainError, UnknownFeedback
 from core.people.members import get_member, mask_phone
@@ -113,7 +113,7 @@ async def show(turn: Turn) -> Step:
     try:
         item = await _reachable(turn, _feedback_id(turn))
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale), buttons([_to_queue(turn)]))])
+        return Step([Reply(turn.describe(error), buttons([_to_queue(turn)]))])
     category = FEEDBACK_CATEGORY_NAMES.get(item.category)
     lines = [
         turn._("Feedback #{id}", id=item.id),
@@ -168,7 +168,7 @@ async def answer(turn: Turn) -> Step:
     try:
         item = await _reachable(turn, int(turn.data["feedback"]))
     except DomainError as error:  # e.g. it is gone meanwhile: nothing to wait for
-        return Step([Reply(describe(error, turn.locale), buttons([_to_queue(turn)]))])
+        return Step([Reply(turn.describe(error), buttons([_to_queue(turn)]))])
     turn.data["answer"] = text
     question = turn._("Send this answer to {name}?", name=item.member_name)
     choices = [
@@ -196,7 +196,7 @@ async def send(turn: Turn) -> Step:
         item = await _reachable(turn, int(turn.data["feedback"]))
         item = await feedback.answer_feedback(turn.ctx, item.id, text, staff_id=turn.staff.id)
     except DomainError as error:  # e.g. a colleague closed it meanwhile: nothing to wait for
-        return Step([Reply(describe(error, turn.locale), buttons([_to_queue(turn)]))])
+        return Step([Reply(turn.describe(error), buttons([_to_queue(turn)]))])
     reply = turn._("Your answer was sent to {name}.", name=item.member_name)
     choices = [
         Payload(NAME, CLOSE, FeedbackRef(item.id).pack()).button(turn._("Close the feedback")),
@@ -212,7 +212,7 @@ async def close(turn: Turn) -> Step:
         item = await _reachable(turn, _feedback_id(turn))
         item = await feedback.close_feedback(turn.ctx, item.id, staff_id=turn.staff.id)
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale), buttons([_to_queue(turn)]))])
+        return Step([Reply(turn.describe(error), buttons([_to_queue(turn)]))])
     text = turn._("Feedback #{id} from {name} is closed.", id=item.id, name=item.member_name)
     return Step([Reply(text, buttons([_to_queue(turn)]))])
 

@@ -16,7 +16,6 @@ from bot.dialogs.engine.dialogs import START, Flow, StaffHelp, Turn
 from bot.dialogs.engine.types import Button, ButtonValue, Payload, Reply, Step, buttons
 from bot.dialogs.member.feedback import too_long
 from bot.dialogs.staff.references import store_name
-from bot.error_texts import describe
 from bot.i18n import N_
 from core.audit import staff_actor
 from core.errors import DomainError, HandoffClosed, UnknownHandoff
@@ -140,7 +139,7 @@ async def show(turn: Turn) -> Step:
     try:
         view = await _reachable(turn, _handoff_id(turn))
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale), buttons([_to_list(turn)]))])
+        return Step([Reply(turn.describe(error), buttons([_to_list(turn)]))])
     lines = _transcript(turn, view)
     if not view.is_open:
         lines.append(turn._("This chat is closed."))
@@ -155,7 +154,7 @@ async def answer(turn: Turn) -> Step:
         if not view.is_open:
             raise HandoffClosed(handoff=view.id)
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale), buttons([_to_list(turn)]))])
+        return Step([Reply(turn.describe(error), buttons([_to_list(turn)]))])
     turn.data.clear()  # the button may come from an old push, inside another conversation
     turn.data["handoff"] = view.id
     turn.data["member"] = view.member_name  # so erasing the member finds a draft answer
@@ -202,7 +201,7 @@ async def send(turn: Turn) -> Step:
             turn.ctx, view.id, str(turn.data["answer"]), staff_id=turn.staff.id
         )
     except DomainError as error:  # e.g. the member ended the chat meanwhile
-        return Step([Reply(describe(error, turn.locale), buttons([_to_list(turn)]))])
+        return Step([Reply(turn.describe(error), buttons([_to_list(turn)]))])
     text = turn._("Your answer was sent to {member}.", member=view.member_name)
     return Step([Reply(text, buttons(_actions(turn, view.id), [_to_list(turn)]))])
 
@@ -215,7 +214,7 @@ async def close(turn: Turn) -> Step:
         actor = staff_actor(turn.staff.id)
         view = await handoff.close_handoff(turn.ctx, view.id, actor=actor, staff_id=turn.staff.id)
     except DomainError as error:
-        return Step([Reply(describe(error, turn.locale), buttons([_to_list(turn)]))])
+        return Step([Reply(turn.describe(error), buttons([_to_list(turn)]))])
     text = turn._("The chat with {member} is closed.", member=view.member_name)
     return Step([Reply(text, buttons([_to_list(turn)]))])
 

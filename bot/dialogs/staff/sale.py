@@ -24,7 +24,6 @@ from bot.dialogs.staff.references import (
     store_name,
     take_store,
 )
-from bot.error_texts import describe
 from bot.i18n import N_, localized
 from core import loyalty
 from core.engagement import products
@@ -98,7 +97,7 @@ async def _next(turn: Turn) -> Step:
         amount_fen = rules.parse_amount(str(data["amount"]), turn.ctx.shop.staff.max_sale_fen)
     except InvalidAmount as error:  # typed with the command: say why, and ask for it
         del data["amount"]
-        return Step([Reply(f"{describe(error, turn.locale)}\n{ask}")], next=AMOUNT)
+        return Step([Reply(f"{turn.describe(error)}\n{ask}")], next=AMOUNT)
     return await _record(turn, amount_fen)
 
 
