@@ -32,6 +32,7 @@ from core.service import bookings
 from storage.models import IdentityRow
 from tests.channels.fake_telegram import Call, FakeTelegram
 from tests.conftest import START
+from tests.dialogs.conftest import hinted
 
 SECRET = "webhook-secret_1"
 USER = 4242
@@ -141,7 +142,7 @@ async def test_conversation_start_register_points_redeem(
     assert t("Do you agree?") in texts(welcome)
     agreed = await chat.press(t("Agree"))
     assert methods(agreed) == ["answerCallbackQuery", "sendMessage"]
-    assert texts(agreed) == t("What is your name?")
+    assert texts(agreed) == hinted(lang, t("What is your name?"))
     ask_phone = await chat.say("Lee")
     (keyboard,) = [c.params["reply_markup"] for c in ask_phone]
     assert keyboard["keyboard"] == [[{"text": t("Share my phone"), "request_contact": True}]]

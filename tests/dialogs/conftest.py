@@ -78,5 +78,5 @@ def t(locale: str, message: str, **params: object) -> str:
 
 
 def hinted(locale: str, text: str) -> str:
-    """``text`` as a step that asks again shows it: with how to leave the step under it."""
+    """``text`` as a step that waits shows it: with how to leave the step under it."""
     return f"{text}\n{gettext(locale, HINT)}"

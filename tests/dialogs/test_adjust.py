@@ -90,11 +90,14 @@ async def test_slash_form_confirms_then_adjusts_once(
 
     who = "李雷 (M000001, +8613800138000)"  # managers see the phone
     (ask,) = await say(dialogs, "/adjust 13800138000 +50 birthday gift", user="mia", lang=lang)
-    assert ask.text == "\n".join(
-        (
-            t("Adjust {points} points for {member}?", points="+50", member=who),
-            t("Reason: {reason}", reason="birthday gift"),
-        )
+    assert ask.text == hinted(
+        lang,
+        "\n".join(
+            (
+                t("Adjust {points} points for {member}?", points="+50", member=who),
+                t("Reason: {reason}", reason="birthday gift"),
+            )
+        ),
     )
     assert await balance(ctx, member.id) == 0  # nothing before Confirm
 
@@ -136,15 +139,17 @@ async def test_guided_form_over_the_cap_waits_for_the_owner(
     cap = ctx.shop.staff.adjust_alert_points
     points = f"+{cap + 100}"
     assert [r.text for r in await mia("/adjust")] == [
-        t("Which member? Type a phone number, member number or name.")
+        hinted(lang, t("Which member? Type a phone number, member number or name."))
     ]
     assert [r.text for r in await mia("M000001")] == [
-        t("How many points? For example +50 to add or -20 to take away.")
+        hinted(lang, t("How many points? For example +50 to add or -20 to take away."))
     ]
     assert [r.text for r in await mia("lots")] == [
         hinted(lang, describe(InvalidAmount(value="lots"), lang, None))
     ]  # and the question stays
-    assert [r.text for r in await mia(points)] == [t("Why? The reason is kept in the audit log.")]
+    assert [r.text for r in await mia(points)] == [
+        hinted(lang, t("Why? The reason is kept in the audit log."))
+    ]
     too_long = t(
         "That is too long: at most {max} characters, yours has {count}. "
         "Please shorten it and send it again.",
@@ -156,12 +161,15 @@ async def test_guided_form_over_the_cap_waits_for_the_owner(
         hinted(lang, t("Why? The reason is kept in the audit log."))
     ]
     (ask,) = await mia("lost paper receipts")
-    assert ask.text == "\n".join(
-        (
-            t("Adjust {points} points for {member}?", points=points, member=who),
-            t("Reason: {reason}", reason="lost paper receipts"),
-            t("This is more than {cap} points, so it waits for the owner's approval.", cap=cap),
-        )
+    assert ask.text == hinted(
+        lang,
+        "\n".join(
+            (
+                t("Adjust {points} points for {member}?", points=points, member=who),
+                t("Reason: {reason}", reason="lost paper receipts"),
+                t("This is more than {cap} points, so it waits for the owner's approval.", cap=cap),
+            )
+        ),
     )
 
     (held,) = await mia(payload=press(ask, t("Confirm")))
@@ -206,8 +214,8 @@ async def test_ambiguous_member_offers_candidates_and_cancel_changes_nothing(
 
     (which,) = await say(dialogs, "/adjust 王 +30 free coffee", user="mia", lang="zh_CN")
 
-    assert which.text == gettext(
-        "zh_CN", "Which member do you mean by “{reference}”?", reference="王"
+    assert which.text == hinted(
+        "zh_CN", gettext("zh_CN", "Which member do you mean by “{reference}”?", reference="王")
     )
     assert len(which.choices) == 2
     label = f"王芳 ({wang.member_no}, +8613700137001)"

@@ -11,12 +11,13 @@ import pytest
 
 from bot.dialogs.engine.dialogs import Dialogs
 from bot.dialogs.engine.types import Reply
+from bot.dialogs.engine.waiting import HINT
 from bot.i18n import format_moment, format_time
 from core.clock import FixedClock
 from core.context import Context
 from core.service import bookings
 from tests.conftest import ZONE
-from tests.dialogs.conftest import press, say, t
+from tests.dialogs.conftest import hinted, press, say, t
 from tests.factories import member, shop_time
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -48,16 +49,18 @@ async def to_summary(
 async def test_a_full_booking(ctx: Context, dialogs: Dialogs, locale: str) -> None:
     member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     (stores,) = await say(dialogs, ASK[locale])
-    assert stores.text == t(locale, "Which store would you like to visit?")
+    assert stores.text == hinted(locale, t(locale, "Which store would you like to visit?"))
     (days,) = await say(dialogs, payload=press(stores, FLAGSHIP[locale]))
-    assert days.text == t(locale, "{store}: which day?", store=FLAGSHIP[locale])
+    assert days.text == hinted(locale, t(locale, "{store}: which day?", store=FLAGSHIP[locale]))
     assert len(days.choices) == 15  # today and the 14 days of the horizon, all open
     (slots,) = await say(dialogs, payload=days.choices[0].payload)
     first = format_time(shop_time(5, 10, 30), locale, ZONE)  # 10:00 has begun
     assert slots.choices[0].label == t(locale, "{time} ({free} free)", time=first, free=4)
     assert len(slots.choices) == 21  # 10:30 … 20:30
     (sizes,) = await say(dialogs, payload=press(slots, format_time(shop_time(5, 15), locale, ZONE)))
-    assert sizes.text == t(locale, "How many people are coming? (1 to {max})", max=4)
+    assert sizes.text == hinted(
+        locale, t(locale, "How many people are coming? (1 to {max})", max=4)
+    )
     assert [b.label for b in sizes.choices] == ["1", "2", "3", "4"]
     (again,) = await say(dialogs, "9")  # typed, too many: asked again
     assert t(locale, "Please choose a number from 1 to {max}.", max=4) in again.text
@@ -68,6 +71,7 @@ async def test_a_full_booking(ctx: Context, dialogs: Dialogs, locale: str) -> No
         t(locale, "Day: {day}", day=TODAY[locale]),
         t(locale, "Time: {time}", time=format_time(shop_time(5, 15), locale, ZONE)),
         t(locale, "People: {people}", people=2),
+        t(locale, HINT),
     ]
     assert [b.label for b in summary.choices] == [t(locale, "Confirm"), t(locale, "Cancel")]
     assert await bookings.upcoming_bookings(ctx, member_id) == []  # nothing before Confirm

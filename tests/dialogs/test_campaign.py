@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.dialogs.engine.dialogs import Dialogs, Turn
 from bot.dialogs.engine.types import Event, Payload, Sender
+from bot.dialogs.engine.waiting import HINT
 from bot.dialogs.staff import campaign
 from bot.error_texts import STAGE_NAMES, describe
 from bot.i18n import LOCALES, format_day, format_money, format_time, gettext
@@ -95,21 +96,23 @@ async def test_owner_is_guided_to_a_campaign_with_a_coupon(
         return reply
 
     stages = await owner_says("/campaign")
-    assert stages.text == t("Which members should the campaign go to?")
+    assert stages.text == hinted(locale, t("Which members should the campaign go to?"))
     assert [(b.label, unstamped(b.payload)) for b in stages.choices] == [
         (t(STAGE_NAMES[stage.value]), button(campaign.STAGE, stage.value)) for stage in Stage
     ]
     stores = await owner_says(payload=DORMANT)
-    assert stores.text == t("Members of which store?")
+    assert stores.text == hinted(locale, t("Members of which store?"))
     assert [b.label for b in stores.choices] == [*STORE_NAMES[locale], t("All stores")]
     ask = await owner_says(payload=stores.choices[0].payload)
-    assert ask.text == t("Write the message to send (at most {max} characters):", max=500)
+    assert ask.text == hinted(
+        locale, t("Write the message to send (at most {max} characters):", max=500)
+    )
     again = await owner_says("x" * 501)
     assert again.text == hinted(
         locale, t("A message has 1 to {max} characters; please write it again.", max=500)
     )
     rewards = await owner_says("好久不见,回来看看吧!")
-    assert rewards.text == t("Give each member a coupon with the message?")
+    assert rewards.text == hinted(locale, t("Give each member a coupon with the message?"))
     assert rewards.choices[0].label == t(
         "{reward} (worth {value})", reward=TEN[locale], value=format_money(1_000, locale)
     )
@@ -136,6 +139,7 @@ async def test_owner_is_guided_to_a_campaign_with_a_coupon(
                 "This reaches {count} members (members who declined marketing are left out).",
                 count=2,
             ),
+            t(HINT),
         )
     )
     assert [(b.label, unstamped(b.payload)) for b in summary.choices] == [
@@ -182,8 +186,8 @@ async def test_manager_campaign_goes_to_their_own_store(
     a, b, _ = await shop(ctx, clock)
     await say(dialogs, "/campaign", user="mia", lang=locale)
     (ask,) = await say(dialogs, payload=DORMANT, user="mia")  # no store question
-    assert ask.text == gettext(
-        locale, "Write the message to send (at most {max} characters):", max=500
+    assert ask.text == hinted(
+        locale, gettext(locale, "Write the message to send (at most {max} characters):", max=500)
     )
     await say(dialogs, "本周会员日", user="mia")
     (summary,) = await say(dialogs, payload=NO_COUPON, user="mia")
@@ -222,7 +226,9 @@ async def test_cancel_sends_nothing(
 ) -> None:
     await shop(ctx, clock)
     (rewards,) = await say(dialogs, "/campaign dormant main 你好", user="boss", lang=locale)
-    assert rewards.text == gettext(locale, "Give each member a coupon with the message?")
+    assert rewards.text == hinted(
+        locale, gettext(locale, "Give each member a coupon with the message?")
+    )
     await say(dialogs, payload=COUPON10, user="boss")
     (reply,) = await say(dialogs, payload=CANCEL, user="boss")
     assert reply.text == gettext(locale, "Cancelled; nothing was sent.")

@@ -21,7 +21,7 @@ from core.people.staff import StaffView, add_staff
 from core.service import bookings
 from storage.models import AuditRow
 from tests.conftest import ZONE
-from tests.dialogs.conftest import press, say, t
+from tests.dialogs.conftest import hinted, press, say, t
 from tests.factories import shop_time
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -149,7 +149,7 @@ async def test_an_owner_of_every_store_picks_one_or_all(
     await booked_day(ctx)
     await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
     (ask,) = await say(dialogs, "/bookings", user="boss", lang=locale)
-    assert ask.text == t(locale, "For which store?")
+    assert ask.text == hinted(locale, t(locale, "For which store?"))
     everything = t(locale, "All stores")
     assert [b.label for b in ask.choices] == [FLAGSHIP[locale], RIVERSIDE[locale], everything]
     (nonsense,) = await say(dialogs, "the big one", user="boss", lang=locale)
@@ -216,6 +216,6 @@ async def test_members_keep_their_own_bookings_and_staff_members_can_still_book(
         "zh_CN", "Bookings at {store} on {day}:", store=FLAGSHIP["zh_CN"], day=TODAY["zh_CN"]
     )
     (book,) = await say(dialogs, "/book", user="wang")
-    assert book.text == t("zh_CN", "Which store would you like to visit?")
+    assert book.text == hinted("zh_CN", t("zh_CN", "Which store would you like to visit?"))
     (mine,) = await say(dialogs, payload=press(book, t("zh_CN", "My bookings")), user="wang")
     assert mine.text.splitlines()[0] == t("zh_CN", "Your bookings:")

@@ -162,6 +162,6 @@ async def test_members_keep_their_own_feedback(
 ) -> None:
     await two_feedbacks(ctx, clock)
     (ask,) = await say(dialogs, "/feedback", user="bob")
-    assert ask.text == t(
-        "en", "How was your experience? Please rate us from 1 (poor) to 5 (excellent)."
+    assert ask.text == hinted(
+        "en", t("en", "How was your experience? Please rate us from 1 (poor) to 5 (excellent).")
     )

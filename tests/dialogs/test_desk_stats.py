@@ -21,7 +21,7 @@ from core.insights import stats
 from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.models import AuditRow
-from tests.dialogs.conftest import press, say, t
+from tests.dialogs.conftest import hinted, press, say, t
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 FLAGSHIP = {"zh_CN": "旗舰店", "en": "Flagship store"}
@@ -109,7 +109,7 @@ async def test_a_manager_is_asked_the_period_for_their_own_store(
     await some_sales(ctx, clock)
     await add_staff(ctx, channel="console", external_id="mgr", role="manager", store="main")
     (ask,) = await say(dialogs, "/stats", user="mgr", lang=locale)
-    assert ask.text == t(locale, "For which period?")
+    assert ask.text == hinted(locale, t(locale, "For which period?"))
     labels = ["Last 30 days", "This week", "This month", "This year", "Last month"]
     assert [b.label for b in ask.choices] == [t(locale, label) for label in labels]
     (bad,) = await say(dialogs, "forever", user="mgr", lang=locale)
@@ -132,9 +132,9 @@ async def test_an_owner_picks_the_store_then_the_period(
     await some_sales(ctx, clock)
     await add_staff(ctx, channel="console", external_id="boss", role="owner", store=None)
     (ask,) = await say(dialogs, "/stats", user="boss", lang="en")
-    assert ask.text == "For which store?"
+    assert ask.text == hinted("en", "For which store?")
     (period,) = await say(dialogs, payload=press(ask, "All stores"), user="boss", lang="en")
-    assert period.text == "For which period?"
+    assert period.text == hinted("en", "For which period?")
     (reply,) = await say(dialogs, payload=press(period, "Last 30 days"), user="boss", lang="en")
     days = (date(2025, 12, 7), date(2026, 1, 5))
     assert reply.text.splitlines() == await expected_text(ctx, "en", None, *days)

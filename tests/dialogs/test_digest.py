@@ -24,7 +24,7 @@ from core.insights import digests
 from core.pushes import work_queue
 from storage.models import OutboxRow
 from tests.core.test_digests import Shop, fixture
-from tests.dialogs.conftest import say
+from tests.dialogs.conftest import hinted, say
 
 NAMES = {
     "zh_CN": {"main": "旗舰店", "riverside": "滨江店", "gold": "金卡", "silver": "银卡"},
@@ -185,7 +185,9 @@ async def test_win_back_button_targets_exactly_the_counted_members(
         return answer
 
     ask = await boss(payload=reply.choices[0].payload)
-    assert ask.text == t("Write the message to send (at most {max} characters):", max=500)
+    assert ask.text == hinted(
+        locale, t("Write the message to send (at most {max} characters):", max=500)
+    )
     await boss("好久不见，回来看看吧")
     summary = await boss(payload=NO_COUPON)
     n = NAMES[locale]

@@ -25,7 +25,7 @@ async def test_bad_input_is_answered_and_the_question_stays(
     member_id = await member(ctx, name="王芳", user="u1", locale=locale)
     question = t(locale, "How was your experience? Please rate us from 1 (poor) to 5 (excellent).")
     (ask,) = await say(dialogs, ASK[locale])
-    assert ask.text == question
+    assert ask.text == hinted(locale, question)
     assert [b.label for b in ask.choices] == [*STARS, t(locale, "My feedback")]
     retry = t(
         locale,
@@ -43,7 +43,7 @@ async def test_bad_input_is_answered_and_the_question_stays(
         "Thank you! What would you like to tell us? (at most {max} characters)",
         max=TEXT_MAX,
     )
-    assert write.text == prompt
+    assert write.text == hinted(locale, prompt)
     for nothing in ("   ", "\u200b", " \u200d\ufeff "):  # spaces; zero-width characters
         (empty,) = await say(dialogs, nothing)
         assert empty.text == hinted(

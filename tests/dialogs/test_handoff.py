@@ -24,7 +24,7 @@ from core.service import handoff
 from storage.models import AuditRow, HandoffMessageRow, OutboxRow
 from tests import factories
 from tests.channels.test_erasure import dump, mentions
-from tests.dialogs.conftest import press, say, t
+from tests.dialogs.conftest import hinted, press, say, t
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
 ASK = {"zh_CN": "我要转人工客服", "en": "I want to talk to a human"}
@@ -100,16 +100,19 @@ async def test_member_reaches_staff_and_gets_the_confirmed_answer(
     (asked,) = await say(
         dialogs, payload=press(question, t(locale, "Answer")), user="clerk", lang=locale
     )
-    assert asked.text == t(
+    assert asked.text == hinted(
         locale,
-        "Type your answer to {member} (at most {max} characters). You will see it again "
-        "before it is sent.",
-        member="王芳",
-        max=handoff.TEXT_MAX,
+        t(
+            locale,
+            "Type your answer to {member} (at most {max} characters). You will see it again "
+            "before it is sent.",
+            member="王芳",
+            max=handoff.TEXT_MAX,
+        ),
     )
     (check,) = await say(dialogs, ANSWER[locale], user="clerk", lang=locale)
-    assert (
-        check.text == t(locale, "Send this to {member}?", member="王芳") + "\n\n" + (ANSWER[locale])
+    assert check.text == hinted(
+        locale, t(locale, "Send this to {member}?", member="王芳") + "\n\n" + ANSWER[locale]
     )
     assert await pushes(ctx, handoff.ANSWER_PUSH) == []  # nothing goes before confirming
     (done,) = await say(dialogs, payload=press(check, t(locale, "Send")), user="clerk", lang=locale)

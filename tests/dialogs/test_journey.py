@@ -16,7 +16,7 @@ from core.ledger.coupons import member_coupons
 from core.people.members import member_for_identity
 from core.service import bookings
 from storage.models import FeedbackRow
-from tests.dialogs.conftest import press, say
+from tests.dialogs.conftest import hinted, press, say
 
 
 @pytest.mark.parametrize("lang", LOCALES)
@@ -32,7 +32,7 @@ async def test_a_members_journey(ctx: Context, dialogs: Dialogs, lang: str) -> N
     assert t("Do you agree?") in welcome.text
     assert [b.label for b in welcome.choices][:2] == [t("Agree"), t("Decline")]
     (ask_name,) = await chat(payload=press(welcome, t("Agree")))
-    assert ask_name.text == t("What is your name?")
+    assert ask_name.text == hinted(lang, t("What is your name?"))
     await chat("李雷")
     await chat("138 0013 8000")
     (summary,) = await chat("1990-05-01")
@@ -84,7 +84,7 @@ async def test_a_members_journey(ctx: Context, dialogs: Dialogs, lang: str) -> N
 
     # Book a visit: store → day → time → party size → confirm.
     (stores,) = await chat("/book")
-    assert stores.text == t("Which store would you like to visit?")
+    assert stores.text == hinted(lang, t("Which store would you like to visit?"))
     (days,) = await chat(payload=stores.choices[0].payload)
     (times,) = await chat(payload=days.choices[0].payload)
     (party,) = await chat(payload=times.choices[0].payload)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.dialogs.engine.dialogs import Dialogs, Turn
 from bot.dialogs.engine.types import Event, Payload, Sender
+from bot.dialogs.engine.waiting import HINT
 from bot.dialogs.staff import campaign
 from bot.error_texts import STAGE_NAMES
 from bot.i18n import LOCALES, format_money, gettext
@@ -77,14 +78,18 @@ async def test_staff_add_a_second_message_and_set_the_holdout(
             percent=10,
             count=2,
         ),
+        t(HINT),
     ]
     assert choices == [SEND, campaign_payload_no(), ADD_B, HOLDOUT_BUTTON]
 
     text, _ = await boss(payload=ADD_B)
-    assert text == t(
-        "Write the second message (B), at most {max} characters; half of the members "
-        "get it instead of the first:",
-        max=500,
+    assert text == hinted(
+        locale,
+        t(
+            "Write the second message (B), at most {max} characters; half of the members "
+            "get it instead of the first:",
+            max=500,
+        ),
     )
     text, _ = await boss("x" * 501)
     assert text == hinted(
@@ -92,13 +97,19 @@ async def test_staff_add_a_second_message_and_set_the_holdout(
     )
     text, choices = await boss("第二版")
     assert t("Second message (B): {text}", text="第二版") in text.splitlines()
-    assert text.splitlines()[-1] == t("The others get message A or B, half each, drawn at random.")
+    assert text.splitlines()[-2:] == [
+        t("The others get message A or B, half each, drawn at random."),
+        t(HINT),
+    ]
     assert DROP_B in choices
 
     text, choices = await boss(payload=HOLDOUT_BUTTON)
-    assert text == t(
-        "What share of the members should get nothing, to compare with (the holdout)? "
-        "Choose or type a whole percent from 0 to 50."
+    assert text == hinted(
+        locale,
+        t(
+            "What share of the members should get nothing, to compare with (the holdout)? "
+            "Choose or type a whole percent from 0 to 50."
+        ),
     )
     assert len(choices) == len(campaign.HOLDOUT_CHOICES)
     text, _ = await boss("70")

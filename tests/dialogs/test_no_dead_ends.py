@@ -1,8 +1,9 @@
 """No dead ends inside a conversation (issue 23, point 5), through the real engine in both
-languages: the words that leave any step, a refusal that shows the step's buttons again
-(typed numbers, labels and yes still pick them), a keyword of another flow leaving a step
-that takes no free text, Skip typed at the birthday, a complaint's words kept, and a staff
-answer shown back before it goes."""
+languages: every waiting question saying how to leave it (once; not a finished flow's
+answer, nor a chat with staff), the words that leave any step, a refusal that shows the
+step's buttons again (typed numbers, labels and yes still pick them), a keyword of another
+flow leaving a step that takes no free text, Skip typed at the birthday, a complaint's
+words kept, and a staff answer shown back before it goes."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from core.people.registration import register_member
 from core.people.staff import add_staff
 from core.service import bookings, feedback
 from storage.models import CheckinRow, MemberRow, OutboxRow
-from tests.dialogs.conftest import press, say, t
+from tests.dialogs.conftest import hinted, press, say, t
 from tests.factories import member, shop_time
 
 LOCALES = pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -45,7 +46,7 @@ async def test_a_refusal_keeps_the_buttons_and_they_still_work(
 ) -> None:
     member_id, yes = await cancel_question(ctx, dialogs, locale)
     (refused,) = await say(dialogs, "hmm")
-    assert t(locale, HINT) in refused.text
+    assert refused.text.count(t(locale, HINT)) == 1 and refused.text.endswith(t(locale, HINT))
     assert [b.label for b in refused.choices] == [
         t(locale, "Yes, cancel it"),
         t(locale, "No, keep it"),
@@ -80,8 +81,8 @@ async def test_the_leave_words_end_any_step(
 async def test_a_command_leaves_a_step(ctx: Context, dialogs: Dialogs, locale: str) -> None:
     await cancel_question(ctx, dialogs, locale)
     (feedback_question,) = await say(dialogs, "/feedback")
-    assert feedback_question.text == t(
-        locale, "How was your experience? Please rate us from 1 (poor) to 5 (excellent)."
+    assert feedback_question.text == hinted(
+        locale, t(locale, "How was your experience? Please rate us from 1 (poor) to 5 (excellent).")
     )
 
 
@@ -134,8 +135,9 @@ async def test_feedback_without_words_still_asks_for_them(
     await member(ctx, name="王芳", user="u1", locale=locale)
     await say(dialogs, {"zh_CN": "我要投诉", "en": "I want to complain"}[locale])
     (write,) = await say(dialogs, "⭐⭐")
-    assert write.text == t(
-        locale, "Thank you! What would you like to tell us? (at most {max} characters)", max=500
+    assert write.text == hinted(
+        locale,
+        t(locale, "Thank you! What would you like to tell us? (at most {max} characters)", max=500),
     )
 
 
@@ -182,7 +184,7 @@ async def test_a_staff_answer_is_shown_back_before_it_goes(
     async with ctx.db.read() as s:
         assert await s.scalar(select(func.count()).select_from(OutboxRow)) == 0
     (edit,) = await say(dialogs, payload=press(shown, t(locale, "Edit")), user="clerk", lang=locale)
-    assert edit.text == t(locale, "Type your answer again:")
+    assert edit.text == hinted(locale, t(locale, "Type your answer again:"))
     (shown,) = await say(dialogs, "抱歉，我们会改进。", user="clerk", lang=locale)
     (sent,) = await say(dialogs, YES[locale], user="clerk", lang=locale)
     assert sent.text == t(locale, "Your answer was sent to {name}.", name="王芳")
@@ -195,3 +197,43 @@ async def test_a_staff_answer_is_shown_back_before_it_goes(
     )
     assert dropped.text == t(locale, "Cancelled; nothing was sent.")
     assert (await feedback.get_feedback(ctx, item.id)).answer == "抱歉，我们会改进。"
+
+
+@LOCALES
+async def test_every_waiting_question_says_how_to_leave_once(
+    ctx: Context, dialogs: Dialogs, locale: str
+) -> None:
+    """The question itself says how to leave (point 5), from the first time it is asked and
+    in every flow, once even when asked again; a finished flow's answer and the messages of
+    a chat with staff (which says how to end it in its own words) do not."""
+    hint = t(locale, HINT)
+    await member(ctx, name="王芳", user="u1", locale=locale, points=300)
+    await member(ctx, name="李雷", user="wang", locale=locale, home_store="main")
+    await register_member(ctx, name="韩梅梅", phone="13800138000")
+    await add_staff(
+        ctx, channel="console", external_id="clerk", role="clerk", store="main", locale=locale
+    )
+    (welcome,) = await say(dialogs, "hi", user="new", lang=locale)
+    (name,) = await say(dialogs, payload=press(welcome, t(locale, "Agree")), user="new")
+    assert name.text == hinted(locale, t(locale, "What is your name?"))
+    (again,) = await say(dialogs, "", user="new")
+    assert again.text.count(hint) == 1 and again.text.endswith(hint)
+    (stores,) = await say(dialogs, "/book")
+    assert stores.text == hinted(locale, t(locale, "Which store would you like to visit?"))
+    (catalogue,) = await say(dialogs, "/rewards")
+    assert catalogue.text.endswith(hinted(locale, t(locale, "Which one would you like?")))
+    (which,) = await say(dialogs, "/sale", user="clerk", lang=locale)
+    assert which.text == hinted(
+        locale, t(locale, "Which member? Type a phone number, member number or name.")
+    )
+    # Finished: no step waits, nothing to leave.
+    (points,) = await say(dialogs, "/points")
+    (recorded,) = await say(dialogs, "/sale 13800138000 100 R-1", user="clerk", lang=locale)
+    assert t(locale, "Points: {balance}", balance=300) in points.text
+    assert recorded.text.splitlines()[1] == t(locale, "Receipt number: {receipt}", receipt="R-1")
+    chat = await say(
+        dialogs, {"zh_CN": "我要转人工客服", "en": "talk to a human"}[locale], user="wang"
+    )
+    chat += await say(dialogs, "你好", user="wang")
+    assert chat[-1].text == t(locale, "Sent to our staff.")
+    assert all(hint not in reply.text for reply in [points, recorded, *chat])

@@ -42,7 +42,7 @@ async def test_edit_name_and_phone(ctx: Context, dialogs: Dialogs, lang: str) ->
     member_id = await lilei(ctx, locale=lang)
     (view,) = await say(dialogs, "/profile")
     (ask,) = await say(dialogs, payload=press(view, t("Edit name")))
-    assert ask.text == t("Please type your new name.")
+    assert ask.text == hinted(lang, t("Please type your new name."))
     (error,) = await say(dialogs, "")
     assert error.text == hinted(lang, t("The value for {field} is not valid.", field=t("name")))
     (saved,) = await say(dialogs, "韩梅梅")
@@ -113,7 +113,7 @@ async def test_delete_my_data_asks_twice(ctx: Context, dialogs: Dialogs, lang: s
     assert t("Name: {name}", name="李雷") in back.text
     (first,) = await say(dialogs, payload=press(view, t("Delete my data")))
     (second,) = await say(dialogs, payload=press(first, t("Yes, delete")))
-    assert second.text == t("Are you sure? This cannot be undone.")
+    assert second.text == hinted(lang, t("Are you sure? This cannot be undone."))
     assert (await get_member(ctx, member_id)).name == "李雷"  # not yet
     final = press(second, t("Delete everything"))
     (gone,) = await say(dialogs, payload=final)

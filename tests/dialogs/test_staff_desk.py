@@ -82,11 +82,11 @@ async def test_guided_sale_with_a_typo_offers_candidates(
     ctx: Context, dialogs: Dialogs, member: MemberView
 ) -> None:
     (ask,) = await say(dialogs, "/sale", user="cleo", lang="en")
-    assert ask.text == gettext("en", "Which member? Type a phone number, member number or name.")
+    assert ask.text == hinted("en", "Which member? Type a phone number, member number or name.")
     (which,) = await say(dialogs, "1380013800", user="cleo", lang="en")  # one digit missing
     assert which.text.startswith("Which member do you mean by")
     (how_much,) = await say(dialogs, payload=which.choices[0].payload, user="cleo", lang="en")
-    assert how_much.text == "How much did they spend?"
+    assert how_much.text == hinted("en", "How much did they spend?")
     (bad,) = await say(dialogs, "100.123", user="cleo", lang="en")
     assert bad.text == hinted("en", "100.123 is not a valid amount.")
     (too_much,) = await say(dialogs, "9999999", user="cleo", lang="en")
@@ -110,14 +110,14 @@ async def test_sale_arguments_a_name_with_spaces_and_an_amount_typed_wrong(
     assert (sale.receipt_no, sale.amount_fen) == ("R-9", 10_000)
 
     (ask,) = await say(dialogs, "/sale 13800138000 1e9", user="cleo", lang="en")
-    assert ask.text == "1e9 is not a valid amount.\nHow much did they spend?"
+    assert ask.text == hinted("en", "1e9 is not a valid amount.\nHow much did they spend?")
     (done,) = await say(dialogs, "120", user="cleo", lang="en")
     assert done.text.startswith("Recorded CN¥120.00 for 李雷")
 
     (which,) = await say(dialogs, "/sale 1380013800 abc", user="cleo", lang="en")  # a typo
     assert which.text.startswith("Which member do you mean by")
     (ask,) = await say(dialogs, payload=which.choices[0].payload, user="cleo", lang="en")
-    assert ask.text == "abc is not a valid amount.\nHow much did they spend?"
+    assert ask.text == hinted("en", "abc is not a valid amount.\nHow much did they spend?")
     (done,) = await say(dialogs, "80", user="cleo", lang="en")
     assert done.text.startswith("Recorded CN¥80.00 for 李雷")
     assert (await statement.points_summary(ctx, member.id)).window_spend_fen == 20_000
@@ -312,10 +312,11 @@ async def test_a_second_refund_shows_what_is_still_refundable(
     assert done.text == "Refunded CN¥100.00; 10 points taken back, balance 10."
 
     (check,) = await say(dialogs, "/refund R-238", user="mia", lang="en")
-    assert check.text == (
+    assert check.text == hinted(
+        "en",
         "Refund CN¥138.00 of receipt R-238 (Flagship store, CN¥138.00 of CN¥238.00 still "
         "refundable) for 李雷 (M000001, +8613800138000)?\n"
-        "Points this sale still holds: 10"
+        "Points this sale still holds: 10",
     )
     (done,) = await say(dialogs, payload=press(check, "Refund"), user="mia", lang="en")
     assert done.text == "Refunded CN¥138.00; 10 points taken back, balance 0."

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from bot.dialogs.engine.dialogs import Dialogs
+from bot.dialogs.engine.waiting import HINT
 from bot.dialogs.staff.adjust import split_arguments
 from bot.dialogs.staff.bookings import parse_day
 from bot.dialogs.staff.event_input import read_day
@@ -21,7 +22,7 @@ from core.people.registration import register_member
 from core.people.staff import add_staff
 from storage.models import MemberRow
 from tests import factories
-from tests.dialogs.conftest import press, say, t
+from tests.dialogs.conftest import hinted, press, say, t
 
 
 @pytest.fixture
@@ -79,6 +80,7 @@ async def test_sale_amounts_with_thousands_separators(
                 value="1,20",
             ),
             t(lang, "How much did they spend?"),
+            t(lang, HINT),
         )
     )
     await say(dialogs, "120元", user=clerk, lang=lang)
@@ -105,8 +107,8 @@ async def test_a_name_with_a_typo_lists_candidates(
     bob = await register_member(ctx, name="Bob Chen", phone="13900139000")
     await register_member(ctx, name="Alice Wang", phone="13700137000")
     (which,) = await say(dialogs, "/member Bob Chenn", user=clerk, lang=lang)
-    assert which.text == t(
-        lang, "Which member do you mean by “{reference}”?", reference="Bob Chenn"
+    assert which.text == hinted(
+        lang, t(lang, "Which member do you mean by “{reference}”?", reference="Bob Chenn")
     )
     assert [b.label for b in which.choices] == ["Bob Chen (M000001, +86139****9000)"]
     (card,) = await say(dialogs, payload=which.choices[0].payload, user=clerk, lang=lang)

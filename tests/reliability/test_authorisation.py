@@ -28,7 +28,7 @@ from core.errors import NotAllowed
 from core.people.registration import register_member
 from core.people.staff import Role, StaffView, add_staff
 from storage.models import AuditRow, Base, IdentityRow, StaffRow
-from tests.dialogs.conftest import say, unstamped
+from tests.dialogs.conftest import hinted, say, unstamped
 
 ARGUMENTS = ("", " 13900000001 100 R-1", " M000001 +500 because", " 1", " main 30d")
 # Every message records its arrival on the chat account (WeChat's reply windows, reachable
@@ -211,7 +211,7 @@ async def test_owner_steps_of_staff_are_refused_to_a_manager_and_audited(
     await say(dialogs, payload=pick, user=boss, lang=locale)
     who = Payload(staff_admin.NAME, staff_admin.SET_ROLE, str(staff["cleo"].id)).pack()
     (new_role,) = await say(dialogs, payload=who, user=boss, lang=locale)
-    assert new_role.text == gettext(locale, "New role:")
+    assert new_role.text == hinted(locale, gettext(locale, "New role:"))
     await add_staff(
         ctx,
         channel="console",

@@ -263,7 +263,7 @@ class Dialogs:
         flow: Flow,
         step_name: str,
     ) -> list[Reply]:
-        """The step run; the conversation saved (with the buttons it shows) or ended."""
+        """The step run; the conversation saved (buttons kept, how to leave said) or ended."""
         ctx, identity, member, staff = self.ctx, turn.identity, turn.member, turn.staff
         if flow.role is not None and (staff is None or not staff.role.allows(flow.role)):
             await self._audit_refusal(turn, flow)
@@ -300,10 +300,9 @@ class Dialogs:
                 await conversations.end_conversation(ctx, identity.id)
         else:
             if _asked_again(current, flow, step_name, result.next, turn.data):
-                # Its buttons again, and how to leave: said where someone may be stuck,
-                # not under every question.
-                again = waiting.shown_again(result.replies, turn.data)
-                result.replies = waiting.with_hint(again, turn.locale)
+                result.replies = waiting.shown_again(result.replies, turn.data)
+            if flow.expecting(result.next) is not Expects.CHAT:  # a chat says how to end it
+                result.replies = waiting.with_hint(result.replies, turn.locale)
             if _stateful(result.replies, flow):  # buttons of another state are outdated
                 turn.data[STAMP] = _stamp(flow.name, result.next, turn.data)
                 result.replies = _stamped(result.replies, flow, turn.data[STAMP])

@@ -1,6 +1,7 @@
 """What the engine does for a conversation waiting in a step, whatever the flow: the words
-that leave it, the hint saying so, and the step's buttons kept so that a refusal shows them
-again and a typed number, label or "yes" still picks one.
+that leave it, the hint saying so under every question that waits (a chat with staff says
+it in its own words), and the step's buttons kept so that a refusal shows them again and a
+typed number, label or "yes" still picks one.
 
 A step declares what it expects (``Expects``): a choice among its buttons, a number, a
 date, or free text. Only free text takes any message as its answer; the other kinds let a
@@ -66,7 +67,8 @@ def leaving(text: str) -> str | None:
 
 
 def with_hint(replies: list[Reply], locale: str) -> list[Reply]:
-    """The replies of a waiting step, the last one saying how to leave (once)."""
+    """The replies of a step that waits for an answer, the last one saying how to leave
+    (once: a reply that already says it is left as it is)."""
     hint = gettext(locale, HINT)
     if not replies or any(hint in reply.text for reply in replies):
         return replies
