@@ -261,6 +261,12 @@ async def use_coupon(
         return _coupon_view(row, reward_code or "")
 
 
+@dataclass(frozen=True)
+class CouponCheck:
+    coupon: CouponView
+    refused: str | None  # the code of the error using it would raise (None: usable now)
+
+
 async def check_coupon(ctx: Context, code: str, *, actor: str) -> CouponCheck:
     """A coupon as the counter sees it before using it, and why it cannot be used if so
     (audited: who looked it up)."""
@@ -284,12 +290,6 @@ async def check_coupon(ctx: Context, code: str, *, actor: str) -> CouponCheck:
             reason = CouponExpired.code
         audit.record(s, now, actor, "coupon.checked", row.member_id, coupon_id=row.id)
         return CouponCheck(_coupon_view(row, reward_code), reason)
-
-
-@dataclass(frozen=True)
-class CouponCheck:
-    coupon: CouponView
-    refused: str | None  # the code of the error using it would raise (None: usable now)
 
 
 async def member_coupons(
