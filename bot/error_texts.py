@@ -84,6 +84,18 @@ ERROR_TEXTS: dict[str, str] = {
     "unknown_alert": N_("No such alert."),
     "unknown_digest": N_("This line of the digest is no longer available."),
     "alert_decided": N_("This alert was already decided; nothing more was done."),
+    "api_key_invalid": N_("No valid API key: send `Authorization: Bearer KEY` with a live key."),
+    "scope_missing": N_("This API key may not do this (it lacks {scope})."),
+    "other_store": N_("This API key may not act for {store}."),
+    "api_key_name_taken": N_("There is already an API key named {name}."),
+    "unknown_api_key": N_("No API key with the name or prefix {key}."),
+    "idempotency_key_reused": N_(
+        "This `Idempotency-Key` was used for another request; nothing was changed."
+    ),
+    "receipt_differs": N_(
+        "Receipt {receipt_no} at {store} is already recorded with other details; "
+        "nothing was changed."
+    ),
 }
 
 # Who may do something, for "Sorry, this is only for {needed}."
@@ -101,6 +113,7 @@ FIELD_NAMES: dict[str, str] = {
     "answer": N_("answer"),
     "birthday_month": N_("birthday month"),
     "capacity": N_("places"),
+    "card": N_("member card"),
     "category": N_("category"),
     "channel": N_("channel"),
     "checkin": N_("check-in"),
@@ -114,6 +127,7 @@ FIELD_NAMES: dict[str, str] = {
     "lines": N_("products"),
     "locale": N_("language"),
     "marketing_consent": N_("marketing consent"),
+    "member_no": N_("member number"),
     "message": N_("message"),
     "min_tier": N_("lowest tier"),
     "name": N_("name"),
@@ -129,6 +143,7 @@ FIELD_NAMES: dict[str, str] = {
     "reason": N_("reason"),
     "receipt_no": N_("receipt number"),
     "role": N_("role"),
+    "scope": N_("scope"),
     "staff_id": N_("staff member"),
     "stages": N_("stages"),
     "starts_at": N_("time"),

@@ -12,10 +12,13 @@ from core.shop import Shop
 
 ACTION_NAMES: dict[str, str] = {
     "alert.raised": N_("Alert raised"),
+    "api_key.created": N_("API key created"),
+    "api_key.revoked": N_("API key revoked"),
     "booking.booked": N_("Booking made"),
     "booking.cancelled": N_("Booking cancelled"),
     "booking.no_show": N_("Booking missed (no-show)"),
     "campaign.sent": N_("Campaign sent"),
+    "coupon.checked": N_("Coupon checked"),
     "coupon.issued": N_("Coupon issued"),
     "coupon.used": N_("Coupon used"),
     "coupon.voided": N_("Coupon voided"),
@@ -35,6 +38,7 @@ ACTION_NAMES: dict[str, str] = {
     "member.imported": N_("Member imported"),
     "member.link_code": N_("Link code asked for"),
     "member.linked": N_("Chat account linked"),
+    "member.looked_up": N_("Member looked up"),
     "member.registered": N_("Member registered"),
     "member.updated": N_("Member details changed"),
     "points.adjusted": N_("Points adjusted"),
@@ -78,10 +82,13 @@ def channel_name(_: Translate, channel: str) -> str:
 
 
 def actor_name(_: Translate, actor: str) -> str:
-    """``staff:2`` → staff #2, ``member:7`` → the member, ``system`` → automatic."""
+    """``staff:2`` → staff #2, ``member:7`` → the member, ``api:till-1`` → the API key
+    till-1, ``system`` → automatic."""
     kind, _sep, number = actor.partition(":")
     if kind == "staff" and number:
         return _("staff #{id}", id=number)
+    if kind == "api" and number:
+        return _("API key {name}", name=number)
     if kind == "member":
         return _("the member")
     return _("automatic")

@@ -65,6 +65,15 @@ class Settings(BaseSettings):
         "the server's clock are refused: a recorded request replayed later is not processed.",
     )
 
+    api_rate_per_second: float = Field(
+        default=20.0,
+        gt=0,
+        description="Calls a second each API key may make to this worker (bot/api/auth.py).",
+    )
+    api_rate_burst: int = Field(
+        default=40, ge=1, description="Calls an API key may make at once before the rate applies."
+    )
+
     # WeChat Official Account (公众号). The endpoint is served when a token is set.
     wechat_app_id: str = ""
     wechat_app_secret: SecretStr = SecretStr("")

@@ -9,6 +9,7 @@ from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.api import app as api
 from bot.composition import Process
 from bot.handlers import wechat
 from core.context import Context
@@ -50,11 +51,12 @@ class AccessLog(AbstractAccessLogger):
 
 
 def create_app(process: Process) -> web.Application:
-    """The app with the health check and the endpoints of the process's chat channels,
-    which it closes when it stops."""
+    """The app with the health check, the till API (``/api/v1``) and the endpoints of the
+    process's chat channels, which it closes when it stops."""
     app = web.Application()
     app[CONTEXT] = process.ctx
     app.router.add_get("/health", health)
+    api.mount(app, process.ctx, process.settings)
     if process.settings is not None and process.wechat is not None:
         wechat.mount(app, process.wechat, process.settings)
     if process.settings is not None and process.telegram is not None:

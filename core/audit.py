@@ -29,6 +29,11 @@ def member_actor(member_id: int) -> str:
     return f"member:{member_id}"
 
 
+def api_actor(key_name: str) -> str:
+    """A call to the HTTP API, by the name of the key that made it (a till, another system)."""
+    return f"api:{key_name}"
+
+
 def record(
     session: Session,
     at: datetime,

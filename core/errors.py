@@ -326,3 +326,41 @@ class DuplicateProductRow(InvalidInput):
     """The same product code appears again further down an import file; the first counts."""
 
     code = "duplicate_product_row"
+
+
+class ApiKeyInvalid(DomainError):
+    """No API key, or one that is unknown or revoked (which of these is not said)."""
+
+    code = "api_key_invalid"
+
+
+class ScopeMissing(DomainError):
+    """The API key may not do this: it lacks ``scope``."""
+
+    code = "scope_missing"
+
+
+class OtherStore(DomainError):
+    """The API key belongs to another store than the one ``store`` names."""
+
+    code = "other_store"
+
+
+class ApiKeyNameTaken(DomainError):
+    code = "api_key_name_taken"
+
+
+class UnknownApiKey(NotFound):
+    code = "unknown_api_key"
+
+
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key sent again with another request: not a retry, so not done."""
+
+    code = "idempotency_key_reused"
+
+
+class ReceiptDiffers(DomainError):
+    """The receipt was recorded by the API with other details (member, amount, lines)."""
+
+    code = "receipt_differs"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from core import audit
 from core.context import Context
 from core.engagement import products, referrals
 from core.errors import ReceiptTaken, UnknownSale
+from core.integrations.once import Once
 from core.ledger import receipts
 from core.ledger.points import balance_in, grant_points
 from core.ledger.rules import EarnRule, check_amount, points_for
@@ -39,6 +41,16 @@ class SaleResult:
     upgraded_from: str | None
     rule: EarnRule | None
 
+    def answer(self) -> dict[str, Any]:
+        """What a request done once keeps (core.integrations.once)."""
+        return asdict(self) | {"duplicate": False}
+
+    @classmethod
+    def replayed(cls, answer: dict[str, Any]) -> SaleResult:
+        """The kept answer, given again: a duplicate of the first."""
+        rule = EarnRule(**answer["rule"]) if answer.get("rule") else None
+        return cls(**(answer | {"duplicate": True, "rule": rule}))
+
 
 async def record_sale(
     ctx: Context,
@@ -51,6 +63,8 @@ async def record_sale(
     notify: bool = True,
     lines: Sequence[products.SaleLine] | None = None,
     entry_key: str | None = None,
+    actor: str | None = None,
+    once: Once | None = None,
 ) -> SaleResult:
     """Record a purchase and award its points; the same (store, receipt) earns only once.
 
@@ -64,18 +78,21 @@ async def record_sale(
     (:func:`core.engagement.products.check_lines`: they add up to the amount or less).
     A member's first
     purchase earns their inviter's reward (core.engagement.referrals), once.
+    ``actor`` is who the audit names (by default the staff member); with ``once`` the first
+    answer is kept, and a retry gets it again (core.integrations.once).
     """
     check_amount(amount_fen)
     if receipt_no is not None:
         receipt_no = receipts.check(receipt_no)
     items = products.check_lines(lines or (), amount_fen)
+    actor = actor or audit.staff_actor(staff_id)
     args = (ctx, store, receipt_no, member_id, amount_fen, staff_id, notify, items, entry_key)
     try:
-        return await _record_sale(*args)
+        return await _record_sale(*args, actor, once)
     except IntegrityError:
-        # Another process inserted this receipt (or entry) between our check and our insert
-        # (PostgreSQL, different members). Looking again tells whether it is a duplicate.
-        return await _record_sale(*args)
+        # Another process inserted this receipt (or entry, or first answer) between our check
+        # and our insert (PostgreSQL). Looking again tells whether it is a duplicate.
+        return await _record_sale(*args, actor, once)
 
 
 async def _record_sale(
@@ -86,11 +103,15 @@ async def _record_sale(
     amount_fen: int,
     staff_id: int | None,
     notify: bool,
-    lines: Sequence[products.SaleLine] = (),
-    entry_key: str | None = None,
+    lines: Sequence[products.SaleLine],
+    entry_key: str | None,
+    actor: str,
+    once: Once | None,
 ) -> SaleResult:
     now = ctx.now()
     async with ctx.db.transaction() as s:
+        if once is not None and (answer := await once.replay(s)) is not None:
+            return SaleResult.replayed(answer)
         sid = await store_id(s, store)
         entered = None
         if entry_key is not None:
@@ -105,7 +126,7 @@ async def _record_sale(
         if existing is not None:
             if existing.member_id != member_id:
                 raise ReceiptTaken(store=store, receipt_no=existing.receipt_no)
-            return SaleResult(
+            duplicate = SaleResult(
                 sale_id=existing.id,
                 receipt_no=existing.receipt_no,
                 duplicate=True,
@@ -115,6 +136,9 @@ async def _record_sale(
                 upgraded_from=None,
                 rule=None,
             )
+            if once is not None:  # entered before in the chat: this is the first answer
+                once.remember(s, duplicate.answer(), now)
+            return duplicate
         assert receipt_no is not None
         rule = points_for(ctx.shop, amount_fen, member.tier)
         sale = SaleRow(
@@ -167,14 +191,14 @@ async def _record_sale(
         audit.record(
             s,
             now,
-            audit.staff_actor(staff_id),
+            actor,
             "sale.recorded",
             member_id,
             sale_id=sale.id,
             amount_fen=amount_fen,
             points=rule.points,
         )
-        return SaleResult(
+        result = SaleResult(
             sale_id=sale.id,
             receipt_no=receipt_no,
             duplicate=False,
@@ -184,6 +208,9 @@ async def _record_sale(
             upgraded_from=upgraded_from,
             rule=rule,
         )
+        if once is not None:
+            once.remember(s, result.answer(), now)
+        return result
 
 
 @dataclass(frozen=True)

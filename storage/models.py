@@ -743,3 +743,32 @@ class CheckinRow(Base):
     points: Mapped[int] = mapped_column(Integer, default=0)
     bonus: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+
+
+class ApiKeyRow(Base):
+    """A till's (or another system's) key to the HTTP API (core.integrations.api_keys): only
+    its SHA-256 is kept, and its first characters (``prefix``) to name it in lists. Without
+    a store it may act for every store."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiAnswerRow(Base):
+    """The first answer to a request that must happen once (core.integrations.once): a
+    till's retry (the same ``scope``: its Idempotency-Key, or the sale's store and receipt)
+    gets it again; ``fingerprint`` tells a retry from another request reusing the scope."""
+
+    __tablename__ = "api_answers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(320), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -217,10 +217,16 @@ async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> Coupo
 
 
 async def use_coupon(
-    ctx: Context, code: str, *, store: str | None = None, staff_id: int | None = None
+    ctx: Context,
+    code: str,
+    *,
+    store: str | None = None,
+    staff_id: int | None = None,
+    actor: str | None = None,
 ) -> CouponView:
     """Mark a coupon used at the counter. Exactly one of any number of concurrent attempts
-    succeeds; the others learn when and where it was used (or that it expired)."""
+    succeeds; the others learn when and where it was used (or that it expired). ``actor``
+    is who the audit names (by default the staff member)."""
     now = ctx.now()
     code = normalize_coupon_code(code)
     async with ctx.db.transaction() as s:
@@ -246,13 +252,44 @@ async def use_coupon(
         audit.record(
             s,
             now,
-            audit.staff_actor(staff_id),
+            actor or audit.staff_actor(staff_id),
             "coupon.used",
             row.member_id,
             coupon_id=row.id,
             store=store,
         )
         return _coupon_view(row, reward_code or "")
+
+
+@dataclass(frozen=True)
+class CouponCheck:
+    coupon: CouponView
+    refused: str | None  # the code of the error using it would raise (None: usable now)
+
+
+async def check_coupon(ctx: Context, code: str, *, actor: str) -> CouponCheck:
+    """A coupon as the counter sees it before using it, and why it cannot be used if so
+    (audited: who looked it up)."""
+    now = ctx.now()
+    code = normalize_coupon_code(code)
+    async with ctx.db.transaction() as s:
+        found = (
+            await s.execute(
+                select(CouponRow, RewardRow.code)
+                .join(RewardRow, RewardRow.id == CouponRow.reward_id)
+                .where(CouponRow.code == code)
+            )
+        ).first()
+        if found is None:
+            raise UnknownCoupon(code=code)
+        row, reward_code = found
+        reason = None
+        if row.used_at is not None:
+            reason = CouponUsed.code
+        elif row.expires_at <= now:
+            reason = CouponExpired.code
+        audit.record(s, now, actor, "coupon.checked", row.member_id, coupon_id=row.id)
+        return CouponCheck(_coupon_view(row, reward_code), reason)
 
 
 async def member_coupons(

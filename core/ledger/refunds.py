@@ -7,7 +7,7 @@ amount earns), its own shortfall when points were already spent, and its own ale
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core import audit
 from core.context import Context
 from core.errors import NotAllowed, RefundTooLarge, UndoTooLate, UnknownSale
+from core.integrations.once import Once
 from core.ledger import receipts
 from core.ledger.points import balance_in, consume
 from core.ledger.rules import check_amount, points_kept
@@ -35,6 +36,7 @@ class RefundResult:
     points_reversed: int
     shortfall: int
     balance: int
+    replayed: bool = False  # the kept first answer to a retried request
 
 
 async def refund_sale(
@@ -45,21 +47,33 @@ async def refund_sale(
     amount_fen: int | None = None,
     staff_id: int | None = None,
     notify: bool = True,
+    actor: str | None = None,
+    once: Once | None = None,
 ) -> RefundResult:
     """Refund a sale in full (no amount) or in part, and take back the points it earned
     beyond what its net amount earns (:func:`points_kept`). Points already spent cannot be
     taken back: the balance stops at zero and the missing points are recorded as a shortfall
-    for staff to see. ``notify`` off queues no push (historical data)."""
+    for staff to see. ``notify`` off queues no push (historical data). ``actor`` is who the
+    audit names (by default the staff member); with ``once`` a retry gets the first answer
+    (core.integrations.once)."""
     if amount_fen is not None:
         check_amount(amount_fen)
     receipt_no = receipts.check(receipt_no)
     async with ctx.db.transaction() as s:
+        if once is not None and (answer := await once.replay(s)) is not None:
+            return RefundResult(**(answer | {"replayed": True}))
         sid = await store_id(s, store)
         sale_id = await s.scalar(select(SaleRow.id).where(receipts.live(sid, receipt_no)))
         if sale_id is None:
             raise UnknownSale(store=store, receipt_no=receipt_no)
         member, sale = await _locked_sale(s, sale_id)
-        return await _refund(s, ctx, member, sale, store, amount_fen, staff_id, notify)
+        actor = actor or audit.staff_actor(staff_id)
+        result = await _refund(
+            s, ctx, member, sale, store, amount_fen, staff_id, notify, actor=actor
+        )
+        if once is not None:
+            once.remember(s, asdict(result), ctx.now())
+        return result
 
 
 async def undo_sale(ctx: Context, *, sale_id: int, staff_id: int) -> RefundResult:
@@ -76,7 +90,10 @@ async def undo_sale(ctx: Context, *, sale_id: int, staff_id: int) -> RefundResul
         if sale.refunded_fen or ctx.now() - sale.sold_at > window:
             raise UndoTooLate(receipt_no=sale.receipt_no)
         store = await s.scalar(select(StoreRow.code).where(StoreRow.id == sale.store_id))
-        return await _refund(s, ctx, member, sale, str(store), None, staff_id, True, undo=True)
+        actor = audit.staff_actor(staff_id)
+        return await _refund(
+            s, ctx, member, sale, str(store), None, staff_id, True, actor=actor, undo=True
+        )
 
 
 async def _locked_sale(s: Session, sale_id: int) -> tuple[MemberRow, SaleRow]:
@@ -110,6 +127,7 @@ async def _refund(
     staff_id: int | None,
     notify: bool,
     *,
+    actor: str,
     undo: bool = False,
 ) -> RefundResult:
     """:func:`refund_sale` of a locked sale; ``undo`` marks it undone, which frees its
@@ -185,7 +203,7 @@ async def _refund(
     audit.record(
         s,
         now,
-        audit.staff_actor(staff_id),
+        actor,
         "sale.undone" if undo else "sale.refunded",
         member.id,
         sale_id=sale.id,
