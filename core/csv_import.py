@@ -1,5 +1,5 @@
-"""What every CSV import shares (members, products, balances): reading the records with the line each
-starts on, the header rule, and the report of what was written and what refused."""
+"""What every CSV import shares (members, products, balances): reading the records with the
+line each starts on, the header rule, and the report of what was written and what refused."""
 
 from __future__ import annotations
 

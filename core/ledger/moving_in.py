@@ -28,12 +28,11 @@ from sqlalchemy import select
 from core import audit, csv_import
 from core.context import Context
 from core.csv_import import ImportReport, RowError
-from core.errors import AlreadyMovedIn, DomainError, InvalidInput, LotExpired
+from core.errors import AlreadyMovedIn, DomainError, InvalidInput, LotExpired, UnknownMember
 from core.ledger import tiers
 from core.ledger.points import grant_points
 from core.ledger.rules import parse_amount
 from core.people import member_csv
-from core.people.members import lock_member
 from core.typed import fold, read_date
 from storage.models import MemberRow, MigratedBalanceRow
 from storage.session import Session
@@ -224,7 +223,7 @@ async def _sort_out(
                 .join(MigratedBalanceRow, MigratedBalanceRow.member_id == MemberRow.id)
                 .where(MemberRow.phone.in_(phones[start : start + member_csv.CHUNK]))
             )
-            moved.update((str(phone), row) for phone, row in found.tuples())
+            moved.update((str(phone), row) for phone, row in found)
     fresh: list[_Balance] = []
     unchanged = 0
     refused: list[RowError] = []
@@ -250,50 +249,51 @@ async def _move_in(
     """Each member's lots, tier and figures, under the member's lock; returns (moved in,
     moved in meanwhile by another import with the same figures, with other figures)."""
     now = ctx.now()
-    ids = dict(
-        (
-            await s.execute(
-                select(MemberRow.phone, MemberRow.id).where(
-                    MemberRow.phone.in_([b.member.phone for b in chunk])
-                )
-            )
-        ).tuples()
+    # Locked in id order (``lock_member`` for a chunk at once), so two imports never wait
+    # on each other in a circle.
+    locked = await s.scalars(
+        select(MemberRow)
+        .where(MemberRow.phone.in_([b.member.phone for b in chunk]))
+        .order_by(MemberRow.id)
+        .with_for_update()
     )
+    members = {str(row.phone): row for row in locked}
+    before = {
+        row.member_id: row
+        for row in await s.scalars(
+            select(MigratedBalanceRow).where(
+                MigratedBalanceRow.member_id.in_([m.id for m in members.values()])
+            )
+        )
+    }
     moved = late = 0
     raced: list[RowError] = []
     for balance in chunk:
-        member = await lock_member(s, ids[balance.member.phone])
-        before = await s.scalar(
-            select(MigratedBalanceRow).where(MigratedBalanceRow.member_id == member.id)
-        )
-        if before is not None:  # another import got there first
-            if before.digest == balance.digest:
+        member = members.get(balance.member.phone)
+        if member is None:  # deleted since it was written a moment ago
+            raced.append(RowError(balance.line, UnknownMember(member=balance.member.phone)))
+            continue
+        earlier = before.get(member.id)
+        if earlier is not None:  # another import got there first
+            if earlier.digest == balance.digest:
                 late += 1
             else:
-                raced.append(RowError(balance.line, _moved_before(ctx, before)))
+                raced.append(RowError(balance.line, _moved_before(ctx, earlier)))
             continue
-        record = MigratedBalanceRow(
-            member_id=member.id,
-            points=balance.points,
-            tier=balance.tier,
-            lifetime_spend_fen=balance.lifetime_spend_fen,
-            digest=balance.digest,
-            moved_at=now,
+        s.add(
+            MigratedBalanceRow(
+                member_id=member.id,
+                points=balance.points,
+                tier=balance.tier,
+                lifetime_spend_fen=balance.lifetime_spend_fen,
+                digest=balance.digest,
+                moved_at=now,
+            )
         )
-        s.add(record)
-        await s.flush()
         for lot in balance.lots:
             if lot.points:
                 expires_at = _expires_at(ctx, lot.expires_on) if lot.expires_on else None
-                grant_points(
-                    s,
-                    ctx,
-                    member.id,
-                    KIND,
-                    lot.points,
-                    expires_at=expires_at,
-                    detail={"moved_in": record.id},
-                )
+                grant_points(s, ctx, member.id, KIND, lot.points, expires_at=expires_at)
         if balance.tier and ctx.shop.tier_rank(balance.tier) > ctx.shop.tier_rank(member.tier):
             spend = await tiers.window_spend(s, ctx, member.id)
             await tiers.change_tier(

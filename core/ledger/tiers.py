@@ -47,7 +47,7 @@ async def _held_tiers(s: Session, since: datetime) -> dict[int, str]:
             TierChangeRow.reason == MIGRATED, TierChangeRow.created_at > since
         )
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def window_spend(s: Session, ctx: Context, member_id: int) -> int:
