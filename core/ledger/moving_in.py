@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import TextIO
 
 from sqlalchemy import select
@@ -182,8 +182,9 @@ def _expiry(ctx: Context, text: str) -> date:
 
 
 def _expires_at(ctx: Context, day: date) -> datetime:
-    """Points good through ``day`` expire at the start of the next day, in the shop's zone."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=ctx.zone)
+    """Points good through ``day`` expire as it ends in the shop's zone (its last second, so
+    the member reads that day as the one their points expire on)."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=ctx.zone)
 
 
 def _tier(ctx: Context, text: str) -> str | None:

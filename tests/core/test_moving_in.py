@@ -81,11 +81,11 @@ async def test_good_rows_move_in_and_bad_rows_are_listed_by_line(ctx: Context) -
     [lot] = overview.latest
     assert (lot.kind, lot.points) == ("migrated", 1200)
     # Good through the last day of 2026 in the shop's zone.
-    assert lot.expires_at == datetime(2027, 1, 1, tzinfo=ZONE)
+    assert lot.expires_at == datetime(2026, 12, 31, 23, 59, 59, tzinfo=ZONE)
     lots = sorted((e.points, e.expires_at) for e in await statement.ledger(ctx, li))
     assert lots == [
-        (150, datetime(2027, 7, 1, tzinfo=ZONE)),
-        (300, datetime(2026, 7, 1, tzinfo=ZONE)),
+        (150, datetime(2027, 6, 30, 23, 59, 59, tzinfo=ZONE)),
+        (300, datetime(2026, 6, 30, 23, 59, 59, tzinfo=ZONE)),
     ]
     assert await count(ctx, SaleRow) == 0
     async with ctx.db.read() as s:
