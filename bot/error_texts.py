@@ -53,6 +53,11 @@ ERROR_TEXTS: dict[str, str] = {
     "already_referred": N_(
         "This phone number was invited before, so the invite cannot count again."
     ),
+    "already_moved_in": N_(
+        "This member's balance was carried over on {day} with {points} points; other figures "
+        "are not added again (correct the balance with an adjustment)."
+    ),
+    "lot_expired": N_("The points expiring on {day} have expired already."),
     "unknown_feedback": N_("No feedback with number {feedback}."),
     "feedback_closed": N_("This feedback is closed and can no longer be answered."),
     "unknown_handoff": N_("No such chat with a member."),
@@ -120,10 +125,12 @@ FIELD_NAMES: dict[str, str] = {
     "code": N_("code"),
     "columns": N_("columns"),
     "ends_at": N_("end"),
+    "expires": N_("expiry date"),
     "external_id": N_("account id"),
     "file": N_("file"),
     "gender": N_("gender"),
     "holdout": N_("holdout share"),
+    "lifetime_spend_yuan": N_("lifetime spend"),
     "lines": N_("products"),
     "locale": N_("language"),
     "marketing_consent": N_("marketing consent"),
@@ -151,6 +158,7 @@ FIELD_NAMES: dict[str, str] = {
     "store": N_("store"),
     "tags": N_("tags"),
     "text": N_("feedback text"),
+    "tier": N_("tier"),
     "title": N_("title"),
     "title_en": N_("English title"),
 }

@@ -42,6 +42,7 @@ ACTION_NAMES: dict[str, str] = {
     "member.registered": N_("Member registered"),
     "member.updated": N_("Member details changed"),
     "points.adjusted": N_("Points adjusted"),
+    "points.migrated": N_("Points carried over from another system"),
     "points.expired": N_("Points expired"),
     "product.imported": N_("Product imported"),
     "referral.recorded": N_("Referral recorded"),

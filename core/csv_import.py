@@ -1,13 +1,16 @@
-"""What every CSV import shares (members, products): reading the records with the line each
-starts on, the header rule, and the report of what was written and what refused."""
+"""What every CSV import shares (members, products, balances): reading the records with the
+line each starts on, the header rule, and the report of what was written and what refused."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from core.errors import DomainError, InvalidInput, MissingColumn, UnknownColumn
+
+Progress = Callable[[int], None]
+"""Told how many more rows of the file are done: a terminal draws a bar with it."""
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,17 @@ class Unreadable(Exception):
         self.line = line
 
 
-def records(source: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """Each CSV record with the line it starts on, counted as the CSV reader counts."""
+def records(
+    source: Iterable[str], progress: Progress | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """Each CSV record with the line it starts on, counted as the CSV reader counts;
+    ``progress`` is told of each record read (the header too)."""
     reader = csv.reader(_without_bom(source))
     last = 0
     try:
         for cells in reader:
+            if progress is not None:
+                progress(1)
             yield last + 1, cells
             last = reader.line_num
     except csv.Error as exc:

@@ -128,6 +128,19 @@ class MissingValue(InvalidInput):
     code = "missing_value"
 
 
+class AlreadyMovedIn(InvalidInput):
+    """A balance file gives other figures for a member whose balance was brought over
+    before: adding them again would count points twice (staff correct by adjustment)."""
+
+    code = "already_moved_in"
+
+
+class LotExpired(InvalidInput):
+    """Points brought from an old system whose expiry date has passed."""
+
+    code = "lot_expired"
+
+
 class UnknownFeedback(NotFound):
     code = "unknown_feedback"
 

@@ -343,6 +343,23 @@ class LedgerRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class MigratedBalanceRow(Base):
+    """A member's balance, tier and spending brought from the shop's old system
+    (``core.ledger.moving_in``): once per member. ``digest`` is of the figures the file
+    gave, so the same file again changes nothing and a different one is refused. The
+    points are ``migrated`` lots in the ledger; the lifetime spend is an opening figure,
+    never a sale."""
+
+    __tablename__ = "migrated_balances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), unique=True)
+    points: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str | None] = mapped_column(String(32))
+    lifetime_spend_fen: Mapped[int | None] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    moved_at: Mapped[datetime]
+
+
 class TierChangeRow(Base):
     __tablename__ = "tier_changes"
     id: Mapped[int] = mapped_column(primary_key=True)

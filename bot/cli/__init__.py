@@ -10,6 +10,7 @@ from bot.cli import (
     csv_files,
     database,
     demo,
+    moving_in,
     outbox,
     serving,
     staff,
@@ -28,6 +29,7 @@ app.add_typer(database.db_app, name="db")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(csv_files.members_app, name="members")
 app.add_typer(csv_files.products_app, name="products")
+app.add_typer(moving_in.import_app, name="import")
 app.add_typer(wechat.wechat_app, name="wechat")
 app.add_typer(telegram.telegram_app, name="telegram")
 app.add_typer(outbox.outbox_app, name="outbox")

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.progress import import_progress
 from bot.cli.running import CannotWrite, read_settings, run
 from bot.error_texts import describe
 from bot.i18n import gettext
@@ -32,13 +33,16 @@ def members_import(
     settings = read_settings()
 
     async def work(ctx: Context) -> csv_import.ImportReport:
-        with file.open(encoding="utf-8-sig", newline="") as source:
-            return await member_csv.import_members(ctx, source, actor="cli")
+        with (
+            file.open(encoding="utf-8-sig", newline="") as source,
+            import_progress(file, settings.locale) as progress,
+        ):
+            return await member_csv.import_members(ctx, source, actor="cli", progress=progress)
 
-    _report_import(run(settings, work), settings)
+    report_import(run(settings, work), settings)
 
 
-def _report_import(report: csv_import.ImportReport, settings: Settings) -> None:
+def report_import(report: csv_import.ImportReport, settings: Settings) -> None:
     """What a CSV import did, and each refused row by its line; exit 1 if any was refused."""
     locale, shop = settings.locale, load_shop(settings.shop_file)
     typer.echo(
@@ -50,6 +54,11 @@ def _report_import(report: csv_import.ImportReport, settings: Settings) -> None:
             bad=len(report.errors),
         )
     )
+    if report.unchanged:
+        unchanged = gettext(
+            locale, "Already on file and unchanged: {count}.", count=report.unchanged
+        )
+        typer.echo(unchanged)
     for row in report.errors:
         line = gettext(
             locale, "line {line}: {reason}", line=row.line, reason=describe(row.error, locale, shop)
@@ -69,10 +78,13 @@ def products_import(
     settings = read_settings()
 
     async def work(ctx: Context) -> csv_import.ImportReport:
-        with file.open(encoding="utf-8-sig", newline="") as source:
-            return await product_csv.import_products(ctx, source, actor="cli")
+        with (
+            file.open(encoding="utf-8-sig", newline="") as source,
+            import_progress(file, settings.locale) as progress,
+        ):
+            return await product_csv.import_products(ctx, source, actor="cli", progress=progress)
 
-    _report_import(run(settings, work), settings)
+    report_import(run(settings, work), settings)
 
 
 @members_app.command("export")

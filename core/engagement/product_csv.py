@@ -62,11 +62,15 @@ class _Product:
 
 
 async def import_products(
-    ctx: Context, source: Iterable[str] | TextIO, *, actor: str = audit.SYSTEM
+    ctx: Context,
+    source: Iterable[str] | TextIO,
+    *,
+    actor: str = audit.SYSTEM,
+    progress: csv_import.Progress | None = None,
 ) -> ImportReport:
     """Create or update products from CSV text (UTF-8, header row first, BOM allowed); all
     rows are checked first, then the good ones written in one transaction."""
-    rows = csv_import.records(source)
+    rows = csv_import.records(source, progress)
     try:
         header_line, header = next(rows, (1, []))
         columns, errors = csv_import.header_columns(

@@ -86,10 +86,18 @@ async def _consume_lots(
 
 
 def grant_points(
-    s: Session, ctx: Context, member_id: int, kind: str, points: int, **columns: object
+    s: Session,
+    ctx: Context,
+    member_id: int,
+    kind: str,
+    points: int,
+    *,
+    expires_at: datetime | None = None,
+    **columns: object,
 ) -> LedgerRow:
     """A lot of ``points`` of its own ``kind`` (a sale's ``earn``, a positive ``adjust``, a
-    check-in, …) that expires after the shop file's lifetime. Points the shop gives are not
+    check-in, …) that expires after the shop file's lifetime (or at ``expires_at``: points
+    brought from an old system keep the expiry they had). Points the shop gives are not
     spending, so they never count toward a tier."""
     now = ctx.now()
     row = LedgerRow(
@@ -98,7 +106,7 @@ def grant_points(
         points=points,
         remaining=points,
         created_at=now,
-        expires_at=_lot_expiry(ctx, now),
+        expires_at=expires_at or _lot_expiry(ctx, now),
         **columns,
     )
     s.add(row)

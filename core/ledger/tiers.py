@@ -3,6 +3,10 @@
 A sale may move a member up at once, an undone sale takes back the upgrade it made, and
 the periodic review is the only place a member moves down. They share the window's spending
 and one way of recording a change (row, push, audit), kept here.
+
+A tier brought from an old system (``core.ledger.moving_in``, reason ``migrated``) counts as
+earned on the day it was brought: the review keeps at least that tier for one window, as it
+would for spending made that day, then judges the member on their spending here.
 """
 
 from __future__ import annotations
@@ -30,6 +34,20 @@ def window_spend_query(member_id: int | Param, since: datetime | Param) -> Selec
     return select(func.coalesce(func.sum(SaleRow.amount_fen - SaleRow.refunded_fen), 0)).where(
         SaleRow.member_id == member_id, SaleRow.sold_at > since
     )
+
+
+MIGRATED = "migrated"  # the reason of a tier brought from an old system
+
+
+async def _held_tiers(s: Session, since: datetime) -> dict[int, str]:
+    """Tiers brought from an old system inside the window, by member: the floor the review
+    keeps until the window has passed."""
+    rows = await s.execute(
+        select(TierChangeRow.member_id, TierChangeRow.to_tier).where(
+            TierChangeRow.reason == MIGRATED, TierChangeRow.created_at > since
+        )
+    )
+    return dict(rows.all())
 
 
 async def window_spend(s: Session, ctx: Context, member_id: int) -> int:
@@ -114,17 +132,24 @@ async def review_tiers(ctx: Context, *, notify: bool = True) -> list[TierChange]
             )
         }
         tiers = (await s.execute(select(MemberRow.id, MemberRow.tier))).all()
+        held = await _held_tiers(s, since)
+
+    def earned(member_id: int, spend: int) -> str:
+        reached = ctx.shop.tier_for_spend(spend).code
+        floor = held.get(member_id)
+        return max(reached, floor, key=ctx.shop.tier_rank) if floor else reached
+
     due = [
         member_id
         for member_id, tier in tiers
-        if ctx.shop.tier_for_spend(spends.get(member_id, 0)).code != tier
+        if earned(member_id, spends.get(member_id, 0)) != tier
     ]
     changes: list[TierChange] = []
     for member_id in due:
         async with ctx.db.transaction() as s:
             member = await lock_member(s, member_id)
             spend = await window_spend(s, ctx, member_id)  # again, under the lock
-            reached = ctx.shop.tier_for_spend(spend).code
+            reached = earned(member_id, spend)
             if reached != member.tier:
                 changes.append(TierChange(member_id, member.tier, reached, spend))
                 await change_tier(s, ctx, member, reached, "review", spend, notify)

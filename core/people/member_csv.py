@@ -87,7 +87,7 @@ _FIELDS = {
 
 
 @dataclass(frozen=True, slots=True)
-class _Member:
+class MemberFields:
     """One valid row, in the form stored (phone normalised, store as id)."""
 
     phone: str
@@ -100,8 +100,22 @@ class _Member:
     tags: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedRow:
+    """A row whose member columns are valid, with its cells by column name (a file that
+    brings more than members, such as balances, reads its own columns from them)."""
+
+    line: int
+    member: MemberFields
+    values: dict[str, str]
+
+
 async def import_members(
-    ctx: Context, source: Iterable[str] | TextIO, *, actor: str = audit.SYSTEM
+    ctx: Context,
+    source: Iterable[str] | TextIO,
+    *,
+    actor: str = audit.SYSTEM,
+    progress: csv_import.Progress | None = None,
 ) -> ImportReport:
     """Create or update members from CSV text (UTF-8, header row first, BOM allowed).
 
@@ -110,7 +124,7 @@ async def import_members(
     not use up the member's own one change. All rows are checked before anything is
     written; the good ones are then written in one transaction with bulk statements.
     """
-    records = csv_import.records(source)
+    records = csv_import.records(source, progress)
     try:
         header_line, header = next(records, (1, []))
         columns, header_errors = csv_import.header_columns(
@@ -122,19 +136,33 @@ async def import_members(
         )
         if header_errors:
             return ImportReport(created=0, updated=0, errors=header_errors)
-        stores = await _store_ids(ctx) if "home_store" in columns else {}
-        members, errors = _parse_rows(records, len(header), columns, stores, ctx.today())
+        stores = await store_ids(ctx) if "home_store" in columns else {}
+        rows, errors = parse_rows(records, len(header), columns, stores, ctx.today())
     except csv_import.Unreadable as exc:
         # A file that is not CSV text is not half-imported.
         return ImportReport(
             created=0, updated=0, errors=[RowError(exc.line, InvalidInput(field="file"))]
         )
-    present = frozenset(columns)
+    members = [row.member for row in rows]
+    created, updated, unchanged = await write_members(
+        ctx, members, frozenset(columns), actor, len(errors)
+    )
+    return ImportReport(created, updated, errors, unchanged)
+
+
+async def write_members(
+    ctx: Context,
+    members: Sequence[MemberFields],
+    present: frozenset[str],
+    actor: str,
+    refused: int,
+) -> tuple[int, int, int]:
+    """Insert the new, update the changed (only the ``present`` columns), leave the rest;
+    returns (created, updated, unchanged)."""
     attempt = 1
     while True:
         try:
-            created, updated, unchanged = await _write(ctx, members, present, actor, len(errors))
-            return ImportReport(created, updated, errors, unchanged)
+            return await _write(ctx, members, present, actor, refused)
         except IntegrityError:
             # A member registered by chat (or given a new phone) between our read and our
             # write, on PostgreSQL: a new attempt sees that member and updates it instead.
@@ -202,21 +230,22 @@ async def export_members(ctx: Context, out: TextIO) -> ExportReport:
 # -- reading ------------------------------------------------------------------------------
 
 
-async def _store_ids(ctx: Context) -> dict[str, int]:
+async def store_ids(ctx: Context) -> dict[str, int]:
     """All stores by code, inactive ones too: an export names them and must re-import."""
     async with ctx.db.read() as s:
         return dict((await s.execute(select(StoreRow.code, StoreRow.id))).all())
 
 
-def _parse_rows(
+def parse_rows(
     records: Iterable[tuple[int, list[str]]],
     width: int,
     columns: dict[str, int],
     stores: dict[str, int],
     today: date,
-) -> tuple[list[_Member], list[RowError]]:
+    required: Sequence[str] = REQUIRED_COLUMNS,
+) -> tuple[list[ParsedRow], list[RowError]]:
     """Check every row; a phone belongs to its first row, whatever else that row holds."""
-    members: list[_Member] = []
+    members: list[ParsedRow] = []
     errors: list[RowError] = []
     first_line: dict[str, int] = {}
     for line, cells in records:
@@ -226,22 +255,24 @@ def _parse_rows(
         try:
             if len(cells) > width and any(cell.strip() for cell in cells[width:]):
                 raise InvalidInput(field="columns", value=len(cells))
-            for required in REQUIRED_COLUMNS:
-                if not values[required]:
-                    raise MissingValue(field=required)
+            for column in required:
+                if not values[column]:
+                    raise MissingValue(field=column)
             phone = normalize_phone(values["phone"])
             if phone in first_line:
                 raise DuplicateRow(
                     field="phone", phone=values["phone"], first_line=first_line[phone]
                 )
             first_line[phone] = line
-            members.append(_member(phone, values, stores, today))
+            members.append(ParsedRow(line, _member(phone, values, stores, today), values))
         except DomainError as exc:
             errors.append(RowError(line, exc))
     return members, errors
 
 
-def _member(phone: str, values: dict[str, str], stores: dict[str, int], today: date) -> _Member:
+def _member(
+    phone: str, values: dict[str, str], stores: dict[str, int], today: date
+) -> MemberFields:
     """One row's values through the same rules as registration, checked in column order;
     absent or empty cells take the registration defaults."""
     name = clean_name(_from_spreadsheet(values["name"]))
@@ -260,7 +291,7 @@ def _member(phone: str, values: dict[str, str], stores: dict[str, int], today: d
     if consent and consent.lower() not in _CONSENT:
         raise InvalidInput(field="marketing_consent", value=consent)
     tags = clean_tags(_TAG_SEPARATOR.split(_from_spreadsheet(values.get("tags", ""))))
-    return _Member(
+    return MemberFields(
         phone=phone,
         name=name,
         birthday=born,
@@ -291,7 +322,7 @@ def _from_spreadsheet(text: str) -> str:
 
 async def _write(
     ctx: Context,
-    members: Sequence[_Member],
+    members: Sequence[MemberFields],
     present: frozenset[str],
     actor: str,
     refused: int,

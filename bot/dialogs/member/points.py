@@ -28,6 +28,7 @@ KIND_NAMES = {
     "event": N_("event sign-up"),
     "event_return": N_("returned (event cancelled)"),
     "referral": N_("invite reward"),
+    "migrated": N_("carried over"),
 }
 
 
@@ -140,6 +141,11 @@ def explain(turn: Turn, entry: statement.LedgerEntry) -> str:
         )
     if entry.kind == "refund":
         return _explain_refund(turn, entry)
+    if entry.kind == "migrated":
+        lines = [turn._("Points carried over from your previous membership.")]
+        if entry.expires_at is not None:
+            lines.append(turn._("They expire on {day}.", day=turn.day(entry.expires_at)))
+        return "\n".join(lines)
     return turn._("Adjusted by the shop: {reason}", reason=entry.reason)
 
 
