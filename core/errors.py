@@ -326,3 +326,19 @@ class DuplicateProductRow(InvalidInput):
     """The same product code appears again further down an import file; the first counts."""
 
     code = "duplicate_product_row"
+
+
+class UnknownWebhook(NotFound):
+    code = "unknown_webhook"
+
+
+class InvalidWebhookUrl(InvalidInput):
+    """Not an http(s) address a delivery could be posted to."""
+
+    code = "invalid_webhook_url"
+
+
+class UnknownWebhookEvent(InvalidInput):
+    """``known`` lists the event types there are."""
+
+    code = "unknown_webhook_event"

@@ -21,6 +21,7 @@ from core import audit
 from core.clock import add_months
 from core.context import Context
 from core.errors import NotEnoughPoints
+from core.integrations import webhooks
 from core.people.members import lock_member
 from storage.models import LedgerRow
 from storage.session import Session
@@ -189,10 +190,12 @@ async def expire_points(ctx: Context) -> ExpiryReport:
                         LedgerRow.expires_at <= now,
                     )
                 )
+                lost = 0
                 for lot in lots:
                     points = lot.remaining or 0
                     lot.remaining = 0
                     expired += points
+                    lost += points
                     s.add(
                         LedgerRow(
                             member_id=member_id,
@@ -211,4 +214,12 @@ async def expire_points(ctx: Context) -> ExpiryReport:
                         lot_id=lot.id,
                         points=points,
                     )
+                await s.flush()
+                await webhooks.emit(
+                    s,
+                    now,
+                    "points.expired",
+                    member_id=member_id,
+                    data={"points": lost, "balance": await balance_in(s, member_id, now)},
+                )
     return ExpiryReport(members=len(member_ids), points=expired)

@@ -1,0 +1,1 @@
+"""Other systems: the events told to their webhooks (signed deliveries through the outbox)."""
