@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat, csv_files, database, demo, outbox, serving, staff, stats, telegram, wechat
+from bot.cli import (
+    chat,
+    csv_files,
+    database,
+    demo,
+    outbox,
+    serving,
+    staff,
+    stats,
+    telegram,
+    webhooks,
+    wechat,
+)
 
 app = typer.Typer(help="memberbot: a chat-first membership assistant.", no_args_is_help=True)
 app.command()(serving.serve)
@@ -19,3 +31,4 @@ app.add_typer(csv_files.products_app, name="products")
 app.add_typer(wechat.wechat_app, name="wechat")
 app.add_typer(telegram.telegram_app, name="telegram")
 app.add_typer(outbox.outbox_app, name="outbox")
+app.add_typer(webhooks.webhook_app, name="webhook")
