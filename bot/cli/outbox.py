@@ -90,7 +90,14 @@ def outbox_status(
 
 def _owed(owed: list[deliveries.Delivery], locale: str, zone: tzinfo) -> list[str]:
     """Endpoint, event, status, attempts, when next (or when given up) and the last error."""
-    words = ("endpoint", "event", "status", "attempts", "next try", "last error")
+    words = (
+        N_("endpoint"),
+        N_("event"),
+        N_("status"),
+        N_("attempts"),
+        N_("next try"),
+        N_("last error"),
+    )
     rows = [
         [
             d.url,

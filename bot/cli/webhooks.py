@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.running import read_settings, run
-from bot.i18n import gettext
+from bot.i18n import N_, gettext
 from bot.pushes.webhooks import WebhookFailed, WebhookSender
 from bot.reports import columns
 from core.context import Context
@@ -15,6 +15,7 @@ from core.integrations import deliveries, webhooks
 
 webhook_app = typer.Typer(help="Webhooks: events told to other systems.", no_args_is_help=True)
 ACTOR = "cli"
+LIST_COLUMNS = (N_("number"), N_("address"), N_("store"), N_("secret"), N_("events"))
 
 
 @webhook_app.command("add")
@@ -56,7 +57,7 @@ def webhook_list() -> None:
     if not found:
         typer.echo(gettext(locale, "No webhooks."))
         return
-    header = [gettext(locale, w) for w in ("number", "address", "store", "secret", "events")]
+    header = [gettext(locale, w) for w in LIST_COLUMNS]
     rows = [
         [
             str(e.id),
