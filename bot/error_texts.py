@@ -112,6 +112,7 @@ FIELD_NAMES: dict[str, str] = {
     "code": N_("code"),
     "columns": N_("columns"),
     "ends_at": N_("end"),
+    "events": N_("events"),
     "external_id": N_("account id"),
     "file": N_("file"),
     "gender": N_("gender"),
