@@ -128,6 +128,8 @@ PUSH_REASONS: dict[str, str] = {
     ),
     "marketing consent withdrawn": N_("marketing consent withdrawn"),
     "internal error": N_("internal error"),
+    "webhook removed": N_("webhook removed"),
+    "no answer in time": N_("no answer in time"),
 }
 PUSH_REASON_PREFIXES: dict[str, str] = {
     "no sender here for ": N_("no sender here for {detail}"),
@@ -135,6 +137,9 @@ PUSH_REASON_PREFIXES: dict[str, str] = {
     "refused: ": N_("refused: {detail}"),
     "WeChat: ": N_("WeChat: {detail}"),
     "telegram: ": N_("Telegram: {detail}"),
+    "given up after a day: ": N_("given up after a day: {detail}"),  # a webhook delivery's
+    "cannot connect: ": N_("cannot connect: {detail}"),
+    "HTTP ": N_("the endpoint answered with status {detail}"),
 }
 
 
@@ -149,7 +154,9 @@ def push_reason(_: Translate, reason: str) -> str:
     for prefix, message in PUSH_REASON_PREFIXES.items():
         if reason.startswith(prefix):
             detail = reason.removeprefix(prefix)
-            return _(message, detail=channel_name(_, detail) if detail in CHANNEL_NAMES else detail)
+            if detail in CHANNEL_NAMES:
+                return _(message, detail=channel_name(_, detail))
+            return _(message, detail=push_reason(_, detail))  # a reason may hold another
     return reason
 
 

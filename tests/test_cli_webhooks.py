@@ -49,7 +49,7 @@ async def test_webhooks_from_the_command_line(cli_env: Context, clock: FixedCloc
         assert "Webhook deliveries not delivered:" in shown
         line = next(line for line in shown.splitlines() if url in line)
         assert line.split()[1:4] == ["member.registered", "queued", "1"]
-        assert line.endswith("HTTP 500")
+        assert line.endswith("the endpoint answered with status 500")
 
         removed = await invoke("webhook", "remove", url)
         assert removed.output.strip() == "Webhook #1 removed."

@@ -88,6 +88,14 @@ def outbox_status(
             typer.echo(f"  {line}")
 
 
+def _next_try(delivery: deliveries.Delivery, locale: str, zone: tzinfo) -> str:
+    if delivery.status != outbox.PENDING:
+        return ""
+    if not delivery.in_turn:
+        return gettext(locale, "after the member's earlier event")
+    return format_moment(delivery.next_attempt_at, locale, zone)
+
+
 def _owed(owed: list[deliveries.Delivery], locale: str, zone: tzinfo) -> list[str]:
     """Endpoint, event, status, attempts, when next (or when given up) and the last error."""
     words = (
@@ -104,8 +112,8 @@ def _owed(owed: list[deliveries.Delivery], locale: str, zone: tzinfo) -> list[st
             d.event,
             gettext(locale, STATUS_NAMES.get(d.status, d.status)),
             str(d.attempts),
-            format_moment(d.next_attempt_at, locale, zone) if d.status == outbox.PENDING else "",
-            d.last_error or "",
+            _next_try(d, locale, zone),
+            push_reason(partial(gettext, locale), d.last_error or ""),
         ]
         for d in owed
     ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import typer
 
 from bot.cli.running import read_settings, run
 from bot.i18n import N_, gettext
+from bot.names import push_reason
 from bot.pushes.webhooks import WebhookFailed, WebhookSender
 from bot.reports import columns
 from core.context import Context
@@ -94,12 +96,16 @@ def webhook_test(
     settings = read_settings()
     locale = settings.locale
 
-    async def work(ctx: Context) -> str:
+    async def work(ctx: Context) -> tuple[bool, str]:
         target, payload = await deliveries.ping(ctx, number)
         try:
             status = await WebhookSender().post(target, payload, ctx.now())
         except WebhookFailed as exc:
-            return gettext(locale, "Not delivered: {reason}", reason=str(exc))
-        return gettext(locale, "Delivered: HTTP {status}", status=status)
+            reason = push_reason(partial(gettext, locale), str(exc))
+            return False, gettext(locale, "Not delivered: {reason}", reason=reason)
+        return True, gettext(locale, "Delivered: HTTP {status}", status=status)
 
-    typer.echo(run(settings, work))
+    delivered, said = run(settings, work)
+    typer.echo(said)
+    if not delivered:
+        raise typer.Exit(1)

@@ -8,7 +8,9 @@ Telegram is paced for the whole deployment (``core.pushes.pacing``): at most
 ``telegram_chat_seconds``, whichever dispatcher sends them; a 429 pauses the channel for
 its ``retry_after`` and halves the rate for a minute. Temporary errors are retried with a
 doubling wait, permanent ones are not; an account the platform refuses (blocked,
-unfollowed) is marked unreachable and the push tries the member's next account.
+unfollowed) is marked unreachable and the push tries the member's next account. Webhook
+events go to other systems' endpoints instead (``bot.pushes.webhooks``), retried on their
+own schedule (``core.integrations.deliveries``).
 
 Time comes from the context's clock and waiting from ``sleep``, both injected: tests run
 the dispatcher on a clock that ``sleep`` moves, so nothing waits for real.

@@ -97,6 +97,7 @@ class Delivery:
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
+    in_turn: bool  # False: waits for an earlier event of its member to the same endpoint
 
 
 async def owed(ctx: Context, limit: int) -> list[Delivery]:
@@ -111,6 +112,7 @@ async def owed(ctx: Context, limit: int) -> list[Delivery]:
                 OutboxRow.attempts,
                 OutboxRow.next_attempt_at,
                 OutboxRow.last_error,
+                in_turn(),
             )
             .join(WebhookRow, WebhookRow.id == OutboxRow.webhook_id)
             .where(OutboxRow.status != SENT)

@@ -84,7 +84,7 @@ def check_events(events: Iterable[str]) -> tuple[str, ...]:
 
 
 def _endpoint(row: WebhookRow, store: str | None) -> Endpoint:
-    hint = row.secret[: len(SECRET_PREFIX) + 4] + "…"
+    hint = row.secret[: len(SECRET_PREFIX) + 4] + "…" if row.secret else ""
     return Endpoint(row.id, row.url, tuple(row.events), store, row.created_at, hint)
 
 
@@ -118,7 +118,7 @@ async def endpoints(ctx: Context) -> list[Endpoint]:
 
 async def remove_endpoint(ctx: Context, reference: str, *, actor: str) -> Endpoint:
     """Unsubscribe an endpoint by its number or its address; what it was still owed is
-    skipped (kept in the outbox with the reason)."""
+    skipped (kept in the outbox with the reason), and its secret forgotten."""
     reference = reference.strip()
     now = ctx.now()
     async with ctx.db.transaction() as s:
@@ -134,6 +134,7 @@ async def remove_endpoint(ctx: Context, reference: str, *, actor: str) -> Endpoi
             raise UnknownWebhook(webhook=reference)
         row, code = found
         row.removed_at = now
+        row.secret = ""  # nothing is signed with it any more
         await s.execute(
             update(OutboxRow)
             .where(OutboxRow.webhook_id == row.id, OutboxRow.status.in_(UNSENT))

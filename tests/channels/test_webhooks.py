@@ -32,7 +32,9 @@ from tests.factories import shop_time
 NAME, PHONE = "韩梅梅", "13912345678"
 
 
-async def subscribe(ctx: Context, receiver: Receiver, events: str = ",".join(webhooks.EVENTS)) -> int:
+async def subscribe(
+    ctx: Context, receiver: Receiver, events: str = ",".join(webhooks.EVENTS)
+) -> int:
     url = await receiver.start()
     added = await webhooks.add_endpoint(ctx, url, [events], actor="test")
     receiver.secret = added.secret

@@ -16,6 +16,7 @@ from aiohttp import web
 from core.clock import FixedClock
 from tests.channels.loopback import serve
 
+
 def verify(secret: str, header: str, body: bytes, now: float | None = None) -> bool:
     """True if ``header`` (Memberbot-Signature) signs ``body`` and is under 5 minutes old."""
     try:
