@@ -5,6 +5,7 @@ failures gives up with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import socket
@@ -21,6 +22,7 @@ from core.ledger.points import expire_points
 from core.ledger.refunds import refund_sale
 from core.people.erasure import delete_member
 from core.people.registration import register_member
+from core.pushes import work_queue
 from core.pushes.outbox import FAILED, SENT
 from core.service import bookings
 from core.service.feedback import submit_feedback
@@ -138,6 +140,56 @@ async def test_a_failing_receiver_gets_the_same_events_again_in_order_per_member
         i for i, event in enumerate(receiver.posts) if event == first
     )
     assert clock.now() - start >= timedelta(seconds=30)  # waited, on the test's clock
+
+
+async def test_two_dispatchers_keep_each_members_order_through_failures(
+    ctx: Context, clock: FixedClock
+) -> None:
+    """Two dispatchers, each with its own engine as two processes would have (on PostgreSQL
+    claiming with SKIP LOCKED), against a receiver that refuses every third post."""
+    receiver = Receiver(clock, fail_every=3)
+    await subscribe(ctx, receiver, "sale.recorded")
+    members = [f"M{n:06d}" for n in range(1, 13)]
+    async with ctx.db.transaction() as s:
+        for round_no in range(4):
+            for n in range(1, 13):
+                data = {"receipt_no": f"R-{n}-{round_no}"}
+                await webhooks.emit(s, clock.now(), "sale.recorded", member_id=n, data=data)
+    other = replace(ctx, db=type(ctx.db)(ctx.db.url.render_as_string(hide_password=False)))
+    try:
+        one = dispatcher(ctx, clock, {}, concurrency=8, batch=10)
+        two = dispatcher(other, clock, {}, concurrency=8, batch=10)
+        handled = [0, 0]
+        while True:  # rounds side by side; the clock moves between them, as time would
+            done = await asyncio.gather(one.round(), two.round())
+            handled = [h + d for h, d in zip(handled, done, strict=True)]
+            if any(done):
+                continue
+            due = await work_queue.next_due(ctx)
+            if due is None:
+                break
+            clock.set(max(due, clock.now()))
+    finally:
+        await other.db.dispose()
+        await receiver.stop()
+    assert all(handled), "both dispatchers took rows"
+    assert receiver.refused == 0 and len(receiver.posts) > 60
+    for member_no in members:
+        got = [
+            b["data"]["receipt_no"]
+            for b in receiver.received
+            if b["data"]["member_no"] == member_no
+        ]
+        n = int(member_no[1:])
+        assert got == [f"R-{n}-{k}" for k in range(4)]
+    sequence = {b["id"]: b["data"]["member_no"] for b in receiver.received}
+    delivered: set[str] = set()
+    for event, answer in zip(receiver.posts, receiver.answers, strict=True):
+        mine = [e for e, m in sequence.items() if m == sequence[event]]
+        # Posted only once every earlier event of its member was delivered.
+        assert set(mine[: mine.index(event)]) <= delivered
+        if answer == 204:
+            delivered.add(event)
 
 
 def free_port() -> int:

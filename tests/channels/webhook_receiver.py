@@ -36,8 +36,10 @@ class Receiver:
     clock: FixedClock
     secret: str = ""
     failures: int = 0  # answer 500 to this many posts first
+    fail_every: int = 0  # and then to every n-th post
     received: list[dict[str, Any]] = field(default_factory=list)  # accepted bodies, in order
     posts: list[str] = field(default_factory=list)  # event id of every signed post
+    answers: list[int] = field(default_factory=list)  # the status each of them got
     refused: int = 0  # posts whose signature did not verify
     runner: web.AppRunner | None = None
 
@@ -66,10 +68,12 @@ class Receiver:
         assert request.headers["Content-Type"] == "application/json"
         assert request.headers["Memberbot-Event-Id"] == body["id"]
         self.posts.append(body["id"])
-        if self.failures:
-            self.failures -= 1
+        if self.failures or (self.fail_every and len(self.posts) % self.fail_every == 0):
+            self.failures = max(self.failures - 1, 0)
+            self.answers.append(500)
             return web.Response(status=500)
         self.received.append(body)
+        self.answers.append(204)
         return web.Response(status=204)
 
     def types(self) -> list[str]:
