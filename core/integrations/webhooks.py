@@ -191,16 +191,7 @@ async def emit_many(
     session: Session, now: datetime, event: str, happenings: Sequence[Happening]
 ) -> None:
     """``emit`` for a batch (a campaign's coupons): one look at the endpoints, one insert."""
-    assert event in EVENTS, event
-    subscribed = [
-        (endpoint_id, code)
-        for endpoint_id, events, code in await session.execute(
-            select(WebhookRow.id, WebhookRow.events, StoreRow.code)
-            .outerjoin(StoreRow, StoreRow.id == WebhookRow.store_id)
-            .where(WebhookRow.removed_at.is_(None))
-        )
-        if event in events
-    ]
+    subscribed = await _subscribed(session, event)
     rows: list[dict[str, Any]] = []
     for happening in happenings:
         data: dict[str, Any] = {}
@@ -227,6 +218,25 @@ async def emit_many(
             )
     if rows:
         await session.execute(insert(OutboxRow.__table__), rows)
+
+
+async def _subscribed(session: Session, event: str) -> list[tuple[int, str | None]]:
+    """The endpoints that hear ``event``, with their store (None: every store)."""
+    assert event in EVENTS, event
+    return [
+        (endpoint_id, code)
+        for endpoint_id, events, code in await session.execute(
+            select(WebhookRow.id, WebhookRow.events, StoreRow.code)
+            .outerjoin(StoreRow, StoreRow.id == WebhookRow.store_id)
+            .where(WebhookRow.removed_at.is_(None))
+        )
+        if event in events
+    ]
+
+
+async def listened(session: Session, event: str) -> bool:
+    """Whether any endpoint hears ``event``: a job spares working out what nobody hears."""
+    return bool(await _subscribed(session, event))
 
 
 async def erase_member(session: Session, member_id: int) -> None:

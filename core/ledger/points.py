@@ -181,6 +181,7 @@ async def expire_points(ctx: Context) -> ExpiryReport:
     expired = 0
     for start in range(0, len(member_ids), EXPIRY_BATCH):
         async with ctx.db.transaction() as s:
+            lost: dict[int, int] = {}
             for member_id in member_ids[start : start + EXPIRY_BATCH]:
                 await lock_member(s, member_id)
                 lots = await s.scalars(
@@ -190,12 +191,11 @@ async def expire_points(ctx: Context) -> ExpiryReport:
                         LedgerRow.expires_at <= now,
                     )
                 )
-                lost = 0
                 for lot in lots:
                     points = lot.remaining or 0
                     lot.remaining = 0
                     expired += points
-                    lost += points
+                    lost[member_id] = lost.get(member_id, 0) + points
                     s.add(
                         LedgerRow(
                             member_id=member_id,
@@ -214,12 +214,13 @@ async def expire_points(ctx: Context) -> ExpiryReport:
                         lot_id=lot.id,
                         points=points,
                     )
+            if lost and await webhooks.listened(s, "points.expired"):
                 await s.flush()
-                await webhooks.emit(
-                    s,
-                    now,
-                    "points.expired",
-                    member_id=member_id,
-                    data={"points": lost, "balance": await balance_in(s, member_id, now)},
-                )
+                told = [
+                    webhooks.Happening(
+                        m, None, {"points": n, "balance": await balance_in(s, m, now)}
+                    )
+                    for m, n in lost.items()
+                ]
+                await webhooks.emit_many(s, now, "points.expired", told)
     return ExpiryReport(members=len(member_ids), points=expired)
