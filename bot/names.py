@@ -51,6 +51,8 @@ ACTION_NAMES: dict[str, str] = {
     "staff.removed": N_("Staff member removed"),
     "staff.set": N_("Staff role set"),
     "tier.changed": N_("Tier changed"),
+    "webhook.added": N_("Webhook added"),
+    "webhook.removed": N_("Webhook removed"),
 }
 
 CHANNEL_NAMES: dict[str, str] = {
