@@ -16,6 +16,11 @@ ERROR_TEXTS: dict[str, str] = {
     "unknown_reward": N_("This reward is not available."),
     "unknown_sale": N_("No sale with receipt number {receipt_no} at {store}."),
     "unknown_coupon": N_("No coupon with the code {code}."),
+    "unknown_webhook": N_("No webhook {webhook}."),
+    "invalid_webhook_url": N_(
+        "{url} is not a web address (it must start with http:// or https://)."
+    ),
+    "unknown_webhook_event": N_("There is no event {event}; the events are: {known}."),
     "invalid_input": N_("The value for {field} is not valid."),
     "invalid_phone": N_("{value} is not a valid mobile phone number."),
     "invalid_birthday": N_("{value} is not a valid birthday (use YYYY-MM-DD)."),
@@ -126,6 +131,7 @@ FIELD_NAMES: dict[str, str] = {
     "columns": N_("columns"),
     "ends_at": N_("end"),
     "expires": N_("expiry date"),
+    "events": N_("events"),
     "external_id": N_("account id"),
     "file": N_("file"),
     "gender": N_("gender"),

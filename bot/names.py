@@ -56,6 +56,8 @@ ACTION_NAMES: dict[str, str] = {
     "staff.removed": N_("Staff member removed"),
     "staff.set": N_("Staff role set"),
     "tier.changed": N_("Tier changed"),
+    "webhook.added": N_("Webhook added"),
+    "webhook.removed": N_("Webhook removed"),
 }
 
 CHANNEL_NAMES: dict[str, str] = {
@@ -136,6 +138,8 @@ PUSH_REASONS: dict[str, str] = {
     ),
     "marketing consent withdrawn": N_("marketing consent withdrawn"),
     "internal error": N_("internal error"),
+    "webhook removed": N_("webhook removed"),
+    "no answer in time": N_("no answer in time"),
 }
 PUSH_REASON_PREFIXES: dict[str, str] = {
     "no sender here for ": N_("no sender here for {detail}"),
@@ -143,6 +147,9 @@ PUSH_REASON_PREFIXES: dict[str, str] = {
     "refused: ": N_("refused: {detail}"),
     "WeChat: ": N_("WeChat: {detail}"),
     "telegram: ": N_("Telegram: {detail}"),
+    "given up after a day: ": N_("given up after a day: {detail}"),  # a webhook delivery's
+    "cannot connect: ": N_("cannot connect: {detail}"),
+    "HTTP ": N_("the endpoint answered with status {detail}"),
 }
 
 
@@ -157,7 +164,9 @@ def push_reason(_: Translate, reason: str) -> str:
     for prefix, message in PUSH_REASON_PREFIXES.items():
         if reason.startswith(prefix):
             detail = reason.removeprefix(prefix)
-            return _(message, detail=channel_name(_, detail) if detail in CHANNEL_NAMES else detail)
+            if detail in CHANNEL_NAMES:
+                return _(message, detail=channel_name(_, detail))
+            return _(message, detail=push_reason(_, detail))  # a reason may hold another
     return reason
 
 

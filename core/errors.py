@@ -377,3 +377,19 @@ class ReceiptDiffers(DomainError):
     """The receipt was recorded by the API with other details (member, amount, lines)."""
 
     code = "receipt_differs"
+
+
+class UnknownWebhook(NotFound):
+    code = "unknown_webhook"
+
+
+class InvalidWebhookUrl(InvalidInput):
+    """Not an http(s) address a delivery could be posted to."""
+
+    code = "invalid_webhook_url"
+
+
+class UnknownWebhookEvent(InvalidInput):
+    """``known`` lists the event types there are."""
+
+    code = "unknown_webhook_event"

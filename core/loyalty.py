@@ -19,6 +19,7 @@ from core import audit
 from core.context import Context
 from core.engagement import products, referrals
 from core.errors import ReceiptTaken, UnknownSale
+from core.integrations import webhooks
 from core.integrations.once import Once
 from core.ledger import receipts
 from core.ledger.points import balance_in, grant_points
@@ -164,12 +165,28 @@ async def _record_sale(
             await alerts.check_sales_burst(s, ctx, sale)
         spend = await window_spend(s, ctx, member_id)
         reached = ctx.shop.tier_for_spend(spend)
-        upgraded_from = None
-        if ctx.shop.tier_rank(reached.code) > ctx.shop.tier_rank(member.tier):
-            upgraded_from = member.tier
-            await change_tier(s, ctx, member, reached.code, "sale", spend, notify, sale.id)
+        upgrade = ctx.shop.tier_rank(reached.code) > ctx.shop.tier_rank(member.tier)
         await s.flush()
         balance = await balance_in(s, member_id, now)
+        if notify:  # before the upgrade's event, which the sale caused
+            await webhooks.emit(
+                s,
+                now,
+                "sale.recorded",
+                member_id=member_id,
+                store=store,
+                data={
+                    "receipt_no": receipt_no,
+                    **webhooks.money("amount", amount_fen),
+                    "points": rule.points,
+                    "balance": balance,
+                    "tier": reached.code if upgrade else member.tier,
+                },
+            )
+        upgraded_from = None
+        if upgrade:
+            upgraded_from = member.tier
+            await change_tier(s, ctx, member, reached.code, "sale", spend, notify, sale.id)
         if notify:
             await outbox.enqueue(
                 s,

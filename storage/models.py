@@ -554,11 +554,17 @@ class OutboxRow(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_identity_sent", "identity_id", "sent_at"),
+        # A webhook's deliveries go in order per member (core.pushes.work_queue's claim).
+        Index("ix_outbox_webhook_order", "webhook_id", "about_member_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    # To a member, or (alerts) to a staff member: exactly one of the two.
+    # To a member, (alerts) to a staff member, or (an event) to another system's webhook:
+    # exactly one of the three.
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id"))
+    # A webhook event's member (none for a ping): their events go out one after another.
+    about_member_id: Mapped[int | None]
     channel: Mapped[str | None] = mapped_column(String(16))
     # Where it went: the chat account, and how (telegram, wechat_cs, wechat_template, console).
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("channel_identities.id"))
@@ -573,6 +579,21 @@ class OutboxRow(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     worker_id: Mapped[int | None]  # the dispatcher sending it (``storage.workers``)
+
+
+class WebhookRow(Base):
+    """Another system's endpoint (a till, a CRM) told of events (core.integrations.webhooks).
+    The secret signs every delivery, so it is kept as it was given (a digest could not
+    sign); it is shown once, when the endpoint is added, and never logged."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    events: Mapped[list[Any]] = mapped_column(default=list)  # event types, sorted
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))  # None: every store
+    secret: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
 
 
 class PacingRow(Base):

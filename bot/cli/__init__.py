@@ -16,6 +16,7 @@ from bot.cli import (
     staff,
     stats,
     telegram,
+    webhooks,
     wechat,
 )
 
@@ -34,3 +35,4 @@ app.add_typer(wechat.wechat_app, name="wechat")
 app.add_typer(telegram.telegram_app, name="telegram")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(api_keys.api_key_app, name="api-key")
+app.add_typer(webhooks.webhook_app, name="webhook")

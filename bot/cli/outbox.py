@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from functools import partial
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 
@@ -14,6 +15,7 @@ from bot.names import push_kind_name, push_reason
 from bot.pushes.dispatcher import PushDispatcher
 from bot.reports import columns
 from core.context import Context
+from core.integrations import deliveries
 from core.pushes import outbox, work_queue
 from storage import workers
 
@@ -32,6 +34,11 @@ STATUS_NAMES = {  # the columns of `memberbot outbox`, in the life of a push
 }
 
 
+class Report(NamedTuple):
+    queue: work_queue.QueueSummary
+    webhooks_owed: list[deliveries.Delivery]
+
+
 @outbox_app.callback()
 def outbox_status(
     command: typer.Context,
@@ -46,10 +53,11 @@ def outbox_status(
     settings = read_settings()
     locale = settings.locale
 
-    async def work(ctx: Context) -> work_queue.QueueSummary:
-        return await work_queue.summary(ctx, errors)
+    async def work(ctx: Context) -> Report:
+        return Report(await work_queue.summary(ctx, errors), await deliveries.owed(ctx, errors))
 
-    report = run(settings, work)
+    summary = run(settings, work)
+    report = summary.queue
     tr = partial(gettext, locale)
     kinds = sorted({kind for kind, _ in report.counts})
     if not kinds:
@@ -73,6 +81,43 @@ def outbox_status(
         name = gettext(locale, STATUS_NAMES.get(status, status))
         why = gettext(locale, "{status}: {reason}", status=name, reason=push_reason(tr, error))
         typer.echo(f"  {when}  {push_kind_name(tr, kind)}  {why}")
+    if summary.webhooks_owed:
+        typer.echo("")
+        typer.echo(gettext(locale, "Webhook deliveries not delivered:"))
+        for line in _owed(summary.webhooks_owed, locale, settings.zone):
+            typer.echo(f"  {line}")
+
+
+def _next_try(delivery: deliveries.Delivery, locale: str, zone: tzinfo) -> str:
+    if delivery.status != outbox.PENDING:
+        return ""
+    if not delivery.in_turn:
+        return gettext(locale, "after the member's earlier event")
+    return format_moment(delivery.next_attempt_at, locale, zone)
+
+
+def _owed(owed: list[deliveries.Delivery], locale: str, zone: tzinfo) -> list[str]:
+    """Endpoint, event, status, attempts, when next (or when given up) and the last error."""
+    words = (
+        N_("endpoint"),
+        N_("event"),
+        N_("status"),
+        N_("attempts"),
+        N_("next try"),
+        N_("last error"),
+    )
+    rows = [
+        [
+            d.url,
+            d.event,
+            gettext(locale, STATUS_NAMES.get(d.status, d.status)),
+            str(d.attempts),
+            _next_try(d, locale, zone),
+            push_reason(partial(gettext, locale), d.last_error or ""),
+        ]
+        for d in owed
+    ]
+    return columns([[gettext(locale, w) for w in words], *rows])
 
 
 @outbox_app.command("send")

@@ -8,7 +8,9 @@ Telegram is paced for the whole deployment (``core.pushes.pacing``): at most
 ``telegram_chat_seconds``, whichever dispatcher sends them; a 429 pauses the channel for
 its ``retry_after`` and halves the rate for a minute. Temporary errors are retried with a
 doubling wait, permanent ones are not; an account the platform refuses (blocked,
-unfollowed) is marked unreachable and the push tries the member's next account.
+unfollowed) is marked unreachable and the push tries the member's next account. Webhook
+events go to other systems' endpoints instead (``bot.pushes.webhooks``), retried on their
+own schedule (``core.integrations.deliveries``).
 
 Time comes from the context's clock and waiting from ``sleep``, both injected: tests run
 the dispatcher on a clock that ``sleep`` moves, so nothing waits for real.
@@ -26,8 +28,10 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.pushes import texts
+from bot.pushes.webhooks import WebhookFailed, WebhookSender
 from core.context import Context
 from core.errors import DomainError
+from core.integrations import deliveries
 from core.pushes import pacing, reminders, work_queue
 from core.pushes.routes import Later, Send, Skip, route
 from core.pushes.work_queue import Push, Recipient
@@ -79,8 +83,10 @@ class PushDispatcher:
         concurrency: int = 8,
         idle_seconds: float = 1.0,
         telegram_limit: bool = True,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.ctx, self.channels, self.sleep = ctx, channels, sleep
+        self.webhooks = webhooks or WebhookSender()
         self.batch, self.idle_seconds = batch, idle_seconds
         self._workers = asyncio.Semaphore(concurrency)
         rules = ctx.shop.pushes
@@ -149,6 +155,9 @@ class PushDispatcher:
                 await self._retry(push, "internal error")
 
     async def _deliver(self, push: Push) -> None:
+        if push.webhook is not None:
+            await self._post(push, push.webhook)
+            return
         if not any(r.channel == "wechat" for r in push.recipients):
             await self._route_and_send(push)
             return
@@ -161,6 +170,22 @@ class PushDispatcher:
         finally:
             if not lock.locked():
                 self._members.pop(push.whom, None)
+
+    async def _post(self, push: Push, target: deliveries.Target) -> None:
+        """A webhook event to its endpoint; retried on the event's own schedule
+        (``core.integrations.deliveries.next_try``), not the chat pushes'."""
+        ctx = self.ctx
+        try:
+            await self.webhooks.post(target, push.params, ctx.now())
+        except WebhookFailed as exc:
+            at = deliveries.next_try(push.created_at, push.attempts, ctx.now())
+            if at is None:
+                reason = f"given up after a day: {exc}"
+                await work_queue.give_up(ctx, push.id, reason[:500], failed=True)
+            else:
+                await work_queue.retry(ctx, push.id, at, str(exc)[:500])
+            return
+        await deliveries.mark_delivered(ctx, push.id)
 
     async def _route_and_send(self, push: Push) -> None:
         ctx = self.ctx

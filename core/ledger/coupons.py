@@ -18,6 +18,7 @@ from core import audit
 from core.context import Context
 from core.engagement import products
 from core.errors import CouponExpired, CouponUsed, NotEnoughPoints, UnknownCoupon, UnknownReward
+from core.integrations import webhooks
 from core.ledger.points import balance_in, consume
 from core.people.members import lock_member, store_id
 from storage.models import CouponRow, LedgerRow, RewardRow, StoreRow
@@ -176,6 +177,25 @@ async def hand_out(
             for coupon, (_, details) in zip(coupons, gifts, strict=True)
         ],
     )
+    await webhooks.emit_many(
+        s,
+        now,
+        "coupon.issued",
+        [
+            webhooks.Happening(
+                coupon.member_id,
+                None,
+                {
+                    "coupon": coupon.code,
+                    "reward": reward.code,
+                    **webhooks.money("value", coupon.value_fen),
+                    "points": points,
+                    "expires": webhooks.moment(coupon.expires_at),
+                },
+            )
+            for coupon in coupons
+        ],
+    )
     return coupons
 
 
@@ -257,6 +277,18 @@ async def use_coupon(
             row.member_id,
             coupon_id=row.id,
             store=store,
+        )
+        await webhooks.emit(
+            s,
+            now,
+            "coupon.redeemed",
+            member_id=row.member_id,
+            store=store,
+            data={
+                "coupon": row.code,
+                "reward": reward_code,
+                **webhooks.money("value", row.value_fen),
+            },
         )
         return _coupon_view(row, reward_code or "")
 

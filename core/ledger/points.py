@@ -21,6 +21,7 @@ from core import audit
 from core.clock import add_months
 from core.context import Context
 from core.errors import NotEnoughPoints
+from core.integrations import webhooks
 from core.people.members import lock_member
 from storage.models import LedgerRow
 from storage.session import Session
@@ -188,6 +189,7 @@ async def expire_points(ctx: Context) -> ExpiryReport:
     expired = 0
     for start in range(0, len(member_ids), EXPIRY_BATCH):
         async with ctx.db.transaction() as s:
+            lost: dict[int, int] = {}
             for member_id in member_ids[start : start + EXPIRY_BATCH]:
                 await lock_member(s, member_id)
                 lots = await s.scalars(
@@ -201,6 +203,7 @@ async def expire_points(ctx: Context) -> ExpiryReport:
                     points = lot.remaining or 0
                     lot.remaining = 0
                     expired += points
+                    lost[member_id] = lost.get(member_id, 0) + points
                     s.add(
                         LedgerRow(
                             member_id=member_id,
@@ -219,4 +222,13 @@ async def expire_points(ctx: Context) -> ExpiryReport:
                         lot_id=lot.id,
                         points=points,
                     )
+            if lost and await webhooks.listened(s, "points.expired"):
+                await s.flush()
+                told = [
+                    webhooks.Happening(
+                        m, None, {"points": n, "balance": await balance_in(s, m, now)}
+                    )
+                    for m, n in lost.items()
+                ]
+                await webhooks.emit_many(s, now, "points.expired", told)
     return ExpiryReport(members=len(member_ids), points=expired)

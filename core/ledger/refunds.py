@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core import audit
 from core.context import Context
 from core.errors import NotAllowed, RefundTooLarge, UndoTooLate, UnknownSale
+from core.integrations import webhooks
 from core.integrations.once import Once
 from core.ledger import receipts
 from core.ledger.points import balance_in, consume
@@ -198,6 +199,22 @@ async def _refund(
                 "amount_fen": amount,
                 "points": taken,
                 "balance": balance,
+            },
+        )
+    if notify:
+        await webhooks.emit(
+            s,
+            now,
+            "sale.refunded",
+            member_id=member.id,
+            store=store,
+            data={
+                "receipt_no": receipt_no,
+                **webhooks.money("amount", amount),
+                "points_reversed": taken,
+                "points_short": owed - taken,
+                "balance": balance,
+                "undone": undo,  # a clerk's slip taken back: the sale never happened
             },
         )
     audit.record(

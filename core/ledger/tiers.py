@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, select
 from core import audit
 from core.clock import add_months
 from core.context import Context
+from core.integrations import webhooks
 from core.ledger.points import Param
 from core.people.members import lock_member
 from core.pushes import outbox
@@ -86,6 +87,18 @@ async def change_tier(
             kind="tier_changed",
             dedup_key=f"tier:{change.id}",
             params={"from": member.tier, "to": to, "spend_fen": spend_fen},
+        )
+        await webhooks.emit(
+            s,
+            now,
+            "tier.changed",
+            member_id=member.id,
+            data={
+                "from": member.tier,
+                "to": to,
+                "reason": reason,
+                **webhooks.money("spend", spend_fen),
+            },
         )
     audit.record(
         s, now, audit.SYSTEM, "tier.changed", member.id, frm=member.tier, to=to, reason=reason

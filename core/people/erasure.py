@@ -14,6 +14,7 @@ from sqlalchemy import select
 from core import audit
 from core.context import Context
 from core.engagement import referrals, shop_events
+from core.integrations import webhooks
 from core.ledger import adjustments
 from core.oversight import alerts
 from core.people import conversations, staff
@@ -53,12 +54,14 @@ async def delete_member(ctx: Context, member_id: int, *, actor: str) -> None:
         await shop_events.erase_member(s, member_id, now)
         await referrals.erase_member(s, member_id)
         await outbox.erase_member(s, member_id)
+        await webhooks.erase_member(s, member_id)
         await alerts.erase_member(s, member_id)
         await audit.erase_member(s, member_id)
         await _forget(
             s, [a.id for a in accounts], [*named, *(a.external_id for a in accounts), *words]
         )
         audit.record(s, now, actor, "member.deleted", member_id)
+        await webhooks.emit(s, now, webhooks.MEMBER_DELETED, member_id=member_id)
 
 
 async def forget_account(ctx: Context, channel: str, external_id: str) -> None:

@@ -17,6 +17,7 @@ from core import audit
 from core.context import Context
 from core.engagement import referrals
 from core.errors import IdentityTaken, InvalidInput, PhoneTaken
+from core.integrations import webhooks
 from core.oversight import alerts
 from core.people.members import (
     GENDERS,
@@ -111,6 +112,14 @@ async def register_member(
             if identity:
                 identity.member_id = row.id
             audit.record(s, now, actor, "member.registered", row.id, channel=channel)
+            await webhooks.emit(
+                s,
+                now,
+                "member.registered",
+                member_id=row.id,
+                store=home_store,
+                data={"tier": row.tier, "channel": channel, "marketing_consent": marketing_consent},
+            )
             if invite_code:
                 await referrals.attach(s, ctx, row, invite_code, invited_via)
             return await member_view(s, row)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 
 from core.context import Context
+from core.integrations import deliveries
 from core.people.members import format_member_no
 from core.pushes import gifts
 from core.pushes.outbox import FAILED, PENDING, REPLY, SENDING, SENT, SKIPPED, WAITING
@@ -64,6 +65,7 @@ class Push:
     recipients: tuple[Recipient, ...]  # reachable accounts, the most recently used first
     reader: Reader | None = None
     account_id: int | None = None  # a reply's: the one chat account it goes to
+    webhook: deliveries.Target | None = None  # an event's: the endpoint it is posted to
 
     @property
     def whom(self) -> Whom:
@@ -74,7 +76,11 @@ _DUE = (  # the statements of a claim, built once
     select(OutboxRow.id)
     .where(
         or_(
-            and_(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= bindparam("now")),
+            and_(
+                OutboxRow.status == PENDING,
+                OutboxRow.next_attempt_at <= bindparam("now"),
+                deliveries.in_turn(),
+            ),
             and_(
                 OutboxRow.status == SENDING,
                 ~workers.alive(OutboxRow.worker_id, bindparam("now")),
@@ -100,6 +106,7 @@ _TAKEN = (
         OutboxRow.member_id,
         OutboxRow.staff_id,
         OutboxRow.identity_id,  # set before sending only for replies (core.pushes.late_replies)
+        OutboxRow.webhook_id,
     )
     .where(OutboxRow.id.in_(bindparam("ids", expanding=True)))
     .order_by(OutboxRow.id)
@@ -121,6 +128,7 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
         whoms = {row.id: _whom(row.member_id, row.staff_id, row.identity_id) for row in rows}
         recipients = await _recipients(s, set(whoms.values()))
         readers = await _readers(s, rows)
+        targets = await deliveries.targets(s, {r.webhook_id for r in rows if r.webhook_id})
         return [
             Push(
                 id=row.id,
@@ -133,16 +141,20 @@ async def claim(ctx: Context, limit: int) -> list[Push]:
                 recipients=recipients.get(whoms[row.id], ()),
                 reader=readers.get(whoms[row.id]),
                 account_id=row.identity_id,
+                webhook=targets.get(row.webhook_id) if row.webhook_id else None,
             )
             for row in rows
         ]
 
 
 async def next_due(ctx: Context) -> datetime | None:
-    """When the next pending row is due (rows other dispatchers hold are theirs)."""
+    """When the next pending row is due (rows other dispatchers hold are theirs; a webhook
+    event waiting for its member's earlier one is due after it)."""
     async with ctx.db.read() as s:
         due: datetime | None = await s.scalar(
-            select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING)
+            select(func.min(OutboxRow.next_attempt_at)).where(
+                OutboxRow.status == PENDING, deliveries.in_turn()
+            )
         )
         return due
 

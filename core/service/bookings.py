@@ -31,6 +31,7 @@ from core.errors import (
     UnknownBooking,
     UnknownStore,
 )
+from core.integrations import webhooks
 from core.people.members import lock_member, store_id
 from core.service import store_hours
 from core.shop import Shop, Store
@@ -343,6 +344,18 @@ async def book(
                 starts_at=starts_at.isoformat(),
                 party_size=party_size,
             )
+            await webhooks.emit(
+                s,
+                now,
+                "booking.created",
+                member_id=member_id,
+                store=store,
+                data={
+                    "booking_id": row.id,
+                    "starts_at": webhooks.moment(starts_at),
+                    "party_size": party_size,
+                },
+            )
             return _view(ctx, row, store, member.name)
     except IntegrityError:
         # The partial unique index caught a second active booking of the same slot.
@@ -400,6 +413,18 @@ async def cancel(ctx: Context, member_id: int, booking_id: int) -> BookingView:
             booking_id=booking_id,
             store=view.store,
             starts_at=row.starts_at.isoformat(),
+        )
+        await webhooks.emit(
+            s,
+            now,
+            "booking.cancelled",
+            member_id=member_id,
+            store=view.store,
+            data={
+                "booking_id": booking_id,
+                "starts_at": webhooks.moment(row.starts_at),
+                "party_size": row.party_size,
+            },
         )
         return view
 

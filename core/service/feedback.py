@@ -28,6 +28,7 @@ from sqlalchemy import Select, func, select, update
 from core import audit
 from core.context import Context
 from core.errors import FeedbackClosed, InvalidInput, UnknownFeedback, UnknownMember, UnknownSale
+from core.integrations import webhooks
 from core.ledger import receipts
 from core.people.members import lock_member, store_id
 from core.pushes import outbox
@@ -299,6 +300,20 @@ async def submit_feedback(
             urgent=row.urgent,
             store=store,
             sale_id=sale_id,
+        )
+        await webhooks.emit(  # no words: they may name people (see core.integrations.webhooks)
+            s,
+            now,
+            "feedback.received",
+            member_id=member_id,
+            store=store,
+            data={
+                "feedback_id": row.id,
+                "rating": rating,
+                "category": row.category,
+                "urgent": row.urgent,
+                "receipt_no": receipt_no,
+            },
         )
         return await _load_view(s, row.id)
 
