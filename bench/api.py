@@ -141,7 +141,7 @@ async def seed(url: str, members: int) -> str:
         print(await fill_shop(ctx, members))
         async with ctx.db.transaction() as s:
             await s.execute(
-                insert(ProductRow.__table__),  # type: ignore[arg-type]
+                insert(ProductRow.__table__),
                 [
                     {"code": code, "name": code, "name_en": code, "category": "cafe"}
                     | {"price_fen": price, "source": IMPORT, "active": True}
