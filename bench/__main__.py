@@ -1,12 +1,12 @@
 """``python -m bench NAME [options]`` runs one benchmark; ``python -m bench all`` runs each
-with its defaults. Names: wechat, telegram, pushes, ledger, intents."""
+with its defaults. Names: wechat, telegram, pushes, ledger, intents, api."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-NAMES = ("wechat", "telegram", "pushes", "ledger", "intents")
+NAMES = ("wechat", "telegram", "pushes", "ledger", "intents", "api")
 
 
 def main(argv: list[str]) -> None:
