@@ -5,6 +5,7 @@ wrong answers a problem (bot.api.problems), never a traceback."""
 from __future__ import annotations
 
 import logging
+import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -15,15 +16,17 @@ from pydantic import BaseModel, ValidationError
 from bot.api import coupons, members, sales
 from bot.api.auth import RateLimiter, caller
 from bot.api.declare import Call, Empty, Route
+from bot.api.models import NO_CONTROL
 from bot.api.openapi import PREFIX, document
 from bot.api.problems import api_problem, domain_problem, invalid
 from bot.settings import Settings
 from core.context import Context
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 
 ROUTES: tuple[Route, ...] = (*members.ROUTES, *sales.ROUTES, *coupons.ROUTES)
 API_CONTEXT = web.AppKey("api_context", Context)
 log = logging.getLogger(__name__)
+CONTROL_FREE = re.compile(NO_CONTROL)
 
 
 def request_locale(request: web.BaseRequest) -> str:
@@ -38,6 +41,13 @@ def request_locale(request: web.BaseRequest) -> str:
         if tag and weight > best_q:
             best, best_q = tag, weight
     return "zh_CN" if best.lower().startswith("zh") else "en"
+
+
+def _check_path(request: web.Request) -> None:
+    """The path parameters follow the body's rule for text (models.NO_CONTROL)."""
+    for name, value in request.match_info.items():
+        if not CONTROL_FREE.match(value):
+            raise InvalidInput(field=name)
 
 
 def _validate(route: Route, request: web.Request, raw: bytes) -> BaseModel:
@@ -58,6 +68,7 @@ def _endpoint(route: Route, limiter: RateLimiter) -> Handler:
             retry = {"Retry-After": str(wait)}
             return api_problem("rate_limited", 429, locale, retry, seconds=wait)
         key.require(route.scope)
+        _check_path(request)
         raw = await request.read()
         data = _validate(route, request, raw)
         call = Call(ctx, key, locale, data, request.match_info, request.headers, raw)
