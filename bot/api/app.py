@@ -31,14 +31,15 @@ CONTROL_FREE = re.compile(NO_CONTROL)
 
 def request_locale(request: web.BaseRequest) -> str:
     """zh_CN when the caller's most wanted language is Chinese, else English."""
-    best, best_q = "", -1.0
+    best, best_q = "", 0.0
     for part in request.headers.get("Accept-Language", "").split(","):
-        tag, _, q = part.strip().partition(";q=")
+        tag, *params = (piece.strip() for piece in part.split(";"))
+        q = next((p[2:] for p in params if p[:2].lower() == "q="), "1")
         try:
-            weight = float(q) if q else 1.0
+            weight = float(q)
         except ValueError:
             continue
-        if tag and weight > best_q:
+        if tag and weight > best_q:  # q=0: "not this one"
             best, best_q = tag, weight
     return "zh_CN" if best.lower().startswith("zh") else "en"
 
@@ -54,7 +55,9 @@ def _validate(route: Route, request: web.Request, raw: bytes) -> BaseModel:
     if route.body is not None:
         return route.body.model_validate_json(raw or b"{}")
     if route.query is not None:
-        return route.query.model_validate(dict(request.query))
+        # A parameter given twice stays a list, refused by its model, never half read.
+        query = {k: v[0] if len(v := request.query.getall(k)) == 1 else v for k in request.query}
+        return route.query.model_validate(query)
     return Empty()
 
 
@@ -100,6 +103,8 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         )
     except web.HTTPNotFound:
         return api_problem("no_route", 404, locale)
+    except web.HTTPRequestEntityTooLarge:
+        return api_problem("request_too_large", 413, locale, limit=request.client_max_size)
     except web.HTTPException:
         raise
     except Exception:

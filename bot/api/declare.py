@@ -69,4 +69,6 @@ def problem_statuses(route: Route) -> tuple[int, ...]:
     common: tuple[int, ...] = (401, 403, 429, 500)
     if route.body is not None or route.query is not None:
         common = (422, *common)
+    if route.body is not None:
+        common = (413, *common)
     return tuple(sorted({*route.problems, *common}))
