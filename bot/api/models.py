@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from core.ledger.receipts import RECEIPT_MAX
 
 Fen = Annotated[int, Field(ge=0, le=10**10, description="An amount in fen (¥1.00 = 100).")]
+# What a sale or refund moves: at least one fen (core.ledger.rules.check_amount).
+PaidFen = Annotated[int, Field(ge=1, le=10**10, description="An amount in fen (¥1.00 = 100).")]
 # No control characters: a tab or NUL in a receipt number is a till's bug, and PostgreSQL
 # cannot store NUL in text. The same rule checks the path parameters (bot.api.app).
 NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
@@ -63,12 +65,12 @@ class NewSale(Request):
     store: Text = Field(description="The store's code from the shop file.")
     receipt_no: Text = Field(min_length=1, max_length=RECEIPT_MAX)
     member: MemberRef
-    amount_fen: Fen
+    amount_fen: PaidFen
     lines: list[SaleLineIn] = Field(default_factory=list, max_length=200)
 
 
 class NewRefund(Request):
-    amount_fen: Fen | None = Field(
+    amount_fen: PaidFen | None = Field(
         default=None, description="What is refunded; omitted: all that is left of the sale."
     )
 

@@ -42,7 +42,8 @@ def _parameters(route: Route, schemas: dict[ModelKey, Any]) -> list[dict[str, An
                 "in": "header",
                 "required": False,
                 "description": description,
-                "schema": {"type": "string", "maxLength": 255},
+                # printable ASCII, not only spaces (bot.api.sales.key_scopes)
+                "schema": {"type": "string", "maxLength": 255, "pattern": r"^[ -~]*[!-~][ -~]*$"},
             }
         )
     return params
