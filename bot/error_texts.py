@@ -154,6 +154,7 @@ FIELD_NAMES: dict[str, str] = {
     "quantity": N_("quantity"),
     "rating": N_("rating"),
     "reason": N_("reason"),
+    "receipt": N_("receipt number"),  # the API's path parameter
     "receipt_no": N_("receipt number"),
     "role": N_("role"),
     "scope": N_("scope"),

@@ -5,6 +5,7 @@ wrong answers a problem (bot.api.problems), never a traceback."""
 from __future__ import annotations
 
 import logging
+import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -15,36 +16,48 @@ from pydantic import BaseModel, ValidationError
 from bot.api import coupons, members, sales
 from bot.api.auth import RateLimiter, caller
 from bot.api.declare import Call, Empty, Route
+from bot.api.models import NO_CONTROL
 from bot.api.openapi import PREFIX, document
 from bot.api.problems import api_problem, domain_problem, invalid
 from bot.settings import Settings
 from core.context import Context
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 
 ROUTES: tuple[Route, ...] = (*members.ROUTES, *sales.ROUTES, *coupons.ROUTES)
 API_CONTEXT = web.AppKey("api_context", Context)
 log = logging.getLogger(__name__)
+CONTROL_FREE = re.compile(NO_CONTROL)
 
 
 def request_locale(request: web.BaseRequest) -> str:
     """zh_CN when the caller's most wanted language is Chinese, else English."""
-    best, best_q = "", -1.0
+    best, best_q = "", 0.0
     for part in request.headers.get("Accept-Language", "").split(","):
-        tag, _, q = part.strip().partition(";q=")
+        tag, *params = (piece.strip() for piece in part.split(";"))
+        q = next((p[2:] for p in params if p[:2].lower() == "q="), "1")
         try:
-            weight = float(q) if q else 1.0
+            weight = float(q)
         except ValueError:
             continue
-        if tag and weight > best_q:
+        if tag and weight > best_q:  # q=0: "not this one"
             best, best_q = tag, weight
     return "zh_CN" if best.lower().startswith("zh") else "en"
+
+
+def _check_path(request: web.Request) -> None:
+    """The path parameters follow the body's rule for text (models.NO_CONTROL)."""
+    for name, value in request.match_info.items():
+        if not CONTROL_FREE.match(value):
+            raise InvalidInput(field=name)
 
 
 def _validate(route: Route, request: web.Request, raw: bytes) -> BaseModel:
     if route.body is not None:
         return route.body.model_validate_json(raw or b"{}")
     if route.query is not None:
-        return route.query.model_validate(dict(request.query))
+        # A parameter given twice stays a list, refused by its model, never half read.
+        query = {k: v[0] if len(v := request.query.getall(k)) == 1 else v for k in request.query}
+        return route.query.model_validate(query)
     return Empty()
 
 
@@ -58,6 +71,7 @@ def _endpoint(route: Route, limiter: RateLimiter) -> Handler:
             retry = {"Retry-After": str(wait)}
             return api_problem("rate_limited", 429, locale, retry, seconds=wait)
         key.require(route.scope)
+        _check_path(request)
         raw = await request.read()
         data = _validate(route, request, raw)
         call = Call(ctx, key, locale, data, request.match_info, request.headers, raw)
@@ -89,6 +103,8 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         )
     except web.HTTPNotFound:
         return api_problem("no_route", 404, locale)
+    except web.HTTPRequestEntityTooLarge:
+        return api_problem("request_too_large", 413, locale, limit=request.client_max_size)
     except web.HTTPException:
         raise
     except Exception:

@@ -67,6 +67,8 @@ class Route:
 def problem_statuses(route: Route) -> tuple[int, ...]:
     """What every keyed endpoint may answer besides its own problems."""
     common: tuple[int, ...] = (401, 403, 429, 500)
-    if route.body is not None or route.query is not None:
+    if route.body is not None or route.query is not None or route.path_params:
         common = (422, *common)
+    if route.body is not None:
+        common = (413, *common)
     return tuple(sorted({*route.problems, *common}))

@@ -9,7 +9,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.ledger.receipts import RECEIPT_MAX
+
 Fen = Annotated[int, Field(ge=0, le=10**10, description="An amount in fen (¥1.00 = 100).")]
+# What a sale or refund moves: at least one fen (core.ledger.rules.check_amount).
+PaidFen = Annotated[int, Field(ge=1, le=10**10, description="An amount in fen (¥1.00 = 100).")]
+# No control characters: a tab or NUL in a receipt number is a till's bug, and PostgreSQL
+# cannot store NUL in text. The same rule checks the path parameters (bot.api.app).
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Text = Annotated[str, Field(pattern=NO_CONTROL)]
 
 
 class Request(BaseModel):
@@ -23,9 +31,9 @@ class MemberRef(Request):
     """Exactly one of the member's phone, member number, or the content of the member
     card's QR code."""
 
-    phone: str | None = Field(default=None, examples=["13800138000"])
-    member_no: str | None = Field(default=None, examples=["M000042"])
-    card: str | None = Field(default=None, description="The scanned member card QR code.")
+    phone: Text | None = Field(default=None, examples=["13800138000"])
+    member_no: Text | None = Field(default=None, examples=["M000042"])
+    card: Text | None = Field(default=None, description="The scanned member card QR code.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> MemberRef:
@@ -35,40 +43,40 @@ class MemberRef(Request):
 
 
 class NewMember(Request):
-    phone: str = Field(examples=["13800138000"])
-    name: str = Field(max_length=50)
+    phone: Text = Field(examples=["13800138000"])
+    name: Text = Field(max_length=50)
     marketing_consent: bool = Field(
         default=False, description="The member agreed to receive offers."
     )
-    store: str | None = Field(
+    store: Text | None = Field(
         default=None, description="Home store; a store's key registers at its own store."
     )
     locale: Literal["zh_CN", "en"] = "zh_CN"
-    birthday: str | None = Field(default=None, examples=["1990-05-12"])
+    birthday: Text | None = Field(default=None, examples=["1990-05-12"])
 
 
 class SaleLineIn(Request):
-    product: str
+    product: Text
     quantity: int = Field(ge=1, le=10_000)
     amount_fen: Fen
 
 
 class NewSale(Request):
-    store: str = Field(description="The store's code from the shop file.")
-    receipt_no: str = Field(min_length=1, max_length=32)
+    store: Text = Field(description="The store's code from the shop file.")
+    receipt_no: Text = Field(min_length=1, max_length=RECEIPT_MAX)
     member: MemberRef
-    amount_fen: Fen
+    amount_fen: PaidFen
     lines: list[SaleLineIn] = Field(default_factory=list, max_length=200)
 
 
 class NewRefund(Request):
-    amount_fen: Fen | None = Field(
+    amount_fen: PaidFen | None = Field(
         default=None, description="What is refunded; omitted: all that is left of the sale."
     )
 
 
 class CouponUse(Request):
-    store: str | None = Field(
+    store: Text | None = Field(
         default=None, description="Where it is used; a store's key uses its own store."
     )
 

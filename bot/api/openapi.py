@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from bot.api.declare import Route, problem_statuses
-from bot.api.models import Problem
+from bot.api.models import NO_CONTROL, Problem
 from bot.api.problems import CONTENT_TYPE, TITLES
 
 PREFIX = "/api/v1"
@@ -20,7 +20,12 @@ ModelKey = tuple[Any, JsonSchemaMode]  # a model, and whether it is read or writ
 
 def _parameters(route: Route, schemas: dict[ModelKey, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": NO_CONTROL},
+        }
         for name in route.path_params
     ]
     if route.query is not None:
@@ -37,7 +42,8 @@ def _parameters(route: Route, schemas: dict[ModelKey, Any]) -> list[dict[str, An
                 "in": "header",
                 "required": False,
                 "description": description,
-                "schema": {"type": "string", "maxLength": 255},
+                # printable ASCII, not only spaces (bot.api.sales.key_scopes)
+                "schema": {"type": "string", "maxLength": 255, "pattern": r"^[ -~]*[!-~][ -~]*$"},
             }
         )
     return params

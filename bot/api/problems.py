@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 
 from bot.api.models import FieldError, Problem
 from bot.error_texts import describe
@@ -33,6 +34,7 @@ TITLES: dict[int, str] = {
     404: N_("Not found"),
     405: N_("Method not allowed"),
     409: N_("Conflict"),
+    413: N_("Request too large"),
     422: N_("Invalid request"),
     429: N_("Too many requests"),
     500: N_("Server error"),
@@ -43,6 +45,7 @@ DETAILS: dict[str, str] = {
     "invalid_request": N_("The request is not valid: {fields}."),
     "no_route": N_("There is no such endpoint."),
     "method_not_allowed": N_("This endpoint does not take {method} (it takes {allowed})."),
+    "request_too_large": N_("The request is larger than the {limit} bytes allowed."),
     "rate_limited": N_("Too many requests with this key; try again in {seconds} s."),
     "server_error": N_("Something went wrong on our side; nothing was changed."),
 }
@@ -81,7 +84,8 @@ def _problem(code: str, status: int, detail: str, locale: str, **extra: Any) -> 
 
 
 def _plain(value: Any) -> Any:
-    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+    """JSON as the answers write it: a time is ISO 8601 (``2026-01-05T02:00:00Z``)."""
+    return to_jsonable_python(value, fallback=str)
 
 
 # The request field a core error without a ``field`` param is about.

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.context import Context
@@ -59,7 +60,27 @@ async def refund_sale(
     (core.integrations.once)."""
     if amount_fen is not None:
         check_amount(amount_fen)
-    receipt_no = receipts.check(receipt_no)
+    args = (ctx, store, receipts.check(receipt_no), amount_fen, staff_id, notify, actor, once)
+    try:
+        return await _refund_sale(*args)
+    except IntegrityError:
+        if once is None:
+            raise
+        # A copy of this request on another worker kept its answer between our look and our
+        # commit (PostgreSQL): looking again replays it.
+        return await _refund_sale(*args)
+
+
+async def _refund_sale(
+    ctx: Context,
+    store: str,
+    receipt_no: str,
+    amount_fen: int | None,
+    staff_id: int | None,
+    notify: bool,
+    actor: str | None,
+    once: Once | None,
+) -> RefundResult:
     async with ctx.db.transaction() as s:
         if once is not None and (answer := await once.replay(s)) is not None:
             return RefundResult(**(answer | {"replayed": True}))

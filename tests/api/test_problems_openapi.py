@@ -78,3 +78,11 @@ async def test_the_openapi_document_is_valid_and_declares_every_route(
     sale = spec["components"]["schemas"]["NewSale"]
     assert sale["additionalProperties"] is False
     assert {"store", "receipt_no", "member", "amount_fen"} <= set(sale["required"])
+
+
+async def test_a_route_with_only_path_parameters_declares_its_422(till: Till) -> None:
+    """A control character in the path is refused (bot.api.app._check_path)."""
+    document = (await till.call("GET", "/openapi.json")).body
+    assert "422" in document["paths"]["/api/v1/coupons/{code}"]["get"]["responses"]
+    answer = await till.call("GET", "/coupons/A%00B")
+    assert answer.status == 422

@@ -160,3 +160,34 @@ async def test_a_refund_retried_with_its_key_is_done_once(ctx: Context, till: Ti
     assert answers[1].headers["Idempotent-Replayed"] == "true"
     assert await count(ctx, RefundRow) == 1
     assert await count(ctx, ApiAnswerRow) == 2  # the sale's receipt, the refund's key
+
+
+async def test_a_refund_retried_at_the_same_moment_on_two_workers_is_done_once(
+    ctx: Context, session: ClientSession
+) -> None:
+    """The copies race past the kept-answer check; the losers answer the winner's refund
+    (on PostgreSQL they used to answer 500)."""
+    await registered(ctx, phone=PHONE)
+    other_db = Database(ctx.db.url.render_as_string(hide_password=False))
+    one = TestServer(create_app(compose(ctx, settings())), host="127.0.0.1")
+    two = TestServer(create_app(compose(replace(ctx, db=other_db), settings())), host="127.0.0.1")
+    _, key = await create_key(ctx, name="till-1", store="main")
+    async with one, two:
+        tills = [Till(session, server, key) for server in (one, two)]
+        await tills[0].call("POST", "/sales", json=new_sale("R1", 20_000))
+        answers = await asyncio.gather(
+            *(
+                till.call(
+                    "POST",
+                    "/sales/main/R1/refunds",
+                    json={"amount_fen": 500},
+                    headers={"Idempotency-Key": "refund-1"},
+                )
+                for till in tills * 3
+            )
+        )
+    await other_db.dispose()
+    assert {a.status for a in answers} == {201}, [a.body for a in answers]
+    assert all(a.body == answers[0].body for a in answers)
+    assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1
+    assert await count(ctx, RefundRow) == 1
