@@ -69,8 +69,8 @@ def _operation(route: Route, schemas: dict[ModelKey, Any]) -> dict[str, Any]:
         "x-scope": route.scope,
     }
     if route.body is not None:
-        operation["requestBody"] = {
-            "required": True,
+        operation["requestBody"] = {  # a body of optional fields only may be left out
+            "required": any(f.is_required() for f in route.body.model_fields.values()),
             "content": {"application/json": {"schema": schemas[(route.body, "validation")]}},
         }
     return operation

@@ -49,6 +49,11 @@ async def test_generated_requests_get_declared_answers_and_never_a_server_error(
         f"Authorization: Bearer {key}",
         "--checks",
         "all",
+        # Valid by the document yet refused: rules it cannot state ("exactly one of phone,
+        # member_no or card" across query parameters, a phone's form). Those refusals are
+        # 422 problems with the field named, tested in tests/api.
+        "--exclude-checks",
+        "positive_data_acceptance",
         "--max-examples",
         EXAMPLES,
         "--seed",
