@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -50,9 +51,27 @@ class AccessLog(AbstractAccessLogger):
             )
 
 
+class MalformedRequests(logging.Filter):
+    """aiohttp answers a request it cannot parse (a NUL in a header, a broken request line)
+    with a 400 itself, and logs it as an ERROR with a traceback: someone else's bad bytes,
+    not our failure. Such a record becomes one INFO line naming what was wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "refused a malformed request (400): %s", (error.message,)
+        return True
+
+
+MALFORMED = MalformedRequests()
+
+
 def create_app(process: Process) -> web.Application:
     """The app with the health check, the till API (``/api/v1``) and the endpoints of the
     process's chat channels, which it closes when it stops."""
+    logging.getLogger("aiohttp.server").addFilter(MALFORMED)  # once, however many apps
     app = web.Application()
     app[CONTEXT] = process.ctx
     app.router.add_get("/health", health)

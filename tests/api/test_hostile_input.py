@@ -4,8 +4,13 @@ query parameters, odd language headers. Each gets a problem naming what is wrong
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
 
 from core.context import Context
 from core.ledger.coupons import redeem_reward
@@ -97,3 +102,21 @@ async def test_times_in_a_problem_are_iso_8601(ctx: Context, till: Till) -> None
     assert again.body["code"] == "coupon_used"
     used = (await till.call("GET", f"/coupons/{code}")).body["used_at"]
     assert again.body["used_at"] == used
+
+
+async def test_bytes_that_are_not_http_are_a_400_and_one_log_line(
+    server: TestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A NUL in a header: aiohttp refuses it before our app sees it, and its log says so in
+    one line, not as an ERROR with a traceback."""
+    caplog.set_level(logging.INFO, logger="aiohttp.server")
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"GET /health HTTP/1.1\r\nHost: till\r\nX-Probe: \x00\r\n\r\n")
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    assert status_line.split()[1] == b"400"
+    (record,) = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert (record.levelname, record.exc_info) == ("INFO", None)
+    assert record.getMessage().startswith("refused a malformed request (400): ")
