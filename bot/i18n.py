@@ -8,6 +8,7 @@ a person reads them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -19,6 +20,7 @@ from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
 from babel.dates import format_skeleton as _format_skeleton
 from babel.dates import format_time as _format_time
+from babel.lists import format_list
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -102,6 +104,18 @@ def _babel_locale(locale: str) -> Locale:
 
 # Babel's formatting is pure and costs ~0.1 ms a call; pushes and replies format the same
 # few amounts, days and the current second again and again, so the results are kept.
+
+
+def format_items(items: Iterable[str], locale: str) -> str:
+    """Items in a sentence, as the reader's language joins them: 咖啡、甜点和茶饮 / coffee,
+    cakes, and tea."""
+    return format_list(list(items), locale=_babel_locale(locale))
+
+
+def format_entries(entries: Iterable[str], locale: str) -> str:
+    """Entries listed side by side (tags, a receipt's lines), with no "and": 拿铁 ×2、芝士蛋糕 ×1
+    / Latte ×2, Cheesecake ×1."""
+    return ("、" if locale.startswith("zh") else ", ").join(entries)
 
 
 @lru_cache(maxsize=4096)

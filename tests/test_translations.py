@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +18,8 @@ from bot.i18n import (
     LOCALES_DIR,
     extract_messages,
     format_day,
+    format_entries,
+    format_items,
     format_moment,
     format_money,
     gettext,
@@ -137,3 +140,31 @@ def test_every_field_named_in_an_error_has_a_label() -> None:
             ):
                 named.add(node.value.value)
     assert named - FIELD_NAMES.keys() == set()
+
+
+def test_the_default_shop_files_chinese_uses_full_width_punctuation() -> None:
+    """Tier perks, reward and store names reach members as they are written in the shop
+    file: its Chinese obeys the catalogs' rule (a perk list read "积分 1.1 倍,生日礼券")."""
+    shop = tomllib.loads((ROOT / "core" / "shop_default.toml").read_text(encoding="utf-8"))
+    texts: list[str] = []
+
+    def collect(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(shop)
+    assert [t for t in texts if ASCII_NEXT_TO_CHINESE.search(t)] == []
+
+
+def test_lists_are_joined_as_the_reader_writes_them() -> None:
+    assert format_items(["低频", "低消费"], "zh_CN") == "低频和低消费"
+    assert format_items(["低频", "低消费", "咖啡"], "zh_CN") == "低频、低消费和咖啡"
+    assert format_items(["coffee", "cakes", "tea"], "en") == "coffee, cakes, and tea"
+    assert format_entries(["拿铁 ×2", "芝士蛋糕 ×1"], "zh_CN") == "拿铁 ×2、芝士蛋糕 ×1"
+    assert format_entries(["Latte ×2", "Cheesecake ×1"], "en") == "Latte ×2, Cheesecake ×1"

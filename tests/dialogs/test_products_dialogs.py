@@ -87,7 +87,7 @@ async def test_for_you_by_keyword_command_and_menu(
     # Ann likes coffee (¥84) and cakes (¥30); her last latte was 20 days ago. Sold in the
     # window: mocha 5, latte 3, oolong 3, cheesecake 1 (100 days ago: not recent for Ann),
     # none of the others (by code: americano first).
-    liked = f"{name['coffee']}, {name['cake']}"
+    liked = {"zh_CN": "咖啡和甜点", "en": "Coffee and Cakes"}[lang]  # as each language lists
     assert reply.text.splitlines() == [
         t(lang, "For you — you like {categories}; maybe try:", categories=liked),
         line(1, "mocha", "coffee", 3_200),
@@ -116,12 +116,12 @@ async def test_member_card_shows_preference_tags(
     # Three buyers: F Ann 4 (high), Bob and Dan 1; M Bob 4 (high), Ann 2 (low), Dan 1.
     (card,) = await say(dialogs, "/member 13800000001", user="cleo", lang=lang)
     if lang == "zh_CN":
-        assert "标签：咖啡, 甜点, 高频, 低消费" in card.text.splitlines()
+        assert "标签：咖啡、甜点、高频、低消费" in card.text.splitlines()
     else:
         assert "Tags: Coffee, Cakes, frequent buyer, small spender" in card.text.splitlines()
     (card,) = await say(dialogs, "/member 13800000002", user="cleo", lang=lang)
     expected = (
-        "标签：咖啡, 茶饮, 低频, 高消费"
+        "标签：咖啡、茶饮、低频、高消费"
         if lang == "zh_CN"
         else "Tags: Coffee, Tea, occasional buyer, big spender"
     )
@@ -208,9 +208,10 @@ async def test_sale_at_the_counter_may_carry_lines(
         dialogs, "/sale 13800000001 100 R-7 latte*2=56 cheesecake=30", user="cleo", lang=lang
     )
     name = NAMES[lang]
-    assert done.text.splitlines()[1] == t(
-        lang, "Products: {products}", products=f"{name['latte']} ×2, {name['cheesecake']} ×1"
+    listed = {"zh_CN": "、", "en": ", "}[lang].join(
+        [f"{name['latte']} ×2", f"{name['cheesecake']} ×1"]
     )
+    assert done.text.splitlines()[1] == t(lang, "Products: {products}", products=listed)
     assert (await member_preferences(ctx, ann.id)).categories == ("coffee", "cake")
     # Without a receipt number, lines still count; bad ones are refused and record nothing.
     (refused,) = await say(dialogs, "/sale 13800000001 50 espresso=10", user="cleo", lang=lang)

@@ -8,7 +8,7 @@ from bot.dialogs.engine.dialogs import START, Flow, Menu, Turn
 from bot.dialogs.engine.intents import Intents
 from bot.dialogs.engine.types import Payload, Reply, Step, buttons
 from bot.dialogs.member import rewards
-from bot.i18n import N_, localized
+from bot.i18n import N_, format_items, localized
 from core.engagement.preferences import recommend
 from core.engagement.products import ProductView
 
@@ -32,7 +32,7 @@ async def show(turn: Turn) -> Step:
     if not found.products:
         return Step([Reply(turn._("We have nothing new to suggest right now."))])
     if found.categories:
-        names = ", ".join(category_name(turn, code) for code in found.categories)
+        names = format_items((category_name(turn, c) for c in found.categories), turn.locale)
         head = turn._("For you — you like {categories}; maybe try:", categories=names)
     else:
         head = turn._("For you — our members' favourites:")

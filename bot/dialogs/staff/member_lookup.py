@@ -12,7 +12,7 @@ from bot.dialogs.member.for_you import category_name
 from bot.dialogs.staff.handoff import open_chat
 from bot.dialogs.staff.references import find_member, member_line, store_name
 from bot.error_texts import STAGE_NAMES
-from bot.i18n import N_, localized
+from bot.i18n import N_, format_entries, localized
 from bot.names import action_name, actor_name, channel_name
 from core import audit, loyalty
 from core.engagement import referrals
@@ -82,7 +82,7 @@ async def _card(turn: Turn, member: MemberView) -> list[str]:
         lines.append(turn._("Stage: {stage}", stage=turn._(STAGE_NAMES[segment.stage.value])))
     tags = await preference_tags(turn, member, segment.rfm if segment else None)
     if tags:
-        lines.append(turn._("Tags: {tags}", tags=", ".join(tags)))
+        lines.append(turn._("Tags: {tags}", tags=format_entries(tags, turn.locale)))
     sales = await loyalty.recent_sales(ctx, member.id)
     lines.append(turn._("Recent sales:") if sales else turn._("No sales yet."))
     lines += [_sale_line(turn, sale) for sale in sales]

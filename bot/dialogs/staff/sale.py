@@ -24,7 +24,7 @@ from bot.dialogs.staff.references import (
     store_name,
     take_store,
 )
-from bot.i18n import N_, localized
+from bot.i18n import N_, format_entries, localized
 from core import loyalty
 from core.engagement import products
 from core.engagement.products import SaleLine
@@ -146,10 +146,13 @@ async def _record(turn: Turn, amount_fen: int) -> Step:
     reply = _recorded(turn, member, amount_fen, result)
     if lines:
         named = await products.products_by_code(turn.ctx, [line.product for line in lines])
-        bought = ", ".join(
-            f"{localized(named[line.product].name, named[line.product].name_en, turn.locale)}"
-            f" ×{line.quantity}"
-            for line in lines
+        bought = format_entries(
+            (
+                f"{localized(named[line.product].name, named[line.product].name_en, turn.locale)}"
+                f" ×{line.quantity}"
+                for line in lines
+            ),
+            turn.locale,
         )
         head, *rest = reply.text.split("\n", 1)
         text = "\n".join([head, turn._("Products: {products}", products=bought), *rest])
