@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from bot.api.field_messages import ONE_MEMBER
 from core.ledger.receipts import RECEIPT_MAX
 
 Fen = Annotated[int, Field(ge=0, le=10**10, description="An amount in fen (¥1.00 = 100).")]
@@ -38,7 +40,7 @@ class MemberRef(Request):
     @model_validator(mode="after")
     def _exactly_one(self) -> MemberRef:
         if sum(v is not None for v in (self.phone, self.member_no, self.card)) != 1:
-            raise ValueError("give exactly one of phone, member_no, card")
+            raise PydanticCustomError(ONE_MEMBER, "give exactly one of phone, member_no, card")
         return self
 
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
+from bot.api.field_messages import field_message
 from bot.api.models import FieldError, Problem
 from bot.error_texts import describe
 from bot.i18n import N_, gettext
@@ -115,7 +116,7 @@ def invalid(error: ValidationError, locale: str, where: str = "") -> web.Respons
     errors = [
         FieldError(
             field=".".join(str(p) for p in e["loc"]) or where or "body",
-            message=e["msg"].removeprefix("Value error, "),
+            message=field_message(e, locale),
         )
         for e in error.errors(include_url=False)
     ]

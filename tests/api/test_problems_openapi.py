@@ -34,6 +34,29 @@ async def test_problems_speak_the_callers_language(ctx: Context, till: Till) -> 
     assert en.body["receipt_no"] == "R404"  # the error's params as extension members
 
 
+async def test_each_fields_message_speaks_the_callers_language(till: Till) -> None:
+    """Not only the detail: what is wrong with each field is said in the caller's language."""
+    body = {"store": "main", "receipt_no": "R1", "member": {}, "amount_fen": "12.5", "tip": 1}
+    answers = {
+        lang: await till.call("POST", "/sales", json=body, headers={"Accept-Language": lang})
+        for lang in ("zh-CN", "en")
+    }
+    assert {lang: a.status for lang, a in answers.items()} == {"zh-CN": 422, "en": 422}
+    messages = {
+        lang: {e["field"]: e["message"] for e in a.body["errors"]} for lang, a in answers.items()
+    }
+    assert messages["zh-CN"] == {
+        "member": "`phone`、`member_no`、`card` 三者须填且只填一个。",
+        "amount_fen": "应为整数。",
+        "tip": "请求中没有这个字段。",
+    }
+    assert messages["en"] == {
+        "member": "Give exactly one of `phone`, `member_no` and `card`.",
+        "amount_fen": "Expected a whole number.",
+        "tip": "This field is not part of the request.",
+    }
+
+
 async def test_unknown_routes_and_methods_are_problems(ctx: Context, till: Till) -> None:
     missing = await till.call("GET", "/nowhere", headers={"Accept-Language": "zh"})
     assert (missing.status, missing.body["code"]) == (404, "no_route")
