@@ -34,7 +34,11 @@ ASCII_NEXT_TO_CHINESE = re.compile(f"[{CJK}][,.:;!?()]|[,:;!?()][{CJK}]")
 VALUES_ONLY = re.compile(r"(?:\{[^{}]*\}|[^A-Za-z0-9])*\{[^{}]*\}(?:\{[^{}]*\}|[^A-Za-z0-9])*")
 # What a Chinese text may write in Latin letters: names of products and channels, letters
 # with a meaning of their own, and what the reader types or reads as a code.
-LATIN_ALLOWED = {"memberbot", "WeChat", "Telegram", "QR", "ID", "VIP", "A", "B", "CSV", "PNG", "JSON"}
+LATIN_ALLOWED = {"memberbot", "WeChat", "Telegram", "QR", "ID", "VIP", "A", "B"} | {
+    "CSV",
+    "PNG",
+    "JSON",
+}
 KEPT_AS_WRITTEN = re.compile(
     r"\{[^{}]*\}"  # placeholders
     r"|`[^`]*`"  # commands and code the reader types
