@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
@@ -24,10 +24,12 @@ from core.integrations.once import Once
 from core.ledger import receipts
 from core.ledger.points import balance_in, grant_points
 from core.ledger.rules import EarnRule, check_amount, points_for
-from core.ledger.tiers import change_tier, window_spend
+from core.ledger.statement import summary_in
+from core.ledger.tiers import change_tier
 from core.oversight import alerts
 from core.people.members import lock_member, store_id
 from core.pushes import outbox
+from storage.db import run
 from storage.models import SaleRow, StoreRow
 
 
@@ -96,6 +98,12 @@ async def record_sale(
         return await _record_sale(*args, actor, once)
 
 
+# What a sale looks up before it is recorded: built once, run prebuilt (storage.db.run).
+_ENTERED = select(SaleRow.id, SaleRow.member_id, SaleRow.receipt_no, SaleRow.points_earned)
+_BY_ENTRY = _ENTERED.where(SaleRow.entry_key == bindparam("entry_key"))
+_BY_RECEIPT = _ENTERED.where(receipts.live(bindparam("store_id"), bindparam("receipt_no")))
+
+
 async def _record_sale(
     ctx: Context,
     store: str,
@@ -116,14 +124,15 @@ async def _record_sale(
         sid = await store_id(s, store)
         entered = None
         if entry_key is not None:
-            entered = await s.scalar(select(SaleRow).where(SaleRow.entry_key == entry_key))
+            entered = (await run(s, _BY_ENTRY, {"entry_key": entry_key})).first()
         if entered is None and receipt_no is None:
             # Before the member's lock, as every chat sale takes it: none waits on another.
             receipt_no = await receipts.allocate(s, ctx, sid)
         member = await lock_member(s, member_id)
         existing = entered
         if existing is None and receipt_no is not None:
-            existing = await s.scalar(select(SaleRow).where(receipts.live(sid, receipt_no)))
+            params = {"store_id": sid, "receipt_no": receipt_no}
+            existing = (await run(s, _BY_RECEIPT, params)).first()
         if existing is not None:
             if existing.member_id != member_id:
                 raise ReceiptTaken(store=store, receipt_no=existing.receipt_no)
@@ -163,11 +172,10 @@ async def _record_sale(
         await referrals.reward_first_purchase(s, ctx, member, sale, notify=notify)
         if notify:  # historical data alerts nobody
             await alerts.check_sales_burst(s, ctx, sale)
-        spend = await window_spend(s, ctx, member_id)
+        standing = await summary_in(s, ctx, member_id)  # with the sale and its lot
+        spend, balance = standing.window_spend_fen, standing.balance
         reached = ctx.shop.tier_for_spend(spend)
         upgrade = ctx.shop.tier_rank(reached.code) > ctx.shop.tier_rank(member.tier)
-        await s.flush()
-        balance = await balance_in(s, member_id, now)
         if notify:  # before the upgrade's event, which the sale caused
             await webhooks.emit(
                 s,

@@ -16,6 +16,7 @@ from core.integrations.once import KEY_MAX, Once, Scope, fingerprint, key_scope,
 from core.ledger import receipts
 from core.ledger.refunds import refund_sale
 from core.loyalty import record_sale
+from core.people.members import format_member_no
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = {"Idempotent-Replayed": "true"}
@@ -35,7 +36,7 @@ async def record(call: Call[NewSale]) -> Reply:
     new = call.data
     call.key.act_for(new.store)
     receipt_no = receipts.check(new.receipt_no)
-    member = await till.find_member(call.ctx, member_ref(new.member))
+    member_id = await till.member_id(call.ctx, member_ref(new.member))
     receipt = Scope(
         receipt_scope(new.store, receipt_no),
         ReceiptDiffers(store=new.store, receipt_no=receipt_no),
@@ -48,7 +49,7 @@ async def record(call: Call[NewSale]) -> Reply:
         call.ctx,
         store=new.store,
         receipt_no=receipt_no,
-        member_id=member.id,
+        member_id=member_id,
         amount_fen=new.amount_fen,
         lines=[SaleLine(line.product, line.quantity, line.amount_fen) for line in new.lines],
         actor=call.key.actor,
@@ -57,7 +58,7 @@ async def record(call: Call[NewSale]) -> Reply:
     sale = Sale(
         store=new.store,
         receipt_no=result.receipt_no,
-        member_no=member.member_no,
+        member_no=format_member_no(member_id),
         amount_fen=new.amount_fen,
         points=result.points,
         balance=result.balance,

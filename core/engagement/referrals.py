@@ -27,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from core import audit
 from core.context import Context
@@ -35,7 +35,7 @@ from core.errors import AlreadyReferred, InviteCodeInvalid, SelfReferral
 from core.ledger.points import grant_points
 from core.people.members import format_member_no, lock_member, normalize_phone
 from core.pushes import outbox
-from storage.db import dialect_of
+from storage.db import dialect_of, run
 from storage.models import InviteCodeRow, MemberRow, ReferralRow, SaleRow
 from storage.session import Session, rowcount
 
@@ -186,6 +186,12 @@ async def attach(s: Session, ctx: Context, member: MemberRow, code: str, via: st
     return True
 
 
+# Every sale asks it (members.member_id is unique): built once, run prebuilt.
+_PENDING = select(ReferralRow.id, ReferralRow.referrer_id).where(
+    ReferralRow.member_id == bindparam("member_id"), ReferralRow.rewarded_at.is_(None)
+)
+
+
 async def reward_first_purchase(
     s: Session, ctx: Context, member: MemberRow, sale: SaleRow, *, notify: bool = True
 ) -> bool:
@@ -195,11 +201,7 @@ async def reward_first_purchase(
     rules = ctx.shop.referrals
     if sale.amount_fen < rules.min_purchase_fen:
         return False
-    referral = await s.scalar(
-        select(ReferralRow).where(
-            ReferralRow.member_id == member.id, ReferralRow.rewarded_at.is_(None)
-        )
-    )
+    referral = (await run(s, _PENDING, {"member_id": member.id})).first()
     if referral is None:
         return False
     now = ctx.now()

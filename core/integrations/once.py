@@ -13,11 +13,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, Select, bindparam, select
 
 from core.errors import DomainError
+from storage.db import run
 from storage.models import ApiAnswerRow
 from storage.session import Session
 
@@ -45,6 +47,16 @@ class Scope:
     conflict: DomainError  # raised when the scope is reused by another request
 
 
+@cache
+def _answers(scopes: int) -> Select[tuple[str, str, dict[str, Any]]]:
+    """The answers kept under ``scopes`` scopes (one or two: a sale's receipt and its key),
+    built once per count with a parameter each, so SQLite runs it prebuilt (storage.db.run)."""
+    names: list[BindParameter[str]] = [bindparam(f"scope{n}") for n in range(scopes)]
+    return select(ApiAnswerRow.scope, ApiAnswerRow.fingerprint, ApiAnswerRow.answer).where(
+        ApiAnswerRow.scope.in_(names)
+    )
+
+
 @dataclass(frozen=True)
 class Once:
     """A request's scopes and fingerprint, given to a use case that keeps its answer."""
@@ -55,17 +67,15 @@ class Once:
     async def replay(self, s: Session) -> dict[str, Any] | None:
         """The answer kept for the first scope that has one (None: never done); another
         request under the scope raises its conflict."""
-        names = [scope.name for scope in self.scopes]
-        rows = {
-            row.scope: row
-            for row in await s.scalars(select(ApiAnswerRow).where(ApiAnswerRow.scope.in_(names)))
-        }
+        names = {f"scope{n}": scope.name for n, scope in enumerate(self.scopes)}
+        kept = await run(s, _answers(len(names)), names)
+        rows = {scope: (fingerprint, answer) for scope, fingerprint, answer in kept}
         for scope in self.scopes:
-            row = rows.get(scope.name)
-            if row is not None:
-                if row.fingerprint != self.fingerprint:
+            if scope.name in rows:
+                fingerprint, answer = rows[scope.name]
+                if fingerprint != self.fingerprint:
                     raise scope.conflict
-                return dict(row.answer)
+                return dict(answer)
         return None
 
     def remember(self, s: Session, answer: dict[str, Any], now: datetime) -> None:

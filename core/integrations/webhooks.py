@@ -26,6 +26,7 @@ from core.context import Context
 from core.errors import InvalidInput, InvalidWebhookUrl, UnknownWebhook, UnknownWebhookEvent
 from core.people.members import format_member_no, store_id
 from core.pushes.outbox import PENDING, SKIPPED, UNSENT
+from storage.db import run
 from storage.models import OutboxRow, StoreRow, WebhookRow
 from storage.session import Session
 
@@ -220,16 +221,20 @@ async def emit_many(
         await session.execute(insert(OutboxRow.__table__), rows)
 
 
+# Asked with every sale (and every other event): built once, run prebuilt.
+_ENDPOINTS = (
+    select(WebhookRow.id, WebhookRow.events, StoreRow.code)
+    .outerjoin(StoreRow, StoreRow.id == WebhookRow.store_id)
+    .where(WebhookRow.removed_at.is_(None))
+)
+
+
 async def _subscribed(session: Session, event: str) -> list[tuple[int, str | None]]:
     """The endpoints that hear ``event``, with their store (None: every store)."""
     assert event in EVENTS, event
     return [
         (endpoint_id, code)
-        for endpoint_id, events, code in await session.execute(
-            select(WebhookRow.id, WebhookRow.events, StoreRow.code)
-            .outerjoin(StoreRow, StoreRow.id == WebhookRow.store_id)
-            .where(WebhookRow.removed_at.is_(None))
-        )
+        for endpoint_id, events, code in await run(session, _ENDPOINTS)
         if event in events
     ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
 
@@ -34,8 +35,11 @@ def check(receipt_no: str) -> str:
     return receipt_no.upper() if _CHAT_RECEIPT.match(receipt_no) else receipt_no
 
 
-def live(store_id: int | None, receipt_no: str) -> ColumnElement[bool]:
-    """The sale a receipt number means: the one not undone (an undone one's number is free)."""
+def live(
+    store_id: int | ColumnElement[Any] | None, receipt_no: str | ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """The sale a receipt number means: the one not undone (an undone one's number is free).
+    Values, or bind parameters for a statement built once."""
     return and_(
         SaleRow.store_id == store_id, SaleRow.receipt_no == receipt_no, SaleRow.undone_at.is_(None)
     )

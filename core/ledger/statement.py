@@ -33,7 +33,7 @@ class PointsSummary:
 
 async def points_summary(ctx: Context, member_id: int) -> PointsSummary:
     async with ctx.db.read() as s:
-        return await _summary(s, ctx, member_id)
+        return await summary_in(s, ctx, member_id)
 
 
 _SUMMARY = select(  # tier, balance and spending in one statement
@@ -43,7 +43,8 @@ _SUMMARY = select(  # tier, balance and spending in one statement
 ).where(MemberRow.id == bindparam("member_id"))
 
 
-async def _summary(s: Session, ctx: Context, member_id: int) -> PointsSummary:
+async def summary_in(s: Session, ctx: Context, member_id: int) -> PointsSummary:
+    """The member's points summary inside the caller's transaction (one statement)."""
     params = {"member_id": member_id, "now": ctx.now(), "since": window_start(ctx)}
     found = (await run(s, _SUMMARY, params)).first()
     if found is None:
@@ -156,7 +157,7 @@ async def points_overview(
     ``entries`` of the ledger, read in one transaction (so they also agree)."""
     async with ctx.db.read() as s:
         return PointsOverview(
-            summary=await _summary(s, ctx, member_id),
+            summary=await summary_in(s, ctx, member_id),
             expiring=await _expiring(s, member_id, ctx.now(), expiring_days),
             latest=await _ledger(s, member_id, entries),
         )

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from core import audit
 from core.context import Context
@@ -38,6 +38,7 @@ from core.insights.segments import happened
 from core.people.members import format_member_no, mask_phone
 from core.people.staff import Role
 from core.pushes import outbox
+from storage.db import run
 from storage.erasure import figures
 from storage.models import AlertRow, MemberRow, RefundRow, SaleRow, StaffRow, StoreRow
 from storage.session import Session
@@ -129,6 +130,12 @@ async def raise_alert(
     return row.id
 
 
+# Every sale counts the member's recent ones: built once, run prebuilt.
+_RECENT_SALES = select(func.count(SaleRow.id)).where(
+    SaleRow.member_id == bindparam("member_id"), SaleRow.sold_at > bindparam("since"), happened()
+)
+
+
 async def check_sales_burst(session: Session, ctx: Context, sale: SaleRow) -> int | None:
     """After a sale (flushed, member locked): alert when the member now has
     ``burst_sales`` sales within ``burst_minutes`` (a slip undone and typed again is one).
@@ -137,11 +144,8 @@ async def check_sales_burst(session: Session, ctx: Context, sale: SaleRow) -> in
     raised."""
     rules = ctx.shop.staff
     since = sale.sold_at - timedelta(minutes=rules.burst_minutes)
-    count = await session.scalar(
-        select(func.count(SaleRow.id)).where(
-            SaleRow.member_id == sale.member_id, SaleRow.sold_at > since, happened()
-        )
-    )
+    params = {"member_id": sale.member_id, "since": since}
+    count = (await run(session, _RECENT_SALES, params)).scalar()
     if (count or 0) < rules.burst_sales:
         return None
     if await session.scalar(

@@ -31,6 +31,7 @@ from core.errors import (
 from core.pushes import outbox
 from core.text import blank, has_controls
 from core.typed import fold, read_date
+from storage.db import run
 from storage.models import (
     IdentityRow,
     LinkCodeRow,
@@ -174,8 +175,14 @@ def view_of(row: MemberRow | Row[Any], home_store: str | None, tags: list[str]) 
     )
 
 
+# Built once: every sale runs them (building a statement costs SQLAlchemy more than SQLite
+# takes to run it).
+_STORE_ID = select(StoreRow.id).where(StoreRow.code == bindparam("code"))
+_LOCK_MEMBER = select(MemberRow).where(MemberRow.id == bindparam("member_id")).with_for_update()
+
+
 async def store_id(session: Session, code: str) -> int:
-    found = await session.scalar(select(StoreRow.id).where(StoreRow.code == code))
+    found = (await run(session, _STORE_ID, {"code": code})).scalar()
     if found is None:
         raise UnknownStore(store=code)
     return found
@@ -183,7 +190,7 @@ async def store_id(session: Session, code: str) -> int:
 
 async def lock_member(session: Session, member_id: int) -> MemberRow:
     """Load a member for change, serialising concurrent changes to the same member."""
-    row = await session.scalar(select(MemberRow).where(MemberRow.id == member_id).with_for_update())
+    row = await session.scalar(_LOCK_MEMBER, {"member_id": member_id})
     if row is None:
         raise UnknownMember(member=member_id)
     return row
