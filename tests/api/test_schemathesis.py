@@ -60,6 +60,7 @@ async def test_generated_requests_get_declared_answers_and_never_a_server_error(
         "20261207",
         "--report-dir",
         str(tmp_path),
+        cwd=tmp_path,  # its cache of found failures stays out of the project
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={"PATH": str(ST.parent), "HOME": str(tmp_path), "NO_COLOR": "1"},
