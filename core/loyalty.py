@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
@@ -22,7 +22,7 @@ from core.errors import ReceiptTaken, UnknownSale
 from core.integrations import webhooks
 from core.integrations.once import Once
 from core.ledger import receipts
-from core.ledger.points import balance_in, grant_points
+from core.ledger.points import balance_in, write_lot
 from core.ledger.rules import EarnRule, check_amount, points_for
 from core.ledger.statement import summary_in
 from core.ledger.tiers import change_tier
@@ -102,6 +102,8 @@ async def record_sale(
 _ENTERED = select(SaleRow.id, SaleRow.member_id, SaleRow.receipt_no, SaleRow.points_earned)
 _BY_ENTRY = _ENTERED.where(SaleRow.entry_key == bindparam("entry_key"))
 _BY_RECEIPT = _ENTERED.where(receipts.live(bindparam("store_id"), bindparam("receipt_no")))
+# And what it writes (the sale, its lot, the audit, the kept answer): no ORM unit of work.
+_INSERT_SALE = insert(SaleRow.__table__).returning(SaleRow.id)
 
 
 async def _record_sale(
@@ -147,24 +149,25 @@ async def _record_sale(
                 rule=None,
             )
             if once is not None:  # entered before in the chat: this is the first answer
-                once.remember(s, duplicate.answer(), now)
+                await once.remember(s, duplicate.answer(), now)
             return duplicate
         assert receipt_no is not None
         rule = points_for(ctx.shop, amount_fen, member.tier)
-        sale = SaleRow(
-            store_id=sid,
-            receipt_no=receipt_no,
-            member_id=member_id,
-            amount_fen=amount_fen,
-            points_earned=rule.points,
-            sold_at=now,
-            staff_id=staff_id,
-            entry_key=entry_key,
-        )
-        s.add(sale)
-        await s.flush()
+        values = {
+            "store_id": sid,
+            "receipt_no": receipt_no,
+            "member_id": member_id,
+            "amount_fen": amount_fen,
+            "points_earned": rule.points,
+            "sold_at": now,
+            "staff_id": staff_id,
+            "entry_key": entry_key,
+        }
+        sale_id = (await run(s, _INSERT_SALE, values)).scalar()
+        assert sale_id is not None
+        sale = SaleRow(id=sale_id, **values)  # what follows reads it; written already
         if rule.points:
-            grant_points(
+            await write_lot(
                 s, ctx, member_id, "earn", rule.points, sale_id=sale.id, detail=asdict(rule)
             )
         if lines:
@@ -213,7 +216,7 @@ async def _record_sale(
                     "spend_fen": spend,  # for "… more and you reach Gold"
                 },
             )
-        audit.record(
+        await audit.write(
             s,
             now,
             actor,
@@ -234,7 +237,7 @@ async def _record_sale(
             rule=rule,
         )
         if once is not None:
-            once.remember(s, result.answer(), now)
+            await once.remember(s, result.answer(), now)
         return result
 
 
