@@ -27,7 +27,7 @@ from core.ledger.rules import EarnRule, check_amount, points_for
 from core.ledger.statement import summary_in
 from core.ledger.tiers import change_tier
 from core.oversight import alerts
-from core.people.members import lock_member, store_id
+from core.people.members import lock_member, lock_standing, store_id
 from core.pushes import outbox
 from storage.db import run
 from storage.models import SaleRow, StoreRow
@@ -130,7 +130,7 @@ async def _record_sale(
         if entered is None and receipt_no is None:
             # Before the member's lock, as every chat sale takes it: none waits on another.
             receipt_no = await receipts.allocate(s, ctx, sid)
-        member = await lock_member(s, member_id)
+        member = await lock_standing(s, member_id)
         existing = entered
         if existing is None and receipt_no is not None:
             params = {"store_id": sid, "receipt_no": receipt_no}
@@ -194,10 +194,12 @@ async def _record_sale(
                     "tier": reached.code if upgrade else member.tier,
                 },
             )
-        upgraded_from = None
+        upgraded_from, tier = None, member.tier
         if upgrade:
             upgraded_from = member.tier
-            await change_tier(s, ctx, member, reached.code, "sale", spend, notify, sale.id)
+            row = await lock_member(s, member_id)  # the ORM row, whose tier changes
+            await change_tier(s, ctx, row, reached.code, "sale", spend, notify, sale.id)
+            tier = row.tier
         if notify:
             await outbox.enqueue(
                 s,
@@ -212,7 +214,7 @@ async def _record_sale(
                     "amount_fen": amount_fen,
                     "points": rule.points,
                     "balance": balance,
-                    "tier": member.tier,
+                    "tier": tier,
                     "spend_fen": spend,  # for "… more and you reach Gold"
                 },
             )
@@ -232,7 +234,7 @@ async def _record_sale(
             duplicate=False,
             points=rule.points,
             balance=balance,
-            tier=member.tier,
+            tier=tier,
             upgraded_from=upgraded_from,
             rule=rule,
         )

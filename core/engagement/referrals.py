@@ -33,7 +33,7 @@ from core import audit
 from core.context import Context
 from core.errors import AlreadyReferred, InviteCodeInvalid, SelfReferral
 from core.ledger.points import grant_points
-from core.people.members import format_member_no, lock_member, normalize_phone
+from core.people.members import Standing, format_member_no, lock_member, normalize_phone
 from core.pushes import outbox
 from storage.db import dialect_of, run
 from storage.models import InviteCodeRow, MemberRow, ReferralRow, SaleRow
@@ -193,7 +193,7 @@ _PENDING = select(ReferralRow.id, ReferralRow.referrer_id).where(
 
 
 async def reward_first_purchase(
-    s: Session, ctx: Context, member: MemberRow, sale: SaleRow, *, notify: bool = True
+    s: Session, ctx: Context, member: Standing, sale: SaleRow, *, notify: bool = True
 ) -> bool:
     """Inside the transaction of ``sale`` (``member`` locked): if this is the invited
     member's first purchase that counts, give the inviter's reward and the welcome bonus,
@@ -220,7 +220,7 @@ async def reward_first_purchase(
     )
     if not rowcount(claimed):
         return False
-    given = (
+    given: tuple[tuple[MemberRow | Standing, int, str], ...] = (
         (referrer, referrer_points, "referrer"),
         (member, rules.welcome_points, "welcome"),
     )
