@@ -165,16 +165,15 @@ async def _record_sale(
         }
         sale_id = (await run(s, _INSERT_SALE, values)).scalar()
         assert sale_id is not None
-        sale = SaleRow(id=sale_id, **values)  # what follows reads it; written already
         if rule.points:
             await write_lot(
-                s, ctx, member_id, "earn", rule.points, sale_id=sale.id, detail=asdict(rule)
+                s, ctx, member_id, "earn", rule.points, sale_id=sale_id, detail=asdict(rule)
             )
         if lines:
-            await products.add_lines(s, sale.id, lines)
-        await referrals.reward_first_purchase(s, ctx, member, sale, notify=notify)
+            await products.add_lines(s, sale_id, lines)
+        await referrals.reward_first_purchase(s, ctx, member, sale_id, amount_fen, notify=notify)
         if notify:  # historical data alerts nobody
-            await alerts.check_sales_burst(s, ctx, sale)
+            await alerts.check_sales_burst(s, ctx, sale_id, member_id, staff_id, now)
         standing = await summary_in(s, ctx, member_id)  # with the sale and its lot
         spend, balance = standing.window_spend_fen, standing.balance
         reached = ctx.shop.tier_for_spend(spend)
@@ -198,7 +197,7 @@ async def _record_sale(
         if upgrade:
             upgraded_from = member.tier
             row = await lock_member(s, member_id)  # the ORM row, whose tier changes
-            await change_tier(s, ctx, row, reached.code, "sale", spend, notify, sale.id)
+            await change_tier(s, ctx, row, reached.code, "sale", spend, notify, sale_id)
             tier = row.tier
         if notify:
             await outbox.enqueue(
@@ -207,7 +206,7 @@ async def _record_sale(
                 member_id=member_id,
                 marketing_consent=member.marketing_consent,
                 kind="receipt",
-                dedup_key=f"receipt:{sale.id}",
+                dedup_key=f"receipt:{sale_id}",
                 params={
                     "store": store,
                     "receipt_no": receipt_no,
@@ -224,12 +223,12 @@ async def _record_sale(
             actor,
             "sale.recorded",
             member_id,
-            sale_id=sale.id,
+            sale_id=sale_id,
             amount_fen=amount_fen,
             points=rule.points,
         )
         result = SaleResult(
-            sale_id=sale.id,
+            sale_id=sale_id,
             receipt_no=receipt_no,
             duplicate=False,
             points=rule.points,

@@ -36,7 +36,7 @@ from core.ledger.points import grant_points
 from core.people.members import Standing, format_member_no, lock_member, normalize_phone
 from core.pushes import outbox
 from storage.db import dialect_of, run
-from storage.models import InviteCodeRow, MemberRow, ReferralRow, SaleRow
+from storage.models import InviteCodeRow, MemberRow, ReferralRow
 from storage.session import Session, rowcount
 
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
@@ -193,13 +193,19 @@ _PENDING = select(ReferralRow.id, ReferralRow.referrer_id).where(
 
 
 async def reward_first_purchase(
-    s: Session, ctx: Context, member: Standing, sale: SaleRow, *, notify: bool = True
+    s: Session,
+    ctx: Context,
+    member: Standing,
+    sale_id: int,
+    amount_fen: int,
+    *,
+    notify: bool = True,
 ) -> bool:
-    """Inside the transaction of ``sale`` (``member`` locked): if this is the invited
+    """Inside the transaction of a sale (``member`` locked): if this is the invited
     member's first purchase that counts, give the inviter's reward and the welcome bonus,
     once. True if rewarded now."""
     rules = ctx.shop.referrals
-    if sale.amount_fen < rules.min_purchase_fen:
+    if amount_fen < rules.min_purchase_fen:
         return False
     referral = (await run(s, _PENDING, {"member_id": member.id})).first()
     if referral is None:
@@ -213,7 +219,7 @@ async def reward_first_purchase(
         .where(ReferralRow.id == referral.id, ReferralRow.rewarded_at.is_(None))
         .values(
             rewarded_at=now,
-            sale_id=sale.id,
+            sale_id=sale_id,
             referrer_points=referrer_points,
             welcome_points=rules.welcome_points,
         )
