@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
@@ -22,12 +22,12 @@ from core.errors import ReceiptTaken, UnknownSale
 from core.integrations import webhooks
 from core.integrations.once import Once
 from core.ledger import receipts
-from core.ledger.points import balance_in, grant_points
+from core.ledger.points import balance_in, write_lot
 from core.ledger.rules import EarnRule, check_amount, points_for
 from core.ledger.statement import summary_in
 from core.ledger.tiers import change_tier
 from core.oversight import alerts
-from core.people.members import lock_member, store_id
+from core.people.members import lock_member, lock_standing, store_id
 from core.pushes import outbox
 from storage.db import run
 from storage.models import SaleRow, StoreRow
@@ -102,6 +102,8 @@ async def record_sale(
 _ENTERED = select(SaleRow.id, SaleRow.member_id, SaleRow.receipt_no, SaleRow.points_earned)
 _BY_ENTRY = _ENTERED.where(SaleRow.entry_key == bindparam("entry_key"))
 _BY_RECEIPT = _ENTERED.where(receipts.live(bindparam("store_id"), bindparam("receipt_no")))
+# And what it writes (the sale, its lot, the audit, the kept answer): no ORM unit of work.
+_INSERT_SALE = insert(SaleRow.__table__).returning(SaleRow.id)
 
 
 async def _record_sale(
@@ -128,7 +130,7 @@ async def _record_sale(
         if entered is None and receipt_no is None:
             # Before the member's lock, as every chat sale takes it: none waits on another.
             receipt_no = await receipts.allocate(s, ctx, sid)
-        member = await lock_member(s, member_id)
+        member = await lock_standing(s, member_id)
         existing = entered
         if existing is None and receipt_no is not None:
             params = {"store_id": sid, "receipt_no": receipt_no}
@@ -147,31 +149,31 @@ async def _record_sale(
                 rule=None,
             )
             if once is not None:  # entered before in the chat: this is the first answer
-                once.remember(s, duplicate.answer(), now)
+                await once.remember(s, duplicate.answer(), now)
             return duplicate
         assert receipt_no is not None
         rule = points_for(ctx.shop, amount_fen, member.tier)
-        sale = SaleRow(
-            store_id=sid,
-            receipt_no=receipt_no,
-            member_id=member_id,
-            amount_fen=amount_fen,
-            points_earned=rule.points,
-            sold_at=now,
-            staff_id=staff_id,
-            entry_key=entry_key,
-        )
-        s.add(sale)
-        await s.flush()
+        values = {
+            "store_id": sid,
+            "receipt_no": receipt_no,
+            "member_id": member_id,
+            "amount_fen": amount_fen,
+            "points_earned": rule.points,
+            "sold_at": now,
+            "staff_id": staff_id,
+            "entry_key": entry_key,
+        }
+        sale_id = (await run(s, _INSERT_SALE, values)).scalar()
+        assert sale_id is not None
         if rule.points:
-            grant_points(
-                s, ctx, member_id, "earn", rule.points, sale_id=sale.id, detail=asdict(rule)
+            await write_lot(
+                s, ctx, member_id, "earn", rule.points, sale_id=sale_id, detail=asdict(rule)
             )
         if lines:
-            await products.add_lines(s, sale.id, lines)
-        await referrals.reward_first_purchase(s, ctx, member, sale, notify=notify)
+            await products.add_lines(s, sale_id, lines)
+        await referrals.reward_first_purchase(s, ctx, member, sale_id, amount_fen, notify=notify)
         if notify:  # historical data alerts nobody
-            await alerts.check_sales_burst(s, ctx, sale)
+            await alerts.check_sales_burst(s, ctx, sale_id, member_id, staff_id, now)
         standing = await summary_in(s, ctx, member_id)  # with the sale and its lot
         spend, balance = standing.window_spend_fen, standing.balance
         reached = ctx.shop.tier_for_spend(spend)
@@ -191,10 +193,12 @@ async def _record_sale(
                     "tier": reached.code if upgrade else member.tier,
                 },
             )
-        upgraded_from = None
+        upgraded_from, tier = None, member.tier
         if upgrade:
             upgraded_from = member.tier
-            await change_tier(s, ctx, member, reached.code, "sale", spend, notify, sale.id)
+            row = await lock_member(s, member_id)  # the ORM row, whose tier changes
+            await change_tier(s, ctx, row, reached.code, "sale", spend, notify, sale_id)
+            tier = row.tier
         if notify:
             await outbox.enqueue(
                 s,
@@ -202,39 +206,39 @@ async def _record_sale(
                 member_id=member_id,
                 marketing_consent=member.marketing_consent,
                 kind="receipt",
-                dedup_key=f"receipt:{sale.id}",
+                dedup_key=f"receipt:{sale_id}",
                 params={
                     "store": store,
                     "receipt_no": receipt_no,
                     "amount_fen": amount_fen,
                     "points": rule.points,
                     "balance": balance,
-                    "tier": member.tier,
+                    "tier": tier,
                     "spend_fen": spend,  # for "… more and you reach Gold"
                 },
             )
-        audit.record(
+        await audit.write(
             s,
             now,
             actor,
             "sale.recorded",
             member_id,
-            sale_id=sale.id,
+            sale_id=sale_id,
             amount_fen=amount_fen,
             points=rule.points,
         )
         result = SaleResult(
-            sale_id=sale.id,
+            sale_id=sale_id,
             receipt_no=receipt_no,
             duplicate=False,
             points=rule.points,
             balance=balance,
-            tier=member.tier,
+            tier=tier,
             upgraded_from=upgraded_from,
             rule=rule,
         )
         if once is not None:
-            once.remember(s, result.answer(), now)
+            await once.remember(s, result.answer(), now)
         return result
 
 

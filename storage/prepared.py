@@ -7,9 +7,9 @@ what SQLAlchemy compiled — the SQL, the order of its parameters, the type proc
 its parameters and of its columns — and runs it on the DB-API connection, the rows made
 by the same processors SQLAlchemy would apply. The statement is still written once, in
 SQLAlchemy; only what ``Prepared`` cannot reproduce goes the usual way (``prepared``
-returns None): expanding ``IN`` lists, ``executemany``, defaults computed in Python,
-columns whose names are not identifiers. Errors come out as SQLAlchemy's, so callers
-catch the same exceptions.
+returns None): expanding ``IN`` lists, ``executemany``, defaults computed in Python (a
+constant one is sent, as SQLAlchemy sends it), columns whose names are not identifiers.
+Errors come out as SQLAlchemy's, so callers catch the same exceptions.
 
 This reads three attributes SQLAlchemy keeps internal (``_bind_processors``,
 ``_result_columns``, ``_cached_result_processor``); ``tests/storage/test_prepared.py``
@@ -67,6 +67,9 @@ class Prepared:
             for name, value in compiled.params.items()
             if not compiled.binds[name].required
         }
+        # An INSERT's columns left to a constant default (``default=0``): SQLAlchemy sends
+        # the constant, so does this.
+        self._defaults.update((c.key, c.default.arg) for c in compiled.insert_prefetch)
         processors = compiled._bind_processors
         self._binds: list[tuple[str, Processor]] = [
             (name, processors.get(name)) for name in compiled.positiontup
@@ -130,7 +133,7 @@ def prepared(statement: Any, dialect: Dialect, params: dict[str, Any] | None) ->
     columns = [c.keyname for c in compiled._result_columns]
     simple = (
         "POSTCOMPILE" not in compiled.string
-        and not compiled.insert_prefetch
+        and all(_constant(c, compiled) for c in compiled.insert_prefetch)
         and not compiled.update_prefetch
         and all(name.isidentifier() and not name.startswith("_") for name in columns)
         and len(set(columns)) == len(columns)
@@ -138,3 +141,8 @@ def prepared(statement: Any, dialect: Dialect, params: dict[str, Any] | None) ->
     made = Prepared(compiled, dialect) if simple else None
     _cache[key] = made
     return made
+
+
+def _constant(column: Any, compiled: Any) -> bool:
+    """Whether an INSERT's column left to its default gets a constant, bound by its key."""
+    return bool(column.default.is_scalar) and column.key in compiled.binds

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from core.context import Context
 from core.errors import (
@@ -29,6 +29,7 @@ from core.errors import (
     UnknownProduct,
 )
 from core.shop import ShopFileError
+from storage.db import run
 from storage.models import ProductRow, RewardRow, RewardStockRow, SaleLineRow
 from storage.session import Session, rowcount
 
@@ -82,31 +83,24 @@ def check_lines(lines: Iterable[SaleLine], amount_fen: int) -> list[SaleLine]:
     return checked
 
 
+# What a sale with lines runs: built once, run prebuilt (storage.db.run).
+_ACTIVE_ID = select(ProductRow.id).where(ProductRow.code == bindparam("code"), ProductRow.active)
+_INSERT_LINE = insert(SaleLineRow.__table__)
+
+
 async def add_lines(s: Session, sale_id: int, lines: Sequence[SaleLine]) -> None:
     """Write a new sale's lines inside its transaction; a code that names no product of
     the catalogue (or one taken off it) refuses the whole sale with UnknownProduct."""
-    codes = sorted({line.product.strip().lower() for line in lines})
-    known = dict(
-        (
-            await s.execute(
-                select(ProductRow.code, ProductRow.id).where(
-                    ProductRow.code.in_(codes), ProductRow.active
-                )
-            )
-        ).all()
-    )
+    known = {
+        code: (await run(s, _ACTIVE_ID, {"code": code})).scalar()
+        for code in sorted({line.product.strip().lower() for line in lines})
+    }
     for line in lines:
-        product_id = known.get(line.product.strip().lower())
-        if product_id is None:
+        product_id = known[line.product.strip().lower()]
+        if product_id is None:  # the sale's transaction is rolled back, lines and all
             raise UnknownProduct(product=line.product)
-        s.add(
-            SaleLineRow(
-                sale_id=sale_id,
-                product_id=product_id,
-                quantity=line.quantity,
-                amount_fen=line.amount_fen,
-            )
-        )
+        values = {"sale_id": sale_id, "product_id": product_id, "quantity": line.quantity}
+        await run(s, _INSERT_LINE, values | {"amount_fen": line.amount_fen})
 
 
 async def list_products(ctx: Context, *, include_inactive: bool = False) -> list[ProductView]:

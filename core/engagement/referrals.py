@@ -33,10 +33,10 @@ from core import audit
 from core.context import Context
 from core.errors import AlreadyReferred, InviteCodeInvalid, SelfReferral
 from core.ledger.points import grant_points
-from core.people.members import format_member_no, lock_member, normalize_phone
+from core.people.members import Standing, format_member_no, lock_member, normalize_phone
 from core.pushes import outbox
 from storage.db import dialect_of, run
-from storage.models import InviteCodeRow, MemberRow, ReferralRow, SaleRow
+from storage.models import InviteCodeRow, MemberRow, ReferralRow
 from storage.session import Session, rowcount
 
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
@@ -193,13 +193,19 @@ _PENDING = select(ReferralRow.id, ReferralRow.referrer_id).where(
 
 
 async def reward_first_purchase(
-    s: Session, ctx: Context, member: MemberRow, sale: SaleRow, *, notify: bool = True
+    s: Session,
+    ctx: Context,
+    member: Standing,
+    sale_id: int,
+    amount_fen: int,
+    *,
+    notify: bool = True,
 ) -> bool:
-    """Inside the transaction of ``sale`` (``member`` locked): if this is the invited
+    """Inside the transaction of a sale (``member`` locked): if this is the invited
     member's first purchase that counts, give the inviter's reward and the welcome bonus,
     once. True if rewarded now."""
     rules = ctx.shop.referrals
-    if sale.amount_fen < rules.min_purchase_fen:
+    if amount_fen < rules.min_purchase_fen:
         return False
     referral = (await run(s, _PENDING, {"member_id": member.id})).first()
     if referral is None:
@@ -213,14 +219,14 @@ async def reward_first_purchase(
         .where(ReferralRow.id == referral.id, ReferralRow.rewarded_at.is_(None))
         .values(
             rewarded_at=now,
-            sale_id=sale.id,
+            sale_id=sale_id,
             referrer_points=referrer_points,
             welcome_points=rules.welcome_points,
         )
     )
     if not rowcount(claimed):
         return False
-    given = (
+    given: tuple[tuple[MemberRow | Standing, int, str], ...] = (
         (referrer, referrer_points, "referrer"),
         (member, rules.welcome_points, "welcome"),
     )

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, select
+from sqlalchemy import BindParameter, Insert, Select, bindparam, insert, select
 
 from core.errors import DomainError
 from storage.db import run
@@ -57,6 +57,10 @@ def _answers(scopes: int) -> Select[tuple[str, str, dict[str, Any]]]:
     )
 
 
+# Kept with every till's sale: built once, run prebuilt (storage.db.run).
+_KEEP: Insert = insert(ApiAnswerRow.__table__)
+
+
 @dataclass(frozen=True)
 class Once:
     """A request's scopes and fingerprint, given to a use case that keeps its answer."""
@@ -78,12 +82,9 @@ class Once:
                 return dict(answer)
         return None
 
-    def remember(self, s: Session, answer: dict[str, Any], now: datetime) -> None:
-        """Keep ``answer`` under every scope; a concurrent first answer makes the commit fail
-        (unique scope), and the use case's retry then replays that one."""
+    async def remember(self, s: Session, answer: dict[str, Any], now: datetime) -> None:
+        """Keep ``answer`` under every scope; a concurrent first answer makes the insert fail
+        (unique scope, IntegrityError), and the use case's retry then replays that one."""
         for scope in self.scopes:
-            s.add(
-                ApiAnswerRow(
-                    scope=scope.name, fingerprint=self.fingerprint, answer=answer, created_at=now
-                )
-            )
+            values = {"fingerprint": self.fingerprint, "answer": answer, "created_at": now}
+            await run(s, _KEEP, values | {"scope": scope.name})

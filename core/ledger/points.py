@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, insert, select, update
 
 from core import audit
 from core.clock import add_months
@@ -23,6 +23,7 @@ from core.context import Context
 from core.errors import NotEnoughPoints
 from core.integrations import webhooks
 from core.people.members import lock_member
+from storage.db import run
 from storage.models import LedgerRow
 from storage.session import Session
 
@@ -100,18 +101,40 @@ def grant_points(
     check-in, …) that expires after the shop file's lifetime (or at ``expires_at``: points
     brought from an old system keep the expiry they had). Points the shop gives are not
     spending, so they never count toward a tier."""
-    now = ctx.now()
-    row = LedgerRow(
-        member_id=member_id,
-        kind=kind,
-        points=points,
-        remaining=points,
-        created_at=now,
-        expires_at=expires_at or _lot_expiry(ctx, now),
-        **columns,
-    )
+    row = LedgerRow(**_lot(ctx, member_id, kind, points, expires_at, columns))
     s.add(row)
     return row
+
+
+_INSERT_LOT = insert(LedgerRow.__table__)  # built once, run prebuilt (storage.db.run)
+
+
+async def write_lot(
+    s: Session, ctx: Context, member_id: int, kind: str, points: int, **columns: object
+) -> None:
+    """``grant_points`` by a statement built once, run at once: for a sale's lot, so the
+    sale's unit of work writes no ORM object."""
+    await run(s, _INSERT_LOT, _lot(ctx, member_id, kind, points, None, columns))
+
+
+def _lot(
+    ctx: Context,
+    member_id: int,
+    kind: str,
+    points: int,
+    expires_at: datetime | None,
+    columns: dict[str, object],
+) -> dict[str, object]:
+    now = ctx.now()
+    return {
+        "member_id": member_id,
+        "kind": kind,
+        "points": points,
+        "remaining": points,
+        "created_at": now,
+        "expires_at": expires_at or _lot_expiry(ctx, now),
+        "detail": {},
+    } | columns
 
 
 async def spend_points(

@@ -94,7 +94,7 @@ async def _refund_sale(
             s, ctx, member, sale, store, amount_fen, staff_id, notify, actor=actor
         )
         if once is not None:
-            once.remember(s, asdict(result), ctx.now())
+            await once.remember(s, asdict(result), ctx.now())
         return result
 
 

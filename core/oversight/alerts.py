@@ -136,15 +136,22 @@ _RECENT_SALES = select(func.count(SaleRow.id)).where(
 )
 
 
-async def check_sales_burst(session: Session, ctx: Context, sale: SaleRow) -> int | None:
-    """After a sale (flushed, member locked): alert when the member now has
+async def check_sales_burst(
+    session: Session,
+    ctx: Context,
+    sale_id: int,
+    member_id: int,
+    staff_id: int | None,
+    sold_at: datetime,
+) -> int | None:
+    """After sale ``sale_id`` (written, member locked): alert when the member now has
     ``burst_sales`` sales within ``burst_minutes`` (a slip undone and typed again is one).
     A burst alerts once: no new alert while the member already had one within the window,
     so the next sales of the same burst are quiet. Returns the alert's id, if one was
     raised."""
     rules = ctx.shop.staff
-    since = sale.sold_at - timedelta(minutes=rules.burst_minutes)
-    params = {"member_id": sale.member_id, "since": since}
+    since = sold_at - timedelta(minutes=rules.burst_minutes)
+    params = {"member_id": member_id, "since": since}
     count = (await run(session, _RECENT_SALES, params)).scalar()
     if (count or 0) < rules.burst_sales:
         return None
@@ -152,7 +159,7 @@ async def check_sales_burst(session: Session, ctx: Context, sale: SaleRow) -> in
         select(AlertRow.id)
         .where(
             AlertRow.kind == SALES_BURST,
-            AlertRow.member_id == sale.member_id,
+            AlertRow.member_id == member_id,
             AlertRow.created_at > since,
         )
         .limit(1)
@@ -162,9 +169,9 @@ async def check_sales_burst(session: Session, ctx: Context, sale: SaleRow) -> in
         session,
         ctx,
         kind=SALES_BURST,
-        member_id=sale.member_id,
-        staff_id=sale.staff_id,
-        details={"sales": int(count or 0), "minutes": rules.burst_minutes, "sale_id": sale.id},
+        member_id=member_id,
+        staff_id=staff_id,
+        details={"sales": int(count or 0), "minutes": rules.burst_minutes, "sale_id": sale_id},
     )
 
 

@@ -179,6 +179,20 @@ def view_of(row: MemberRow | Row[Any], home_store: str | None, tags: list[str]) 
 # takes to run it).
 _STORE_ID = select(StoreRow.id).where(StoreRow.code == bindparam("code"))
 _LOCK_MEMBER = select(MemberRow).where(MemberRow.id == bindparam("member_id")).with_for_update()
+_LOCK_STANDING = (
+    select(MemberRow.id, MemberRow.tier, MemberRow.marketing_consent)
+    .where(MemberRow.id == bindparam("member_id"))
+    .with_for_update()
+)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a sale reads of the member it locks (``lock_standing``)."""
+
+    id: int
+    tier: str
+    marketing_consent: bool
 
 
 async def store_id(session: Session, code: str) -> int:
@@ -194,6 +208,15 @@ async def lock_member(session: Session, member_id: int) -> MemberRow:
     if row is None:
         raise UnknownMember(member=member_id)
     return row
+
+
+async def lock_standing(session: Session, member_id: int) -> Standing:
+    """``lock_member`` for a use case that only reads the member: no ORM object, so the
+    unit of work of a till's sale makes no ORM session (``storage.inline``)."""
+    row = (await run(session, _LOCK_STANDING, {"member_id": member_id})).first()
+    if row is None:
+        raise UnknownMember(member=member_id)
+    return Standing(*row)
 
 
 async def identity_row(

@@ -19,7 +19,7 @@ from core.people.registration import register_member
 from core.pushes import work_queue
 from storage import inbound_deliveries, service_messages
 from storage.db import insert_ignore, run, upsert
-from storage.models import ChoicesRow, DeliveryRow, IdentityRow, MemberRow
+from storage.models import AuditRow, ChoicesRow, DeliveryRow, IdentityRow, MemberRow
 from storage.prepared import prepared
 from tests.storage.test_db import sqlite_only
 
@@ -136,10 +136,21 @@ async def test_what_sqlite3_cannot_run_as_it_is_goes_through_sqlalchemy(ctx: Con
 
 async def test_a_column_left_to_its_default_in_python_gets_it(ctx: Context) -> None:
     sqlite_only(ctx.db)
-    values = {"channel": "wechat", "external_id": "o-5", "created_at": ctx.now()}
-    statement = insert(IdentityRow.__table__)  # ``reachable`` defaults to True, in Python
+    values = {"at": ctx.now(), "actor": "system", "action": "test"}
+    statement = insert(AuditRow.__table__)  # ``details`` defaults to dict(), made in Python
     async with ctx.db.transaction() as s:
         assert prepared(statement, s.get_bind().dialect, values) is None
+        await run(s, statement, values)
+        details = await s.scalar(select(AuditRow.details).where(AuditRow.action == "test"))
+    assert details == {}
+
+
+async def test_a_column_left_to_a_constant_default_gets_it_prepared(ctx: Context) -> None:
+    sqlite_only(ctx.db)
+    values = {"channel": "wechat", "external_id": "o-5", "created_at": ctx.now()}
+    statement = insert(IdentityRow.__table__)  # ``reachable`` defaults to True
+    async with ctx.db.transaction() as s:
+        assert prepared(statement, s.get_bind().dialect, values) is not None
         await run(s, statement, values)
         reachable = await s.scalar(
             select(IdentityRow.reachable).where(IdentityRow.external_id == "o-5")
