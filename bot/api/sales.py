@@ -41,17 +41,18 @@ async def record(call: Call[NewSale]) -> Reply:
         receipt_scope(new.store, receipt_no),
         ReceiptDiffers(store=new.store, receipt_no=receipt_no),
     )
-    once = Once(
-        fingerprint("sale", new.model_dump(mode="json")),
-        (*key_scopes(call), receipt),
-    )
+    lines = [SaleLine(line.product, line.quantity, line.amount_fen) for line in new.lines]
+    # The same sale is what it records, however the request spelled the member or receipt.
+    items = [(line.product, line.quantity, line.amount_fen) for line in lines]
+    recorded = ("sale", new.store, receipt_no, member_id, new.amount_fen, items)
+    once = Once(fingerprint(*recorded), (*key_scopes(call), receipt))
     result = await record_sale(
         call.ctx,
         store=new.store,
         receipt_no=receipt_no,
         member_id=member_id,
         amount_fen=new.amount_fen,
-        lines=[SaleLine(line.product, line.quantity, line.amount_fen) for line in new.lines],
+        lines=lines,
         actor=call.key.actor,
         once=once,
     )

@@ -60,6 +60,19 @@ async def test_a_retry_gets_the_first_answer_and_changes_nothing(ctx: Context, t
     assert await count(ctx, OutboxRow, OutboxRow.kind == "receipt") == 2
 
 
+async def test_a_retry_written_another_way_is_the_same_sale(ctx: Context, till: Till) -> None:
+    """What makes a sale the same is what it records — store, receipt, member, amount, lines
+    — not how the request spelled them: the member by number instead of phone, the receipt
+    with spaces around it."""
+    member = await registered(ctx, phone=PHONE)
+    first = await till.call("POST", "/sales", json=new_sale())
+    by_number = new_sale(" R1 ", member={"member_no": member.member_no})
+    again = await till.call("POST", "/sales", json=by_number)
+    assert (again.status, again.body) == (201, first.body)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await count(ctx, SaleRow) == 1
+
+
 async def test_an_idempotency_key_reused_for_another_sale_is_refused(
     ctx: Context, till: Till
 ) -> None:
