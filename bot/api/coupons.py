@@ -6,7 +6,9 @@ from __future__ import annotations
 from bot.api.declare import Call, Empty, Reply, Route
 from bot.api.members import coupon_of
 from bot.api.models import Coupon, CouponCheck, CouponUse
-from core.ledger.coupons import check_coupon, use_coupon
+from bot.api.sales import IDEMPOTENCY_KEY, REPLAYED, key_scopes
+from core.integrations.once import Once, fingerprint
+from core.ledger.coupons import check_coupon, normalize_coupon_code, use_coupon
 from core.people.members import format_member_no
 
 
@@ -26,8 +28,11 @@ async def redeem(call: Call[CouponUse]) -> Reply:
     store = call.data.store or call.key.store
     if store is not None:
         call.key.act_for(store)
-    used = await use_coupon(call.ctx, call.path["code"], store=store, actor=call.key.actor)
-    return Reply(coupon_of(used))
+    code = normalize_coupon_code(call.path["code"])
+    scopes = key_scopes(call)
+    once = Once(fingerprint("redeem", code, store), scopes) if scopes else None
+    used = await use_coupon(call.ctx, code, store=store, actor=call.key.actor, once=once)
+    return Reply(coupon_of(used), headers=REPLAYED if used.replayed else {})
 
 
 ROUTES = (
@@ -45,11 +50,13 @@ ROUTES = (
         "POST",
         "/coupons/{code}/redeem",
         "redeemCoupon",
-        "Use a coupon at the till: once; a second time answers why not (used, expired).",
+        "Use a coupon at the till: once; a second time answers why not (used, expired). "
+        "With an Idempotency-Key, a retry gets the first answer.",
         "coupons:write",
         redeem,
         answer=Coupon,
         body=CouponUse,
         problems=(404, 409),
+        headers={IDEMPOTENCY_KEY: "Makes a retry safe: the first answer is given again."},
     ),
 )

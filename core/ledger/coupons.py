@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
@@ -19,6 +20,7 @@ from core.context import Context
 from core.engagement import products
 from core.errors import CouponExpired, CouponUsed, NotEnoughPoints, UnknownCoupon, UnknownReward
 from core.integrations import webhooks
+from core.integrations.once import Once
 from core.ledger.points import balance_in, consume
 from core.people.members import lock_member, store_id
 from storage.models import CouponRow, LedgerRow, RewardRow, StoreRow
@@ -236,6 +238,23 @@ async def redeem_reward(ctx: Context, member_id: int, reward_code: str) -> Coupo
         return coupon
 
 
+@dataclass(frozen=True)
+class UsedCoupon(CouponView):
+    replayed: bool = False  # the kept first answer to a retried request
+
+    def answer(self) -> dict[str, Any]:
+        """What a request done once keeps (core.integrations.once): JSON's types."""
+        times = {"issued_at": self.issued_at, "expires_at": self.expires_at}
+        kept = asdict(self) | {k: v.isoformat() for k, v in times.items()}
+        return kept | {"used_at": self.used_at.isoformat() if self.used_at else None}
+
+    @classmethod
+    def replay(cls, answer: dict[str, Any]) -> UsedCoupon:
+        times = ("issued_at", "expires_at", "used_at")
+        read = {k: datetime.fromisoformat(answer[k]) if answer[k] else None for k in times}
+        return cls(**(answer | read | {"replayed": True}))
+
+
 async def use_coupon(
     ctx: Context,
     code: str,
@@ -243,13 +262,36 @@ async def use_coupon(
     store: str | None = None,
     staff_id: int | None = None,
     actor: str | None = None,
-) -> CouponView:
+    once: Once | None = None,
+) -> UsedCoupon:
     """Mark a coupon used at the counter. Exactly one of any number of concurrent attempts
     succeeds; the others learn when and where it was used (or that it expired). ``actor``
-    is who the audit names (by default the staff member)."""
+    is who the audit names (by default the staff member); with ``once`` a retry gets the
+    first answer again (core.integrations.once), also one that lost the race to its copy."""
+    try:
+        return await _use_coupon(ctx, normalize_coupon_code(code), store, staff_id, actor, once)
+    except CouponUsed:
+        if once is None:
+            raise
+        async with ctx.db.read() as s:  # a copy of this request, on another worker, used it
+            answer = await once.replay(s)
+        if answer is None:
+            raise
+        return UsedCoupon.replay(answer)
+
+
+async def _use_coupon(
+    ctx: Context,
+    code: str,
+    store: str | None,
+    staff_id: int | None,
+    actor: str | None,
+    once: Once | None,
+) -> UsedCoupon:
     now = ctx.now()
-    code = normalize_coupon_code(code)
     async with ctx.db.transaction() as s:
+        if once is not None and (answer := await once.replay(s)) is not None:
+            return UsedCoupon.replay(answer)
         used_store = await store_id(s, store) if store else None
         claimed = await s.execute(
             update(CouponRow)
@@ -290,7 +332,10 @@ async def use_coupon(
                 **webhooks.money("value", row.value_fen),
             },
         )
-        return _coupon_view(row, reward_code or "")
+        used = UsedCoupon(**asdict(_coupon_view(row, reward_code or "")))
+        if once is not None:
+            await once.remember(s, used.answer(), now)
+        return used
 
 
 @dataclass(frozen=True)
