@@ -9,16 +9,12 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.progress import import_progress
+from bot.cli.imports import import_file
 from bot.cli.running import CannotWrite, read_settings, run
-from bot.error_texts import describe
 from bot.i18n import gettext
-from bot.settings import Settings
-from core import csv_import
 from core.context import Context
 from core.engagement import product_csv
 from core.people import member_csv
-from core.shop_file import load_shop
 
 members_app = typer.Typer(help="Members in bulk.", no_args_is_help=True)
 products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
@@ -30,42 +26,7 @@ def members_import(
 ) -> None:
     """Import members from CSV (phone is the key: a re-import updates, never duplicates).
     Bad rows are reported with their line number; good rows are kept."""
-    settings = read_settings()
-
-    async def work(ctx: Context) -> csv_import.ImportReport:
-        with (
-            file.open(encoding="utf-8-sig", newline="") as source,
-            import_progress(file, settings.locale) as progress,
-        ):
-            return await member_csv.import_members(ctx, source, actor="cli", progress=progress)
-
-    report_import(run(settings, work), settings)
-
-
-def report_import(report: csv_import.ImportReport, settings: Settings) -> None:
-    """What a CSV import did, and each refused row by its line; exit 1 if any was refused."""
-    locale, shop = settings.locale, load_shop(settings.shop_file)
-    typer.echo(
-        gettext(
-            locale,
-            "Imported: {created} new, {updated} updated, {bad} refused.",
-            created=report.created,
-            updated=report.updated,
-            bad=len(report.errors),
-        )
-    )
-    if report.unchanged:
-        unchanged = gettext(
-            locale, "Already on file and unchanged: {count}.", count=report.unchanged
-        )
-        typer.echo(unchanged)
-    for row in report.errors:
-        line = gettext(
-            locale, "line {line}: {reason}", line=row.line, reason=describe(row.error, locale, shop)
-        )
-        typer.echo(line, err=True)
-    if report.errors:
-        raise typer.Exit(1)
+    import_file(file, member_csv.import_members)
 
 
 @products_app.command("import")
@@ -75,16 +36,7 @@ def products_import(
     """Import products from CSV (code, name, name_en, category, price_yuan, active; the code
     is the key: a re-import updates). Bad rows are reported with their line number; good
     rows are kept."""
-    settings = read_settings()
-
-    async def work(ctx: Context) -> csv_import.ImportReport:
-        with (
-            file.open(encoding="utf-8-sig", newline="") as source,
-            import_progress(file, settings.locale) as progress,
-        ):
-            return await product_csv.import_products(ctx, source, actor="cli", progress=progress)
-
-    report_import(run(settings, work), settings)
+    import_file(file, product_csv.import_products)
 
 
 @members_app.command("export")

@@ -8,11 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.csv_files import report_import
-from bot.cli.progress import import_progress
-from bot.cli.running import read_settings, run
-from core import csv_import
-from core.context import Context
+from bot.cli.imports import import_file
 from core.ledger import moving_in
 
 import_app = typer.Typer(help="Moving in from another system.", no_args_is_help=True)
@@ -27,13 +23,4 @@ def balances(
     `members import`). Each member moves in once: the same file again changes nothing, other
     figures for a member already moved in are refused. Bad rows are reported with their line
     number; good rows are kept."""
-    settings = read_settings()
-
-    async def work(ctx: Context) -> csv_import.ImportReport:
-        with (
-            file.open(encoding="utf-8-sig", newline="") as source,
-            import_progress(file, settings.locale) as progress,
-        ):
-            return await moving_in.import_balances(ctx, source, actor="cli", progress=progress)
-
-    report_import(run(settings, work), settings)
+    import_file(file, moving_in.import_balances)
