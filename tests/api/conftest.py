@@ -4,7 +4,7 @@ with a key made by the use case the command line calls."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.web import create_app
 from core.context import Context
 from core.integrations.api_keys import create_key
+from storage.db import Database
 
 
 @dataclass
@@ -80,3 +81,16 @@ async def till(ctx: Context, server: TestServer, session: ClientSession) -> Till
     """A till of the main store with every scope."""
     _, key = await create_key(ctx, name="till-1", store="main")
     return Till(session, server, key)
+
+
+@pytest.fixture
+async def two_workers(ctx: Context, session: ClientSession) -> AsyncIterator[list[Till]]:
+    """The main store's till calling two app instances with their own database connections,
+    as two `serve` workers over one database."""
+    other_db = Database(ctx.db.url.render_as_string(hide_password=False))
+    one = TestServer(create_app(compose(ctx, settings())), host="127.0.0.1")
+    two = TestServer(create_app(compose(replace(ctx, db=other_db), settings())), host="127.0.0.1")
+    _, key = await create_key(ctx, name="till-1", store="main")
+    async with one, two:
+        yield [Till(session, server, key) for server in (one, two)]
+    await other_db.dispose()

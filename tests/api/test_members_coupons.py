@@ -4,22 +4,15 @@ registering; a coupon checked without being used, then used once."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import timedelta
 
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from bot.composition import compose
-from bot.web import create_app
 from core.clock import FixedClock
 from core.context import Context
-from core.integrations.api_keys import create_key
 from core.ledger.coupons import redeem_reward
-from storage.db import Database
 from storage.models import AuditRow, CouponRow, MemberRow
-from tests.api.conftest import Till, settings
+from tests.api.conftest import Till
 from tests.factories import count, registered
 
 PHONE = "13800138000"
@@ -94,27 +87,20 @@ async def test_a_coupon_is_checked_then_used_once(
 
 
 async def test_a_keyed_redeem_retried_on_two_workers_at_once_answers_the_first_use(
-    ctx: Context, session: ClientSession
+    ctx: Context, two_workers: list[Till]
 ) -> None:
     """A till that lost the answer to its redeem sends it again with the same
     Idempotency-Key, maybe on another worker at the same moment: every copy gets the first
     use; without the key (or with another) the coupon is used already."""
     member = await registered(ctx, phone=PHONE, points=150)
     coupon = await redeem_reward(ctx, member.id, "coupon10")
-    other_db = Database(ctx.db.url.render_as_string(hide_password=False))
-    one = TestServer(create_app(compose(ctx, settings())), host="127.0.0.1")
-    two = TestServer(create_app(compose(replace(ctx, db=other_db), settings())), host="127.0.0.1")
-    _, key = await create_key(ctx, name="till-1", store="main")
     path = f"/coupons/{coupon.code}/redeem"
-    async with one, two:
-        tills = [Till(session, server, key) for server in (one, two)]
-        keyed = {"Idempotency-Key": "redeem-1"}
-        answers = await asyncio.gather(
-            *(till.call("POST", path, headers=keyed) for till in tills * 3)
-        )
-        unkeyed = await tills[0].call("POST", path)
-        other_key = await tills[1].call("POST", path, headers={"Idempotency-Key": "redeem-2"})
-    await other_db.dispose()
+    keyed = {"Idempotency-Key": "redeem-1"}
+    answers = await asyncio.gather(
+        *(till.call("POST", path, headers=keyed) for till in two_workers * 3)
+    )
+    unkeyed = await two_workers[0].call("POST", path)
+    other_key = await two_workers[1].call("POST", path, headers={"Idempotency-Key": "redeem-2"})
     assert {a.status for a in answers} == {200}, [a.body for a in answers]
     assert all(a.body == answers[0].body for a in answers)
     assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1

@@ -5,21 +5,13 @@ receipt push as a chat sale."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
-
-from bot.composition import compose
-from bot.web import create_app
 from core.context import Context
-from core.integrations.api_keys import create_key
 from core.ledger.refunds import refund_sale
 from core.loyalty import record_sale
-from storage.db import Database
 from storage.models import ApiAnswerRow, OutboxRow, RefundRow, SaleRow
-from tests.api.conftest import Till, settings
+from tests.api.conftest import Till
 from tests.factories import balance, count, registered
 
 PHONE = "13800138000"
@@ -90,27 +82,20 @@ async def test_an_idempotency_key_reused_for_another_sale_is_refused(
 
 
 async def test_duplicates_at_the_same_moment_on_two_workers_are_one_sale(
-    ctx: Context, session: ClientSession
+    ctx: Context, two_workers: list[Till]
 ) -> None:
     """Two app instances with their own database connections, as two `serve` workers."""
     member = await registered(ctx, phone=PHONE)
-    other_db = Database(ctx.db.url.render_as_string(hide_password=False))
-    one = TestServer(create_app(compose(ctx, settings())), host="127.0.0.1")
-    two = TestServer(create_app(compose(replace(ctx, db=other_db), settings())), host="127.0.0.1")
-    _, key = await create_key(ctx, name="till-1", store="main")
-    async with one, two:
-        tills = [Till(session, server, key) for server in (one, two)]
-        for receipt, headers in (("R1", {}), ("R2", {"Idempotency-Key": "k-2"})):
-            answers = await asyncio.gather(
-                *(
-                    till.call("POST", "/sales", json=new_sale(receipt), headers=headers)
-                    for till in tills * 3
-                )
+    for receipt, headers in (("R1", {}), ("R2", {"Idempotency-Key": "k-2"})):
+        answers = await asyncio.gather(
+            *(
+                till.call("POST", "/sales", json=new_sale(receipt), headers=headers)
+                for till in two_workers * 3
             )
-            assert {a.status for a in answers} == {201}
-            assert all(a.body == answers[0].body for a in answers)
-            assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1
-    await other_db.dispose()
+        )
+        assert {a.status for a in answers} == {201}
+        assert all(a.body == answers[0].body for a in answers)
+        assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1
     assert await count(ctx, SaleRow) == 2
     assert await balance(ctx, member.id) == 2 * answers[0].body["points"]
 
@@ -176,30 +161,23 @@ async def test_a_refund_retried_with_its_key_is_done_once(ctx: Context, till: Ti
 
 
 async def test_a_refund_retried_at_the_same_moment_on_two_workers_is_done_once(
-    ctx: Context, session: ClientSession
+    ctx: Context, two_workers: list[Till]
 ) -> None:
     """The copies race past the kept-answer check; the losers answer the winner's refund
     (on PostgreSQL they used to answer 500)."""
     await registered(ctx, phone=PHONE)
-    other_db = Database(ctx.db.url.render_as_string(hide_password=False))
-    one = TestServer(create_app(compose(ctx, settings())), host="127.0.0.1")
-    two = TestServer(create_app(compose(replace(ctx, db=other_db), settings())), host="127.0.0.1")
-    _, key = await create_key(ctx, name="till-1", store="main")
-    async with one, two:
-        tills = [Till(session, server, key) for server in (one, two)]
-        await tills[0].call("POST", "/sales", json=new_sale("R1", 20_000))
-        answers = await asyncio.gather(
-            *(
-                till.call(
-                    "POST",
-                    "/sales/main/R1/refunds",
-                    json={"amount_fen": 500},
-                    headers={"Idempotency-Key": "refund-1"},
-                )
-                for till in tills * 3
+    await two_workers[0].call("POST", "/sales", json=new_sale("R1", 20_000))
+    answers = await asyncio.gather(
+        *(
+            till.call(
+                "POST",
+                "/sales/main/R1/refunds",
+                json={"amount_fen": 500},
+                headers={"Idempotency-Key": "refund-1"},
             )
+            for till in two_workers * 3
         )
-    await other_db.dispose()
+    )
     assert {a.status for a in answers} == {201}, [a.body for a in answers]
     assert all(a.body == answers[0].body for a in answers)
     assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1
