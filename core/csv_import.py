@@ -29,11 +29,23 @@ class ImportReport:
     unchanged: int = 0  # rows already on file whose data the file did not change
 
 
-class Unreadable(Exception):
+class FileRefused(Exception):
+    """The whole file is refused — its header, or text that is not CSV — so nothing of it is
+    imported; ``errors`` say why."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+    def report(self) -> ImportReport:
+        return ImportReport(created=0, updated=0, errors=self.errors)
+
+
+class Unreadable(FileRefused):
     """Not CSV text (binary data, a NUL byte, not UTF-8) from this line on."""
 
     def __init__(self, line: int) -> None:
-        super().__init__(f"unreadable from line {line}")
+        super().__init__([RowError(line, InvalidInput(field="file"))])
         self.line = line
 
 
@@ -57,17 +69,17 @@ def records(
         raise Unreadable(reader.line_num + 1) from exc
 
 
-def header_columns(
-    line: int,
-    header: list[str],
+def read_header(
+    records: Iterator[tuple[int, list[str]]],
     *,
     imported: Collection[str],
     required: Collection[str],
     ignored: Collection[str] = (),
-) -> tuple[dict[str, int], list[RowError]]:
-    """Imported column name → position. A misspelt column would silently drop its data, so
-    unknown, repeated and missing columns refuse the whole file; ``ignored`` ones (what an
-    export adds) are allowed and skipped."""
+) -> tuple[int, dict[str, int]]:
+    """The header record's width, and imported column name → position. A misspelt column
+    would silently drop its data, so unknown, repeated and missing columns refuse the whole
+    file (``FileRefused``); ``ignored`` ones (what an export adds) are allowed and skipped."""
+    line, header = next(records, (1, []))
     names = [name.strip().lower() for name in header]
     errors: list[RowError] = []
     unknown = [name for name in names if name and name not in imported and name not in ignored]
@@ -80,7 +92,9 @@ def header_columns(
     missing = [name for name in required if name not in names]
     if missing:
         errors.append(RowError(line, MissingColumn(column=", ".join(missing))))
-    return {name: i for i, name in enumerate(names) if name in imported}, errors
+    if errors:
+        raise FileRefused(errors)
+    return len(header), {name: i for i, name in enumerate(names) if name in imported}
 
 
 def _without_bom(source: Iterable[str]) -> Iterator[str]:

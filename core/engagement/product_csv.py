@@ -72,16 +72,11 @@ async def import_products(
     rows are checked first, then the good ones written in one transaction."""
     rows = csv_import.records(source, progress)
     try:
-        header_line, header = next(rows, (1, []))
-        columns, errors = csv_import.header_columns(
-            header_line, header, imported=COLUMNS, required=REQUIRED
-        )
-        if errors:
-            return ImportReport(created=0, updated=0, errors=errors)
-        products, errors = _parse(rows, len(header), columns, {p.code for p in ctx.shop.products})
+        width, columns = csv_import.read_header(rows, imported=COLUMNS, required=REQUIRED)
+        products, errors = _parse(rows, width, columns, {p.code for p in ctx.shop.products})
         present = set(columns) | {"source"}
-    except csv_import.Unreadable as exc:
-        return ImportReport(0, 0, [RowError(exc.line, InvalidInput(field="file"))])
+    except csv_import.FileRefused as whole_file:  # a bad header, or not CSV text
+        return whole_file.report()
     created = updated = unchanged = 0
     now = ctx.now()
     async with ctx.db.transaction() as s:

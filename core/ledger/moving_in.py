@@ -96,22 +96,15 @@ async def import_balances(
     tick = progress or _no_progress
     records = csv_import.records(source)
     try:
-        header_line, header = next(records, (1, []))
-        columns, errors = csv_import.header_columns(
-            header_line,
-            header,
-            imported=COLUMNS,
-            required=REQUIRED_COLUMNS,
-            ignored=IGNORED_COLUMNS,
+        width, columns = csv_import.read_header(
+            records, imported=COLUMNS, required=REQUIRED_COLUMNS, ignored=IGNORED_COLUMNS
         )
-        if errors:
-            return ImportReport(created=0, updated=0, errors=errors)
         stores = await member_csv.store_ids(ctx) if "home_store" in columns else {}
         rows, errors = member_csv.parse_rows(
-            records, len(header), columns, stores, ctx.today(), REQUIRED_COLUMNS
+            records, width, columns, stores, ctx.today(), REQUIRED_COLUMNS
         )
-    except csv_import.Unreadable as exc:
-        return ImportReport(0, 0, [RowError(exc.line, InvalidInput(field="file"))])
+    except csv_import.FileRefused as whole_file:  # a bad header, or not CSV text
+        return whole_file.report()
     balances: list[_Balance] = []
     for row in rows:
         try:

@@ -126,23 +126,16 @@ async def import_members(
     """
     records = csv_import.records(source, progress)
     try:
-        header_line, header = next(records, (1, []))
-        columns, header_errors = csv_import.header_columns(
-            header_line,
-            header,
+        width, columns = csv_import.read_header(
+            records,
             imported=IMPORT_COLUMNS,
             required=REQUIRED_COLUMNS,
             ignored=EXPORT_ONLY_COLUMNS,
         )
-        if header_errors:
-            return ImportReport(created=0, updated=0, errors=header_errors)
         stores = await store_ids(ctx) if "home_store" in columns else {}
-        rows, errors = parse_rows(records, len(header), columns, stores, ctx.today())
-    except csv_import.Unreadable as exc:
-        # A file that is not CSV text is not half-imported.
-        return ImportReport(
-            created=0, updated=0, errors=[RowError(exc.line, InvalidInput(field="file"))]
-        )
+        rows, errors = parse_rows(records, width, columns, stores, ctx.today())
+    except csv_import.FileRefused as whole_file:  # a bad header, or not CSV text
+        return whole_file.report()
     members = [row.member for row in rows]
     created, updated, unchanged = await write_members(
         ctx, members, frozenset(columns), actor, len(errors)
