@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.api.declare import Call, Empty, Reply, Route
 from bot.api.members import coupon_of
 from bot.api.models import Coupon, CouponCheck, CouponUse
-from bot.api.sales import IDEMPOTENCY_KEY, REPLAYED, key_scopes
+from bot.api.sales import REPLAYED, RETRY_SAFE, key_scopes
 from core.integrations.once import Once, fingerprint
 from core.ledger.coupons import check_coupon, normalize_coupon_code, use_coupon
 from core.people.members import format_member_no
@@ -57,6 +57,6 @@ ROUTES = (
         answer=Coupon,
         body=CouponUse,
         problems=(404, 409),
-        headers={IDEMPOTENCY_KEY: "Makes a retry safe: the first answer is given again."},
+        headers=RETRY_SAFE,
     ),
 )

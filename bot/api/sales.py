@@ -20,6 +20,8 @@ from core.people.members import format_member_no
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = {"Idempotent-Replayed": "true"}
+# The request header a route that keeps its first answer reads, as the document says it.
+RETRY_SAFE = {IDEMPOTENCY_KEY: "Makes a retry safe: the first answer is given again."}
 
 
 def key_scopes(call: Call[Any]) -> tuple[Scope, ...]:
@@ -106,7 +108,7 @@ ROUTES = (
         body=NewSale,
         status=201,
         problems=(404, 409),
-        headers={IDEMPOTENCY_KEY: "Makes a retry safe: the first answer is given again."},
+        headers=RETRY_SAFE,
     ),
     Route(
         "POST",
@@ -120,6 +122,6 @@ ROUTES = (
         body=NewRefund,
         status=201,
         problems=(404, 409),
-        headers={IDEMPOTENCY_KEY: "Makes a retry safe: the first answer is given again."},
+        headers=RETRY_SAFE,
     ),
 )
